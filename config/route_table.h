@@ -1,0 +1,149 @@
+// RouteTable: routes.yaml (SPEC §4.3) compiled into an immutable snapshot. Egress holds
+// a std::shared_ptr<const RouteTable>; reload builds a new one and swaps the pointer, so
+// matching takes no locks. Matching is a pure function of (table, request).
+#pragma once
+
+#include <re2/re2.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace bottle::config {
+
+enum class DlpAction { off, warn, block };
+enum class LogLevel { off, blocks, full };
+
+struct DlpPolicy {
+  DlpAction outbound = DlpAction::block;  // secrets leaving the bottle
+  DlpAction inbound = DlpAction::warn;    // prompt injection coming in
+  uint64_t max_body_bytes = 8ull << 20;   // outbound bodies scanned before release
+  bool stream_large_bodies = false;       // route opt-in: bodies over the cap stream unscanned-tail
+};
+
+// Credential injection: the proxy sets `header: <scheme> <value>` and drops whatever the
+// agent sent in that header. `value` is read from the environment at load time; it is a
+// secret: never log it, never render it.
+struct Auth {
+  std::string scheme;     // "Bearer" | "token" | "Basic"
+  std::string token_env;  // EGRESS_TOKEN_<n>
+  std::string header = "Authorization";
+  std::string header_value;  // "<scheme> <token>" ready for the wire (Basic: base64 if "user:pass")
+};
+
+enum class PathMatchType { exact, path_prefix, regex };
+enum class ValueMatchType { exact, regex };
+
+struct PathMatch {
+  PathMatchType type = PathMatchType::path_prefix;
+  std::string value;
+  std::shared_ptr<const RE2> re;  // regex type only
+};
+
+struct ValueMatch {
+  std::string name;  // header names lower-cased; query names as written (case-sensitive)
+  ValueMatchType type = ValueMatchType::exact;
+  std::string value;
+  std::shared_ptr<const RE2> re;
+};
+
+// One entry of `matches`: every present condition must hold (AND).
+struct RouteMatch {
+  std::optional<PathMatch> path;
+  std::optional<std::string> method;  // upper-case
+  std::vector<ValueMatch> headers;
+  std::vector<ValueMatch> query_params;
+};
+
+struct Route {
+  std::string id;    // rule id in block responses and logs: "<host>[:port]"
+  std::string host;  // lower-case; for wildcards the full pattern "*.example.com"
+  bool wildcard = false;
+  std::optional<uint16_t> port;    // nullopt = 80 and 443
+  std::vector<RouteMatch> matches;  // empty = everything allowed
+  std::optional<Auth> auth;
+  DlpPolicy dlp;  // effective: file defaults overlaid with the route's override
+  bool allow_private = false;
+  int line = 0;   // where the route starts in the file (1-based)
+};
+
+// What the matcher needs of a request. Header lookup is a callback so HTTP/1.1 and
+// HTTP/2 front-ends can pass their own header storage without copying.
+struct RequestView {
+  std::string_view host;  // lower-case, no port, no brackets for IPv6
+  uint16_t port = 443;
+  std::string_view method;
+  std::string_view path;   // origin-form path without the query, already normalized
+  std::string_view query;  // raw query string without '?', may be empty
+  // Returns all values of a header (name lower-case), joined by ", " if repeated, or
+  // nullopt if absent.
+  std::function<std::optional<std::string>(std::string_view lower_name)> header;
+};
+
+enum class MatchOutcome { matched, host_not_allowed, route_not_matched };
+
+struct MatchResult {
+  MatchOutcome outcome = MatchOutcome::host_not_allowed;
+  const Route* route = nullptr;  // set unless host_not_allowed
+};
+
+class RouteTable {
+ public:
+  LogLevel log_level = LogLevel::blocks;
+  DlpPolicy default_dlp;
+  std::vector<std::string> known_secrets_env;  // operator-listed secrets (env names)
+  std::vector<Route> routes;                   // in file order
+
+  // The route owning host:port, or nullptr. Exact host beats wildcard; the longest
+  // wildcard suffix wins. Used at CONNECT time before any request is seen.
+  const Route* find_host(std::string_view host, uint16_t port) const;
+
+  // Full decision for one request.
+  MatchResult match(const RequestView& req) const;
+
+  // Effective routes as YAML, tokens omitted (admin /routes, supervise list-egress-routes).
+  std::string to_yaml() const;
+
+ private:
+  friend class RouteTableBuilder;
+  // key: host (exact) -> indexes into routes by port; wildcard suffix ".example.com" -> same.
+  std::unordered_map<std::string, std::vector<size_t>> exact_;
+  std::unordered_map<std::string, std::vector<size_t>> wildcard_;
+  size_t max_wildcard_labels_ = 0;
+  const Route* pick(const std::vector<size_t>& idx, uint16_t port) const;
+};
+
+// Looks up an environment variable (tests pass a map; production passes getenv).
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup process_env();
+
+struct LoadOptions {
+  // When set, every `token_env` must be set in it (else a load error) and Auth
+  // header values are filled in. When unset (render/validate without secrets), tokens
+  // are left empty.
+  std::optional<EnvLookup> env;
+};
+
+Result<std::shared_ptr<const RouteTable>> parse_routes(std::string_view yaml,
+                                                       std::string_view file,
+                                                       const LoadOptions& opts = {});
+Result<std::shared_ptr<const RouteTable>> load_routes_file(const std::string& path,
+                                                           const LoadOptions& opts = {});
+
+// True if `request_path` matches a Gateway API PathPrefix `prefix` (element-wise).
+bool path_prefix_matches(std::string_view prefix, std::string_view request_path);
+
+// Removes dot segments and duplicate slashes (RFC 3986 §5.2.4) so "/v1/../admin" cannot
+// slip past a PathPrefix. Percent-escapes are kept as written, except that %2E/%2e are
+// treated as '.' when they form a dot segment.
+std::string normalize_path(std::string_view path);
+
+}  // namespace bottle::config
