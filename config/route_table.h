@@ -81,7 +81,9 @@ struct RequestView {
   std::string_view host;  // lower-case, no port, no brackets for IPv6
   uint16_t port = 443;
   std::string_view method;
-  std::string_view path;   // origin-form path without the query, already normalized
+  std::string_view path;   // origin-form path as sent, without the query; match() normalizes
+                           // it (dot segments, and a second view with %2F/%5C decoded: both
+                           // views must match, so an encoded slash cannot escape a prefix)
   std::string_view query;  // raw query string without '?', may be empty
   // Returns all values of a header (name lower-case), joined by ", " if repeated, or
   // nullopt if absent.
@@ -115,9 +117,13 @@ class RouteTable {
  private:
   friend class RouteTableBuilder;
   // key: host (exact) -> indexes into routes by port; wildcard suffix ".example.com" -> same.
-  std::unordered_map<std::string, std::vector<size_t>> exact_;
-  std::unordered_map<std::string, std::vector<size_t>> wildcard_;
-  size_t max_wildcard_labels_ = 0;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Index = std::unordered_map<std::string, std::vector<size_t>, Hash, std::equal_to<>>;
+  Index exact_;
+  Index wildcard_;  // key: suffix including the leading dot, ".example.com"
   const Route* pick(const std::vector<size_t>& idx, uint16_t port) const;
 };
 
@@ -142,8 +148,8 @@ Result<std::shared_ptr<const RouteTable>> load_routes_file(const std::string& pa
 bool path_prefix_matches(std::string_view prefix, std::string_view request_path);
 
 // Removes dot segments and duplicate slashes (RFC 3986 §5.2.4) so "/v1/../admin" cannot
-// slip past a PathPrefix. Percent-escapes are kept as written, except that %2E/%2e are
-// treated as '.' when they form a dot segment.
-std::string normalize_path(std::string_view path);
+// slip past a PathPrefix. Percent-encoded unreserved characters are decoded (so %2e%2e is
+// a dot segment). With `decode_slashes`, %2F, %5C and '\' also count as '/'.
+std::string normalize_path(std::string_view path, bool decode_slashes = false);
 
 }  // namespace bottle::config

@@ -1,0 +1,615 @@
+#include "config/route_table.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "config/strict_yaml.h"
+
+namespace bottle::config {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_tchar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_tchar); }
+
+bool is_ip_literal(const std::string& h) {
+  in_addr a4;
+  in6_addr a6;
+  return inet_pton(AF_INET, h.c_str(), &a4) == 1 || inet_pton(AF_INET6, h.c_str(), &a6) == 1;
+}
+
+bool is_dns_name(std::string_view h) {
+  if (h.empty() || h.size() > 253) return false;
+  size_t start = 0;
+  while (start <= h.size()) {
+    size_t dot = h.find('.', start);
+    std::string_view label = h.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return true;
+}
+
+std::string base64(std::string_view in) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], k[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += {k[v >> 18], k[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {k[v >> 18], k[(v >> 12) & 63], k[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() + 0 && i + 2 <= s.size() - 1 + 0 && hexval(s[i + 1]) >= 0 &&
+        hexval(s[i + 2]) >= 0) {
+      out += static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Parses routes.yaml into a RouteTable. One instance per load; the first error wins.
+class RouteTableBuilderImpl;
+
+}  // namespace
+
+class RouteTableBuilder {
+ public:
+  RouteTableBuilder(std::string_view file, const LoadOptions& opts) : file_(file), opts_(opts) {}
+
+  Result<std::shared_ptr<const RouteTable>> build(const YAML::Node& root) {
+    auto table = std::make_shared<RouteTable>();
+    if (!root.IsDefined() || root.IsNull()) {
+      return Error{file_ + ":1:1: empty routes file (expected 'routes:')"};
+    }
+    MapReader top(file_, root, "routes file");
+    if (!top.ok()) return Error{top.error()};
+    if (auto lv = top.one_of("log", {"off", "blocks", "full"})) {
+      table->log_level = *lv == "off" ? LogLevel::off : *lv == "full" ? LogLevel::full : LogLevel::blocks;
+    }
+    YAML::Node dlp = top.node("dlp");
+    if (dlp.IsDefined() && !read_dlp(dlp, table->default_dlp, &table->known_secrets_env, "dlp")) {
+      return Error{error_};
+    }
+    YAML::Node routes = top.node("routes");
+    top.finish();
+    if (!top.ok()) return Error{top.error()};
+    if (!routes.IsDefined() || routes.IsNull()) {
+      // An empty allowlist is valid: everything is blocked.
+    } else if (!routes.IsSequence()) {
+      return Error{where(file_, routes) + ": 'routes' must be a list"};
+    } else {
+      for (const auto& r : routes) {
+        Route route;
+        route.dlp = table->default_dlp;
+        if (!read_route(r, route)) return Error{error_};
+        table->routes.push_back(std::move(route));
+      }
+    }
+    if (!index(*table, routes)) return Error{error_};
+    return std::shared_ptr<const RouteTable>(std::move(table));
+  }
+
+ private:
+  bool fail(const YAML::Node& at, std::string_view msg) {
+    if (error_.empty()) error_ = where(file_, at) + ": " + std::string(msg);
+    return false;
+  }
+  bool take(MapReader& r) {
+    if (!r.ok() && error_.empty()) error_ = r.error();
+    return r.ok();
+  }
+
+  bool read_action(MapReader& r, const char* key, DlpAction& out) {
+    if (auto v = r.one_of(key, {"block", "warn", "off"})) {
+      out = *v == "block" ? DlpAction::block : *v == "warn" ? DlpAction::warn : DlpAction::off;
+    }
+    return r.ok();
+  }
+
+  bool read_dlp(const YAML::Node& n, DlpPolicy& p, std::vector<std::string>* secrets,
+                std::string_view what) {
+    MapReader r(file_, n, what);
+    if (!take(r)) return false;
+    read_action(r, "outbound", p.outbound);
+    read_action(r, "inbound", p.inbound);
+    if (auto v = r.integer("max_body_bytes", 0, int64_t(1) << 40)) p.max_body_bytes = *v;
+    if (auto v = r.boolean("stream_large_bodies")) p.stream_large_bodies = *v;
+    if (secrets) {
+      YAML::Node names = r.node("known_secrets_env");
+      if (auto v = r.str_list("known_secrets_env")) {
+        for (size_t i = 0; i < v->size(); ++i) {
+          if (!check_env_name((*v)[i], names[i])) return false;
+        }
+        *secrets = *v;
+      }
+    }
+    r.finish();
+    return take(r);
+  }
+
+  bool check_env_name(const std::string& name, const YAML::Node& at) {
+    bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+    for (char c : name) ok = ok && (std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok) return fail(at, "'" + name + "' is not an environment variable name ([A-Z_][A-Z0-9_]*)");
+    if (opts_.env && !(*opts_.env)(name)) {
+      return fail(at, "environment variable " + name + " is not set");
+    }
+    return true;
+  }
+
+  bool read_host(MapReader& r, Route& route) {
+    YAML::Node hn = r.node("host");
+    auto h = r.str("host");
+    if (!r.ok()) return take(r);
+    if (!h) return fail(r_map_, "route is missing 'host'");
+    std::string host = lower(*h);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.starts_with("*.")) {
+      if (!is_dns_name(host.substr(2)) || host.substr(2).find('*') != std::string::npos) {
+        return fail(hn, "bad wildcard host '" + *h + "' (expected '*.example.com')");
+      }
+      route.wildcard = true;
+    } else if (!is_ip_literal(host) && !is_dns_name(host)) {
+      return fail(hn, "bad host '" + *h + "' (expected a DNS name, '*.suffix' or an IP literal)");
+    }
+    route.host = host;
+    return true;
+  }
+
+  bool read_value_matches(const YAML::Node& list, const char* what, bool header,
+                          std::vector<ValueMatch>& out) {
+    if (!list.IsSequence()) return fail(list, std::string("'") + what + "' must be a list");
+    for (const auto& item : list) {
+      MapReader r(file_, item, std::string(what) + " entry");
+      if (!take(r)) return false;
+      ValueMatch vm;
+      YAML::Node name_node = r.node("name");
+      auto name = r.str("name");
+      auto type = r.one_of("type", {"Exact", "RegularExpression"});
+      YAML::Node value_node = r.node("value");
+      auto value = r.str("value");
+      r.finish();
+      if (!take(r)) return false;
+      if (!name) return fail(item, std::string(what) + " entry is missing 'name'");
+      if (!value) return fail(item, std::string(what) + " entry is missing 'value'");
+      if (header && !is_token(*name)) return fail(name_node, "bad header name '" + *name + "'");
+      vm.name = header ? lower(*name) : *name;
+      vm.value = *value;
+      if (type && *type == "RegularExpression") {
+        vm.type = ValueMatchType::regex;
+        if (!compile(value_node, *value, vm.re)) return false;
+      }
+      out.push_back(std::move(vm));
+    }
+    return true;
+  }
+
+  bool compile(const YAML::Node& at, const std::string& pattern, std::shared_ptr<const RE2>& out) {
+    RE2::Options o;
+    o.set_log_errors(false);
+    auto re = std::make_shared<RE2>(pattern, o);
+    if (!re->ok()) return fail(at, "bad regular expression '" + pattern + "': " + re->error());
+    out = std::move(re);
+    return true;
+  }
+
+  bool read_match(const YAML::Node& n, RouteMatch& m) {
+    MapReader r(file_, n, "match");
+    if (!take(r)) return false;
+    YAML::Node path = r.node("path");
+    YAML::Node method = r.node("method");
+    auto method_s = r.str("method");
+    YAML::Node headers = r.node("headers");
+    YAML::Node query = r.node("queryParams");
+    r.finish();
+    if (!take(r)) return false;
+    if (path.IsDefined()) {
+      MapReader pr(file_, path, "path match");
+      if (!take(pr)) return false;
+      auto type = pr.one_of("type", {"Exact", "PathPrefix", "RegularExpression"});
+      YAML::Node value_node = pr.node("value");
+      auto value = pr.str("value");
+      pr.finish();
+      if (!take(pr)) return false;
+      if (!value) return fail(path, "path match is missing 'value'");
+      PathMatch pm;
+      pm.value = *value;
+      pm.type = !type || *type == "PathPrefix" ? PathMatchType::path_prefix
+                : *type == "Exact"             ? PathMatchType::exact
+                                               : PathMatchType::regex;
+      if (pm.type == PathMatchType::regex) {
+        if (!compile(value_node, pm.value, pm.re)) return false;
+      } else if (!pm.value.starts_with('/')) {
+        return fail(value_node, "path value must start with '/' (got '" + pm.value + "')");
+      }
+      m.path = std::move(pm);
+    }
+    if (method_s) {
+      if (!is_token(*method_s)) return fail(method, "bad method '" + *method_s + "'");
+      m.method = upper(*method_s);
+    }
+    if (headers.IsDefined() && !read_value_matches(headers, "headers", true, m.headers)) return false;
+    if (query.IsDefined() && !read_value_matches(query, "queryParams", false, m.query_params)) {
+      return false;
+    }
+    return true;
+  }
+
+  bool read_auth(const YAML::Node& n, Auth& a) {
+    MapReader r(file_, n, "auth");
+    if (!take(r)) return false;
+    auto scheme = r.one_of("scheme", {"Bearer", "token", "Basic"});
+    YAML::Node env_node = r.node("token_env");
+    auto env = r.str("token_env");
+    YAML::Node header_node = r.node("header");
+    auto header = r.str("header");
+    r.finish();
+    if (!take(r)) return false;
+    if (!scheme) return fail(n, "auth is missing 'scheme' (Bearer | token | Basic)");
+    if (!env) return fail(n, "auth is missing 'token_env'");
+    if (!env->starts_with("EGRESS_TOKEN_")) {
+      return fail(env_node, "token_env '" + *env +
+                                "' must name an EGRESS_TOKEN_<n> slot (only those reach egress)");
+    }
+    if (!check_env_name(*env, env_node)) return false;
+    if (header) {
+      if (!is_token(*header)) return fail(header_node, "bad header name '" + *header + "'");
+      a.header = *header;
+    }
+    a.scheme = *scheme;
+    a.token_env = *env;
+    if (opts_.env) {
+      std::string token = *(*opts_.env)(*env);
+      if (a.scheme == "Basic" && token.find(':') != std::string::npos) token = base64(token);
+      a.header_value = a.scheme + " " + token;
+    }
+    return true;
+  }
+
+  bool read_route(const YAML::Node& n, Route& route) {
+    r_map_ = n;
+    MapReader r(file_, n, "route");
+    if (!take(r)) return false;
+    route.line = n.Mark().line + 1;
+    r.reject("role", "is reserved and not allowed in routes");
+    if (!take(r)) return false;
+    if (!read_host(r, route)) return false;
+    if (auto p = r.integer("port", 1, 65535)) route.port = static_cast<uint16_t>(*p);
+    YAML::Node matches = r.node("matches");
+    YAML::Node auth = r.node("auth");
+    YAML::Node dlp = r.node("dlp");
+    if (auto ap = r.boolean("allow_private")) route.allow_private = *ap;
+    r.finish();
+    if (!take(r)) return false;
+    if (matches.IsDefined()) {
+      if (!matches.IsSequence()) return fail(matches, "'matches' must be a list");
+      for (const auto& m : matches) {
+        RouteMatch rm;
+        if (!read_match(m, rm)) return false;
+        route.matches.push_back(std::move(rm));
+      }
+    }
+    if (auth.IsDefined()) {
+      Auth a;
+      if (!read_auth(auth, a)) return false;
+      route.auth = std::move(a);
+    }
+    if (dlp.IsDefined() && !read_dlp(dlp, route.dlp, nullptr, "route dlp")) return false;
+    route.id = route.port ? route.host + ":" + std::to_string(*route.port) : route.host;
+    return true;
+  }
+
+  bool index(RouteTable& t, const YAML::Node& routes) {
+    std::map<std::pair<std::string, uint16_t>, size_t> seen;
+    for (size_t i = 0; i < t.routes.size(); ++i) {
+      const Route& r = t.routes[i];
+      std::vector<uint16_t> ports = r.port ? std::vector<uint16_t>{*r.port} : std::vector<uint16_t>{80, 443};
+      for (uint16_t p : ports) {
+        auto [it, fresh] = seen.emplace(std::make_pair(r.host, p), i);
+        if (!fresh) {
+          return fail(routes[i], "duplicate route for " + r.host + ":" + std::to_string(p) +
+                                     " (first defined at line " +
+                                     std::to_string(t.routes[it->second].line) + ")");
+        }
+      }
+      if (r.wildcard) {
+        t.wildcard_[r.host.substr(1)].push_back(i);
+      } else {
+        t.exact_[r.host].push_back(i);
+      }
+    }
+    return true;
+  }
+
+  std::string file_;
+  const LoadOptions& opts_;
+  std::string error_;
+  YAML::Node r_map_;
+};
+
+EnvLookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+Result<std::shared_ptr<const RouteTable>> parse_routes(std::string_view yaml, std::string_view file,
+                                                       const LoadOptions& opts) {
+  auto root = load_strict_yaml(yaml, file);
+  if (!root) return Error{root.error()};
+  RouteTableBuilder b(file, opts);
+  return b.build(*root);
+}
+
+Result<std::shared_ptr<const RouteTable>> load_routes_file(const std::string& path,
+                                                           const LoadOptions& opts) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{path + ": cannot read: " + std::strerror(errno)};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_routes(ss.str(), path, opts);
+}
+
+const Route* RouteTable::pick(const std::vector<size_t>& idx, uint16_t port) const {
+  const Route* fallback = nullptr;
+  for (size_t i : idx) {
+    const Route& r = routes[i];
+    if (r.port) {
+      if (*r.port == port) return &r;
+    } else if (port == 80 || port == 443) {
+      fallback = &r;
+    }
+  }
+  return fallback;
+}
+
+const Route* RouteTable::find_host(std::string_view host, uint16_t port) const {
+  if (auto it = exact_.find(host); it != exact_.end()) {
+    if (const Route* r = pick(it->second, port)) return r;
+  }
+  if (wildcard_.empty()) return nullptr;
+  // Longest suffix first: "a.b.example.com" tries ".b.example.com", ".example.com", ".com".
+  for (size_t dot = host.find('.'); dot != std::string_view::npos; dot = host.find('.', dot + 1)) {
+    if (auto it = wildcard_.find(host.substr(dot)); it != wildcard_.end()) {
+      if (const Route* r = pick(it->second, port)) return r;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+bool value_matches(const ValueMatch& m, const std::string& v) {
+  if (m.type == ValueMatchType::exact) return v == m.value;
+  return RE2::FullMatch(v, *m.re);
+}
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    size_t eq = pair.find('=');
+    if (percent_decode(pair.substr(0, eq)) == name) {
+      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+bool path_matches(const PathMatch& m, const std::string& path) {
+  switch (m.type) {
+    case PathMatchType::exact: return path == m.value;
+    case PathMatchType::path_prefix: return path_prefix_matches(m.value, path);
+    case PathMatchType::regex: return RE2::FullMatch(path, *m.re);
+  }
+  return false;
+}
+
+bool entry_matches(const RouteMatch& m, const RequestView& req,
+                   const std::vector<std::string>& path_views) {
+  if (m.method && !std::equal(m.method->begin(), m.method->end(), req.method.begin(),
+                              req.method.end(), [](char a, char b) {
+                                return a == std::toupper(static_cast<unsigned char>(b));
+                              })) {
+    return false;
+  }
+  if (m.path) {
+    for (const auto& v : path_views) {
+      if (!path_matches(*m.path, v)) return false;
+    }
+  }
+  for (const auto& h : m.headers) {
+    auto v = req.header ? req.header(h.name) : std::nullopt;
+    if (!v || !value_matches(h, *v)) return false;
+  }
+  for (const auto& q : m.query_params) {
+    auto v = query_param(req.query, q.name);
+    if (!v || !value_matches(q, *v)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+MatchResult RouteTable::match(const RequestView& req) const {
+  const Route* route = find_host(req.host, req.port);
+  if (!route) return {MatchOutcome::host_not_allowed, nullptr};
+  if (route->matches.empty()) return {MatchOutcome::matched, route};
+  std::vector<std::string> views{normalize_path(req.path)};
+  if (req.path.find_first_of("%\\") != std::string_view::npos) {
+    views.push_back(normalize_path(req.path, true));
+  }
+  for (const auto& m : route->matches) {
+    if (entry_matches(m, req, views)) return {MatchOutcome::matched, route};
+  }
+  return {MatchOutcome::route_not_matched, route};
+}
+
+bool path_prefix_matches(std::string_view prefix, std::string_view path) {
+  while (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
+  if (prefix == "/") return true;
+  if (!path.starts_with(prefix)) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '/';
+}
+
+std::string normalize_path(std::string_view raw, bool decode_slashes) {
+  // Decode unreserved escapes (and, optionally, slashes); keep every other escape.
+  std::string p;
+  p.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '%' && i + 2 < raw.size() + 0 + 0 && hexval(raw[i + 1]) >= 0 && hexval(raw[i + 2]) >= 0) {
+      char d = static_cast<char>(hexval(raw[i + 1]) * 16 + hexval(raw[i + 2]));
+      bool unreserved = std::isalnum(static_cast<unsigned char>(d)) || d == '-' || d == '.' ||
+                        d == '_' || d == '~';
+      if (unreserved || (decode_slashes && (d == '/' || d == '\\'))) {
+        p += d == '\\' ? '/' : d;
+        i += 2;
+        continue;
+      }
+    }
+    p += (decode_slashes && c == '\\') ? '/' : c;
+  }
+  std::vector<std::string_view> out;
+  std::string_view sv(p);
+  bool trailing = false;
+  size_t start = sv.starts_with('/') ? 1 : 0;
+  while (start <= sv.size()) {
+    size_t slash = sv.find('/', start);
+    std::string_view seg = sv.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    bool last = slash == std::string_view::npos;
+    if (seg == "..") {
+      if (!out.empty()) out.pop_back();
+      trailing = true;
+    } else if (seg == "." || seg.empty()) {
+      trailing = true;
+    } else {
+      out.push_back(seg);
+      trailing = false;
+    }
+    if (last) break;
+    start = slash + 1;
+  }
+  std::string result;
+  for (auto s : out) {
+    result += '/';
+    result += s;
+  }
+  if (result.empty() || trailing) result += '/';
+  return result;
+}
+
+std::string RouteTable::to_yaml() const {
+  auto action = [](DlpAction a) { return a == DlpAction::block ? "block" : a == DlpAction::warn ? "warn" : "off"; };
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "log" << YAML::Value
+    << (log_level == LogLevel::off ? "off" : log_level == LogLevel::full ? "full" : "blocks");
+  e << YAML::Key << "dlp" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "max_body_bytes" << YAML::Value << default_dlp.max_body_bytes;
+  e << YAML::Key << "outbound" << YAML::Value << action(default_dlp.outbound);
+  e << YAML::Key << "inbound" << YAML::Value << action(default_dlp.inbound);
+  e << YAML::EndMap;
+  e << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
+  for (const auto& r : routes) {
+    e << YAML::BeginMap << YAML::Key << "host" << YAML::Value << r.host;
+    if (r.port) e << YAML::Key << "port" << YAML::Value << *r.port;
+    if (!r.matches.empty()) {
+      e << YAML::Key << "matches" << YAML::Value << YAML::BeginSeq;
+      for (const auto& m : r.matches) {
+        e << YAML::BeginMap;
+        if (m.path) {
+          const char* t = m.path->type == PathMatchType::exact ? "Exact"
+                          : m.path->type == PathMatchType::path_prefix ? "PathPrefix"
+                                                                       : "RegularExpression";
+          e << YAML::Key << "path" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+            << "type" << YAML::Value << t << YAML::Key << "value" << YAML::Value << m.path->value
+            << YAML::EndMap;
+        }
+        if (m.method) e << YAML::Key << "method" << YAML::Value << *m.method;
+        for (auto [key, list] : {std::pair{"headers", &m.headers}, std::pair{"queryParams", &m.query_params}}) {
+          if (list->empty()) continue;
+          e << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+          for (const auto& v : *list) {
+            e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << v.name
+              << YAML::Key << "type" << YAML::Value
+              << (v.type == ValueMatchType::exact ? "Exact" : "RegularExpression") << YAML::Key
+              << "value" << YAML::Value << v.value << YAML::EndMap;
+          }
+          e << YAML::EndSeq;
+        }
+        e << YAML::EndMap;
+      }
+      e << YAML::EndSeq;
+    }
+    if (r.auth) {
+      // The token value is never rendered; only the slot that holds it.
+      e << YAML::Key << "auth" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+        << "scheme" << YAML::Value << r.auth->scheme << YAML::Key << "token_env" << YAML::Value
+        << r.auth->token_env;
+      if (r.auth->header != "Authorization") e << YAML::Key << "header" << YAML::Value << r.auth->header;
+      e << YAML::EndMap;
+    }
+    e << YAML::Key << "dlp" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+      << "outbound" << YAML::Value << action(r.dlp.outbound) << YAML::Key << "inbound"
+      << YAML::Value << action(r.dlp.inbound) << YAML::EndMap;
+    if (r.allow_private) e << YAML::Key << "allow_private" << YAML::Value << true;
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace bottle::config
