@@ -1,5 +1,6 @@
 #include "config/strict_yaml.h"
 
+#include <re2/re2.h>
 #include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
@@ -183,17 +184,10 @@ bool is_surprising_scalar(const YAML::Node& n) {
   if (body.size() > 2 && body[0] == '0' && (body[1] == 'o' || body[1] == 'x' || body[1] == 'b')) {
     return true;
   }
-  // floats: 1.5, 1e3, .5, .inf, .nan
+  // floats as YAML 1.1 resolves them: 1.5, 1e3, .5, 1_000.5, .inf, .nan
   if (ieq(body, ".inf") || ieq(body, ".nan")) return true;
-  bool digit = false, dot_or_exp = false, other = false;
-  for (size_t i = 0; i < body.size(); ++i) {
-    char c = body[i];
-    if (c >= '0' && c <= '9') digit = true;
-    else if (c == '.' || c == 'e' || c == 'E' || c == '_') dot_or_exp = true;
-    else if ((c == '+' || c == '-') && i > 0 && (body[i - 1] == 'e' || body[i - 1] == 'E')) {
-    } else other = true;
-  }
-  if (digit && dot_or_exp && !other) return true;
+  static const RE2 kFloat(R"([0-9][0-9_]*\.[0-9_]*([eE][-+]?[0-9]+)?|\.[0-9_]+([eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+)");
+  if (RE2::FullMatch(body, kFloat)) return true;
   // dates 2024-01-02, sexagesimal 1:30
   if (s.size() >= 8 && all_digits(s.substr(0, 4)) && s[4] == '-') return true;
   if (s.find(':') != std::string_view::npos) {
@@ -250,7 +244,8 @@ std::optional<std::string> MapReader::str(std::string_view key) {
   YAML::Node n = node(key);
   if (!n.IsDefined()) return std::nullopt;
   if (!n.IsScalar()) {
-    fail(n, "'" + std::string(key) + "' must be a string");
+    // An empty value's mark points past the line; the key's position is what helps.
+    fail(n.IsNull() ? key_node(key) : n, "'" + std::string(key) + "' must be a string");
     return std::nullopt;
   }
   if (is_surprising_scalar(n)) {
@@ -328,6 +323,13 @@ std::optional<std::vector<std::string>> MapReader::str_list(std::string_view key
     out.push_back(item.Scalar());
   }
   return out;
+}
+
+YAML::Node MapReader::key_node(std::string_view key) const {
+  for (auto it = map_.begin(); it != map_.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == key) return it->first;
+  }
+  return map_;
 }
 
 void MapReader::reject(std::string_view key, std::string_view why) {

@@ -53,6 +53,7 @@ class MapReader {
   std::string where(const YAML::Node& at) const;
 
  private:
+  YAML::Node key_node(std::string_view key) const;
   std::string file_;
   YAML::Node map_;
   std::string what_;

@@ -1,0 +1,318 @@
+#include "config/route_table.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace bottle::config {
+namespace {
+
+LoadOptions with_env(std::map<std::string, std::string> vars) {
+  LoadOptions o;
+  o.env = [vars](const std::string& k) -> std::optional<std::string> {
+    auto it = vars.find(k);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+  return o;
+}
+
+std::shared_ptr<const RouteTable> load(std::string_view yaml, const LoadOptions& o = {}) {
+  auto r = parse_routes(yaml, "routes.yaml", o);
+  EXPECT_TRUE(r.ok()) << r.error();
+  return r.ok() ? *r : nullptr;
+}
+
+std::string error_of(std::string_view yaml, const LoadOptions& o = {}) {
+  auto r = parse_routes(yaml, "routes.yaml", o);
+  return r.ok() ? std::string("<ok>") : r.error();
+}
+
+struct Req {
+  std::string host = "api.example.com";
+  uint16_t port = 443;
+  std::string method = "GET";
+  std::string path = "/";
+  std::string query;
+  std::map<std::string, std::string> headers;
+};
+
+MatchResult match(const RouteTable& t, const Req& r) {
+  RequestView v;
+  v.host = r.host;
+  v.port = r.port;
+  v.method = r.method;
+  v.path = r.path;
+  v.query = r.query;
+  v.header = [&r](std::string_view n) -> std::optional<std::string> {
+    auto it = r.headers.find(std::string(n));
+    if (it == r.headers.end()) return std::nullopt;
+    return it->second;
+  };
+  return t.match(v);
+}
+
+MatchOutcome outcome(const RouteTable& t, Req r) { return match(t, r).outcome; }
+
+TEST(RouteTable, ExactHostWithoutMatchesAllowsEverything) {
+  auto t = load("routes:\n  - host: api.example.com\n");
+  EXPECT_EQ(outcome(*t, {}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.host = "other.example.com"}), MatchOutcome::host_not_allowed);
+  EXPECT_EQ(outcome(*t, {.host = "example.com"}), MatchOutcome::host_not_allowed);
+}
+
+TEST(RouteTable, HostIsCaseInsensitiveInTheFile) {
+  auto t = load("routes:\n  - host: API.Example.COM\n");
+  EXPECT_EQ(outcome(*t, {}), MatchOutcome::matched);
+}
+
+TEST(RouteTable, DefaultPortsAre80And443) {
+  auto t = load("routes:\n  - host: api.example.com\n  - host: api.example.com\n    port: 8443\n");
+  EXPECT_EQ(outcome(*t, {.port = 80}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.port = 443}), MatchOutcome::matched);
+  EXPECT_EQ(match(*t, {.port = 8443}).route->id, "api.example.com:8443");
+  EXPECT_EQ(outcome(*t, {.port = 22}), MatchOutcome::host_not_allowed);
+}
+
+TEST(RouteTable, WildcardMatchesSubdomainsNotApex) {
+  auto t = load("routes:\n  - host: \"*.example.com\"\n");
+  EXPECT_EQ(outcome(*t, {.host = "a.example.com"}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.host = "a.b.example.com"}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.host = "example.com"}), MatchOutcome::host_not_allowed);
+  EXPECT_EQ(outcome(*t, {.host = "badexample.com"}), MatchOutcome::host_not_allowed);
+}
+
+TEST(RouteTable, ExactBeatsWildcardAndLongestSuffixWins) {
+  auto t = load(R"(routes:
+  - host: "*.example.com"
+    matches: [{method: GET}]
+  - host: "*.api.example.com"
+    matches: [{method: POST}]
+  - host: v1.api.example.com
+    matches: [{method: PUT}]
+)");
+  EXPECT_EQ(match(*t, {.host = "x.api.example.com"}).route->host, "*.api.example.com");
+  EXPECT_EQ(match(*t, {.host = "v1.api.example.com"}).route->host, "v1.api.example.com");
+  EXPECT_EQ(match(*t, {.host = "x.example.com"}).route->host, "*.example.com");
+}
+
+TEST(RouteTable, IpLiteralOnlyWhenNamed) {
+  auto t = load("routes:\n  - host: 127.0.0.1\n    port: 8080\n  - host: \"[::1]\"\n    port: 8080\n");
+  EXPECT_EQ(outcome(*t, {.host = "127.0.0.1", .port = 8080}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.host = "::1", .port = 8080}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.host = "127.0.0.2", .port = 8080}), MatchOutcome::host_not_allowed);
+}
+
+TEST(RouteTable, PathPrefixIsElementWise) {
+  auto t = load("routes:\n  - host: api.example.com\n    matches:\n      - path: {type: PathPrefix, value: /v1/}\n");
+  EXPECT_EQ(outcome(*t, {.path = "/v1"}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.path = "/v1/messages"}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.path = "/v10/messages"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.path = "/admin"}), MatchOutcome::route_not_matched);
+}
+
+TEST(RouteTable, DotSegmentsAndEncodedSlashesCannotEscapePrefix) {
+  auto t = load("routes:\n  - host: api.example.com\n    matches:\n      - path: {type: PathPrefix, value: /public}\n");
+  EXPECT_EQ(outcome(*t, {.path = "/public/../admin"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.path = "/public/%2e%2e/admin"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.path = "/public/..%2fadmin"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.path = "/public%2F..%2Fadmin"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.path = "/x/..%2F/public"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.path = "/public\\..\\admin"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.path = "//public//a"}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.path = "/public/a%2Fb"}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.path = "/%70ublic/x"}), MatchOutcome::matched);
+}
+
+TEST(RouteTable, ExactAndRegexPaths) {
+  auto t = load(R"(routes:
+  - host: api.example.com
+    matches:
+      - path: {type: Exact, value: /health}
+      - path: {type: RegularExpression, value: "/repos/[a-z]+/issues"}
+)");
+  EXPECT_EQ(outcome(*t, {.path = "/health"}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.path = "/health/x"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.path = "/repos/abc/issues"}), MatchOutcome::matched);
+  // Full match, not a substring search.
+  EXPECT_EQ(outcome(*t, {.path = "/repos/abc/issues/extra"}), MatchOutcome::route_not_matched);
+}
+
+TEST(RouteTable, MethodIsCaseInsensitive) {
+  auto t = load("routes:\n  - host: api.example.com\n    matches: [{method: post}]\n");
+  EXPECT_EQ(outcome(*t, {.method = "POST"}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.method = "post"}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.method = "GET"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.method = "POSTX"}), MatchOutcome::route_not_matched);
+}
+
+TEST(RouteTable, AndInsideOneEntryOrAcrossEntries) {
+  auto t = load(R"(routes:
+  - host: api.example.com
+    matches:
+      - path: {type: PathPrefix, value: /v1/}
+        method: POST
+        headers: [{name: Anthropic-Version, type: Exact, value: "2023-06-01"}]
+        queryParams: [{name: beta, type: RegularExpression, value: "true|false"}]
+      - method: GET
+)");
+  Req ok{.method = "POST", .path = "/v1/m", .query = "beta=true", .headers = {{"anthropic-version", "2023-06-01"}}};
+  EXPECT_EQ(outcome(*t, ok), MatchOutcome::matched);
+  Req bad_header = ok;
+  bad_header.headers["anthropic-version"] = "2024";
+  EXPECT_EQ(outcome(*t, bad_header), MatchOutcome::route_not_matched);
+  Req bad_query = ok;
+  bad_query.query = "beta=maybe";
+  EXPECT_EQ(outcome(*t, bad_query), MatchOutcome::route_not_matched);
+  Req no_query = ok;
+  no_query.query = "";
+  EXPECT_EQ(outcome(*t, no_query), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.method = "GET", .path = "/anything"}), MatchOutcome::matched);
+  Req encoded = ok;
+  encoded.query = "x=1&b%65ta=%74rue";
+  EXPECT_EQ(outcome(*t, encoded), MatchOutcome::matched);
+}
+
+TEST(RouteTable, AuthHeaderValueFromEnvironment) {
+  auto t = load(R"(routes:
+  - host: api.example.com
+    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}
+  - host: git.example.com
+    auth: {scheme: Basic, token_env: EGRESS_TOKEN_1, header: Proxy-Authorization}
+)", with_env({{"EGRESS_TOKEN_0", "sk-real"}, {"EGRESS_TOKEN_1", "user:pass"}}));
+  EXPECT_EQ(t->routes[0].auth->header_value, "Bearer sk-real");
+  EXPECT_EQ(t->routes[0].auth->header, "Authorization");
+  EXPECT_EQ(t->routes[1].auth->header_value, "Basic dXNlcjpwYXNz");
+  EXPECT_EQ(t->routes[1].auth->header, "Proxy-Authorization");
+}
+
+TEST(RouteTable, TokenNeverRendered) {
+  auto t = load("routes:\n  - host: api.example.com\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n",
+                with_env({{"EGRESS_TOKEN_0", "sk-secret-value"}}));
+  std::string y = t->to_yaml();
+  EXPECT_EQ(y.find("sk-secret-value"), std::string::npos);
+  EXPECT_NE(y.find("EGRESS_TOKEN_0"), std::string::npos);
+  // What we render loads again.
+  EXPECT_TRUE(parse_routes(y, "rendered.yaml").ok()) << y;
+}
+
+TEST(RouteTable, DlpDefaultsAndRouteOverride) {
+  auto t = load(R"(log: full
+dlp: {max_body_bytes: 1024, outbound: warn, inbound: off, known_secrets_env: [OPS_SECRET]}
+routes:
+  - host: a.example.com
+  - host: b.example.com
+    dlp: {outbound: off, stream_large_bodies: true}
+    allow_private: true
+)");
+  EXPECT_EQ(t->log_level, LogLevel::full);
+  EXPECT_EQ(t->routes[0].dlp.outbound, DlpAction::warn);
+  EXPECT_EQ(t->routes[0].dlp.max_body_bytes, 1024u);
+  EXPECT_EQ(t->routes[1].dlp.outbound, DlpAction::off);
+  EXPECT_EQ(t->routes[1].dlp.inbound, DlpAction::off);
+  EXPECT_TRUE(t->routes[1].dlp.stream_large_bodies);
+  EXPECT_TRUE(t->routes[1].allow_private);
+  EXPECT_FALSE(t->routes[0].allow_private);
+  EXPECT_EQ(t->known_secrets_env, std::vector<std::string>{"OPS_SECRET"});
+}
+
+TEST(RouteTable, EmptyRoutesBlockEverything) {
+  auto t = load("routes: []\n");
+  EXPECT_EQ(outcome(*t, {}), MatchOutcome::host_not_allowed);
+}
+
+// --- every bad input has a positioned, one-line error ---
+
+TEST(RouteTableErrors, UnknownKeyWithSuggestion) {
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    matches:\n      - method_s: GET\n"),
+            "routes.yaml:4:9: unknown key 'method_s' in match (did you mean 'method'?)");
+  EXPECT_EQ(error_of("rotues: []\n"), "routes.yaml:1:1: unknown key 'rotues' in routes file (did you mean 'routes'?)");
+}
+
+TEST(RouteTableErrors, WrongTypes) {
+  EXPECT_EQ(error_of("routes: {host: a}\n"), "routes.yaml:1:9: 'routes' must be a list");
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    port: https\n"),
+            "routes.yaml:3:11: 'port' must be an integer");
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    allow_private: yes\n"),
+            "routes.yaml:3:20: 'allow_private' must be true or false (got 'yes')");
+  EXPECT_EQ(error_of("routes:\n  - host: [a]\n"), "routes.yaml:2:11: 'host' must be a string");
+  EXPECT_EQ(error_of("routes:\n  - a.example.com\n"), "routes.yaml:2:5: route must be a mapping (key: value)");
+  EXPECT_EQ(error_of("log: verbose\nroutes: []\n"),
+            "routes.yaml:1:6: 'log' must be one of off | blocks | full (got 'verbose')");
+  EXPECT_EQ(error_of("dlp: {outbound: blok}\n"),
+            "routes.yaml:1:17: 'outbound' must be one of block | warn | off (got 'blok'; did you mean 'block'?)");
+}
+
+TEST(RouteTableErrors, BadRegex) {
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    matches:\n      - path: {type: RegularExpression, value: \"(unclosed\"}\n"),
+            "routes.yaml:4:48: bad regular expression '(unclosed': missing ): (unclosed");
+}
+
+TEST(RouteTableErrors, DuplicateHostAndPort) {
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n  - host: A.example.com\n"),
+            "routes.yaml:3:5: duplicate route for a.example.com:80 (first defined at line 2)");
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n  - host: a.example.com\n    port: 443\n"),
+            "routes.yaml:3:5: duplicate route for a.example.com:443 (first defined at line 2)");
+}
+
+TEST(RouteTableErrors, RoleIsReserved) {
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    role: admin\n"),
+            "routes.yaml:3:5: 'role' is reserved and not allowed in routes");
+}
+
+TEST(RouteTableErrors, UnsetTokenEnv) {
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_7}\n",
+                     with_env({})),
+            "routes.yaml:3:39: environment variable EGRESS_TOKEN_7 is not set");
+  // Without an environment to check against (render/validate), it loads.
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_7}\n"), "<ok>");
+}
+
+TEST(RouteTableErrors, AuthShape) {
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    auth: {scheme: Bearer, token_env: GITHUB_TOKEN}\n"),
+            "routes.yaml:3:39: token_env 'GITHUB_TOKEN' must name an EGRESS_TOKEN_<n> slot (only those reach egress)");
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    auth: {scheme: Digest, token_env: EGRESS_TOKEN_1}\n"),
+            "routes.yaml:3:20: 'scheme' must be one of Bearer | token | Basic (got 'Digest')");
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    auth: {token_env: EGRESS_TOKEN_1}\n"),
+            "routes.yaml:3:11: auth is missing 'scheme' (Bearer | token | Basic)");
+}
+
+TEST(RouteTableErrors, BadHosts) {
+  EXPECT_EQ(error_of("routes:\n  - host: \"*\"\n"),
+            "routes.yaml:2:11: bad host '*' (expected a DNS name, '*.suffix' or an IP literal)");
+  EXPECT_EQ(error_of("routes:\n  - host: \"a.*.com\"\n"),
+            "routes.yaml:2:11: bad host 'a.*.com' (expected a DNS name, '*.suffix' or an IP literal)");
+  EXPECT_EQ(error_of("routes:\n  - host: \"*.*.com\"\n"),
+            "routes.yaml:2:11: bad wildcard host '*.*.com' (expected '*.example.com')");
+  EXPECT_EQ(error_of("routes:\n  - port: 443\n"), "routes.yaml:2:5: route is missing 'host'");
+}
+
+TEST(RouteTableErrors, PathMustBeAbsolute) {
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    matches: [{path: {value: v1}}]\n"),
+            "routes.yaml:3:30: path value must start with '/' (got 'v1')");
+}
+
+TEST(RouteTableErrors, EmptyFileAndSyntax) {
+  EXPECT_EQ(error_of(""), "routes.yaml:1:1: empty routes file (expected 'routes:')");
+  EXPECT_EQ(error_of("routes: [\n").substr(0, 12), "routes.yaml:");
+}
+
+TEST(RouteTableErrors, UnreadableFile) {
+  auto r = load_routes_file("/nonexistent/routes.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), "/nonexistent/routes.yaml: cannot read: No such file or directory");
+}
+
+TEST(NormalizePath, RemovesDotSegments) {
+  EXPECT_EQ(normalize_path("/a/b/../c/./d"), "/a/c/d");
+  EXPECT_EQ(normalize_path("/../../x"), "/x");
+  EXPECT_EQ(normalize_path(""), "/");
+  EXPECT_EQ(normalize_path("/a/"), "/a/");
+  EXPECT_EQ(normalize_path("/a/.."), "/");
+  EXPECT_EQ(normalize_path("/a%2fb"), "/a%2fb");
+  EXPECT_EQ(normalize_path("/a%2fb", true), "/a/b");
+  EXPECT_EQ(normalize_path("/%7euser"), "/~user");
+}
+
+}  // namespace
+}  // namespace bottle::config
