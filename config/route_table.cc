@@ -554,6 +554,8 @@ std::string normalize_path(std::string_view raw, bool decode_slashes) {
 std::string RouteTable::to_yaml() const {
   auto action = [](DlpAction a) { return a == DlpAction::block ? "block" : a == DlpAction::warn ? "warn" : "off"; };
   YAML::Emitter e;
+  // User-written strings are emitted double-quoted so that a value like 2023-06-01 or
+  // "yes" reads back as the same string under strict loading.
   e << YAML::BeginMap;
   e << YAML::Key << "log" << YAML::Value
     << (log_level == LogLevel::off ? "off" : log_level == LogLevel::full ? "full" : "blocks");
@@ -564,7 +566,7 @@ std::string RouteTable::to_yaml() const {
   e << YAML::EndMap;
   e << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
   for (const auto& r : routes) {
-    e << YAML::BeginMap << YAML::Key << "host" << YAML::Value << r.host;
+    e << YAML::BeginMap << YAML::Key << "host" << YAML::Value << YAML::DoubleQuoted << r.host;
     if (r.port) e << YAML::Key << "port" << YAML::Value << *r.port;
     if (!r.matches.empty()) {
       e << YAML::Key << "matches" << YAML::Value << YAML::BeginSeq;
@@ -575,18 +577,19 @@ std::string RouteTable::to_yaml() const {
                           : m.path->type == PathMatchType::path_prefix ? "PathPrefix"
                                                                        : "RegularExpression";
           e << YAML::Key << "path" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
-            << "type" << YAML::Value << t << YAML::Key << "value" << YAML::Value << m.path->value
+            << "type" << YAML::Value << t << YAML::Key << "value" << YAML::Value << YAML::DoubleQuoted
+            << m.path->value
             << YAML::EndMap;
         }
-        if (m.method) e << YAML::Key << "method" << YAML::Value << *m.method;
+        if (m.method) e << YAML::Key << "method" << YAML::Value << YAML::DoubleQuoted << *m.method;
         for (auto [key, list] : {std::pair{"headers", &m.headers}, std::pair{"queryParams", &m.query_params}}) {
           if (list->empty()) continue;
           e << YAML::Key << key << YAML::Value << YAML::BeginSeq;
           for (const auto& v : *list) {
-            e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << v.name
+            e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << v.name
               << YAML::Key << "type" << YAML::Value
               << (v.type == ValueMatchType::exact ? "Exact" : "RegularExpression") << YAML::Key
-              << "value" << YAML::Value << v.value << YAML::EndMap;
+              << "value" << YAML::Value << YAML::DoubleQuoted << v.value << YAML::EndMap;
           }
           e << YAML::EndSeq;
         }
@@ -599,7 +602,9 @@ std::string RouteTable::to_yaml() const {
       e << YAML::Key << "auth" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
         << "scheme" << YAML::Value << r.auth->scheme << YAML::Key << "token_env" << YAML::Value
         << r.auth->token_env;
-      if (r.auth->header != "Authorization") e << YAML::Key << "header" << YAML::Value << r.auth->header;
+      if (r.auth->header != "Authorization") {
+        e << YAML::Key << "header" << YAML::Value << YAML::DoubleQuoted << r.auth->header;
+      }
       e << YAML::EndMap;
     }
     e << YAML::Key << "dlp" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key

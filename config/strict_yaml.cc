@@ -326,8 +326,9 @@ std::optional<std::vector<std::string>> MapReader::str_list(std::string_view key
 }
 
 YAML::Node MapReader::key_node(std::string_view key) const {
-  for (auto it = map_.begin(); it != map_.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == key) return it->first;
+  // Range-for binds the iterator's temporary pair; it->first would dangle (yaml-cpp).
+  for (const auto& kv : map_) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.first;
   }
   return map_;
 }
@@ -335,17 +336,17 @@ YAML::Node MapReader::key_node(std::string_view key) const {
 void MapReader::reject(std::string_view key, std::string_view why) {
   known_.emplace_back(key);
   if (!map_.IsMap()) return;
-  for (auto it = map_.begin(); it != map_.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == key) {
-      fail(it->first, "'" + std::string(key) + "' " + std::string(why));
+  for (const auto& kv : map_) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) {
+      fail(kv.first, "'" + std::string(key) + "' " + std::string(why));
     }
   }
 }
 
 void MapReader::finish() {
   if (!map_.IsMap()) return;
-  for (auto it = map_.begin(); it != map_.end(); ++it) {
-    const YAML::Node& k = it->first;
+  for (const auto& kv : map_) {
+    const YAML::Node& k = kv.first;
     std::string name = k.IsScalar() ? k.Scalar() : "?";
     if (std::find(known_.begin(), known_.end(), name) != known_.end()) continue;
     std::string msg = "unknown key '" + name + "' in " + what_;

@@ -196,6 +196,18 @@ TEST(RouteTable, TokenNeverRendered) {
   EXPECT_TRUE(parse_routes(y, "rendered.yaml").ok()) << y;
 }
 
+TEST(RouteTable, RenderedValuesReadBackAsTheSameStrings) {
+  // Found by fuzz_routes: an unquoted 2023-06-01 in the rendering is refused as a date.
+  auto t = load(R"(routes:
+  - host: a.example.com
+    matches: [{headers: [{name: v, value: "2023-06-01"}], queryParams: [{name: "on", value: "yes"}]}]
+)");
+  auto again = parse_routes(t->to_yaml(), "rendered.yaml");
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_EQ((*again)->routes[0].matches[0].headers[0].value, "2023-06-01");
+  EXPECT_EQ((*again)->routes[0].matches[0].query_params[0].name, "on");
+}
+
 TEST(RouteTable, DlpDefaultsAndRouteOverride) {
   auto t = load(R"(log: full
 dlp: {max_body_bytes: 1024, outbound: warn, inbound: off, known_secrets_env: [OPS_SECRET]}
