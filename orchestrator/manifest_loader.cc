@@ -1,0 +1,173 @@
+// Finds manifest files and resolves `extends` chains (SPEC §9.1 merge rules).
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "orchestrator/manifest.h"
+#include "orchestrator/yaml_emit.h"
+
+namespace bottle::orchestrator {
+
+namespace fs = std::filesystem;
+
+std::string bottle_home() {
+  if (const char* h = std::getenv("BOTTLE_HOME"); h && *h) return h;
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/root") + "/.bot-bottle";
+}
+
+ManifestDirs default_manifest_dirs() {
+  ManifestDirs d;
+  d.agent_dirs.push_back((fs::current_path() / ".bot-bottle" / "agents").string());
+  d.agent_dirs.push_back(bottle_home() + "/agents");
+  d.bottle_dir = bottle_home() + "/bottles";
+  return d;
+}
+
+bool valid_manifest_name(std::string_view name) {
+  if (name.empty() || name.size() > 64 || !(name[0] >= 'a' && name[0] <= 'z')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+namespace {
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{path + ": cannot read: " + std::strerror(errno)};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() != ".md") continue;
+    std::string stem = e.path().stem().string();
+    if (valid_manifest_name(stem)) out.push_back(stem);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? std::string(sep) : "") + v[i];
+  return s;
+}
+
+// Child fields win; `fields` of the parent are kept where the child is silent.
+YAML::Node merge_repo_fields(const YAML::Node& parent, const YAML::Node& child) {
+  YAML::Node out = clone_node(parent);
+  for (const auto& kv : child) out[kv.first.Scalar()] = clone_node(kv.second);
+  return out;
+}
+
+BottleSpec merge(const BottleSpec& parent, const RawBottle& child) {
+  BottleSpec out = parent;
+  out.name = child.spec.name;
+  for (const auto& [k, v] : child.spec.env) out.env[k] = v;
+  if (child.has_egress) out.egress = child.spec.egress;
+  if (child.has_supervise) out.supervise = child.spec.supervise;
+  for (const auto& repo : child.spec.repos) {
+    auto it = std::find_if(out.repos.begin(), out.repos.end(),
+                           [&](const GitRepo& r) { return r.name == repo.name; });
+    if (it == out.repos.end()) {
+      out.repos.push_back(repo);
+    } else {
+      it->fields = merge_repo_fields(it->fields, repo.fields);
+      it->origin = repo.origin;
+    }
+  }
+  return out;
+}
+
+Result<BottleSpec> resolve(const ManifestDirs& dirs, const std::string& name,
+                           std::vector<std::string>& visiting, const std::string& wanted_at) {
+  const std::string path = dirs.bottle_dir + "/" + name + ".md";
+  if (!valid_manifest_name(name)) {
+    return Error{wanted_at + ": bottle name '" + name + "' must match [a-z][a-z0-9-]*"};
+  }
+  if (!fs::exists(path)) {
+    auto avail = names_in(dirs.bottle_dir);
+    std::string chain = visiting.empty() ? "" : " (chain: " + join(visiting, " -> ") + " -> " + name + ")";
+    return Error{wanted_at + ": bottle '" + name + "' not found in " + dirs.bottle_dir + chain +
+                 "; available: " + (avail.empty() ? "none" : join(avail, ", "))};
+  }
+  visiting.push_back(name);
+  auto text = read_file(path);
+  if (!text) return Error{text.error()};
+  auto raw = parse_bottle(*text, path, name);
+  if (!raw) return Error{raw.error()};
+  BottleSpec base;
+  if (raw->extends) {
+    const std::string& parent = *raw->extends;
+    if (parent == name) {
+      return Error{raw->extends_at + ": bottle '" + name + "' extends itself"};
+    }
+    if (std::find(visiting.begin(), visiting.end(), parent) != visiting.end()) {
+      return Error{raw->extends_at + ": extends cycle: " + join(visiting, " -> ") + " -> " + parent};
+    }
+    auto p = resolve(dirs, parent, visiting, raw->extends_at);
+    if (!p) return p;
+    base = std::move(*p);
+  }
+  BottleSpec out = merge(base, *raw);
+  out.chain.insert(out.chain.begin(), name);
+  visiting.pop_back();
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> list_agent_names(const ManifestDirs& dirs) {
+  std::set<std::string> all;
+  for (const auto& d : dirs.agent_dirs) {
+    for (auto& n : names_in(d)) all.insert(n);
+  }
+  return {all.begin(), all.end()};
+}
+
+Result<std::string> find_agent_file(const ManifestDirs& dirs, const std::string& name) {
+  if (!valid_manifest_name(name)) {
+    return Error{"agent name '" + name + "' must match [a-z][a-z0-9-]* (the file name without .md)"};
+  }
+  for (const auto& d : dirs.agent_dirs) {
+    std::string p = d + "/" + name + ".md";
+    if (fs::exists(p)) return p;
+  }
+  auto avail = list_agent_names(dirs);
+  return Error{"agent '" + name + "' not found in " + join(dirs.agent_dirs, " or ") +
+               "; available: " + (avail.empty() ? "none" : join(avail, ", "))};
+}
+
+Result<BottleSpec> load_bottle(const ManifestDirs& dirs, const std::string& name) {
+  std::vector<std::string> visiting;
+  return resolve(dirs, name, visiting, "bottle");
+}
+
+Result<Manifest> load_manifest(const ManifestDirs& dirs, const std::string& agent_name) {
+  auto path = find_agent_file(dirs, agent_name);
+  if (!path) return Error{path.error()};
+  auto text = read_file(*path);
+  if (!text) return Error{text.error()};
+  auto agent = parse_agent(*text, *path, agent_name);
+  if (!agent) return Error{agent.error()};
+  std::vector<std::string> visiting;
+  auto bottle = resolve(dirs, agent->bottle, visiting, agent->bottle_at);
+  if (!bottle) return Error{bottle.error()};
+  Manifest m;
+  m.agent = std::move(*agent);
+  m.bottle = std::move(*bottle);
+  return m;
+}
+
+}  // namespace bottle::orchestrator

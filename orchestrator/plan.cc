@@ -1,0 +1,135 @@
+#include "orchestrator/plan.h"
+
+#include <algorithm>
+#include <map>
+
+#include "orchestrator/provider.h"
+#include "orchestrator/yaml_emit.h"
+
+namespace bottle::orchestrator {
+
+bool is_sandbox_env(const std::string& name) {
+  static const char* const kNames[] = {
+      "HTTPS_PROXY",   "https_proxy",        "HTTP_PROXY",       "http_proxy",
+      "NO_PROXY",      "no_proxy",           "ALL_PROXY",        "all_proxy",
+      "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE",
+      "CODEX_CA_CERTIFICATE", "GIT_CONFIG_GLOBAL", "HOME", "BOTTLE_PROMPT_FILE"};
+  return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames);
+}
+
+namespace {
+
+PlanRoute to_plan_route(const YAML::Node& manifest_route, bool from_provider) {
+  PlanRoute r;
+  r.node = clone_node(manifest_route);
+  r.host = r.node["host"].Scalar();
+  if (r.node["port"]) r.port = r.node["port"].Scalar();
+  r.from_provider = from_provider;
+  if (r.node["auth"] && r.node["auth"].IsMap()) {
+    r.scheme = r.node["auth"]["scheme"].Scalar();
+    r.token_ref = r.node["auth"]["token_ref"].Scalar();
+  }
+  return r;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+PlanDaemon daemon(const std::string& name, bool wanted, const BinaryFinder& find) {
+  PlanDaemon d;
+  d.name = name;
+  d.wanted = wanted;
+  if (wanted && find) d.binary = find("bottle-" + name);
+  return d;
+}
+
+}  // namespace
+
+Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
+  Plan p;
+  p.agent = m.agent.name;
+  p.agent_path = m.agent.path;
+  p.bottle = m.bottle.name;
+  p.chain = m.bottle.chain;
+  p.provider = m.agent.provider;
+  p.backend = opt.backend;
+  p.prompt = m.agent.prompt;
+  p.skills = m.agent.skills;
+  p.git_user = m.agent.git_user;
+  p.repos = m.bottle.repos;
+  // Supervise defaults on: an agent that can ask for help is the safer default.
+  p.supervise = m.bottle.supervise.value_or(true);
+
+  auto prov = provider_plan(m.agent, p.supervise);
+  if (!prov) return Error{prov.error()};
+  p.argv = opt.command.empty() ? prov->argv : opt.command;
+  if (p.argv.empty()) {
+    return Error{m.agent.path + ": provider 'command' needs 'command: [...]' in the agent or "
+                 "a command after '--'"};
+  }
+  p.mcp_registration = prov->mcp_registration;
+
+  // Routes: provider routes own their hosts; manifest routes for other hosts follow.
+  std::map<std::string, bool> provider_hosts;
+  for (const auto& r : prov->routes) {
+    p.routes.push_back(to_plan_route(r, true));
+    provider_hosts[lower(r["host"].Scalar())] = true;
+  }
+  if (m.bottle.egress) {
+    const EgressSpec& e = *m.bottle.egress;
+    p.egress_log = e.log;
+    p.egress_dlp = e.dlp;
+    p.resolve = e.resolve;
+    for (size_t i = 0; i < e.routes.size(); ++i) {
+      std::string host = lower(e.routes[i]["host"].Scalar());
+      if (provider_hosts.count(host)) {
+        p.warnings.push_back(e.route_origins[i] + ": route for " + host + " is replaced by the " +
+                             p.provider + " provider's route (it owns that host's credential)");
+        continue;
+      }
+      p.routes.push_back(to_plan_route(e.routes[i], false));
+    }
+  }
+  // One EGRESS_TOKEN_<n> slot per distinct host variable, in route order.
+  std::map<std::string, std::string> slot_of;
+  for (auto& r : p.routes) {
+    if (r.token_ref.empty()) continue;
+    auto it = slot_of.find(r.token_ref);
+    if (it == slot_of.end()) {
+      std::string slot = "EGRESS_TOKEN_" + std::to_string(slot_of.size());
+      it = slot_of.emplace(r.token_ref, slot).first;
+      p.token_slots.push_back({slot, r.token_ref});
+    }
+    r.token_slot = it->second;
+    YAML::Node auth = r.node["auth"];
+    auth.remove("token_ref");
+    auth["token_env"] = r.token_slot;
+  }
+
+  for (const auto& [name, value] : m.bottle.env) {
+    if (is_sandbox_env(name)) {
+      p.warnings.push_back("env " + name + " is set by the sandbox; the bottle's value is ignored");
+      continue;
+    }
+    p.env.push_back({name, value, false});
+  }
+  for (const auto& e : prov->env) {
+    auto it = std::find_if(p.env.begin(), p.env.end(), [&](const PlanEnv& x) { return x.name == e.name; });
+    PlanEnv pe{e.name, {EnvValue::Kind::literal, e.value}, e.hidden};
+    if (it != p.env.end()) {
+      p.warnings.push_back("env " + e.name + " is set by the " + p.provider + " provider; the bottle's value is ignored");
+      *it = pe;
+    } else {
+      p.env.push_back(pe);
+    }
+  }
+
+  p.egress = daemon("egress", true, opt.find_binary);
+  p.gitgate = daemon("gitgate", !p.repos.empty(), opt.find_binary);
+  p.supervise_daemon = daemon("supervise", p.supervise, opt.find_binary);
+  return p;
+}
+
+}  // namespace bottle::orchestrator

@@ -1,0 +1,67 @@
+#include "orchestrator/preflight.h"
+
+#include <sstream>
+
+namespace bottle::orchestrator {
+namespace {
+
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? std::string(sep) : "") + v[i];
+  return s;
+}
+
+std::string daemon_state(const PlanDaemon& d) {
+  if (!d.wanted) return "off";
+  if (d.binary.empty()) return "not available (bottle-" + d.name + " not found; skipped)";
+  return "on";
+}
+
+std::string upstream_of(const GitRepo& r) {
+  if (!r.fields["url"]) return "(no url)";
+  std::string url = r.fields["url"].Scalar();
+  // ssh://user@host:port/path -> host:port
+  size_t s = url.find("://");
+  std::string rest = s == std::string::npos ? url : url.substr(s + 3);
+  size_t at = rest.find('@');
+  if (at != std::string::npos) rest = rest.substr(at + 1);
+  size_t slash = rest.find('/');
+  return slash == std::string::npos ? rest : rest.substr(0, slash);
+}
+
+}  // namespace
+
+std::string format_preflight(const Plan& p) {
+  std::ostringstream o;
+  o << "agent:     " << p.agent << " (" << p.agent_path << ")\n";
+  o << "bottle:    " << join(p.chain, " <- ") << "\n";
+  o << "provider:  " << p.provider << "\n";
+  o << "command:   " << join(p.argv, " ") << "\n";
+  o << "backend:   " << p.backend << "\n";
+  o << "env:       ";
+  bool any = false;
+  for (const auto& e : p.env) {
+    if (e.hidden) continue;
+    o << (any ? ", " : "") << e.name;
+    if (e.value.kind == EnvValue::Kind::prompt) o << " (asked at start)";
+    if (e.value.kind == EnvValue::Kind::host) o << " (from $" << e.value.text << ")";
+    any = true;
+  }
+  o << (any ? "\n" : "none\n");
+  o << "egress:    log " << p.egress_log << ", " << p.routes.size() << " route(s)\n";
+  for (const auto& r : p.routes) {
+    o << "  " << r.host << (r.port.empty() ? "" : ":" + r.port);
+    if (!r.scheme.empty()) o << " [auth:" << r.scheme << " from $" << r.token_ref << "]";
+    if (r.node["matches"]) o << " [" << r.node["matches"].size() << " match rule(s)]";
+    if (r.node["allow_private"] && r.node["allow_private"].Scalar() == "true") o << " [allow_private]";
+    if (r.from_provider) o << " (provider)";
+    o << "\n";
+  }
+  o << "git-gate:  " << daemon_state(p.gitgate) << "\n";
+  for (const auto& r : p.repos) o << "  " << r.name << " -> " << upstream_of(r) << "\n";
+  o << "supervise: " << daemon_state(p.supervise_daemon) << "\n";
+  for (const auto& w : p.warnings) o << "warning:   " << w << "\n";
+  return o.str();
+}
+
+}  // namespace bottle::orchestrator

@@ -1,0 +1,13 @@
+// The human-readable plan printed by `--dry-run`, before a launch and by `bottle info`:
+// names, hosts and sources of values, never a value that might be a secret.
+#pragma once
+
+#include <string>
+
+#include "orchestrator/plan.h"
+
+namespace bottle::orchestrator {
+
+std::string format_preflight(const Plan& plan);
+
+}  // namespace bottle::orchestrator

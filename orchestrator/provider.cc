@@ -1,0 +1,56 @@
+#include "orchestrator/provider.h"
+
+#include "orchestrator/yaml_emit.h"
+
+namespace bottle::orchestrator {
+namespace {
+
+YAML::Node auth_route(const std::string& host, const std::string& token_ref) {
+  YAML::Node r(YAML::NodeType::Map);
+  r["host"] = host;
+  r["port"] = plain("443");
+  if (!token_ref.empty()) {
+    YAML::Node auth(YAML::NodeType::Map);
+    auth["scheme"] = "Bearer";
+    auth["token_ref"] = token_ref;
+    r["auth"] = auth;
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<ProviderPlan> provider_plan(const AgentSpec& agent, bool supervise) {
+  ProviderPlan p;
+  if (agent.provider == "claude") {
+    // Without auth_token the route still exists so `claude login` works inside the bottle.
+    p.routes.push_back(auth_route("api.anthropic.com", agent.auth_token));
+    if (!agent.auth_token.empty()) {
+      // Claude Code sends this as a Bearer token; egress replaces it on the wire.
+      p.env.push_back({"CLAUDE_CODE_OAUTH_TOKEN", kPlaceholder, true});
+    }
+    p.env.push_back({"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1", false});
+    p.env.push_back({"DISABLE_AUTOUPDATER", "1", false});
+    p.argv = {"claude"};
+    if (supervise) {
+      p.mcp_registration = {"claude", "mcp", "add", "--transport", "http", "supervise",
+                            "http://127.0.0.1:9100/mcp"};
+    }
+  } else if (agent.provider == "codex") {
+    for (const char* host : {"api.openai.com", "chatgpt.com"}) {
+      p.routes.push_back(auth_route(host, agent.auth_token));
+    }
+    if (!agent.auth_token.empty()) p.env.push_back({"OPENAI_API_KEY", kPlaceholder, true});
+    p.argv = {"codex"};
+    if (supervise) {
+      p.mcp_registration = {"codex", "mcp", "add", "supervise", "--url", "http://127.0.0.1:9100/mcp"};
+    }
+  } else if (agent.provider == "command") {
+    p.argv = agent.command;
+  } else {
+    return Error{agent.path + ": unknown provider '" + agent.provider + "'"};
+  }
+  return p;
+}
+
+}  // namespace bottle::orchestrator

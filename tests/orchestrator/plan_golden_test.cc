@@ -1,0 +1,172 @@
+// Plan rendering pinned by golden files in tests/orchestrator/golden/. To accept a change
+// on purpose: BOTTLE_UPDATE_GOLDEN=1 ctest -R PlanGolden, then review the diff.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "config/route_table.h"
+#include "orchestrator/plan.h"
+#include "orchestrator/preflight.h"
+#include "orchestrator/render.h"
+#include "tests/orchestrator/test_home.h"
+
+namespace bottle::orchestrator {
+namespace {
+
+using testing::TestHome;
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) {
+    s.replace(p, from.size(), to);
+  }
+  return s;
+}
+
+void ExpectGolden(const std::string& name, const std::string& actual) {
+  const std::string path = std::string(BOTTLE_GOLDEN_DIR) + "/" + name;
+  if (const char* u = std::getenv("BOTTLE_UPDATE_GOLDEN"); u && std::string(u) == "1") {
+    std::ofstream(path, std::ios::binary) << actual;
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in) << "missing golden file " << path << " (run with BOTTLE_UPDATE_GOLDEN=1)";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), actual) << "golden " << path << " differs";
+}
+
+std::string fake_finder(const std::string& name) {
+  return name == "bottle-egress" ? "/opt/bottle/bin/bottle-egress" : "";
+}
+
+const char* kClaudeBottle =
+    "---\n"
+    "env: {FOO: bar, ASK: \"?prompt\", FROM_HOST: \"${HOST_VAR}\", HTTPS_PROXY: nope}\n"
+    "egress:\n"
+    "  log: blocks\n"
+    "  dlp: {outbound: block, inbound: warn}\n"
+    "  routes:\n"
+    "    - host: api.anthropic.com\n"
+    "    - host: api.github.com\n"
+    "      port: 443\n"
+    "      matches:\n"
+    "        - path: {type: PathPrefix, value: /repos/}\n"
+    "          method: GET\n"
+    "          headers: [{name: x-api-version, type: Exact, value: \"2022-11-28\"}]\n"
+    "      auth: {scheme: token, token_ref: GH_TOKEN}\n"
+    "    - host: \"*.pypi.org\"\n"
+    "git-gate:\n"
+    "  repos:\n"
+    "    - name: app\n"
+    "      url: ssh://git@git.example.com:2222/org/app.git\n"
+    "      host_key: \"ssh-ed25519 AAAA\"\n"
+    "      key: {provider: static, path: /keys/app}\n"
+    "---\n";
+
+Plan claude_plan(TestHome& h) {
+  h.bottle("dev", kClaudeBottle);
+  h.agent("impl", "---\nbottle: dev\nprovider: claude\nauth_token: BOTTLE_CLAUDE_TOKEN\n---\nprompt\n");
+  auto m = load_manifest(h.dirs(), "impl");
+  EXPECT_TRUE(m.ok()) << m.error();
+  PlanOptions o;
+  o.find_binary = fake_finder;
+  auto p = make_plan(*m, o);
+  EXPECT_TRUE(p.ok()) << p.error();
+  return *p;
+}
+
+TEST(PlanGolden, ClaudePreflight) {
+  TestHome h;
+  Plan p = claude_plan(h);
+  ExpectGolden("claude_preflight.txt", replace_all(format_preflight(p), h.home(), "<home>"));
+}
+
+TEST(PlanGolden, ClaudeRoutesYaml) {
+  TestHome h;
+  Plan p = claude_plan(h);
+  std::string routes = replace_all(render_routes_yaml(p), h.home(), "<home>");
+  ExpectGolden("claude_routes.yaml", routes);
+  // What we render must be what egress accepts (tokens resolved from a fake env).
+  config::LoadOptions lo;
+  lo.env = [](const std::string&) -> std::optional<std::string> { return "x"; };
+  auto table = config::parse_routes(routes, "routes.yaml", lo);
+  ASSERT_TRUE(table.ok()) << table.error();
+  EXPECT_EQ((*table)->routes.size(), 3u);
+}
+
+TEST(PlanGolden, ClaudeInitYaml) {
+  TestHome h;
+  Plan p = claude_plan(h);
+  InitLayout l;
+  l.routes_file = "/state/s1/routes/routes.yaml";
+  l.ca_cert = "/state/s1/ca/ca.pem";
+  l.ca_key = "/state/s1/ca/ca-key.pem";
+  l.admin_port = 41000;
+  ExpectGolden("claude_init.yaml", render_init_yaml(p, l));
+  EXPECT_EQ(daemons_csv(p), "egress");
+}
+
+TEST(PlanGolden, ProviderRouteWinsWithAWarning) {
+  TestHome h;
+  Plan p = claude_plan(h);
+  ASSERT_FALSE(p.routes.empty());
+  EXPECT_EQ(p.routes[0].host, "api.anthropic.com");
+  EXPECT_TRUE(p.routes[0].from_provider);
+  EXPECT_EQ(p.routes[0].token_slot, "EGRESS_TOKEN_0");
+  int anthropic = 0;
+  for (const auto& r : p.routes) anthropic += r.host == "api.anthropic.com";
+  EXPECT_EQ(anthropic, 1);
+  ASSERT_FALSE(p.warnings.empty());
+  EXPECT_NE(p.warnings[0].find(h.bottle_path("dev") + ":7:7: route for api.anthropic.com is replaced"),
+            std::string::npos)
+      << p.warnings[0];
+}
+
+TEST(PlanGolden, SecretsNeverInThePlanOutput) {
+  TestHome h;
+  setenv("BOTTLE_CLAUDE_TOKEN", "sk-ant-very-secret", 1);
+  Plan p = claude_plan(h);
+  InitLayout l;
+  std::string all = format_preflight(p) + render_routes_yaml(p) + render_init_yaml(p, l);
+  EXPECT_EQ(all.find("sk-ant-very-secret"), std::string::npos);
+  EXPECT_EQ(all.find("egress-placeholder"), std::string::npos);  // hidden env stays hidden
+  unsetenv("BOTTLE_CLAUDE_TOKEN");
+}
+
+TEST(PlanGolden, CommandAgentWithResolvePins) {
+  TestHome h;
+  h.bottle("demo",
+           "---\nsupervise: false\negress:\n  resolve: [\"upstream.demo:8080:127.0.0.1\"]\n  routes:\n"
+           "    - host: upstream.demo\n      port: 8080\n      allow_private: true\n"
+           "      auth: {scheme: Bearer, token_ref: DEMO_TOKEN}\n---\n");
+  h.agent("demo", "---\nbottle: demo\nprovider: command\ncommand: [sh, -c, \"echo hi\"]\n---\n");
+  auto m = load_manifest(h.dirs(), "demo");
+  ASSERT_TRUE(m.ok()) << m.error();
+  PlanOptions o;
+  o.find_binary = fake_finder;
+  o.command = {"curl", "http://upstream.demo:8080/"};
+  auto p = make_plan(*m, o);
+  ASSERT_TRUE(p.ok()) << p.error();
+  InitLayout l;
+  l.routes_file = "/s/routes/routes.yaml";
+  l.ca_cert = "/s/ca/ca.pem";
+  l.ca_key = "/s/ca/ca-key.pem";
+  ExpectGolden("command_preflight.txt", replace_all(format_preflight(*p), h.home(), "<home>"));
+  ExpectGolden("command_routes.yaml", replace_all(render_routes_yaml(*p), h.home(), "<home>"));
+  ExpectGolden("command_init.yaml", render_init_yaml(*p, l));
+}
+
+TEST(PlanGolden, CommandProviderNeedsACommand) {
+  TestHome h;
+  h.bottle("demo", "---\n---\n");
+  h.agent("demo", "---\nbottle: demo\nprovider: command\n---\n");
+  auto m = load_manifest(h.dirs(), "demo");
+  ASSERT_TRUE(m.ok()) << m.error();
+  auto p = make_plan(*m, PlanOptions{});
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().find("needs 'command: [...]'"), std::string::npos) << p.error();
+}
+
+}  // namespace
+}  // namespace bottle::orchestrator
