@@ -1,0 +1,270 @@
+#include "init/config.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace bottle::init {
+namespace {
+
+// Thrown inside the parser only; parse_init_config turns it into a Result.
+struct ConfigError {
+  std::string message;
+};
+
+class Parser {
+ public:
+  explicit Parser(std::string_view file) : file_(file) {}
+
+  InitConfig parse(const YAML::Node& root) {
+    InitConfig config;
+    if (!root.IsDefined() || root.IsNull()) fail(root, "empty config: expected a 'daemons:' map");
+    for (const auto& [key, value] : checked_map(root, "the top level", {"daemons"})) {
+      if (key != "daemons") continue;
+      for (const auto& [name, body] : checked_map(value.node, "'daemons'", {})) {
+        config.daemons[name] = daemon(name, body.key, body.node);
+      }
+    }
+    return config;
+  }
+
+ private:
+  struct Entry {
+    YAML::Node key;
+    YAML::Node node;
+  };
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& message) const {
+    const YAML::Mark m = at.Mark();
+    std::ostringstream out;
+    out << file_;
+    if (!m.is_null()) out << ':' << m.line + 1 << ':' << m.column + 1;
+    out << ": " << message;
+    throw ConfigError{out.str()};
+  }
+
+  // A mapping whose keys are unique strings; `allowed` empty = any key.
+  std::map<std::string, Entry> checked_map(const YAML::Node& n, const std::string& what,
+                                           const std::set<std::string>& allowed) const {
+    if (!n.IsMap()) fail(n, what + " must be a map");
+    std::map<std::string, Entry> out;
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) fail(kv.first, "keys in " + what + " must be plain names");
+      const std::string key = kv.first.Scalar();
+      if (!allowed.empty() && !allowed.count(key)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        fail(kv.first, "unknown key '" + key + "' in " + what + " (allowed: " + list + ")");
+      }
+      if (out.count(key)) fail(kv.first, "duplicate key '" + key + "' in " + what);
+      out[key] = Entry{kv.first, kv.second};
+    }
+    return out;
+  }
+
+  std::string scalar(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) fail(n, what + " must be a string");
+    return n.Scalar();
+  }
+
+  std::vector<YAML::Node> sequence(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsSequence()) fail(n, what + " must be a list");
+    return {n.begin(), n.end()};
+  }
+
+  DaemonSpec daemon(const std::string& name, const YAML::Node& key, const YAML::Node& body) {
+    DaemonSpec d;
+    d.name = name;
+    if (!valid_daemon_name(name)) {
+      fail(key, "daemon name '" + name + "' must match [a-z0-9][a-z0-9_-]* (max 32)");
+    }
+    const std::string in = "daemon '" + name + "'";
+    auto fields = checked_map(body, in,
+                              {"argv", "env", "inherit_fds", "restart", "ready", "reload_signal"});
+    if (!fields.count("argv")) fail(body, in + " needs 'argv'");
+    for (const auto& [key, e] : fields) {
+      if (key == "argv") d.argv = argv(e.node, in);
+      if (key == "env") d.env_allow = env_allow(e.node, in);
+      if (key == "inherit_fds") d.inherit_fds = fds(e.node, in);
+      if (key == "restart") d.restart = restart(e.node, in);
+      if (key == "ready") d.ready = ready(e.node, in);
+      if (key == "reload_signal") d.reload_signal = boolean(e.node, in + " reload_signal");
+    }
+    return d;
+  }
+
+  std::vector<std::string> argv(const YAML::Node& n, const std::string& in) const {
+    std::vector<std::string> out;
+    for (const auto& item : sequence(n, in + " argv")) out.push_back(scalar(item, in + " argv item"));
+    if (out.empty()) fail(n, in + " argv must not be empty");
+    if (out[0].empty() || out[0][0] != '/') {
+      fail(n, in + " argv[0] must be an absolute path (init does not search PATH)");
+    }
+    return out;
+  }
+
+  std::vector<std::string> env_allow(const YAML::Node& n, const std::string& in) const {
+    std::vector<std::string> out;
+    for (const auto& item : sequence(n, in + " env")) {
+      std::string pattern = scalar(item, in + " env item");
+      if (!valid_env_pattern(pattern)) {
+        fail(item, in + " env entry '" + pattern +
+                       "' must be a variable name, optionally ending in '*'");
+      }
+      out.push_back(std::move(pattern));
+    }
+    return out;
+  }
+
+  std::vector<int> fds(const YAML::Node& n, const std::string& in) const {
+    std::vector<int> out;
+    for (const auto& item : sequence(n, in + " inherit_fds")) {
+      int fd = -1;
+      const std::string s = scalar(item, in + " inherit_fds item");
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), fd);
+      if (ec != std::errc() || end != s.data() + s.size() || fd < 3 || fd > 65535) {
+        fail(item, in + " inherit_fds entry '" + s + "' must be an fd number >= 3");
+      }
+      for (int seen : out) {
+        if (seen == fd) fail(item, in + " inherit_fds lists fd " + s + " twice");
+      }
+      out.push_back(fd);
+    }
+    return out;
+  }
+
+  RestartPolicy restart(const YAML::Node& n, const std::string& in) const {
+    const std::string s = scalar(n, in + " restart");
+    if (s == "always") return RestartPolicy::always;
+    if (s == "on-failure") return RestartPolicy::on_failure;
+    if (s == "never") return RestartPolicy::never;
+    fail(n, in + " restart '" + s + "' must be always, on-failure or never");
+  }
+
+  bool boolean(const YAML::Node& n, const std::string& what) const {
+    const std::string s = scalar(n, what);
+    if (s == "true") return true;
+    if (s == "false") return false;
+    fail(n, what + " must be true or false");
+  }
+
+  ReadyProbe ready(const YAML::Node& n, const std::string& in) const {
+    const std::string what = in + " ready";
+    auto fields = checked_map(n, what, {"http", "tcp"});
+    if (fields.size() != 1) fail(n, what + " needs exactly one of 'http' or 'tcp'");
+    const auto& [kind, e] = *fields.begin();
+    ReadyProbe p;
+    p.kind = kind == "http" ? ReadyProbe::Kind::http : ReadyProbe::Kind::tcp;
+    std::string s = scalar(e.node, what + " " + kind);
+    if (p.kind == ReadyProbe::Kind::http) {
+      if (auto slash = s.find('/'); slash != std::string::npos) {
+        p.path = s.substr(slash);
+        s.resize(slash);
+      }
+    }
+    if (!split_host_port(s, p)) {
+      fail(e.node, what + " " + kind + " '" + e.node.Scalar() +
+                       "' must be IP:PORT" + (kind == "http" ? "[/path]" : "") +
+                       " (e.g. 127.0.0.1:9098" + (kind == "http" ? "/healthz)" : ")"));
+    }
+    return p;
+  }
+
+  static bool split_host_port(const std::string& s, ReadyProbe& p) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string::npos) return false;
+    std::string host = s.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    unsigned char buf[16];
+    const bool v4 = inet_pton(AF_INET, host.c_str(), buf) == 1;
+    const bool v6 = inet_pton(AF_INET6, host.c_str(), buf) == 1;
+    if (!v4 && !v6) return false;
+    const char* first = s.data() + colon + 1;
+    const char* last = s.data() + s.size();
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(first, last, port);
+    if (ec != std::errc() || end != last || port == 0 || port > 65535) return false;
+    p.host = host;
+    p.port = static_cast<uint16_t>(port);
+    return true;
+  }
+
+  static bool valid_daemon_name(const std::string& s) {
+    if (s.empty() || s.size() > 32) return false;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const char c = s[i];
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      (i > 0 && (c == '_' || c == '-'));
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  static bool valid_env_pattern(const std::string& s) {
+    const size_t n = !s.empty() && s.back() == '*' ? s.size() - 1 : s.size();
+    if (n == 0 && s != "*") return false;
+    for (size_t i = 0; i < n; ++i) {
+      const char c = s[i];
+      const bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+      if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+    }
+    return true;
+  }
+
+  std::string file_;
+};
+
+}  // namespace
+
+Result<InitConfig> parse_init_config(std::string_view text, std::string_view file) {
+  try {
+    return Parser(file).parse(YAML::Load(std::string(text)));
+  } catch (const ConfigError& e) {
+    return Error{e.message};
+  } catch (const YAML::Exception& e) {
+    std::ostringstream out;
+    out << file;
+    if (!e.mark.is_null()) out << ':' << e.mark.line + 1 << ':' << e.mark.column + 1;
+    out << ": " << e.msg;
+    return Error{out.str()};
+  }
+}
+
+Result<InitConfig> load_init_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{path + ": cannot read config file"};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_init_config(text.str(), path);
+}
+
+Result<std::vector<std::string>> select_daemons(std::string_view csv, const InitConfig& config) {
+  std::vector<std::string> names;
+  while (!csv.empty()) {
+    const auto comma = csv.find(',');
+    std::string_view item = csv.substr(0, comma);
+    csv = comma == std::string_view::npos ? std::string_view{} : csv.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) continue;
+    const std::string name(item);
+    if (!config.daemons.count(name)) {
+      std::string known;
+      for (const auto& [k, v] : config.daemons) known += (known.empty() ? "" : ", ") + k;
+      return Error{"BOTTLE_DAEMONS: unknown daemon '" + name + "' (configured: " +
+                   (known.empty() ? "none" : known) + ")"};
+    }
+    bool dup = false;
+    for (const auto& n : names) dup = dup || n == name;
+    if (!dup) names.push_back(name);
+  }
+  return names;
+}
+
+}  // namespace bottle::init

@@ -1,0 +1,84 @@
+#include "init/ctl.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+namespace bottle::init {
+namespace {
+
+Result<sockaddr_un> unix_address(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof addr.sun_path) {
+    return Error{path + ": control socket path must be 1.." +
+                 std::to_string(sizeof addr.sun_path - 1) + " bytes"};
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return addr;
+}
+
+std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+}  // namespace
+
+std::string default_ctl_path() {
+  const char* env = std::getenv("BOTTLE_INIT_CTL");
+  return env && *env ? env : kDefaultCtlPath;
+}
+
+Result<UniqueFd> listen_ctl_socket(const std::string& path) {
+  auto addr = unix_address(path);
+  if (!addr) return Error{addr.error()};
+  std::error_code ec;
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  if (ec) return Error{dir.string() + ": " + ec.message()};
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Error{errno_text("socket")};
+  // A socket file left by a previous run would make bind fail with EADDRINUSE.
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path.c_str());
+  if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+    return Error{errno_text(path)};
+  }
+  chmod(path.c_str(), 0600);
+  if (listen(fd.get(), 16) != 0) return Error{errno_text(path)};
+  return fd;
+}
+
+Result<nlohmann::json> ctl_request(const std::string& path, const nlohmann::json& request) {
+  auto addr = unix_address(path);
+  if (!addr) return Error{addr.error()};
+  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Error{errno_text("socket")};
+  if (connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
+    return Error{errno_text(path)};
+  }
+  const std::string line = request.dump() + "\n";
+  if (send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    return Error{errno_text(path)};
+  }
+  // A restart waits for the daemon to stop (up to init's grace) before the reply comes.
+  std::string reply;
+  char buf[4096];
+  while (reply.find('\n') == std::string::npos && reply.size() < (1 << 20)) {
+    const ssize_t n = recv(fd.get(), buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error{errno_text(path)};
+    if (n == 0) break;
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  auto json = nlohmann::json::parse(reply, nullptr, false);
+  if (!json.is_object()) return Error{path + ": malformed reply from bottle-init"};
+  return json;
+}
+
+}  // namespace bottle::init

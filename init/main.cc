@@ -1,0 +1,108 @@
+// bottle-init: PID 1 of the sidecar bundle (SPEC §8), and its control client
+// (`bottle-init ctl ...`). Format of init.yaml and the ctl protocol: init/README.md.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "common/log.h"
+#include "common/version.h"
+#include "init/config.h"
+#include "init/ctl.h"
+#include "init/supervisor.h"
+
+namespace {
+
+using namespace bottle::init;
+
+int usage_error(const std::string& what, const std::string& why) {
+  std::fprintf(stderr, "bottle-init: %s: %s\n", what.c_str(), why.c_str());
+  return 2;
+}
+
+int run_ctl(const std::string& socket, const nlohmann::json& request) {
+  auto reply = ctl_request(socket, request);
+  if (!reply) {
+    std::fprintf(stderr, "bottle-init: ctl: %s\n", reply.error().c_str());
+    return 1;
+  }
+  std::cout << reply->dump() << std::endl;
+  if (reply->value("ok", false)) return 0;
+  std::fprintf(stderr, "bottle-init: ctl %s: %s\n", request.value("cmd", "").c_str(),
+               reply->value("error", "failed").c_str());
+  return 1;
+}
+
+int run_init(const std::string& config_path, SupervisorOptions options) {
+  // Fds we inherited must not reach daemons unless init.yaml hands them over.
+  close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  auto config = load_init_config(config_path);
+  if (!config) return usage_error("config", config.error());
+  const char* csv = std::getenv("BOTTLE_DAEMONS");
+  auto selected = select_daemons(csv ? csv : "", *config);
+  if (!selected) return usage_error("config", selected.error());
+  for (const auto& name : *selected) {
+    for (int fd : config->daemons.at(name).inherit_fds) {
+      if (fcntl(fd, F_GETFD) < 0) {
+        return usage_error("config", "daemon '" + name + "': inherit_fds " + std::to_string(fd) +
+                                         " is not an open fd of bottle-init");
+      }
+    }
+  }
+  options.config = std::move(*config);
+  options.daemons = std::move(*selected);
+  return run_supervisor(options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bottle::log::init("init");
+  CLI::App app{"bottle-init: PID 1 of the bot-bottle sidecar bundle (spawn, scope env, reap, "
+               "restart, forward signals, stop gracefully)"};
+  app.set_version_flag("--version", bottle::kVersion);
+  std::string config_path = "/etc/bottle/init.yaml";
+  SupervisorOptions options;
+  options.ctl_path = default_ctl_path();
+  long grace_ms = 8000;
+  app.add_option("--config", config_path, "daemon table (YAML)")->capture_default_str();
+  app.add_option("--ctl", options.ctl_path, "control socket path (env BOTTLE_INIT_CTL)")
+      ->capture_default_str();
+  app.add_option("--ready-file", options.ready_file,
+                 "written (temp + rename) once every started daemon is ready");
+  app.add_option("--grace-ms", grace_ms, "TERM-to-KILL grace on shutdown and restart")
+      ->capture_default_str()
+      ->check(CLI::Range(0L, 3'600'000L));
+
+  auto* ctl = app.add_subcommand("ctl", "talk to a running bottle-init");
+  ctl->require_subcommand(1);
+  std::string socket = default_ctl_path();
+  ctl->add_option("--socket", socket, "control socket path (env BOTTLE_INIT_CTL)")
+      ->capture_default_str();
+  std::string daemon;
+  auto* restart = ctl->add_subcommand("restart", "restart one daemon; prints its new pid");
+  restart->add_option("daemon", daemon, "daemon name")->required();
+  auto* status = ctl->add_subcommand("status", "print every daemon's pid, state, restarts, ready");
+  auto* reload = ctl->add_subcommand("reload", "send SIGHUP to the daemons with reload_signal");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return usage_error("usage", std::string(e.what()) + " (see --help)");
+  }
+
+  if (restart->parsed()) return run_ctl(socket, {{"cmd", "restart"}, {"daemon", daemon}});
+  if (status->parsed()) return run_ctl(socket, {{"cmd", "status"}});
+  if (reload->parsed()) return run_ctl(socket, {{"cmd", "reload"}});
+  options.grace = std::chrono::milliseconds(grace_ms);
+  return run_init(config_path, std::move(options));
+}

@@ -1,0 +1,585 @@
+#include "init/supervisor.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <list>
+#include <optional>
+
+#include "common/log.h"
+#include "init/backoff.h"
+#include "init/ctl.h"
+#include "init/env_scope.h"
+#include "init/line_relay.h"
+#include "init/probe.h"
+#include "init/spawn.h"
+
+extern char** environ;
+
+namespace bottle::init {
+namespace {
+
+using nlohmann::json;
+using std::chrono::duration_cast;
+
+constexpr milliseconds kCheckInterval{100};
+constexpr milliseconds kCheckTimeout{1000};
+constexpr size_t kMaxCtlClients = 32;
+constexpr size_t kMaxCtlRequest = 4096;
+
+// A no-op handler, never run (the signals are blocked and read from a signalfd): a
+// namespace's PID 1 only receives signals it has a handler for.
+void ignore_signal(int) {}
+
+std::string describe_status(int wstatus) {
+  if (WIFEXITED(wstatus)) return "exit " + std::to_string(WEXITSTATUS(wstatus));
+  if (WIFSIGNALED(wstatus)) {
+    const char* abbrev = sigabbrev_np(WTERMSIG(wstatus));
+    return abbrev ? std::string("signal SIG") + abbrev
+                  : "signal " + std::to_string(WTERMSIG(wstatus));
+  }
+  return "status " + std::to_string(wstatus);
+}
+
+int exit_code(int wstatus) {
+  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+  if (WIFSIGNALED(wstatus)) return 128 + WTERMSIG(wstatus);
+  return 1;
+}
+
+long long ms(Clock::duration d) { return duration_cast<milliseconds>(d).count(); }
+
+enum class State { running, stopping, waiting, exited };
+
+const char* state_name(State s) {
+  switch (s) {
+    case State::running: return "running";
+    case State::stopping: return "stopping";
+    case State::waiting: return "waiting";
+    case State::exited: return "exited";
+  }
+  return "?";
+}
+
+struct Daemon {
+  const DaemonSpec* spec = nullptr;
+  State state = State::exited;
+  pid_t pid = 0;
+  Clock::time_point started_at, restart_at, kill_at;
+  bool kill_sent = false;
+  bool restart_requested = false;  // by ctl: start again as soon as it is gone
+  bool ever_started = false;
+  int restarts = 0;
+  Backoff backoff;
+  bool ready = false;
+  std::optional<ReadinessCheck> check;
+  Clock::time_point next_check_at, check_deadline;
+  std::string last_exit;
+};
+
+struct Relay {
+  std::string daemon;
+  const char* stream;
+  UniqueFd fd;
+  LineSplitter lines;
+};
+
+struct CtlClient {
+  UniqueFd fd;
+  std::string request;
+  std::string waiting_for;  // daemon whose restart this client awaits
+  bool done = false;
+};
+
+class Supervisor {
+ public:
+  explicit Supervisor(const SupervisorOptions& o) : options_(o) {
+    for (char** e = environ; *e; ++e) parent_env_.emplace_back(*e);
+    for (const auto& name : o.daemons) {
+      Daemon d;
+      d.spec = &options_.config.daemons.at(name);
+      daemons_.push_back(std::move(d));
+    }
+  }
+
+  int run() {
+    if (!setup_signals()) return 1;
+    auto ctl = listen_ctl_socket(options_.ctl_path);
+    if (!ctl) {
+      std::fprintf(stderr, "bottle-init: control socket: %s\n", ctl.error().c_str());
+      return 1;
+    }
+    ctl_ = std::move(*ctl);
+    // Orphans of our daemons come to us even when we are not PID 1 (tests, nested use).
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    log::info("init_started", {{"pid", getpid()}, {"ctl", options_.ctl_path},
+                               {"daemons", options_.daemons}});
+    if (daemons_.empty()) log::info("idle", {{"reason", "no daemons selected (BOTTLE_DAEMONS)"}});
+    for (auto& d : daemons_) start(d);
+    update_ready();
+
+    while (!finished()) {
+      run_timers();
+      if (finished()) break;
+      poll_once();
+    }
+    drain_relays();
+    unlink(options_.ctl_path.c_str());
+    log::info("init_exiting", {{"exit_code", first_failure_}});
+    return first_failure_;
+  }
+
+ private:
+  // ---- lifecycle ----
+
+  bool setup_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    struct sigaction sa {};
+    sa.sa_handler = ignore_signal;
+    for (int sig : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) {
+      sigaddset(&set, sig);
+      sigaction(sig, &sa, nullptr);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    signal_fd_.reset(signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+    if (!signal_fd_.valid()) {
+      std::fprintf(stderr, "bottle-init: signalfd: %s\n", std::strerror(errno));
+      return false;
+    }
+    return true;
+  }
+
+  bool finished() const {
+    bool alive = false, pending = false;
+    for (const auto& d : daemons_) {
+      alive = alive || d.pid > 0;
+      pending = pending || d.state != State::exited;
+    }
+    if (shutting_down_) return !alive;
+    if (!daemons_.empty() && !pending) {
+      log::warn("all_exited", {{"reason", "every daemon exited and none will restart"}});
+      return true;
+    }
+    return false;
+  }
+
+  void start(Daemon& d) {
+    const auto now = Clock::now();
+    const DaemonSpec& spec = *d.spec;
+    auto spawned = spawn_daemon(spec, scoped_env(spec.name, spec.env_allow, parent_env_));
+    if (d.ever_started) ++d.restarts;
+    d.ever_started = true;
+    if (!spawned) {
+      log::error("spawn_failed", {{"daemon", spec.name}, {"error", spawned.error()}});
+      d.last_exit = "spawn failed: " + spawned.error();
+      d.started_at = now;
+      after_exit(d, /*clean=*/false, 127);
+      return;
+    }
+    d.pid = spawned->pid;
+    d.state = State::running;
+    d.started_at = now;
+    d.kill_sent = false;
+    d.ready = spec.ready.kind == ReadyProbe::Kind::none;
+    d.next_check_at = now;
+    relays_.push_back({spec.name, "stdout", std::move(spawned->out), LineSplitter(nullptr)});
+    relays_.push_back({spec.name, "stderr", std::move(spawned->err), LineSplitter(nullptr)});
+    for (auto it = std::prev(relays_.end(), 2); it != relays_.end(); ++it) {
+      Relay* r = &*it;
+      r->lines = LineSplitter([r](std::string_view line) { relay_line(r->daemon, r->stream, line); });
+    }
+    log::info("daemon_started", {{"daemon", spec.name}, {"pid", d.pid}, {"restarts", d.restarts}});
+    if (d.ready) log::info("daemon_ready", {{"daemon", spec.name}, {"pid", d.pid}});
+    reply_restarted(d);
+    update_ready();
+  }
+
+  void stop(Daemon& d) {
+    if (d.pid <= 0) return;
+    kill(d.pid, SIGTERM);
+    d.state = State::stopping;
+    d.kill_at = Clock::now() + options_.grace;
+    d.kill_sent = false;
+    log::info("daemon_stopping", {{"daemon", d.spec->name}, {"pid", d.pid},
+                                  {"grace_ms", options_.grace.count()}});
+  }
+
+  void on_death(Daemon& d, int wstatus) {
+    const auto uptime = Clock::now() - d.started_at;
+    // A daemon that dies of the TERM we sent it stopped as asked.
+    const bool asked = d.state == State::stopping && WIFSIGNALED(wstatus) &&
+                       WTERMSIG(wstatus) == SIGTERM;
+    const bool clean = asked || (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+    d.last_exit = describe_status(wstatus);
+    log::event(clean ? log::Level::info : log::Level::warn, "daemon_exited",
+               {{"daemon", d.spec->name}, {"pid", d.pid}, {"status", d.last_exit},
+                {"uptime_ms", ms(uptime)}});
+    d.pid = 0;
+    d.ready = false;
+    d.check.reset();
+    after_exit(d, clean, exit_code(wstatus));
+    update_ready();
+  }
+
+  // Decides what follows a daemon's exit (or failed spawn): nothing, an immediate restart
+  // asked for over ctl, or a restart after backoff.
+  void after_exit(Daemon& d, bool clean, int code) {
+    if (!clean && first_failure_ == 0) first_failure_ = code;
+    d.state = State::exited;
+    if (shutting_down_) return;
+    const auto uptime = Clock::now() - d.started_at;
+    if (d.restart_requested) {
+      d.restart_requested = false;
+      d.backoff.reset();
+      start(d);
+      return;
+    }
+    const RestartPolicy policy = d.spec->restart;
+    if (policy == RestartPolicy::never || (policy == RestartPolicy::on_failure && clean)) {
+      log::info("daemon_not_restarted", {{"daemon", d.spec->name}, {"restart", clean ? "clean exit" : "never"}});
+      reply_restarted(d);
+      return;
+    }
+    const milliseconds delay = d.backoff.on_death(uptime);
+    d.state = State::waiting;
+    d.restart_at = Clock::now() + delay;
+    const int failures = d.backoff.consecutive_failures();
+    log::info("restart_scheduled", {{"daemon", d.spec->name}, {"delay_ms", delay.count()},
+                                    {"consecutive_failures", failures}});
+    if (failures >= kStormThreshold) {
+      log::warn("restart_storm", {{"daemon", d.spec->name}, {"consecutive_failures", failures},
+                                  {"delay_ms", delay.count()}});
+    }
+  }
+
+  void shutdown(int sig) {
+    if (shutting_down_) {
+      log::info("shutdown_in_progress", {{"signal", sigabbrev_np(sig)}});
+      return;
+    }
+    shutting_down_ = true;
+    log::info("shutdown", {{"signal", std::string("SIG") + sigabbrev_np(sig)},
+                           {"grace_ms", options_.grace.count()}});
+    for (auto& d : daemons_) {
+      d.restart_requested = false;
+      if (d.pid > 0) {
+        stop(d);
+      } else {
+        d.state = State::exited;
+      }
+      reply_restarted(d);
+    }
+    update_ready();
+  }
+
+  std::vector<std::string> forward_reload() {
+    std::vector<std::string> signaled;
+    for (auto& d : daemons_) {
+      if (!d.spec->reload_signal || d.pid <= 0 || d.state != State::running) continue;
+      kill(d.pid, SIGHUP);
+      signaled.push_back(d.spec->name);
+      log::info("reload_forwarded", {{"daemon", d.spec->name}, {"pid", d.pid}});
+    }
+    return signaled;
+  }
+
+  void reap() {
+    int wstatus = 0;
+    pid_t pid;
+    while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+      Daemon* owner = nullptr;
+      for (auto& d : daemons_) {
+        if (d.pid == pid) owner = &d;
+      }
+      if (owner) {
+        on_death(*owner, wstatus);
+      } else {
+        log::info("reaped_orphan", {{"pid", pid}, {"status", describe_status(wstatus)}});
+      }
+    }
+  }
+
+  void update_ready() {
+    bool all = !shutting_down_;
+    for (const auto& d : daemons_) all = all && d.state == State::running && d.ready;
+    if (all == all_ready_) return;
+    all_ready_ = all;
+    if (all) {
+      log::info("all_ready", {{"daemons", options_.daemons}});
+      write_ready_file();
+    } else if (!options_.ready_file.empty()) {
+      unlink(options_.ready_file.c_str());
+    }
+  }
+
+  void write_ready_file() {
+    if (options_.ready_file.empty()) return;
+    // temp + rename: a reader never sees a half-written file.
+    const std::string tmp = options_.ready_file + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << "ready\n";
+      if (!out) {
+        log::error("ready_file_failed", {{"path", tmp}, {"error", std::strerror(errno)}});
+        return;
+      }
+    }
+    if (rename(tmp.c_str(), options_.ready_file.c_str()) != 0) {
+      log::error("ready_file_failed", {{"path", options_.ready_file}, {"error", std::strerror(errno)}});
+    }
+  }
+
+  // ---- timers ----
+
+  void run_timers() {
+    const auto now = Clock::now();
+    for (auto& d : daemons_) {
+      if (d.state == State::waiting && now >= d.restart_at) start(d);
+      if (d.state == State::stopping && !d.kill_sent && now >= d.kill_at) {
+        // The whole process group: a daemon's helpers must not outlive it.
+        kill(-d.pid, SIGKILL);
+        kill(d.pid, SIGKILL);
+        d.kill_sent = true;
+        log::warn("grace_expired", {{"daemon", d.spec->name}, {"pid", d.pid},
+                                    {"grace_ms", options_.grace.count()}});
+      }
+      if (d.state != State::running || d.ready) continue;
+      if (d.check && now >= d.check_deadline) {
+        d.check.reset();
+        d.next_check_at = now + kCheckInterval;
+      }
+      if (!d.check && now >= d.next_check_at) {
+        d.check.emplace(d.spec->ready);
+        d.check_deadline = now + kCheckTimeout;
+        if (d.check->outcome() != ReadinessCheck::Outcome::pending) {
+          d.check.reset();
+          d.next_check_at = now + kCheckInterval;
+        }
+      }
+    }
+  }
+
+  int poll_timeout_ms() const {
+    std::optional<Clock::time_point> next;
+    auto consider = [&](Clock::time_point t) { next = next ? std::min(*next, t) : t; };
+    for (const auto& d : daemons_) {
+      if (d.state == State::waiting) consider(d.restart_at);
+      if (d.state == State::stopping && !d.kill_sent) consider(d.kill_at);
+      if (d.state == State::running && !d.ready) consider(d.check ? d.check_deadline : d.next_check_at);
+    }
+    if (!next) return -1;
+    const auto wait = *next - Clock::now();
+    if (wait <= Clock::duration::zero()) return 0;
+    return static_cast<int>(duration_cast<milliseconds>(wait).count()) + 1;
+  }
+
+  // ---- I/O ----
+
+  void poll_once() {
+    std::vector<pollfd> fds;
+    std::vector<std::function<void(short)>> handlers;
+    auto watch = [&](int fd, short events, std::function<void(short)> h) {
+      fds.push_back({fd, events, 0});
+      handlers.push_back(std::move(h));
+    };
+    watch(signal_fd_.get(), POLLIN, [this](short) { on_signals(); });
+    watch(ctl_.get(), POLLIN, [this](short) { accept_clients(); });
+    for (auto& c : clients_) {
+      if (!c.done && c.waiting_for.empty()) watch(c.fd.get(), POLLIN, [this, &c](short) { read_client(c); });
+    }
+    for (auto& r : relays_) watch(r.fd.get(), POLLIN, [&r](short) { read_relay(r); });
+    for (auto& d : daemons_) {
+      if (!d.check) continue;
+      const int fd = d.check->fd();
+      watch(fd, d.check->events(), [this, &d, fd](short ev) { on_check_event(d, fd, ev); });
+    }
+
+    if (poll(fds.data(), fds.size(), poll_timeout_ms()) < 0) {
+      if (errno != EINTR) log::error("poll_failed", {{"error", std::strerror(errno)}});
+      return;
+    }
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].revents) handlers[i](fds[i].revents);
+    }
+    relays_.remove_if([](const Relay& r) { return !r.fd.valid(); });
+    clients_.remove_if([](const CtlClient& c) { return c.done; });
+  }
+
+  void on_signals() {
+    signalfd_siginfo info;
+    while (read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
+      const int sig = static_cast<int>(info.ssi_signo);
+      if (sig == SIGCHLD) reap();
+      if (sig == SIGHUP) forward_reload();
+      if (sig == SIGTERM || sig == SIGINT) shutdown(sig);
+    }
+  }
+
+  // Reads at most one buffer per wakeup, so one chatty child cannot starve the others.
+  static void read_relay(Relay& r) {
+    char buf[64 * 1024];
+    const ssize_t n = read(r.fd.get(), buf, sizeof buf);
+    if (n > 0) {
+      r.lines.feed(std::string_view(buf, static_cast<size_t>(n)));
+      return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    r.lines.finish();
+    r.fd.reset();
+  }
+
+  void drain_relays() {
+    for (auto& r : relays_) {
+      while (r.fd.valid()) {
+        char buf[64 * 1024];
+        const ssize_t n = read(r.fd.get(), buf, sizeof buf);
+        if (n > 0) {
+          r.lines.feed(std::string_view(buf, static_cast<size_t>(n)));
+        } else {
+          r.lines.finish();
+          r.fd.reset();
+        }
+      }
+    }
+  }
+
+  void on_check_event(Daemon& d, int fd, short revents) {
+    if (!d.check || d.check->fd() != fd) return;  // the daemon died meanwhile
+    switch (d.check->on_event(revents)) {
+      case ReadinessCheck::Outcome::pending: return;
+      case ReadinessCheck::Outcome::failed:
+        d.check.reset();
+        d.next_check_at = Clock::now() + kCheckInterval;
+        return;
+      case ReadinessCheck::Outcome::ready:
+        d.check.reset();
+        d.ready = true;
+        log::info("daemon_ready", {{"daemon", d.spec->name}, {"pid", d.pid}});
+        update_ready();
+        return;
+    }
+  }
+
+  // ---- control socket ----
+
+  void accept_clients() {
+    int fd;
+    while ((fd = accept4(ctl_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+      UniqueFd conn(fd);
+      if (clients_.size() >= kMaxCtlClients) continue;  // closed: init stays responsive
+      clients_.push_back({std::move(conn), {}, {}, false});
+    }
+  }
+
+  void read_client(CtlClient& c) {
+    char buf[1024];
+    const ssize_t n = recv(c.fd.get(), buf, sizeof buf, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+      c.done = true;
+      return;
+    }
+    c.request.append(buf, static_cast<size_t>(n));
+    const auto nl = c.request.find('\n');
+    if (nl != std::string::npos) {
+      handle_request(c, c.request.substr(0, nl));
+    } else if (c.request.size() > kMaxCtlRequest) {
+      reply(c, {{"ok", false}, {"error", "request longer than 4096 bytes"}});
+    }
+  }
+
+  void handle_request(CtlClient& c, const std::string& line) {
+    const json req = json::parse(line, nullptr, false);
+    const std::string cmd = req.is_object() && req.value("cmd", json()).is_string()
+                                ? req["cmd"].get<std::string>() : "";
+    if (cmd == "status") return reply(c, status());
+    if (cmd == "reload") return reply(c, {{"ok", true}, {"signaled", forward_reload()}});
+    if (cmd != "restart") {
+      return reply(c, {{"ok", false}, {"error", "expected {\"cmd\": \"status\"|\"reload\"|\"restart\"}"}});
+    }
+    const std::string name = req.value("daemon", json()).is_string() ? req["daemon"].get<std::string>() : "";
+    Daemon* d = nullptr;
+    for (auto& x : daemons_) {
+      if (x.spec->name == name) d = &x;
+    }
+    if (!d) {
+      return reply(c, {{"ok", false}, {"error", "daemon '" + name + "' is not running under this init (BOTTLE_DAEMONS: " +
+                                                   join(options_.daemons) + ")"}});
+    }
+    if (shutting_down_) return reply(c, {{"ok", false}, {"error", "shutting down"}});
+    log::info("restart_requested", {{"daemon", name}});
+    c.waiting_for = name;
+    if (d->state == State::running || d->state == State::stopping) {
+      d->restart_requested = true;
+      if (d->state == State::running) stop(*d);
+    } else {
+      d->backoff.reset();
+      start(*d);
+    }
+  }
+
+  // Answers every client waiting on `d`'s restart once it is running (or cannot be).
+  void reply_restarted(Daemon& d) {
+    for (auto& c : clients_) {
+      if (c.done || c.waiting_for != d.spec->name) continue;
+      if (d.state == State::running) {
+        reply(c, {{"ok", true}, {"daemon", d.spec->name}, {"pid", d.pid}, {"restarts", d.restarts}});
+      } else {
+        reply(c, {{"ok", false}, {"error", "daemon '" + d.spec->name + "' did not restart: " +
+                                               (shutting_down_ ? "shutting down" : d.last_exit)}});
+      }
+    }
+  }
+
+  json status() const {
+    json daemons = json::object();
+    for (const auto& d : daemons_) {
+      daemons[d.spec->name] = {{"pid", d.pid > 0 ? json(d.pid) : json()},
+                               {"state", state_name(d.state)},
+                               {"restarts", d.restarts},
+                               {"ready", d.ready},
+                               {"last_exit", d.last_exit.empty() ? json() : json(d.last_exit)}};
+    }
+    return {{"ok", true}, {"ready", all_ready_}, {"shutting_down", shutting_down_}, {"daemons", daemons}};
+  }
+
+  // A client that does not read its small reply is dropped, never waited on.
+  static void reply(CtlClient& c, const json& body) {
+    const std::string line = body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    (void)!send(c.fd.get(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    c.done = true;
+  }
+
+  static std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+    return out.empty() ? "none" : out;
+  }
+
+  SupervisorOptions options_;
+  std::vector<std::string> parent_env_;
+  std::vector<Daemon> daemons_;  // never resized after construction: handlers hold pointers
+  std::list<Relay> relays_;
+  std::list<CtlClient> clients_;
+  UniqueFd signal_fd_, ctl_;
+  bool shutting_down_ = false;
+  bool all_ready_ = false;
+  int first_failure_ = 0;
+};
+
+}  // namespace
+
+int run_supervisor(const SupervisorOptions& options) { return Supervisor(options).run(); }
+
+}  // namespace bottle::init

@@ -1,0 +1,162 @@
+#include "tests/init/init_harness.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace bottle::init::testing {
+
+bool eventually(const std::function<bool()>& pred, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/bottle-init-test-XXXXXX";
+  path = mkdtemp(tmpl);
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+InitRun::InitRun(InitOptions o) {
+  const std::string config = dir() + "/init.yaml";
+  std::ofstream(config) << o.yaml;
+  std::vector<std::string> args;
+  if (o.pid_namespace) args = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc"};
+  for (std::string a : {std::string(BOTTLE_INIT_BIN), std::string("--config"), config,
+                        std::string("--ctl"), ctl_path(), std::string("--ready-file"), ready_path()}) {
+    args.push_back(a);
+  }
+  for (const auto& a : o.args) args.push_back(a);
+  std::vector<std::string> env = {"PATH=/usr/bin:/bin", "BOTTLE_DAEMONS=" + o.daemons};
+  for (const auto& e : o.env) env.push_back(e);
+
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const std::string log_path = dir() + "/init.log";
+  launcher_ = fork();
+  if (launcher_ == 0) {
+    FILE* log = std::fopen(log_path.c_str(), "w");
+    dup2(fileno(log), 1);
+    dup2(fileno(log), 2);
+    if (o.pass_fd >= 0) dup2(o.pass_fd, o.pass_fd_as);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  if (!o.pid_namespace) init_ = launcher_;
+}
+
+InitRun::~InitRun() {
+  if (exit_code_ >= 0 || launcher_ <= 0) return;
+  if (init_ > 0) kill(init_, SIGKILL);
+  kill(launcher_, SIGKILL);
+  waitpid(launcher_, nullptr, 0);
+}
+
+pid_t InitRun::init_pid() {
+  if (init_ > 0) return init_;
+  // unshare --fork's only child is bottle-init (PID 1 inside).
+  eventually([&] {
+    std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+      const std::string stat = read_file(entry.path().string() + "/stat");
+      const auto close = stat.rfind(')');
+      if (close == std::string::npos) continue;
+      std::istringstream rest(stat.substr(close + 2));
+      char state;
+      pid_t ppid;
+      rest >> state >> ppid;
+      if (ppid == launcher_) {
+        init_ = std::stoi(entry.path().filename().string());
+        return true;
+      }
+    }
+    return false;
+  });
+  return init_;
+}
+
+std::string InitRun::log() const { return read_file(dir() + "/init.log"); }
+
+bool InitRun::wait_log(const std::string& needle, milliseconds timeout) const {
+  return eventually([&] { return log().find(needle) != std::string::npos; }, timeout);
+}
+
+nlohmann::json InitRun::ctl(const std::string& args) const {
+  const std::string cmd =
+      std::string(BOTTLE_INIT_BIN) + " ctl --socket " + ctl_path() + " " + args + " 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return nlohmann::json::object();
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  auto reply = nlohmann::json::parse(out, nullptr, false);
+  return reply.is_object() ? reply : nlohmann::json::object();
+}
+
+void InitRun::signal(int sig) { kill(init_pid(), sig); }
+
+int InitRun::wait_exit(milliseconds timeout) {
+  if (exit_code_ >= 0) return exit_code_;
+  int status = 0;
+  if (!eventually([&] { return waitpid(launcher_, &status, WNOHANG) == launcher_; }, timeout)) {
+    return -1;
+  }
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+std::vector<pid_t> zombie_children(pid_t pid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string stat = read_file(entry.path().string() + "/stat");
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    char state;
+    pid_t ppid;
+    rest >> state >> ppid;
+    if (ppid == pid && state == 'Z') out.push_back(std::stoi(entry.path().filename().string()));
+  }
+  return out;
+}
+
+int count_fds(pid_t pid) {
+  int n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); ++it) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace bottle::init::testing

@@ -1,0 +1,361 @@
+// bottle-init through its real binary, as PID 1 of a fresh PID namespace, with shell
+// scripts (and test_daemon) as daemons. Daemons report what they saw into files in the
+// test's temp dir; the test polls those files, the log and the control socket.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "tests/init/init_harness.h"
+
+namespace bottle::init::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One daemon entry running `script` under /bin/sh; `extra` is more YAML for the entry.
+std::string daemon(const std::string& name, const std::string& script,
+                   const std::string& extra = "") {
+  std::string quoted;
+  for (char c : script) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+  return "  " + name + ":\n    argv: [/bin/sh, -c, '" + quoted + "']\n    env: [PATH]\n" + extra;
+}
+
+// Installs traps first, then announces itself, so a test that waits for the marker knows
+// signals are handled.
+std::string idle(const std::string& marker, const std::string& traps = "") {
+  return traps + "echo $$ > " + marker + "; while :; do sleep 0.05; done";
+}
+
+long long ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+TEST(InitProcess, ReapsOrphanedGrandchild) {
+  TempDir tmp;
+  const std::string gc = tmp.path + "/grandchild";
+  InitRun init({.yaml = "daemons:\n" +
+                        daemon("egress", "sleep 0.3 & echo $! > " + gc + "; exit 0",
+                               "    restart: never\n") +
+                        daemon("supervise", idle(tmp.path + "/s")),
+                .daemons = "egress,supervise"});
+  ASSERT_TRUE(eventually([&] { return !read_file(gc).empty(); }));
+  const std::string gc_pid = read_file(gc).substr(0, read_file(gc).find('\n'));
+  ASSERT_TRUE(init.wait_log("\"event\":\"reaped_orphan\",\"level\":\"info\",\"pid\":" + gc_pid))
+      << init.log();
+  EXPECT_TRUE(zombie_children(init.init_pid()).empty());
+  EXPECT_TRUE(init.wait_log("\"daemon_not_restarted\""));
+}
+
+TEST(InitProcess, RestartsCrashedDaemonWithBackoffWhileOthersKeepRunning) {
+  TempDir tmp;
+  const std::string starts = tmp.path + "/starts";
+  InitRun init({.yaml = "daemons:\n" +
+                        daemon("gitgate", "date +%s%N >> " + starts + "; exit 1") +
+                        daemon("supervise", idle(tmp.path + "/s")),
+                .daemons = "gitgate,supervise"});
+  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/s"); }));
+  const auto first = init.ctl("status");
+  ASSERT_TRUE(eventually([&] {
+    std::istringstream in(read_file(starts));
+    return std::count(std::istreambuf_iterator<char>(in), {}, '\n') >= 5;
+  }, 10s));
+  std::vector<long long> ns;
+  std::istringstream in(read_file(starts));
+  for (long long t; in >> t;) ns.push_back(t);
+  // Delays 100, 200, 400, 800 ms (plus shell start-up).
+  for (size_t i = 1; i < 5; ++i) {
+    const long long gap_ms = (ns[i] - ns[i - 1]) / 1'000'000;
+    const long long want = 100LL << (i - 1);
+    EXPECT_GE(gap_ms, want - 5) << "restart " << i;
+    EXPECT_LE(gap_ms, want + 400) << "restart " << i;
+  }
+  EXPECT_NE(init.log().find("\"status\":\"exit 1\""), std::string::npos);
+  EXPECT_NE(init.log().find("\"delay_ms\":800"), std::string::npos);
+  const auto now = init.ctl("status");
+  EXPECT_EQ(now["daemons"]["supervise"]["pid"], first["daemons"]["supervise"]["pid"]);
+  EXPECT_EQ(now["daemons"]["supervise"]["restarts"], 0);
+  EXPECT_GE(now["daemons"]["gitgate"]["restarts"].get<int>(), 4);
+  EXPECT_EQ(now["daemons"]["gitgate"]["last_exit"], "exit 1");
+}
+
+TEST(InitProcess, LogsRestartStorm) {
+  TempDir tmp;
+  InitRun init({.yaml = "daemons:\n" + daemon("gitgate", "exit 2"), .daemons = "gitgate"});
+  EXPECT_TRUE(init.wait_log("\"event\":\"restart_storm\"", 8s)) << init.log();
+}
+
+TEST(InitProcess, ForwardsSighupOnlyToReloadDaemon) {
+  TempDir tmp;
+  const std::string traps_e = "trap \"echo hup >> " + tmp.path + "/egress.hup\" HUP; ";
+  const std::string traps_g = "trap \"echo hup >> " + tmp.path + "/gitgate.hup\" HUP; ";
+  InitRun init({.yaml = "daemons:\n" +
+                        daemon("egress", idle(tmp.path + "/e", traps_e), "    reload_signal: true\n") +
+                        daemon("gitgate", idle(tmp.path + "/g", traps_g)),
+                .daemons = "egress,gitgate"});
+  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/e") && file_exists(tmp.path + "/g"); }));
+  const auto before = init.ctl("status");
+  init.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return read_file(tmp.path + "/egress.hup") == "hup\n"; }));
+  // ctl reload is the same forwarding; after it lands, gitgate has had time to get one too.
+  const auto reply = init.ctl("reload");
+  EXPECT_EQ(reply["signaled"], nlohmann::json::array({"egress"}));
+  ASSERT_TRUE(eventually([&] { return read_file(tmp.path + "/egress.hup") == "hup\nhup\n"; }));
+  EXPECT_FALSE(file_exists(tmp.path + "/gitgate.hup"));
+  EXPECT_EQ(init.ctl("status")["daemons"], before["daemons"]);
+}
+
+TEST(InitProcess, ScopesEnvPerDaemon) {
+  TempDir tmp;
+  std::string yaml = "daemons:\n";
+  for (const char* d : {"egress", "gitgate", "supervise"}) {
+    yaml += "  " + std::string(d) + ":\n    argv: [/bin/sh, -c, 'env > " + tmp.path + "/" + d +
+            ".env; exec sleep 1000']\n    env: [\"*\"]\n";
+  }
+  InitRun init({.yaml = yaml,
+                .daemons = "egress,gitgate,supervise",
+                .env = {"EGRESS_TOKEN_1=tok1", "GIT_SSH_KEY=key", "GITGATE_DEPLOY_KEY=dk",
+                        "SSH_AUTH_SOCK=/agent", "HTTPS_PROXY=http://p", "http_proxy=http://p",
+                        "NO_PROXY=x", "SHARED=1"}});
+  auto env_of = [&](const char* d) { return read_file(tmp.path + "/" + d + ".env"); };
+  ASSERT_TRUE(eventually([&] {
+    return !env_of("egress").empty() && !env_of("gitgate").empty() && !env_of("supervise").empty();
+  }));
+  EXPECT_NE(env_of("egress").find("EGRESS_TOKEN_1=tok1"), std::string::npos);
+  for (const char* d : {"gitgate", "supervise"}) {
+    EXPECT_EQ(env_of(d).find("EGRESS_TOKEN_1"), std::string::npos) << d;
+  }
+  for (const char* key : {"GIT_SSH_KEY=key", "GITGATE_DEPLOY_KEY=dk", "SSH_AUTH_SOCK=/agent"}) {
+    EXPECT_NE(env_of("gitgate").find(key), std::string::npos) << key;
+    EXPECT_EQ(env_of("egress").find(key), std::string::npos) << key;
+    EXPECT_EQ(env_of("supervise").find(key), std::string::npos) << key;
+  }
+  for (const char* d : {"egress", "gitgate", "supervise"}) {
+    EXPECT_NE(env_of(d).find("SHARED=1"), std::string::npos) << d;
+    for (const char* proxy : {"HTTPS_PROXY", "http_proxy", "NO_PROXY"}) {
+      EXPECT_EQ(env_of(d).find(proxy), std::string::npos) << d << " " << proxy;
+    }
+  }
+}
+
+TEST(InitProcess, GracefulStopWithinGraceExitsZero) {
+  TempDir tmp;
+  InitRun init({.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e")) +
+                        daemon("gitgate", idle(tmp.path + "/g")),
+                .daemons = "egress,gitgate",
+                .args = {"--grace-ms", "5000"}});
+  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/e") && file_exists(tmp.path + "/g"); }));
+  const auto t0 = Clock::now();
+  init.signal(SIGTERM);
+  EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
+  EXPECT_LT(ms_since(t0), 2000);
+  EXPECT_EQ(init.log().find("grace_expired"), std::string::npos);
+}
+
+TEST(InitProcess, KillsDaemonThatIgnoresTermAfterGrace) {
+  TempDir tmp;
+  InitRun init({.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e", "trap \"\" TERM; ")),
+                .daemons = "egress",
+                .args = {"--grace-ms", "300"}});
+  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/e"); }));
+  const auto t0 = Clock::now();
+  init.signal(SIGTERM);
+  EXPECT_EQ(init.wait_exit(5s), 128 + SIGKILL) << init.log();
+  EXPECT_GE(ms_since(t0), 300);
+  EXPECT_LT(ms_since(t0), 2000);
+  EXPECT_NE(init.log().find("\"event\":\"grace_expired\""), std::string::npos);
+}
+
+TEST(InitProcess, ExitsWithFirstNonZeroChildStatus) {
+  TempDir tmp;
+  InitRun init({.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e", "trap \"exit 3\" TERM; ")) +
+                        daemon("gitgate", idle(tmp.path + "/g")),
+                .daemons = "egress,gitgate"});
+  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/e") && file_exists(tmp.path + "/g"); }));
+  init.signal(SIGINT);
+  EXPECT_EQ(init.wait_exit(5s), 3) << init.log();
+}
+
+TEST(InitProcess, CtlRestartsOneDaemonAndOthersKeepTheirPids) {
+  TempDir tmp;
+  InitRun init({.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e")) +
+                        daemon("gitgate", idle(tmp.path + "/g")) +
+                        daemon("supervise", idle(tmp.path + "/s")),
+                .daemons = "egress,gitgate,supervise"});
+  ASSERT_TRUE(eventually([&] { return init.ctl("status")["ready"] == true; }));
+  const auto before = init.ctl("status")["daemons"];
+  const auto reply = init.ctl("restart gitgate");
+  ASSERT_EQ(reply["ok"], true) << reply.dump();
+  EXPECT_NE(reply["pid"], before["gitgate"]["pid"]);
+  const auto after = init.ctl("status")["daemons"];
+  EXPECT_EQ(after["gitgate"]["pid"], reply["pid"]);
+  EXPECT_EQ(after["gitgate"]["restarts"], 1);
+  EXPECT_EQ(after["egress"], before["egress"]);
+  EXPECT_EQ(after["supervise"], before["supervise"]);
+  EXPECT_EQ(init.ctl("restart nope")["ok"], false);
+}
+
+TEST(InitProcess, NoFdLeakAcrossTwentyRestarts) {
+  TempDir tmp;
+  InitRun init({.yaml = "daemons:\n" + daemon("egress", "echo out; echo err >&2; exec sleep 1000") +
+                        daemon("gitgate", idle(tmp.path + "/g")),
+                .daemons = "egress,gitgate"});
+  ASSERT_TRUE(eventually([&] { return init.ctl("status")["ready"] == true; }));
+  const pid_t pid = init.init_pid();
+  // Let the first start's output drain so its pipes are in a steady state.
+  ASSERT_TRUE(init.wait_log("\"line\":\"err\""));
+  const int baseline = count_fds(pid);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(init.ctl("restart egress")["ok"], true) << i;
+  EXPECT_TRUE(eventually([&] { return count_fds(pid) == baseline; }))
+      << "before " << baseline << " after " << count_fds(pid);
+}
+
+TEST(InitProcess, HandsInheritedSocketToDaemonAsFd3) {
+  TempDir tmp;
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 8), 0);
+  socklen_t len = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string report = tmp.path + "/report";
+  InitRun init({.yaml = "daemons:\n  egress:\n    argv: [" + std::string(TEST_DAEMON_BIN) +
+                        ", accept-fd3, " + report + "]\n    inherit_fds: [7]\n",
+                .daemons = "egress",
+                .pass_fd = listener,
+                .pass_fd_as = 7});
+  close(listener);
+  const int c = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  char buf[256] = {};
+  const ssize_t n = read(c, buf, sizeof buf - 1);
+  close(c);
+  ASSERT_GT(n, 0) << init.log();
+  EXPECT_NE(std::string(buf).find("listen_fds=1 listen_pid_ok=1"), std::string::npos) << buf;
+  EXPECT_EQ(std::string(buf), read_file(report));
+}
+
+// A listening socket on 127.0.0.1 (port from the kernel) handed to test_daemon http-fd3.
+struct HttpDaemon {
+  explicit HttpDaemon(const std::string& status) : status(status) {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listen(fd, 8);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~HttpDaemon() { close(fd); }
+  std::string yaml(const std::string& name) const {
+    return "  " + name + ":\n    argv: [" + std::string(TEST_DAEMON_BIN) + ", http-fd3, '" + status +
+           "']\n    inherit_fds: [7]\n    ready: {http: \"127.0.0.1:" + std::to_string(port) +
+           "/healthz\"}\n";
+  }
+  std::string status;
+  int fd;
+  int port;
+};
+
+TEST(InitProcess, WritesReadyFileWhenEveryDaemonIsReady) {
+  TempDir tmp;
+  HttpDaemon http("200");
+  InitRun init({.yaml = "daemons:\n" + http.yaml("egress") + daemon("gitgate", idle(tmp.path + "/g")),
+                .daemons = "egress,gitgate",
+                .pass_fd = http.fd,
+                .pass_fd_as = 7});
+  ASSERT_TRUE(eventually([&] { return file_exists(init.ready_path()); })) << init.log();
+  EXPECT_EQ(read_file(init.ready_path()), "ready\n");
+  EXPECT_NE(init.log().find("\"event\":\"all_ready\""), std::string::npos);
+  const auto status = init.ctl("status");
+  EXPECT_EQ(status["ready"], true);
+  EXPECT_EQ(status["daemons"]["egress"]["ready"], true);
+}
+
+TEST(InitProcess, NotReadyWhileHealthCheckFails) {
+  TempDir tmp;
+  HttpDaemon http("503");
+  InitRun init({.yaml = "daemons:\n" + http.yaml("egress"),
+                .daemons = "egress",
+                .pass_fd = http.fd,
+                .pass_fd_as = 7});
+  ASSERT_TRUE(init.wait_log("\"event\":\"daemon_started\""));
+  // Several 100 ms check rounds pass; none may turn a 503 into ready.
+  EXPECT_FALSE(eventually([&] { return init.ctl("status")["ready"] == true; }, 600ms));
+  EXPECT_FALSE(file_exists(init.ready_path()));
+  EXPECT_EQ(init.log().find("all_ready"), std::string::npos);
+}
+
+TEST(InitProcess, RelaysChildOutputAsJsonLines) {
+  TempDir tmp;
+  const std::string script =
+      "echo plain; echo \"{\\\"event\\\":\\\"own\\\",\\\"daemon\\\":\\\"spoof\\\"}\"; "
+      "printf \"bad \\377 utf8\\n\"; echo oops >&2; head -c 20000 /dev/zero | tr \"\\0\" x; "
+      "echo $$ > " + tmp.path + "/e; exec sleep 1000";
+  InitRun init({.yaml = "daemons:\n" + daemon("egress", script), .daemons = "egress"});
+  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/e"); }));
+  init.signal(SIGTERM);
+  ASSERT_EQ(init.wait_exit(5s), 0);
+  std::vector<nlohmann::json> lines;
+  std::istringstream log(init.log());
+  for (std::string line; std::getline(log, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    if (j.value("daemon", "") == "egress" && j.value("event", "") != "daemon_started") lines.push_back(j);
+  }
+  auto find = [&](auto pred) { return std::find_if(lines.begin(), lines.end(), pred) != lines.end(); };
+  EXPECT_TRUE(find([](auto& j) { return j.value("line", "") == "plain" && j["stream"] == "stdout"; }));
+  EXPECT_TRUE(find([](auto& j) { return j.value("line", "") == "oops" && j["stream"] == "stderr"; }));
+  EXPECT_TRUE(find([](auto& j) { return j.value("event", "") == "own"; }));
+  EXPECT_TRUE(find([](auto& j) { return j.value("line", "") == "bad \xEF\xBF\xBD utf8"; }));
+  EXPECT_TRUE(find([](auto& j) { return j.value("line", "").size() == 16384; }));
+  EXPECT_TRUE(find([](auto& j) { return j.value("line", "").size() == 20000 - 16384; }));
+}
+
+TEST(InitProcess, IdlesWithNoDaemonsSelected) {
+  InitRun init({.yaml = "daemons:\n  egress: {argv: [/bin/true]}\n", .daemons = ""});
+  ASSERT_TRUE(init.wait_log("\"event\":\"idle\""));
+  const auto status = init.ctl("status");
+  EXPECT_EQ(status["ok"], true);
+  EXPECT_TRUE(status["daemons"].empty());
+  init.signal(SIGTERM);
+  EXPECT_EQ(init.wait_exit(5s), 0);
+}
+
+TEST(InitProcess, BadConfigFailsWithLineAndColumn) {
+  InitRun init({.yaml = "daemons:\n  egress:\n    argv: [/bin/true]\n    argz: 1\n",
+                .daemons = "egress",
+                .pid_namespace = false});
+  EXPECT_EQ(init.wait_exit(5s), 2);
+  EXPECT_NE(init.log().find("bottle-init: config: " + init.dir() + "/init.yaml:4:5: unknown key 'argz'"),
+            std::string::npos)
+      << init.log();
+}
+
+TEST(InitProcess, UnknownDaemonNameFailsAtStart) {
+  InitRun init({.yaml = "daemons:\n  egress: {argv: [/bin/true]}\n",
+                .daemons = "egress,gitgate",
+                .pid_namespace = false});
+  EXPECT_EQ(init.wait_exit(5s), 2);
+  EXPECT_NE(init.log().find("unknown daemon 'gitgate'"), std::string::npos) << init.log();
+}
+
+TEST(InitProcess, MissingInheritedFdFailsAtStart) {
+  InitRun init({.yaml = "daemons:\n  egress: {argv: [/bin/true], inherit_fds: [9]}\n",
+                .daemons = "egress",
+                .pid_namespace = false});
+  EXPECT_EQ(init.wait_exit(5s), 2);
+  EXPECT_NE(init.log().find("inherit_fds 9 is not an open fd"), std::string::npos) << init.log();
+}
+
+}  // namespace
+}  // namespace bottle::init::testing
