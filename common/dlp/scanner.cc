@@ -1,27 +1,535 @@
-// Placeholder engine: the API links and runs; detectors land in the next commits.
+// Scanner::build and block-mode scanning: one Hyperscan pass per view, RE2 validation
+// around each hit, and lazily decoded views for words that carry encodings.
 #include "common/dlp/scanner.h"
 
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <cstdio>
+
+#include "common/dlp/bip39_words.h"
+#include "common/dlp/checksums.h"
+#include "common/dlp/decode.h"
+#include "common/dlp/engine.h"
+#include "common/dlp/known_secrets.h"
+#include "common/dlp/redact.h"
+
 namespace bottle::dlp {
+namespace internal {
 namespace {
 
-class NullBodyScan final : public BodyScan {
- public:
-  void feed(std::string_view, std::vector<Finding>&) override {}
-  void finish(std::vector<Finding>&) override {}
-};
+std::atomic<uint64_t> g_next_engine_id{1};
 
-class NullScanner final : public Scanner {
- public:
-  std::vector<Finding> scan(std::string_view, Direction, std::string_view) const override { return {}; }
-  std::unique_ptr<BodyScan> open_body(Direction, std::string_view) const override {
-    return std::make_unique<NullBodyScan>();
+std::string hs_literal(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 4);
+  char buf[5];
+  for (unsigned char c : bytes) {
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  }
+  return out;
+}
+
+// Fires once per run of >= 16 base64/hex characters (at its 16th character).
+constexpr const char* kBase64Trigger = "(?:^|[^A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16}";
+constexpr const char* kPercentTrigger = "%[0-9A-Fa-f]{2}";
+// UTF-8 of the invisible and confusable code points normalize_unicode() rewrites.
+constexpr const char* kUnicodeTrigger =
+    "\\xC2[\\xA0\\xAD]|\\xCD\\x8F|[\\xCE\\xCF\\xD0\\xD1\\xD2\\xD4][\\x80-\\xBF]|\\xC4\\xB1|\\xC9\\xA1|"
+    "\\xCA\\xBC|\\xD8\\x9C|\\xE1\\xA0\\x8E|\\xE2\\x80[\\x80-\\x8F\\x90-\\x93\\x98\\x99\\x9C\\x9D\\xA4\\xAA-\\xAF]|"
+    "\\xE2\\x81[\\x84\\x9F\\xA0-\\xAF\\xB0-\\xB9]|\\xE2\\x82[\\x80-\\x89]|\\xE2\\x88[\\x92\\x95]|\\xE3\\x80\\x80|"
+    "\\xEF\\xB8[\\x80-\\x8F]|\\xEF\\xBB\\xBF|\\xEF\\xBC[\\x81-\\xBF]|\\xEF\\xBD[\\x80-\\x9E]|"
+    "\\xF0\\x9D[\\x90-\\x9F]|\\xF3\\xA0[\\x80-\\x81]";
+
+struct PatternSet {
+  std::vector<std::string> expressions;
+  std::vector<unsigned> flags;
+  std::vector<unsigned> ids;
+  std::vector<std::string> names;  // for error messages
+  void add(std::string expr, unsigned f, unsigned id, std::string name) {
+    expressions.push_back(std::move(expr));
+    flags.push_back(f);
+    ids.push_back(id);
+    names.push_back(std::move(name));
   }
 };
 
+Result<HsDatabase> compile(const PatternSet& set, unsigned mode) {
+  std::vector<const char*> exprs;
+  for (const auto& e : set.expressions) exprs.push_back(e.c_str());
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(exprs.data(), set.flags.data(), set.ids.data(), static_cast<unsigned>(exprs.size()), mode,
+                       nullptr, &db, &err) != HS_SUCCESS) {
+    std::string what = err != nullptr && err->message != nullptr ? err->message : "unknown error";
+    std::string name = err != nullptr && err->expression >= 0 &&
+                               static_cast<size_t>(err->expression) < set.names.size()
+                           ? set.names[static_cast<size_t>(err->expression)]
+                           : "database";
+    hs_free_compile_error(err);
+    return Error{"dlp: cannot compile pattern " + name + ": " + what};
+  }
+  return HsDatabase(db);
+}
+
+Result<std::vector<CompiledDetector>> compile_re2(std::span<const Detector> defs) {
+  std::vector<CompiledDetector> out;
+  for (const auto& d : defs) {
+    RE2::Options opts;
+    opts.set_encoding(RE2::Options::EncodingLatin1);
+    opts.set_case_sensitive(!d.caseless);
+    opts.set_log_errors(false);
+    auto re = std::make_unique<RE2>(std::string(d.pattern), opts);
+    if (!re->ok()) return Error{"dlp: bad validator regex for " + std::string(d.id) + ": " + re->error()};
+    out.push_back({&d, std::move(re)});
+  }
+  return out;
+}
+
+struct ScratchSlot {
+  uint64_t engine = 0;
+  hs_scratch_t* scratch = nullptr;
+};
+// A handful of engines can be live at once (config reloads overlap in-flight requests).
+struct ScratchCache {
+  std::array<ScratchSlot, 4> slots;
+  size_t next = 0;
+  ~ScratchCache() {
+    for (auto& s : slots) {
+      if (s.scratch != nullptr) hs_free_scratch(s.scratch);
+    }
+  }
+};
+
+bool has_byte(std::string_view s, char c) { return s.find(c) != std::string_view::npos; }
+bool has_high_byte(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+bool base64_char(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+         c == '_' || c == '-';
+}
+bool hex_char(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 }  // namespace
 
-Result<std::shared_ptr<const Scanner>> Scanner::build(const ScannerConfig&) {
-  return std::shared_ptr<const Scanner>(std::make_shared<NullScanner>());
+bool is_word_delimiter(unsigned char c) {
+  switch (c) {
+    case ' ': case '\t': case '\r': case '\n': case '\f': case '\v': case '"': case '\'': case '`':
+    case '<': case '>': case '(': case ')': case '{': case '}': case '[': case ']': case ',': case ';':
+    case ':': case '=': case '&': case '?': case '!': case '|': case '\\': case '*': case '#':
+      return true;
+    default:
+      return false;
+  }
+}
+
+int HitCollector::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
+  auto* self = static_cast<HitCollector*>(ctx);
+  if (id >= kTriggerPercent && !self->hits->empty()) {
+    // Merge with the last trigger of the same kind when they (nearly) touch.
+    for (auto it = self->hits->rbegin(); it != self->hits->rend() && it - self->hits->rbegin() < 4; ++it) {
+      if (it->id == id && to <= it->last_end + 4) {
+        it->last_end = to;
+        return 0;
+      }
+    }
+  }
+  self->hits->push_back({id, to, to});
+  return 0;
+}
+
+void Sink::add(Finding f, const Origin* origin) {
+  for (size_t i = first_new; i < out->size(); ++i) {
+    const Finding& g = (*out)[i];
+    if (g.detector != f.detector) continue;
+    if (g.offset == f.offset) return;
+    // A decoded view re-finding what a raw or other view already reported in the same word.
+    if (origin != nullptr && g.offset >= origin->begin && g.offset <= origin->end) return;
+  }
+  f.location = std::string(location);
+  out->push_back(std::move(f));
+}
+
+Result<std::shared_ptr<const Engine>> Engine::create(const ScannerConfig& config) {
+  if (hs_valid_platform() != HS_SUCCESS) return Error{"dlp: this CPU lacks the SSSE3 support Hyperscan needs"};
+  auto engine = std::make_shared<Engine>();
+  engine->id_ = g_next_engine_id.fetch_add(1);
+
+  auto secrets = compile_re2(secret_detectors());
+  if (!secrets) return Error{secrets.error()};
+  engine->secret_ = std::move(*secrets);
+  auto injections = compile_re2(injection_detectors());
+  if (!injections) return Error{injections.error()};
+  engine->injection_ = std::move(*injections);
+
+  for (const auto& v : config.exempt_values) {
+    if (!v.empty()) engine->exempt_.push_back(v);
+  }
+
+  PatternSet out_set, in_set;
+  for (size_t i = 0; i < engine->secret_.size(); ++i) {
+    const Detector& d = *engine->secret_[i].def;
+    const std::string_view hs = d.prefilter.empty() ? d.pattern : d.prefilter;
+    out_set.add(std::string(hs), d.caseless ? HS_FLAG_CASELESS : 0u, static_cast<unsigned>(i), std::string(d.id));
+    engine->max_window_ = std::max(engine->max_window_, d.max_len);
+  }
+  for (size_t i = 0; i < engine->injection_.size(); ++i) {
+    const Detector& d = *engine->injection_[i].def;
+    in_set.add(std::string(d.pattern), d.caseless ? HS_FLAG_CASELESS : 0u, static_cast<unsigned>(i),
+               std::string(d.id));
+    engine->max_window_ = std::max(engine->max_window_, d.max_len);
+  }
+  for (size_t s = 0; s < config.known_secrets.size(); ++s) {
+    const std::string& secret = config.known_secrets[s];
+    if (secret.empty()) continue;
+    if (secret.size() < kMinKnownSecret) {
+      return Error{"dlp: known secret #" + std::to_string(s + 1) + " is shorter than " +
+                   std::to_string(kMinKnownSecret) + " bytes and would match ordinary traffic"};
+    }
+    if (std::find(engine->exempt_.begin(), engine->exempt_.end(), secret) != engine->exempt_.end()) continue;
+    for (auto& p : known_secret_patterns(secret)) {
+      const auto id = static_cast<unsigned>(kKnownBase + engine->known_.size());
+      engine->known_.push_back({p.literal.size(), p.encoding});
+      engine->max_window_ = std::max(engine->max_window_, p.literal.size());
+      out_set.add(hs_literal(p.literal), p.caseless ? HS_FLAG_CASELESS : 0u, id, "known_secret");
+    }
+  }
+  out_set.add(kPercentTrigger, 0, kTriggerPercent, "percent trigger");
+  out_set.add(kBase64Trigger, 0, kTriggerBase64, "base64 trigger");
+  out_set.add(kUnicodeTrigger, 0, kTriggerUnicode, "unicode trigger");
+
+  auto ob = compile(out_set, HS_MODE_BLOCK);
+  if (!ob) return Error{ob.error()};
+  auto os = compile(out_set, HS_MODE_STREAM);
+  if (!os) return Error{os.error()};
+  auto ib = compile(in_set, HS_MODE_BLOCK);
+  if (!ib) return Error{ib.error()};
+  auto is = compile(in_set, HS_MODE_STREAM);
+  if (!is) return Error{is.error()};
+  engine->out_block_ = std::move(*ob);
+  engine->out_stream_ = std::move(*os);
+  engine->in_block_ = std::move(*ib);
+  engine->in_stream_ = std::move(*is);
+
+  hs_scratch_t* proto = nullptr;
+  for (const hs_database_t* db : {engine->out_block_.get(), engine->out_stream_.get(), engine->in_block_.get(),
+                                  engine->in_stream_.get()}) {
+    if (hs_alloc_scratch(db, &proto) != HS_SUCCESS) {
+      if (proto != nullptr) hs_free_scratch(proto);
+      return Error{"dlp: cannot allocate Hyperscan scratch space"};
+    }
+  }
+  engine->proto_.reset(proto);
+  return std::shared_ptr<const Engine>(std::move(engine));
+}
+
+hs_scratch_t* Engine::scratch() const {
+  thread_local ScratchCache cache;
+  for (auto& slot : cache.slots) {
+    if (slot.engine == id_) return slot.scratch;
+  }
+  ScratchSlot& slot = cache.slots[cache.next++ % cache.slots.size()];
+  if (slot.scratch != nullptr) hs_free_scratch(slot.scratch);
+  slot = ScratchSlot{};
+  hs_scratch_t* clone = nullptr;
+  if (hs_clone_scratch(proto_.get(), &clone) != HS_SUCCESS) return nullptr;
+  slot = ScratchSlot{id_, clone};
+  return clone;
+}
+
+bool Engine::exempt(std::string_view secret) const {
+  return std::any_of(exempt_.begin(), exempt_.end(), [&](const std::string& e) {
+    return secret.find(e) != std::string_view::npos || std::string_view(e).find(secret) != std::string_view::npos;
+  });
+}
+
+namespace {
+
+// Scans word runs of BIP-39 words around `hit_end` for a 12..24-word window whose
+// checksum holds. Returns the matched range relative to `text`.
+bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t& end, size_t& covered) {
+  // Word boundaries of the single-space-separated lowercase run containing hit_end-1.
+  size_t s = hit_end;
+  while (s > 0 && (std::islower(static_cast<unsigned char>(text[s - 1])) || text[s - 1] == ' ')) --s;
+  size_t e = hit_end;
+  while (e < text.size() && (std::islower(static_cast<unsigned char>(text[e])) || text[e] == ' ')) ++e;
+  covered = e;
+  std::vector<std::pair<size_t, size_t>> words;  // runs of consecutive BIP-39 words
+  std::vector<std::vector<std::pair<size_t, size_t>>> runs;
+  size_t i = s;
+  while (i < e) {
+    while (i < e && text[i] == ' ') ++i;
+    size_t j = i;
+    while (j < e && text[j] != ' ') ++j;
+    if (j > i) {
+      if (bip39_index(text.substr(i, j - i)) >= 0) {
+        words.emplace_back(i, j);
+      } else if (!words.empty()) {
+        runs.push_back(std::move(words));
+        words.clear();
+      }
+    }
+    i = j;
+  }
+  if (!words.empty()) runs.push_back(std::move(words));
+  for (const auto& run : runs) {
+    if (run.size() < 12) continue;
+    for (size_t len = std::min<size_t>(24, run.size() / 3 * 3); len >= 12; len -= 3) {
+      for (size_t k = 0; k + len <= run.size(); ++k) {
+        const size_t b = run[k].first, en = run[k + len - 1].second;
+        std::string joined;
+        for (size_t w = k; w < k + len; ++w) {
+          if (!joined.empty()) joined.push_back(' ');
+          joined.append(text.substr(run[w].first, run[w].second - run[w].first));
+        }
+        if (bip39_mnemonic_ok(joined)) {
+          begin = b;
+          end = en;
+          return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+uint64_t Engine::confirm(Sink& sink, Direction dir, uint32_t id, std::string_view window, uint64_t window_abs,
+                         uint64_t hit_end, const Origin* origin) const {
+  const CompiledDetector& cd = detector(dir, id);
+  const Detector& d = *cd.def;
+  const size_t rel_end = static_cast<size_t>(hit_end - window_abs);
+
+  if (d.kind == DetectorKind::mnemonic) {
+    size_t b = 0, e = 0, covered = rel_end;
+    if (!find_mnemonic(window, rel_end, b, e, covered)) return window_abs + covered;
+    Finding f;
+    f.detector = std::string(d.id);
+    f.severity = d.severity;
+    f.offset = origin != nullptr ? origin->begin : window_abs + b;
+    f.snippet = redacted_snippet(window, b, e, origin != nullptr ? origin->how : "");
+    sink.add(std::move(f), origin);
+    return window_abs + covered;
+  }
+
+  re2::StringPiece input(window.data(), window.size());
+  re2::StringPiece groups[2];
+  const int ngroups = std::min(2, cd.re->NumberOfCapturingGroups() + 1);
+  size_t pos = 0;
+  while (pos <= window.size() &&
+         cd.re->Match(input, pos, window.size(), RE2::UNANCHORED, groups, ngroups)) {
+    const size_t m_begin = static_cast<size_t>(groups[0].data() - window.data());
+    const size_t m_end = m_begin + groups[0].size();
+    if (m_end == m_begin) {
+      ++pos;
+      continue;
+    }
+    if (m_begin >= rel_end) break;  // past the hit: a later hit will handle it
+    if (m_end < rel_end) {
+      pos = m_end;
+      continue;
+    }
+    const re2::StringPiece secret = ngroups > 1 && groups[1].data() != nullptr ? groups[1] : groups[0];
+    const std::string_view sv(secret.data(), secret.size());
+    const size_t s_begin = static_cast<size_t>(secret.data() - window.data());
+    const bool is_secret = d.kind == DetectorKind::secret;
+    if ((d.validate == nullptr || d.validate(sv)) && !(is_secret && (is_documented_example(sv) || exempt(sv)))) {
+      Finding f;
+      f.detector = std::string(d.id);
+      f.severity = d.severity;
+      if (is_secret) {
+        f.offset = origin != nullptr ? origin->begin : window_abs + s_begin;
+        f.snippet = redacted_snippet(window, s_begin, s_begin + sv.size(), origin != nullptr ? origin->how : "");
+      } else {
+        f.offset = window_abs + m_begin;
+        f.snippet = printable_excerpt(window.substr(m_begin, m_end - m_begin), 120);
+        f.blocking = false;  // apply_injection_proximity decides
+      }
+      sink.add(std::move(f), origin);
+    }
+    return window_abs + m_end;
+  }
+  return hit_end;
+}
+
+void Engine::emit_known(Sink& sink, uint32_t id, std::string_view window, uint64_t window_abs, uint64_t hit_end,
+                        const Origin* origin) const {
+  const KnownEntry& k = known(id);
+  const size_t rel_end = static_cast<size_t>(hit_end - window_abs);
+  const size_t rel_begin = rel_end - std::min(rel_end, k.length);
+  Finding f;
+  f.detector = "known_secret";
+  f.severity = Severity::critical;
+  f.offset = origin != nullptr ? origin->begin : window_abs + rel_begin;
+  std::string how = origin != nullptr ? origin->how : "";
+  if (k.encoding != "raw") how += how.empty() ? std::string(k.encoding) : ">" + std::string(k.encoding);
+  f.snippet = redacted_snippet(window, rel_begin, rel_end, how);
+  sink.add(std::move(f), origin);
+}
+
+void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, int depth) const {
+  if (depth >= kMaxDecodeDepth) return;
+  auto nested = [&](std::string_view decoded, std::string_view how) {
+    Origin o{origin.begin, origin.end, origin.how.empty() ? std::string(how) : origin.how + ">" + std::string(how)};
+    scan_view(sink, decoded, &o, depth + 1);
+  };
+  std::string buf;
+  if (has_byte(word, '%') && percent_decode(word, buf)) nested(buf, "percent");
+  if (has_high_byte(word) && normalize_unicode(word, buf)) nested(buf, "unicode");
+
+  // Base64 / hex runs inside the word.
+  size_t i = 0;
+  while (i < word.size()) {
+    if (!base64_char(static_cast<unsigned char>(word[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    bool all_hex = true, upper = false, lower = false, digit = false;
+    while (j < word.size() && base64_char(static_cast<unsigned char>(word[j]))) {
+      const auto c = static_cast<unsigned char>(word[j]);
+      all_hex = all_hex && hex_char(c);
+      upper = upper || (c >= 'A' && c <= 'Z');
+      lower = lower || (c >= 'a' && c <= 'z');
+      digit = digit || (c >= '0' && c <= '9');
+      ++j;
+    }
+    const std::string_view run = word.substr(i, j - i);
+    if (all_hex && run.size() >= kMinHexRun) {
+      if (hex_decode(run.substr(0, run.size() & ~size_t{1}), buf)) nested(buf, "hex");
+    } else if (run.size() >= kMinBase64Run && (upper || digit) && lower) {
+      if (base64_decode(run, buf)) nested(buf, "base64");
+      // Path-like runs: each segment may be base64 of its own.
+      if (run.find('/') != std::string_view::npos) {
+        size_t p = 0;
+        while (p < run.size()) {
+          size_t q = run.find('/', p);
+          if (q == std::string_view::npos) q = run.size();
+          if (q - p >= kMinBase64Run && q - p < run.size() && base64_decode(run.substr(p, q - p), buf)) {
+            nested(buf, "base64");
+          }
+          p = q + 1;
+        }
+      }
+    }
+    i = j;
+  }
+}
+
+void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, int depth) const {
+  std::vector<Hit> hits;
+  HitCollector collector{&hits};
+  hs_scratch_t* s = scratch();
+  if (s == nullptr) return;
+  hs_scan(out_block_.get(), text.data(), static_cast<unsigned>(text.size()), 0, s, &HitCollector::on_match,
+          &collector);
+  if (hits.empty()) return;
+
+  std::vector<uint64_t> covered(secret_.size(), 0);
+  uint64_t words_done = 0;
+  bool any_trigger = false;
+  for (const Hit& h : hits) {
+    if (h.id < kKnownBase) {
+      if (h.end <= covered[h.id]) continue;
+      const size_t max_len = secret_[h.id].def->max_len;
+      const size_t from = h.end > max_len + 1 ? h.end - max_len - 1 : 0;
+      const size_t to = std::min<size_t>(text.size(), h.end + max_len);
+      covered[h.id] = confirm(sink, Direction::outbound, h.id, text.substr(from, to - from), from, h.end, origin);
+    } else if (h.id < kTriggerPercent) {
+      const size_t len = known(h.id).length;
+      const size_t from = h.end > len + 16 ? h.end - len - 16 : 0;
+      const size_t to = std::min<size_t>(text.size(), h.end + 8);
+      emit_known(sink, h.id, text.substr(from, to - from), from, h.end, origin);
+    } else {
+      any_trigger = true;
+    }
+  }
+  if (!any_trigger || depth >= kMaxDecodeDepth) return;
+  for (const Hit& h : hits) {
+    if (h.id < kTriggerPercent) continue;
+    // Every word overlapping [h.end-1, h.last_end-1].
+    size_t p = static_cast<size_t>(h.end - 1);
+    const size_t last = static_cast<size_t>(h.last_end - 1);
+    while (p <= last && p < text.size()) {
+      if (p < words_done) {
+        p = static_cast<size_t>(words_done);
+        continue;
+      }
+      if (is_word_delimiter(static_cast<unsigned char>(text[p]))) {
+        ++p;
+        continue;
+      }
+      size_t b = p, e = p;
+      while (b > 0 && !is_word_delimiter(static_cast<unsigned char>(text[b - 1]))) --b;
+      while (e < text.size() && !is_word_delimiter(static_cast<unsigned char>(text[e]))) ++e;
+      const Origin o = origin != nullptr ? *origin : Origin{b, e, ""};
+      scan_word(sink, text.substr(b, e - b), o, depth);
+      words_done = e;
+      p = e;
+    }
+  }
+}
+
+void Engine::apply_injection_proximity(std::vector<Finding>& out, size_t from) {
+  for (size_t i = from; i < out.size(); ++i) {
+    const bool disclosure = out[i].detector == "injection.disclosure";
+    for (size_t j = from; j < out.size(); ++j) {
+      const bool other = disclosure ? out[j].detector == "injection.jailbreak"
+                                    : out[j].detector == "injection.disclosure";
+      if (!other) continue;
+      const uint64_t a = out[i].offset, b = out[j].offset;
+      if ((a > b ? a - b : b - a) <= kInjectionWindow) {
+        out[i].blocking = true;
+        break;
+      }
+    }
+  }
+}
+
+void Engine::scan_inbound(Sink& sink, std::string_view text) const {
+  std::string normalized;
+  if (has_high_byte(text) && normalize_unicode(text, normalized)) text = normalized;
+  std::vector<Hit> hits;
+  HitCollector collector{&hits};
+  hs_scratch_t* s = scratch();
+  if (s == nullptr) return;
+  hs_scan(in_block_.get(), text.data(), static_cast<unsigned>(text.size()), 0, s, &HitCollector::on_match,
+          &collector);
+  std::vector<uint64_t> covered(injection_.size(), 0);
+  for (const Hit& h : hits) {
+    if (h.end <= covered[h.id]) continue;
+    const size_t max_len = injection_[h.id].def->max_len;
+    const size_t from = h.end > max_len + 1 ? h.end - max_len - 1 : 0;
+    const size_t to = std::min<size_t>(text.size(), h.end + 1);
+    covered[h.id] = confirm(sink, Direction::inbound, h.id, text.substr(from, to - from), from, h.end, nullptr);
+  }
+}
+
+std::vector<Finding> Engine::scan(std::string_view data, Direction dir, std::string_view location) const {
+  std::vector<Finding> out;
+  Sink sink{&out, location, 0};
+  if (dir == Direction::outbound) {
+    scan_view(sink, data, nullptr, 0);
+  } else {
+    scan_inbound(sink, data);
+    apply_injection_proximity(out, 0);
+  }
+  return out;
+}
+
+}  // namespace internal
+
+Result<std::shared_ptr<const Scanner>> Scanner::build(const ScannerConfig& config) {
+  auto engine = internal::Engine::create(config);
+  if (!engine) return Error{engine.error()};
+  return std::shared_ptr<const Scanner>(std::move(*engine));
 }
 
 }  // namespace bottle::dlp

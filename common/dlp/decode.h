@@ -1,0 +1,27 @@
+// Text decoders behind the scanner's normalized views. Each is total (any input is
+// accepted), never allocates more than the input size, and reports whether it changed
+// anything so the scanner can skip identical views.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace bottle::dlp {
+
+// One round of %XX decoding ('+' is left alone: it is also a base64 character).
+// Returns false when the input has no valid %XX escape.
+bool percent_decode(std::string_view in, std::string& out);
+
+// Base64 in either alphabet (+/ or -_), padding optional. Decodes the longest valid
+// prefix of whole characters; returns false when fewer than 4 characters decode.
+bool base64_decode(std::string_view in, std::string& out);
+
+// Hex pairs in either case; returns false on odd length or a non-hex character.
+bool hex_decode(std::string_view in, std::string& out);
+
+// Strips zero-width, bidi-control and soft-hyphen characters and folds common
+// confusables (fullwidth ASCII, Cyrillic/Greek look-alikes, mathematical alphanumerics)
+// to ASCII. Invalid UTF-8 passes through byte by byte. Returns false when nothing changed.
+bool normalize_unicode(std::string_view in, std::string& out);
+
+}  // namespace bottle::dlp

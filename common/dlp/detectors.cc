@@ -1,0 +1,229 @@
+#include "common/dlp/detectors.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string>
+
+#include "common/dlp/checksums.h"
+#include "common/dlp/decode.h"
+
+namespace bottle::dlp {
+namespace {
+
+bool has_digit(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+bool has_upper(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::isupper(c); });
+}
+bool has_lower(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::islower(c); });
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+// Values people write where a secret would go in docs, templates and tests.
+bool looks_like_placeholder(std::string_view s) {
+  const std::string l = lower(s);
+  static constexpr std::array<std::string_view, 16> kMarkers = {
+      "example", "placeholder", "changeme", "change_me", "redacted", "your_", "your-", "xxxx",
+      "****",    "${",          "{{",       "<",         "dummy",    "sample", "0000000", "1234567"};
+  return std::any_of(kMarkers.begin(), kMarkers.end(),
+                     [&](std::string_view m) { return l.find(m) != std::string::npos; });
+}
+
+bool random_enough(std::string_view s, double min_bits) {
+  return shannon_entropy(s) >= min_bits && !looks_like_placeholder(s);
+}
+
+bool v_entropy35(std::string_view s) { return random_enough(s, 3.5); }
+bool v_entropy30(std::string_view s) { return random_enough(s, 3.0); }
+bool v_github(std::string_view s) { return github_token_checksum_ok(s); }
+bool v_aws_id(std::string_view s) { return s.substr(s.size() - 7) != "EXAMPLE" && shannon_entropy(s) >= 3.0; }
+bool v_aws_secret(std::string_view s) { return !is_documented_example(s) && random_enough(s, 4.0); }
+bool v_mixed_case(std::string_view s) { return has_upper(s) && has_lower(s) && random_enough(s, 3.5); }
+bool v_generic(std::string_view s) {
+  return has_digit(s) && (has_upper(s) || has_lower(s)) && random_enough(s, 3.5);
+}
+bool v_password_in_url(std::string_view s) { return s.size() >= 6 && random_enough(s, 2.5); }
+bool v_luhn(std::string_view s) { return luhn_ok(s); }
+bool v_iban(std::string_view s) { return iban_ok(s); }
+bool v_base58check(std::string_view s) { return base58check_ok(s); }
+bool v_jwt(std::string_view s) {
+  std::string header;
+  base64_decode(s.substr(0, s.find('.')), header);
+  return header.find("\"alg\"") != std::string::npos;
+}
+
+// Raw strings keep the regexes readable; every pattern must compile in both RE2 and
+// Hyperscan (no lookaround, no backreferences).
+constexpr Detector kSecretDetectors[] = {
+    {"secret.aws_access_key_id",
+     R"(((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z2-7]{16}))", {},
+     Severity::critical, 20, false, v_aws_id},
+    {"secret.aws_secret_access_key",
+     R"((?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9/+]{40}))",
+     {}, Severity::critical, 90, true, v_aws_secret},
+    {"secret.github_pat", R"((ghp_[A-Za-z0-9]{36}))", {}, Severity::critical, 40, false, v_github},
+    {"secret.github_oauth", R"((gho_[A-Za-z0-9]{36}))", {}, Severity::critical, 40, false, v_github},
+    {"secret.github_user_to_server", R"((ghu_[A-Za-z0-9]{36}))", {}, Severity::critical, 40, false, v_github},
+    {"secret.github_app_token", R"((ghs_[A-Za-z0-9]{36}))", {}, Severity::critical, 40, false, v_github},
+    {"secret.github_refresh_token", R"((ghr_[A-Za-z0-9]{36}))", {}, Severity::critical, 40, false, v_github},
+    {"secret.github_fine_grained_pat", R"((github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}))", {}, Severity::critical,
+     93, false, v_entropy35},
+    {"secret.gitlab_pat", R"((glpat-[A-Za-z0-9_-]{20,64}))", {}, Severity::critical, 70, false, v_entropy35},
+    {"secret.gitlab_runner_token", R"((glrt-[A-Za-z0-9_-]{20,64}))", {}, Severity::high, 70, false, v_entropy35},
+    {"secret.gitlab_deploy_token", R"((gldt-[A-Za-z0-9_-]{20,64}))", {}, Severity::high, 70, false, v_entropy35},
+    {"secret.gitlab_trigger_token", R"((glptt-[0-9a-f]{40}))", {}, Severity::high, 46, false, v_entropy30},
+    {"secret.anthropic_api_key", R"((sk-ant-api\d\d-[A-Za-z0-9_-]{80,110}))", {}, Severity::critical, 125, false,
+     v_entropy35},
+    {"secret.anthropic_admin_key", R"((sk-ant-admin\d\d-[A-Za-z0-9_-]{80,110}))", {}, Severity::critical, 130,
+     false, v_entropy35},
+    {"secret.anthropic_oauth_token", R"((sk-ant-o[ar]t\d\d-[A-Za-z0-9_-]{80,110}))", {}, Severity::critical, 125,
+     false, v_entropy35},
+    {"secret.openai_api_key", R"((sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,200}T3BlbkFJ[A-Za-z0-9_-]{16,200}))",
+     "T3BlbkFJ", Severity::critical, 420, false, v_entropy35},
+    {"secret.google_api_key", R"((AIza[0-9A-Za-z_-]{35}))", {}, Severity::high, 39, false, v_entropy35},
+    {"secret.google_oauth_client_secret", R"((GOCSPX-[A-Za-z0-9_-]{28}))", {}, Severity::high, 35, false,
+     v_entropy35},
+    {"secret.google_oauth_access_token", R"((ya29\.[0-9A-Za-z_-]{30,300}))", {}, Severity::high, 306, false,
+     v_entropy35},
+    {"secret.slack_bot_token", R"((xoxb-[0-9]{10,13}-[0-9]{10,13}-[A-Za-z0-9]{24}))", {}, Severity::critical, 60,
+     false, nullptr},
+    {"secret.slack_user_token", R"((xox[pe]-[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[a-f0-9]{32}))", {},
+     Severity::critical, 90, false, nullptr},
+    {"secret.slack_app_token", R"((xapp-\d-[A-Z0-9]{9,12}-\d{10,14}-[a-f0-9]{64}))", {}, Severity::critical, 100,
+     false, nullptr},
+    {"secret.slack_webhook",
+     R"((https://hooks\.slack\.com/(?:services|workflows)/T[A-Z0-9]{8,12}/[AB][A-Z0-9]{8,12}/[A-Za-z0-9]{24}))",
+     {}, Severity::high, 110, false, nullptr},
+    {"secret.stripe_secret_key", R"(((?:sk|rk)_live_[A-Za-z0-9]{24,99}))", {}, Severity::critical, 107, false,
+     v_entropy35},
+    {"secret.stripe_test_key", R"(((?:sk|rk)_test_[A-Za-z0-9]{24,99}))", {}, Severity::medium, 107, false,
+     v_entropy35},
+    {"secret.stripe_webhook_secret", R"((whsec_[A-Za-z0-9]{32,64}))", {}, Severity::high, 70, false,
+     v_entropy35},
+    {"secret.twilio_api_key", R"(\b(SK[0-9a-f]{32})\b)", {}, Severity::high, 36, false, v_entropy30},
+    {"secret.sendgrid_api_key", R"((SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}))", {}, Severity::critical, 69,
+     false, v_entropy35},
+    {"secret.npm_token", R"((npm_[A-Za-z0-9]{36}))", {}, Severity::critical, 40, false, v_github},
+    {"secret.pypi_token", R"((pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,250}))", {}, Severity::critical, 270, false,
+     nullptr},
+    {"secret.dockerhub_pat", R"((dckr_pat_[A-Za-z0-9_-]{27}))", {}, Severity::critical, 36, false, v_entropy35},
+    {"secret.huggingface_token", R"((hf_[A-Za-z]{34}))", {}, Severity::high, 37, false, v_mixed_case},
+    {"secret.jwt", R"((eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}))",
+     R"(eyJ[A-Za-z0-9_-]{8}[A-Za-z0-9_-]*\.eyJ)", Severity::high, 3620, false, v_jwt},
+    {"secret.pem_private_key", R"((-----BEGIN (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----))", {},
+     Severity::critical, 40, false, nullptr},
+    {"secret.ssh_private_key", R"((-----BEGIN OPENSSH PRIVATE KEY-----))", {}, Severity::critical, 40, false,
+     nullptr},
+    {"secret.pgp_private_key", R"((-----BEGIN PGP PRIVATE KEY BLOCK-----))", {}, Severity::critical, 40, false,
+     nullptr},
+    {"secret.putty_private_key", R"((PuTTY-User-Key-File-[23]: ))", {}, Severity::critical, 30, false, nullptr},
+    {"secret.azure_storage_key", R"(AccountKey=([A-Za-z0-9+/]{86}==))", {}, Severity::critical, 100, false,
+     v_entropy35},
+    {"secret.azure_ad_client_secret", R"(\b([A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}))", "Q~",
+     Severity::high, 42, false, v_entropy35},
+    {"secret.shopify_token", R"((shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}))", {}, Severity::high, 38, false,
+     v_entropy30},
+    {"secret.digitalocean_token", R"((do[por]_v1_[a-f0-9]{64}))", {}, Severity::high, 70, false, v_entropy30},
+    {"secret.linear_api_key", R"((lin_api_[A-Za-z0-9]{40}))", {}, Severity::high, 48, false, v_entropy35},
+    {"secret.databricks_token", R"(\b(dapi[a-f0-9]{32}))", {}, Severity::high, 36, false, v_entropy30},
+    {"secret.newrelic_user_key", R"((NRAK-[A-Z0-9]{27}))", {}, Severity::high, 32, false, v_entropy30},
+    {"secret.discord_webhook",
+     R"((https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{17,20}/[A-Za-z0-9_-]{60,70}))", {},
+     Severity::high, 140, false, nullptr},
+    {"secret.telegram_bot_token", R"(\b(\d{8,10}:AA[A-Za-z0-9_-]{33}))", ":AA", Severity::high, 46, false,
+     v_entropy35},
+    {"secret.age_secret_key", R"((AGE-SECRET-KEY-1[0-9A-Z]{58}))", {}, Severity::critical, 74, false, nullptr},
+    {"secret.vault_token", R"((hvs\.[A-Za-z0-9_-]{90,120}))", {}, Severity::critical, 125, false, v_entropy35},
+    {"secret.grafana_service_account_token", R"((glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}))", {}, Severity::high, 46,
+     false, v_entropy35},
+    {"secret.mailchimp_api_key", R"(\b([0-9a-f]{32}-us\d{1,2})\b)", "-us", Severity::high, 37, false,
+     v_entropy30},
+    {"secret.doppler_token", R"((dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}))", {}, Severity::high, 56,
+     false, v_entropy35},
+    {"secret.pulumi_token", R"((pul-[a-f0-9]{40}))", {}, Severity::high, 44, false, v_entropy30},
+    {"secret.terraform_cloud_token", R"(([A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}))", ".atlasv1.",
+     Severity::high, 95, false, v_entropy35},
+    {"secret.square_token", R"((sq0(?:atp|csp)-[A-Za-z0-9_-]{22,43}))", {}, Severity::high, 50, false,
+     v_entropy35},
+    {"secret.sentry_token", R"((sntry[su]_[A-Za-z0-9+/=_-]{60,200}))", {}, Severity::high, 210, false,
+     v_entropy35},
+    {"secret.connection_string_password",
+     R"(\b(?:postgres(?:ql)?|mysql|mongodb(?:\+srv)?|rediss?|amqps?|mssql)://[^:@/\s]{1,64}:([^@/\s]{6,128})@)",
+     {}, Severity::high, 220, true, v_password_in_url},
+    {"secret.generic_assignment",
+     R"((?:api[_-]?key|apikey|secret|token|passw(?:or)?d|pwd|access[_-]?key|auth[_-]?key|client[_-]?secret|private[_-]?key|credentials?)["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9+/_.~!@#$%^&*=-]{12,128}))",
+     {}, Severity::high, 170, true, v_generic},
+    {"secret.credit_card",
+     R"(\b((?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|6011|65\d{2})(?:[ -]?\d{4}){3}|3[47]\d{2}[ -]?\d{6}[ -]?\d{5})\b)", {},
+     Severity::medium, 24, false, v_luhn},
+    {"secret.iban", R"(\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b)", {}, Severity::medium, 42,
+     false, v_iban},
+    {"secret.crypto_wif_private_key", R"(\b([5KL][1-9A-HJ-NP-Za-km-z]{50,51})\b)", {}, Severity::critical, 52,
+     false, v_base58check},
+    {"secret.crypto_extended_private_key", R"(\b([xyzt]prv[1-9A-HJ-NP-Za-km-z]{107,108})\b)", {},
+     Severity::critical, 112, false, v_base58check},
+    // Validated by the scanner itself (word runs + checksum), not by RE2.
+    {"secret.bip39_mnemonic", R"(\b((?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b)", R"((?:[a-z]{3,8} ){11}[a-z]{3,8})",
+     Severity::critical, 24 * 9, false, nullptr, DetectorKind::mnemonic},
+};
+
+// Phrase sets are deliberately short and specific: a lone hit only warns, so they aim at
+// obvious attacks rather than every paraphrase.
+constexpr Detector kInjectionDetectors[] = {
+    {"injection.disclosure",
+     R"((?:reveal|show|print|output|repeat|display|tell|give|leak|dump|share|list)\s+(?:me\s+|us\s+)?(?:all\s+)?(?:of\s+)?(?:your|the)\s+(?:full\s+|entire\s+|complete\s+|original\s+|hidden\s+|initial\s+|secret\s+)?(?:system\s+prompt|instructions|initial\s+prompt|prompt|api\s+keys?|secrets|credentials|access\s+tokens?|environment\s+variables|env\s+vars))",
+     {}, Severity::medium, 160, true, nullptr, DetectorKind::disclosure},
+    {"injection.disclosure",
+     R"((?:send|post|upload|exfiltrate|forward|transmit|copy)\s+(?:the\s+|all\s+|your\s+|of\s+)*(?:contents\s+of\s+)?(?:~/\.ssh|~/\.aws|\.env|id_rsa|id_ed25519|credentials|secrets|api\s+keys?|tokens|environment\s+variables|private\s+keys?))",
+     {}, Severity::medium, 160, true, nullptr, DetectorKind::disclosure},
+    {"injection.disclosure",
+     R"((?:cat|type|less|more|head)\s+(?:~|\$HOME)?/?\.(?:ssh/id_[a-z0-9]+|aws/credentials|env|netrc|git-credentials|docker/config\.json))",
+     {}, Severity::medium, 80, true, nullptr, DetectorKind::disclosure},
+    {"injection.disclosure",
+     R"((?:curl|wget)\s[^\n]{0,200}\$\(\s*(?:cat|env|printenv|base64))", {}, Severity::medium, 230, true, nullptr,
+     DetectorKind::disclosure},
+    {"injection.disclosure",
+     R"(what\s+(?:is|are)\s+your\s+(?:system\s+prompt|instructions|api\s+keys?|secrets|credentials))", {},
+     Severity::medium, 80, true, nullptr, DetectorKind::disclosure},
+    {"injection.jailbreak",
+     R"((?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|every\s+|of\s+)*(?:previous|prior|above|earlier|preceding|original|system)\s+(?:instructions|prompts?|rules|directions|guidelines|context|messages))",
+     {}, Severity::medium, 160, true, nullptr, DetectorKind::jailbreak},
+    {"injection.jailbreak",
+     R"(you\s+are\s+now\s+(?:in\s+)?(?:DAN|developer\s+mode|jailbroken|unrestricted|an?\s+unfiltered))", {},
+     Severity::medium, 80, true, nullptr, DetectorKind::jailbreak},
+    {"injection.jailbreak", R"((?:\bDAN\s+mode\b|do\s+anything\s+now))", {}, Severity::medium, 40, true, nullptr,
+     DetectorKind::jailbreak},
+    {"injection.jailbreak", R"((?:enable|enter|activate)\s+(?:developer|god|jailbreak)\s+mode)", {},
+     Severity::medium, 60, true, nullptr, DetectorKind::jailbreak},
+    {"injection.jailbreak", R"(new\s+(?:system\s+)?instructions\s*:)", {}, Severity::medium, 40, true, nullptr,
+     DetectorKind::jailbreak},
+    {"injection.jailbreak",
+     R"((?:pretend|act\s+as\s+if)\s+(?:that\s+)?(?:you\s+)?(?:have\s+no|are\s+not\s+bound\s+by|are\s+free\s+of)\s+(?:restrictions|rules|guidelines|filters))",
+     {}, Severity::medium, 120, true, nullptr, DetectorKind::jailbreak},
+    {"injection.jailbreak", R"(<\|im_start\|>\s*system)", {}, Severity::medium, 30, true, nullptr,
+     DetectorKind::jailbreak},
+    {"injection.jailbreak", R"((?:do\s+not|don't)\s+(?:tell|inform|alert|notify|warn)\s+(?:the\s+)?(?:user|human|operator))",
+     {}, Severity::medium, 60, true, nullptr, DetectorKind::jailbreak},
+};
+
+}  // namespace
+
+std::span<const Detector> secret_detectors() { return kSecretDetectors; }
+std::span<const Detector> injection_detectors() { return kInjectionDetectors; }
+
+bool is_documented_example(std::string_view s) {
+  static constexpr std::array<std::string_view, 6> kExamples = {
+      "AKIAIOSFODNN7EXAMPLE", "AKIAI44QH8DHBEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", "ASIAIOSFODNN7EXAMPLE", "AIDACKCEVSQ6C2EXAMPLE"};
+  return std::find(kExamples.begin(), kExamples.end(), s) != kExamples.end();
+}
+
+}  // namespace bottle::dlp

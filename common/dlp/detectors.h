@@ -1,0 +1,35 @@
+// The built-in detector table (SPEC §5). Each detector is one regex used twice: by
+// Hyperscan as a fast prefilter over the whole input, then by RE2 on a small window
+// around each Hyperscan hit to find the exact candidate, whose capture group 1 (or the
+// whole match) is the secret handed to the validator.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+#include "common/dlp/scanner.h"
+
+namespace bottle::dlp {
+
+enum class DetectorKind { secret, disclosure, jailbreak, mnemonic };
+
+struct Detector {
+  std::string_view id;        // "secret.github_pat"
+  std::string_view pattern;   // RE2 (and Hyperscan unless `prefilter` is set)
+  std::string_view prefilter; // optional cheaper Hyperscan pattern that fires inside a match
+  Severity severity;
+  size_t max_len;             // longest match: bounds the validation window
+  bool caseless = false;
+  // Cuts false positives; gets the secret part of the match. Null: the pattern suffices.
+  bool (*validate)(std::string_view secret) = nullptr;
+  DetectorKind kind = DetectorKind::secret;
+};
+
+std::span<const Detector> secret_detectors();     // outbound
+std::span<const Detector> injection_detectors();  // inbound
+
+// Documented example credentials that must never block (AWS docs keys and the like).
+bool is_documented_example(std::string_view secret);
+
+}  // namespace bottle::dlp
