@@ -1,0 +1,285 @@
+// bottle: the operator's CLI (SPEC §9.2). Each verb is a few lines over
+// bottle_orchestrator_lib: load manifest -> plan -> print or launch.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "common/version.h"
+#include "orchestrator/doctor.h"
+#include "orchestrator/local_backend.h"
+#include "orchestrator/manifest.h"
+#include "orchestrator/plan.h"
+#include "orchestrator/preflight.h"
+#include "orchestrator/process.h"
+#include "orchestrator/render.h"
+#include "orchestrator/routes_cmd.h"
+#include "orchestrator/state.h"
+
+namespace {
+
+using namespace bottle::orchestrator;
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "bottle: %s\n", message.c_str());
+  return 1;
+}
+
+void progress(const std::string& line) { std::fprintf(stderr, "bottle: %s\n", line.c_str()); }
+
+// flag > BOTTLE_BACKEND > local. Returns "" after printing an error.
+std::string choose_backend(const std::string& flag, int& exit_code) {
+  std::string b = flag;
+  if (b.empty()) {
+    const char* env = std::getenv("BOTTLE_BACKEND");
+    b = env && *env ? env : "local";
+  }
+  if (b == "local") return b;
+  if (b == "docker" || b == "k8s") {
+    exit_code = fail("backend " + b + ": not implemented yet (use --backend local)");
+  } else {
+    std::fprintf(stderr, "bottle: backend %s: unknown (local | docker | k8s)\n", b.c_str());
+    exit_code = 2;
+  }
+  return "";
+}
+
+bottle::Result<Plan> plan_for(const std::string& agent, const std::string& backend,
+                              const std::vector<std::string>& command) {
+  auto m = load_manifest(default_manifest_dirs(), agent);
+  if (!m) return bottle::Error{m.error()};
+  PlanOptions o;
+  o.backend = backend;
+  o.command = command;
+  o.find_binary = find_helper_binary;
+  return make_plan(*m, o);
+}
+
+struct LaunchFlags {
+  std::string agent;
+  std::string backend;
+  std::string cwd;
+  std::string label;
+  bool dry_run = false;
+  bool keep = false;
+  std::vector<std::string> command;
+};
+
+void add_launch_flags(CLI::App* sub, LaunchFlags& f) {
+  sub->add_option("agent", f.agent, "agent name (agents/<name>.md)")->required();
+  sub->add_option("--backend", f.backend, "local | docker | k8s (default: $BOTTLE_BACKEND or local)");
+  sub->add_option("--cwd", f.cwd, "workspace mounted read-write (default: current directory)");
+  sub->add_option("--label", f.label, "slug for this bottle (default: <agent>-<random>)");
+  sub->add_flag("--dry-run", f.dry_run, "print the plan and exit; touches nothing");
+  sub->add_flag("--keep", f.keep, "keep the bottle CA key after exit");
+  sub->add_option("command", f.command, "command to run instead of the provider's (after --)");
+}
+
+int launch(const LaunchFlags& f, bool interactive) {
+  int code = 0;
+  std::string backend = choose_backend(f.backend, code);
+  if (backend.empty()) return code;
+  auto plan = plan_for(f.agent, backend, f.command);
+  if (!plan) return fail(plan.error());
+  if (f.dry_run) {
+    std::cout << format_preflight(*plan);
+    return 0;
+  }
+  std::cerr << format_preflight(*plan);
+  LaunchOptions o;
+  o.label = f.label;
+  std::error_code ec;
+  o.workspace = f.cwd.empty() ? std::filesystem::current_path(ec).string()
+                              : std::filesystem::weakly_canonical(f.cwd, ec).string();
+  if (!std::filesystem::is_directory(o.workspace)) return fail("--cwd " + f.cwd + ": not a directory");
+  o.interactive = interactive;
+  o.keep = f.keep;
+  o.env_sources = process_env_sources();
+  o.progress = progress;
+  auto r = run_local(*plan, o);
+  if (!r) return fail(r.error());
+  return *r;
+}
+
+int cmd_list(bool all) {
+  auto bottles = list_metadata();
+  std::printf("%-28s %-16s %-8s %-21s %s\n", "SLUG", "AGENT", "BACKEND", "CREATED", "STATUS");
+  for (const auto& m : bottles) {
+    bool alive = bottle_alive(m);
+    if (!alive && !all) continue;
+    std::printf("%-28s %-16s %-8s %-21s %s\n", m.slug.c_str(), m.agent.c_str(), m.backend.c_str(),
+                m.created.c_str(), alive ? m.status.c_str() : "exited");
+  }
+  return 0;
+}
+
+int cmd_logs(const std::string& slug, bool follow) {
+  const std::string path = state_dir(slug) + "/logs/sidecar.log";
+  auto md = read_metadata(state_dir(slug));
+  if (!md) return fail("no bottle '" + slug + "'");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(path + ": " + std::strerror(errno));
+  std::string chunk(8192, '\0');
+  for (;;) {
+    while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+      std::cout.write(chunk.data(), in.gcount());
+    }
+    std::cout.flush();
+    if (!follow) return 0;
+    auto now = read_metadata(state_dir(slug));
+    if (!now || !bottle_alive(*now)) return 0;
+    in.clear();
+    // Following a file has no readiness event to wait for; poll it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+int cmd_doctor() {
+  bool all_ok = true;
+  for (const auto& c : run_doctor()) {
+    std::printf("%-4s %-14s %s\n", c.ok ? "ok" : "FAIL", c.name.c_str(), c.detail.c_str());
+    if (!c.ok) {
+      std::printf("     fix: %s\n", c.fix.c_str());
+      all_ok = false;
+    }
+  }
+  return all_ok ? 0 : 1;
+}
+
+std::string read_input(const std::string& file, bool& ok) {
+  std::stringstream ss;
+  if (file.empty() || file == "-") {
+    ss << std::cin.rdbuf();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      ok = false;
+      return file + ": " + std::strerror(errno);
+    }
+    ss << in.rdbuf();
+  }
+  ok = true;
+  return ss.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bottle: run AI coding agents in a sandbox whose only way out is a filtering proxy"};
+  app.set_version_flag("--version", bottle::kVersion);
+  app.require_subcommand(1);
+
+  LaunchFlags start_f, run_f;
+  auto* start = app.add_subcommand("start", "start an agent in a new bottle, attached to this terminal");
+  add_launch_flags(start, start_f);
+  auto* run = app.add_subcommand("run", "run a command in a new bottle (non-interactive); exits with its status");
+  add_launch_flags(run, run_f);
+
+  bool list_all = false;
+  auto* list = app.add_subcommand("list", "list running bottles");
+  list->add_flag("--all", list_all, "include exited bottles whose state is still on disk");
+
+  std::string slug;
+  auto* stop = app.add_subcommand("stop", "stop a bottle; removes its processes and namespace");
+  stop->add_option("slug", slug)->required();
+  auto* cleanup = app.add_subcommand("cleanup", "remove namespaces and state of bottles that are gone");
+
+  std::string routes_verb, routes_file;
+  auto* routes = app.add_subcommand("routes", "show, edit or apply a running bottle's egress routes");
+  routes->add_option("verb", routes_verb, "show | edit | apply")->required()->check(CLI::IsMember({"show", "edit", "apply"}));
+  routes->add_option("slug", slug)->required();
+  routes->add_option("file", routes_file, "routes.yaml to apply (default: stdin)");
+
+  bool follow = false;
+  auto* logs = app.add_subcommand("logs", "print a bottle's sidecar logs");
+  logs->add_option("slug", slug)->required();
+  logs->add_flag("-f,--follow", follow, "keep printing while the bottle runs");
+
+  std::string agent;
+  auto* info = app.add_subcommand("info", "show what starting an agent would do");
+  info->add_option("agent", agent)->required();
+
+  std::string format = "routes";
+  auto* render = app.add_subcommand("render", "render an agent's configuration");
+  render->add_option("agent", agent)->required();
+  render->add_option("--format", format, "routes | compose | k8s")->capture_default_str();
+
+  auto* doctor = app.add_subcommand("doctor", "check that this machine can run bottles, and how to fix it");
+  auto* proposals = app.add_subcommand("proposals", "supervise proposals (needs bottle-supervise)");
+  proposals->allow_extras();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "bottle: usage: %s (see bottle --help)\n", e.what());
+    return 2;
+  }
+
+  if (*start) return launch(start_f, ::isatty(STDIN_FILENO));
+  if (*run) return launch(run_f, false);
+  if (*list) return cmd_list(list_all);
+  if (*stop) {
+    auto st = stop_local(slug, progress);
+    return st ? 0 : fail("stop " + slug + ": " + st.error());
+  }
+  if (*cleanup) {
+    for (const auto& line : cleanup_local()) progress(line);
+    return 0;
+  }
+  if (*routes) {
+    if (routes_verb == "show") {
+      auto text = routes_show(slug);
+      if (!text) return fail(text.error());
+      std::cout << *text;
+      return 0;
+    }
+    if (routes_verb == "edit") {
+      auto st = routes_edit(slug);
+      return st ? 0 : fail("routes edit: " + st.error());
+    }
+    bool ok = false;
+    std::string text = read_input(routes_file, ok);
+    if (!ok) return fail(text);
+    auto st = routes_apply(slug, text, routes_file.empty() ? "stdin" : routes_file);
+    if (!st) return fail("routes apply: " + st.error());
+    progress("routes applied to " + slug + " (egress reloaded)");
+    return 0;
+  }
+  if (*logs) return cmd_logs(slug, follow);
+  if (*info) {
+    auto plan = plan_for(agent, "local", {});
+    if (!plan) return fail(plan.error());
+    std::cout << format_preflight(*plan);
+    if (!plan->prompt.empty()) std::cout << "prompt:    " << plan->prompt.size() << " bytes\n";
+    return 0;
+  }
+  if (*render) {
+    if (format == "compose" || format == "k8s") return fail("render --format " + format + ": not implemented yet");
+    if (format != "routes") {
+      std::fprintf(stderr, "bottle: usage: --format must be routes, compose or k8s\n");
+      return 2;
+    }
+    auto plan = plan_for(agent, "local", {});
+    if (!plan) return fail(plan.error());
+    for (const auto& w : plan->warnings) progress("warning: " + w);
+    std::cout << render_routes_yaml(*plan);
+    return 0;
+  }
+  if (*doctor) return cmd_doctor();
+  if (*proposals) return fail("proposals: not implemented yet (needs bottle-supervise)");
+  return 2;
+}

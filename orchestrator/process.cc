@@ -1,0 +1,267 @@
+#include "orchestrator/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+namespace bottle::orchestrator {
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+namespace {
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+// Only async-signal-safe calls between fork and exec.
+[[noreturn]] void child_fail(int err_fd, const char* what) {
+  int e = errno;
+  (void)!::write(err_fd, what, std::strlen(what));
+  (void)!::write(err_fd, &e, sizeof e);
+  ::_exit(127);
+}
+
+}  // namespace
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0) terminate(std::chrono::milliseconds(2000));
+}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& o) noexcept {
+  if (this != &o) {
+    if (pid_ > 0) terminate(std::chrono::milliseconds(2000));
+    pid_ = std::exchange(o.pid_, -1);
+  }
+  return *this;
+}
+
+std::optional<int> ChildProcess::poll() {
+  if (pid_ <= 0) return 0;
+  int status = 0;
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return std::nullopt;
+  pid_ = -1;
+  return r < 0 ? 1 : decode_status(status);
+}
+
+int ChildProcess::wait() {
+  if (pid_ <= 0) return 0;
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid_, &status, 0);
+  } while (r < 0 && errno == EINTR);
+  pid_ = -1;
+  return r < 0 ? 1 : decode_status(status);
+}
+
+int ChildProcess::terminate(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return 0;
+  ::kill(pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto code = poll()) return *code;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid_, SIGKILL);
+  return wait();
+}
+
+Result<ChildProcess> spawn(const SpawnOptions& o) {
+  if (o.argv.empty()) return Error{"spawn: empty argv"};
+  std::vector<char*> argv;
+  for (const auto& a : o.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  if (o.env) {
+    for (const auto& e : *o.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+  // The exec-error pipe is close-on-exec: EOF means exec succeeded.
+  int errpipe[2];
+  if (::pipe2(errpipe, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
+  UniqueFd err_r(errpipe[0]), err_w(errpipe[1]);
+
+  pid_t pid = ::fork();
+  if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
+  if (pid == 0) {
+    // Keep the error pipe clear of the fd range the passed fds will occupy.
+    const int ew = ::fcntl(err_w.get(), F_DUPFD_CLOEXEC, 200);
+    if (o.new_session) ::setsid();
+    ::signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (o.netns_fd >= 0 && ::setns(o.netns_fd, CLONE_NEWNET) != 0) child_fail(ew, "setns");
+    if (o.stdin_null) {
+      int n = ::open("/dev/null", O_RDONLY);
+      if (n < 0 || ::dup2(n, 0) < 0) child_fail(ew, "open /dev/null");
+    }
+    if (!o.stdout_file.empty()) {
+      int f = ::open(o.stdout_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      if (f < 0 || ::dup2(f, 1) < 0) child_fail(ew, "open stdout file");
+    }
+    if (!o.stderr_file.empty()) {
+      if (o.stderr_file == o.stdout_file) {
+        if (::dup2(1, 2) < 0) child_fail(ew, "dup2 stderr");
+      } else {
+        int f = ::open(o.stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (f < 0 || ::dup2(f, 2) < 0) child_fail(ew, "open stderr file");
+      }
+    }
+    // Move passed fds above the target range first so dup2 never clobbers a source.
+    int moved[16];
+    const size_t count = std::min<size_t>(o.pass_fds.size(), 16);
+    for (size_t i = 0; i < count; ++i) {
+      moved[i] = ::fcntl(o.pass_fds[i], F_DUPFD_CLOEXEC, 100);
+      if (moved[i] < 0) child_fail(ew, "dup passed fd");
+    }
+    for (size_t i = 0; i < count; ++i) {
+      if (::dup2(moved[i], 3 + static_cast<int>(i)) < 0) child_fail(ew, "dup2 passed fd");
+    }
+    if (o.env) {
+      ::execve(argv[0], argv.data(), envp.data());
+      if (errno == ENOENT && std::strchr(argv[0], '/') == nullptr) {
+        ::execvpe(argv[0], argv.data(), envp.data());
+      }
+    } else {
+      ::execvp(argv[0], argv.data());
+    }
+    child_fail(ew, "exec");
+  }
+  err_w.reset();
+  char buf[64] = {};
+  ssize_t n;
+  do {
+    n = ::read(err_r.get(), buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    int e = 0;
+    size_t len = ::strnlen(buf, sizeof buf - sizeof e);
+    if (static_cast<size_t>(n) >= len + sizeof e) std::memcpy(&e, buf + len, sizeof e);
+    int status;
+    ::waitpid(pid, &status, 0);
+    return Error{o.argv[0] + ": " + std::string(buf, len) + ": " + std::strerror(e)};
+  }
+  return ChildProcess(pid);
+}
+
+Result<CaptureResult> run_capture(const std::vector<std::string>& argv, const std::string& stdin_data) {
+  int out_p[2], err_p[2], in_p[2];
+  if (::pipe2(out_p, O_CLOEXEC) || ::pipe2(err_p, O_CLOEXEC) || ::pipe2(in_p, O_CLOEXEC)) {
+    return Error{std::string("pipe: ") + std::strerror(errno)};
+  }
+  UniqueFd out_r(out_p[0]), out_w(out_p[1]), err_r(err_p[0]), err_w(err_p[1]), in_r(in_p[0]),
+      in_w(in_p[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
+  if (pid == 0) {
+    ::dup2(in_r.get(), 0);
+    ::dup2(out_w.get(), 1);
+    ::dup2(err_w.get(), 2);
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execvp(a[0], a.data());
+    std::string msg = argv[0] + ": " + std::strerror(errno) + "\n";
+    (void)!::write(2, msg.data(), msg.size());
+    ::_exit(127);
+  }
+  ChildProcess child(pid);
+  in_r.reset();
+  out_w.reset();
+  err_w.reset();
+  if (!stdin_data.empty()) (void)!::write(in_w.get(), stdin_data.data(), stdin_data.size());
+  in_w.reset();
+  CaptureResult r;
+  struct pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  int open_count = 2;
+  while (open_count > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[4096];
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        fds[i].fd = -1;
+        --open_count;
+      } else if (sinks[i]->size() < (1u << 20)) {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  r.exit_code = child.wait();
+  return r;
+}
+
+std::string first_line(const std::string& text) {
+  std::string s = text;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  size_t nl = s.rfind('\n');
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+std::string find_helper_binary(const std::string& name) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    // Next to `bottle`, and in the sibling component folders of a build tree.
+    for (const char* rel : {"", "../proxy/", "../init/", "../gitgate/", "../supervise/"}) {
+      fs::path p = self.parent_path() / (std::string(rel) + name);
+      if (::access(p.c_str(), X_OK) == 0) return fs::weakly_canonical(p, ec).string();
+    }
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    std::string dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!dir.empty()) {
+      std::string p = dir + "/" + name;
+      struct stat st;
+      if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0) return p;
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return "";
+}
+
+bool process_alive(pid_t pid) {
+  if (pid <= 0) return false;
+  if (::kill(pid, 0) != 0) return errno == EPERM;
+  // A zombie is not alive for our purposes.
+  std::string stat_path = "/proc/" + std::to_string(pid) + "/stat";
+  FILE* f = std::fopen(stat_path.c_str(), "r");
+  if (!f) return false;
+  char buf[512] = {};
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string s(buf, n);
+  size_t paren = s.rfind(')');
+  return !(paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] == 'Z');
+}
+
+}  // namespace bottle::orchestrator

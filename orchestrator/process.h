@@ -1,0 +1,94 @@
+// Child processes without a shell: argv vectors, explicit env, explicit fd layout.
+// ChildProcess owns the pid: destroying a running child kills and reaps it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace bottle::orchestrator {
+
+// An owned file descriptor.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd = -1);
+  explicit operator bool() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+struct SpawnOptions {
+  std::vector<std::string> argv;
+  std::optional<std::vector<std::string>> env;  // "K=V"; nullopt = inherit
+  std::vector<int> pass_fds;      // become the child's fds 3, 4, ... in this order
+  std::string stdout_file;        // append; empty = inherit
+  std::string stderr_file;        // append; empty = inherit (or same as stdout when equal)
+  bool stdin_null = false;
+  bool new_session = false;       // setsid: its own process group, no controlling tty
+  int netns_fd = -1;              // setns(CLONE_NEWNET) before exec
+};
+
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+  ~ChildProcess();
+  ChildProcess(ChildProcess&& o) noexcept : pid_(std::exchange(o.pid_, -1)) {}
+  ChildProcess& operator=(ChildProcess&& o) noexcept;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Exit code (128+signal when killed); nullopt if still running (poll) .
+  std::optional<int> poll();
+  int wait();
+  // TERM, wait up to `grace`, then KILL; returns the exit code.
+  int terminate(std::chrono::milliseconds grace);
+  pid_t release() { return std::exchange(pid_, -1); }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+Result<ChildProcess> spawn(const SpawnOptions& options);
+
+struct CaptureResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// Runs argv to completion, capturing stdout and stderr (each capped at 1 MiB).
+Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
+                                  const std::string& stdin_data = "");
+
+// "ip: RTNETLINK answers: File exists" -> one line for an error message.
+std::string first_line(const std::string& text);
+
+// Executable next to the running `bottle` binary, else on PATH; "" if not found.
+std::string find_helper_binary(const std::string& name);
+
+bool process_alive(pid_t pid);
+
+}  // namespace bottle::orchestrator

@@ -1,0 +1,122 @@
+#include "orchestrator/routes_cmd.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <iostream>
+#include <sstream>
+
+#include "config/route_table.h"
+#include "orchestrator/process.h"
+#include "orchestrator/state.h"
+
+namespace bottle::orchestrator {
+
+namespace {
+
+std::string routes_path(const std::string& slug) { return state_dir(slug) + "/routes/routes.yaml"; }
+
+Result<std::string> read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{path + ": " + std::strerror(errno)};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::set<std::string> token_slots_in(const config::RouteTable& t) {
+  std::set<std::string> s;
+  for (const auto& r : t.routes) {
+    if (r.auth) s.insert(r.auth->token_env);
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<std::string> routes_show(const std::string& slug) {
+  auto md = read_metadata(state_dir(slug));
+  if (!md) return Error{"no bottle '" + slug + "'"};
+  return read_all(routes_path(slug));
+}
+
+Status routes_apply(const std::string& slug, const std::string& text, const std::string& source) {
+  auto md = read_metadata(state_dir(slug));
+  if (!md) return Error{"no bottle '" + slug + "'"};
+  if (!bottle_alive(*md)) return Error{"bottle '" + slug + "' is not running"};
+  auto next = config::parse_routes(text, source);
+  if (!next) return Error{next.error()};
+  // Token values were handed to egress at start; a new slot would have no value.
+  auto current_text = read_all(routes_path(slug));
+  if (current_text) {
+    if (auto current = config::parse_routes(*current_text, "routes.yaml")) {
+      auto known = token_slots_in(**current);
+      for (const auto& r : (*next)->routes) {
+        if (r.auth && !known.count(r.auth->token_env)) {
+          return Error{source + ":" + std::to_string(r.line) + ": token_env " + r.auth->token_env +
+                       " has no value in this bottle (available: " +
+                       [&] {
+                         std::string s;
+                         for (const auto& k : known) s += (s.empty() ? "" : ", ") + k;
+                         return s.empty() ? std::string("none") : s;
+                       }() + ")"};
+        }
+      }
+    }
+  }
+  if (auto st = write_file_atomic(routes_path(slug), text, 0600); !st) return st;
+  const std::string init = find_helper_binary("bottle-init");
+  if (init.empty()) return Error{"bottle-init not found; routes written but not reloaded"};
+  auto r = run_capture({init, "ctl", "--socket", md->init_ctl, "reload"});
+  if (!r) return Error{"bottle-init ctl reload: " + r.error()};
+  if (r->exit_code != 0) {
+    return Error{"bottle-init ctl reload: " + first_line(r->err.empty() ? r->out : r->err)};
+  }
+  return OkStatus();
+}
+
+Status routes_edit(const std::string& slug) {
+  auto current = routes_show(slug);
+  if (!current) return Error{current.error()};
+  char tmpl[] = "/tmp/bottle-routes-XXXXXX.yaml";
+  int fd = ::mkstemps(tmpl, 5);
+  if (fd < 0) return Error{std::string("temp file: ") + std::strerror(errno)};
+  UniqueFd owned(fd);
+  (void)!::write(fd, current->data(), current->size());
+  const char* editor = std::getenv("VISUAL");
+  if (!editor || !*editor) editor = std::getenv("EDITOR");
+  std::string ed = editor && *editor ? editor : "vi";
+  for (;;) {
+    SpawnOptions so;
+    so.argv = {"sh", "-c", ed + " \"$1\"", "sh", tmpl};
+    auto child = spawn(so);
+    if (!child) return Error{child.error()};
+    if (child->wait() != 0) {
+      ::unlink(tmpl);
+      return Error{"editor exited with an error; nothing applied"};
+    }
+    auto text = read_all(tmpl);
+    if (!text) return Error{text.error()};
+    if (*text == *current) {
+      ::unlink(tmpl);
+      return OkStatus();
+    }
+    auto st = routes_apply(slug, *text, "routes.yaml");
+    if (st || !::isatty(STDIN_FILENO)) {
+      ::unlink(tmpl);
+      return st;
+    }
+    std::fprintf(stderr, "bottle: %s\nbottle: press Enter to edit again, Ctrl-C to give up\n", st.error().c_str());
+    std::string line;
+    if (!std::getline(std::cin, line)) {
+      ::unlink(tmpl);
+      return st;
+    }
+  }
+}
+
+}  // namespace bottle::orchestrator

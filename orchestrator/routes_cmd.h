@@ -1,0 +1,18 @@
+// Live route edits (SPEC §9.3): validate, write into the bottle's routes directory
+// (temp + rename, so egress never reads half a file), then ask bottle-init to SIGHUP
+// egress. The directory, not the file, is what the sidecar watches.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+
+namespace bottle::orchestrator {
+
+Result<std::string> routes_show(const std::string& slug);
+// `text` came from `source` (a file name for messages).
+Status routes_apply(const std::string& slug, const std::string& text, const std::string& source);
+// Opens $VISUAL/$EDITOR on a copy; applies it when saved and valid.
+Status routes_edit(const std::string& slug);
+
+}  // namespace bottle::orchestrator
