@@ -1,0 +1,38 @@
+// Block reasons and the blocking response of SPEC §4.4: 403, JSON body with
+// "egress: <reason>", X-Bottle-Block header. Malformed requests get the same shape with
+// their 400/431 status so the agent always sees the egress marker.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bottle::proxy {
+
+enum class BlockReason {
+  host_not_allowed,
+  route_not_matched,
+  ssrf_blocked,
+  host_mismatch,
+  dlp_outbound,
+  dlp_inbound,
+  body_too_large,
+  git_push_via_proxy,
+  bad_request,
+};
+inline constexpr int kBlockReasonCount = 9;
+
+std::string_view reason_name(BlockReason r);
+
+struct BlockInfo {
+  BlockReason reason = BlockReason::bad_request;
+  int status = 403;
+  std::string host;
+  std::optional<std::string> rule;
+  std::string request_id;
+};
+
+// The complete HTTP/1.1 response. `close` adds Connection: close.
+std::string render_block(const BlockInfo& info, bool close);
+
+}  // namespace bottle::proxy

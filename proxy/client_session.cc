@@ -1,0 +1,599 @@
+#include "proxy/client_session.h"
+
+#include "common/log.h"
+#include "common/tls/contexts.h"
+#include "proxy/evidence.h"
+#include "proxy/http1_wire.h"
+#include "proxy/worker.h"
+
+namespace bottle::proxy {
+namespace {
+
+constexpr std::string_view kConnectEstablished = "HTTP/1.1 200 Connection Established\r\n\r\n";
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr size_t kMaxBufferedInput = 128 * 1024;
+
+bool has_blocking(const std::vector<dlp::Finding>& findings) {
+  for (const auto& f : findings) {
+    if (f.blocking) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void ClientSession::accept(Worker& worker, uv_stream_t* server) {
+  auto* s = new ClientSession(worker);  // deletes itself in on_closed
+  if (s->client_.accept(server) != 0) {
+    s->state_ = State::closing;
+    s->client_.close();
+    return;
+  }
+  s->client_.start_reading();
+}
+
+ClientSession::ClientSession(Worker& worker)
+    : worker_(worker),
+      client_(worker.loop(), this),
+      req_parser_(std::make_unique<Http1Parser>(Http1Parser::Kind::request)) {
+  req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
+  worker_.mutable_metrics().active_connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+config::LogLevel ClientSession::log_level() const {
+  const auto& snap = snap_ ? snap_ : worker_.snapshot();
+  return snap->routes->log_level;
+}
+
+ExchangeFacts ClientSession::facts() const {
+  ExchangeFacts f;
+  f.request_id = request_id_;
+  f.method = req_.method;
+  f.host = verdict_.target.host;
+  f.port = verdict_.target.port;
+  f.path = verdict_.path;
+  f.query = verdict_.query;
+  if (verdict_.route) f.rule = verdict_.route->id;
+  return f;
+}
+
+// ---- client input -------------------------------------------------------------------
+
+void ClientSession::on_data(Transport&, std::string_view data) {
+  if (state_ == State::closing) return;
+  if (state_ == State::raw) {
+    if (up_) {
+      bytes_up_ += data.size();
+      up_->write(std::string(data));
+    }
+    update_client_reading();
+    return;
+  }
+  inbuf_.append(data);
+  process_input();
+}
+
+void ClientSession::process_input() {
+  while (state_ != State::closing) {
+    if (state_ == State::tunnel_choice) {
+      if (inbuf_.empty()) break;
+      std::string first;
+      first.swap(inbuf_);
+      choose_tunnel_protocol(first);
+      return;
+    }
+    if (state_ == State::raw) {
+      if (!inbuf_.empty() && up_) {
+        bytes_up_ += inbuf_.size();
+        up_->write(std::move(inbuf_));
+      }
+      inbuf_.clear();
+      break;
+    }
+    bool parsing = state_ == State::head || state_ == State::body || state_ == State::discard;
+    if (!parsing || (state_ == State::head && inbuf_.empty())) break;
+    if (state_ == State::body && !hold_body_ && up_ && up_->queued() > Transport::kHighWater) break;
+    // An empty feed still matters: it completes a message that has no body.
+    Http1Parser::Outcome out = req_parser_->feed(inbuf_);
+    inbuf_.erase(0, out.consumed);
+    if (state_ == State::closing) return;  // a body stage blocked
+    switch (out.status) {
+      case Http1Parser::Status::need_more:
+        update_client_reading();
+        return;
+      case Http1Parser::Status::head:
+        on_request_head();
+        break;
+      case Http1Parser::Status::message_end:
+      case Http1Parser::Status::upgrade:  // WebSocket: the rest waits in inbuf_ for the 101
+        on_request_end();
+        break;
+      case Http1Parser::Status::error:
+        verdict_ = Verdict{};
+        block(BlockReason::bad_request, req_parser_->error_status(), req_parser_->error_reason(), true);
+        return;
+    }
+  }
+  update_client_reading();
+}
+
+void ClientSession::update_client_reading() {
+  if (state_ == State::closing || client_.closing()) return;
+  bool forwarding = (state_ == State::body && !hold_body_) || state_ == State::raw;
+  bool want = (state_ == State::head || state_ == State::body || state_ == State::discard ||
+               state_ == State::raw || state_ == State::tunnel_choice) &&
+              inbuf_.size() < kMaxBufferedInput &&
+              !(forwarding && up_ && up_->queued() > Transport::kHighWater);
+  if (want) {
+    client_.start_reading();
+  } else {
+    client_.stop_reading();
+  }
+}
+
+// ---- request ------------------------------------------------------------------------
+
+void ClientSession::on_request_head() {
+  req_ = req_parser_->take_head();
+  snap_ = worker_.snapshot();
+  request_id_ = worker_.next_request_id();
+  started_ = std::chrono::steady_clock::now();
+  Metrics& m = worker_.mutable_metrics();
+  if (!arrival_.tunnel && req_.method == "CONNECT") {
+    on_connect_request();
+    return;
+  }
+  m.add(m.requests);
+  if (req_.method == "CONNECT") {
+    block(BlockReason::bad_request, 400, "CONNECT inside a tunnel", true);
+    return;
+  }
+  verdict_ = evaluate_request(*snap_, req_, arrival_);
+  if (!verdict_.findings.empty()) m.add(m.dlp_findings, verdict_.findings.size());
+  if (verdict_.block) {
+    // A refused request's body is read and dropped so the connection stays usable.
+    block(*verdict_.block, verdict_.status, verdict_.detail,
+          verdict_.status != 403 || !req_.keep_alive, verdict_.findings);
+    return;
+  }
+  log_warn(log_level(), facts(), "outbound", verdict_.findings);
+
+  if (verdict_.body_dlp != config::DlpAction::off && req_.has_body() && snap_->scanner) {
+    bool too_large = req_.content_length && *req_.content_length > verdict_.max_body_bytes;
+    if (too_large && !verdict_.stream_large_bodies && verdict_.body_dlp == config::DlpAction::block) {
+      block(BlockReason::body_too_large, 403,
+            "body of " + std::to_string(*req_.content_length) + " bytes exceeds dlp.max_body_bytes", true);
+      return;
+    }
+    out_scan_ = snap_->scanner->open_body(dlp::Direction::outbound, "body");
+    // "block" means nothing leaves before the scan said yes: hold the body (bounded).
+    hold_body_ = verdict_.body_dlp == config::DlpAction::block && !too_large;
+  }
+  if (req_.has_body()) {
+    auto expect = req_.header("expect");
+    if (expect && expect->find("100-continue") != std::string::npos) client_.write(std::string(kContinue));
+  }
+  log_request(log_level(), facts());
+
+  state_ = State::dialing;
+  bool allow_private = verdict_.route && verdict_.route->allow_private;
+  std::string key = UpstreamConn::pool_key(verdict_.target, verdict_.upstream_tls, allow_private);
+  if (UpstreamConn* idle = worker_.take_idle(key)) {
+    up_ = idle;
+    up_->attach(this);
+    on_upstream_ready(*up_);
+    return;
+  }
+  up_ = UpstreamConn::create(worker_, verdict_.target, verdict_.upstream_tls, allow_private, this);
+  up_->start();
+  update_client_reading();
+}
+
+void ClientSession::on_connect_request() {
+  Metrics& m = worker_.mutable_metrics();
+  m.add(m.connects);
+  verdict_ = evaluate_connect(*snap_, req_.target);
+  if (verdict_.block) {
+    block(*verdict_.block, verdict_.status, verdict_.detail, true);
+    return;
+  }
+  arrival_.tunnel = verdict_.target;
+  client_.write(std::string(kConnectEstablished));
+  // The CONNECT parser is spent (llhttp treats the rest as another protocol).
+  req_parser_ = std::make_unique<Http1Parser>(Http1Parser::Kind::request);
+  req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
+  reset_exchange();
+  state_ = State::tunnel_choice;
+}
+
+void ClientSession::choose_tunnel_protocol(std::string_view first_bytes) {
+  state_ = State::head;
+  if (static_cast<unsigned char>(first_bytes.front()) != 0x16) {  // not a TLS handshake record
+    inbuf_.assign(first_bytes);
+    process_input();
+    return;
+  }
+  arrival_.tls = true;
+  bssl::UniquePtr<SSL> ssl(SSL_new(worker_.shared().client_ctx.get()));
+  if (!ssl || !tls::attach_leaf_source(ssl.get(), &worker_.leaves(), arrival_.tunnel->host)) {
+    abort_all();
+    return;
+  }
+  client_.start_tls_server(std::move(ssl), first_bytes);
+  update_client_reading();
+}
+
+void ClientSession::on_request_body(std::string_view chunk) {
+  if (state_ != State::body) return;  // discard: a refused request's body
+  body_bytes_ += chunk.size();
+  bytes_up_ += chunk.size();
+  if (out_scan_) {
+    std::vector<dlp::Finding> found;
+    out_scan_->feed(chunk, found);
+    if (!found.empty()) {
+      Metrics& m = worker_.mutable_metrics();
+      m.add(m.dlp_findings, found.size());
+      if (verdict_.body_dlp == config::DlpAction::block && has_blocking(found)) {
+        block(BlockReason::dlp_outbound, 403, "secret in request body", true, found);
+        return;
+      }
+      log_warn(log_level(), facts(), "outbound", found);
+    }
+  }
+  std::string framed = req_.chunked ? chunk_frame(chunk) : std::string(chunk);
+  if (hold_body_) {
+    if (body_bytes_ > verdict_.max_body_bytes) {
+      if (!verdict_.stream_large_bodies) {
+        block(BlockReason::body_too_large, 403, "request body exceeds dlp.max_body_bytes", true);
+        return;
+      }
+      // The route opted into streaming: release what was held and stream the rest.
+      hold_body_ = false;
+      send_request_head();
+      for (auto& piece : held_) up_->write(std::move(piece));
+      held_.clear();
+      up_->write(std::move(framed));
+      return;
+    }
+    held_.push_back(std::move(framed));
+    return;
+  }
+  up_->write(std::move(framed));
+}
+
+void ClientSession::on_request_end() {
+  if (state_ == State::discard) {
+    reset_exchange();
+    state_ = State::head;
+    return;
+  }
+  if (state_ != State::body) return;
+  if (out_scan_) {
+    std::vector<dlp::Finding> found;
+    out_scan_->finish(found);
+    if (!found.empty()) {
+      Metrics& m = worker_.mutable_metrics();
+      m.add(m.dlp_findings, found.size());
+      if (verdict_.body_dlp == config::DlpAction::block && has_blocking(found)) {
+        block(BlockReason::dlp_outbound, 403, "secret in request body", true, found);
+        return;
+      }
+      log_warn(log_level(), facts(), "outbound", found);
+    }
+  }
+  if (hold_body_) {
+    send_request_head();
+    for (auto& piece : held_) up_->write(std::move(piece));
+    held_.clear();
+    hold_body_ = false;
+  }
+  if (req_.chunked) up_->write(std::string(kLastChunk));
+  request_sent_ = true;
+  state_ = State::awaiting_response;
+}
+
+void ClientSession::send_request_head() {
+  UpstreamRequestHead uh;
+  uh.origin_target = verdict_.origin_target;
+  std::string host = verdict_.target.host_header(verdict_.upstream_tls ? 443 : 80);
+  uh.host_header = host;
+  uh.inject_name = verdict_.inject_name;
+  uh.inject_value = injected_value(verdict_);
+  uh.websocket = verdict_.websocket;
+  std::string head = serialize_request_head(req_, uh);
+  bytes_up_ += head.size();
+  up_->write(std::move(head));
+}
+
+// ---- upstream -----------------------------------------------------------------------
+
+void ClientSession::on_upstream_ready(UpstreamConn& up) {
+  if (&up != up_ || state_ != State::dialing) return;
+  state_ = State::body;
+  resp_parser_ = std::make_unique<Http1Parser>(Http1Parser::Kind::response);
+  resp_parser_->set_body_sink([this](std::string_view c) { on_response_body(c); });
+  if (req_.method == "HEAD") resp_parser_->expect_no_body();
+  if (!hold_body_) send_request_head();
+  process_input();
+}
+
+void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
+  if (&up != up_) return;
+  if (state_ == State::raw) {
+    bytes_down_ += data.size();
+    client_.write(std::string(data));
+    if (client_.queued() > Transport::kHighWater) up_->pause();
+    return;
+  }
+  if (!resp_parser_ || (state_ != State::body && state_ != State::awaiting_response)) {
+    abort_all();  // bytes from upstream before we asked anything
+    return;
+  }
+  bool first = true;
+  while (first || !data.empty()) {
+    first = false;
+    Http1Parser::Outcome out = resp_parser_->feed(data);
+    data.remove_prefix(out.consumed);
+    if (state_ == State::closing) return;
+    switch (out.status) {
+      case Http1Parser::Status::need_more:
+        return;
+      case Http1Parser::Status::head: {
+        resp_ = resp_parser_->take_head();
+        if (resp_.status == 101 && verdict_.websocket) {
+          client_.write(serialize_response_head(resp_, false));
+          response_head_sent_ = true;
+          state_ = State::raw;
+          if (!data.empty()) client_.write(std::string(data));
+          process_input();  // WebSocket bytes the client sent early
+          return;
+        }
+        if (resp_.status < 200) {  // 100/103: pass on, the final response follows
+          client_.write(serialize_response_head(resp_, false));
+          break;
+        }
+        bool eof_delimited = !resp_.chunked && !resp_.content_length && resp_parser_->needs_eof();
+        close_after_ = close_after_ || !req_.keep_alive || eof_delimited;
+        std::string head = serialize_response_head(resp_, close_after_);
+        bytes_down_ += head.size();
+        client_.write(std::move(head));
+        response_head_sent_ = true;
+        if (verdict_.route && verdict_.route->dlp.inbound != config::DlpAction::off && snap_->scanner) {
+          in_scan_ = snap_->scanner->open_body(dlp::Direction::inbound, "response_body");
+        }
+        break;
+      }
+      case Http1Parser::Status::message_end:
+        if (resp_.status < 200) {
+          resp_parser_->resume_next();
+          if (req_.method == "HEAD") resp_parser_->expect_no_body();
+          break;
+        }
+        if (resp_.chunked) client_.write(std::string(kLastChunk));
+        if (!data.empty()) close_after_ = true;  // junk after the response: no reuse
+        finish_exchange();
+        return;
+      case Http1Parser::Status::upgrade:
+      case Http1Parser::Status::error:
+        worker_.mutable_metrics().add(worker_.mutable_metrics().upstream_errors);
+        if (!response_head_sent_) {
+          respond_error(502, "Bad Gateway", "upstream sent a malformed response: " +
+                                                resp_parser_->error_reason());
+        } else {
+          abort_all();
+        }
+        return;
+    }
+  }
+}
+
+void ClientSession::on_response_body(std::string_view chunk) {
+  if (state_ == State::closing) return;
+  bytes_down_ += chunk.size();
+  if (in_scan_) {
+    std::vector<dlp::Finding> found;
+    in_scan_->feed(chunk, found);
+    if (!found.empty()) {
+      Metrics& m = worker_.mutable_metrics();
+      m.add(m.dlp_findings, found.size());
+      if (verdict_.route->dlp.inbound == config::DlpAction::block && has_blocking(found)) {
+        // The head is already out: cutting the stream is the only signal left.
+        m.block(BlockReason::dlp_inbound);
+        log_block(log_level(), facts(), BlockReason::dlp_inbound, "response stream cut", found);
+        abort_all();
+        return;
+      }
+      if (!warned_inbound_) log_warn(log_level(), facts(), "inbound", found);
+      warned_inbound_ = true;
+    }
+  }
+  client_.write(resp_.chunked ? chunk_frame(chunk) : std::string(chunk));
+  if (client_.queued() > Transport::kHighWater && up_) up_->pause();
+}
+
+void ClientSession::on_upstream_eof(UpstreamConn& up) {
+  if (&up != up_) return;
+  if (state_ == State::raw) {
+    up_->close();
+    up_ = nullptr;
+    state_ = State::closing;
+    client_.close_after_flush();
+    return;
+  }
+  if (resp_parser_ && response_head_sent_ && resp_parser_->finish()) {
+    close_after_ = true;  // the body ended with the connection
+    finish_exchange();
+    return;
+  }
+  worker_.mutable_metrics().add(worker_.mutable_metrics().upstream_errors);
+  if (!response_head_sent_ && state_ != State::closing) {
+    respond_error(502, "Bad Gateway", "upstream closed the connection before responding");
+  } else {
+    abort_all();  // mid-response: the client must not mistake a truncated body for a whole one
+  }
+}
+
+void ClientSession::on_upstream_failed(UpstreamConn& up, UpstreamConn::Failure kind,
+                                       std::string_view why) {
+  if (&up != up_) return;
+  up_ = nullptr;  // it closes itself
+  if (state_ == State::closing) return;
+  if (kind == UpstreamConn::Failure::ssrf) {
+    block(BlockReason::ssrf_blocked, 403, why, !req_.keep_alive || state_ != State::dialing);
+    if (state_ == State::discard) process_input();
+    return;
+  }
+  worker_.mutable_metrics().add(worker_.mutable_metrics().upstream_errors);
+  if (response_head_sent_) {
+    abort_all();
+    return;
+  }
+  respond_error(502, "Bad Gateway", why);
+}
+
+void ClientSession::on_upstream_drained(UpstreamConn& up) {
+  if (&up != up_) return;
+  if (!client_.reading() && (state_ == State::body || state_ == State::raw)) {
+    process_input();
+  }
+}
+
+void ClientSession::on_drained(Transport&) {
+  if (up_ && up_->paused() && !up_->closing() &&
+      (state_ == State::awaiting_response || state_ == State::body || state_ == State::raw)) {
+    up_->resume();
+  }
+}
+
+// ---- endings ------------------------------------------------------------------------
+
+void ClientSession::finish_exchange() {
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  Metrics& m = worker_.mutable_metrics();
+  m.observe_latency(seconds);
+  m.add(m.bytes_up, bytes_up_);
+  m.add(m.bytes_down, bytes_down_);
+  if (in_scan_) {
+    std::vector<dlp::Finding> found;
+    in_scan_->finish(found);
+    if (!found.empty() && !warned_inbound_) log_warn(log_level(), facts(), "inbound", found);
+  }
+  log_response(log_level(), facts(), resp_.status, bytes_up_, bytes_down_, seconds);
+  if (!request_sent_) close_after_ = true;  // the upstream answered before the body ended
+  UpstreamConn* up = up_;
+  up_ = nullptr;
+  if (up) {
+    up->detach();
+    bool reusable = request_sent_ && resp_.keep_alive && !resp_parser_->needs_eof() && !close_after_;
+    if (reusable) {
+      up->release_to_pool();
+    } else {
+      up->close();
+    }
+  }
+  if (close_after_ || !req_.keep_alive) {
+    state_ = State::closing;
+    client_.close_after_flush();
+    return;
+  }
+  reset_exchange();
+  state_ = State::head;
+  process_input();  // a pipelined request may already be waiting
+}
+
+void ClientSession::reset_exchange() {
+  verdict_ = Verdict{};
+  resp_parser_.reset();
+  resp_ = MessageHead{};
+  out_scan_.reset();
+  in_scan_.reset();
+  hold_body_ = false;
+  held_.clear();
+  body_bytes_ = 0;
+  request_sent_ = false;
+  response_head_sent_ = false;
+  close_after_ = false;
+  warned_inbound_ = false;
+  bytes_up_ = 0;
+  bytes_down_ = 0;
+  req_parser_->resume_next();
+}
+
+void ClientSession::block(BlockReason reason, int status, std::string_view detail, bool close,
+                          const std::vector<dlp::Finding>& findings) {
+  Metrics& m = worker_.mutable_metrics();
+  m.block(reason);
+  log_block(log_level(), facts(), reason, detail, findings);
+  if (up_) {
+    up_->close();
+    up_ = nullptr;
+  }
+  if (response_head_sent_) {
+    abort_all();
+    return;
+  }
+  BlockInfo info;
+  info.reason = reason;
+  info.status = status;
+  info.host = verdict_.target.host;
+  if (verdict_.route) info.rule = verdict_.route->id;
+  info.request_id = request_id_;
+  client_.write(render_block(info, close));
+  if (close) {
+    state_ = State::closing;
+    client_.close_after_flush();
+    return;
+  }
+  state_ = State::discard;
+}
+
+void ClientSession::respond_error(int status, std::string_view reason_text, std::string_view detail) {
+  if (log_level() != config::LogLevel::off) {
+    log::warn("egress_upstream_error", {{"request_id", request_id_},
+                                        {"host", verdict_.target.host},
+                                        {"port", verdict_.target.port},
+                                        {"status", status},
+                                        {"detail", std::string(detail)}});
+  }
+  if (up_) {
+    up_->close();
+    up_ = nullptr;
+  }
+  std::string body = "egress: upstream error: " + std::string(detail) + "\n";
+  client_.write(simple_response(status, reason_text, "text/plain", body, true));
+  state_ = State::closing;
+  client_.close_after_flush();
+}
+
+void ClientSession::abort_all() {
+  state_ = State::closing;
+  if (up_) {
+    up_->close();
+    up_ = nullptr;
+  }
+  client_.close();
+}
+
+void ClientSession::on_eof(Transport&) {
+  if (state_ == State::closing) return;
+  bool idle = state_ == State::head && !req_parser_->in_message() && inbuf_.empty();
+  if (idle || state_ == State::tunnel_choice) {
+    state_ = State::closing;
+    client_.close();
+    return;
+  }
+  abort_all();  // mid-request or mid-response: the upstream must not see a partial request
+}
+
+void ClientSession::on_error(Transport&, std::string_view) { abort_all(); }
+
+void ClientSession::on_closed(Transport&) {
+  if (up_) {
+    up_->close();
+    up_ = nullptr;
+  }
+  worker_.mutable_metrics().active_connections.fetch_sub(1, std::memory_order_relaxed);
+  delete this;
+}
+
+}  // namespace bottle::proxy

@@ -1,0 +1,111 @@
+// One agent connection: plain HTTP proxy requests, or a CONNECT tunnel that we bump
+// (TLS with a minted leaf) and then read as HTTP/1.1. Runs each request through
+// pipeline.h, then streams it to an UpstreamConn and the response back, with
+// backpressure both ways. Deletes itself when its socket is closed.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/dlp/scanner.h"
+#include "proxy/block.h"
+#include "proxy/evidence.h"
+#include "proxy/http1_parser.h"
+#include "proxy/pipeline.h"
+#include "proxy/snapshot.h"
+#include "proxy/transport.h"
+#include "proxy/upstream.h"
+
+namespace bottle::proxy {
+
+class Worker;
+
+class ClientSession final : private Transport::Handler, private UpstreamConn::Owner {
+ public:
+  // Accepts one pending connection from `server`.
+  static void accept(Worker& worker, uv_stream_t* server);
+
+ private:
+  enum class State {
+    head,               // reading a request head
+    tunnel_choice,      // CONNECT answered; the first byte tells TLS from plain HTTP
+    dialing,            // waiting for the upstream connection
+    body,               // streaming (or holding) the request body
+    awaiting_response,  // request sent; relaying the response
+    discard,            // blocked request: reading its body away, then the next request
+    raw,                // WebSocket after 101: bytes both ways, unparsed
+    closing,
+  };
+
+  explicit ClientSession(Worker& worker);
+  ~ClientSession() override = default;
+
+  // Transport::Handler (the client side).
+  void on_data(Transport& t, std::string_view data) override;
+  void on_eof(Transport& t) override;
+  void on_error(Transport& t, std::string_view why) override;
+  void on_drained(Transport& t) override;
+  void on_closed(Transport& t) override;
+
+  // UpstreamConn::Owner.
+  void on_upstream_ready(UpstreamConn& up) override;
+  void on_upstream_data(UpstreamConn& up, std::string_view data) override;
+  void on_upstream_eof(UpstreamConn& up) override;
+  void on_upstream_failed(UpstreamConn& up, UpstreamConn::Failure kind, std::string_view why) override;
+  void on_upstream_drained(UpstreamConn& up) override;
+
+  void process_input();
+  void on_request_head();
+  void on_connect_request();
+  void choose_tunnel_protocol(std::string_view first_bytes);
+  void on_request_body(std::string_view chunk);
+  void on_request_end();
+  void send_request_head();
+  void on_response_body(std::string_view chunk);
+  void finish_exchange();
+  void reset_exchange();
+
+  void block(BlockReason reason, int status, std::string_view detail, bool close,
+             const std::vector<dlp::Finding>& findings = {});
+  void respond_error(int status, std::string_view reason_text, std::string_view detail);
+  void abort_all();
+  void update_client_reading();
+  ExchangeFacts facts() const;
+  config::LogLevel log_level() const;
+
+  Worker& worker_;
+  Transport client_;
+  State state_ = State::head;
+  std::string inbuf_;  // client plaintext not yet parsed
+  std::unique_ptr<Http1Parser> req_parser_;
+  Arrival arrival_;
+
+  // The exchange in flight.
+  std::shared_ptr<const Snapshot> snap_;  // pinned for the whole exchange
+  MessageHead req_;
+  Verdict verdict_;
+  std::string request_id_;
+  UpstreamConn* up_ = nullptr;
+  std::unique_ptr<Http1Parser> resp_parser_;
+  MessageHead resp_;
+  std::unique_ptr<dlp::BodyScan> out_scan_;
+  std::unique_ptr<dlp::BodyScan> in_scan_;
+  bool hold_body_ = false;
+  std::vector<std::string> held_;
+  uint64_t body_bytes_ = 0;
+  bool request_sent_ = false;   // head and complete body are with the upstream
+  bool response_head_sent_ = false;
+  bool close_after_ = false;
+  bool warned_inbound_ = false;
+  uint64_t bytes_up_ = 0;
+  uint64_t bytes_down_ = 0;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace bottle::proxy

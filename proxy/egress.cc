@@ -1,0 +1,235 @@
+#include "proxy/egress.h"
+
+#include <signal.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "common/listen.h"
+#include "common/log.h"
+#include "common/tls/contexts.h"
+#include "proxy/admin.h"
+#include "proxy/snapshot.h"
+#include "proxy/worker.h"
+
+namespace bottle::proxy {
+namespace {
+
+int fail(const std::string& what, const std::string& why, int code = 1) {
+  std::fprintf(stderr, "bottle-egress: %s: %s\n", what.c_str(), why.c_str());
+  return code;
+}
+
+// Control loop state: main thread only.
+struct Control {
+  const EgressOptions* options = nullptr;
+  config::EnvLookup env;
+  uv_loop_t loop{};
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::shared_ptr<const Snapshot> current;
+  ProcessCounters counters;
+  uint64_t generation = 1;
+  bool reloading = false;
+  bool reload_again = false;
+  uv_signal_t sighup{}, sigterm{}, sigint{};
+  std::unique_ptr<AdminServer> admin;
+};
+
+struct ReloadJob {
+  uv_work_t req{};
+  Control* control = nullptr;
+  uint64_t generation = 0;
+  std::optional<Result<std::shared_ptr<const Snapshot>>> result;
+};
+
+void start_reload(Control& c);
+
+void reload_done(uv_work_t* req, int) {
+  std::unique_ptr<ReloadJob> job(static_cast<ReloadJob*>(req->data));
+  Control& c = *job->control;
+  c.reloading = false;
+  if (job->result && job->result->ok()) {
+    c.current = job->result->value();
+    for (auto& w : c.workers) w->publish(c.current);
+    c.counters.reloads.fetch_add(1, std::memory_order_relaxed);
+    c.counters.config_generation.store(job->generation, std::memory_order_relaxed);
+    log::info("config_reloaded", {{"config", c.options->config},
+                                  {"routes", c.current->routes->routes.size()},
+                                  {"generation", job->generation}});
+  } else {
+    c.counters.reload_failures.fetch_add(1, std::memory_order_relaxed);
+    log::error("config_reload_failed",
+               {{"config", c.options->config},
+                {"error", job->result ? job->result->error() : std::string("reload did not run")}});
+  }
+  if (c.reload_again) {
+    c.reload_again = false;
+    start_reload(c);
+  }
+}
+
+void start_reload(Control& c) {
+  if (c.reloading) {
+    c.reload_again = true;  // coalesce: one more reload after the running one
+    return;
+  }
+  c.reloading = true;
+  auto* job = new ReloadJob{};  // freed in reload_done
+  job->req.data = job;
+  job->control = &c;
+  job->generation = ++c.generation;
+  uv_queue_work(
+      &c.loop, &job->req,
+      [](uv_work_t* req) {
+        auto* j = static_cast<ReloadJob*>(req->data);
+        j->result = load_snapshot(j->control->options->config, j->control->env, j->generation);
+      },
+      &reload_done);
+}
+
+Result<std::vector<int>> open_proxy_listeners(const ListenSpec& spec, unsigned count) {
+  std::vector<int> fds;
+  if (spec.kind == ListenSpec::Kind::fd) {
+    auto checked = open_listener(spec);
+    if (!checked) return Error{checked.error()};
+    fds.push_back(*checked);
+    for (unsigned i = 1; i < count; ++i) {
+      int d = ::dup(*checked);
+      if (d < 0) return Error{spec.to_string() + ": dup failed"};
+      fds.push_back(d);
+    }
+    return fds;
+  }
+  // One SO_REUSEPORT socket per worker; the kernel spreads connections across them.
+  ListenSpec each = spec;
+  for (unsigned i = 0; i < count; ++i) {
+    auto fd = open_listener(each, true);
+    if (!fd) {
+      for (int f : fds) ::close(f);
+      return Error{fd.error()};
+    }
+    if (i == 0) each.port = local_port(*fd);  // port 0: every worker shares the one picked
+    fds.push_back(*fd);
+  }
+  return fds;
+}
+
+std::string routes_page(const Control& c) { return c.current->routes->to_yaml(); }
+
+std::string metrics_page(const Control& c) {
+  std::vector<const Metrics*> all;
+  for (const auto& w : c.workers) all.push_back(&w->metrics());
+  return render_metrics(all, c.counters);
+}
+
+}  // namespace
+
+int run_egress(const EgressOptions& o) {
+  log::init("egress");
+  signal(SIGPIPE, SIG_IGN);
+  Control c;
+  c.options = &o;
+  c.env = config::process_env();
+
+  auto snap = load_snapshot(o.config, c.env, c.generation);
+  if (!snap) return fail("config", snap.error());
+  if (o.check) {
+    std::printf("%s: ok (%zu routes)\n", o.config.c_str(), snap.value()->routes->routes.size());
+    return 0;
+  }
+  c.current = snap.value();
+
+  auto resolve = ResolveOverrides::parse(o.resolve);
+  if (!resolve) return fail("usage", resolve.error(), 2);
+  std::optional<ListenSpec> listen_spec, admin_spec;
+  std::vector<PassedFd> passed = take_listen_fds();
+  if (o.listen) {
+    auto s = parse_listen_spec(*o.listen);
+    if (!s) return fail("usage", "--listen: " + s.error(), 2);
+    listen_spec = *s;
+  }
+  if (o.admin) {
+    auto s = parse_listen_spec(*o.admin);
+    if (!s) return fail("usage", "--admin: " + s.error(), 2);
+    admin_spec = *s;
+  }
+  for (const auto& p : passed) {  // LISTEN_FDS: "admin" by name, the proxy otherwise
+    ListenSpec s;
+    s.kind = ListenSpec::Kind::fd;
+    s.fd = p.fd;
+    if (p.name == "admin") {
+      if (!admin_spec) admin_spec = s;
+    } else if (!listen_spec) {
+      listen_spec = s;
+    }
+  }
+  if (!listen_spec) return fail("usage", "--listen is required (or pass a socket with LISTEN_FDS)", 2);
+
+  auto ca = tls::load_ca(o.ca_cert, o.ca_key);
+  if (!ca) return fail("ca", ca.error());
+  ProxyShared shared;
+  shared.ca = std::make_shared<const tls::CertificateAuthority>(std::move(ca.value()));
+  auto client_ctx = tls::make_client_facing_ctx();
+  if (!client_ctx) return fail("tls", client_ctx.error());
+  shared.client_ctx = std::move(client_ctx.value());
+  auto upstream_ctx = tls::make_upstream_ctx(o.upstream_ca);
+  if (!upstream_ctx) return fail("upstream-ca", upstream_ctx.error());
+  shared.upstream_ctx = std::move(upstream_ctx.value());
+  shared.resolve = std::move(resolve.value());
+
+  unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  auto fds = open_proxy_listeners(*listen_spec, threads);
+  if (!fds) return fail("listen", fds.error());
+  std::optional<int> admin_fd;
+  if (admin_spec) {
+    auto fd = open_listener(*admin_spec);
+    if (!fd) return fail("admin", fd.error());
+    admin_fd = *fd;
+  }
+
+  uv_loop_init(&c.loop);
+  for (unsigned i = 0; i < threads; ++i) {
+    c.workers.push_back(std::make_unique<Worker>(static_cast<int>(i), shared, c.current));
+    if (auto s = c.workers.back()->start((*fds)[i]); !s) return fail("worker", s.error());
+  }
+  if (admin_fd) {
+    c.admin = std::make_unique<AdminServer>(
+        &c.loop, AdminServer::Pages{[&c] { return metrics_page(c); }, [&c] { return routes_page(c); }});
+    if (auto s = c.admin->start(*admin_fd); !s) return fail("admin", s.error());
+  }
+  uv_signal_init(&c.loop, &c.sighup);
+  c.sighup.data = &c;
+  uv_signal_start(&c.sighup, [](uv_signal_t* h, int) { start_reload(*static_cast<Control*>(h->data)); },
+                  SIGHUP);
+  auto stop = [](uv_signal_t* h, int signum) {
+    auto* ctl = static_cast<Control*>(h->data);
+    log::info("egress_stopping", {{"signal", signum}});
+    uv_stop(&ctl->loop);
+  };
+  uv_signal_init(&c.loop, &c.sigterm);
+  c.sigterm.data = &c;
+  uv_signal_start(&c.sigterm, stop, SIGTERM);
+  uv_signal_init(&c.loop, &c.sigint);
+  c.sigint.data = &c;
+  uv_signal_start(&c.sigint, stop, SIGINT);
+
+  log::info("egress_started",
+            {{"listen", listen_spec->kind == ListenSpec::Kind::fd ? listen_spec->to_string()
+                                                                  : listen_spec->host + ":" +
+                                                                        std::to_string(local_port((*fds)[0]))},
+             {"admin", admin_fd ? std::to_string(local_port(*admin_fd)) : std::string()},
+             {"threads", threads},
+             {"routes", c.current->routes->routes.size()}});
+  uv_run(&c.loop, UV_RUN_DEFAULT);
+  for (auto& w : c.workers) w->stop();
+  // A pending reload job may still reference the control block; exit without unwinding it.
+  std::fflush(nullptr);
+  _exit(0);
+}
+
+}  // namespace bottle::proxy

@@ -1,0 +1,110 @@
+#include "proxy/evidence.h"
+
+#include "common/log.h"
+
+namespace bottle::proxy {
+namespace {
+
+nlohmann::json base(const ExchangeFacts& f, bool secret_in_url) {
+  nlohmann::json j = {
+      {"request_id", std::string(f.request_id)},
+      {"method", std::string(f.method)},
+      {"host", std::string(f.host)},
+      {"port", f.port},
+      {"path", loggable_target(f.path, f.query, secret_in_url)},
+  };
+  j["rule"] = f.rule.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::string(f.rule));
+  return j;
+}
+
+bool url_finding(const std::vector<dlp::Finding>& findings) {
+  for (const auto& f : findings) {
+    if (f.location == "url") return true;
+  }
+  return false;
+}
+
+nlohmann::json findings_json(const std::vector<dlp::Finding>& findings) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& f : findings) {
+    arr.push_back({{"detector", f.detector},
+                   {"location", f.location},
+                   {"offset", f.offset},
+                   {"snippet", f.snippet},
+                   {"blocking", f.blocking}});
+  }
+  return arr;
+}
+
+}  // namespace
+
+std::string loggable_target(std::string_view path, std::string_view query, bool secret_in_url) {
+  std::string out;
+  if (secret_in_url) {
+    size_t second = path.size() > 1 ? path.find('/', 1) : std::string_view::npos;
+    out = std::string(path.substr(0, second == std::string_view::npos ? path.size() : second));
+    if (out.size() > 1 || second != std::string_view::npos || !query.empty()) out = log::redact(out);
+    return out;
+  }
+  out = std::string(path);
+  if (query.empty()) return out;
+  out += '?';
+  bool first = true;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    size_t eq = pair.find('=');
+    if (!first) out += '&';
+    first = false;
+    out += std::string(pair.substr(0, eq));
+    if (eq != std::string_view::npos) out += "=********";
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+void log_block(config::LogLevel level, const ExchangeFacts& facts, BlockReason reason,
+               std::string_view detail, const std::vector<dlp::Finding>& findings) {
+  if (level == config::LogLevel::off) return;
+  nlohmann::json j = base(facts, url_finding(findings));
+  j["reason"] = std::string(reason_name(reason));
+  j["detail"] = std::string(detail);
+  if (!findings.empty()) {
+    j["detector"] = findings.front().detector;
+    j["location"] = findings.front().location;
+    j["snippet"] = findings.front().snippet;
+    j["findings"] = findings_json(findings);
+  }
+  log::warn("egress_block", std::move(j));
+}
+
+void log_warn(config::LogLevel level, const ExchangeFacts& facts, std::string_view direction,
+              const std::vector<dlp::Finding>& findings) {
+  if (level == config::LogLevel::off || findings.empty()) return;
+  nlohmann::json j = base(facts, url_finding(findings));
+  j["direction"] = std::string(direction);
+  j["detector"] = findings.front().detector;
+  j["location"] = findings.front().location;
+  j["snippet"] = findings.front().snippet;
+  j["findings"] = findings_json(findings);
+  log::warn("egress_dlp_warn", std::move(j));
+}
+
+void log_request(config::LogLevel level, const ExchangeFacts& facts) {
+  if (level != config::LogLevel::full) return;
+  log::info("egress_request", base(facts, false));
+}
+
+void log_response(config::LogLevel level, const ExchangeFacts& facts, int status, uint64_t bytes_up,
+                  uint64_t bytes_down, double seconds) {
+  if (level != config::LogLevel::full) return;
+  nlohmann::json j = base(facts, false);
+  j["status"] = status;
+  j["bytes_up"] = bytes_up;
+  j["bytes_down"] = bytes_down;
+  j["duration_ms"] = seconds * 1000.0;
+  log::info("egress_response", std::move(j));
+}
+
+}  // namespace bottle::proxy

@@ -1,0 +1,43 @@
+// What blocks, warnings and exchanges look like in the JSON-lines log (SPEC §4.5).
+// Nothing here ever receives the injected credential; query values are always redacted
+// and a path that carried a DLP finding is cut to its first segment.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/dlp/scanner.h"
+#include "config/route_table.h"
+#include "proxy/block.h"
+
+namespace bottle::proxy {
+
+struct ExchangeFacts {
+  std::string_view request_id;
+  std::string_view method;
+  std::string_view host;
+  uint16_t port = 0;
+  std::string_view path;
+  std::string_view query;
+  std::string_view rule;  // route id, or empty
+};
+
+// "path?name=********&other=********"; with `secret_in_url`, only the first segment.
+std::string loggable_target(std::string_view path, std::string_view query, bool secret_in_url);
+
+// egress_block (level blocks and full). `findings` may be empty.
+void log_block(config::LogLevel level, const ExchangeFacts& facts, BlockReason reason,
+               std::string_view detail, const std::vector<dlp::Finding>& findings);
+
+// egress_dlp_warn: findings that did not block.
+void log_warn(config::LogLevel level, const ExchangeFacts& facts, std::string_view direction,
+              const std::vector<dlp::Finding>& findings);
+
+// egress_request / egress_response (level full only).
+void log_request(config::LogLevel level, const ExchangeFacts& facts);
+void log_response(config::LogLevel level, const ExchangeFacts& facts, int status, uint64_t bytes_up,
+                  uint64_t bytes_down, double seconds);
+
+}  // namespace bottle::proxy

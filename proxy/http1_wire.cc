@@ -1,0 +1,156 @@
+#include "proxy/http1_wire.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <vector>
+
+namespace bottle::proxy {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Names listed in "Connection: a, b" are hop-by-hop for this message.
+std::vector<std::string> connection_tokens(const MessageHead& head) {
+  std::vector<std::string> out;
+  auto v = head.header("connection");
+  if (!v) return out;
+  std::string_view s = *v;
+  while (!s.empty()) {
+    size_t comma = s.find(',');
+    std::string_view tok = s.substr(0, comma);
+    while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
+    while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+    if (!tok.empty()) out.push_back(lower(tok));
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+bool dropped(const std::string& lname, const std::vector<std::string>& conn_tokens) {
+  if (is_hop_by_hop(lname) || lname == "content-length") return true;
+  return std::find(conn_tokens.begin(), conn_tokens.end(), lname) != conn_tokens.end();
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ");
+  out.append(value);
+  out.append("\r\n");
+}
+
+void append_framing(std::string& out, const MessageHead& head) {
+  if (head.chunked) {
+    out.append("Transfer-Encoding: chunked\r\n");
+  } else if (head.content_length) {
+    append_header(out, "Content-Length", std::to_string(*head.content_length));
+  }
+}
+
+}  // namespace
+
+bool is_hop_by_hop(std::string_view n) {
+  static constexpr std::array<std::string_view, 9> kNames = {
+      "connection", "keep-alive",          "proxy-connection", "proxy-authorization",
+      "te",         "trailer",             "transfer-encoding", "upgrade",
+      "proxy-authenticate"};
+  return std::find(kNames.begin(), kNames.end(), n) != kNames.end();
+}
+
+std::string serialize_request_head(const MessageHead& head, const UpstreamRequestHead& up) {
+  std::string out;
+  out.reserve(256 + head.headers.size() * 48);
+  out.append(head.method).append(" ").append(up.origin_target).append(" HTTP/1.1\r\n");
+  append_header(out, "Host", up.host_header);
+  auto conn_tokens = connection_tokens(head);
+  for (const auto& h : head.headers) {
+    std::string lname = lower(h.name);
+    if (lname == "host" || dropped(lname, conn_tokens)) continue;
+    if (!up.inject_name.empty() && lname == up.inject_name) continue;
+    append_header(out, h.name, h.value);
+  }
+  if (!up.inject_name.empty()) append_header(out, up.inject_name, up.inject_value);
+  if (up.websocket) {
+    append_header(out, "Connection", "Upgrade");
+    append_header(out, "Upgrade", head.header("upgrade").value_or("websocket"));
+  }
+  append_framing(out, head);
+  out.append("\r\n");
+  return out;
+}
+
+std::string serialize_response_head(const MessageHead& head, bool close) {
+  std::string out;
+  out.reserve(256 + head.headers.size() * 48);
+  out.append("HTTP/1.1 ").append(std::to_string(head.status)).append(" ");
+  out.append(head.reason.empty() ? reason_phrase(head.status) : std::string_view(head.reason));
+  out.append("\r\n");
+  auto conn_tokens = connection_tokens(head);
+  for (const auto& h : head.headers) {
+    std::string lname = lower(h.name);
+    if (dropped(lname, conn_tokens)) continue;
+    append_header(out, h.name, h.value);
+  }
+  if (head.status == 101) {
+    append_header(out, "Connection", "Upgrade");
+    append_header(out, "Upgrade", head.header("upgrade").value_or("websocket"));
+  } else {
+    // 1xx, 204 and 304 never carry a body or its framing.
+    bool bodyless = head.status < 200 || head.status == 204 || head.status == 304;
+    if (!bodyless) append_framing(out, head);
+    if (head.status == 304 && head.content_length) {
+      append_header(out, "Content-Length", std::to_string(*head.content_length));
+    }
+    if (close && head.status >= 200) out.append("Connection: close\r\n");
+  }
+  out.append("\r\n");
+  return out;
+}
+
+std::string chunk_frame(std::string_view data) {
+  char size[20];
+  int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out;
+  out.reserve(n + data.size() + 2);
+  out.append(size, n).append(data).append("\r\n");
+  return out;
+}
+
+std::string simple_response(int status, std::string_view reason, std::string_view content_type,
+                            std::string_view body, bool close, std::string_view extra_headers) {
+  std::string out;
+  out.reserve(160 + body.size() + extra_headers.size());
+  out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason).append("\r\n");
+  if (!content_type.empty()) append_header(out, "Content-Type", content_type);
+  append_header(out, "Content-Length", std::to_string(body.size()));
+  out.append(extra_headers);
+  if (close) out.append("Connection: close\r\n");
+  out.append("\r\n").append(body);
+  return out;
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+  }
+}
+
+}  // namespace bottle::proxy

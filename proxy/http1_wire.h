@@ -1,0 +1,45 @@
+// HTTP/1.1 bytes the proxy writes: heads re-serialized from parsed values (so framing is
+// normalized and hop-by-hop headers never cross), chunk framing, and short local answers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proxy/http1_parser.h"
+
+namespace bottle::proxy {
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) plus proxy-only ones; never forwarded. The names
+// listed in a Connection header are dropped too.
+bool is_hop_by_hop(std::string_view lower_name);
+
+struct UpstreamRequestHead {
+  std::string_view origin_target;  // "/path?query"
+  std::string_view host_header;    // Host value to send ("example.com" or "example.com:8443")
+  // Replaces any header with this name (lower-case) the agent sent. Never logged.
+  std::string_view inject_name;
+  std::string_view inject_value;
+  bool websocket = false;  // keep Upgrade/Connection: upgrade
+};
+
+// Request head for the upstream. Body framing: chunked stays chunked, Content-Length stays.
+std::string serialize_request_head(const MessageHead& head, const UpstreamRequestHead& up);
+
+// Response head for the client. `close` adds Connection: close; a response that ends at
+// EOF upstream is re-framed by the caller (close) because we cannot know its length.
+std::string serialize_response_head(const MessageHead& head, bool close);
+
+// One chunk of a chunked body ("<hex>\r\n<data>\r\n"), and the terminator.
+std::string chunk_frame(std::string_view data);
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+// A complete short response (errors, CONNECT answers) with Content-Length.
+std::string simple_response(int status, std::string_view reason, std::string_view content_type,
+                            std::string_view body, bool close,
+                            std::string_view extra_headers = {});
+
+std::string_view reason_phrase(int status);
+
+}  // namespace bottle::proxy

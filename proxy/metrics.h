@@ -1,0 +1,45 @@
+// Counters for /metrics. Each worker owns one Metrics and is its only writer (relaxed
+// atomics, no locks); the admin thread sums all workers when scraped.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/block.h"
+
+namespace bottle::proxy {
+
+struct Metrics {
+  // Upper bounds in seconds of the request latency histogram (last bucket is +Inf).
+  static constexpr std::array<double, 12> kLatencyBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                            0.1,   0.25,   0.5,   1,    2.5,   10};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> connects{0};
+  std::array<std::atomic<uint64_t>, kBlockReasonCount> blocks{};
+  std::atomic<uint64_t> dlp_findings{0};
+  std::atomic<uint64_t> bytes_up{0};    // request bytes toward upstreams
+  std::atomic<uint64_t> bytes_down{0};  // response bytes toward clients
+  std::atomic<int64_t> active_connections{0};
+  std::atomic<uint64_t> upstream_errors{0};
+  std::array<std::atomic<uint64_t>, kLatencyBounds.size() + 1> latency{};
+  std::atomic<uint64_t> latency_sum_us{0};
+
+  void add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+  void block(BlockReason r) { add(blocks[static_cast<int>(r)]); }
+  void observe_latency(double seconds);
+};
+
+struct ProcessCounters {
+  std::atomic<uint64_t> reloads{0};
+  std::atomic<uint64_t> reload_failures{0};
+  std::atomic<uint64_t> config_generation{0};
+};
+
+// Prometheus text exposition of the sum over workers.
+std::string render_metrics(const std::vector<const Metrics*>& workers, const ProcessCounters& process);
+
+}  // namespace bottle::proxy

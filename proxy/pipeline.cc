@@ -1,0 +1,179 @@
+#include "proxy/pipeline.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace bottle::proxy {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Verdict& block(Verdict& v, BlockReason reason, std::string detail, int status = 403) {
+  v.block = reason;
+  v.status = status;
+  v.detail = std::move(detail);
+  return v;
+}
+
+// Stage 2. Wildcards never cover an IP literal: only a route naming it does.
+const config::Route* find_route_for_host(const config::RouteTable& table, const Authority& a) {
+  const config::Route* route = table.find_host(a.host, a.port);
+  if (route && a.is_ip && (route->wildcard || route->host != a.host)) return nullptr;
+  return route;
+}
+
+// Stage 1: fills v.target, v.upstream_tls, v.path, v.query, v.origin_target.
+bool stage_target(Verdict& v, const MessageHead& head, const Arrival& arrival) {
+  std::string_view target = head.target;
+  std::string path_and_query;
+  if (!target.empty() && target.front() == '/') {
+    if (!arrival.tunnel) {
+      block(v, BlockReason::bad_request, "origin-form request outside a tunnel", 400);
+      return false;
+    }
+    v.target = *arrival.tunnel;
+    v.upstream_tls = arrival.tls;
+    path_and_query = std::string(target);
+  } else {
+    auto url = parse_absolute_url(target);
+    if (!url) {
+      block(v, BlockReason::bad_request, url.error(), 400);
+      return false;
+    }
+    v.target = url->authority;
+    v.upstream_tls = url->https;
+    path_and_query = std::move(url->path_and_query);
+    if (arrival.tunnel && (arrival.tunnel->host != v.target.host || arrival.tunnel->port != v.target.port)) {
+      block(v, BlockReason::host_mismatch, "URL authority differs from the CONNECT authority");
+      return false;
+    }
+  }
+  // The Host header must name the same host we route on: an upstream that picks its
+  // virtual host from Host must not be steered somewhere the route did not allow.
+  auto host_header = head.header("host");
+  if (!host_header) {
+    if (arrival.tunnel && (target.empty() || target.front() == '/')) {
+      block(v, BlockReason::bad_request, "missing Host header", 400);
+      return false;
+    }
+  } else {
+    auto h = parse_authority(*host_header, v.target.port);
+    if (!h) {
+      block(v, BlockReason::bad_request, "bad Host header: " + h.error(), 400);
+      return false;
+    }
+    if (h->host != v.target.host || h->port != v.target.port) {
+      block(v, BlockReason::host_mismatch,
+            "Host header '" + h->host + "' differs from '" + v.target.host + "'");
+      return false;
+    }
+  }
+  std::string_view path, query;
+  split_target(path_and_query, path, query);
+  v.path = config::normalize_path(path);
+  v.query = std::string(query);
+  v.origin_target = v.path;
+  if (!query.empty()) v.origin_target.append("?").append(query);
+  return true;
+}
+
+// Stage 3: pushes go through git-gate, where they are scanned.
+bool stage_policy(Verdict& v) {
+  bool push = v.path.ends_with("/git-receive-pack");
+  std::string_view q = v.query;
+  for (size_t pos = q.find("service=git-receive-pack"); !push && pos != std::string_view::npos;
+       pos = q.find("service=git-receive-pack", pos + 1)) {
+    push = pos == 0 || q[pos - 1] == '&';
+  }
+  if (push) {
+    block(v, BlockReason::git_push_via_proxy, "git push must go through git-gate");
+    return false;
+  }
+  return true;
+}
+
+// Stage 4.
+bool stage_route(Verdict& v, const Snapshot& snap, const MessageHead& head) {
+  config::RequestView req;
+  req.host = v.target.host;
+  req.port = v.target.port;
+  req.method = head.method;
+  req.path = v.path;
+  req.query = v.query;
+  req.header = [&head](std::string_view name) { return head.header(name); };
+  config::MatchResult m = snap.routes->match(req);
+  v.route = m.route;
+  if (m.outcome == config::MatchOutcome::host_not_allowed || !m.route ||
+      (v.target.is_ip && (m.route->wildcard || m.route->host != v.target.host))) {
+    v.route = nullptr;
+    block(v, BlockReason::host_not_allowed, "no route for " + v.target.host);
+    return false;
+  }
+  if (m.outcome == config::MatchOutcome::route_not_matched) {
+    block(v, BlockReason::route_not_matched, "no match entry of the route allows this request");
+    return false;
+  }
+  return true;
+}
+
+// Stage 5. The header the route injects into is skipped: whatever the agent put there is
+// dropped, never forwarded.
+bool stage_dlp(Verdict& v, const Snapshot& snap, const MessageHead& head) {
+  const config::DlpPolicy& policy = v.route->dlp;
+  v.body_dlp = policy.outbound;
+  v.max_body_bytes = policy.max_body_bytes;
+  v.stream_large_bodies = policy.stream_large_bodies;
+  if (policy.outbound == config::DlpAction::off || !snap.scanner) return true;
+  std::string url = v.target.host + v.origin_target;
+  auto found = snap.scanner->scan(url, dlp::Direction::outbound, "url");
+  v.findings.insert(v.findings.end(), found.begin(), found.end());
+  for (const auto& h : head.headers) {
+    std::string name = lower(h.name);
+    if (!v.inject_name.empty() && name == v.inject_name) continue;
+    auto hf = snap.scanner->scan(h.value, dlp::Direction::outbound, "header:" + name);
+    v.findings.insert(v.findings.end(), hf.begin(), hf.end());
+  }
+  if (!v.findings.empty() && policy.outbound == config::DlpAction::block) {
+    block(v, BlockReason::dlp_outbound, "secret in " + v.findings.front().location);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Verdict evaluate_connect(const Snapshot& snap, std::string_view authority) {
+  Verdict v;
+  auto a = parse_authority(authority, 443);
+  if (!a) return block(v, BlockReason::bad_request, "CONNECT " + a.error(), 400);
+  v.target = std::move(a.value());
+  v.upstream_tls = true;
+  v.route = find_route_for_host(*snap.routes, v.target);
+  if (!v.route) return block(v, BlockReason::host_not_allowed, "no route for " + v.target.host);
+  return v;
+}
+
+Verdict evaluate_request(const Snapshot& snap, const MessageHead& head, const Arrival& arrival) {
+  Verdict v;
+  if (!stage_target(v, head, arrival)) return v;
+  if (!find_route_for_host(*snap.routes, v.target)) {
+    return block(v, BlockReason::host_not_allowed, "no route for " + v.target.host);
+  }
+  if (!stage_policy(v)) return v;
+  if (!stage_route(v, snap, head)) return v;
+  if (v.route->auth) v.inject_name = lower(v.route->auth->header);  // stage 6, applied on the wire
+  if (!stage_dlp(v, snap, head)) return v;
+  v.websocket = head.upgrade;
+  return v;
+}
+
+std::string_view injected_value(const Verdict& v) {
+  if (!v.route || !v.route->auth) return {};
+  return v.route->auth->header_value;
+}
+
+}  // namespace bottle::proxy

@@ -1,0 +1,34 @@
+// The compiled configuration one request runs against: routes plus the DLP scanner built
+// for them. Immutable; workers hold it as std::shared_ptr<const Snapshot> and a reload
+// swaps the pointer, so an in-flight exchange finishes on the snapshot it started with.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/dlp/scanner.h"
+#include "common/result.h"
+#include "config/route_table.h"
+
+namespace bottle::proxy {
+
+struct Snapshot {
+  std::shared_ptr<const config::RouteTable> routes;
+  std::shared_ptr<const dlp::Scanner> scanner;
+  uint64_t generation = 0;
+};
+
+// Reads and compiles routes.yaml with token values from `env`, then builds the scanner
+// (every injected token and operator-listed secret is a known secret). Slow: call it off
+// the event loops.
+Result<std::shared_ptr<const Snapshot>> load_snapshot(const std::string& path,
+                                                      const config::EnvLookup& env,
+                                                      uint64_t generation);
+
+// Same, from a table already parsed (tests, fuzzers).
+Result<std::shared_ptr<const Snapshot>> make_snapshot(std::shared_ptr<const config::RouteTable> routes,
+                                                      const config::EnvLookup& env,
+                                                      uint64_t generation);
+
+}  // namespace bottle::proxy

@@ -1,0 +1,108 @@
+#include "proxy/target.h"
+
+#include <arpa/inet.h>
+
+#include <cctype>
+#include <charconv>
+
+namespace bottle::proxy {
+namespace {
+
+bool host_char_ok(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+}
+
+}  // namespace
+
+std::string Authority::host_header(uint16_t default_port) const {
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port != default_port) h += ":" + std::to_string(port);
+  return h;
+}
+
+Result<Authority> parse_authority(std::string_view text, uint16_t default_port) {
+  const std::string shown(text.substr(0, 200));
+  if (text.empty()) return Error{"empty authority"};
+  if (text.find('@') != std::string_view::npos) {
+    return Error{"authority '" + shown + "' carries userinfo"};
+  }
+  Authority a;
+  std::string_view host, port;
+  if (text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) return Error{"authority '" + shown + "': unclosed '['"};
+    host = text.substr(1, close - 1);
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return Error{"authority '" + shown + "': junk after ']'"};
+      port = rest.substr(1);
+    }
+    in6_addr a6;
+    if (inet_pton(AF_INET6, std::string(host).c_str(), &a6) != 1) {
+      return Error{"authority '" + shown + "': bad IPv6 literal"};
+    }
+    char buf[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, &a6, buf, sizeof buf);
+    a.host = buf;
+    a.is_ip = true;
+  } else {
+    size_t colon = text.rfind(':');
+    host = text.substr(0, colon);
+    if (colon != std::string_view::npos) port = text.substr(colon + 1);
+    if (colon != std::string_view::npos && port.empty()) {
+      return Error{"authority '" + shown + "': empty port"};
+    }
+    for (char c : host) {
+      if (!host_char_ok(c)) return Error{"authority '" + shown + "': bad character in host"};
+    }
+    std::string h(host);
+    for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!h.empty() && h.back() == '.') h.pop_back();
+    if (h.empty() || h.size() > 253) return Error{"authority '" + shown + "': bad host"};
+    in_addr a4;
+    a.is_ip = inet_pton(AF_INET, h.c_str(), &a4) == 1;
+    a.host = std::move(h);
+  }
+  a.port = default_port;
+  if (!port.empty()) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535) {
+      return Error{"authority '" + shown + "': bad port"};
+    }
+    a.port = static_cast<uint16_t>(v);
+  }
+  return a;
+}
+
+Result<AbsoluteUrl> parse_absolute_url(std::string_view url) {
+  AbsoluteUrl out;
+  size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return Error{"request target is not absolute-form"};
+  std::string scheme(url.substr(0, sep));
+  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme == "https") {
+    out.https = true;
+  } else if (scheme != "http") {
+    return Error{"unsupported scheme '" + scheme.substr(0, 20) + "'"};
+  }
+  std::string_view rest = url.substr(sep + 3);
+  size_t end = rest.find_first_of("/?#");
+  auto auth = parse_authority(rest.substr(0, end), out.https ? 443 : 80);
+  if (!auth) return Error{auth.error()};
+  out.authority = std::move(auth.value());
+  std::string_view tail = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+  size_t hash = tail.find('#');
+  if (hash != std::string_view::npos) tail = tail.substr(0, hash);
+  if (tail.empty() || tail.front() != '/') out.path_and_query = "/";
+  out.path_and_query += tail;
+  return out;
+}
+
+void split_target(std::string_view target, std::string_view& path, std::string_view& query) {
+  size_t q = target.find('?');
+  path = target.substr(0, q);
+  query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
+}  // namespace bottle::proxy

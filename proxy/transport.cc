@@ -1,0 +1,249 @@
+#include "proxy/transport.h"
+
+#include <cstdlib>
+
+namespace bottle::proxy {
+namespace {
+
+constexpr size_t kReadBuffer = 64 * 1024;
+
+// Reads complete synchronously inside the loop thread, so one buffer per thread serves
+// every connection of that loop; idle connections hold no read buffer.
+thread_local char tls_read_buffer[kReadBuffer];
+
+struct WriteReq {
+  uv_write_t req;
+  std::string data;
+};
+
+struct ConnectReq {
+  uv_connect_t req;
+  bssl::UniquePtr<SSL> tls;
+};
+
+}  // namespace
+
+Transport::Transport(uv_loop_t* loop, Handler* handler) : handler_(handler) {
+  uv_tcp_init(loop, &tcp_);
+  tcp_.data = this;
+}
+
+Transport::~Transport() = default;  // owners destroy us only after on_closed
+
+int Transport::accept(uv_stream_t* server) {
+  int r = uv_accept(server, reinterpret_cast<uv_stream_t*>(&tcp_));
+  if (r == 0) uv_tcp_nodelay(&tcp_, 1);
+  return r;
+}
+
+void Transport::connect(const sockaddr* addr, bssl::UniquePtr<SSL> client_tls) {
+  auto* req = new ConnectReq{};  // freed in on_connect, which libuv always calls
+  req->req.data = this;
+  req->tls = std::move(client_tls);
+  connecting_ = true;
+  int r = uv_tcp_connect(&req->req, &tcp_, addr, &Transport::on_connect);
+  if (r != 0) {
+    delete req;
+    connecting_ = false;
+    fail(std::string("connect: ") + uv_strerror(r));
+  }
+}
+
+void Transport::on_connect(uv_connect_t* raw, int status) {
+  std::unique_ptr<ConnectReq> req(reinterpret_cast<ConnectReq*>(raw));
+  auto* self = static_cast<Transport*>(raw->data);
+  self->connecting_ = false;
+  if (self->closing_) return;
+  if (status != 0) {
+    self->fail(std::string("connect: ") + uv_strerror(status));
+    return;
+  }
+  uv_tcp_nodelay(&self->tcp_, 1);
+  if (req->tls) {
+    self->tls_ = std::make_unique<TlsChannel>(std::move(req->tls));
+    SSL_set_connect_state(self->tls_->ssl());
+    self->start_reading();
+    self->pump_tls();
+    return;
+  }
+  self->start_reading();
+  self->handler_->on_ready(*self);
+}
+
+void Transport::start_tls_server(bssl::UniquePtr<SSL> ssl, std::string_view early) {
+  tls_ = std::make_unique<TlsChannel>(std::move(ssl));
+  SSL_set_accept_state(tls_->ssl());
+  on_cipher(early);
+}
+
+void Transport::start_reading() {
+  if (closing_ || connecting_) return;
+  reading_ = true;
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&tcp_)) && !eof_seen_) {
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Transport::on_alloc, &Transport::on_read);
+  }
+  // Plaintext may already sit decrypted inside the TLS object from before the pause.
+  if (tls_ && !in_pump_) pump_tls();
+}
+
+void Transport::stop_reading() {
+  reading_ = false;
+  if (!closing_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+}
+
+void Transport::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+  buf->base = tls_read_buffer;
+  buf->len = kReadBuffer;
+}
+
+void Transport::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+  auto* self = static_cast<Transport*>(s->data);
+  if (self->closing_) return;
+  if (n > 0) {
+    std::string_view data(buf->base, static_cast<size_t>(n));
+    if (self->tls_) {
+      self->on_cipher(data);
+    } else {
+      self->handler_->on_data(*self, data);
+    }
+    return;
+  }
+  if (n == UV_EOF) {
+    self->eof_seen_ = true;
+    uv_read_stop(s);
+    self->handler_->on_eof(*self);
+  } else if (n < 0) {
+    self->fail(uv_strerror(static_cast<int>(n)));
+  }
+}
+
+void Transport::on_cipher(std::string_view data) {
+  tls_->push_cipher(data);
+  pump_tls();
+}
+
+void Transport::pump_tls() {
+  if (closing_ || !tls_) return;
+  in_pump_ = true;
+  if (!tls_->handshake_done()) {
+    TlsChannel::Result r = tls_->handshake();
+    flush_cipher();
+    if (r == TlsChannel::Result::error) {
+      in_pump_ = false;
+      fail("TLS handshake: " + tls_->error());
+      return;
+    }
+    if (r != TlsChannel::Result::ok) {
+      in_pump_ = false;
+      return;
+    }
+    handler_->on_ready(*this);
+  }
+  // Deliver plaintext while the owner wants it; a paused owner leaves the rest buffered
+  // inside the SSL object until start_reading().
+  while (reading_ && !closing_) {
+    plain_.clear();
+    TlsChannel::Result r = tls_->read(plain_, 16 * 1024);
+    if (r == TlsChannel::Result::ok) {
+      handler_->on_data(*this, plain_);
+      continue;
+    }
+    flush_cipher();
+    if (r == TlsChannel::Result::closed) {
+      eof_seen_ = true;
+      in_pump_ = false;
+      handler_->on_eof(*this);
+      return;
+    }
+    if (r == TlsChannel::Result::error) {
+      in_pump_ = false;
+      fail(tls_->error());
+      return;
+    }
+    break;
+  }
+  if (!closing_) flush_cipher();
+  in_pump_ = false;
+}
+
+void Transport::write(std::string data) {
+  if (closing_ || flush_then_close_ || data.empty()) return;
+  if (tls_) {
+    if (!tls_->write(data)) {
+      fail(tls_->error());
+      return;
+    }
+    flush_cipher();
+    return;
+  }
+  raw_write(std::move(data));
+}
+
+void Transport::flush_cipher() {
+  if (tls_ && tls_->has_cipher()) raw_write(tls_->take_cipher());
+}
+
+void Transport::raw_write(std::string data) {
+  if (closing_) return;
+  auto* req = new WriteReq{};  // freed in on_write, which libuv always calls
+  req->data = std::move(data);
+  req->req.data = this;
+  uv_buf_t buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
+  int r = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, &Transport::on_write);
+  if (r != 0) {
+    delete req;
+    fail(std::string("write: ") + uv_strerror(r));
+    return;
+  }
+  ++writes_in_flight_;
+}
+
+void Transport::on_write(uv_write_t* raw, int status) {
+  std::unique_ptr<WriteReq> req(reinterpret_cast<WriteReq*>(raw));
+  auto* self = static_cast<Transport*>(raw->data);
+  --self->writes_in_flight_;
+  if (self->closing_) return;
+  if (status != 0) {
+    self->fail(std::string("write: ") + uv_strerror(status));
+    return;
+  }
+  if (self->flush_then_close_) {
+    if (self->writes_in_flight_ == 0) self->close();
+    return;
+  }
+  if (self->queued() < kLowWater) self->handler_->on_drained(*self);
+}
+
+size_t Transport::queued() const {
+  return uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
+}
+
+void Transport::fail(std::string_view why) {
+  if (closing_) return;
+  handler_->on_error(*this, why);
+}
+
+void Transport::close() {
+  if (closing_) return;
+  closing_ = true;
+  reading_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Transport::on_close);
+}
+
+void Transport::close_after_flush() {
+  if (closing_) return;
+  flush_then_close_ = true;
+  if (!closing_ && reading_) stop_reading();
+  if (tls_) {
+    tls_->shutdown();
+    flush_cipher();
+  }
+  if (writes_in_flight_ == 0) close();
+}
+
+void Transport::on_close(uv_handle_t* h) {
+  auto* self = static_cast<Transport*>(h->data);
+  self->handler_->on_closed(*self);
+}
+
+}  // namespace bottle::proxy

@@ -1,0 +1,122 @@
+#include "proxy/worker.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+
+#include "common/log.h"
+#include "proxy/client_session.h"
+#include "proxy/upstream.h"
+
+namespace bottle::proxy {
+
+Worker::Worker(int index, const ProxyShared& shared, std::shared_ptr<const Snapshot> initial)
+    : index_(index), shared_(shared), snapshot_(std::move(initial)) {
+  uv_loop_init(&loop_);
+  std::random_device rd;
+  id_salt_ = rd();
+}
+
+Worker::~Worker() {
+  stop();
+  // Handles still open (connections at shutdown) are left to process exit.
+}
+
+Status Worker::start(int listen_fd) {
+  auto leaves = tls::LeafCertCache::create(shared_.ca);
+  if (!leaves) return Error{"leaf certificate cache: " + leaves.error()};
+  leaves_ = std::move(leaves.value());
+  uv_tcp_init(&loop_, &listener_);
+  listener_.data = this;
+  int r = uv_tcp_open(&listener_, listen_fd);
+  if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, &Worker::on_connection);
+  if (r != 0) {
+    ::close(listen_fd);
+    return Error{std::string("listen: ") + uv_strerror(r)};
+  }
+  uv_async_init(&loop_, &mailbox_, &Worker::on_mailbox);
+  mailbox_.data = this;
+  thread_ = std::thread([this] { run(); });
+  return OkStatus();
+}
+
+void Worker::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+
+void Worker::on_connection(uv_stream_t* server, int status) {
+  if (status < 0) return;  // EMFILE and friends: the next accept may succeed
+  auto* self = static_cast<Worker*>(server->data);
+  ClientSession::accept(*self, server);
+}
+
+void Worker::publish(std::shared_ptr<const Snapshot> snap) {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mu_);
+    pending_ = std::move(snap);
+  }
+  if (thread_.joinable()) uv_async_send(&mailbox_);
+}
+
+void Worker::stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mu_);
+    stop_requested_ = true;
+  }
+  uv_async_send(&mailbox_);
+  thread_.join();
+}
+
+void Worker::on_mailbox(uv_async_t* a) {
+  auto* self = static_cast<Worker*>(a->data);
+  std::shared_ptr<const Snapshot> next;
+  bool stop = false;
+  {
+    std::lock_guard<std::mutex> lock(self->mailbox_mu_);
+    next = std::move(self->pending_);
+    stop = self->stop_requested_;
+  }
+  if (next) self->snapshot_ = std::move(next);
+  if (stop) uv_stop(&self->loop_);
+}
+
+std::string Worker::next_request_id() {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%08x%02x%06llx", id_salt_, index_ & 0xff,
+                static_cast<unsigned long long>(++request_counter_ & 0xffffff));
+  return buf;
+}
+
+UpstreamConn* Worker::take_idle(const std::string& key) {
+  auto it = idle_.find(key);
+  if (it == idle_.end()) return nullptr;
+  while (!it->second.empty()) {
+    UpstreamConn* c = it->second.back();
+    it->second.pop_back();
+    if (!c->closing()) {
+      if (it->second.empty()) idle_.erase(it);
+      return c;
+    }
+  }
+  idle_.erase(it);
+  return nullptr;
+}
+
+void Worker::give_idle(UpstreamConn* conn) {
+  auto& list = idle_[conn->key()];
+  list.push_back(conn);
+  // Bound idle connections per upstream: the oldest goes first.
+  constexpr size_t kMaxIdlePerKey = 32;
+  if (list.size() > kMaxIdlePerKey) list.front()->close();
+}
+
+void Worker::forget_idle(UpstreamConn* conn) {
+  auto it = idle_.find(conn->key());
+  if (it == idle_.end()) return;
+  auto& list = it->second;
+  list.erase(std::remove(list.begin(), list.end(), conn), list.end());
+  if (list.empty()) idle_.erase(it);
+}
+
+}  // namespace bottle::proxy
