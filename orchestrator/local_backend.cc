@@ -18,6 +18,7 @@
 
 #include "common/tls/ca.h"
 #include "orchestrator/netns.h"
+#include "orchestrator/preflight.h"
 #include "orchestrator/process.h"
 #include "orchestrator/render.h"
 #include "orchestrator/sandbox.h"
@@ -280,11 +281,7 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   so.argv = bwrap_argv(s);
   so.env = std::vector<std::string>{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
   so.netns_fd = ns->get();
-  progress("running agent: " + [&] {
-    std::string c;
-    for (const auto& a : plan_.argv) c += (c.empty() ? "" : " ") + a;
-    return c;
-  }());
+  progress("running agent: " + one_line(plan_.argv));
   auto child = spawn(so);
   if (!child) return Error{"agent: " + child.error()};
   g_agent_pid = child->pid();

@@ -31,12 +31,22 @@ std::string upstream_of(const GitRepo& r) {
 
 }  // namespace
 
+// One line, however long the argv: newlines shown as "\n", long commands cut.
+std::string one_line(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) {
+    if (!s.empty()) s += ' ';
+    for (char c : a) s += c == '\n' ? std::string("\\n") : std::string(1, c);
+  }
+  return s.size() > 160 ? s.substr(0, 157) + "..." : s;
+}
+
 std::string format_preflight(const Plan& p) {
   std::ostringstream o;
   o << "agent:     " << p.agent << " (" << p.agent_path << ")\n";
   o << "bottle:    " << join(p.chain, " <- ") << "\n";
   o << "provider:  " << p.provider << "\n";
-  o << "command:   " << join(p.argv, " ") << "\n";
+  o << "command:   " << one_line(p.argv) << "\n";
   o << "backend:   " << p.backend << "\n";
   o << "env:       ";
   bool any = false;

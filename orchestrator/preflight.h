@@ -10,4 +10,7 @@ namespace bottle::orchestrator {
 
 std::string format_preflight(const Plan& plan);
 
+// An argv as one display line (newlines escaped, long commands shortened).
+std::string one_line(const std::vector<std::string>& argv);
+
 }  // namespace bottle::orchestrator
