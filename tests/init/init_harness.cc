@@ -1,6 +1,7 @@
 #include "tests/init/init_harness.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,7 +45,10 @@ InitRun::InitRun(InitOptions o) {
   const std::string config = dir() + "/init.yaml";
   std::ofstream(config) << o.yaml;
   std::vector<std::string> args;
-  if (o.pid_namespace) args = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc"};
+  // --kill-child: if unshare dies, so does bottle-init (and with it the namespace).
+  if (o.pid_namespace) {
+    args = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child=SIGKILL"};
+  }
   for (std::string a : {std::string(BOTTLE_INIT_BIN), std::string("--config"), config,
                         std::string("--ctl"), ctl_path(), std::string("--ready-file"), ready_path()}) {
     args.push_back(a);
@@ -61,6 +65,8 @@ InitRun::InitRun(InitOptions o) {
   const std::string log_path = dir() + "/init.log";
   launcher_ = fork();
   if (launcher_ == 0) {
+    // A test killed by its timeout must not leave a bottle-init behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     FILE* log = std::fopen(log_path.c_str(), "w");
     dup2(fileno(log), 1);
     dup2(fileno(log), 2);
