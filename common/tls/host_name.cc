@@ -7,10 +7,11 @@
 namespace bottle::tls {
 namespace {
 
-bool canonical_ip(const std::string& text, std::string* out) {
+bool canonical_ip(const std::string& text, std::string* out, bool v6_only = false) {
   unsigned char addr[16];
   char buf[INET6_ADDRSTRLEN];
   for (int family : {AF_INET, AF_INET6}) {
+    if (v6_only && family == AF_INET) continue;
     if (inet_pton(family, text.c_str(), addr) == 1 &&
         inet_ntop(family, addr, buf, sizeof(buf)) != nullptr) {
       *out = buf;
@@ -26,15 +27,16 @@ Result<HostName> parse_host(std::string_view host) {
   const std::string shown(host.substr(0, 80));
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     HostName out{.text = {}, .is_ip = true};
-    if (canonical_ip(std::string(host.substr(1, host.size() - 2)), &out.text)) return out;
+    if (canonical_ip(std::string(host.substr(1, host.size() - 2)), &out.text, /*v6_only=*/true)) return out;
     return Error{"invalid IPv6 literal '" + shown + "'"};
   }
+  // A trailing dot is the same DNS name, and "1.2.3.4." must not slip past as a name.
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   HostName out;
   if (canonical_ip(std::string(host), &out.text)) {
     out.is_ip = true;
     return out;
   }
-  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   if (host.empty()) return Error{"empty host name"};
   if (host.size() > 253) return Error{"host name longer than 253 bytes: '" + shown + "...'"};
   std::size_t label = 0;
