@@ -138,7 +138,7 @@ constexpr Detector kSecretDetectors[] = {
     {"secret.discord_webhook",
      R"((https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{17,20}/[A-Za-z0-9_-]{60,70}))", {},
      Severity::high, 140, false, nullptr},
-    {"secret.telegram_bot_token", R"(\b(\d{8,10}:AA[A-Za-z0-9_-]{33}))", ":AA", Severity::high, 46, false,
+    {"secret.telegram_bot_token", R"((\d{8,10}:AA[A-Za-z0-9_-]{33}))", ":AA", Severity::high, 46, false,
      v_entropy35},
     {"secret.age_secret_key", R"((AGE-SECRET-KEY-1[0-9A-Z]{58}))", {}, Severity::critical, 74, false, nullptr},
     {"secret.vault_token", R"((hvs\.[A-Za-z0-9_-]{90,120}))", {}, Severity::critical, 125, false, v_entropy35},

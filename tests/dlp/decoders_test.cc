@@ -1,0 +1,152 @@
+// Decoders behind the normalized views, and the bounded Content-Encoding decoders.
+#include <brotli/encode.h>
+#include <zlib.h>
+
+#include "common/dlp/decode.h"
+#include "common/dlp/decompress.h"
+#include "common/dlp/known_secrets.h"
+#include "tests/dlp/test_util.h"
+
+namespace bottle::dlp::testing {
+namespace {
+
+std::string zlib_compress(std::string_view in, int window_bits) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&zs, in.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+std::string gzip(std::string_view in) { return zlib_compress(in, 15 + 16); }
+
+std::string brotli(std::string_view in) {
+  size_t size = BrotliEncoderMaxCompressedSize(in.size()) + 64;
+  std::string out(size, '\0');
+  EXPECT_TRUE(BrotliEncoderCompress(5, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_GENERIC, in.size(),
+                                    reinterpret_cast<const uint8_t*>(in.data()), &size,
+                                    reinterpret_cast<uint8_t*>(out.data())));
+  out.resize(size);
+  return out;
+}
+
+TEST(Decode, PercentDecodesOneRoundAndLeavesBrokenEscapes) {
+  std::string out;
+  EXPECT_TRUE(percent_decode("a%41%2fb%zz%4", out));
+  EXPECT_EQ(out, "aA/b%zz%4");
+  EXPECT_TRUE(percent_decode("%2541", out));
+  EXPECT_EQ(out, "%41");
+  EXPECT_FALSE(percent_decode("plain+text", out));
+  EXPECT_EQ(out, "plain+text");
+}
+
+TEST(Decode, Base64AcceptsBothAlphabetsAndMissingPadding) {
+  std::string out;
+  EXPECT_TRUE(base64_decode("aGVsbG8gd29ybGQ=", out));
+  EXPECT_EQ(out, "hello world");
+  EXPECT_TRUE(base64_decode("aGVsbG8gd29ybGQ", out));
+  EXPECT_EQ(out, "hello world");
+  EXPECT_TRUE(base64_decode(base64_encode("\xfb\xff\xfe", true), out));
+  EXPECT_EQ(out, "\xfb\xff\xfe");
+  EXPECT_FALSE(base64_decode("ab", out));
+}
+
+TEST(Decode, HexNeedsPairs) {
+  std::string out;
+  EXPECT_TRUE(hex_decode("48656C6c6f", out));
+  EXPECT_EQ(out, "Hello");
+  EXPECT_FALSE(hex_decode("486", out));
+  EXPECT_FALSE(hex_decode("4g", out));
+}
+
+TEST(Decode, UnicodeNormalizationStripsInvisiblesAndFoldsLookalikes) {
+  std::string out;
+  EXPECT_TRUE(normalize_unicode("p\xE2\x80\x8B" "a\xE2\x80\xAE" "ss\xEF\xBB\xBF", out));
+  EXPECT_EQ(out, "pass");
+  EXPECT_TRUE(normalize_unicode("\xD0\xB0\xD0\xB5\xD0\xBE \xEF\xBC\xA1\xEF\xBD\x82", out));  // Cyrillic, fullwidth
+  EXPECT_EQ(out, "aeo Ab");
+  EXPECT_TRUE(normalize_unicode("\xF0\x9D\x90\x80\xF0\x9D\x90\x9A", out));  // mathematical bold A, a
+  EXPECT_EQ(out, "Aa");
+  EXPECT_FALSE(normalize_unicode("caf\xC3\xA9 \xE6\x97\xA5", out));  // real non-ASCII text is kept
+  EXPECT_EQ(out, "caf\xC3\xA9 \xE6\x97\xA5");
+  EXPECT_FALSE(normalize_unicode("\xff\xfe broken", out));
+  EXPECT_EQ(out, "\xff\xfe broken");
+}
+
+TEST(Decompress, RoundTripsEveryEncodingInTinyChunks) {
+  const std::string plain = "hello compressed world " + std::string(5000, 'q') + " end";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"gzip", gzip(plain)},
+      {"x-gzip", gzip(plain)},
+      {"deflate", zlib_compress(plain, 15)},
+      {"deflate", zlib_compress(plain, -15)},
+      {"br", brotli(plain)},
+      {"identity", plain},
+      {"gzip, br", brotli(gzip(plain))},
+      {" GZIP ", gzip(plain)},
+  };
+  for (const auto& [encoding, body] : cases) {
+    auto decoder = BodyDecoder::create(encoding, 1 << 20);
+    ASSERT_TRUE(decoder.ok()) << encoding;
+    std::string out;
+    for (size_t i = 0; i < body.size(); i += 3) {
+      ASSERT_TRUE((*decoder)->feed(std::string_view(body).substr(i, 3), out).ok()) << encoding;
+    }
+    ASSERT_TRUE((*decoder)->finish(out).ok()) << encoding;
+    EXPECT_EQ(out, plain) << encoding;
+  }
+}
+
+TEST(Decompress, ConcatenatedGzipMembersAreAllDecoded) {
+  auto out = decompress("gzip", gzip("one ") + gzip("two"), 1024);
+  ASSERT_TRUE(out.ok()) << out.error();
+  EXPECT_EQ(*out, "one two");
+}
+
+TEST(Decompress, ZipBombStopsAtTheLimit) {
+  const std::string zeros(64 << 20, '\0');
+  for (const auto& [encoding, body] : std::vector<std::pair<std::string, std::string>>{
+           {"gzip", gzip(zeros)}, {"br", brotli(zeros)}}) {
+    EXPECT_LT(body.size(), 1u << 20) << encoding;
+    auto out = decompress(encoding, body, 1 << 20);
+    ASSERT_FALSE(out.ok()) << encoding;
+    EXPECT_NE(out.error().find("exceeds 1048576 bytes"), std::string::npos) << out.error();
+  }
+}
+
+TEST(Decompress, UnknownEncodingIsReported) {
+  for (const char* enc : {"zstd", "compress", "gzip, foo", ""}) {
+    auto decoder = BodyDecoder::create(enc, 1024);
+    ASSERT_FALSE(decoder.ok()) << enc;
+    EXPECT_NE(decoder.error().find("unsupported content-encoding"), std::string::npos) << decoder.error();
+  }
+}
+
+TEST(Decompress, CorruptAndTruncatedStreamsFail) {
+  const std::string body = gzip("some text that compresses");
+  auto truncated = decompress("gzip", body.substr(0, body.size() / 2), 1024);
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_NE(truncated.error().find("truncated"), std::string::npos) << truncated.error();
+  auto corrupt = decompress("gzip", "this is not gzip at all", 1024);
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_NE(corrupt.error().find("gzip"), std::string::npos) << corrupt.error();
+  auto bad_br = decompress("br", "\xff\xff\xff\xff garbage", 1024);
+  ASSERT_FALSE(bad_br.ok());
+}
+
+TEST(Decompress, DecodedBodyFeedsTheScanner) {
+  auto scanner = build_scanner();
+  const std::string secret_body = "{\"key\": \"AKIAZ7Q2MNB3XK4PL5RT\"}";
+  // Applied gzip first, then br: the header lists them in that order.
+  auto plain = decompress("gzip, br", brotli(gzip(secret_body)), 1 << 20);
+  ASSERT_TRUE(plain.ok()) << plain.error();
+  EXPECT_TRUE(has_detector(scanner->scan(*plain, Direction::outbound, "body"), "secret.aws_access_key_id"));
+}
+
+}  // namespace
+}  // namespace bottle::dlp::testing

@@ -1,0 +1,132 @@
+// Every built-in detector: it finds a well-formed fake credential, in one piece and
+// streamed in small chunks, and its findings never contain the credential.
+#include <set>
+
+#include "common/dlp/checksums.h"
+#include "common/dlp/detectors.h"
+#include "tests/dlp/fake_secrets.h"
+#include "tests/dlp/test_util.h"
+
+namespace bottle::dlp::testing {
+namespace {
+
+TEST(Detectors, AtLeastFortySecretKinds) {
+  std::set<std::string_view> ids;
+  for (const auto& d : secret_detectors()) ids.insert(d.id);
+  EXPECT_GE(ids.size(), 40u);
+}
+
+TEST(Detectors, EverySecretDetectorHasAFakeSample) {
+  std::set<std::string> sampled;
+  for (const auto& s : fake_samples()) sampled.insert(s.detector);
+  for (const auto& d : secret_detectors()) EXPECT_TRUE(sampled.count(std::string(d.id))) << d.id;
+}
+
+class EveryDetector : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(EveryDetector, FindsItsSampleWithoutLeakingIt) {
+  auto scanner = build_scanner();
+  ASSERT_TRUE(scanner);
+  for (const auto& s : fake_samples(GetParam())) {
+    SCOPED_TRACE(s.detector + " in: " + s.text);
+    const auto block = scanner->scan(s.text, Direction::outbound, "body");
+    EXPECT_TRUE(has_detector(block, s.detector)) << describe(block);
+    expect_no_leak(block, s.secret);
+    for (const auto& f : block) {
+      EXPECT_EQ(f.location, "body");
+      EXPECT_TRUE(f.blocking);
+    }
+    const auto streamed = scan_body(*scanner, s.text, Direction::outbound, GetParam(), 7);
+    EXPECT_TRUE(has_detector(streamed, s.detector)) << describe(streamed);
+    expect_no_leak(streamed, s.secret);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, EveryDetector, ::testing::Values(1u, 42u, 777u));
+
+TEST(Detectors, ReportsTheRawOffsetOfTheSecret) {
+  auto scanner = build_scanner();
+  const std::string token = fake_github_token("ghp_", 5);
+  const std::string text = "0123456789 " + token + " tail";
+  const auto fs = scanner->scan(text, Direction::outbound, "url");
+  ASSERT_EQ(fs.size(), 1u) << describe(fs);
+  EXPECT_EQ(fs[0].offset, 11u);
+  EXPECT_EQ(fs[0].location, "url");
+}
+
+TEST(Detectors, GithubTokenWithBadChecksumIsIgnored) {
+  auto scanner = build_scanner();
+  std::string token = fake_github_token("ghp_", 9);
+  token[10] = token[10] == 'a' ? 'b' : 'a';
+  EXPECT_FALSE(github_token_checksum_ok(token));
+  EXPECT_TRUE(scanner->scan("t=" + token, Direction::outbound, "url").empty());
+}
+
+TEST(Detectors, CardNumberFailingLuhnIsIgnored) {
+  auto scanner = build_scanner();
+  std::string card = fake_card_number(3);
+  card.back() = card.back() == '9' ? '0' : static_cast<char>(card.back() + 1);
+  EXPECT_FALSE(luhn_ok(card));
+  EXPECT_FALSE(has_detector(scanner->scan("card " + card, Direction::outbound, "body"), "secret.credit_card"));
+}
+
+TEST(Detectors, IbanWithBadCheckDigitsIsIgnored) {
+  EXPECT_TRUE(iban_ok("GB82WEST12345698765432"));
+  EXPECT_TRUE(iban_ok("DE89 3704 0044 0532 0130 00"));
+  EXPECT_FALSE(iban_ok("GB83WEST12345698765432"));
+  auto scanner = build_scanner();
+  EXPECT_TRUE(scanner->scan("iban GB83WEST12345698765432", Direction::outbound, "body").empty());
+}
+
+TEST(Detectors, Base58CheckRejectsCorruptedKey) {
+  const std::string wif = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ";  // well-known test vector
+  EXPECT_TRUE(base58check_ok(wif));
+  std::string bad = wif;
+  bad[10] = bad[10] == 'x' ? 'y' : 'x';
+  EXPECT_FALSE(base58check_ok(bad));
+}
+
+TEST(Detectors, Bip39ChecksumDecides) {
+  // BIP-39 test vector: all-zero entropy.
+  EXPECT_TRUE(bip39_mnemonic_ok(
+      "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"));
+  EXPECT_FALSE(bip39_mnemonic_ok(
+      "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon"));
+  auto scanner = build_scanner();
+  // Ordinary prose made of list words, without a valid checksum, passes.
+  EXPECT_TRUE(scanner
+                  ->scan("please note that the public library will open early this year for every student and "
+                         "teacher in the city",
+                         Direction::outbound, "body")
+                  .empty());
+  const std::string phrase = fake_mnemonic(11, 24);
+  EXPECT_TRUE(has_detector(scanner->scan("seed: " + phrase, Direction::outbound, "body"), "secret.bip39_mnemonic"));
+}
+
+TEST(Detectors, Sha256MatchesKnownVector) {
+  const auto d = sha256("abc");
+  EXPECT_EQ(d[0], 0xba);
+  EXPECT_EQ(d[1], 0x78);
+  EXPECT_EQ(d[31], 0xad);
+}
+
+TEST(Detectors, DocumentedAwsExampleKeysPass) {
+  auto scanner = build_scanner();
+  const std::string doc =
+      "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+      "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+  EXPECT_TRUE(scanner->scan(doc, Direction::outbound, "body").empty());
+}
+
+TEST(Detectors, GenericAssignmentNeedsARandomLookingValue) {
+  auto scanner = build_scanner();
+  for (const char* benign : {"password = \"changeme\"", "token: ${GITHUB_TOKEN}", "api_key=your_api_key_here",
+                             "secret = get_secret_from_vault()", "password=hunter2"}) {
+    EXPECT_TRUE(scanner->scan(benign, Direction::outbound, "body").empty()) << benign;
+  }
+  EXPECT_TRUE(has_detector(scanner->scan("password=\"Tr0ub4dor&3xQz9LmPw\"", Direction::outbound, "body"),
+                           "secret.generic_assignment"));
+}
+
+}  // namespace
+}  // namespace bottle::dlp::testing
