@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -228,6 +229,24 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   return wait_ready();
 }
 
+// A daemon that exits before the bundle is ready will only crash-loop: report what it
+// printed instead of waiting out the timeout. Returns "" while nothing has exited.
+std::string startup_failure(const std::string& log_path) {
+  std::istringstream in(read_text(log_path));
+  std::string line, exited, last_output;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object()) continue;
+    const std::string event = j.value("event", "");
+    if (event == "output") last_output = j.value("daemon", "?") + ": " + j.value("line", "");
+    if (event == "daemon_exited" && exited.empty()) {
+      exited = j.value("daemon", "?") + " exited (" + j.value("status", "?") + ") during startup";
+    }
+  }
+  if (exited.empty()) return "";
+  return exited + (last_output.empty() ? "" : "; last output: " + last_output);
+}
+
 Status LocalBottle::wait_ready() {
   const std::string ready = dir_ + "/ready";
   auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
@@ -236,6 +255,9 @@ Status LocalBottle::wait_ready() {
     if (fs::exists(ready)) {
       progress("sidecar ready (egress on 127.0.0.1:" + std::to_string(kEgressPort) + " inside " + ns_ + ")");
       return OkStatus();
+    }
+    if (auto why = startup_failure(dir_ + "/logs/sidecar.log"); !why.empty()) {
+      return Error{"sidecar failed: " + why + " (full log: " + dir_ + "/logs/sidecar.log)"};
     }
     if (auto code = init_.poll()) {
       return Error{"bottle-init exited with status " + std::to_string(*code) + " before it was ready:\n" +

@@ -1,0 +1,126 @@
+// The `bottle` binary through its real interface: exit codes, one-line errors, and the
+// verbs that never start anything (--dry-run, info, render, usage errors).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/orchestrator/e2e_support.h"
+#include "tests/orchestrator/test_home.h"
+
+namespace bottle::orchestrator {
+namespace {
+
+using testing::run_bottle;
+using testing::TestHome;
+
+const char* kBottle =
+    "---\nsupervise: false\nenv: {ASK: \"?prompt\", FOO: bar}\negress:\n  routes:\n"
+    "    - host: api.example.com\n      auth: {scheme: Bearer, token_ref: CLI_TEST_TOKEN}\n---\n";
+const char* kAgent = "---\nbottle: dev\nprovider: command\ncommand: [\"true\"]\n---\n";
+
+TEST(Cli, HelpAndVersionExitZero) {
+  TestHome h;
+  EXPECT_EQ(run_bottle(h.home(), {"--help"}).exit_code, 0);
+  auto v = run_bottle(h.home(), {"--version"});
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find("0.1.0"), std::string::npos);
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  TestHome h;
+  auto r = run_bottle(h.home(), {"frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.rfind("bottle: usage: ", 0), 0u) << r.err;
+  EXPECT_EQ(run_bottle(h.home(), {"run"}).exit_code, 2);
+  EXPECT_EQ(run_bottle(h.home(), {"routes", "frob", "x"}).exit_code, 2);
+}
+
+TEST(Cli, DryRunPrintsThePlanAndTouchesNothing) {
+  TestHome h;
+  h.bottle("dev", kBottle);
+  h.agent("impl", kAgent);
+  auto r = run_bottle(h.home(), {"run", "impl", "--dry-run", "--", "echo", "hi"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("command:   echo hi"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("api.example.com [auth:Bearer from $CLI_TEST_TOKEN]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ASK (asked at start), FOO"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("bar"), std::string::npos) << "env values must not be printed";
+  EXPECT_FALSE(std::filesystem::exists(h.home() + "/state"));
+}
+
+TEST(Cli, ManifestErrorsAreOneLineWithPathAndExitOne) {
+  TestHome h;
+  h.bottle("dev", kBottle);
+  h.agent("impl", "---\nbottle: dev\nprovidr: command\n---\n");
+  auto r = run_bottle(h.home(), {"info", "impl"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "bottle: " + h.agent_path("impl") +
+                       ":3:1: unknown key 'providr' in agent (did you mean 'provider'?)\n");
+}
+
+TEST(Cli, RenderRoutesPrintsTokenSlotsNotValues) {
+  TestHome h;
+  h.bottle("dev", kBottle);
+  h.agent("impl", kAgent);
+  auto r = run_bottle(h.home(), {"render", "impl", "--format", "routes"}, {"CLI_TEST_TOKEN=s3cret-value"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("token_env: \"EGRESS_TOKEN_0\""), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("s3cret-value"), std::string::npos);
+}
+
+TEST(Cli, UnimplementedBackendsAreAClearError) {
+  TestHome h;
+  h.bottle("dev", kBottle);
+  h.agent("impl", kAgent);
+  auto r = run_bottle(h.home(), {"run", "impl", "--backend", "docker", "--", "true"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "bottle: backend docker: not implemented yet (use --backend local)\n");
+  auto env = run_bottle(h.home(), {"run", "impl", "--", "true"}, {"BOTTLE_BACKEND=k8s"});
+  EXPECT_EQ(env.exit_code, 1);
+  EXPECT_NE(env.err.find("backend k8s: not implemented yet"), std::string::npos);
+  EXPECT_EQ(run_bottle(h.home(), {"run", "impl", "--backend", "vm", "--", "true"}).exit_code, 2);
+  auto render = run_bottle(h.home(), {"render", "impl", "--format", "compose"});
+  EXPECT_EQ(render.exit_code, 1);
+}
+
+TEST(Cli, PromptEnvInANonInteractiveRunFailsBeforeAnythingStarts) {
+  TestHome h;
+  h.bottle("dev", kBottle);
+  h.agent("impl", kAgent);
+  auto r = run_bottle(h.home(), {"run", "impl", "--", "true"}, {"CLI_TEST_TOKEN=x"});
+  EXPECT_EQ(r.exit_code, 1);
+  if (r.err.find("needs root") == std::string::npos && r.err.find("not found") == std::string::npos) {
+    EXPECT_NE(r.err.find("env ASK is \"?prompt\" but there is no terminal"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(h.home() + "/state"));
+}
+
+TEST(Cli, MissingCredentialVariableFailsBeforeAnythingStarts) {
+  TestHome h;
+  h.bottle("dev", "---\nsupervise: false\negress:\n  routes:\n    - host: api.example.com\n"
+                  "      auth: {scheme: Bearer, token_ref: CLI_TEST_UNSET_TOKEN}\n---\n");
+  h.agent("impl", kAgent);
+  auto r = run_bottle(h.home(), {"run", "impl", "--", "true"});
+  EXPECT_EQ(r.exit_code, 1);
+  if (r.err.find("needs root") == std::string::npos && r.err.find("not found") == std::string::npos) {
+    EXPECT_NE(r.err.find("CLI_TEST_UNSET_TOKEN is not set"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(h.home() + "/state"));
+}
+
+TEST(Cli, StopOfAnUnknownBottleFails) {
+  TestHome h;
+  auto r = run_bottle(h.home(), {"stop", "nope"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("bottle: stop nope: no bottle 'nope'", 0), 0u) << r.err;
+}
+
+TEST(Cli, ListIsEmptyWithoutBottles) {
+  TestHome h;
+  auto r = run_bottle(h.home(), {"list"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "only the header line: " << r.out;
+}
+
+}  // namespace
+}  // namespace bottle::orchestrator

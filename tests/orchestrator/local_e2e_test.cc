@@ -1,0 +1,261 @@
+// End-to-end `bottle run` on the local backend (SPEC §9.4, §10): real bottle-init,
+// real bottle-egress, a real network namespace and bubblewrap. Skipped (with the
+// reason) when not root or when the sidecar binaries are not built.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "orchestrator/process.h"
+#include "orchestrator/state.h"
+#include "tests/orchestrator/e2e_support.h"
+#include "tests/orchestrator/test_home.h"
+
+namespace bottle::orchestrator {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::EchoUpstream;
+using testing::run_bottle;
+using testing::TestHome;
+
+constexpr const char* kToken = "e2e-tok-7f3a9c1d5e";
+
+std::string sidecar_binary(const std::string& name) {
+  fs::path dir = fs::path(testing::bottle_binary()).parent_path();
+  for (const char* rel : {"", "../proxy/", "../init/"}) {
+    fs::path p = dir / (std::string(rel) + name);
+    if (::access(p.c_str(), X_OK) == 0) return p.string();
+  }
+  return "";
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Waits for `pred` with a bounded poll (no fixed sleeps for readiness).
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return pred();
+}
+
+class LocalE2e : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::geteuid() != 0) {
+      skip_ = "needs root (network namespaces)";
+    } else if (sidecar_binary("bottle-egress").empty()) {
+      skip_ = "bottle-egress is not built next to bottle";
+    } else if (sidecar_binary("bottle-init").empty()) {
+      skip_ = "bottle-init is not built next to bottle";
+    } else if (find_helper_binary("bwrap").empty() || find_helper_binary("curl").empty()) {
+      skip_ = "bwrap and curl are needed";
+    } else {
+      upstream_ = new EchoUpstream();
+      if (!upstream_->ok()) skip_ = "could not start the python3 echo upstream";
+    }
+  }
+  static void TearDownTestSuite() {
+    delete upstream_;
+    upstream_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (!skip_.empty()) GTEST_SKIP() << skip_;
+    const std::string p = std::to_string(upstream_->port());
+    home_.bottle("e2e",
+                 "---\nsupervise: false\negress:\n  log: blocks\n"
+                 "  resolve: [\"upstream.demo:" + p + ":127.0.0.1\", \"second.demo:" + p + ":127.0.0.1\"]\n"
+                 "  routes:\n"
+                 "    - host: upstream.demo\n      port: " + p + "\n      allow_private: true\n"
+                 "      auth: {scheme: Bearer, token_ref: E2E_UPSTREAM_TOKEN}\n---\n");
+    home_.agent("e2e", "---\nbottle: e2e\nprovider: command\ncommand: [\"true\"]\n---\nsecret-free prompt\n");
+    workspace_ = home_.home() + "/../ws";
+    fs::create_directories(workspace_);
+    workspace_ = fs::canonical(workspace_).string();
+  }
+
+  std::string url(const std::string& host, const std::string& path = "/") const {
+    return "http://" + host + ":" + std::to_string(upstream_->port()) + path;
+  }
+
+  // `bottle run e2e -- bash -c script`, with the real token in bottle's environment.
+  CaptureResult run_script(const std::string& script, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"run", "e2e", "--cwd", workspace_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"--", "bash", "-c", script});
+    return run_bottle(home_.home(), args, {std::string("E2E_UPSTREAM_TOKEN=") + kToken});
+  }
+
+  // Starts `bottle run --label L e2e -- bash -c script` in the background.
+  ChildProcess start_background(const std::string& label, const std::string& script, const std::string& log) {
+    SpawnOptions so;
+    so.argv = {"env", "BOTTLE_HOME=" + home_.home(), std::string("E2E_UPSTREAM_TOKEN=") + kToken,
+               testing::bottle_binary(), "run", "--label", label, "e2e", "--cwd", workspace_, "--",
+               "bash", "-c", script};
+    so.stdout_file = so.stderr_file = log;
+    so.stdin_null = true;
+    auto c = spawn(so);
+    EXPECT_TRUE(c.ok()) << c.error();
+    return c ? std::move(*c) : ChildProcess();
+  }
+
+  std::string state(const std::string& slug) const { return home_.home() + "/state/" + slug; }
+
+  TestHome home_;
+  std::string workspace_;
+  static inline std::string skip_;
+  static inline EchoUpstream* upstream_ = nullptr;
+};
+
+TEST_F(LocalE2e, AllowedRequestPassesWithTheTokenInjected) {
+  auto r = run_script("curl -sS -H 'Authorization: Bearer agent-made-this-up' " + url("upstream.demo", "/ok"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"authorization\": \"Bearer " + std::string(kToken) + "\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"path\": \"/ok\""), std::string::npos) << r.out;
+}
+
+TEST_F(LocalE2e, BlockedHostGetsTheEgress403) {
+  auto r = run_script("curl -sS -o /dev/stderr -w '%{http_code}' " + url("blocked.demo"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "403");
+  EXPECT_NE(r.err.find("\"error\":\"egress: host_not_allowed\""), std::string::npos) << r.err;
+}
+
+TEST_F(LocalE2e, AgentExitCodeIsReturned) {
+  auto r = run_script("exit 7");
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+}
+
+TEST_F(LocalE2e, DirectTcpToANonLoopbackAddressFailsImmediately) {
+  // No route at all in the namespace: the kernel refuses before any packet is sent.
+  auto r = run_script("start=$(date +%s%N); (exec 3<>/dev/tcp/10.255.255.1/80) 2>&1; "
+                      "echo rc=$?; echo ms=$(( ($(date +%s%N) - start) / 1000000 ))");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Network is unreachable"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out;
+  int ms = std::atoi(r.out.substr(r.out.find("ms=") + 3).c_str());
+  EXPECT_LT(ms, 1000) << r.out;
+}
+
+TEST_F(LocalE2e, DnsFails) {
+  auto r = run_script("getent hosts example.com; echo rc=$?; "
+                      "curl -sS --noproxy '*' --max-time 3 http://example.com/ >/dev/null 2>&1; echo curl=$?");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("rc=2"), std::string::npos) << r.out;  // getent: key not found
+  EXPECT_EQ(r.out.find("curl=0"), std::string::npos) << r.out;
+}
+
+TEST_F(LocalE2e, AgentCannotReadTheToken) {
+  // "[t]" keeps the pattern from matching the script's own command line.
+  const std::string pattern = std::string(kToken).substr(0, 17) + "[" + kToken[17] + "]";
+  auto r = run_script("{ env; cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline; "
+                      "grep -rasI . /run/bottle /home /tmp \"$PWD\" /root 2>/dev/null; } 2>/dev/null "
+                      "| grep -ac '" + pattern + "'; "
+                      "echo pids=$(ls -d /proc/[0-9]* | wc -l); "
+                      "echo placeholder-check; test -r /run/bottle/ca-bundle.pem && echo bundle=ok; "
+                      "echo proxy=$HTTPS_PROXY");
+  EXPECT_NE(r.out.find("0\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.rfind("0\n", 0), 0u) << "matches of the token inside the agent: " << r.out;
+  EXPECT_NE(r.out.find("bundle=ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("proxy=http://127.0.0.1:9099"), std::string::npos) << r.out;
+  // Only the sandbox's own processes are visible (no bottle-init, no egress).
+  int pids = std::atoi(r.out.substr(r.out.find("pids=") + 5).c_str());
+  EXPECT_LE(pids, 6) << r.out;
+  // And nothing on disk in the state dir holds it either (the sidecar gets it by env).
+  for (const auto& e : fs::recursive_directory_iterator(home_.home() + "/state")) {
+    if (e.is_regular_file()) {
+      EXPECT_EQ(read_file(e.path()).find(kToken), std::string::npos) << e.path();
+    }
+  }
+}
+
+TEST_F(LocalE2e, RoutesApplyTakesEffectWithoutRestart) {
+  const std::string log = home_.home() + "/../routes-run.log";
+  const std::string script =
+      "curl -s -o /dev/null -w 'before=%{http_code}\\n' " + url("second.demo") + "; touch ready; "
+      "for i in $(seq 1 600); do [ -e go ] && break; sleep 0.05; done; "
+      "curl -sS -w '\\nafter=%{http_code}\\n' " + url("second.demo", "/after");
+  ChildProcess bg = start_background("e2e-routes", script, log);
+  ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
+  const std::string p = std::to_string(upstream_->port());
+  const std::string routes = home_.home() + "/../new-routes.yaml";
+  std::ofstream(routes) << "log: blocks\nroutes:\n"
+                           "  - host: upstream.demo\n    port: " + p + "\n    allow_private: true\n"
+                           "    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
+                           "  - host: second.demo\n    port: " + p + "\n    allow_private: true\n";
+  auto bad = run_bottle(home_.home(), {"routes", "apply", "e2e-routes", "/dev/null/nope"});
+  EXPECT_EQ(bad.exit_code, 1);
+  auto apply = run_bottle(home_.home(), {"routes", "apply", "e2e-routes", routes});
+  EXPECT_EQ(apply.exit_code, 0) << apply.err;
+  auto show = run_bottle(home_.home(), {"routes", "show", "e2e-routes"});
+  EXPECT_NE(show.out.find("second.demo"), std::string::npos) << show.out;
+  // egress reloads off its loop; wait until the admin API reports the new route.
+  auto md = read_metadata(state("e2e-routes"));
+  ASSERT_TRUE(md.ok()) << md.error();
+  const std::string admin = "http://127.0.0.1:" + std::to_string(md->admin_port) + "/routes";
+  EXPECT_TRUE(eventually([&] {
+    auto r = run_capture({"curl", "-s", "--noproxy", "*", admin});
+    return r && r->out.find("second.demo") != std::string::npos;
+  }));
+  std::ofstream(workspace_ + "/go") << "";
+  EXPECT_EQ(bg.wait(), 0) << read_file(log);
+  std::string out = read_file(log);
+  EXPECT_NE(out.find("before=403"), std::string::npos) << out;
+  EXPECT_NE(out.find("after=200"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"path\": \"/after\""), std::string::npos) << out;
+}
+
+TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
+  const std::string log = home_.home() + "/../stop-run.log";
+  ChildProcess bg = start_background("e2e-stop", "touch ready; exec sleep 120", log);
+  ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
+  auto md = read_metadata(state("e2e-stop"));
+  ASSERT_TRUE(md.ok()) << md.error();
+  ASSERT_TRUE(process_alive(md->init_pid));
+  ASSERT_TRUE(fs::exists("/run/netns/bottle-e2e-stop"));
+  auto listed = run_bottle(home_.home(), {"list"});
+  EXPECT_NE(listed.out.find("e2e-stop"), std::string::npos) << listed.out;
+
+  auto stop = run_bottle(home_.home(), {"stop", "e2e-stop"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  int code = bg.wait();
+  EXPECT_NE(code, 0) << "the agent was killed, not finished";
+  EXPECT_FALSE(process_alive(md->init_pid));
+  EXPECT_FALSE(process_alive(md->agent_pid));
+  EXPECT_FALSE(process_alive(md->orchestrator_pid));
+  EXPECT_FALSE(fs::exists("/run/netns/bottle-e2e-stop"));
+  // No process anywhere still runs from this bottle's state dir (egress, init) ...
+  const std::string dir = state("e2e-stop");
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string cmd = read_file(e.path().string() + "/cmdline");
+    EXPECT_EQ(cmd.find(dir), std::string::npos) << e.path() << " still runs: " << cmd;
+  }
+  // ... and no mount refers to it.
+  EXPECT_EQ(read_file("/proc/self/mountinfo").find(dir), std::string::npos);
+  auto after = run_bottle(home_.home(), {"list"});
+  EXPECT_EQ(after.out.find("e2e-stop"), std::string::npos) << after.out;
+  auto logs = run_bottle(home_.home(), {"logs", "e2e-stop"});
+  EXPECT_EQ(logs.exit_code, 0);
+  EXPECT_NE(logs.out.find("\"component\":\"init\""), std::string::npos) << logs.out;
+  auto cleanup = run_bottle(home_.home(), {"cleanup"});
+  EXPECT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+}  // namespace
+}  // namespace bottle::orchestrator
