@@ -127,7 +127,7 @@ class Supervisor {
     for (auto& d : daemons_) start(d);
     update_ready();
 
-    while (!finished()) {
+    for (;;) {
       run_timers();
       if (finished()) break;
       poll_once();
@@ -160,18 +160,18 @@ class Supervisor {
     return true;
   }
 
-  bool finished() const {
+  // Done after a shutdown once every daemon is gone, or when no daemon is left that will
+  // ever run again (all `restart: never` / clean `on-failure` exits).
+  bool finished() {
     bool alive = false, pending = false;
     for (const auto& d : daemons_) {
       alive = alive || d.pid > 0;
       pending = pending || d.state != State::exited;
     }
     if (shutting_down_) return !alive;
-    if (!daemons_.empty() && !pending) {
-      log::warn("all_exited", {{"reason", "every daemon exited and none will restart"}});
-      return true;
-    }
-    return false;
+    if (daemons_.empty() || pending) return false;
+    log::warn("all_exited", {{"reason", "every daemon exited and none will restart"}});
+    return true;
   }
 
   void start(Daemon& d) {
@@ -318,9 +318,18 @@ class Supervisor {
     if (all) {
       log::info("all_ready", {{"daemons", options_.daemons}});
       write_ready_file();
-    } else if (!options_.ready_file.empty()) {
-      unlink(options_.ready_file.c_str());
+    } else {
+      if (!shutting_down_) log::warn("not_ready", {{"daemons", not_ready_names()}});
+      if (!options_.ready_file.empty()) unlink(options_.ready_file.c_str());
     }
+  }
+
+  std::vector<std::string> not_ready_names() const {
+    std::vector<std::string> out;
+    for (const auto& d : daemons_) {
+      if (d.state != State::running || !d.ready) out.push_back(d.spec->name);
+    }
+    return out;
   }
 
   void write_ready_file() {
@@ -426,9 +435,10 @@ class Supervisor {
     }
   }
 
-  // Reads at most one buffer per wakeup, so one chatty child cannot starve the others.
+  // Reads at most one line's worth per wakeup, so a chatty child cannot starve the others
+  // or delay signals and ctl requests by more than a few thousand lines.
   static void read_relay(Relay& r) {
-    char buf[64 * 1024];
+    char buf[kMaxLineBytes];
     const ssize_t n = read(r.fd.get(), buf, sizeof buf);
     if (n > 0) {
       r.lines.feed(std::string_view(buf, static_cast<size_t>(n)));

@@ -351,7 +351,7 @@ TEST(InitProcess, ChattyDaemonDoesNotStarveOthers) {
   const auto t0 = Clock::now();
   const auto reply = init.ctl("restart gitgate");
   EXPECT_EQ(reply["ok"], true) << reply.dump();
-  EXPECT_LT(ms_since(t0), 2000);
+  EXPECT_LT(ms_since(t0), 5000);  // starvation would hang here; the bound allows ASan
   EXPECT_TRUE(init.wait_log("\"restarts\":1,"));
   init.signal(SIGTERM);
   EXPECT_EQ(init.wait_exit(5s), 0);
