@@ -46,10 +46,11 @@ Result<UniqueFd> listen_ctl_socket(const std::string& path) {
   // A socket file left by a previous run would make bind fail with EADDRINUSE.
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path.c_str());
-  if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) != 0) {
-    return Error{errno_text(path)};
-  }
-  chmod(path.c_str(), 0600);
+  // umask, not a chmod afterwards: no moment where another user can connect.
+  const mode_t old_mask = umask(0177);
+  const int bound = bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr);
+  umask(old_mask);
+  if (bound != 0) return Error{errno_text(path)};
   if (listen(fd.get(), 16) != 0) return Error{errno_text(path)};
   return fd;
 }

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -217,6 +218,22 @@ TEST(InitProcess, CtlRestartsOneDaemonAndOthersKeepTheirPids) {
   EXPECT_EQ(after["egress"], before["egress"]);
   EXPECT_EQ(after["supervise"], before["supervise"]);
   EXPECT_EQ(init.ctl("restart nope")["ok"], false);
+  struct stat st {};
+  ASSERT_EQ(stat(init.ctl_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(InitProcess, CtlRestartRevivesADaemonThatExitedForGood) {
+  TempDir tmp;
+  InitRun init({.yaml = "daemons:\n" +
+                        daemon("egress", "echo run >> " + tmp.path + "/runs", "    restart: never\n") +
+                        daemon("gitgate", idle(tmp.path + "/g")),
+                .daemons = "egress,gitgate"});
+  ASSERT_TRUE(init.wait_log("\"daemon_not_restarted\""));
+  EXPECT_EQ(init.ctl("status")["daemons"]["egress"]["state"], "exited");
+  const auto reply = init.ctl("restart egress");
+  EXPECT_EQ(reply["ok"], true) << reply.dump();
+  EXPECT_TRUE(eventually([&] { return read_file(tmp.path + "/runs") == "run\nrun\n"; }));
 }
 
 TEST(InitProcess, NoFdLeakAcrossTwentyRestarts) {
