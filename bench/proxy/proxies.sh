@@ -57,16 +57,24 @@ CONF
   wait_ready "$port" "$PROXY_PID" "$PROXY_CA"
 }
 
-start_bottle_egress() {
+start_bottle_egress() { start_egress_with ""; }
+
+# The same proxy with DLP off in both directions: what the scanners cost.
+start_bottle_egress_nodlp() { start_egress_with "dlp: {outbound: off, inbound: off}"; }
+
+# start_egress_with EXTRA_YAML: bottle-egress per SPEC 4.1, EXTRA_YAML added at the top level.
+start_egress_with() {
+  local extra=$1
   [ -n "$EGRESS" ] && [ -x "$EGRESS" ] ||
     { SKIP_REASON="bottle-egress not built (looked for ${EGRESS:-build*/proxy/bottle-egress}; pass --egress PATH)"; return 1; }
-  local dir=$WORK/bottle-egress port admin
+  local dir=$WORK/bottle-egress${extra:+-variant} port admin
   port=$(free_port)
   admin=$(free_port)
   mkdir -p "$dir"
   mint_ca "$dir/ca" "bottle bench CA" || { SKIP_REASON="minting bottle CA failed"; return 1; }
   cat >"$dir/routes.yaml" <<YAML
 log: off
+$extra
 routes:
   - host: bench.test
     port: $UPSTREAM_PORT

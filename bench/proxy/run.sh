@@ -2,7 +2,7 @@
 # Side-by-side proxy benchmark on loopback: the same client (bottle-loadgen) fetches from
 # a local nginx over HTTPS directly and through each TLS-intercepting proxy.
 #
-#   bench/proxy/run.sh [--quick] [--build DIR] [--egress PATH] [--only a,b] [--out FILE] [--keep]
+#   bench/proxy/run.sh [--quick] [--build DIR] [--egress PATH] [--only a,b,...] [--out FILE] [--keep]
 #
 # Scenarios per proxy: keep-alive small GETs (req/s, p50/p99) and a 10 MB download
 # (MB/s), with the proxy's CPU seconds and peak RSS (whole process tree, from /proc).
@@ -17,7 +17,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "bench/proxy/run.sh: $*" >&2; exit 1; }
 
-QUICK=0 KEEP=0 BUILD="" EGRESS="" ONLY="direct,mitmproxy,squid,bottle-egress" OUT=""
+QUICK=0 KEEP=0 BUILD="" EGRESS="" ONLY="direct,mitmproxy,squid,bottle-egress,bottle-egress-nodlp" OUT=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
@@ -191,7 +191,7 @@ for name in "${selected[@]}"; do
     continue
   fi
   fn=start_${name//-/_}
-  declare -F "$fn" >/dev/null || { skip "$name" "unknown proxy (known: direct,mitmproxy,squid,bottle-egress)"; continue; }
+  declare -F "$fn" >/dev/null || { skip "$name" "unknown proxy (known: direct,mitmproxy,squid,bottle-egress,bottle-egress-nodlp)"; continue; }
   SKIP_REASON="" PROXY_PID="" PROXY_LOG=/dev/null
   if ! $fn; then
     reason="$SKIP_REASON"
