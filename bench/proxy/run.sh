@@ -2,7 +2,10 @@
 # Side-by-side proxy benchmark on loopback: the same client (bottle-loadgen) fetches from
 # a local nginx over HTTPS directly and through each TLS-intercepting proxy.
 #
-#   bench/proxy/run.sh [--quick] [--build DIR] [--egress PATH] [--only a,b,...] [--out FILE] [--keep]
+#   bench/proxy/run.sh [--quick] [--build DIR] [--egress PATH] [--only a,b,...] [--out FILE] [--keep] [--check]
+#
+# --check: exit 1 unless every proxy that ran served all its requests without error (the
+# ctest smoke test uses it).
 #
 # Scenarios per proxy: keep-alive small GETs (req/s, p50/p99) and a 10 MB download
 # (MB/s), with the proxy's CPU seconds and peak RSS (whole process tree, from /proc).
@@ -14,14 +17,15 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "bench/proxy/run.sh: $*" >&2; exit 1; }
 
-QUICK=0 KEEP=0 BUILD="" EGRESS="" ONLY="direct,mitmproxy,squid,bottle-egress,bottle-egress-nodlp" OUT=""
+QUICK=0 KEEP=0 CHECK=0 BUILD="" EGRESS="" ONLY="direct,mitmproxy,squid,bottle-egress,bottle-egress-nodlp" OUT=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
     --keep) KEEP=1 ;;
+    --check) CHECK=1 ;;
     --build) BUILD=${2:?--build needs a directory}; shift ;;
     --egress) EGRESS=${2:?--egress needs a path}; shift ;;
     --only) ONLY=${2:?--only needs a list}; shift ;;
@@ -37,6 +41,7 @@ if [ -z "${BOTTLE_BENCH_NS:-}" ]; then
   args=()
   [ "$QUICK" = 1 ] && args+=(--quick)
   [ "$KEEP" = 1 ] && args+=(--keep)
+  [ "$CHECK" = 1 ] && args+=(--check)
   [ -n "$BUILD" ] && args+=(--build "$BUILD")
   [ -n "$EGRESS" ] && args+=(--egress "$EGRESS")
   [ -n "$OUT" ] && args+=(--out "$OUT")
@@ -213,3 +218,17 @@ echo >&2
   echo
   "$HERE/report.py" "$RESULTS"
 } | tee ${OUT:+"$OUT"}
+
+if [ "$CHECK" = 1 ]; then
+  /usr/bin/python3 - "$RESULTS" <<'PY' || exit 1
+import json, sys
+bad = []
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if "skipped" not in r and (r.get("requests", 0) == 0 or r.get("errors", 0) > 0):
+        bad.append(f"{r['proxy']}/{r['scenario']}: {r.get('requests', 0)} ok, {r.get('errors', 0)} errors "
+                   f"({r.get('first_error', '')})")
+if bad:
+    sys.exit("bench/proxy/run.sh: check failed: " + "; ".join(bad))
+PY
+fi
