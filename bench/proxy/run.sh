@@ -17,7 +17,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "bench/proxy/run.sh: $*" >&2; exit 1; }
 
 QUICK=0 KEEP=0 CHECK=0 BUILD="" EGRESS="" ONLY="direct,mitmproxy,squid,bottle-egress,bottle-egress-nodlp" OUT=""
