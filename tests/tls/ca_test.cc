@@ -6,7 +6,10 @@
 
 #include <fstream>
 
+#include "common/tls/leaf_cache.h"
+#include "common/tls/pem_io.h"
 #include "tests/tls/temp_dir.h"
+#include "tests/tls/test_ca.h"
 
 namespace bottle::tls {
 namespace {
@@ -15,6 +18,13 @@ using testing::TempDir;
 
 void write(const std::string& path, const std::string& data) { std::ofstream(path) << data; }
 
+// Writes the two PEM texts as ca.pem / key.pem in `dir` and loads them.
+Result<CertificateAuthority> load_written(const TempDir& dir, const std::string& cert, const std::string& key) {
+  write(dir.file("ca.pem"), cert);
+  write(dir.file("key.pem"), key);
+  return load_ca(dir.file("ca.pem"), dir.file("key.pem"));
+}
+
 TEST(LoadCa, MissingFileNamesPathAndCause) {
   TempDir dir;
   auto ca = load_ca(dir.file("nope.pem"), dir.file("nope-key.pem"));
@@ -22,49 +32,53 @@ TEST(LoadCa, MissingFileNamesPathAndCause) {
   EXPECT_EQ(ca.error(), dir.file("nope.pem") + ": No such file or directory");
 }
 
-TEST(LoadCa, GarbageIsNotPem) {
-  TempDir dir;
-  auto minted = mint_ca("test", 1);
-  ASSERT_TRUE(minted) << minted.error();
-  write(dir.file("ca.pem"), "hello, not a certificate\n");
-  write(dir.file("key.pem"), minted->key_pem);
-  auto ca = load_ca(dir.file("ca.pem"), dir.file("key.pem"));
+class LoadCaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto minted = mint_ca("test", 1);
+    ASSERT_TRUE(minted) << minted.error();
+    minted_ = std::move(*minted);
+  }
+  TempDir dir_;
+  MintedCa minted_;
+};
+
+TEST_F(LoadCaTest, GarbageIsNotPem) {
+  auto ca = load_written(dir_, "hello, not a certificate\n", minted_.key_pem);
   ASSERT_FALSE(ca);
-  EXPECT_NE(ca.error().find("ca.pem: not a PEM certificate"), std::string::npos) << ca.error();
+  EXPECT_EQ(ca.error(), dir_.file("ca.pem") + ": not a PEM certificate (no '-----BEGIN CERTIFICATE-----' line)");
 }
 
-TEST(LoadCa, TruncatedPemIsInvalid) {
-  TempDir dir;
-  auto minted = mint_ca("test", 1);
-  ASSERT_TRUE(minted);
-  write(dir.file("ca.pem"), minted->cert_pem.substr(0, 80));
-  write(dir.file("key.pem"), minted->key_pem);
-  auto ca = load_ca(dir.file("ca.pem"), dir.file("key.pem"));
+TEST_F(LoadCaTest, TruncatedPemIsInvalid) {
+  auto ca = load_written(dir_, minted_.cert_pem.substr(0, 80), minted_.key_pem);
   ASSERT_FALSE(ca);
-  EXPECT_NE(ca.error().find("ca.pem: invalid PEM certificate"), std::string::npos) << ca.error();
+  EXPECT_NE(ca.error().find("ca.pem: invalid PEM certificate: "), std::string::npos) << ca.error();
 }
 
-TEST(LoadCa, KeyNotPem) {
-  TempDir dir;
-  auto minted = mint_ca("test", 1);
-  ASSERT_TRUE(minted);
-  write(dir.file("ca.pem"), minted->cert_pem);
-  write(dir.file("key.pem"), minted->cert_pem);  // a certificate where the key belongs
-  auto ca = load_ca(dir.file("ca.pem"), dir.file("key.pem"));
+TEST_F(LoadCaTest, KeyNotPem) {
+  auto ca = load_written(dir_, minted_.cert_pem, minted_.cert_pem);  // a certificate where the key belongs
   ASSERT_FALSE(ca);
   EXPECT_NE(ca.error().find("key.pem: not a PEM private key"), std::string::npos) << ca.error();
 }
 
-TEST(LoadCa, MismatchedKeyIsRejected) {
-  TempDir dir;
-  auto a = mint_ca("a", 1);
-  auto b = mint_ca("b", 1);
-  ASSERT_TRUE(a && b);
-  write(dir.file("ca.pem"), a->cert_pem);
-  write(dir.file("key.pem"), b->key_pem);
-  auto ca = load_ca(dir.file("ca.pem"), dir.file("key.pem"));
+TEST_F(LoadCaTest, MismatchedKeyIsRejected) {
+  auto other = mint_ca("other", 1);
+  ASSERT_TRUE(other);
+  auto ca = load_written(dir_, minted_.cert_pem, other->key_pem);
   ASSERT_FALSE(ca);
-  EXPECT_EQ(ca.error(), dir.file("key.pem") + ": private key does not match the certificate in " + dir.file("ca.pem"));
+  EXPECT_EQ(ca.error(), dir_.file("key.pem") + ": private key does not match the certificate in " + dir_.file("ca.pem"));
+}
+
+TEST_F(LoadCaTest, LeafCertificateIsNotACa) {
+  auto ca = load_written(dir_, minted_.cert_pem, minted_.key_pem);
+  ASSERT_TRUE(ca) << ca.error();
+  auto cache = LeafCertCache::create(std::make_shared<const CertificateAuthority>(std::move(*ca)));
+  ASSERT_TRUE(cache);
+  auto leaf = (*cache)->get("leaf.test");
+  ASSERT_TRUE(leaf);
+  auto not_ca = load_written(dir_, testing::cert_pem((*leaf)->cert.get()), key_to_pem((*leaf)->key.get()));
+  ASSERT_FALSE(not_ca);
+  EXPECT_EQ(not_ca.error(), dir_.file("ca.pem") + ": not a CA certificate (needs basicConstraints CA:TRUE)");
 }
 
 TEST(MintCa, RoundTripsThroughFiles) {

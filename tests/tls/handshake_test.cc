@@ -57,11 +57,20 @@ class HandshakeTest : public ::testing::Test {
     cache_ = std::move(*cache);
     bundle_ = dir_.file("ca.pem");
     std::ofstream(bundle_) << testing::cert_pem(ca_->cert.get());
+    auto server_ctx = make_client_facing_ctx();
+    auto client_ctx = make_upstream_ctx(bundle_);
+    ASSERT_TRUE(server_ctx) << server_ctx.error();
+    ASSERT_TRUE(client_ctx) << client_ctx.error();
+    server_ctx_ = std::move(*server_ctx);
+    client_ctx_ = std::move(*client_ctx);
   }
 
   // Server: `configure_server` sets its certificate. Client: verifies `client_host`.
-  Outcome run(SSL_CTX* server_ctx, SSL_CTX* client_ctx, const std::function<void(SSL*)>& configure_server,
-              const std::string& client_host) {
+  // The contexts default to the fixture's (client trusts the test CA, h2 off).
+  Outcome run(const std::function<void(SSL*)>& configure_server, const std::string& client_host,
+              SSL_CTX* server_ctx = nullptr, SSL_CTX* client_ctx = nullptr) {
+    if (server_ctx == nullptr) server_ctx = server_ctx_.get();
+    if (client_ctx == nullptr) client_ctx = client_ctx_.get();
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
     Fd server_fd(fds[0]);
@@ -111,13 +120,12 @@ class HandshakeTest : public ::testing::Test {
   std::shared_ptr<const CertificateAuthority> ca_;
   std::unique_ptr<LeafCertCache> cache_;
   std::string bundle_;
+  bssl::UniquePtr<SSL_CTX> server_ctx_;
+  bssl::UniquePtr<SSL_CTX> client_ctx_;
 };
 
 TEST_F(HandshakeTest, ClientTrustingCaVerifiesMintedLeaf) {
-  auto server_ctx = make_client_facing_ctx();
-  auto client_ctx = make_upstream_ctx(bundle_);
-  ASSERT_TRUE(server_ctx && client_ctx);
-  Outcome out = run(server_ctx->get(), client_ctx->get(), leaf_source("bench.test"), "bench.test");
+  Outcome out = run(leaf_source("bench.test"), "bench.test");
   EXPECT_TRUE(out.client_ok) << X509_verify_cert_error_string(out.verify_result);
   EXPECT_TRUE(out.server_ok);
   EXPECT_EQ(out.verify_result, X509_V_OK);
@@ -127,13 +135,10 @@ TEST_F(HandshakeTest, ClientTrustingCaVerifiesMintedLeaf) {
 }
 
 TEST_F(HandshakeTest, WrongHostnameFailsVerification) {
-  auto server_ctx = make_client_facing_ctx();
-  auto client_ctx = make_upstream_ctx(bundle_);
-  ASSERT_TRUE(server_ctx && client_ctx);
   auto leaf = cache_->get("bench.test");
   ASSERT_TRUE(leaf);
   auto present_bench = [&](SSL* ssl) { ASSERT_TRUE(use_leaf(ssl, **leaf)); };
-  Outcome out = run(server_ctx->get(), client_ctx->get(), present_bench, "evil.test");
+  Outcome out = run(present_bench, "evil.test");
   EXPECT_FALSE(out.client_ok);
   EXPECT_FALSE(out.server_ok);
   EXPECT_EQ(out.verify_result, X509_V_ERR_HOSTNAME_MISMATCH);
@@ -143,47 +148,36 @@ TEST_F(HandshakeTest, UntrustedCaFailsVerification) {
   auto other = make_test_ca();
   std::string other_bundle = dir_.file("other.pem");
   std::ofstream(other_bundle) << testing::cert_pem(other->cert.get());
-  auto server_ctx = make_client_facing_ctx();
   auto client_ctx = make_upstream_ctx(other_bundle);
-  ASSERT_TRUE(server_ctx && client_ctx);
-  Outcome out = run(server_ctx->get(), client_ctx->get(), leaf_source("bench.test"), "bench.test");
+  ASSERT_TRUE(client_ctx) << client_ctx.error();
+  Outcome out = run(leaf_source("bench.test"), "bench.test", nullptr, client_ctx->get());
   EXPECT_FALSE(out.client_ok);
   EXPECT_EQ(out.verify_result, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
 }
 
 TEST_F(HandshakeTest, SniWinsOverFallbackHost) {
-  auto server_ctx = make_client_facing_ctx();
-  auto client_ctx = make_upstream_ctx(bundle_);
-  ASSERT_TRUE(server_ctx && client_ctx);
-  Outcome out = run(server_ctx->get(), client_ctx->get(), leaf_source("connect.test"), "sni.test");
+  Outcome out = run(leaf_source("connect.test"), "sni.test");
   EXPECT_TRUE(out.client_ok) << X509_verify_cert_error_string(out.verify_result);
   EXPECT_EQ(out.server_saw_sni, "sni.test");
 }
 
 TEST_F(HandshakeTest, IpLiteralUsesFallbackWithoutSni) {
-  auto server_ctx = make_client_facing_ctx();
-  auto client_ctx = make_upstream_ctx(bundle_);
-  ASSERT_TRUE(server_ctx && client_ctx);
-  Outcome out = run(server_ctx->get(), client_ctx->get(), leaf_source("127.0.0.1"), "127.0.0.1");
+  Outcome out = run(leaf_source("127.0.0.1"), "127.0.0.1");
   EXPECT_TRUE(out.client_ok) << X509_verify_cert_error_string(out.verify_result);
   EXPECT_EQ(out.server_saw_sni, "");  // SNI never carries IP literals
 }
 
 TEST_F(HandshakeTest, OffersH2OnlyWhenEnabled) {
   auto server_ctx = make_client_facing_ctx({.enable_h2 = true});
-  auto client_ctx = make_upstream_ctx(bundle_);
-  ASSERT_TRUE(server_ctx && client_ctx);
-  Outcome out = run(server_ctx->get(), client_ctx->get(), leaf_source("bench.test"), "bench.test");
+  ASSERT_TRUE(server_ctx) << server_ctx.error();
+  Outcome out = run(leaf_source("bench.test"), "bench.test", server_ctx->get());
   EXPECT_TRUE(out.client_ok);
   EXPECT_EQ(out.alpn, "h2");
 }
 
 TEST_F(HandshakeTest, UnmintableHostFailsHandshake) {
-  auto server_ctx = make_client_facing_ctx();
-  auto client_ctx = make_upstream_ctx(bundle_);
-  ASSERT_TRUE(server_ctx && client_ctx);
   // No SNI (IP client) and a fallback that is not a host name: no certificate to offer.
-  Outcome out = run(server_ctx->get(), client_ctx->get(), leaf_source("bad host"), "127.0.0.1");
+  Outcome out = run(leaf_source("bad host"), "127.0.0.1");
   EXPECT_FALSE(out.server_ok);
   EXPECT_FALSE(out.client_ok);
 }
