@@ -168,6 +168,17 @@ Status LocalBottle::write_agent_files() {
     return st;
   if (auto st = write_file_atomic(a + "/gitconfig", render_gitconfig(plan_), 0644); !st) return st;
   if (auto st = write_file_atomic(a + "/prompt.md", plan_.prompt, 0600); !st) return st;
+  // Skills are copied, so the agent never writes into the operator's manifest tree.
+  for (const auto& skill : plan_.skills) {
+    std::error_code ec;
+    if (!fs::is_directory(skill.source, ec) && !fs::is_regular_file(skill.source, ec)) {
+      return Error{"skill " + skill.source + ": not found (agent " + plan_.agent_path + ")"};
+    }
+    const std::string copy = a + "/skills/" + fs::path(skill.destination).filename().string();
+    fs::create_directories(a + "/skills", ec);
+    fs::copy(skill.source, copy, fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
+    if (ec) return Error{"skill " + skill.source + ": copy: " + ec.message()};
+  }
   if (auto st = write_file_atomic(dir_ + "/routes/routes.yaml", render_routes_yaml(plan_), 0600); !st)
     return st;
   return OkStatus();
@@ -279,6 +290,19 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   s.interactive = opt_.interactive;
   s.system = host_system_dirs();
   s.argv = plan_.argv;
+  for (const auto& skill : plan_.skills) {
+    const std::string name = fs::path(skill.destination).filename().string();
+    if (skill.destination.rfind(std::string(kAgentFilesDir) + "/", 0) != 0) {
+      s.ro_binds.emplace_back(dir_ + "/agent/skills/" + name, skill.destination);
+    }
+  }
+  if (!plan_.supervise_daemon.binary.empty() && !plan_.mcp_registration.empty()) {
+    // Register the supervise MCP server with the agent, then become the agent.
+    std::string reg;
+    for (const auto& w : plan_.mcp_registration) reg += "'" + w + "' ";
+    s.argv = {"sh", "-c", reg + ">/dev/null 2>&1 || echo 'bottle: MCP registration failed' >&2; exec \"$@\"", "sh"};
+    s.argv.insert(s.argv.end(), plan_.argv.begin(), plan_.argv.end());
+  }
   const std::string proxy = "http://127.0.0.1:" + std::to_string(kEgressPort);
   const std::string files = kAgentFilesDir;
   s.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

@@ -28,7 +28,7 @@ struct AgentSpec {
   std::vector<std::string> command;  // provider: command
   std::string auth_token;            // host env var with the real credential
   GitUser git_user;
-  std::vector<std::string> skills;  // paths relative to the agent file's directory
+  std::vector<std::string> skills;  // relative to the manifest root (the dir holding agents/)
   std::string prompt;               // the Markdown body
 };
 

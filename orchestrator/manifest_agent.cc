@@ -46,7 +46,17 @@ Result<AgentSpec> parse_agent(std::string_view text, const std::string& path,
   if (provider) a.provider = *provider;
   if (command) a.command = *command;
   if (auth) a.auth_token = *auth;
-  if (skills) a.skills = *skills;
+  if (skills) {
+    for (const auto& s : *skills) {
+      // Skills are copied from the operator's manifest tree; never from elsewhere.
+      if (s.empty() || s[0] == '/' || s == ".." || s.rfind("../", 0) == 0 ||
+          s.find("/../") != std::string::npos || (s.size() >= 3 && s.compare(s.size() - 3, 3, "/..") == 0)) {
+        return Error{r.where(r.node("skills")) + ": skill '" + s +
+                     "' must be a relative path inside the manifest directory (e.g. skills/review)"};
+      }
+    }
+    a.skills = *skills;
+  }
   if (a.provider == "command" && a.command.empty()) {
     // Allowed: `bottle run <agent> -- cmd...` supplies the argv.
   }

@@ -1,6 +1,7 @@
 #include "orchestrator/plan.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "orchestrator/provider.h"
@@ -56,7 +57,6 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
   p.provider = m.agent.provider;
   p.backend = opt.backend;
   p.prompt = m.agent.prompt;
-  p.skills = m.agent.skills;
   p.git_user = m.agent.git_user;
   p.repos = m.bottle.repos;
   // Supervise defaults on: an agent that can ask for help is the safer default.
@@ -70,6 +70,13 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
                  "a command after '--'"};
   }
   p.mcp_registration = prov->mcp_registration;
+  // Skills live next to agents/: <root>/agents/x.md names <root>/skills/review.
+  const std::filesystem::path root = std::filesystem::path(m.agent.path).parent_path().parent_path();
+  for (const auto& s : m.agent.skills) {
+    std::filesystem::path rel(s);
+    std::string name = rel.filename().empty() ? rel.parent_path().filename().string() : rel.filename().string();
+    p.skills.push_back({(root / rel).lexically_normal().string(), prov->skills_dir + "/" + name});
+  }
 
   // Routes: provider routes own their hosts; manifest routes for other hosts follow.
   std::map<std::string, bool> provider_hosts;

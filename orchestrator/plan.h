@@ -62,7 +62,11 @@ struct Plan {
   PlanDaemon egress, gitgate, supervise_daemon;
   std::string backend;
   std::string prompt;
-  std::vector<std::string> skills;
+  struct Skill {
+    std::string source;       // host directory (manifest root / entry)
+    std::string destination;  // where the agent finds it
+  };
+  std::vector<Skill> skills;
   GitUser git_user;
   std::vector<std::string> warnings;
 };

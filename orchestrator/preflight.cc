@@ -67,6 +67,7 @@ std::string format_preflight(const Plan& p) {
     if (r.from_provider) o << " (provider)";
     o << "\n";
   }
+  for (const auto& s : p.skills) o << "skill:     " << s.source << " -> " << s.destination << "\n";
   o << "git-gate:  " << daemon_state(p.gitgate) << "\n";
   for (const auto& r : p.repos) o << "  " << r.name << " -> " << upstream_of(r) << "\n";
   o << "supervise: " << daemon_state(p.supervise_daemon) << "\n";

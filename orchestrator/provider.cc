@@ -32,6 +32,7 @@ Result<ProviderPlan> provider_plan(const AgentSpec& agent, bool supervise) {
     p.env.push_back({"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1", false});
     p.env.push_back({"DISABLE_AUTOUPDATER", "1", false});
     p.argv = {"claude"};
+    p.skills_dir = "/home/agent/.claude/skills";
     if (supervise) {
       p.mcp_registration = {"claude", "mcp", "add", "--transport", "http", "supervise",
                             "http://127.0.0.1:9100/mcp"};
@@ -42,6 +43,7 @@ Result<ProviderPlan> provider_plan(const AgentSpec& agent, bool supervise) {
     }
     if (!agent.auth_token.empty()) p.env.push_back({"OPENAI_API_KEY", kPlaceholder, true});
     p.argv = {"codex"};
+    p.skills_dir = "/home/agent/.codex/skills";
     if (supervise) {
       p.mcp_registration = {"codex", "mcp", "add", "supervise", "--url", "http://127.0.0.1:9100/mcp"};
     }

@@ -27,6 +27,8 @@ struct ProviderPlan {
   std::vector<std::string> argv;   // default agent command
   // Shell-free argv run inside the sandbox before the agent when supervise is up.
   std::vector<std::string> mcp_registration;
+  // Where the agent kind looks for skills inside the sandbox.
+  std::string skills_dir = "/run/bottle/skills";
 };
 
 Result<ProviderPlan> provider_plan(const AgentSpec& agent, bool supervise);

@@ -34,6 +34,7 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& s) {
                      "--tmpfs", "/home", "--dir", kAgentHome, "--tmpfs", "/root", "--tmpfs", "/run"});
   a.insert(a.end(), {"--ro-bind", s.agent_files_dir, kAgentFilesDir});
   if (!s.workspace.empty()) a.insert(a.end(), {"--bind", s.workspace, s.workspace, "--chdir", s.workspace});
+  for (const auto& [from, to] : s.ro_binds) a.insert(a.end(), {"--ro-bind", from, to});
   // The user namespace takes the agent's capabilities away even though it maps to uid 0,
   // so it cannot reconfigure the network namespace it was placed in.
   a.insert(a.end(), {"--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid", "--unshare-ipc",

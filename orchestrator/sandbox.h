@@ -21,6 +21,8 @@ struct SandboxSpec {
   bool interactive = false;     // keep the terminal (no --new-session)
   // System directories to expose read-only: {path, symlink target or ""}.
   std::vector<std::pair<std::string, std::string>> system;
+  // Extra read-only binds {host path, sandbox path} (skills), applied last.
+  std::vector<std::pair<std::string, std::string>> ro_binds;
 };
 
 // /usr, /etc, /opt and the merged-/usr links (/bin -> usr/bin ...) as this host has them.

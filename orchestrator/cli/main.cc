@@ -128,15 +128,21 @@ int cmd_logs(const std::string& slug, bool follow) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(path + ": " + std::strerror(errno));
   std::string chunk(8192, '\0');
-  for (;;) {
+  auto drain = [&] {
+    in.clear();
     while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
       std::cout.write(chunk.data(), in.gcount());
     }
     std::cout.flush();
+  };
+  for (;;) {
+    drain();
     if (!follow) return 0;
     auto now = read_metadata(state_dir(slug));
-    if (!now || !bottle_alive(*now)) return 0;
-    in.clear();
+    if (!now || !bottle_alive(*now)) {
+      drain();  // what was written between the last read and the exit
+      return 0;
+    }
     // Following a file has no readiness event to wait for; poll it.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }

@@ -184,6 +184,25 @@ TEST_F(LocalE2e, AgentCannotReadTheToken) {
   }
 }
 
+TEST_F(LocalE2e, ClaudeProviderGetsPlaceholdersCaAndSkills) {
+  fs::create_directories(home_.home() + "/skills/review");
+  std::ofstream(home_.home() + "/skills/review/SKILL.md") << "review skill\n";
+  home_.agent("claude", "---\nbottle: e2e\nprovider: claude\nauth_token: E2E_UPSTREAM_TOKEN\n"
+                        "skills: [skills/review]\n---\nBe brief.\n");
+  auto r = run_bottle(home_.home(),
+                      {"run", "claude", "--cwd", workspace_, "--", "sh", "-c",
+                       "cat /home/agent/.claude/skills/review/SKILL.md; echo token=$CLAUDE_CODE_OAUTH_TOKEN; "
+                       "cat $BOTTLE_PROMPT_FILE; grep -c BEGIN $NODE_EXTRA_CA_CERTS; "
+                       "touch /home/agent/.claude/skills/review/x 2>/dev/null || echo skills=ro"},
+                      {std::string("E2E_UPSTREAM_TOKEN=") + kToken});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("review skill"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("token=egress-placeholder"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Be brief."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n1\n"), std::string::npos) << "exactly the bottle CA: " << r.out;
+  EXPECT_NE(r.out.find("skills=ro"), std::string::npos) << r.out;
+}
+
 TEST_F(LocalE2e, RoutesApplyTakesEffectWithoutRestart) {
   const std::string log = home_.home() + "/../routes-run.log";
   const std::string script =
@@ -231,6 +250,15 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   auto listed = run_bottle(home_.home(), {"list"});
   EXPECT_NE(listed.out.find("e2e-stop"), std::string::npos) << listed.out;
 
+  // `logs --follow` streams while the bottle runs and ends when it stops.
+  const std::string follow_log = home_.home() + "/../follow.log";
+  SpawnOptions fo;
+  fo.argv = {"env", "BOTTLE_HOME=" + home_.home(), testing::bottle_binary(), "logs", "--follow", "e2e-stop"};
+  fo.stdout_file = fo.stderr_file = follow_log;
+  auto follower = spawn(fo);
+  ASSERT_TRUE(follower.ok()) << follower.error();
+  EXPECT_TRUE(eventually([&] { return read_file(follow_log).find("all_ready") != std::string::npos; }));
+
   auto stop = run_bottle(home_.home(), {"stop", "e2e-stop"});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
   int code = bg.wait();
@@ -239,6 +267,8 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   EXPECT_FALSE(process_alive(md->agent_pid));
   EXPECT_FALSE(process_alive(md->orchestrator_pid));
   EXPECT_FALSE(fs::exists("/run/netns/bottle-e2e-stop"));
+  EXPECT_TRUE(eventually([&] { return follower->poll().has_value(); }, 5s)) << "logs --follow did not end";
+  EXPECT_NE(read_file(follow_log).find("\"event\":\"shutdown\""), std::string::npos) << read_file(follow_log);
   // No process anywhere still runs from this bottle's state dir (egress, init) ...
   const std::string dir = state("e2e-stop");
   for (const auto& e : fs::directory_iterator("/proc")) {

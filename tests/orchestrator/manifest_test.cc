@@ -238,6 +238,15 @@ TEST(Manifest, AgentsCannotDeclareGitRemotes) {
   ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.agent_path("impl"), 4, "'remotes' is not allowed");
 }
 
+TEST(Manifest, SkillsMustStayInsideTheManifestDirectory) {
+  TestHome h;
+  h.bottle("dev", kDevBottle);
+  for (const char* bad : {"/etc/passwd", "../outside", "skills/../../x"}) {
+    h.agent("impl", std::string("---\nbottle: dev\nskills:\n  - \"") + bad + "\"\n---\n");
+    ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.agent_path("impl"), 4, "must be a relative path");
+  }
+}
+
 TEST(Manifest, BrokenUnrelatedFilesDoNotBlockAnAgent) {
   TestHome h;
   h.bottle("dev", kDevBottle);

@@ -157,6 +157,21 @@ TEST(PlanGolden, CommandAgentWithResolvePins) {
   ExpectGolden("command_init.yaml", render_init_yaml(*p, l));
 }
 
+TEST(PlanGolden, SkillsGoWhereTheProviderLooks) {
+  TestHome h;
+  h.bottle("demo", "---\nsupervise: false\n---\n");
+  h.agent("c", "---\nbottle: demo\nskills: [skills/review]\n---\n");
+  h.agent("x", "---\nbottle: demo\nprovider: command\ncommand: [\"true\"]\nskills: [skills/lint/]\n---\n");
+  auto claude = make_plan(*load_manifest(h.dirs(), "c"), PlanOptions{});
+  ASSERT_TRUE(claude.ok()) << claude.error();
+  ASSERT_EQ(claude->skills.size(), 1u);
+  EXPECT_EQ(claude->skills[0].source, h.home() + "/skills/review");
+  EXPECT_EQ(claude->skills[0].destination, "/home/agent/.claude/skills/review");
+  auto command = make_plan(*load_manifest(h.dirs(), "x"), PlanOptions{});
+  ASSERT_TRUE(command.ok()) << command.error();
+  EXPECT_EQ(command->skills[0].destination, "/run/bottle/skills/lint");
+}
+
 TEST(PlanGolden, CommandProviderNeedsACommand) {
   TestHome h;
   h.bottle("demo", "---\n---\n");
