@@ -20,6 +20,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+class InitProcess : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root: runs bottle-init under unshare --pid";
+  }
+};
+
 // One daemon entry running `script` under /bin/sh; `extra` is more YAML for the entry.
 std::string daemon(const std::string& name, const std::string& script,
                    const std::string& extra = "") {
@@ -38,7 +45,7 @@ long long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-TEST(InitProcess, ReapsOrphanedGrandchild) {
+TEST_F(InitProcess, ReapsOrphanedGrandchild) {
   TempDir tmp;
   const std::string gc = tmp.path + "/grandchild";
   InitRun init({.yaml = "daemons:\n" +
@@ -73,7 +80,7 @@ std::vector<std::pair<std::string, long long>> events_of(const std::string& log,
   return out;
 }
 
-TEST(InitProcess, RestartsCrashedDaemonWithBackoffWhileOthersKeepRunning) {
+TEST_F(InitProcess, RestartsCrashedDaemonWithBackoffWhileOthersKeepRunning) {
   TempDir tmp;
   InitRun init({.yaml = "daemons:\n" + daemon("gitgate", "exit 1") +
                         daemon("supervise", idle(tmp.path + "/s")),
@@ -104,13 +111,13 @@ TEST(InitProcess, RestartsCrashedDaemonWithBackoffWhileOthersKeepRunning) {
   EXPECT_EQ(now["daemons"]["gitgate"]["last_exit"], "exit 1");
 }
 
-TEST(InitProcess, LogsRestartStorm) {
+TEST_F(InitProcess, LogsRestartStorm) {
   TempDir tmp;
   InitRun init({.yaml = "daemons:\n" + daemon("gitgate", "exit 2"), .daemons = "gitgate"});
   EXPECT_TRUE(init.wait_log("\"event\":\"restart_storm\"", 8s)) << init.log();
 }
 
-TEST(InitProcess, ForwardsSighupOnlyToReloadDaemon) {
+TEST_F(InitProcess, ForwardsSighupOnlyToReloadDaemon) {
   TempDir tmp;
   const std::string traps_e = "trap \"echo hup >> " + tmp.path + "/egress.hup\" HUP; ";
   const std::string traps_g = "trap \"echo hup >> " + tmp.path + "/gitgate.hup\" HUP; ";
@@ -130,7 +137,7 @@ TEST(InitProcess, ForwardsSighupOnlyToReloadDaemon) {
   EXPECT_EQ(init.ctl("status")["daemons"], before["daemons"]);
 }
 
-TEST(InitProcess, ScopesEnvPerDaemon) {
+TEST_F(InitProcess, ScopesEnvPerDaemon) {
   TempDir tmp;
   std::string yaml = "daemons:\n";
   for (const char* d : {"egress", "gitgate", "supervise"}) {
@@ -163,7 +170,7 @@ TEST(InitProcess, ScopesEnvPerDaemon) {
   }
 }
 
-TEST(InitProcess, GracefulStopWithinGraceExitsZero) {
+TEST_F(InitProcess, GracefulStopWithinGraceExitsZero) {
   TempDir tmp;
   InitRun init({.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e")) +
                         daemon("gitgate", idle(tmp.path + "/g")),
@@ -177,7 +184,7 @@ TEST(InitProcess, GracefulStopWithinGraceExitsZero) {
   EXPECT_EQ(init.log().find("grace_expired"), std::string::npos);
 }
 
-TEST(InitProcess, KillsDaemonThatIgnoresTermAfterGrace) {
+TEST_F(InitProcess, KillsDaemonThatIgnoresTermAfterGrace) {
   TempDir tmp;
   InitRun init({.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e", "trap \"\" TERM; ")),
                 .daemons = "egress",
@@ -191,7 +198,7 @@ TEST(InitProcess, KillsDaemonThatIgnoresTermAfterGrace) {
   EXPECT_NE(init.log().find("\"event\":\"grace_expired\""), std::string::npos);
 }
 
-TEST(InitProcess, ExitsWithFirstNonZeroChildStatus) {
+TEST_F(InitProcess, ExitsWithFirstNonZeroChildStatus) {
   TempDir tmp;
   InitRun init({.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e", "trap \"exit 3\" TERM; ")) +
                         daemon("gitgate", idle(tmp.path + "/g")),
@@ -201,7 +208,7 @@ TEST(InitProcess, ExitsWithFirstNonZeroChildStatus) {
   EXPECT_EQ(init.wait_exit(5s), 3) << init.log();
 }
 
-TEST(InitProcess, CtlRestartsOneDaemonAndOthersKeepTheirPids) {
+TEST_F(InitProcess, CtlRestartsOneDaemonAndOthersKeepTheirPids) {
   TempDir tmp;
   InitRun init({.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e")) +
                         daemon("gitgate", idle(tmp.path + "/g")) +
@@ -223,7 +230,7 @@ TEST(InitProcess, CtlRestartsOneDaemonAndOthersKeepTheirPids) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
-TEST(InitProcess, CtlRestartRevivesADaemonThatExitedForGood) {
+TEST_F(InitProcess, CtlRestartRevivesADaemonThatExitedForGood) {
   TempDir tmp;
   InitRun init({.yaml = "daemons:\n" +
                         daemon("egress", "echo run >> " + tmp.path + "/runs", "    restart: never\n") +
@@ -236,7 +243,7 @@ TEST(InitProcess, CtlRestartRevivesADaemonThatExitedForGood) {
   EXPECT_TRUE(eventually([&] { return read_file(tmp.path + "/runs") == "run\nrun\n"; }));
 }
 
-TEST(InitProcess, NoFdLeakAcrossTwentyRestarts) {
+TEST_F(InitProcess, NoFdLeakAcrossTwentyRestarts) {
   TempDir tmp;
   InitRun init({.yaml = "daemons:\n" + daemon("egress", "echo out; echo err >&2; exec sleep 1000") +
                         daemon("gitgate", idle(tmp.path + "/g")),
@@ -251,7 +258,7 @@ TEST(InitProcess, NoFdLeakAcrossTwentyRestarts) {
       << "before " << baseline << " after " << count_fds(pid);
 }
 
-TEST(InitProcess, HandsInheritedSocketToDaemonAsFd3) {
+TEST_F(InitProcess, HandsInheritedSocketToDaemonAsFd3) {
   TempDir tmp;
   const int listener = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -302,7 +309,7 @@ struct HttpDaemon {
   int port;
 };
 
-TEST(InitProcess, WritesReadyFileWhenEveryDaemonIsReady) {
+TEST_F(InitProcess, WritesReadyFileWhenEveryDaemonIsReady) {
   TempDir tmp;
   HttpDaemon http("200");
   InitRun init({.yaml = "daemons:\n" + http.yaml("egress") + daemon("gitgate", idle(tmp.path + "/g")),
@@ -317,7 +324,7 @@ TEST(InitProcess, WritesReadyFileWhenEveryDaemonIsReady) {
   EXPECT_EQ(status["daemons"]["egress"]["ready"], true);
 }
 
-TEST(InitProcess, NotReadyWhileHealthCheckFails) {
+TEST_F(InitProcess, NotReadyWhileHealthCheckFails) {
   TempDir tmp;
   HttpDaemon http("503");
   InitRun init({.yaml = "daemons:\n" + http.yaml("egress"),
@@ -331,7 +338,7 @@ TEST(InitProcess, NotReadyWhileHealthCheckFails) {
   EXPECT_EQ(init.log().find("all_ready"), std::string::npos);
 }
 
-TEST(InitProcess, RelaysChildOutputAsJsonLines) {
+TEST_F(InitProcess, RelaysChildOutputAsJsonLines) {
   TempDir tmp;
   const std::string script =
       "echo plain; echo \"{\\\"event\\\":\\\"own\\\",\\\"daemon\\\":\\\"spoof\\\"}\"; "
@@ -357,7 +364,7 @@ TEST(InitProcess, RelaysChildOutputAsJsonLines) {
   EXPECT_TRUE(find([](auto& j) { return j.value("line", "").size() == 20000 - 16384; }));
 }
 
-TEST(InitProcess, ChattyDaemonDoesNotStarveOthers) {
+TEST_F(InitProcess, ChattyDaemonDoesNotStarveOthers) {
   TempDir tmp;
   InitRun init({.yaml = "daemons:\n" + daemon("egress", "exec yes spam spam") +
                         daemon("gitgate", idle(tmp.path + "/g")),
@@ -374,7 +381,7 @@ TEST(InitProcess, ChattyDaemonDoesNotStarveOthers) {
   EXPECT_EQ(init.wait_exit(5s), 0);
 }
 
-TEST(InitProcess, ReportsExecFailureAndRetries) {
+TEST_F(InitProcess, ReportsExecFailureAndRetries) {
   InitRun init({.yaml = "daemons:\n  egress: {argv: [/nonexistent/daemon]}\n", .daemons = "egress"});
   EXPECT_TRUE(init.wait_log("\"error\":\"exec /nonexistent/daemon: No such file or directory\""))
       << init.log();
@@ -382,7 +389,7 @@ TEST(InitProcess, ReportsExecFailureAndRetries) {
   EXPECT_EQ(init.ctl("status")["daemons"]["egress"]["ready"], false);
 }
 
-TEST(InitProcess, IdlesWithNoDaemonsSelected) {
+TEST_F(InitProcess, IdlesWithNoDaemonsSelected) {
   InitRun init({.yaml = "daemons:\n  egress: {argv: [/bin/true]}\n", .daemons = ""});
   ASSERT_TRUE(init.wait_log("\"event\":\"idle\""));
   const auto status = init.ctl("status");
@@ -392,7 +399,7 @@ TEST(InitProcess, IdlesWithNoDaemonsSelected) {
   EXPECT_EQ(init.wait_exit(5s), 0);
 }
 
-TEST(InitProcess, BadConfigFailsWithLineAndColumn) {
+TEST_F(InitProcess, BadConfigFailsWithLineAndColumn) {
   InitRun init({.yaml = "daemons:\n  egress:\n    argv: [/bin/true]\n    argz: 1\n",
                 .daemons = "egress",
                 .pid_namespace = false});
@@ -402,7 +409,7 @@ TEST(InitProcess, BadConfigFailsWithLineAndColumn) {
       << init.log();
 }
 
-TEST(InitProcess, UnknownDaemonNameFailsAtStart) {
+TEST_F(InitProcess, UnknownDaemonNameFailsAtStart) {
   InitRun init({.yaml = "daemons:\n  egress: {argv: [/bin/true]}\n",
                 .daemons = "egress,gitgate",
                 .pid_namespace = false});
@@ -410,7 +417,7 @@ TEST(InitProcess, UnknownDaemonNameFailsAtStart) {
   EXPECT_NE(init.log().find("unknown daemon 'gitgate'"), std::string::npos) << init.log();
 }
 
-TEST(InitProcess, MissingInheritedFdFailsAtStart) {
+TEST_F(InitProcess, MissingInheritedFdFailsAtStart) {
   InitRun init({.yaml = "daemons:\n  egress: {argv: [/bin/true], inherit_fds: [9]}\n",
                 .daemons = "egress",
                 .pid_namespace = false});
