@@ -34,9 +34,10 @@ sed "s/18080/$port/g" "$here/agents/demo.md" >"$home/agents/demo.md"
 export BOTTLE_HOME="$home"
 export DEMO_UPSTREAM_TOKEN="demo-secret-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-echo "== bottle run demo (workspace: $home)"
+mkdir -p "$home/workspace"
+echo "== bottle run demo (workspace: $home/workspace)"
 set +e
-"$bottle" run demo --cwd "$home" -- sh -c '
+"$bottle" run demo --cwd "$home/workspace" -- sh -c '
   echo "--- allowed: GET http://upstream.demo:$1/hello (egress injects the token)"
   curl -sS http://upstream.demo:$1/hello
   echo "--- blocked: GET http://blocked.demo/ (not in the routes)"

@@ -363,12 +363,16 @@ Result<int> LocalBottle::run() {
   if (::geteuid() != 0) {
     return Error{"the local backend needs root for network namespaces (run as root, or see `bottle doctor`)"};
   }
+  // The state root holds every bottle's CA key: it must never be inside the workspace.
+  const std::string root = fs::weakly_canonical(state_root()).string();
+  if (opt_.workspace.empty() || opt_.workspace == "/" || root == opt_.workspace ||
+      root.rfind(opt_.workspace + "/", 0) == 0 || opt_.workspace.rfind(root + "/", 0) == 0) {
+    return Error{"workspace '" + opt_.workspace + "' would expose bottle state (" + root +
+                 ") to the agent; pass --cwd DIR outside it"};
+  }
   if (plan_.egress.binary.empty()) return Error{"bottle-egress not found (see `bottle doctor`)"};
   init_bin_ = find_helper_binary("bottle-init");
   if (init_bin_.empty()) return Error{"bottle-init not found (see `bottle doctor`)"};
-  if (opt_.workspace.empty() || opt_.workspace == "/" ) {
-    return Error{"workspace '" + opt_.workspace + "' cannot be mounted into the bottle; pass --cwd DIR"};
-  }
   // Resolve every value before anything is created, so a missing variable costs nothing.
   auto agent_env = resolve_env(plan_.env, opt_.env_sources);
   if (!agent_env) return Error{agent_env.error()};

@@ -145,7 +145,7 @@ std::vector<BottleMetadata> list_metadata() {
 
 bool bottle_alive(const BottleMetadata& m) {
   if (m.status == "exited") return false;
-  return process_alive(m.orchestrator_pid) || process_alive(m.init_pid);
+  return process_alive(m.orchestrator_pid);
 }
 
 }  // namespace bottle::orchestrator

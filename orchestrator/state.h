@@ -39,7 +39,8 @@ Status write_metadata(const std::string& dir, const BottleMetadata& md);
 Result<BottleMetadata> read_metadata(const std::string& dir);
 std::vector<BottleMetadata> list_metadata();
 
-// A bottle is live while its orchestrator or its init still runs.
+// A bottle is live while the `bottle` process that owns its lifecycle runs. If that
+// process crashed, init and the namespace are leftovers for `bottle cleanup`.
 bool bottle_alive(const BottleMetadata& md);
 
 std::string now_iso8601();

@@ -108,6 +108,18 @@ TEST(Cli, MissingCredentialVariableFailsBeforeAnythingStarts) {
   EXPECT_FALSE(std::filesystem::exists(h.home() + "/state"));
 }
 
+TEST(Cli, WorkspaceMustNotExposeBottleState) {
+  TestHome h;
+  h.bottle("dev", "---\nsupervise: false\n---\n");
+  h.agent("impl", kAgent);
+  auto r = run_bottle(h.home(), {"run", "impl", "--cwd", h.home(), "--", "true"});
+  EXPECT_EQ(r.exit_code, 1);
+  if (r.err.find("needs root") == std::string::npos) {
+    EXPECT_NE(r.err.find("would expose bottle state"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(h.home() + "/state"));
+}
+
 TEST(Cli, StopOfAnUnknownBottleFails) {
   TestHome h;
   auto r = run_bottle(h.home(), {"stop", "nope"});

@@ -2,6 +2,7 @@
 // real bottle-egress, a real network namespace and bubblewrap. Skipped (with the
 // reason) when not root or when the sidecar binaries are not built.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -285,6 +286,30 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   auto cleanup = run_bottle(home_.home(), {"cleanup"});
   EXPECT_EQ(cleanup.exit_code, 0) << cleanup.err;
   EXPECT_FALSE(fs::exists(dir));
+}
+
+TEST_F(LocalE2e, CleanupRemovesWhatACrashedBottleLeftBehind) {
+  const std::string log = home_.home() + "/../crash-run.log";
+  ChildProcess bg = start_background("e2e-crash", "touch ready; exec sleep 120", log);
+  ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
+  auto md = read_metadata(state("e2e-crash"));
+  ASSERT_TRUE(md.ok()) << md.error();
+  ASSERT_EQ(md->orchestrator_pid, bg.pid()) << "env execs bottle, so the pid is bottle's";
+  ::kill(bg.pid(), SIGKILL);
+  bg.wait();
+  // The agent dies with its parent; init (own session) and the namespace stay behind.
+  EXPECT_TRUE(eventually([&] { return !process_alive(md->agent_pid); }, 5s));
+  EXPECT_TRUE(process_alive(md->init_pid));
+  EXPECT_TRUE(fs::exists("/run/netns/bottle-e2e-crash"));
+  auto listed = run_bottle(home_.home(), {"list"});
+  EXPECT_EQ(listed.out.find("e2e-crash"), std::string::npos) << listed.out;
+
+  auto cleanup = run_bottle(home_.home(), {"cleanup"});
+  EXPECT_EQ(cleanup.exit_code, 0) << cleanup.err;
+  EXPECT_NE(cleanup.err.find("removed state of e2e-crash"), std::string::npos) << cleanup.err;
+  EXPECT_FALSE(process_alive(md->init_pid));
+  EXPECT_FALSE(fs::exists("/run/netns/bottle-e2e-crash"));
+  EXPECT_FALSE(fs::exists(state("e2e-crash")));
 }
 
 }  // namespace
