@@ -86,7 +86,14 @@ struct Daemon {
   std::string last_exit;
 };
 
+// One child pipe. Lives in a std::list (never moved), so `lines` may capture `this`.
 struct Relay {
+  Relay(std::string d, const char* s, UniqueFd f)
+      : daemon(std::move(d)), stream(s), fd(std::move(f)),
+        lines([this](std::string_view line) { relay_line(daemon, stream, line); }) {}
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
   std::string daemon;
   const char* stream;
   UniqueFd fd;
@@ -193,12 +200,8 @@ class Supervisor {
     d.kill_sent = false;
     d.ready = spec.ready.kind == ReadyProbe::Kind::none;
     d.next_check_at = now;
-    relays_.push_back({spec.name, "stdout", std::move(spawned->out), LineSplitter(nullptr)});
-    relays_.push_back({spec.name, "stderr", std::move(spawned->err), LineSplitter(nullptr)});
-    for (auto it = std::prev(relays_.end(), 2); it != relays_.end(); ++it) {
-      Relay* r = &*it;
-      r->lines = LineSplitter([r](std::string_view line) { relay_line(r->daemon, r->stream, line); });
-    }
+    relays_.emplace_back(spec.name, "stdout", std::move(spawned->out));
+    relays_.emplace_back(spec.name, "stderr", std::move(spawned->err));
     log::info("daemon_started", {{"daemon", spec.name}, {"pid", d.pid}, {"restarts", d.restarts}});
     if (d.ready) log::info("daemon_ready", {{"daemon", spec.name}, {"pid", d.pid}});
     reply_restarted(d);
@@ -261,6 +264,7 @@ class Supervisor {
       log::warn("restart_storm", {{"daemon", d.spec->name}, {"consecutive_failures", failures},
                                   {"delay_ms", delay.count()}});
     }
+    reply_restarted(d);  // a ctl restart whose new process failed at once
   }
 
   void shutdown(int sig) {

@@ -387,6 +387,9 @@ TEST_F(InitProcess, ReportsExecFailureAndRetries) {
       << init.log();
   EXPECT_TRUE(init.wait_log("\"consecutive_failures\":2"));
   EXPECT_EQ(init.ctl("status")["daemons"]["egress"]["ready"], false);
+  const auto reply = init.ctl("restart egress");
+  EXPECT_EQ(reply["ok"], false);
+  EXPECT_NE(reply.value("error", "").find("No such file or directory"), std::string::npos) << reply.dump();
 }
 
 TEST_F(InitProcess, IdlesWithNoDaemonsSelected) {
