@@ -46,6 +46,7 @@ struct Options {
   std::string path = "/";
   std::string ca_bundle;
   int connections = 8;
+  int requests_per_connection = 0;  // 0 = keep the connection as long as the server does
   double seconds = 5;
 };
 
@@ -118,7 +119,11 @@ class Connection {
     }
     if (parser_.status_code != 200) return drop("HTTP status " + std::to_string(parser_.status_code));
     stats_.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-    if (!keep_alive_) close();
+    ++requests_on_connection_;
+    if (!keep_alive_ ||
+        (opt_.requests_per_connection > 0 && requests_on_connection_ >= opt_.requests_per_connection)) {
+      close();
+    }
     return true;
   }
 
@@ -157,6 +162,7 @@ class Connection {
     }
     llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
     parser_.data = this;
+    requests_on_connection_ = 0;
     return true;
   }
 
@@ -208,6 +214,7 @@ class Connection {
   llhttp_settings_t settings_{};
   bool complete_ = false;
   bool keep_alive_ = false;
+  int requests_on_connection_ = 0;
 };
 
 double percentile(std::vector<double>& sorted, double q) {
@@ -258,6 +265,7 @@ int run(const Options& opt) {
       {"body_mb_per_s", static_cast<double>(total.body_bytes) / elapsed / 1e6},
       {"first_error", total.first_error},
   };
+  out["conn_per_s"] = static_cast<double>(total.connects) / elapsed;
   std::cout << out.dump() << "\n";
   return total.latencies_ms.empty() && total.body_bytes == 0 ? 1 : 0;
 }
@@ -278,6 +286,9 @@ int main(int argc, char** argv) {
   app.add_option("--path", opt.path, "Request path");
   app.add_option("--ca", opt.ca_bundle, "PEM bundle to trust (upstream or proxy CA)")->required();
   app.add_option("--connections", opt.connections, "Concurrent keep-alive connections")->check(CLI::Range(1, 512));
+  app.add_option("--requests-per-connection", opt.requests_per_connection,
+                 "Close after this many requests (1 = a new CONNECT + TLS handshake per request; 0 = keep)")
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--seconds", opt.seconds, "Duration")->check(CLI::Range(0.1, 600.0));
   try {
     app.parse(argc, argv);

@@ -7,8 +7,8 @@
 # --check: exit 1 unless every proxy that ran served all its requests without error (the
 # ctest smoke test uses it).
 #
-# Scenarios per proxy: keep-alive small GETs (req/s, p50/p99) and a 10 MB download
-# (MB/s), with the proxy's CPU seconds and peak RSS (whole process tree, from /proc).
+# Scenarios per proxy: keep-alive small GETs (req/s, p50/p99), a 10 MB download (MB/s)
+# and one GET per connection (new CONNECT + TLS handshakes: connections/s), with the proxy's CPU seconds and peak RSS (whole process tree, from /proc).
 # A proxy that is missing or fails to start is skipped with the reason. Needs root (or
 # user namespaces): it runs in a private mount namespace so that bench.test resolves to
 # 127.0.0.1 via a bind-mounted /etc/hosts, for proxies that have no --resolve flag.
@@ -186,6 +186,7 @@ both_scenarios() {
   shift 3
   scenario "$name" small "$pid" "$ca" --path /small.txt --connections "$CONNS" "$@"
   scenario "$name" bulk "$pid" "$ca" --path /10m.bin --connections 1 "$@"
+  scenario "$name" handshake "$pid" "$ca" --path /small.txt --connections 4 --requests-per-connection 1 "$@"
 }
 
 IFS=, read -r -a selected <<<"$ONLY"
@@ -214,7 +215,8 @@ done
 echo >&2
 {
   echo "Loopback, $(nproc) cores, ${SECONDS_PER}s per scenario, small = ${CONNS} keep-alive connections" \
-       "GET 128 B, bulk = 1 connection GET 10 MiB; $(date -u +%Y-%m-%dT%H:%MZ)"
+       "GET 128 B, bulk = 1 connection GET 10 MiB, handshake = 4 connections, 1 GET each;" \
+       "$(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   "$HERE/report.py" "$RESULTS"
 } | tee ${OUT:+"$OUT"}
