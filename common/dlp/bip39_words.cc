@@ -4,6 +4,7 @@
 #include "common/dlp/bip39_words.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace bottle::dlp {
 
@@ -221,11 +222,30 @@ const std::array<std::string_view, 2048>& bip39_words() {
   return kWords;
 }
 
+namespace {
+// The first four letters identify a BIP-39 word, so a sorted table of 32-bit prefix
+// keys finds the candidate with integer compares; one string compare confirms it.
+uint32_t prefix_key(std::string_view w) {
+  uint32_t k = 0;
+  for (size_t i = 0; i < 4; ++i) k = (k << 8) | (i < w.size() ? static_cast<unsigned char>(w[i]) : 0u);
+  return k;
+}
+struct PrefixIndex {
+  std::array<uint32_t, 2048> keys{};
+  PrefixIndex() {
+    for (size_t i = 0; i < 2048; ++i) keys[i] = prefix_key(bip39_words()[i]);
+  }
+};
+}  // namespace
+
 int bip39_index(std::string_view word) {
-  const auto& words = bip39_words();
-  auto it = std::lower_bound(words.begin(), words.end(), word);
-  if (it == words.end() || *it != word) return -1;
-  return static_cast<int>(it - words.begin());
+  if (word.size() < 3 || word.size() > 8) return -1;
+  static const PrefixIndex index;
+  const uint32_t key = prefix_key(word);
+  auto it = std::lower_bound(index.keys.begin(), index.keys.end(), key);
+  if (it == index.keys.end() || *it != key) return -1;
+  const auto i = static_cast<size_t>(it - index.keys.begin());
+  return bip39_words()[i] == word ? static_cast<int>(i) : -1;
 }
 
 }  // namespace bottle::dlp

@@ -3,6 +3,7 @@
 // chunks), so a secret split across feed() calls is found without buffering the body.
 #include <algorithm>
 
+#include "common/dlp/class_runs.h"
 #include "common/dlp/decode.h"
 #include "common/dlp/engine.h"
 
@@ -11,6 +12,7 @@ namespace {
 
 constexpr size_t kWordLookback = 512;  // how far left a word may start before its trigger
 constexpr size_t kMaxWord = 64 * 1024;  // longer words are decoded in pieces
+constexpr size_t kMaxRegion = 4096 + 256;  // longest class-run region (BIP-39 words) plus margin
 
 // Length of an incomplete UTF-8 sequence at the end of `s` (0 when it ends cleanly).
 size_t incomplete_utf8_tail(std::string_view s) {
@@ -33,7 +35,7 @@ class StreamScan final : public BodyScan {
         dir_(dir),
         location_(location),
         covered_(eng_->detector_count(dir), 0),
-        tail_max_(2 * eng_->max_window() + kWordLookback + 64) {
+        tail_max_(std::max<size_t>(2 * eng_->max_window() + kWordLookback + 64, kMaxRegion)) {
     hs_stream_t* s = nullptr;
     if (hs_open_stream(eng_->stream_db(dir_), 0, &s) == HS_SUCCESS) stream_.reset(s);
   }
@@ -117,6 +119,10 @@ class StreamScan final : public BodyScan {
     const uint64_t base = consumed_;
     const uint64_t end = base + chunk.size();
     Sink sink{&out, location_, out.size()};
+    if (dir_ == Direction::outbound) {
+      classes_.feed(chunk, hits_, pending_regions_);
+      if (final) classes_.finish(hits_, pending_regions_);
+    }
 
     if (dir_ == Direction::outbound) decode_words(sink, chunk, base, final);
     for (const Hit& h : hits_) {
@@ -139,6 +145,18 @@ class StreamScan final : public BodyScan {
       }
     }
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(done));
+    const uint64_t avail = base - tail_.size();
+    size_t regions_done = 0;
+    for (; regions_done < pending_regions_.size(); ++regions_done) {
+      const Region& r = pending_regions_[regions_done];
+      if (!final && r.end + 1 > end) break;
+      const uint64_t from = std::max<uint64_t>(r.begin > 0 ? r.begin - 1 : 0, avail);
+      const std::string window = slice(from, r.end + 1, chunk, base);
+      eng_->confirm(sink, dir_, eng_->region_detector(static_cast<size_t>(r.kind)), window, from, r.end, nullptr,
+                    true);
+    }
+    pending_regions_.erase(pending_regions_.begin(),
+                           pending_regions_.begin() + static_cast<std::ptrdiff_t>(regions_done));
     if (dir_ == Direction::inbound) mark_injection_proximity(out, sink.first_new);
 
     // Keep the last tail_max_ bytes for windows and straddling words.
@@ -238,6 +256,8 @@ class StreamScan final : public BodyScan {
   uint64_t consumed_ = 0;
   std::vector<Hit> hits_;
   std::vector<Hit> pending_;
+  ClassScanner classes_;
+  std::vector<Region> pending_regions_;
   bool finished_ = false;
   bool error_reported_ = false;
   std::string carry_;  // inbound: incomplete UTF-8 sequence held for the next chunk

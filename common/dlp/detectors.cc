@@ -163,16 +163,16 @@ constexpr Detector kSecretDetectors[] = {
      {}, Severity::high, 170, true, v_generic},
     {"secret.credit_card",
      R"(\b((?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|6011|65\d{2})(?:[ -]?\d{4}){3}|3[47]\d{2}[ -]?\d{6}[ -]?\d{5})\b)", {},
-     Severity::medium, 24, false, v_luhn},
+     Severity::medium, 24, false, v_luhn, DetectorKind::secret, Gate::card_run},
     {"secret.iban", R"(\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b)", {}, Severity::medium, 42,
-     false, v_iban},
+     false, v_iban, DetectorKind::secret, Gate::iban_run},
     {"secret.crypto_wif_private_key", R"(\b([5KL][1-9A-HJ-NP-Za-km-z]{50,51})\b)", {}, Severity::critical, 52,
-     false, v_base58check},
+     false, v_base58check, DetectorKind::secret, Gate::base58_run},
     {"secret.crypto_extended_private_key", R"(\b([xyzt]prv[1-9A-HJ-NP-Za-km-z]{107,108})\b)", {},
      Severity::critical, 112, false, v_base58check},
     // Validated by the scanner itself (word runs + checksum), not by RE2.
     {"secret.bip39_mnemonic", R"(\b((?:[a-z]{3,8} ){11,23}[a-z]{3,8})\b)", R"((?:[a-z]{3,8} ){11}[a-z]{3,8})",
-     Severity::critical, 24 * 9, false, nullptr, DetectorKind::mnemonic},
+     Severity::critical, 24 * 9, false, nullptr, DetectorKind::mnemonic, Gate::word_run},
 };
 
 // Phrase sets are deliberately short and specific: a lone hit only warns, so they aim at

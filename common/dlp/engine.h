@@ -5,6 +5,7 @@
 #include <hs/hs.h>
 #include <re2/re2.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -103,8 +104,11 @@ class Engine final : public Scanner, public std::enable_shared_from_this<Engine>
   // Validates one detector hit inside `window` (which starts at absolute offset
   // `window_abs`); returns the absolute end of the matched candidate (so later hits
   // inside it are skipped), or `hit_end` when nothing matched.
+  // With `whole_window`, every match in the window counts (class-run regions).
   uint64_t confirm(Sink& sink, Direction dir, uint32_t id, std::string_view window, uint64_t window_abs,
-                   uint64_t hit_end, const Origin* origin) const;
+                   uint64_t hit_end, const Origin* origin, bool whole_window = false) const;
+  // Detector validated on class-run regions of this kind (card, iban, base58, words).
+  uint32_t region_detector(size_t kind) const { return region_detector_[kind]; }
   void emit_known(Sink& sink, uint32_t id, std::string_view window, uint64_t window_abs, uint64_t hit_end,
                   const Origin* origin) const;
   // Decodes one word (percent, unicode, base64, hex views) and scans each view.
@@ -123,10 +127,25 @@ class Engine final : public Scanner, public std::enable_shared_from_this<Engine>
   std::vector<KnownEntry> known_;
   std::vector<std::string> exempt_;
   size_t max_window_ = 0;
+  std::array<uint32_t, 4> region_detector_{};
   HsDatabase out_block_, out_stream_, in_block_, in_stream_;
   HsScratch proto_;
 };
 
-bool is_word_delimiter(unsigned char c);
+// Byte classes for word splitting and encoded-run detection, one table lookup each.
+inline constexpr uint8_t kDelimiter = 1, kBase64Char = 2, kHexChar = 4;
+constexpr std::array<uint8_t, 256> make_char_classes() {
+  std::array<uint8_t, 256> t{};
+  for (unsigned char c : std::string_view(" \t\r\n\f\v\"'`<>(){}[],;:=&?!|\\*#")) t[c] |= kDelimiter;
+  for (int c = 0; c < 256; ++c) {
+    const bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    const bool digit = c >= '0' && c <= '9';
+    if (alpha || digit || c == '+' || c == '/' || c == '_' || c == '-') t[c] |= kBase64Char;
+    if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) t[c] |= kHexChar;
+  }
+  return t;
+}
+inline constexpr std::array<uint8_t, 256> kCharClasses = make_char_classes();
+inline bool is_word_delimiter(unsigned char c) { return (kCharClasses[c] & kDelimiter) != 0; }
 
 }  // namespace bottle::dlp::internal

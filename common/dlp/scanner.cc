@@ -10,6 +10,7 @@
 
 #include "common/dlp/bip39_words.h"
 #include "common/dlp/checksums.h"
+#include "common/dlp/class_runs.h"
 #include "common/dlp/decode.h"
 #include "common/dlp/engine.h"
 #include "common/dlp/known_secrets.h"
@@ -31,17 +32,6 @@ std::string hs_literal(std::string_view bytes) {
   }
   return out;
 }
-
-// Fires once per run of >= 16 base64/hex characters (at its 16th character).
-constexpr const char* kBase64Trigger = "(?:^|[^A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16}";
-constexpr const char* kPercentTrigger = "%[0-9A-Fa-f]{2}";
-// UTF-8 of the invisible and confusable code points normalize_unicode() rewrites.
-constexpr const char* kUnicodeTrigger =
-    "\\xC2[\\xA0\\xAD]|\\xCD\\x8F|[\\xCE\\xCF\\xD0\\xD1\\xD2\\xD4][\\x80-\\xBF]|\\xC4\\xB1|\\xC9\\xA1|"
-    "\\xCA\\xBC|\\xD8\\x9C|\\xE1\\xA0\\x8E|\\xE2\\x80[\\x80-\\x8F\\x90-\\x93\\x98\\x99\\x9C\\x9D\\xA4\\xAA-\\xAF]|"
-    "\\xE2\\x81[\\x84\\x9F\\xA0-\\xAF\\xB0-\\xB9]|\\xE2\\x82[\\x80-\\x89]|\\xE2\\x88[\\x92\\x95]|\\xE3\\x80\\x80|"
-    "\\xEF\\xB8[\\x80-\\x8F]|\\xEF\\xBB\\xBF|\\xEF\\xBC[\\x81-\\xBF]|\\xEF\\xBD[\\x80-\\x9E]|"
-    "\\xF0\\x9D[\\x90-\\x9F]|\\xF3\\xA0[\\x80-\\x81]";
 
 struct PatternSet {
   std::vector<std::string> expressions;
@@ -108,26 +98,48 @@ bool has_high_byte(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
-bool base64_char(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-         c == '_' || c == '-';
+// Credentials are text; a decoded view full of control bytes is binary (a hash, an
+// image, a UUID read as base64) and not worth scanning.
+bool mostly_text(std::string_view s) {
+  size_t control = 0;
+  for (unsigned char c : s) control += (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
+  return control * 32 <= s.size();
 }
-bool hex_char(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+
+bool base64_char(unsigned char c) { return (kCharClasses[c] & kBase64Char) != 0; }
+bool hex_char(unsigned char c) { return (kCharClasses[c] & kHexChar) != 0; }
+
+int b64_index(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  return 52;  // digits and symbols: above the printable-ASCII lead range
+}
+
+// Base64 of printable ASCII has a telltale shape: the first character of each 4-char
+// group carries a byte's top six bits, 0x08..0x1F for 0x20..0x7E, so it is one of
+// I-Z or a-f. Random bytes (hashes, images, ids) rarely keep that up for long.
+bool base64_of_text(std::string_view run) {
+  const size_t groups = std::min<size_t>(32, run.size() / 4);
+  const size_t allowed = groups / 8;
+  size_t misses = 0;
+  for (size_t g = 0; g < groups; ++g) {
+    const int v = b64_index(static_cast<unsigned char>(run[4 * g]));
+    if ((v < 8 || v > 31) && ++misses > allowed) return false;
+  }
+  return groups > 0;
+}
+
+// Hex of printable ASCII: every high nibble is 2..7 (or 0 for tabs and newlines).
+bool hex_of_text(std::string_view run) {
+  size_t pairs = 0, ok = 0;
+  for (size_t i = 0; i + 2 <= run.size() && pairs < 64; i += 2, ++pairs) {
+    const char c = run[i];
+    ok += c == '0' || (c >= '2' && c <= '7');
+  }
+  return pairs > 0 && ok * 8 >= pairs * 7;
 }
 
 }  // namespace
-
-bool is_word_delimiter(unsigned char c) {
-  switch (c) {
-    case ' ': case '\t': case '\r': case '\n': case '\f': case '\v': case '"': case '\'': case '`':
-    case '<': case '>': case '(': case ')': case '{': case '}': case '[': case ']': case ',': case ';':
-    case ':': case '=': case '&': case '?': case '!': case '|': case '\\': case '*': case '#':
-      return true;
-    default:
-      return false;
-  }
-}
 
 int HitCollector::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
   auto* self = static_cast<HitCollector*>(ctx);
@@ -175,9 +187,13 @@ Result<std::shared_ptr<const Engine>> Engine::create(const ScannerConfig& config
   PatternSet out_set, in_set;
   for (size_t i = 0; i < engine->secret_.size(); ++i) {
     const Detector& d = *engine->secret_[i].def;
+    engine->max_window_ = std::max(engine->max_window_, d.max_len);
+    if (d.gate != Gate::hyperscan) {
+      engine->region_detector_[static_cast<size_t>(d.gate) - 1] = static_cast<uint32_t>(i);
+      continue;
+    }
     const std::string_view hs = d.prefilter.empty() ? d.pattern : d.prefilter;
     out_set.add(std::string(hs), d.caseless ? HS_FLAG_CASELESS : 0u, static_cast<unsigned>(i), std::string(d.id));
-    engine->max_window_ = std::max(engine->max_window_, d.max_len);
   }
   for (size_t i = 0; i < engine->injection_.size(); ++i) {
     const Detector& d = *engine->injection_[i].def;
@@ -200,9 +216,6 @@ Result<std::shared_ptr<const Engine>> Engine::create(const ScannerConfig& config
       out_set.add(hs_literal(p.literal), p.caseless ? HS_FLAG_CASELESS : 0u, id, "known_secret");
     }
   }
-  out_set.add(kPercentTrigger, 0, kTriggerPercent, "percent trigger");
-  out_set.add(kBase64Trigger, 0, kTriggerBase64, "base64 trigger");
-  out_set.add(kUnicodeTrigger, 0, kTriggerUnicode, "unicode trigger");
 
   auto ob = compile(out_set, HS_MODE_BLOCK);
   if (!ob) return Error{ob.error()};
@@ -256,9 +269,10 @@ namespace {
 bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t& end, size_t& covered) {
   // Word boundaries of the single-space-separated lowercase run containing hit_end-1.
   size_t s = hit_end;
-  while (s > 0 && (std::islower(static_cast<unsigned char>(text[s - 1])) || text[s - 1] == ' ')) --s;
+  auto word_char = [](char c) { return (c >= 'a' && c <= 'z') || c == ' '; };
+  while (s > 0 && word_char(text[s - 1])) --s;
   size_t e = hit_end;
-  while (e < text.size() && (std::islower(static_cast<unsigned char>(text[e])) || text[e] == ' ')) ++e;
+  while (e < text.size() && word_char(text[e])) ++e;
   covered = e;
   std::vector<std::pair<size_t, size_t>> words;  // runs of consecutive BIP-39 words
   std::vector<std::vector<std::pair<size_t, size_t>>> runs;
@@ -302,7 +316,7 @@ bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t&
 }  // namespace
 
 uint64_t Engine::confirm(Sink& sink, Direction dir, uint32_t id, std::string_view window, uint64_t window_abs,
-                         uint64_t hit_end, const Origin* origin) const {
+                         uint64_t hit_end, const Origin* origin, bool whole_window) const {
   const CompiledDetector& cd = detector(dir, id);
   const Detector& d = *cd.def;
   const size_t rel_end = static_cast<size_t>(hit_end - window_abs);
@@ -331,8 +345,8 @@ uint64_t Engine::confirm(Sink& sink, Direction dir, uint32_t id, std::string_vie
       ++pos;
       continue;
     }
-    if (m_begin >= rel_end) break;  // past the hit: a later hit will handle it
-    if (m_end < rel_end) {
+    if (!whole_window && m_begin >= rel_end) break;  // past the hit: a later hit will handle it
+    if (!whole_window && m_end < rel_end) {
       pos = m_end;
       continue;
     }
@@ -354,7 +368,8 @@ uint64_t Engine::confirm(Sink& sink, Direction dir, uint32_t id, std::string_vie
       }
       sink.add(std::move(f), origin);
     }
-    return window_abs + m_end;
+    if (!whole_window) return window_abs + m_end;
+    pos = m_end;
   }
   return hit_end;
 }
@@ -377,6 +392,7 @@ void Engine::emit_known(Sink& sink, uint32_t id, std::string_view window, uint64
 void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, int depth) const {
   if (depth >= kMaxDecodeDepth) return;
   auto nested = [&](std::string_view decoded, std::string_view how) {
+    if (!mostly_text(decoded)) return;  // random bytes (hashes, images, UUIDs) hide no credential
     Origin o{origin.begin, origin.end, origin.how.empty() ? std::string(how) : origin.how + ">" + std::string(how)};
     scan_view(sink, decoded, &o, depth + 1);
   };
@@ -403,16 +419,17 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
     }
     const std::string_view run = word.substr(i, j - i);
     if (all_hex && run.size() >= kMinHexRun) {
-      if (hex_decode(run.substr(0, run.size() & ~size_t{1}), buf)) nested(buf, "hex");
+      if (hex_of_text(run) && hex_decode(run.substr(0, run.size() & ~size_t{1}), buf)) nested(buf, "hex");
     } else if (run.size() >= kMinBase64Run && (upper || digit) && lower) {
-      if (base64_decode(run, buf)) nested(buf, "base64");
+      if (base64_of_text(run) && base64_decode(run, buf)) nested(buf, "base64");
       // Path-like runs: each segment may be base64 of its own.
       if (run.find('/') != std::string_view::npos) {
         size_t p = 0;
         while (p < run.size()) {
           size_t q = run.find('/', p);
           if (q == std::string_view::npos) q = run.size();
-          if (q - p >= kMinBase64Run && q - p < run.size() && base64_decode(run.substr(p, q - p), buf)) {
+          if (q - p >= kMinBase64Run && q - p < run.size() && base64_of_text(run.substr(p, q - p)) &&
+              base64_decode(run.substr(p, q - p), buf)) {
             nested(buf, "base64");
           }
           p = q + 1;
@@ -430,6 +447,16 @@ void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, 
   if (s == nullptr) return;
   hs_scan(out_block_.get(), text.data(), static_cast<unsigned>(text.size()), 0, s, &HitCollector::on_match,
           &collector);
+  std::vector<Region> regions;
+  ClassScanner classes;
+  classes.feed(text, hits, regions);
+  classes.finish(hits, regions);
+  for (const Region& r : regions) {
+    const uint64_t from = r.begin > 0 ? r.begin - 1 : 0;
+    const uint64_t to = std::min<uint64_t>(text.size(), r.end + 1);
+    confirm(sink, Direction::outbound, region_detector_[static_cast<size_t>(r.kind)],
+            text.substr(static_cast<size_t>(from), static_cast<size_t>(to - from)), from, r.end, origin, true);
+  }
   if (hits.empty()) return;
 
   std::vector<uint64_t> covered(secret_.size(), 0);

@@ -1,0 +1,56 @@
+// Character-class runs found 64 bytes at a time with SIMD masks, for the detectors
+// Hyperscan is slow at (no literal to anchor on: card numbers, IBANs, base58 keys,
+// BIP-39 word runs) and for the cheap "this word may be encoded" triggers (base64/hex
+// runs, '%' escapes, non-ASCII bytes). Streams: state carries across feed() calls.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "common/dlp/engine.h"
+
+namespace bottle::dlp::internal {
+
+enum class RunKind : uint8_t { card, iban, base58, words };
+struct KindSpec;
+inline constexpr size_t kRunKinds = 4;
+
+// A maximal run of one class that reached the kind's minimum length, [begin, end).
+struct Region {
+  RunKind kind;
+  uint64_t begin;
+  uint64_t end;
+};
+
+class ClassScanner {
+ public:
+  // Triggers are appended as Hits (kTrigger* ids, merged when adjacent); regions
+  // are reported once the run has ended.
+  void feed(std::string_view data, std::vector<Hit>& triggers, std::vector<Region>& regions);
+  void finish(std::vector<Hit>& triggers, std::vector<Region>& regions);
+
+ private:
+  struct Masks;
+  struct RunState {
+    uint64_t prev = 0;        // previous block's class mask
+    bool prev_long = false;   // last byte of previous block was >= minimum length into a run
+    bool open = false;
+    uint64_t start = 0;
+  };
+  void block(const uint8_t* p, std::vector<Hit>& triggers, std::vector<Region>& regions);
+  // `m`: this block's class mask; `r`: positions at least the minimum length into a run.
+  void run_class(RunState& st, uint64_t m, uint64_t r, const KindSpec& spec, RunKind kind,
+                 std::vector<Region>& regions);
+
+  uint64_t pos_ = 0;  // absolute offset of the next block
+  std::array<uint8_t, 64> pending_{};
+  size_t pending_len_ = 0;
+  uint64_t prev_b64_ = 0;
+  bool prev_b64_long_ = false;
+  bool prev_digit_ = false, prev_alnum_upper_ = false, prev_lower_ = false;
+  std::array<RunState, kRunKinds> runs_{};
+};
+
+}  // namespace bottle::dlp::internal
