@@ -40,13 +40,14 @@ constexpr size_t kMaxCtlRequest = 4096;
 // namespace's PID 1 only receives signals it has a handler for.
 void ignore_signal(int) {}
 
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : std::to_string(sig);
+}
+
 std::string describe_status(int wstatus) {
   if (WIFEXITED(wstatus)) return "exit " + std::to_string(WEXITSTATUS(wstatus));
-  if (WIFSIGNALED(wstatus)) {
-    const char* abbrev = sigabbrev_np(WTERMSIG(wstatus));
-    return abbrev ? std::string("signal SIG") + abbrev
-                  : "signal " + std::to_string(WTERMSIG(wstatus));
-  }
+  if (WIFSIGNALED(wstatus)) return "signal " + signal_name(WTERMSIG(wstatus));
   return "status " + std::to_string(wstatus);
 }
 
@@ -153,7 +154,9 @@ class Supervisor {
     sigemptyset(&set);
     struct sigaction sa {};
     sa.sa_handler = ignore_signal;
-    for (int sig : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) {
+    // SIGUSR1/2 are read only to be refused: restarts go through the control socket, and
+    // an unhandled USR1 would kill a non-PID-1 init.
+    for (int sig : {SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2}) {
       sigaddset(&set, sig);
       sigaction(sig, &sa, nullptr);
     }
@@ -250,7 +253,8 @@ class Supervisor {
     }
     const RestartPolicy policy = d.spec->restart;
     if (policy == RestartPolicy::never || (policy == RestartPolicy::on_failure && clean)) {
-      log::info("daemon_not_restarted", {{"daemon", d.spec->name}, {"restart", clean ? "clean exit" : "never"}});
+      log::info("daemon_not_restarted", {{"daemon", d.spec->name},
+                                         {"restart", policy == RestartPolicy::never ? "never" : "on-failure"}});
       reply_restarted(d);
       return;
     }
@@ -269,11 +273,11 @@ class Supervisor {
 
   void shutdown(int sig) {
     if (shutting_down_) {
-      log::info("shutdown_in_progress", {{"signal", sigabbrev_np(sig)}});
+      log::info("shutdown_in_progress", {{"signal", signal_name(sig)}});
       return;
     }
     shutting_down_ = true;
-    log::info("shutdown", {{"signal", std::string("SIG") + sigabbrev_np(sig)},
+    log::info("shutdown", {{"signal", signal_name(sig)},
                            {"grace_ms", options_.grace.count()}});
     for (auto& d : daemons_) {
       d.restart_requested = false;
@@ -436,6 +440,10 @@ class Supervisor {
       if (sig == SIGCHLD) reap();
       if (sig == SIGHUP) forward_reload();
       if (sig == SIGTERM || sig == SIGINT) shutdown(sig);
+      if (sig == SIGUSR1 || sig == SIGUSR2) {
+        log::warn("signal_ignored", {{"signal", signal_name(sig)},
+                                     {"hint", "use `bottle-init ctl restart <daemon>`"}});
+      }
     }
   }
 

@@ -134,6 +134,9 @@ TEST_F(InitProcess, ForwardsSighupOnlyToReloadDaemon) {
   EXPECT_EQ(reply["signaled"], nlohmann::json::array({"egress"}));
   ASSERT_TRUE(eventually([&] { return read_file(tmp.path + "/egress.hup") == "hup\nhup\n"; }));
   EXPECT_FALSE(file_exists(tmp.path + "/gitgate.hup"));
+  // SIGUSR1 is not a restart request (that is `ctl restart`): logged, nothing else.
+  init.signal(SIGUSR1);
+  EXPECT_TRUE(init.wait_log("\"signal\":\"SIGUSR1\""));
   EXPECT_EQ(init.ctl("status")["daemons"], before["daemons"]);
 }
 
