@@ -453,10 +453,15 @@ std::vector<std::string> cleanup_local() {
     fs::remove_all(state_dir(md.slug), ec);
     done.push_back("removed state of " + md.slug);
   }
+  // Namespaces no state dir here knows about may belong to another BOTTLE_HOME: only
+  // ones with no process inside that are older than any start-up are orphans.
+  const auto now = fs::file_time_type::clock::now();
   for (const auto& ns : list_bottle_netns()) {
     if (std::find(live_ns.begin(), live_ns.end(), ns) != live_ns.end()) continue;
-    for (int pid : netns_pids(ns)) ::kill(pid, SIGKILL);
-    if (delete_netns(ns)) done.push_back("deleted stale namespace " + ns);
+    std::error_code ec;
+    auto mtime = fs::last_write_time(netns_path(ns), ec);
+    if (ec || now - mtime < std::chrono::minutes(2) || !netns_pids(ns).empty()) continue;
+    if (delete_netns(ns)) done.push_back("deleted orphaned namespace " + ns);
   }
   return done;
 }

@@ -27,6 +27,8 @@ Result<ProviderPlan> provider_plan(const AgentSpec& agent, bool supervise) {
     p.routes.push_back(auth_route("api.anthropic.com", agent.auth_token));
     if (!agent.auth_token.empty()) {
       // Claude Code sends this as a Bearer token; egress replaces it on the wire.
+      // ANTHROPIC_API_KEY stays unset: Claude Code prefers it over the OAuth token and
+      // would send it as x-api-key, a header the Bearer route does not replace.
       p.env.push_back({"CLAUDE_CODE_OAUTH_TOKEN", kPlaceholder, true});
     }
     p.env.push_back({"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1", false});

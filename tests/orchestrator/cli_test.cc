@@ -120,6 +120,17 @@ TEST(Cli, WorkspaceMustNotExposeBottleState) {
   EXPECT_FALSE(std::filesystem::exists(h.home() + "/state"));
 }
 
+TEST(Cli, DoctorNamesEveryCheckAndTheFixForFailures) {
+  TestHome h;
+  auto r = run_bottle(h.home(), {"doctor"});
+  for (const char* check : {"root", "ip", "bwrap", "bottle-egress", "bottle-init"}) {
+    EXPECT_NE(r.out.find(std::string(" ") + check + " "), std::string::npos) << check << "\n" << r.out;
+  }
+  const bool any_fail = r.out.find("FAIL") != std::string::npos;
+  EXPECT_EQ(r.exit_code, any_fail ? 1 : 0) << r.out;
+  EXPECT_EQ(any_fail, r.out.find("fix: ") != std::string::npos) << r.out;
+}
+
 TEST(Cli, StopOfAnUnknownBottleFails) {
   TestHome h;
   auto r = run_bottle(h.home(), {"stop", "nope"});

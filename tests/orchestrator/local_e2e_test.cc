@@ -102,7 +102,7 @@ class LocalE2e : public ::testing::Test {
     return run_bottle(home_.home(), args, {std::string("E2E_UPSTREAM_TOKEN=") + kToken});
   }
 
-  // Starts `bottle run --label L e2e -- bash -c script` in the background.
+  // Starts `bottle run --label <label> e2e -- bash -c script` in the background.
   ChildProcess start_background(const std::string& label, const std::string& script, const std::string& log) {
     SpawnOptions so;
     so.argv = {"env", "BOTTLE_HOME=" + home_.home(), std::string("E2E_UPSTREAM_TOKEN=") + kToken,
@@ -116,6 +116,8 @@ class LocalE2e : public ::testing::Test {
   }
 
   std::string state(const std::string& slug) const { return home_.home() + "/state/" + slug; }
+  // Labels become namespace names, which are global: keep parallel runs apart.
+  static std::string label(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
 
   TestHome home_;
   std::string workspace_;
@@ -205,12 +207,13 @@ TEST_F(LocalE2e, ClaudeProviderGetsPlaceholdersCaAndSkills) {
 }
 
 TEST_F(LocalE2e, RoutesApplyTakesEffectWithoutRestart) {
+  const std::string L = label("e2e-routes");
   const std::string log = home_.home() + "/../routes-run.log";
   const std::string script =
       "curl -s -o /dev/null -w 'before=%{http_code}\\n' " + url("second.demo") + "; touch ready; "
       "for i in $(seq 1 600); do [ -e go ] && break; sleep 0.05; done; "
       "curl -sS -w '\\nafter=%{http_code}\\n' " + url("second.demo", "/after");
-  ChildProcess bg = start_background("e2e-routes", script, log);
+  ChildProcess bg = start_background(L, script, log);
   ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
   const std::string p = std::to_string(upstream_->port());
   const std::string routes = home_.home() + "/../new-routes.yaml";
@@ -218,14 +221,25 @@ TEST_F(LocalE2e, RoutesApplyTakesEffectWithoutRestart) {
                            "  - host: upstream.demo\n    port: " + p + "\n    allow_private: true\n"
                            "    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
                            "  - host: second.demo\n    port: " + p + "\n    allow_private: true\n";
-  auto bad = run_bottle(home_.home(), {"routes", "apply", "e2e-routes", "/dev/null/nope"});
+  auto bad = run_bottle(home_.home(), {"routes", "apply", L, "/dev/null/nope"});
   EXPECT_EQ(bad.exit_code, 1);
-  auto apply = run_bottle(home_.home(), {"routes", "apply", "e2e-routes", routes});
+  const std::string bad_slot = home_.home() + "/../bad-slot.yaml";
+  std::ofstream(bad_slot) << "routes:\n  - host: x.demo\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_9}\n";
+  auto slot = run_bottle(home_.home(), {"routes", "apply", L, bad_slot});
+  EXPECT_EQ(slot.exit_code, 1);
+  EXPECT_NE(slot.err.find("token_env EGRESS_TOKEN_9 has no value in this bottle (available: EGRESS_TOKEN_0)"),
+            std::string::npos) << slot.err;
+  const std::string invalid = home_.home() + "/../invalid.yaml";
+  std::ofstream(invalid) << "routes:\n  - hots: x.demo\n";
+  auto inv = run_bottle(home_.home(), {"routes", "apply", L, invalid});
+  EXPECT_EQ(inv.exit_code, 1);
+  EXPECT_NE(inv.err.find(invalid + ":2:"), std::string::npos) << inv.err;
+  auto apply = run_bottle(home_.home(), {"routes", "apply", L, routes});
   EXPECT_EQ(apply.exit_code, 0) << apply.err;
-  auto show = run_bottle(home_.home(), {"routes", "show", "e2e-routes"});
+  auto show = run_bottle(home_.home(), {"routes", "show", L});
   EXPECT_NE(show.out.find("second.demo"), std::string::npos) << show.out;
   // egress reloads off its loop; wait until the admin API reports the new route.
-  auto md = read_metadata(state("e2e-routes"));
+  auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
   const std::string admin = "http://127.0.0.1:" + std::to_string(md->admin_port) + "/routes";
   EXPECT_TRUE(eventually([&] {
@@ -241,37 +255,38 @@ TEST_F(LocalE2e, RoutesApplyTakesEffectWithoutRestart) {
 }
 
 TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
+  const std::string L = label("e2e-stop");
   const std::string log = home_.home() + "/../stop-run.log";
-  ChildProcess bg = start_background("e2e-stop", "touch ready; exec sleep 120", log);
+  ChildProcess bg = start_background(L, "touch ready; exec sleep 120", log);
   ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
-  auto md = read_metadata(state("e2e-stop"));
+  auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
   ASSERT_TRUE(process_alive(md->init_pid));
-  ASSERT_TRUE(fs::exists("/run/netns/bottle-e2e-stop"));
+  ASSERT_TRUE(fs::exists("/run/netns/bottle-" + L));
   auto listed = run_bottle(home_.home(), {"list"});
-  EXPECT_NE(listed.out.find("e2e-stop"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find(L), std::string::npos) << listed.out;
 
   // `logs --follow` streams while the bottle runs and ends when it stops.
   const std::string follow_log = home_.home() + "/../follow.log";
   SpawnOptions fo;
-  fo.argv = {"env", "BOTTLE_HOME=" + home_.home(), testing::bottle_binary(), "logs", "--follow", "e2e-stop"};
+  fo.argv = {"env", "BOTTLE_HOME=" + home_.home(), testing::bottle_binary(), "logs", "--follow", L};
   fo.stdout_file = fo.stderr_file = follow_log;
   auto follower = spawn(fo);
   ASSERT_TRUE(follower.ok()) << follower.error();
   EXPECT_TRUE(eventually([&] { return read_file(follow_log).find("all_ready") != std::string::npos; }));
 
-  auto stop = run_bottle(home_.home(), {"stop", "e2e-stop"});
+  auto stop = run_bottle(home_.home(), {"stop", L});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
   int code = bg.wait();
   EXPECT_NE(code, 0) << "the agent was killed, not finished";
   EXPECT_FALSE(process_alive(md->init_pid));
   EXPECT_FALSE(process_alive(md->agent_pid));
   EXPECT_FALSE(process_alive(md->orchestrator_pid));
-  EXPECT_FALSE(fs::exists("/run/netns/bottle-e2e-stop"));
+  EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
   EXPECT_TRUE(eventually([&] { return follower->poll().has_value(); }, 5s)) << "logs --follow did not end";
   EXPECT_NE(read_file(follow_log).find("\"event\":\"shutdown\""), std::string::npos) << read_file(follow_log);
   // No process anywhere still runs from this bottle's state dir (egress, init) ...
-  const std::string dir = state("e2e-stop");
+  const std::string dir = state(L);
   for (const auto& e : fs::directory_iterator("/proc")) {
     std::string cmd = read_file(e.path().string() + "/cmdline");
     EXPECT_EQ(cmd.find(dir), std::string::npos) << e.path() << " still runs: " << cmd;
@@ -279,8 +294,8 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   // ... and no mount refers to it.
   EXPECT_EQ(read_file("/proc/self/mountinfo").find(dir), std::string::npos);
   auto after = run_bottle(home_.home(), {"list"});
-  EXPECT_EQ(after.out.find("e2e-stop"), std::string::npos) << after.out;
-  auto logs = run_bottle(home_.home(), {"logs", "e2e-stop"});
+  EXPECT_EQ(after.out.find(L), std::string::npos) << after.out;
+  auto logs = run_bottle(home_.home(), {"logs", L});
   EXPECT_EQ(logs.exit_code, 0);
   EXPECT_NE(logs.out.find("\"component\":\"init\""), std::string::npos) << logs.out;
   auto cleanup = run_bottle(home_.home(), {"cleanup"});
@@ -289,10 +304,11 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
 }
 
 TEST_F(LocalE2e, CleanupRemovesWhatACrashedBottleLeftBehind) {
+  const std::string L = label("e2e-crash");
   const std::string log = home_.home() + "/../crash-run.log";
-  ChildProcess bg = start_background("e2e-crash", "touch ready; exec sleep 120", log);
+  ChildProcess bg = start_background(L, "touch ready; exec sleep 120", log);
   ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
-  auto md = read_metadata(state("e2e-crash"));
+  auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
   ASSERT_EQ(md->orchestrator_pid, bg.pid()) << "env execs bottle, so the pid is bottle's";
   ::kill(bg.pid(), SIGKILL);
@@ -300,16 +316,16 @@ TEST_F(LocalE2e, CleanupRemovesWhatACrashedBottleLeftBehind) {
   // The agent dies with its parent; init (own session) and the namespace stay behind.
   EXPECT_TRUE(eventually([&] { return !process_alive(md->agent_pid); }, 5s));
   EXPECT_TRUE(process_alive(md->init_pid));
-  EXPECT_TRUE(fs::exists("/run/netns/bottle-e2e-crash"));
+  EXPECT_TRUE(fs::exists("/run/netns/bottle-" + L));
   auto listed = run_bottle(home_.home(), {"list"});
-  EXPECT_EQ(listed.out.find("e2e-crash"), std::string::npos) << listed.out;
+  EXPECT_EQ(listed.out.find(L), std::string::npos) << listed.out;
 
   auto cleanup = run_bottle(home_.home(), {"cleanup"});
   EXPECT_EQ(cleanup.exit_code, 0) << cleanup.err;
-  EXPECT_NE(cleanup.err.find("removed state of e2e-crash"), std::string::npos) << cleanup.err;
+  EXPECT_NE(cleanup.err.find("removed state of " + L), std::string::npos) << cleanup.err;
   EXPECT_FALSE(process_alive(md->init_pid));
-  EXPECT_FALSE(fs::exists("/run/netns/bottle-e2e-crash"));
-  EXPECT_FALSE(fs::exists(state("e2e-crash")));
+  EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
+  EXPECT_FALSE(fs::exists(state(L)));
 }
 
 }  // namespace

@@ -172,6 +172,24 @@ TEST(PlanGolden, SkillsGoWhereTheProviderLooks) {
   EXPECT_EQ(command->skills[0].destination, "/run/bottle/skills/lint");
 }
 
+TEST(PlanGolden, CodexRoutesShareOneTokenSlot) {
+  TestHome h;
+  h.bottle("demo", "---\nsupervise: false\n---\n");
+  h.agent("cx", "---\nbottle: demo\nprovider: codex\nauth_token: HOST_OPENAI\n---\n");
+  auto p = make_plan(*load_manifest(h.dirs(), "cx"), PlanOptions{});
+  ASSERT_TRUE(p.ok()) << p.error();
+  ASSERT_EQ(p->routes.size(), 2u);
+  EXPECT_EQ(p->routes[0].host, "api.openai.com");
+  EXPECT_EQ(p->routes[1].host, "chatgpt.com");
+  EXPECT_EQ(p->routes[1].token_slot, "EGRESS_TOKEN_0");
+  ASSERT_EQ(p->token_slots.size(), 1u);
+  EXPECT_EQ(p->token_slots[0].host_env, "HOST_OPENAI");
+  EXPECT_EQ(p->argv, (std::vector<std::string>{"codex"}));
+  bool placeholder = false;
+  for (const auto& e : p->env) placeholder |= e.name == "OPENAI_API_KEY" && e.value.text == "egress-placeholder";
+  EXPECT_TRUE(placeholder);
+}
+
 TEST(PlanGolden, CommandProviderNeedsACommand) {
   TestHome h;
   h.bottle("demo", "---\n---\n");
