@@ -83,8 +83,8 @@ class Parser {
       fail(key, "daemon name '" + name + "' must match [a-z0-9][a-z0-9_-]* (max 32)");
     }
     const std::string in = "daemon '" + name + "'";
-    auto fields = checked_map(body, in,
-                              {"argv", "env", "inherit_fds", "restart", "ready", "reload_signal"});
+    auto fields =
+        checked_map(body, in, {"argv", "env", "inherit_fds", "restart", "ready", "reload_signal"});
     if (!fields.count("argv")) fail(body, in + " needs 'argv'");
     for (const auto& [key, e] : fields) {
       if (key == "argv") d.argv = argv(e.node, in);
@@ -99,7 +99,8 @@ class Parser {
 
   std::vector<std::string> argv(const YAML::Node& n, const std::string& in) const {
     std::vector<std::string> out;
-    for (const auto& item : sequence(n, in + " argv")) out.push_back(scalar(item, in + " argv item"));
+    for (const auto& item : sequence(n, in + " argv"))
+      out.push_back(scalar(item, in + " argv item"));
     if (out.empty()) fail(n, in + " argv must not be empty");
     if (out[0].empty() || out[0][0] != '/') {
       fail(n, in + " argv[0] must be an absolute path (init does not search PATH)");
@@ -112,8 +113,8 @@ class Parser {
     for (const auto& item : sequence(n, in + " env")) {
       std::string pattern = scalar(item, in + " env item");
       if (!valid_env_pattern(pattern)) {
-        fail(item, in + " env entry '" + pattern +
-                       "' must be a variable name, optionally ending in '*'");
+        fail(item,
+             in + " env entry '" + pattern + "' must be a variable name, optionally ending in '*'");
       }
       out.push_back(std::move(pattern));
     }
@@ -167,9 +168,9 @@ class Parser {
       }
     }
     if (!split_host_port(s, p)) {
-      fail(e.node, what + " " + kind + " '" + e.node.Scalar() +
-                       "' must be IP:PORT" + (kind == "http" ? "[/path]" : "") +
-                       " (e.g. 127.0.0.1:9098" + (kind == "http" ? "/healthz)" : ")"));
+      fail(e.node, what + " " + kind + " '" + e.node.Scalar() + "' must be IP:PORT" +
+                       (kind == "http" ? "[/path]" : "") + " (e.g. 127.0.0.1:9098" +
+                       (kind == "http" ? "/healthz)" : ")"));
     }
     return p;
   }
@@ -199,8 +200,8 @@ class Parser {
     if (s.empty() || s.size() > 32) return false;
     for (size_t i = 0; i < s.size(); ++i) {
       const char c = s[i];
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                      (i > 0 && (c == '_' || c == '-'));
+      const bool ok =
+          (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
       if (!ok) return false;
     }
     return true;
@@ -257,8 +258,8 @@ Result<std::vector<std::string>> select_daemons(std::string_view csv, const Init
     if (!config.daemons.count(name)) {
       std::string known;
       for (const auto& [k, v] : config.daemons) known += (known.empty() ? "" : ", ") + k;
-      return Error{"BOTTLE_DAEMONS: unknown daemon '" + name + "' (configured: " +
-                   (known.empty() ? "none" : known) + ")"};
+      return Error{"BOTTLE_DAEMONS: unknown daemon '" + name +
+                   "' (configured: " + (known.empty() ? "none" : known) + ")"};
     }
     bool dup = false;
     for (const auto& n : names) dup = dup || n == name;

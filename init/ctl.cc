@@ -25,7 +25,9 @@ Result<sockaddr_un> unix_address(const std::string& path) {
   return addr;
 }
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errno_text(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
 
 }  // namespace
 

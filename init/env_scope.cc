@@ -3,7 +3,9 @@
 namespace bottle::init {
 namespace {
 
-bool starts_with(std::string_view s, std::string_view prefix) { return s.starts_with(prefix); }
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.starts_with(prefix);
+}
 
 bool is_proxy_var(std::string_view name) {
   for (std::string_view p : {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy",

@@ -1,8 +1,7 @@
 #include "init/line_relay.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "common/log.h"
 

@@ -61,8 +61,9 @@ int run_init(const std::string& config_path, SupervisorOptions options) {
 
 int main(int argc, char** argv) {
   bottle::log::init("init");
-  CLI::App app{"bottle-init: PID 1 of the bot-bottle sidecar bundle (spawn, scope env, reap, "
-               "restart, forward signals, stop gracefully)"};
+  CLI::App app{
+      "bottle-init: PID 1 of the bot-bottle sidecar bundle (spawn, scope env, reap, "
+      "restart, forward signals, stop gracefully)"};
   app.set_version_flag("--version", bottle::kVersion);
   std::string config_path = "/etc/bottle/init.yaml";
   SupervisorOptions options;

@@ -75,8 +75,8 @@ ReadinessCheck::Outcome ReadinessCheck::on_event(short revents) {
   if (eol == std::string::npos) {
     return response_.size() > 1024 ? finish(Outcome::failed) : outcome_;
   }
-  const bool ok = response_.starts_with("HTTP/1.") && eol >= 12 && response_[8] == ' ' &&
-                  response_[9] == '2';
+  const bool ok =
+      response_.starts_with("HTTP/1.") && eol >= 12 && response_[8] == ' ' && response_[9] == '2';
   return finish(ok ? Outcome::ready : Outcome::failed);
 }
 

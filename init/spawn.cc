@@ -95,8 +95,8 @@ Result<SpawnedDaemon> spawn_daemon(const DaemonSpec& spec, std::vector<std::stri
   const pid_t pid = fork();
   if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
   if (pid == 0) {
-    exec_child(argv[0], argv.data(), envp.data(), listen_pid_slot, devnull.get(),
-               out->write.get(), err->write.get(), spec.inherit_fds, exec_status->write.get());
+    exec_child(argv[0], argv.data(), envp.data(), listen_pid_slot, devnull.get(), out->write.get(),
+               err->write.get(), spec.inherit_fds, exec_status->write.get());
   }
 
   // The write end closes on successful exec (CLOEXEC): EOF means the daemon is running.

@@ -57,16 +57,22 @@ int exit_code(int wstatus) {
   return 1;
 }
 
-long long ms(Clock::duration d) { return duration_cast<milliseconds>(d).count(); }
+long long ms(Clock::duration d) {
+  return duration_cast<milliseconds>(d).count();
+}
 
 enum class State { running, stopping, waiting, exited };
 
 const char* state_name(State s) {
   switch (s) {
-    case State::running: return "running";
-    case State::stopping: return "stopping";
-    case State::waiting: return "waiting";
-    case State::exited: return "exited";
+    case State::running:
+      return "running";
+    case State::stopping:
+      return "stopping";
+    case State::waiting:
+      return "waiting";
+    case State::exited:
+      return "exited";
   }
   return "?";
 }
@@ -90,7 +96,9 @@ struct Daemon {
 // One child pipe. Lives in a std::list (never moved), so `lines` may capture `this`.
 struct Relay {
   Relay(std::string d, const char* s, UniqueFd f)
-      : daemon(std::move(d)), stream(s), fd(std::move(f)),
+      : daemon(std::move(d)),
+        stream(s),
+        fd(std::move(f)),
         lines([this](std::string_view line) { relay_line(daemon, stream, line); }) {}
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
@@ -129,8 +137,8 @@ class Supervisor {
     ctl_ = std::move(*ctl);
     // Orphans of our daemons come to us even when we are not PID 1 (tests, nested use).
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    log::info("init_started", {{"pid", getpid()}, {"ctl", options_.ctl_path},
-                               {"daemons", options_.daemons}});
+    log::info("init_started",
+              {{"pid", getpid()}, {"ctl", options_.ctl_path}, {"daemons", options_.daemons}});
     if (daemons_.empty()) log::info("idle", {{"reason", "no daemons selected (BOTTLE_DAEMONS)"}});
     for (auto& d : daemons_) start(d);
     update_ready();
@@ -217,19 +225,21 @@ class Supervisor {
     d.state = State::stopping;
     d.kill_at = Clock::now() + options_.grace;
     d.kill_sent = false;
-    log::info("daemon_stopping", {{"daemon", d.spec->name}, {"pid", d.pid},
-                                  {"grace_ms", options_.grace.count()}});
+    log::info("daemon_stopping",
+              {{"daemon", d.spec->name}, {"pid", d.pid}, {"grace_ms", options_.grace.count()}});
   }
 
   void on_death(Daemon& d, int wstatus) {
     const auto uptime = Clock::now() - d.started_at;
     // A daemon that dies of the TERM we sent it stopped as asked.
-    const bool asked = d.state == State::stopping && WIFSIGNALED(wstatus) &&
-                       WTERMSIG(wstatus) == SIGTERM;
+    const bool asked =
+        d.state == State::stopping && WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGTERM;
     const bool clean = asked || (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
     d.last_exit = describe_status(wstatus);
     log::event(clean ? log::Level::info : log::Level::warn, "daemon_exited",
-               {{"daemon", d.spec->name}, {"pid", d.pid}, {"status", d.last_exit},
+               {{"daemon", d.spec->name},
+                {"pid", d.pid},
+                {"status", d.last_exit},
                 {"uptime_ms", ms(uptime)}});
     d.pid = 0;
     d.ready = false;
@@ -253,8 +263,9 @@ class Supervisor {
     }
     const RestartPolicy policy = d.spec->restart;
     if (policy == RestartPolicy::never || (policy == RestartPolicy::on_failure && clean)) {
-      log::info("daemon_not_restarted", {{"daemon", d.spec->name},
-                                         {"restart", policy == RestartPolicy::never ? "never" : "on-failure"}});
+      log::info("daemon_not_restarted",
+                {{"daemon", d.spec->name},
+                 {"restart", policy == RestartPolicy::never ? "never" : "on-failure"}});
       reply_restarted(d);
       return;
     }
@@ -262,10 +273,12 @@ class Supervisor {
     d.state = State::waiting;
     d.restart_at = Clock::now() + delay;
     const int failures = d.backoff.consecutive_failures();
-    log::info("restart_scheduled", {{"daemon", d.spec->name}, {"delay_ms", delay.count()},
+    log::info("restart_scheduled", {{"daemon", d.spec->name},
+                                    {"delay_ms", delay.count()},
                                     {"consecutive_failures", failures}});
     if (failures >= kStormThreshold) {
-      log::warn("restart_storm", {{"daemon", d.spec->name}, {"consecutive_failures", failures},
+      log::warn("restart_storm", {{"daemon", d.spec->name},
+                                  {"consecutive_failures", failures},
                                   {"delay_ms", delay.count()}});
     }
     reply_restarted(d);  // a ctl restart whose new process failed at once
@@ -277,8 +290,7 @@ class Supervisor {
       return;
     }
     shutting_down_ = true;
-    log::info("shutdown", {{"signal", signal_name(sig)},
-                           {"grace_ms", options_.grace.count()}});
+    log::info("shutdown", {{"signal", signal_name(sig)}, {"grace_ms", options_.grace.count()}});
     for (auto& d : daemons_) {
       d.restart_requested = false;
       if (d.pid > 0) {
@@ -353,7 +365,8 @@ class Supervisor {
       }
     }
     if (rename(tmp.c_str(), options_.ready_file.c_str()) != 0) {
-      log::error("ready_file_failed", {{"path", options_.ready_file}, {"error", std::strerror(errno)}});
+      log::error("ready_file_failed",
+                 {{"path", options_.ready_file}, {"error", std::strerror(errno)}});
     }
   }
 
@@ -368,8 +381,8 @@ class Supervisor {
         kill(-d.pid, SIGKILL);
         kill(d.pid, SIGKILL);
         d.kill_sent = true;
-        log::warn("grace_expired", {{"daemon", d.spec->name}, {"pid", d.pid},
-                                    {"grace_ms", options_.grace.count()}});
+        log::warn("grace_expired",
+                  {{"daemon", d.spec->name}, {"pid", d.pid}, {"grace_ms", options_.grace.count()}});
       }
       if (d.state != State::running || d.ready) continue;
       if (d.check && now >= d.check_deadline) {
@@ -393,7 +406,8 @@ class Supervisor {
     for (const auto& d : daemons_) {
       if (d.state == State::waiting) consider(d.restart_at);
       if (d.state == State::stopping && !d.kill_sent) consider(d.kill_at);
-      if (d.state == State::running && !d.ready) consider(d.check ? d.check_deadline : d.next_check_at);
+      if (d.state == State::running && !d.ready)
+        consider(d.check ? d.check_deadline : d.next_check_at);
     }
     if (!next) return -1;
     const auto wait = *next - Clock::now();
@@ -413,7 +427,8 @@ class Supervisor {
     watch(signal_fd_.get(), POLLIN, [this](short) { on_signals(); });
     watch(ctl_.get(), POLLIN, [this](short) { accept_clients(); });
     for (auto& c : clients_) {
-      if (!c.done && c.waiting_for.empty()) watch(c.fd.get(), POLLIN, [this, &c](short) { read_client(c); });
+      if (!c.done && c.waiting_for.empty())
+        watch(c.fd.get(), POLLIN, [this, &c](short) { read_client(c); });
     }
     for (auto& r : relays_) watch(r.fd.get(), POLLIN, [&r](short) { read_relay(r); });
     for (auto& d : daemons_) {
@@ -479,7 +494,8 @@ class Supervisor {
   void on_check_event(Daemon& d, int fd, short revents) {
     if (!d.check || d.check->fd() != fd) return;  // the daemon died meanwhile
     switch (d.check->on_event(revents)) {
-      case ReadinessCheck::Outcome::pending: return;
+      case ReadinessCheck::Outcome::pending:
+        return;
       case ReadinessCheck::Outcome::failed:
         d.check.reset();
         d.next_check_at = Clock::now() + kCheckInterval;
@@ -524,20 +540,25 @@ class Supervisor {
   void handle_request(CtlClient& c, const std::string& line) {
     const json req = json::parse(line, nullptr, false);
     const std::string cmd = req.is_object() && req.value("cmd", json()).is_string()
-                                ? req["cmd"].get<std::string>() : "";
+                                ? req["cmd"].get<std::string>()
+                                : "";
     if (cmd == "status") return reply(c, status());
     if (cmd == "reload") return reply(c, {{"ok", true}, {"signaled", forward_reload()}});
     if (cmd != "restart") {
-      return reply(c, {{"ok", false}, {"error", "expected {\"cmd\": \"status\"|\"reload\"|\"restart\"}"}});
+      return reply(
+          c, {{"ok", false}, {"error", "expected {\"cmd\": \"status\"|\"reload\"|\"restart\"}"}});
     }
-    const std::string name = req.value("daemon", json()).is_string() ? req["daemon"].get<std::string>() : "";
+    const std::string name =
+        req.value("daemon", json()).is_string() ? req["daemon"].get<std::string>() : "";
     Daemon* d = nullptr;
     for (auto& x : daemons_) {
       if (x.spec->name == name) d = &x;
     }
     if (!d) {
-      return reply(c, {{"ok", false}, {"error", "daemon '" + name + "' is not running under this init (BOTTLE_DAEMONS: " +
-                                                   join(options_.daemons) + ")"}});
+      return reply(
+          c, {{"ok", false},
+              {"error", "daemon '" + name + "' is not running under this init (BOTTLE_DAEMONS: " +
+                            join(options_.daemons) + ")"}});
     }
     if (shutting_down_) return reply(c, {{"ok", false}, {"error", "shutting down"}});
     log::info("restart_requested", {{"daemon", name}});
@@ -556,10 +577,12 @@ class Supervisor {
     for (auto& c : clients_) {
       if (c.done || c.waiting_for != d.spec->name) continue;
       if (d.state == State::running) {
-        reply(c, {{"ok", true}, {"daemon", d.spec->name}, {"pid", d.pid}, {"restarts", d.restarts}});
+        reply(c,
+              {{"ok", true}, {"daemon", d.spec->name}, {"pid", d.pid}, {"restarts", d.restarts}});
       } else {
-        reply(c, {{"ok", false}, {"error", "daemon '" + d.spec->name + "' did not restart: " +
-                                               (shutting_down_ ? "shutting down" : d.last_exit)}});
+        reply(c, {{"ok", false},
+                  {"error", "daemon '" + d.spec->name + "' did not restart: " +
+                                (shutting_down_ ? "shutting down" : d.last_exit)}});
       }
     }
   }
@@ -573,7 +596,10 @@ class Supervisor {
                                {"ready", d.ready},
                                {"last_exit", d.last_exit.empty() ? json() : json(d.last_exit)}};
     }
-    return {{"ok", true}, {"ready", all_ready_}, {"shutting_down", shutting_down_}, {"daemons", daemons}};
+    return {{"ok", true},
+            {"ready", all_ready_},
+            {"shutting_down", shutting_down_},
+            {"daemons", daemons}};
   }
 
   // A client that does not read its small reply is dropped, never waited on.
@@ -602,6 +628,8 @@ class Supervisor {
 
 }  // namespace
 
-int run_supervisor(const SupervisorOptions& options) { return Supervisor(options).run(); }
+int run_supervisor(const SupervisorOptions& options) {
+  return Supervisor(options).run();
+}
 
 }  // namespace bottle::init

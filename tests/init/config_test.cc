@@ -18,7 +18,8 @@ TEST(InitConfig, ParsesTheDocumentedExample) {
     argv: [/usr/local/bin/bottle-gitgate]
     restart: on-failure
     ready: {tcp: "[::1]:9418"}
-)", "init.yaml");
+)",
+                             "init.yaml");
   ASSERT_TRUE(c.ok()) << c.error();
   const DaemonSpec& e = c->daemons.at("egress");
   EXPECT_EQ(e.argv.size(), 5u);
@@ -53,12 +54,16 @@ TEST(InitConfig, ErrorsCarryLineAndColumn) {
 }
 
 TEST(InitConfig, RejectsWrongTypesAndValues) {
-  EXPECT_NE(error_of("daemons:\n  x:\n    argv: /bin/true\n").find("init.yaml:3:11: daemon 'x' argv must be a list"),
+  EXPECT_NE(error_of("daemons:\n  x:\n    argv: /bin/true\n")
+                .find("init.yaml:3:11: daemon 'x' argv must be a list"),
             std::string::npos);
-  EXPECT_NE(error_of("daemons:\n  x:\n    argv: [true]\n").find("absolute path"), std::string::npos);
-  EXPECT_NE(error_of("daemons:\n  x:\n    argv: []\n").find("must not be empty"), std::string::npos);
+  EXPECT_NE(error_of("daemons:\n  x:\n    argv: [true]\n").find("absolute path"),
+            std::string::npos);
+  EXPECT_NE(error_of("daemons:\n  x:\n    argv: []\n").find("must not be empty"),
+            std::string::npos);
   EXPECT_NE(error_of("daemons:\n  x: {env: [PATH]}\n").find("needs 'argv'"), std::string::npos);
-  EXPECT_NE(error_of("daemons:\n  x: {argv: [/a], restart: sometimes}\n").find("always, on-failure or never"),
+  EXPECT_NE(error_of("daemons:\n  x: {argv: [/a], restart: sometimes}\n")
+                .find("always, on-failure or never"),
             std::string::npos);
   EXPECT_NE(error_of("daemons:\n  x: {argv: [/a], inherit_fds: [2]}\n").find("fd number >= 3"),
             std::string::npos);
@@ -66,16 +71,20 @@ TEST(InitConfig, RejectsWrongTypesAndValues) {
             std::string::npos);
   EXPECT_NE(error_of("daemons:\n  x: {argv: [/a], env: [\"A-B\"]}\n").find("variable name"),
             std::string::npos);
-  EXPECT_NE(error_of("daemons:\n  x: {argv: [/a], ready: {tcp: \"localhost:1\"}}\n").find("IP:PORT"),
-            std::string::npos);
-  EXPECT_NE(error_of("daemons:\n  x: {argv: [/a], ready: {tcp: \"1.2.3.4:1\", http: \"1.2.3.4:2\"}}\n")
-                .find("exactly one"),
-            std::string::npos);
-  EXPECT_NE(error_of("daemons:\n  x: {argv: [/a], ready: {udp: \"1.2.3.4:1\"}}\n").find("unknown key 'udp'"),
+  EXPECT_NE(
+      error_of("daemons:\n  x: {argv: [/a], ready: {tcp: \"localhost:1\"}}\n").find("IP:PORT"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of("daemons:\n  x: {argv: [/a], ready: {tcp: \"1.2.3.4:1\", http: \"1.2.3.4:2\"}}\n")
+          .find("exactly one"),
+      std::string::npos);
+  EXPECT_NE(error_of("daemons:\n  x: {argv: [/a], ready: {udp: \"1.2.3.4:1\"}}\n")
+                .find("unknown key 'udp'"),
             std::string::npos);
   EXPECT_NE(error_of("daemons:\n  Bad!: {argv: [/a]}\n").find("init.yaml:2:3: daemon name"),
             std::string::npos);
-  EXPECT_NE(error_of("daemons:\n  x: {argv: [/a]}\n  x: {argv: [/b]}\n").find("init.yaml:3:3: duplicate key 'x'"),
+  EXPECT_NE(error_of("daemons:\n  x: {argv: [/a]}\n  x: {argv: [/b]}\n")
+                .find("init.yaml:3:3: duplicate key 'x'"),
             std::string::npos);
   EXPECT_NE(error_of("").find("empty config"), std::string::npos);
   EXPECT_NE(error_of("daemons: [\n").find("init.yaml:"), std::string::npos);
@@ -90,7 +99,8 @@ TEST(InitConfig, SelectsDaemonsFromCsv) {
   EXPECT_TRUE(select_daemons("", *c)->empty());
   auto bad = select_daemons("egress,supervise", *c);
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error(), "BOTTLE_DAEMONS: unknown daemon 'supervise' (configured: egress, gitgate)");
+  EXPECT_EQ(bad.error(),
+            "BOTTLE_DAEMONS: unknown daemon 'supervise' (configured: egress, gitgate)");
 }
 
 }  // namespace

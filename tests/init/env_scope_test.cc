@@ -7,11 +7,22 @@
 namespace bottle::init {
 namespace {
 
-const std::vector<std::string> kParent = {
-    "PATH=/bin",          "HOME=/root",           "EGRESS_TOKEN_1=tok",  "GIT_SSH_KEY=k",
-    "GIT_SSH_KEY_PATH=p", "GITGATE_DEPLOY_KEY=d", "SSH_AUTH_SOCK=/s",    "HTTPS_PROXY=x",
-    "http_proxy=x",       "NO_PROXY=x",           "all_proxy=x",         "LISTEN_FDS=2",
-    "OTHER=1",            "GITGATE_PORT=9418",    "NOEQUALS",            "=bad"};
+const std::vector<std::string> kParent = {"PATH=/bin",
+                                          "HOME=/root",
+                                          "EGRESS_TOKEN_1=tok",
+                                          "GIT_SSH_KEY=k",
+                                          "GIT_SSH_KEY_PATH=p",
+                                          "GITGATE_DEPLOY_KEY=d",
+                                          "SSH_AUTH_SOCK=/s",
+                                          "HTTPS_PROXY=x",
+                                          "http_proxy=x",
+                                          "NO_PROXY=x",
+                                          "all_proxy=x",
+                                          "LISTEN_FDS=2",
+                                          "OTHER=1",
+                                          "GITGATE_PORT=9418",
+                                          "NOEQUALS",
+                                          "=bad"};
 
 bool has(const std::vector<std::string>& env, const std::string& name) {
   return std::any_of(env.begin(), env.end(),
@@ -25,7 +36,8 @@ TEST(EnvScope, EgressTokensReachOnlyEgress) {
 }
 
 TEST(EnvScope, GitKeysReachOnlyGitgate) {
-  for (const char* name : {"GIT_SSH_KEY", "GIT_SSH_KEY_PATH", "GITGATE_DEPLOY_KEY", "SSH_AUTH_SOCK"}) {
+  for (const char* name :
+       {"GIT_SSH_KEY", "GIT_SSH_KEY_PATH", "GITGATE_DEPLOY_KEY", "SSH_AUTH_SOCK"}) {
     EXPECT_TRUE(has(scoped_env("gitgate", {"*"}, kParent), name)) << name;
     EXPECT_FALSE(has(scoped_env("egress", {"*"}, kParent), name)) << name;
     EXPECT_FALSE(has(scoped_env("supervise", {name}, kParent), name)) << name;

@@ -30,7 +30,9 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+bool file_exists(const std::string& path) {
+  return std::filesystem::exists(path);
+}
 
 TempDir::TempDir() {
   char tmpl[] = "/tmp/bottle-init-test-XXXXXX";
@@ -49,8 +51,9 @@ InitRun::InitRun(InitOptions o) {
   if (o.pid_namespace) {
     args = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child=SIGKILL"};
   }
-  for (std::string a : {std::string(BOTTLE_INIT_BIN), std::string("--config"), config,
-                        std::string("--ctl"), ctl_path(), std::string("--ready-file"), ready_path()}) {
+  for (std::string a :
+       {std::string(BOTTLE_INIT_BIN), std::string("--config"), config, std::string("--ctl"),
+        ctl_path(), std::string("--ready-file"), ready_path()}) {
     args.push_back(a);
   }
   for (const auto& a : o.args) args.push_back(a);
@@ -89,7 +92,7 @@ pid_t InitRun::init_pid() {
   // unshare --fork's only child is bottle-init (PID 1 inside).
   eventually([&] {
     std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
       const std::string stat = read_file(entry.path().string() + "/stat");
       const auto close = stat.rfind(')');
       if (close == std::string::npos) continue;
@@ -107,7 +110,9 @@ pid_t InitRun::init_pid() {
   return init_;
 }
 
-std::string InitRun::log() const { return read_file(dir() + "/init.log"); }
+std::string InitRun::log() const {
+  return read_file(dir() + "/init.log");
+}
 
 bool InitRun::wait_log(const std::string& needle, milliseconds timeout) const {
   return eventually([&] { return log().find(needle) != std::string::npos; }, timeout);
@@ -127,7 +132,9 @@ nlohmann::json InitRun::ctl(const std::string& args) const {
   return reply.is_object() ? reply : nlohmann::json::object();
 }
 
-void InitRun::signal(int sig) { kill(init_pid(), sig); }
+void InitRun::signal(int sig) {
+  kill(init_pid(), sig);
+}
 
 int InitRun::wait_exit(milliseconds timeout) {
   if (exit_code_ >= 0) return exit_code_;

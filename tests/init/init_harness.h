@@ -30,12 +30,12 @@ struct TempDir {
 };
 
 struct InitOptions {
-  std::string yaml = {};            // init.yaml contents
-  std::string daemons = {};         // BOTTLE_DAEMONS
-  std::vector<std::string> env = {};  // extra NAME=value for init
+  std::string yaml = {};               // init.yaml contents
+  std::string daemons = {};            // BOTTLE_DAEMONS
+  std::vector<std::string> env = {};   // extra NAME=value for init
   std::vector<std::string> args = {};  // extra flags (e.g. --grace-ms 300)
-  int pass_fd = -1, pass_fd_as = -1;  // hand this fd to init as fd number pass_fd_as
-  bool pid_namespace = true;        // false: run bottle-init directly (config errors)
+  int pass_fd = -1, pass_fd_as = -1;   // hand this fd to init as fd number pass_fd_as
+  bool pid_namespace = true;           // false: run bottle-init directly (config errors)
 };
 
 class InitRun {

@@ -2,13 +2,12 @@
 // scripts (and test_daemon) as daemons. Daemons report what they saw into files in the
 // test's temp dir; the test polls those files, the log and the control socket.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <ctime>
 #include <sstream>
@@ -121,11 +120,13 @@ TEST_F(InitProcess, ForwardsSighupOnlyToReloadDaemon) {
   TempDir tmp;
   const std::string traps_e = "trap \"echo hup >> " + tmp.path + "/egress.hup\" HUP; ";
   const std::string traps_g = "trap \"echo hup >> " + tmp.path + "/gitgate.hup\" HUP; ";
-  InitRun init({.yaml = "daemons:\n" +
-                        daemon("egress", idle(tmp.path + "/e", traps_e), "    reload_signal: true\n") +
-                        daemon("gitgate", idle(tmp.path + "/g", traps_g)),
-                .daemons = "egress,gitgate"});
-  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/e") && file_exists(tmp.path + "/g"); }));
+  InitRun init(
+      {.yaml = "daemons:\n" +
+               daemon("egress", idle(tmp.path + "/e", traps_e), "    reload_signal: true\n") +
+               daemon("gitgate", idle(tmp.path + "/g", traps_g)),
+       .daemons = "egress,gitgate"});
+  ASSERT_TRUE(
+      eventually([&] { return file_exists(tmp.path + "/e") && file_exists(tmp.path + "/g"); }));
   const auto before = init.ctl("status");
   init.signal(SIGHUP);
   ASSERT_TRUE(eventually([&] { return read_file(tmp.path + "/egress.hup") == "hup\n"; }));
@@ -179,7 +180,8 @@ TEST_F(InitProcess, GracefulStopWithinGraceExitsZero) {
                         daemon("gitgate", idle(tmp.path + "/g")),
                 .daemons = "egress,gitgate",
                 .args = {"--grace-ms", "5000"}});
-  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/e") && file_exists(tmp.path + "/g"); }));
+  ASSERT_TRUE(
+      eventually([&] { return file_exists(tmp.path + "/e") && file_exists(tmp.path + "/g"); }));
   const auto t0 = Clock::now();
   init.signal(SIGTERM);
   EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
@@ -203,10 +205,12 @@ TEST_F(InitProcess, KillsDaemonThatIgnoresTermAfterGrace) {
 
 TEST_F(InitProcess, ExitsWithFirstNonZeroChildStatus) {
   TempDir tmp;
-  InitRun init({.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e", "trap \"exit 3\" TERM; ")) +
+  InitRun init({.yaml = "daemons:\n" +
+                        daemon("egress", idle(tmp.path + "/e", "trap \"exit 3\" TERM; ")) +
                         daemon("gitgate", idle(tmp.path + "/g")),
                 .daemons = "egress,gitgate"});
-  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/e") && file_exists(tmp.path + "/g"); }));
+  ASSERT_TRUE(
+      eventually([&] { return file_exists(tmp.path + "/e") && file_exists(tmp.path + "/g"); }));
   init.signal(SIGINT);
   EXPECT_EQ(init.wait_exit(5s), 3) << init.log();
 }
@@ -235,10 +239,11 @@ TEST_F(InitProcess, CtlRestartsOneDaemonAndOthersKeepTheirPids) {
 
 TEST_F(InitProcess, CtlRestartRevivesADaemonThatExitedForGood) {
   TempDir tmp;
-  InitRun init({.yaml = "daemons:\n" +
-                        daemon("egress", "echo run >> " + tmp.path + "/runs", "    restart: never\n") +
-                        daemon("gitgate", idle(tmp.path + "/g")),
-                .daemons = "egress,gitgate"});
+  InitRun init(
+      {.yaml = "daemons:\n" +
+               daemon("egress", "echo run >> " + tmp.path + "/runs", "    restart: never\n") +
+               daemon("gitgate", idle(tmp.path + "/g")),
+       .daemons = "egress,gitgate"});
   ASSERT_TRUE(init.wait_log("\"daemon_not_restarted\""));
   EXPECT_EQ(init.ctl("status")["daemons"]["egress"]["state"], "exited");
   const auto reply = init.ctl("restart egress");
@@ -303,7 +308,8 @@ struct HttpDaemon {
   }
   ~HttpDaemon() { close(fd); }
   std::string yaml(const std::string& name) const {
-    return "  " + name + ":\n    argv: [" + std::string(TEST_DAEMON_BIN) + ", http-fd3, '" + status +
+    return "  " + name + ":\n    argv: [" + std::string(TEST_DAEMON_BIN) + ", http-fd3, '" +
+           status +
            "']\n    inherit_fds: [7]\n    ready: {http: \"127.0.0.1:" + std::to_string(port) +
            "/healthz\"}\n";
   }
@@ -315,10 +321,11 @@ struct HttpDaemon {
 TEST_F(InitProcess, WritesReadyFileWhenEveryDaemonIsReady) {
   TempDir tmp;
   HttpDaemon http("200");
-  InitRun init({.yaml = "daemons:\n" + http.yaml("egress") + daemon("gitgate", idle(tmp.path + "/g")),
-                .daemons = "egress,gitgate",
-                .pass_fd = http.fd,
-                .pass_fd_as = 7});
+  InitRun init(
+      {.yaml = "daemons:\n" + http.yaml("egress") + daemon("gitgate", idle(tmp.path + "/g")),
+       .daemons = "egress,gitgate",
+       .pass_fd = http.fd,
+       .pass_fd_as = 7});
   ASSERT_TRUE(eventually([&] { return file_exists(init.ready_path()); })) << init.log();
   EXPECT_EQ(read_file(init.ready_path()), "ready\n");
   EXPECT_NE(init.log().find("\"event\":\"all_ready\""), std::string::npos);
@@ -346,7 +353,8 @@ TEST_F(InitProcess, RelaysChildOutputAsJsonLines) {
   const std::string script =
       "echo plain; echo \"{\\\"event\\\":\\\"own\\\",\\\"daemon\\\":\\\"spoof\\\"}\"; "
       "printf \"bad \\377 utf8\\n\"; echo oops >&2; head -c 20000 /dev/zero | tr \"\\0\" x; "
-      "echo $$ > " + tmp.path + "/e; exec sleep 1000";
+      "echo $$ > " +
+      tmp.path + "/e; exec sleep 1000";
   InitRun init({.yaml = "daemons:\n" + daemon("egress", script), .daemons = "egress"});
   ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/e"); }));
   init.signal(SIGTERM);
@@ -356,11 +364,16 @@ TEST_F(InitProcess, RelaysChildOutputAsJsonLines) {
   for (std::string line; std::getline(log, line);) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     ASSERT_TRUE(j.is_object()) << line;
-    if (j.value("daemon", "") == "egress" && j.value("event", "") != "daemon_started") lines.push_back(j);
+    if (j.value("daemon", "") == "egress" && j.value("event", "") != "daemon_started")
+      lines.push_back(j);
   }
-  auto find = [&](auto pred) { return std::find_if(lines.begin(), lines.end(), pred) != lines.end(); };
-  EXPECT_TRUE(find([](auto& j) { return j.value("line", "") == "plain" && j["stream"] == "stdout"; }));
-  EXPECT_TRUE(find([](auto& j) { return j.value("line", "") == "oops" && j["stream"] == "stderr"; }));
+  auto find = [&](auto pred) {
+    return std::find_if(lines.begin(), lines.end(), pred) != lines.end();
+  };
+  EXPECT_TRUE(
+      find([](auto& j) { return j.value("line", "") == "plain" && j["stream"] == "stdout"; }));
+  EXPECT_TRUE(
+      find([](auto& j) { return j.value("line", "") == "oops" && j["stream"] == "stderr"; }));
   EXPECT_TRUE(find([](auto& j) { return j.value("event", "") == "own"; }));
   EXPECT_TRUE(find([](auto& j) { return j.value("line", "") == "bad \xEF\xBF\xBD utf8"; }));
   EXPECT_TRUE(find([](auto& j) { return j.value("line", "").size() == 16384; }));
@@ -385,14 +398,16 @@ TEST_F(InitProcess, ChattyDaemonDoesNotStarveOthers) {
 }
 
 TEST_F(InitProcess, ReportsExecFailureAndRetries) {
-  InitRun init({.yaml = "daemons:\n  egress: {argv: [/nonexistent/daemon]}\n", .daemons = "egress"});
+  InitRun init(
+      {.yaml = "daemons:\n  egress: {argv: [/nonexistent/daemon]}\n", .daemons = "egress"});
   EXPECT_TRUE(init.wait_log("\"error\":\"exec /nonexistent/daemon: No such file or directory\""))
       << init.log();
   EXPECT_TRUE(init.wait_log("\"consecutive_failures\":2"));
   EXPECT_EQ(init.ctl("status")["daemons"]["egress"]["ready"], false);
   const auto reply = init.ctl("restart egress");
   EXPECT_EQ(reply["ok"], false);
-  EXPECT_NE(reply.value("error", "").find("No such file or directory"), std::string::npos) << reply.dump();
+  EXPECT_NE(reply.value("error", "").find("No such file or directory"), std::string::npos)
+      << reply.dump();
 }
 
 TEST_F(InitProcess, IdlesWithNoDaemonsSelected) {
@@ -410,8 +425,9 @@ TEST_F(InitProcess, BadConfigFailsWithLineAndColumn) {
                 .daemons = "egress",
                 .pid_namespace = false});
   EXPECT_EQ(init.wait_exit(5s), 2);
-  EXPECT_NE(init.log().find("bottle-init: config: " + init.dir() + "/init.yaml:4:5: unknown key 'argz'"),
-            std::string::npos)
+  EXPECT_NE(
+      init.log().find("bottle-init: config: " + init.dir() + "/init.yaml:4:5: unknown key 'argz'"),
+      std::string::npos)
       << init.log();
 }
 

@@ -1,6 +1,7 @@
 #include "init/line_relay.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "init/backoff.h"
@@ -17,7 +18,8 @@ std::vector<std::string> split(const std::vector<std::string>& chunks, bool fini
 }
 
 TEST(LineSplitter, JoinsChunksAndSplitsOnNewline) {
-  EXPECT_EQ(split({"he", "llo\nwor", "ld\r\n\n"}), (std::vector<std::string>{"hello", "world", ""}));
+  EXPECT_EQ(split({"he", "llo\nwor", "ld\r\n\n"}),
+            (std::vector<std::string>{"hello", "world", ""}));
 }
 
 TEST(LineSplitter, FlushesPartialLineOnlyAtFinish) {
@@ -51,7 +53,8 @@ TEST(MergeDaemonField, LeavesOtherLinesAlone) {
 
 TEST(Backoff, DoublesFrom100msToA30sCap) {
   Backoff b;
-  const std::vector<long> expected = {100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000};
+  const std::vector<long> expected = {100,  200,   400,   800,   1600, 3200,
+                                      6400, 12800, 25600, 30000, 30000};
   for (long want : expected) EXPECT_EQ(b.on_death(std::chrono::seconds(1)).count(), want);
 }
 
