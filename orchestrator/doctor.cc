@@ -19,12 +19,15 @@ DoctorCheck binary(const std::string& name, const std::string& fix) {
 std::vector<DoctorCheck> run_doctor() {
   std::vector<DoctorCheck> out;
   bool root = ::geteuid() == 0;
-  out.push_back({"root", root, root ? "running as uid 0" : "running as uid " + std::to_string(::geteuid()),
+  out.push_back({"root", root,
+                 root ? "running as uid 0" : "running as uid " + std::to_string(::geteuid()),
                  "the local backend creates network namespaces: run bottle as root (sudo)"});
   out.push_back(binary("ip", "apt-get install iproute2"));
   out.push_back(binary("bwrap", "apt-get install bubblewrap"));
-  out.push_back(binary("bottle-egress", "build it: cmake --build build --target bottle-egress (or put it on PATH)"));
-  out.push_back(binary("bottle-init", "build it: cmake --build build --target bottle-init (or put it on PATH)"));
+  out.push_back(binary("bottle-egress",
+                       "build it: cmake --build build --target bottle-egress (or put it on PATH)"));
+  out.push_back(binary("bottle-init",
+                       "build it: cmake --build build --target bottle-init (or put it on PATH)"));
   if (root && out[1].ok) {
     // Creating and deleting a namespace is the real test (kernel support, /run/netns).
     const std::string ns = "bottle-doctor-" + std::to_string(::getpid());
@@ -35,10 +38,11 @@ std::vector<DoctorCheck> run_doctor() {
     out.push_back(c);
   }
   if (out[2].ok) {
-    auto r = run_capture({out[2].detail, "--unshare-user", "--unshare-pid", "--ro-bind", "/", "/", "--proc",
-                          "/proc", "--dev", "/dev", "true"});
+    auto r = run_capture({out[2].detail, "--unshare-user", "--unshare-pid", "--ro-bind", "/", "/",
+                          "--proc", "/proc", "--dev", "/dev", "true"});
     bool ok = r && r->exit_code == 0;
-    out.push_back({"bwrap sandbox", ok, ok ? "user + pid namespaces work" : (r ? first_line(r->err) : r.error()),
+    out.push_back({"bwrap sandbox", ok,
+                   ok ? "user + pid namespaces work" : (r ? first_line(r->err) : r.error()),
                    "enable unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1 "
                    "(and user.max_user_namespaces > 0)"});
   }

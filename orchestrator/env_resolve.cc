@@ -36,7 +36,8 @@ EnvSources process_env_sources() {
   return s;
 }
 
-Result<std::vector<std::string>> resolve_env(const std::vector<PlanEnv>& env, const EnvSources& src) {
+Result<std::vector<std::string>> resolve_env(const std::vector<PlanEnv>& env,
+                                             const EnvSources& src) {
   std::vector<std::string> out;
   for (const auto& e : env) {
     switch (e.value.kind) {
@@ -55,7 +56,8 @@ Result<std::vector<std::string>> resolve_env(const std::vector<PlanEnv>& env, co
       case EnvValue::Kind::prompt: {
         auto v = src.ask ? src.ask(e.name) : std::nullopt;
         if (!v) {
-          return Error{"env " + e.name + " is \"?prompt\" but there is no terminal to ask on; "
+          return Error{"env " + e.name +
+                       " is \"?prompt\" but there is no terminal to ask on; "
                        "run `bottle start` interactively or set the value in the bottle"};
         }
         out.push_back(e.name + "=" + *v);
@@ -71,7 +73,8 @@ Result<std::vector<std::string>> resolve_token_slots(const Plan& plan, const Env
   for (const auto& t : plan.token_slots) {
     auto v = src.host ? src.host(t.host_env) : std::nullopt;
     if (!v || v->empty()) {
-      return Error{"credential variable " + t.host_env + " is not set in the host environment "
+      return Error{"credential variable " + t.host_env +
+                   " is not set in the host environment "
                    "(the bottle's routes inject it; export it first)"};
     }
     out.push_back(t.slot + "=" + *v);

@@ -21,7 +21,8 @@ struct EnvSources {
 EnvSources process_env_sources();
 
 // "NAME=value" entries, or the first env that cannot be resolved.
-Result<std::vector<std::string>> resolve_env(const std::vector<PlanEnv>& env, const EnvSources& src);
+Result<std::vector<std::string>> resolve_env(const std::vector<PlanEnv>& env,
+                                             const EnvSources& src);
 
 // Real credentials for the egress token slots ("EGRESS_TOKEN_0=..."); every host
 // variable must be set.

@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -73,7 +73,8 @@ std::string read_text(const std::string& path) {
 std::string tail_lines(const std::string& path, size_t n) {
   std::string text = read_text(path);
   size_t pos = text.size();
-  for (size_t i = 0; i <= n && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
+  for (size_t i = 0; i <= n && pos != std::string::npos && pos > 0; ++i)
+    pos = text.rfind('\n', pos - 1);
   return pos == std::string::npos ? text : text.substr(pos + 1);
 }
 
@@ -164,7 +165,9 @@ Status LocalBottle::write_agent_files() {
   if (auto st = write_file_atomic(dir_ + "/ca/ca.pem", ca->cert_pem, 0644); !st) return st;
   const std::string a = dir_ + "/agent";
   if (auto st = write_file_atomic(a + "/bottle-ca.pem", ca->cert_pem, 0644); !st) return st;
-  if (auto st = write_file_atomic(a + "/ca-bundle.pem", system_ca_bundle() + "\n" + ca->cert_pem, 0644); !st)
+  if (auto st =
+          write_file_atomic(a + "/ca-bundle.pem", system_ca_bundle() + "\n" + ca->cert_pem, 0644);
+      !st)
     return st;
   if (auto st = write_file_atomic(a + "/gitconfig", render_gitconfig(plan_), 0644); !st) return st;
   if (auto st = write_file_atomic(a + "/prompt.md", plan_.prompt, 0600); !st) return st;
@@ -176,10 +179,12 @@ Status LocalBottle::write_agent_files() {
     }
     const std::string copy = a + "/skills/" + fs::path(skill.destination).filename().string();
     fs::create_directories(a + "/skills", ec);
-    fs::copy(skill.source, copy, fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
+    fs::copy(skill.source, copy, fs::copy_options::recursive | fs::copy_options::overwrite_existing,
+             ec);
     if (ec) return Error{"skill " + skill.source + ": copy: " + ec.message()};
   }
-  if (auto st = write_file_atomic(dir_ + "/routes/routes.yaml", render_routes_yaml(plan_), 0600); !st)
+  if (auto st = write_file_atomic(dir_ + "/routes/routes.yaml", render_routes_yaml(plan_), 0600);
+      !st)
     return st;
   return OkStatus();
 }
@@ -218,14 +223,16 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   layout.gitgate_state = dir_ + "/gitgate";
   layout.supervise_queue = dir_ + "/proposals";
   layout.init_ctl = md_.init_ctl;
-  if (auto st = write_file_atomic(dir_ + "/init.yaml", render_init_yaml(plan_, layout), 0600); !st) return st;
+  if (auto st = write_file_atomic(dir_ + "/init.yaml", render_init_yaml(plan_, layout), 0600); !st)
+    return st;
 
-  std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                  "HOME=" + dir_, "BOTTLE_DAEMONS=" + daemons_csv(plan_)};
+  std::vector<std::string> env = {
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + dir_,
+      "BOTTLE_DAEMONS=" + daemons_csv(plan_)};
   env.insert(env.end(), token_env.begin(), token_env.end());
   SpawnOptions so;
-  so.argv = {init_bin_, "--config", dir_ + "/init.yaml", "--ctl", md_.init_ctl, "--ready-file",
-             dir_ + "/ready"};
+  so.argv = {init_bin_,    "--config",     dir_ + "/init.yaml", "--ctl",
+             md_.init_ctl, "--ready-file", dir_ + "/ready"};
   so.env = env;
   for (const auto& l : listeners) so.pass_fds.push_back(l.get());
   so.stdout_file = so.stderr_file = dir_ + "/logs/sidecar.log";
@@ -264,15 +271,16 @@ Status LocalBottle::wait_ready() {
   auto delay = 5ms;
   while (std::chrono::steady_clock::now() < deadline) {
     if (fs::exists(ready)) {
-      progress("sidecar ready (egress on 127.0.0.1:" + std::to_string(kEgressPort) + " inside " + ns_ + ")");
+      progress("sidecar ready (egress on 127.0.0.1:" + std::to_string(kEgressPort) + " inside " +
+               ns_ + ")");
       return OkStatus();
     }
     if (auto why = startup_failure(dir_ + "/logs/sidecar.log"); !why.empty()) {
       return Error{"sidecar failed: " + why + " (full log: " + dir_ + "/logs/sidecar.log)"};
     }
     if (auto code = init_.poll()) {
-      return Error{"bottle-init exited with status " + std::to_string(*code) + " before it was ready:\n" +
-                   tail_lines(dir_ + "/logs/sidecar.log", 15)};
+      return Error{"bottle-init exited with status " + std::to_string(*code) +
+                   " before it was ready:\n" + tail_lines(dir_ + "/logs/sidecar.log", 15)};
     }
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, 100ms);
@@ -300,7 +308,9 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
     // Register the supervise MCP server with the agent, then become the agent.
     std::string reg;
     for (const auto& w : plan_.mcp_registration) reg += "'" + w + "' ";
-    s.argv = {"sh", "-c", reg + ">/dev/null 2>&1 || echo 'bottle: MCP registration failed' >&2; exec \"$@\"", "sh"};
+    s.argv = {"sh", "-c",
+              reg + ">/dev/null 2>&1 || echo 'bottle: MCP registration failed' >&2; exec \"$@\"",
+              "sh"};
     s.argv.insert(s.argv.end(), plan_.argv.begin(), plan_.argv.end());
   }
   const std::string proxy = "http://127.0.0.1:" + std::to_string(kEgressPort);
@@ -310,12 +320,20 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
            "USER=agent",
            "LANG=C.UTF-8",
            "BOTTLE_SLUG=" + slug_,
-           "HTTPS_PROXY=" + proxy, "https_proxy=" + proxy, "HTTP_PROXY=" + proxy, "http_proxy=" + proxy,
-           "NO_PROXY=127.0.0.1,localhost,::1", "no_proxy=127.0.0.1,localhost,::1",
-           "SSL_CERT_FILE=" + files + "/ca-bundle.pem", "REQUESTS_CA_BUNDLE=" + files + "/ca-bundle.pem",
-           "CURL_CA_BUNDLE=" + files + "/ca-bundle.pem", "NODE_EXTRA_CA_CERTS=" + files + "/bottle-ca.pem",
-           "CODEX_CA_CERTIFICATE=" + files + "/bottle-ca.pem", "GIT_SSL_CAINFO=" + files + "/ca-bundle.pem",
-           "GIT_CONFIG_GLOBAL=" + files + "/gitconfig", "BOTTLE_PROMPT_FILE=" + files + "/prompt.md"};
+           "HTTPS_PROXY=" + proxy,
+           "https_proxy=" + proxy,
+           "HTTP_PROXY=" + proxy,
+           "http_proxy=" + proxy,
+           "NO_PROXY=127.0.0.1,localhost,::1",
+           "no_proxy=127.0.0.1,localhost,::1",
+           "SSL_CERT_FILE=" + files + "/ca-bundle.pem",
+           "REQUESTS_CA_BUNDLE=" + files + "/ca-bundle.pem",
+           "CURL_CA_BUNDLE=" + files + "/ca-bundle.pem",
+           "NODE_EXTRA_CA_CERTS=" + files + "/bottle-ca.pem",
+           "CODEX_CA_CERTIFICATE=" + files + "/bottle-ca.pem",
+           "GIT_SSL_CAINFO=" + files + "/ca-bundle.pem",
+           "GIT_CONFIG_GLOBAL=" + files + "/gitconfig",
+           "BOTTLE_PROMPT_FILE=" + files + "/prompt.md"};
   if (opt_.interactive) {
     const char* term = std::getenv("TERM");
     s.env.push_back(std::string("TERM=") + (term && *term ? term : "xterm-256color"));
@@ -361,7 +379,9 @@ void LocalBottle::teardown() {
 
 Result<int> LocalBottle::run() {
   if (::geteuid() != 0) {
-    return Error{"the local backend needs root for network namespaces (run as root, or see `bottle doctor`)"};
+    return Error{
+        "the local backend needs root for network namespaces (run as root, or see `bottle "
+        "doctor`)"};
   }
   // The state root holds every bottle's CA key: it must never be inside the workspace.
   const std::string root = fs::weakly_canonical(state_root()).string();
@@ -407,17 +427,20 @@ Result<int> run_local(const Plan& plan, const LaunchOptions& options) {
   return bottle.run();
 }
 
-Status stop_local(const std::string& slug, const std::function<void(const std::string&)>& progress) {
+Status stop_local(const std::string& slug,
+                  const std::function<void(const std::string&)>& progress) {
   auto md = read_metadata(state_dir(slug));
   if (!md) return Error{"no bottle '" + slug + "' (" + md.error() + ")"};
   auto wait_gone = [](pid_t pid, std::chrono::milliseconds limit) {
     auto deadline = std::chrono::steady_clock::now() + limit;
-    while (process_alive(pid) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    while (process_alive(pid) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(10ms);
     return !process_alive(pid);
   };
   // The orchestrator process owns the teardown; ask it first.
   if (md->orchestrator_pid != ::getpid() && process_alive(md->orchestrator_pid)) {
-    progress("asking bottle " + slug + " (pid " + std::to_string(md->orchestrator_pid) + ") to stop");
+    progress("asking bottle " + slug + " (pid " + std::to_string(md->orchestrator_pid) +
+             ") to stop");
     ::kill(md->orchestrator_pid, SIGTERM);
     wait_gone(md->orchestrator_pid, 15s);
   }

@@ -43,7 +43,7 @@ struct EnvValue {
 // fields this version does not know (a lossy round trip was a bug in the old version).
 struct GitRepo {
   std::string name;
-  YAML::Node fields;  // mapping: url, host_key, key
+  YAML::Node fields;   // mapping: url, host_key, key
   std::string origin;  // "path:line" for messages
 };
 
@@ -51,10 +51,10 @@ struct GitRepo {
 // file-level settings. Validated at load; rendered into routes.yaml by render.h.
 struct EgressSpec {
   std::string log = "blocks";
-  YAML::Node dlp;                    // passthrough to routes.yaml; null when absent
-  std::vector<YAML::Node> routes;    // each a mapping
+  YAML::Node dlp;                          // passthrough to routes.yaml; null when absent
+  std::vector<YAML::Node> routes;          // each a mapping
   std::vector<std::string> route_origins;  // "path:line" per route
-  std::vector<std::string> resolve;  // host:port:addr pins for bottle-egress (demos, tests)
+  std::vector<std::string> resolve;        // host:port:addr pins for bottle-egress (demos, tests)
 };
 
 struct BottleSpec {

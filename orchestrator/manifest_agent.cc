@@ -50,9 +50,11 @@ Result<AgentSpec> parse_agent(std::string_view text, const std::string& path,
     for (const auto& s : *skills) {
       // Skills are copied from the operator's manifest tree; never from elsewhere.
       if (s.empty() || s[0] == '/' || s == ".." || s.rfind("../", 0) == 0 ||
-          s.find("/../") != std::string::npos || (s.size() >= 3 && s.compare(s.size() - 3, 3, "/..") == 0)) {
-        return Error{r.where(r.node("skills")) + ": skill '" + s +
-                     "' must be a relative path inside the manifest directory (e.g. skills/review)"};
+          s.find("/../") != std::string::npos ||
+          (s.size() >= 3 && s.compare(s.size() - 3, 3, "/..") == 0)) {
+        return Error{
+            r.where(r.node("skills")) + ": skill '" + s +
+            "' must be a relative path inside the manifest directory (e.g. skills/review)"};
       }
     }
     a.skills = *skills;
@@ -67,9 +69,9 @@ Result<AgentSpec> parse_agent(std::string_view text, const std::string& path,
     return Error{r.where(r.node("auth_token")) +
                  ": 'auth_token' is only for provider: claude or codex"};
   }
-  if (!a.auth_token.empty() && a.auth_token.find_first_not_of(
-                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
-                                   std::string::npos) {
+  if (!a.auth_token.empty() &&
+      a.auth_token.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
     return Error{r.where(r.node("auth_token")) +
                  ": auth_token names a host environment variable, e.g. BOTTLE_CLAUDE_TOKEN"};
   }
@@ -78,7 +80,9 @@ Result<AgentSpec> parse_agent(std::string_view text, const std::string& path,
     if (!git.IsMap()) return Error{r.where(git) + ": 'git' must be a mapping (git: {user: ...})"};
     MapReader g(path, git, "git", fm->line_offset);
     YAML::Node user = g.node("user");
-    g.reject("remotes", "is not allowed on agents: repos carry credentials; put them in the bottle's git-gate");
+    g.reject(
+        "remotes",
+        "is not allowed on agents: repos carry credentials; put them in the bottle's git-gate");
     g.finish();
     if (!g.ok()) return Error{g.error()};
     if (user && !user.IsNull()) {

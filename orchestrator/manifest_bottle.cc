@@ -144,7 +144,8 @@ Status parse_egress(MapReader& top, const YAML::Node& node, const std::string& p
 Status parse_git_gate(MapReader& top, const YAML::Node& node, const std::string& path, int off,
                       std::vector<GitRepo>& repos) {
   if (node.IsNull()) return OkStatus();
-  if (!node.IsMap()) return Error{top.where(node) + ": 'git-gate' must be a mapping (repos: [...])"};
+  if (!node.IsMap())
+    return Error{top.where(node) + ": 'git-gate' must be a mapping (repos: [...])"};
   MapReader r(path, node, "git-gate", off);
   YAML::Node list = r.node("repos");
   r.finish();
@@ -162,7 +163,8 @@ Status parse_git_gate(MapReader& top, const YAML::Node& node, const std::string&
     rr.finish();
     if (!rr.ok()) return Error{rr.error()};
     if (!name || name->empty() ||
-        name->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+        name->find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
             std::string::npos) {
       return Error{r.where(repo) + ": repo needs a 'name' matching [A-Za-z0-9._-]+"};
     }
@@ -170,7 +172,8 @@ Status parse_git_gate(MapReader& top, const YAML::Node& node, const std::string&
       return Error{r.where(repo) + ": duplicate repo name '" + *name + "'"};
     }
     if (key && !key.IsNull()) {
-      if (!key.IsMap()) return Error{rr.where(key) + ": 'key' must be {provider: static, path: ...}"};
+      if (!key.IsMap())
+        return Error{rr.where(key) + ": 'key' must be {provider: static, path: ...}"};
       MapReader k(path, key, "key", off);
       auto provider = k.one_of("provider", {"static", "gitea"});
       k.str("path");
@@ -227,7 +230,8 @@ Result<RawBottle> parse_bottle(std::string_view text, const std::string& path,
   if (egress) {
     raw.has_egress = true;
     raw.spec.egress.emplace();
-    if (auto st = parse_egress(r, egress, path, off, *raw.spec.egress); !st) return Error{st.error()};
+    if (auto st = parse_egress(r, egress, path, off, *raw.spec.egress); !st)
+      return Error{st.error()};
   }
   if (gate) {
     raw.has_repos = true;

@@ -1,8 +1,8 @@
 // Finds manifest files and resolves `extends` chains (SPEC §9.1 merge rules).
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -98,7 +98,8 @@ Result<BottleSpec> resolve(const ManifestDirs& dirs, const std::string& name,
   }
   if (!fs::exists(path)) {
     auto avail = names_in(dirs.bottle_dir);
-    std::string chain = visiting.empty() ? "" : " (chain: " + join(visiting, " -> ") + " -> " + name + ")";
+    std::string chain =
+        visiting.empty() ? "" : " (chain: " + join(visiting, " -> ") + " -> " + name + ")";
     return Error{wanted_at + ": bottle '" + name + "' not found in " + dirs.bottle_dir + chain +
                  "; available: " + (avail.empty() ? "none" : join(avail, ", "))};
   }
@@ -114,7 +115,8 @@ Result<BottleSpec> resolve(const ManifestDirs& dirs, const std::string& name,
       return Error{raw->extends_at + ": bottle '" + name + "' extends itself"};
     }
     if (std::find(visiting.begin(), visiting.end(), parent) != visiting.end()) {
-      return Error{raw->extends_at + ": extends cycle: " + join(visiting, " -> ") + " -> " + parent};
+      return Error{raw->extends_at + ": extends cycle: " + join(visiting, " -> ") + " -> " +
+                   parent};
     }
     auto p = resolve(dirs, parent, visiting, raw->extends_at);
     if (!p) return p;
@@ -138,7 +140,8 @@ std::vector<std::string> list_agent_names(const ManifestDirs& dirs) {
 
 Result<std::string> find_agent_file(const ManifestDirs& dirs, const std::string& name) {
   if (!valid_manifest_name(name)) {
-    return Error{"agent name '" + name + "' must match [a-z][a-z0-9-]* (the file name without .md)"};
+    return Error{"agent name '" + name +
+                 "' must match [a-z][a-z0-9-]* (the file name without .md)"};
   }
   for (const auto& d : dirs.agent_dirs) {
     std::string p = d + "/" + name + ".md";

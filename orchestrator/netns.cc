@@ -15,8 +15,12 @@
 
 namespace bottle::orchestrator {
 
-std::string netns_name(const std::string& slug) { return "bottle-" + slug; }
-std::string netns_path(const std::string& name) { return "/run/netns/" + name; }
+std::string netns_name(const std::string& slug) {
+  return "bottle-" + slug;
+}
+std::string netns_path(const std::string& name) {
+  return "/run/netns/" + name;
+}
 
 namespace {
 

@@ -10,11 +10,22 @@
 namespace bottle::orchestrator {
 
 bool is_sandbox_env(const std::string& name) {
-  static const char* const kNames[] = {
-      "HTTPS_PROXY",   "https_proxy",        "HTTP_PROXY",       "http_proxy",
-      "NO_PROXY",      "no_proxy",           "ALL_PROXY",        "all_proxy",
-      "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE",
-      "CODEX_CA_CERTIFICATE", "GIT_CONFIG_GLOBAL", "HOME", "BOTTLE_PROMPT_FILE"};
+  static const char* const kNames[] = {"HTTPS_PROXY",
+                                       "https_proxy",
+                                       "HTTP_PROXY",
+                                       "http_proxy",
+                                       "NO_PROXY",
+                                       "no_proxy",
+                                       "ALL_PROXY",
+                                       "all_proxy",
+                                       "SSL_CERT_FILE",
+                                       "REQUESTS_CA_BUNDLE",
+                                       "NODE_EXTRA_CA_CERTS",
+                                       "CURL_CA_BUNDLE",
+                                       "CODEX_CA_CERTIFICATE",
+                                       "GIT_CONFIG_GLOBAL",
+                                       "HOME",
+                                       "BOTTLE_PROMPT_FILE"};
   return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames);
 }
 
@@ -66,15 +77,18 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
   if (!prov) return Error{prov.error()};
   p.argv = opt.command.empty() ? prov->argv : opt.command;
   if (p.argv.empty()) {
-    return Error{m.agent.path + ": provider 'command' needs 'command: [...]' in the agent or "
+    return Error{m.agent.path +
+                 ": provider 'command' needs 'command: [...]' in the agent or "
                  "a command after '--'"};
   }
   p.mcp_registration = prov->mcp_registration;
   // Skills live next to agents/: <root>/agents/x.md names <root>/skills/review.
-  const std::filesystem::path root = std::filesystem::path(m.agent.path).parent_path().parent_path();
+  const std::filesystem::path root =
+      std::filesystem::path(m.agent.path).parent_path().parent_path();
   for (const auto& s : m.agent.skills) {
     std::filesystem::path rel(s);
-    std::string name = rel.filename().empty() ? rel.parent_path().filename().string() : rel.filename().string();
+    std::string name =
+        rel.filename().empty() ? rel.parent_path().filename().string() : rel.filename().string();
     p.skills.push_back({(root / rel).lexically_normal().string(), prov->skills_dir + "/" + name});
   }
 
@@ -123,10 +137,12 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     p.env.push_back({name, value, false});
   }
   for (const auto& e : prov->env) {
-    auto it = std::find_if(p.env.begin(), p.env.end(), [&](const PlanEnv& x) { return x.name == e.name; });
+    auto it = std::find_if(p.env.begin(), p.env.end(),
+                           [&](const PlanEnv& x) { return x.name == e.name; });
     PlanEnv pe{e.name, {EnvValue::Kind::literal, e.value}, e.hidden};
     if (it != p.env.end()) {
-      p.warnings.push_back("env " + e.name + " is set by the " + p.provider + " provider; the bottle's value is ignored");
+      p.warnings.push_back("env " + e.name + " is set by the " + p.provider +
+                           " provider; the bottle's value is ignored");
       *it = pe;
     } else {
       p.env.push_back(pe);

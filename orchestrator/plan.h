@@ -16,7 +16,7 @@
 namespace bottle::orchestrator {
 
 struct PlanRoute {
-  YAML::Node node;         // routes.yaml entry; auth carries token_env (the slot)
+  YAML::Node node;  // routes.yaml entry; auth carries token_env (the slot)
   std::string host;
   std::string port;        // "" = 80 and 443
   std::string scheme;      // "" = no injection
@@ -33,7 +33,7 @@ struct PlanEnv {
 
 // A sidecar daemon the bottle asked for, and whether its binary exists here.
 struct PlanDaemon {
-  std::string name;    // egress | gitgate | supervise
+  std::string name;  // egress | gitgate | supervise
   bool wanted = false;
   std::string binary;  // absolute path, empty if not found
 };

@@ -63,7 +63,8 @@ std::string format_preflight(const Plan& p) {
     o << "  " << r.host << (r.port.empty() ? "" : ":" + r.port);
     if (!r.scheme.empty()) o << " [auth:" << r.scheme << " from $" << r.token_ref << "]";
     if (r.node["matches"]) o << " [" << r.node["matches"].size() << " match rule(s)]";
-    if (r.node["allow_private"] && r.node["allow_private"].Scalar() == "true") o << " [allow_private]";
+    if (r.node["allow_private"] && r.node["allow_private"].Scalar() == "true")
+      o << " [allow_private]";
     if (r.from_provider) o << " (provider)";
     o << "\n";
   }

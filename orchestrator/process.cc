@@ -162,7 +162,8 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
   return ChildProcess(pid);
 }
 
-Result<CaptureResult> run_capture(const std::vector<std::string>& argv, const std::string& stdin_data) {
+Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
+                                  const std::string& stdin_data) {
   int out_p[2], err_p[2], in_p[2];
   if (::pipe2(out_p, O_CLOEXEC) || ::pipe2(err_p, O_CLOEXEC) || ::pipe2(in_p, O_CLOEXEC)) {
     return Error{std::string("pipe: ") + std::strerror(errno)};
@@ -237,11 +238,13 @@ std::string find_helper_binary(const std::string& name) {
   size_t start = 0;
   while (start <= dirs.size()) {
     size_t end = dirs.find(':', start);
-    std::string dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string dir =
+        dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
     if (!dir.empty()) {
       std::string p = dir + "/" + name;
       struct stat st;
-      if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0) return p;
+      if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0)
+        return p;
     }
     if (end == std::string::npos) break;
     start = end + 1;

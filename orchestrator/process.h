@@ -42,12 +42,12 @@ class UniqueFd {
 struct SpawnOptions {
   std::vector<std::string> argv;
   std::optional<std::vector<std::string>> env;  // "K=V"; nullopt = inherit
-  std::vector<int> pass_fds;      // become the child's fds 3, 4, ... in this order
-  std::string stdout_file;        // append; empty = inherit
-  std::string stderr_file;        // append; empty = inherit (or same as stdout when equal)
+  std::vector<int> pass_fds;                    // become the child's fds 3, 4, ... in this order
+  std::string stdout_file;                      // append; empty = inherit
+  std::string stderr_file;  // append; empty = inherit (or same as stdout when equal)
   bool stdin_null = false;
-  bool new_session = false;       // setsid: its own process group, no controlling tty
-  int netns_fd = -1;              // setns(CLONE_NEWNET) before exec
+  bool new_session = false;  // setsid: its own process group, no controlling tty
+  int netns_fd = -1;         // setns(CLONE_NEWNET) before exec
 };
 
 class ChildProcess {

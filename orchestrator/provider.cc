@@ -36,8 +36,8 @@ Result<ProviderPlan> provider_plan(const AgentSpec& agent, bool supervise) {
     p.argv = {"claude"};
     p.skills_dir = "/home/agent/.claude/skills";
     if (supervise) {
-      p.mcp_registration = {"claude", "mcp", "add", "--transport", "http", "supervise",
-                            "http://127.0.0.1:9100/mcp"};
+      p.mcp_registration = {
+          "claude", "mcp", "add", "--transport", "http", "supervise", "http://127.0.0.1:9100/mcp"};
     }
   } else if (agent.provider == "codex") {
     for (const char* host : {"api.openai.com", "chatgpt.com"}) {
@@ -47,7 +47,8 @@ Result<ProviderPlan> provider_plan(const AgentSpec& agent, bool supervise) {
     p.argv = {"codex"};
     p.skills_dir = "/home/agent/.codex/skills";
     if (supervise) {
-      p.mcp_registration = {"codex", "mcp", "add", "supervise", "--url", "http://127.0.0.1:9100/mcp"};
+      p.mcp_registration = {"codex",     "mcp",   "add",
+                            "supervise", "--url", "http://127.0.0.1:9100/mcp"};
     }
   } else if (agent.provider == "command") {
     p.argv = agent.command;

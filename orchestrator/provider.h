@@ -24,7 +24,7 @@ struct ProviderEnv {
 struct ProviderPlan {
   std::vector<YAML::Node> routes;  // manifest-style (auth.token_ref = host env name)
   std::vector<ProviderEnv> env;
-  std::vector<std::string> argv;   // default agent command
+  std::vector<std::string> argv;  // default agent command
   // Shell-free argv run inside the sandbox before the agent when supervise is up.
   std::vector<std::string> mcp_registration;
   // Where the agent kind looks for skills inside the sandbox.

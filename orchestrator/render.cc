@@ -43,11 +43,12 @@ void daemon_entry(YAML::Emitter& out, const std::string& name, const std::vector
   flow_list(out, argv);
   out << YAML::Key << "env" << YAML::Value;
   flow_list(out, env);
-  out << YAML::Key << "inherit_fds" << YAML::Value << YAML::Flow << YAML::BeginSeq << fd << YAML::EndSeq;
+  out << YAML::Key << "inherit_fds" << YAML::Value << YAML::Flow << YAML::BeginSeq << fd
+      << YAML::EndSeq;
   out << YAML::Key << "restart" << YAML::Value << "always";
   if (!ready_http.empty()) {
-    out << YAML::Key << "ready" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "http"
-        << YAML::Value << YAML::DoubleQuoted << ready_http << YAML::EndMap;
+    out << YAML::Key << "ready" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+        << "http" << YAML::Value << YAML::DoubleQuoted << ready_http << YAML::EndMap;
   }
   if (reload) out << YAML::Key << "reload_signal" << YAML::Value << true;
   out << YAML::EndMap;
@@ -59,8 +60,9 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "daemons" << YAML::Value << YAML::BeginMap;
   const std::string admin = "127.0.0.1:" + std::to_string(l.admin_port);
-  std::vector<std::string> argv = {p.egress.binary, "--config", l.routes_file, "--listen", "fd:3",
-                                   "--ca-cert", l.ca_cert, "--ca-key", l.ca_key, "--admin", admin};
+  std::vector<std::string> argv = {p.egress.binary, "--config",  l.routes_file, "--listen",
+                                   "fd:3",          "--ca-cert", l.ca_cert,     "--ca-key",
+                                   l.ca_key,        "--admin",   admin};
   for (const auto& r : p.resolve) {
     argv.push_back("--resolve");
     argv.push_back(r);

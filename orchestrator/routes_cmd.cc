@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "config/route_table.h"
@@ -18,7 +18,9 @@ namespace bottle::orchestrator {
 
 namespace {
 
-std::string routes_path(const std::string& slug) { return state_dir(slug) + "/routes/routes.yaml"; }
+std::string routes_path(const std::string& slug) {
+  return state_dir(slug) + "/routes/routes.yaml";
+}
 
 Result<std::string> read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -63,7 +65,8 @@ Status routes_apply(const std::string& slug, const std::string& text, const std:
                          std::string s;
                          for (const auto& k : known) s += (s.empty() ? "" : ", ") + k;
                          return s.empty() ? std::string("none") : s;
-                       }() + ")"};
+                       }() +
+                       ")"};
         }
       }
     }
@@ -110,7 +113,8 @@ Status routes_edit(const std::string& slug) {
       ::unlink(tmpl);
       return st;
     }
-    std::fprintf(stderr, "bottle: %s\nbottle: press Enter to edit again, Ctrl-C to give up\n", st.error().c_str());
+    std::fprintf(stderr, "bottle: %s\nbottle: press Enter to edit again, Ctrl-C to give up\n",
+                 st.error().c_str());
     std::string line;
     if (!std::getline(std::cin, line)) {
       ::unlink(tmpl);

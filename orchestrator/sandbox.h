@@ -14,11 +14,11 @@ inline constexpr const char* kAgentHome = "/home/agent";
 
 struct SandboxSpec {
   std::string bwrap = "bwrap";
-  std::string workspace;        // host path, mounted at the same path, read-write
-  std::string agent_files_dir;  // host path, mounted read-only at kAgentFilesDir
+  std::string workspace;         // host path, mounted at the same path, read-write
+  std::string agent_files_dir;   // host path, mounted read-only at kAgentFilesDir
   std::vector<std::string> env;  // "K=V"; the sandbox starts from an empty env
   std::vector<std::string> argv;
-  bool interactive = false;     // keep the terminal (no --new-session)
+  bool interactive = false;  // keep the terminal (no --new-session)
   // System directories to expose read-only: {path, symlink target or ""}.
   std::vector<std::pair<std::string, std::string>> system;
   // Extra read-only binds {host path, sandbox path} (skills), applied last.

@@ -20,8 +20,12 @@ namespace bottle::orchestrator {
 
 namespace fs = std::filesystem;
 
-std::string state_root() { return bottle_home() + "/state"; }
-std::string state_dir(const std::string& slug) { return state_root() + "/" + slug; }
+std::string state_root() {
+  return bottle_home() + "/state";
+}
+std::string state_dir(const std::string& slug) {
+  return state_root() + "/" + slug;
+}
 
 std::string now_iso8601() {
   std::time_t t = std::time(nullptr);
@@ -40,7 +44,8 @@ Result<std::string> choose_slug(const std::string& agent, const std::string& lab
     }
     auto md = read_metadata(state_dir(label));
     if (md && bottle_alive(*md)) {
-      return Error{"a bottle labelled '" + label + "' is already running (bottle stop " + label + ")"};
+      return Error{"a bottle labelled '" + label + "' is already running (bottle stop " + label +
+                   ")"};
     }
     return label;
   }
@@ -86,18 +91,20 @@ Status write_file_atomic(const std::string& path, const std::string& data, mode_
 }
 
 Status write_metadata(const std::string& dir, const BottleMetadata& m) {
-  nlohmann::json j = {{"slug", m.slug},
-                      {"label", m.label},
-                      {"agent", m.agent},
-                      {"bottle", m.bottle},
-                      {"backend", m.backend},
-                      {"created", m.created},
-                      {"netns", m.netns},
-                      {"status", m.status},
-                      {"pids", {{"orchestrator", m.orchestrator_pid}, {"init", m.init_pid}, {"agent", m.agent_pid}}},
-                      {"admin_port", m.admin_port},
-                      {"init_ctl", m.init_ctl},
-                      {"workspace", m.workspace}};
+  nlohmann::json j = {
+      {"slug", m.slug},
+      {"label", m.label},
+      {"agent", m.agent},
+      {"bottle", m.bottle},
+      {"backend", m.backend},
+      {"created", m.created},
+      {"netns", m.netns},
+      {"status", m.status},
+      {"pids",
+       {{"orchestrator", m.orchestrator_pid}, {"init", m.init_pid}, {"agent", m.agent_pid}}},
+      {"admin_port", m.admin_port},
+      {"init_ctl", m.init_ctl},
+      {"workspace", m.workspace}};
   return write_file_atomic(dir + "/metadata.json", j.dump(2) + "\n", 0600);
 }
 
@@ -108,7 +115,9 @@ Result<BottleMetadata> read_metadata(const std::string& dir) {
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Error{path + ": not valid JSON"};
   BottleMetadata m;
-  auto s = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : ""; };
+  auto s = [&](const char* k) {
+    return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : "";
+  };
   m.slug = s("slug");
   m.label = s("label");
   m.agent = s("agent");
@@ -119,10 +128,12 @@ Result<BottleMetadata> read_metadata(const std::string& dir) {
   m.status = s("status");
   m.init_ctl = s("init_ctl");
   m.workspace = s("workspace");
-  if (j.contains("admin_port") && j["admin_port"].is_number_integer()) m.admin_port = j["admin_port"];
+  if (j.contains("admin_port") && j["admin_port"].is_number_integer())
+    m.admin_port = j["admin_port"];
   if (j.contains("pids") && j["pids"].is_object()) {
     auto p = [&](const char* k) {
-      return j["pids"].contains(k) && j["pids"][k].is_number_integer() ? j["pids"][k].get<pid_t>() : 0;
+      return j["pids"].contains(k) && j["pids"][k].is_number_integer() ? j["pids"][k].get<pid_t>()
+                                                                       : 0;
     };
     m.orchestrator_pid = p("orchestrator");
     m.init_pid = p("init");
@@ -139,7 +150,8 @@ std::vector<BottleMetadata> list_metadata() {
     if (!e.is_directory()) continue;
     if (auto m = read_metadata(e.path().string())) out.push_back(std::move(*m));
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.created < b.created; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.created < b.created; });
   return out;
 }
 

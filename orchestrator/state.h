@@ -19,7 +19,7 @@ struct BottleMetadata {
   std::string backend;
   std::string created;  // ISO 8601 UTC
   std::string netns;
-  std::string status;   // starting | running | exited
+  std::string status;  // starting | running | exited
   pid_t orchestrator_pid = 0;
   pid_t init_pid = 0;
   pid_t agent_pid = 0;

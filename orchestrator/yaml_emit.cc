@@ -46,6 +46,8 @@ std::string to_yaml_text(const YAML::Node& node) {
   return std::string(out.c_str()) + "\n";
 }
 
-YAML::Node clone_node(const YAML::Node& node) { return YAML::Clone(node); }
+YAML::Node clone_node(const YAML::Node& node) {
+  return YAML::Clone(node);
+}
 
 }  // namespace bottle::orchestrator

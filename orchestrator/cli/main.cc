@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -33,7 +33,9 @@ int fail(const std::string& message) {
   return 1;
 }
 
-void progress(const std::string& line) { std::fprintf(stderr, "bottle: %s\n", line.c_str()); }
+void progress(const std::string& line) {
+  std::fprintf(stderr, "bottle: %s\n", line.c_str());
+}
 
 // flag > BOTTLE_BACKEND > local. Returns "" after printing an error.
 std::string choose_backend(const std::string& flag, int& exit_code) {
@@ -75,7 +77,8 @@ struct LaunchFlags {
 
 void add_launch_flags(CLI::App* sub, LaunchFlags& f) {
   sub->add_option("agent", f.agent, "agent name (agents/<name>.md)")->required();
-  sub->add_option("--backend", f.backend, "local | docker | k8s (default: $BOTTLE_BACKEND or local)");
+  sub->add_option("--backend", f.backend,
+                  "local | docker | k8s (default: $BOTTLE_BACKEND or local)");
   sub->add_option("--cwd", f.cwd, "workspace mounted read-write (default: current directory)");
   sub->add_option("--label", f.label, "slug for this bottle (default: <agent>-<random>)");
   sub->add_flag("--dry-run", f.dry_run, "print the plan and exit; touches nothing");
@@ -99,7 +102,8 @@ int launch(const LaunchFlags& f, bool interactive) {
   std::error_code ec;
   o.workspace = f.cwd.empty() ? std::filesystem::current_path(ec).string()
                               : std::filesystem::weakly_canonical(f.cwd, ec).string();
-  if (!std::filesystem::is_directory(o.workspace)) return fail("--cwd " + f.cwd + ": not a directory");
+  if (!std::filesystem::is_directory(o.workspace))
+    return fail("--cwd " + f.cwd + ": not a directory");
   o.interactive = interactive;
   o.keep = f.keep;
   o.env_sources = process_env_sources();
@@ -184,9 +188,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   LaunchFlags start_f, run_f;
-  auto* start = app.add_subcommand("start", "start an agent in a new bottle, attached to this terminal");
+  auto* start =
+      app.add_subcommand("start", "start an agent in a new bottle, attached to this terminal");
   add_launch_flags(start, start_f);
-  auto* run = app.add_subcommand("run", "run a command in a new bottle (non-interactive); exits with its status");
+  auto* run = app.add_subcommand(
+      "run", "run a command in a new bottle (non-interactive); exits with its status");
   add_launch_flags(run, run_f);
 
   bool list_all = false;
@@ -196,11 +202,15 @@ int main(int argc, char** argv) {
   std::string slug;
   auto* stop = app.add_subcommand("stop", "stop a bottle; removes its processes and namespace");
   stop->add_option("slug", slug)->required();
-  auto* cleanup = app.add_subcommand("cleanup", "remove namespaces and state of bottles that are gone");
+  auto* cleanup =
+      app.add_subcommand("cleanup", "remove namespaces and state of bottles that are gone");
 
   std::string routes_verb, routes_file;
-  auto* routes = app.add_subcommand("routes", "show, edit or apply a running bottle's egress routes");
-  routes->add_option("verb", routes_verb, "show | edit | apply")->required()->check(CLI::IsMember({"show", "edit", "apply"}));
+  auto* routes =
+      app.add_subcommand("routes", "show, edit or apply a running bottle's egress routes");
+  routes->add_option("verb", routes_verb, "show | edit | apply")
+      ->required()
+      ->check(CLI::IsMember({"show", "edit", "apply"}));
   routes->add_option("slug", slug)->required();
   routes->add_option("file", routes_file, "routes.yaml to apply (default: stdin)");
 
@@ -218,7 +228,8 @@ int main(int argc, char** argv) {
   render->add_option("agent", agent)->required();
   render->add_option("--format", format, "routes | compose | k8s")->capture_default_str();
 
-  auto* doctor = app.add_subcommand("doctor", "check that this machine can run bottles, and how to fix it");
+  auto* doctor =
+      app.add_subcommand("doctor", "check that this machine can run bottles, and how to fix it");
   auto* proposals = app.add_subcommand("proposals", "supervise proposals (needs bottle-supervise)");
   proposals->allow_extras();
 
@@ -274,7 +285,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*render) {
-    if (format == "compose" || format == "k8s") return fail("render --format " + format + ": not implemented yet");
+    if (format == "compose" || format == "k8s")
+      return fail("render --format " + format + ": not implemented yet");
     if (format != "routes") {
       std::fprintf(stderr, "bottle: usage: --format must be routes, compose or k8s\n");
       return 2;

@@ -42,7 +42,8 @@ TEST(Cli, DryRunPrintsThePlanAndTouchesNothing) {
   auto r = run_bottle(h.home(), {"run", "impl", "--dry-run", "--", "echo", "hi"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("command:   echo hi"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("api.example.com [auth:Bearer from $CLI_TEST_TOKEN]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("api.example.com [auth:Bearer from $CLI_TEST_TOKEN]"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("ASK (asked at start), FOO"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("bar"), std::string::npos) << "env values must not be printed";
   EXPECT_FALSE(std::filesystem::exists(h.home() + "/state"));
@@ -62,7 +63,8 @@ TEST(Cli, RenderRoutesPrintsTokenSlotsNotValues) {
   TestHome h;
   h.bottle("dev", kBottle);
   h.agent("impl", kAgent);
-  auto r = run_bottle(h.home(), {"render", "impl", "--format", "routes"}, {"CLI_TEST_TOKEN=s3cret-value"});
+  auto r = run_bottle(h.home(), {"render", "impl", "--format", "routes"},
+                      {"CLI_TEST_TOKEN=s3cret-value"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("token_env: \"EGRESS_TOKEN_0\""), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("s3cret-value"), std::string::npos);
@@ -89,20 +91,24 @@ TEST(Cli, PromptEnvInANonInteractiveRunFailsBeforeAnythingStarts) {
   h.agent("impl", kAgent);
   auto r = run_bottle(h.home(), {"run", "impl", "--", "true"}, {"CLI_TEST_TOKEN=x"});
   EXPECT_EQ(r.exit_code, 1);
-  if (r.err.find("needs root") == std::string::npos && r.err.find("not found") == std::string::npos) {
-    EXPECT_NE(r.err.find("env ASK is \"?prompt\" but there is no terminal"), std::string::npos) << r.err;
+  if (r.err.find("needs root") == std::string::npos &&
+      r.err.find("not found") == std::string::npos) {
+    EXPECT_NE(r.err.find("env ASK is \"?prompt\" but there is no terminal"), std::string::npos)
+        << r.err;
   }
   EXPECT_FALSE(std::filesystem::exists(h.home() + "/state"));
 }
 
 TEST(Cli, MissingCredentialVariableFailsBeforeAnythingStarts) {
   TestHome h;
-  h.bottle("dev", "---\nsupervise: false\negress:\n  routes:\n    - host: api.example.com\n"
-                  "      auth: {scheme: Bearer, token_ref: CLI_TEST_UNSET_TOKEN}\n---\n");
+  h.bottle("dev",
+           "---\nsupervise: false\negress:\n  routes:\n    - host: api.example.com\n"
+           "      auth: {scheme: Bearer, token_ref: CLI_TEST_UNSET_TOKEN}\n---\n");
   h.agent("impl", kAgent);
   auto r = run_bottle(h.home(), {"run", "impl", "--", "true"});
   EXPECT_EQ(r.exit_code, 1);
-  if (r.err.find("needs root") == std::string::npos && r.err.find("not found") == std::string::npos) {
+  if (r.err.find("needs root") == std::string::npos &&
+      r.err.find("not found") == std::string::npos) {
     EXPECT_NE(r.err.find("CLI_TEST_UNSET_TOKEN is not set"), std::string::npos) << r.err;
   }
   EXPECT_FALSE(std::filesystem::exists(h.home() + "/state"));
@@ -124,7 +130,8 @@ TEST(Cli, DoctorNamesEveryCheckAndTheFixForFailures) {
   TestHome h;
   auto r = run_bottle(h.home(), {"doctor"});
   for (const char* check : {"root", "ip", "bwrap", "bottle-egress", "bottle-init"}) {
-    EXPECT_NE(r.out.find(std::string(" ") + check + " "), std::string::npos) << check << "\n" << r.out;
+    EXPECT_NE(r.out.find(std::string(" ") + check + " "), std::string::npos) << check << "\n"
+                                                                             << r.out;
   }
   const bool any_fail = r.out.find("FAIL") != std::string::npos;
   EXPECT_EQ(r.exit_code, any_fail ? 1 : 0) << r.out;

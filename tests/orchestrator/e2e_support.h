@@ -10,7 +10,9 @@
 
 namespace bottle::orchestrator::testing {
 
-inline std::string bottle_binary() { return BOTTLE_BINARY; }
+inline std::string bottle_binary() {
+  return BOTTLE_BINARY;
+}
 
 // Runs `bottle args...` with BOTTLE_HOME=home (and any extra "K=V" env).
 inline CaptureResult run_bottle(const std::string& home, const std::vector<std::string>& args,

@@ -60,7 +60,9 @@ TEST(Extends, MergesReposByNameFieldByField) {
 TEST(Extends, ReplacesEgressAndSuperviseWhole) {
   TestHome h;
   h.bottle("base", kBase);
-  h.bottle("dev", "---\nextends: base\negress:\n  routes:\n    - host: child.example\nsupervise: true\n---\n");
+  h.bottle(
+      "dev",
+      "---\nextends: base\negress:\n  routes:\n    - host: child.example\nsupervise: true\n---\n");
   auto b = load_bottle(h.dirs(), "dev");
   ASSERT_TRUE(b.ok()) << b.error();
   ASSERT_EQ(b->egress->routes.size(), 1u);

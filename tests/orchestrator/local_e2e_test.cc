@@ -80,11 +80,17 @@ class LocalE2e : public ::testing::Test {
     const std::string p = std::to_string(upstream_->port());
     home_.bottle("e2e",
                  "---\nsupervise: false\negress:\n  log: blocks\n"
-                 "  resolve: [\"upstream.demo:" + p + ":127.0.0.1\", \"second.demo:" + p + ":127.0.0.1\"]\n"
-                 "  routes:\n"
-                 "    - host: upstream.demo\n      port: " + p + "\n      allow_private: true\n"
-                 "      auth: {scheme: Bearer, token_ref: E2E_UPSTREAM_TOKEN}\n---\n");
-    home_.agent("e2e", "---\nbottle: e2e\nprovider: command\ncommand: [\"true\"]\n---\nsecret-free prompt\n");
+                 "  resolve: [\"upstream.demo:" +
+                     p + ":127.0.0.1\", \"second.demo:" + p +
+                     ":127.0.0.1\"]\n"
+                     "  routes:\n"
+                     "    - host: upstream.demo\n      port: " +
+                     p +
+                     "\n      allow_private: true\n"
+                     "      auth: {scheme: Bearer, token_ref: E2E_UPSTREAM_TOKEN}\n---\n");
+    home_.agent(
+        "e2e",
+        "---\nbottle: e2e\nprovider: command\ncommand: [\"true\"]\n---\nsecret-free prompt\n");
     workspace_ = home_.home() + "/../ws";
     fs::create_directories(workspace_);
     workspace_ = fs::canonical(workspace_).string();
@@ -103,11 +109,23 @@ class LocalE2e : public ::testing::Test {
   }
 
   // Starts `bottle run --label <label> e2e -- bash -c script` in the background.
-  ChildProcess start_background(const std::string& label, const std::string& script, const std::string& log) {
+  ChildProcess start_background(const std::string& label, const std::string& script,
+                                const std::string& log) {
     SpawnOptions so;
-    so.argv = {"env", "BOTTLE_HOME=" + home_.home(), std::string("E2E_UPSTREAM_TOKEN=") + kToken,
-               testing::bottle_binary(), "run", "--label", label, "e2e", "--cwd", workspace_, "--",
-               "bash", "-c", script};
+    so.argv = {"env",
+               "BOTTLE_HOME=" + home_.home(),
+               std::string("E2E_UPSTREAM_TOKEN=") + kToken,
+               testing::bottle_binary(),
+               "run",
+               "--label",
+               label,
+               "e2e",
+               "--cwd",
+               workspace_,
+               "--",
+               "bash",
+               "-c",
+               script};
     so.stdout_file = so.stderr_file = log;
     so.stdin_null = true;
     auto c = spawn(so);
@@ -117,7 +135,9 @@ class LocalE2e : public ::testing::Test {
 
   std::string state(const std::string& slug) const { return home_.home() + "/state/" + slug; }
   // Labels become namespace names, which are global: keep parallel runs apart.
-  static std::string label(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
+  static std::string label(const std::string& base) {
+    return base + "-" + std::to_string(::getpid());
+  }
 
   TestHome home_;
   std::string workspace_;
@@ -126,9 +146,12 @@ class LocalE2e : public ::testing::Test {
 };
 
 TEST_F(LocalE2e, AllowedRequestPassesWithTheTokenInjected) {
-  auto r = run_script("curl -sS -H 'Authorization: Bearer agent-made-this-up' " + url("upstream.demo", "/ok"));
+  auto r = run_script("curl -sS -H 'Authorization: Bearer agent-made-this-up' " +
+                      url("upstream.demo", "/ok"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("\"authorization\": \"Bearer " + std::string(kToken) + "\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"authorization\": \"Bearer " + std::string(kToken) + "\""),
+            std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("\"path\": \"/ok\""), std::string::npos) << r.out;
 }
 
@@ -146,8 +169,9 @@ TEST_F(LocalE2e, AgentExitCodeIsReturned) {
 
 TEST_F(LocalE2e, DirectTcpToANonLoopbackAddressFailsImmediately) {
   // No route at all in the namespace: the kernel refuses before any packet is sent.
-  auto r = run_script("start=$(date +%s%N); (exec 3<>/dev/tcp/10.255.255.1/80) 2>&1; "
-                      "echo rc=$?; echo ms=$(( ($(date +%s%N) - start) / 1000000 ))");
+  auto r = run_script(
+      "start=$(date +%s%N); (exec 3<>/dev/tcp/10.255.255.1/80) 2>&1; "
+      "echo rc=$?; echo ms=$(( ($(date +%s%N) - start) / 1000000 ))");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Network is unreachable"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out;
@@ -156,8 +180,9 @@ TEST_F(LocalE2e, DirectTcpToANonLoopbackAddressFailsImmediately) {
 }
 
 TEST_F(LocalE2e, DnsFails) {
-  auto r = run_script("getent hosts example.com; echo rc=$?; "
-                      "curl -sS --noproxy '*' --max-time 3 http://example.com/ >/dev/null 2>&1; echo curl=$?");
+  auto r = run_script(
+      "getent hosts example.com; echo rc=$?; "
+      "curl -sS --noproxy '*' --max-time 3 http://example.com/ >/dev/null 2>&1; echo curl=$?");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("rc=2"), std::string::npos) << r.out;  // getent: key not found
   EXPECT_EQ(r.out.find("curl=0"), std::string::npos) << r.out;
@@ -166,12 +191,15 @@ TEST_F(LocalE2e, DnsFails) {
 TEST_F(LocalE2e, AgentCannotReadTheToken) {
   // "[t]" keeps the pattern from matching the script's own command line.
   const std::string pattern = std::string(kToken).substr(0, 17) + "[" + kToken[17] + "]";
-  auto r = run_script("{ env; cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline; "
-                      "grep -rasI . /run/bottle /home /tmp \"$PWD\" /root 2>/dev/null; } 2>/dev/null "
-                      "| grep -ac '" + pattern + "'; "
-                      "echo pids=$(ls -d /proc/[0-9]* | wc -l); "
-                      "echo placeholder-check; test -r /run/bottle/ca-bundle.pem && echo bundle=ok; "
-                      "echo proxy=$HTTPS_PROXY");
+  auto r = run_script(
+      "{ env; cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline; "
+      "grep -rasI . /run/bottle /home /tmp \"$PWD\" /root 2>/dev/null; } 2>/dev/null "
+      "| grep -ac '" +
+      pattern +
+      "'; "
+      "echo pids=$(ls -d /proc/[0-9]* | wc -l); "
+      "echo placeholder-check; test -r /run/bottle/ca-bundle.pem && echo bundle=ok; "
+      "echo proxy=$HTTPS_PROXY");
   EXPECT_NE(r.out.find("0\n"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.rfind("0\n", 0), 0u) << "matches of the token inside the agent: " << r.out;
   EXPECT_NE(r.out.find("bundle=ok"), std::string::npos) << r.out;
@@ -190,14 +218,16 @@ TEST_F(LocalE2e, AgentCannotReadTheToken) {
 TEST_F(LocalE2e, ClaudeProviderGetsPlaceholdersCaAndSkills) {
   fs::create_directories(home_.home() + "/skills/review");
   std::ofstream(home_.home() + "/skills/review/SKILL.md") << "review skill\n";
-  home_.agent("claude", "---\nbottle: e2e\nprovider: claude\nauth_token: E2E_UPSTREAM_TOKEN\n"
-                        "skills: [skills/review]\n---\nBe brief.\n");
-  auto r = run_bottle(home_.home(),
-                      {"run", "claude", "--cwd", workspace_, "--", "sh", "-c",
-                       "cat /home/agent/.claude/skills/review/SKILL.md; echo token=$CLAUDE_CODE_OAUTH_TOKEN; "
-                       "cat $BOTTLE_PROMPT_FILE; grep -c BEGIN $NODE_EXTRA_CA_CERTS; "
-                       "touch /home/agent/.claude/skills/review/x 2>/dev/null || echo skills=ro"},
-                      {std::string("E2E_UPSTREAM_TOKEN=") + kToken});
+  home_.agent("claude",
+              "---\nbottle: e2e\nprovider: claude\nauth_token: E2E_UPSTREAM_TOKEN\n"
+              "skills: [skills/review]\n---\nBe brief.\n");
+  auto r = run_bottle(
+      home_.home(),
+      {"run", "claude", "--cwd", workspace_, "--", "sh", "-c",
+       "cat /home/agent/.claude/skills/review/SKILL.md; echo token=$CLAUDE_CODE_OAUTH_TOKEN; "
+       "cat $BOTTLE_PROMPT_FILE; grep -c BEGIN $NODE_EXTRA_CA_CERTS; "
+       "touch /home/agent/.claude/skills/review/x 2>/dev/null || echo skills=ro"},
+      {std::string("E2E_UPSTREAM_TOKEN=") + kToken});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("review skill"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("token=egress-placeholder"), std::string::npos) << r.out;
@@ -209,26 +239,34 @@ TEST_F(LocalE2e, ClaudeProviderGetsPlaceholdersCaAndSkills) {
 TEST_F(LocalE2e, RoutesApplyTakesEffectWithoutRestart) {
   const std::string L = label("e2e-routes");
   const std::string log = home_.home() + "/../routes-run.log";
-  const std::string script =
-      "curl -s -o /dev/null -w 'before=%{http_code}\\n' " + url("second.demo") + "; touch ready; "
-      "for i in $(seq 1 600); do [ -e go ] && break; sleep 0.05; done; "
-      "curl -sS -w '\\nafter=%{http_code}\\n' " + url("second.demo", "/after");
+  const std::string script = "curl -s -o /dev/null -w 'before=%{http_code}\\n' " +
+                             url("second.demo") +
+                             "; touch ready; "
+                             "for i in $(seq 1 600); do [ -e go ] && break; sleep 0.05; done; "
+                             "curl -sS -w '\\nafter=%{http_code}\\n' " +
+                             url("second.demo", "/after");
   ChildProcess bg = start_background(L, script, log);
   ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
   const std::string p = std::to_string(upstream_->port());
   const std::string routes = home_.home() + "/../new-routes.yaml";
   std::ofstream(routes) << "log: blocks\nroutes:\n"
-                           "  - host: upstream.demo\n    port: " + p + "\n    allow_private: true\n"
-                           "    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
-                           "  - host: second.demo\n    port: " + p + "\n    allow_private: true\n";
+                           "  - host: upstream.demo\n    port: " +
+                               p +
+                               "\n    allow_private: true\n"
+                               "    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
+                               "  - host: second.demo\n    port: " +
+                               p + "\n    allow_private: true\n";
   auto bad = run_bottle(home_.home(), {"routes", "apply", L, "/dev/null/nope"});
   EXPECT_EQ(bad.exit_code, 1);
   const std::string bad_slot = home_.home() + "/../bad-slot.yaml";
-  std::ofstream(bad_slot) << "routes:\n  - host: x.demo\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_9}\n";
+  std::ofstream(bad_slot)
+      << "routes:\n  - host: x.demo\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_9}\n";
   auto slot = run_bottle(home_.home(), {"routes", "apply", L, bad_slot});
   EXPECT_EQ(slot.exit_code, 1);
-  EXPECT_NE(slot.err.find("token_env EGRESS_TOKEN_9 has no value in this bottle (available: EGRESS_TOKEN_0)"),
-            std::string::npos) << slot.err;
+  EXPECT_NE(slot.err.find(
+                "token_env EGRESS_TOKEN_9 has no value in this bottle (available: EGRESS_TOKEN_0)"),
+            std::string::npos)
+      << slot.err;
   const std::string invalid = home_.home() + "/../invalid.yaml";
   std::ofstream(invalid) << "routes:\n  - hots: x.demo\n";
   auto inv = run_bottle(home_.home(), {"routes", "apply", L, invalid});
@@ -273,7 +311,8 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   fo.stdout_file = fo.stderr_file = follow_log;
   auto follower = spawn(fo);
   ASSERT_TRUE(follower.ok()) << follower.error();
-  EXPECT_TRUE(eventually([&] { return read_file(follow_log).find("all_ready") != std::string::npos; }));
+  EXPECT_TRUE(
+      eventually([&] { return read_file(follow_log).find("all_ready") != std::string::npos; }));
 
   auto stop = run_bottle(home_.home(), {"stop", L});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
@@ -283,8 +322,10 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   EXPECT_FALSE(process_alive(md->agent_pid));
   EXPECT_FALSE(process_alive(md->orchestrator_pid));
   EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
-  EXPECT_TRUE(eventually([&] { return follower->poll().has_value(); }, 5s)) << "logs --follow did not end";
-  EXPECT_NE(read_file(follow_log).find("\"event\":\"shutdown\""), std::string::npos) << read_file(follow_log);
+  EXPECT_TRUE(eventually([&] { return follower->poll().has_value(); }, 5s))
+      << "logs --follow did not end";
+  EXPECT_NE(read_file(follow_log).find("\"event\":\"shutdown\""), std::string::npos)
+      << read_file(follow_log);
   // No process anywhere still runs from this bottle's state dir (egress, init) ...
   const std::string dir = state(L);
   for (const auto& e : fs::directory_iterator("/proc")) {

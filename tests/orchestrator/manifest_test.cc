@@ -1,8 +1,9 @@
 // Manifest loading (SPEC §9.1): lookup order, trust boundary, strict YAML and every
 // error with its position.
+#include "orchestrator/manifest.h"
+
 #include <gtest/gtest.h>
 
-#include "orchestrator/manifest.h"
 #include "tests/orchestrator/test_home.h"
 
 namespace bottle::orchestrator {
@@ -112,7 +113,8 @@ TEST(Manifest, RejectsBadAgentName) {
 TEST(Manifest, MissingFrontmatter) {
   TestHome h;
   h.agent("impl", "just a prompt\n");
-  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.agent_path("impl"), 1, "missing YAML frontmatter");
+  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.agent_path("impl"), 1,
+                "missing YAML frontmatter");
 }
 
 TEST(Manifest, UnclosedFrontmatter) {
@@ -145,7 +147,8 @@ TEST(Manifest, RoleIsReservedOnAgents) {
 
 TEST(Manifest, RoleIsReservedOnRoutes) {
   TestHome h;
-  h.bottle("dev", "---\negress:\n  routes:\n    - host: a.example\n      role: claude_code_oauth\n---\n");
+  h.bottle("dev",
+           "---\negress:\n  routes:\n    - host: a.example\n      role: claude_code_oauth\n---\n");
   h.agent("impl", "---\nbottle: dev\n---\n");
   ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("dev"), 5, "'role' is reserved");
 }
@@ -186,10 +189,11 @@ TEST(Manifest, YesIsNotABoolean) {
 
 TEST(Manifest, UnknownRouteKeyIsReportedAtTheRoute) {
   TestHome h;
-  h.bottle("dev", "---\negress:\n  routes:\n    - host: a.example\n    - host: b.example\n      prot: 443\n---\n");
+  h.bottle("dev",
+           "---\negress:\n  routes:\n    - host: a.example\n    - host: b.example\n      prot: "
+           "443\n---\n");
   h.agent("impl", "---\nbottle: dev\n---\n");
-  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("dev"), 6,
-                "did you mean 'port'?");
+  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("dev"), 6, "did you mean 'port'?");
 }
 
 TEST(Manifest, RouteMatchErrorsComeFromTheEgressParser) {
@@ -221,7 +225,8 @@ TEST(Manifest, BadEnvName) {
   TestHome h;
   h.bottle("dev", "---\nenv:\n  BAD-NAME: x\n---\n");
   h.agent("impl", "---\nbottle: dev\n---\n");
-  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("dev"), 3, "not a valid variable name");
+  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("dev"), 3,
+                "not a valid variable name");
 }
 
 TEST(Manifest, RepoNeedsAValidName) {
@@ -235,7 +240,8 @@ TEST(Manifest, AgentsCannotDeclareGitRemotes) {
   TestHome h;
   h.bottle("dev", kDevBottle);
   h.agent("impl", "---\nbottle: dev\ngit:\n  remotes: []\n---\n");
-  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.agent_path("impl"), 4, "'remotes' is not allowed");
+  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.agent_path("impl"), 4,
+                "'remotes' is not allowed");
 }
 
 TEST(Manifest, SkillsMustStayInsideTheManifestDirectory) {
@@ -243,7 +249,8 @@ TEST(Manifest, SkillsMustStayInsideTheManifestDirectory) {
   h.bottle("dev", kDevBottle);
   for (const char* bad : {"/etc/passwd", "../outside", "skills/../../x"}) {
     h.agent("impl", std::string("---\nbottle: dev\nskills:\n  - \"") + bad + "\"\n---\n");
-    ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.agent_path("impl"), 4, "must be a relative path");
+    ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.agent_path("impl"), 4,
+                  "must be a relative path");
   }
 }
 

@@ -66,7 +66,8 @@ const char* kClaudeBottle =
 
 Plan claude_plan(TestHome& h) {
   h.bottle("dev", kClaudeBottle);
-  h.agent("impl", "---\nbottle: dev\nprovider: claude\nauth_token: BOTTLE_CLAUDE_TOKEN\n---\nprompt\n");
+  h.agent("impl",
+          "---\nbottle: dev\nprovider: claude\nauth_token: BOTTLE_CLAUDE_TOKEN\n---\nprompt\n");
   auto m = load_manifest(h.dirs(), "impl");
   EXPECT_TRUE(m.ok()) << m.error();
   PlanOptions o;
@@ -118,8 +119,9 @@ TEST(PlanGolden, ProviderRouteWinsWithAWarning) {
   for (const auto& r : p.routes) anthropic += r.host == "api.anthropic.com";
   EXPECT_EQ(anthropic, 1);
   ASSERT_FALSE(p.warnings.empty());
-  EXPECT_NE(p.warnings[0].find(h.bottle_path("dev") + ":7:7: route for api.anthropic.com is replaced"),
-            std::string::npos)
+  EXPECT_NE(
+      p.warnings[0].find(h.bottle_path("dev") + ":7:7: route for api.anthropic.com is replaced"),
+      std::string::npos)
       << p.warnings[0];
 }
 
@@ -136,10 +138,11 @@ TEST(PlanGolden, SecretsNeverInThePlanOutput) {
 
 TEST(PlanGolden, CommandAgentWithResolvePins) {
   TestHome h;
-  h.bottle("demo",
-           "---\nsupervise: false\negress:\n  resolve: [\"upstream.demo:8080:127.0.0.1\"]\n  routes:\n"
-           "    - host: upstream.demo\n      port: 8080\n      allow_private: true\n"
-           "      auth: {scheme: Bearer, token_ref: DEMO_TOKEN}\n---\n");
+  h.bottle(
+      "demo",
+      "---\nsupervise: false\negress:\n  resolve: [\"upstream.demo:8080:127.0.0.1\"]\n  routes:\n"
+      "    - host: upstream.demo\n      port: 8080\n      allow_private: true\n"
+      "      auth: {scheme: Bearer, token_ref: DEMO_TOKEN}\n---\n");
   h.agent("demo", "---\nbottle: demo\nprovider: command\ncommand: [sh, -c, \"echo hi\"]\n---\n");
   auto m = load_manifest(h.dirs(), "demo");
   ASSERT_TRUE(m.ok()) << m.error();
@@ -161,7 +164,9 @@ TEST(PlanGolden, SkillsGoWhereTheProviderLooks) {
   TestHome h;
   h.bottle("demo", "---\nsupervise: false\n---\n");
   h.agent("c", "---\nbottle: demo\nskills: [skills/review]\n---\n");
-  h.agent("x", "---\nbottle: demo\nprovider: command\ncommand: [\"true\"]\nskills: [skills/lint/]\n---\n");
+  h.agent(
+      "x",
+      "---\nbottle: demo\nprovider: command\ncommand: [\"true\"]\nskills: [skills/lint/]\n---\n");
   auto claude = make_plan(*load_manifest(h.dirs(), "c"), PlanOptions{});
   ASSERT_TRUE(claude.ok()) << claude.error();
   ASSERT_EQ(claude->skills.size(), 1u);
@@ -186,7 +191,8 @@ TEST(PlanGolden, CodexRoutesShareOneTokenSlot) {
   EXPECT_EQ(p->token_slots[0].host_env, "HOST_OPENAI");
   EXPECT_EQ(p->argv, (std::vector<std::string>{"codex"}));
   bool placeholder = false;
-  for (const auto& e : p->env) placeholder |= e.name == "OPENAI_API_KEY" && e.value.text == "egress-placeholder";
+  for (const auto& e : p->env)
+    placeholder |= e.name == "OPENAI_API_KEY" && e.value.text == "egress-placeholder";
   EXPECT_TRUE(placeholder);
 }
 

@@ -27,14 +27,22 @@ class TestHome {
   TestHome& operator=(const TestHome&) = delete;
 
   std::string home() const { return root_ + "/home"; }
-  std::string agent_path(const std::string& name) const { return home() + "/agents/" + name + ".md"; }
-  std::string bottle_path(const std::string& name) const { return home() + "/bottles/" + name + ".md"; }
+  std::string agent_path(const std::string& name) const {
+    return home() + "/agents/" + name + ".md";
+  }
+  std::string bottle_path(const std::string& name) const {
+    return home() + "/bottles/" + name + ".md";
+  }
   std::string project_agent_path(const std::string& name) const {
     return root_ + "/project/.bot-bottle/agents/" + name + ".md";
   }
 
-  void agent(const std::string& name, const std::string& text) const { write(agent_path(name), text); }
-  void bottle(const std::string& name, const std::string& text) const { write(bottle_path(name), text); }
+  void agent(const std::string& name, const std::string& text) const {
+    write(agent_path(name), text);
+  }
+  void bottle(const std::string& name, const std::string& text) const {
+    write(bottle_path(name), text);
+  }
   void project_agent(const std::string& name, const std::string& text) const {
     write(project_agent_path(name), text);
   }
