@@ -87,25 +87,41 @@ InitRun::~InitRun() {
   waitpid(launcher_, nullptr, 0);
 }
 
+namespace {
+
+struct ProcEntry {
+  pid_t pid;
+  char state;
+  pid_t ppid;
+};
+
+// Every process in the host's /proc, from /proc/<pid>/stat ("pid (comm) S ppid ...").
+std::vector<ProcEntry> processes() {
+  std::vector<ProcEntry> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;  // self, sys, ...
+    const std::string stat = read_file(entry.path().string() + "/stat");
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    ProcEntry p{std::stoi(name), '?', -1};
+    std::istringstream(stat.substr(close + 2)) >> p.state >> p.ppid;
+    out.push_back(p);
+  }
+  return out;
+}
+
+}  // namespace
+
 pid_t InitRun::init_pid() {
   if (init_ > 0) return init_;
   // unshare --fork's only child is bottle-init (PID 1 inside).
   eventually([&] {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-      const std::string stat = read_file(entry.path().string() + "/stat");
-      const auto close = stat.rfind(')');
-      if (close == std::string::npos) continue;
-      std::istringstream rest(stat.substr(close + 2));
-      char state;
-      pid_t ppid;
-      rest >> state >> ppid;
-      if (ppid == launcher_) {
-        init_ = std::stoi(entry.path().filename().string());
-        return true;
-      }
+    for (const auto& p : processes()) {
+      if (p.ppid == launcher_) init_ = p.pid;
     }
-    return false;
+    return init_ > 0;
   });
   return init_;
 }
@@ -148,16 +164,8 @@ int InitRun::wait_exit(milliseconds timeout) {
 
 std::vector<pid_t> zombie_children(pid_t pid) {
   std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string stat = read_file(entry.path().string() + "/stat");
-    const auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 2));
-    char state;
-    pid_t ppid;
-    rest >> state >> ppid;
-    if (ppid == pid && state == 'Z') out.push_back(std::stoi(entry.path().filename().string()));
+  for (const auto& p : processes()) {
+    if (p.ppid == pid && p.state == 'Z') out.push_back(p.pid);
   }
   return out;
 }
