@@ -15,12 +15,12 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -41,8 +41,8 @@ using Clock = std::chrono::steady_clock;
 struct Options {
   std::string host = "bench.test";  // the name in CONNECT, SNI, Host and verification
   int port = 443;
-  std::string dial;                 // host:port to connect to when there is no proxy
-  std::string proxy;                // host:port of a CONNECT proxy
+  std::string dial;   // host:port to connect to when there is no proxy
+  std::string proxy;  // host:port of a CONNECT proxy
   std::string path = "/";
   std::string ca_bundle;
   int connections = 8;
@@ -97,11 +97,13 @@ class Connection {
   bool request(Clock::time_point deadline) {
     if (!ssl_ && !open()) return false;
     // The port belongs in Host when it is not 443: squid routes the bumped request by it.
-    const std::string authority = opt_.port == 443 ? opt_.host : opt_.host + ":" + std::to_string(opt_.port);
-    const std::string req =
-        "GET " + opt_.path + " HTTP/1.1\r\nHost: " + authority + "\r\nUser-Agent: bottle-loadgen\r\n\r\n";
+    const std::string authority =
+        opt_.port == 443 ? opt_.host : opt_.host + ":" + std::to_string(opt_.port);
+    const std::string req = "GET " + opt_.path + " HTTP/1.1\r\nHost: " + authority +
+                            "\r\nUser-Agent: bottle-loadgen\r\n\r\n";
     auto start = Clock::now();
-    if (SSL_write(ssl_.get(), req.data(), static_cast<int>(req.size())) != static_cast<int>(req.size())) {
+    if (SSL_write(ssl_.get(), req.data(), static_cast<int>(req.size())) !=
+        static_cast<int>(req.size())) {
       return drop("write: " + ssl_reason());
     }
     complete_ = false;
@@ -117,11 +119,13 @@ class Connection {
         return drop(std::string("bad HTTP response: ") + llhttp_get_error_reason(&parser_));
       }
     }
-    if (parser_.status_code != 200) return drop("HTTP status " + std::to_string(parser_.status_code));
-    stats_.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    if (parser_.status_code != 200)
+      return drop("HTTP status " + std::to_string(parser_.status_code));
+    stats_.latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - start).count());
     ++requests_on_connection_;
-    if (!keep_alive_ ||
-        (opt_.requests_per_connection > 0 && requests_on_connection_ >= opt_.requests_per_connection)) {
+    if (!keep_alive_ || (opt_.requests_per_connection > 0 &&
+                         requests_on_connection_ >= opt_.requests_per_connection)) {
       close();
     }
     return true;
@@ -140,7 +144,8 @@ class Connection {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET, addr.c_str(), &sa.sin_addr) != 1) return drop("not an IPv4 address: " + addr);
+    if (inet_pton(AF_INET, addr.c_str(), &sa.sin_addr) != 1)
+      return drop("not an IPv4 address: " + addr);
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     timeval tv{.tv_sec = 10, .tv_usec = 0};  // a stuck proxy fails the run instead of hanging it
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -158,7 +163,9 @@ class Connection {
     if (SSL_connect(ssl_.get()) != 1) {
       long verify = SSL_get_verify_result(ssl_.get());
       return drop("TLS handshake: " + ssl_reason() +
-                  (verify != X509_V_OK ? std::string(" (") + X509_verify_cert_error_string(verify) + ")" : ""));
+                  (verify != X509_V_OK
+                       ? std::string(" (") + X509_verify_cert_error_string(verify) + ")"
+                       : ""));
     }
     llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
     parser_.data = this;
@@ -182,7 +189,8 @@ class Connection {
     if (head.compare(0, 9, "HTTP/1.1 ") != 0 && head.compare(0, 9, "HTTP/1.0 ") != 0) {
       return drop("CONNECT: not an HTTP response");
     }
-    if (head.compare(9, 3, "200") != 0) return drop("CONNECT refused: " + head.substr(0, head.find('\r')));
+    if (head.compare(9, 3, "200") != 0)
+      return drop("CONNECT refused: " + head.substr(0, head.find('\r')));
     return true;
   }
 
@@ -194,7 +202,8 @@ class Connection {
 
   std::string ssl_reason(int ret = 0) {
     int err = ssl_ ? SSL_get_error(ssl_.get(), ret) : 0;
-    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno == 0)) return "connection closed";
+    if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno == 0))
+      return "connection closed";
     if (err == SSL_ERROR_SYSCALL) return std::strerror(errno);
     return tls::take_ssl_error("TLS error");
   }
@@ -231,7 +240,8 @@ int run(const Options& opt) {
   }
   std::vector<Stats> stats(static_cast<std::size_t>(opt.connections));
   auto start = Clock::now();
-  auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
+  auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(opt.seconds));
   {
     std::vector<std::jthread> threads;
     for (auto& s : stats) {
@@ -239,7 +249,8 @@ int run(const Options& opt) {
         Connection conn(opt, ctx->get(), s);
         while (Clock::now() < deadline) {
           // A failing proxy must not spin: back off a little after an error.
-          if (!conn.request(deadline) && s.errors > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          if (!conn.request(deadline) && s.errors > 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
       });
     }
@@ -247,7 +258,8 @@ int run(const Options& opt) {
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   Stats total;
   for (auto& s : stats) {
-    total.latencies_ms.insert(total.latencies_ms.end(), s.latencies_ms.begin(), s.latencies_ms.end());
+    total.latencies_ms.insert(total.latencies_ms.end(), s.latencies_ms.begin(),
+                              s.latencies_ms.end());
     total.body_bytes += s.body_bytes;
     total.errors += s.errors;
     total.connects += s.connects;
@@ -276,7 +288,8 @@ int run(const Options& opt) {
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   bottle::loadgen::Options opt;
-  CLI::App app{"bottle-loadgen: keep-alive HTTPS GETs, direct or through a CONNECT proxy; prints JSON"};
+  CLI::App app{
+      "bottle-loadgen: keep-alive HTTPS GETs, direct or through a CONNECT proxy; prints JSON"};
   app.set_version_flag("--version", std::string("bottle-loadgen ") + bottle::kVersion);
   app.add_option("--host", opt.host, "Name used for CONNECT, SNI, Host and certificate checks");
   app.add_option("--port", opt.port, "Port in the CONNECT authority")->check(CLI::Range(1, 65535));
@@ -285,14 +298,17 @@ int main(int argc, char** argv) {
   dial->excludes(proxy);
   app.add_option("--path", opt.path, "Request path");
   app.add_option("--ca", opt.ca_bundle, "PEM bundle to trust (upstream or proxy CA)")->required();
-  app.add_option("--connections", opt.connections, "Concurrent keep-alive connections")->check(CLI::Range(1, 512));
-  app.add_option("--requests-per-connection", opt.requests_per_connection,
-                 "Close after this many requests (1 = a new CONNECT + TLS handshake per request; 0 = keep)")
+  app.add_option("--connections", opt.connections, "Concurrent keep-alive connections")
+      ->check(CLI::Range(1, 512));
+  app.add_option(
+         "--requests-per-connection", opt.requests_per_connection,
+         "Close after this many requests (1 = a new CONNECT + TLS handshake per request; 0 = keep)")
       ->check(CLI::Range(0, 1000000));
   app.add_option("--seconds", opt.seconds, "Duration")->check(CLI::Range(0.1, 600.0));
   try {
     app.parse(argc, argv);
-    if (opt.dial.empty() && opt.proxy.empty()) throw CLI::ValidationError("one of --dial or --proxy is required");
+    if (opt.dial.empty() && opt.proxy.empty())
+      throw CLI::ValidationError("one of --dial or --proxy is required");
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {

@@ -25,15 +25,18 @@ Result<CertificateAuthority> parse_ca(std::string_view cert_pem, std::string_vie
   if (!key) return Error{key.error()};
   if (X509_check_private_key(cert->get(), key->get()) != 1) {
     ERR_clear_error();
-    return Error{std::string(key_what) + ": private key does not match the certificate in " + std::string(cert_what)};
+    return Error{std::string(key_what) + ": private key does not match the certificate in " +
+                 std::string(cert_what)};
   }
   if (X509_check_ca(cert->get()) == 0) {
-    return Error{std::string(cert_what) + ": not a CA certificate (needs basicConstraints CA:TRUE)"};
+    return Error{std::string(cert_what) +
+                 ": not a CA certificate (needs basicConstraints CA:TRUE)"};
   }
   return CertificateAuthority{std::move(*cert), std::move(*key)};
 }
 
-Result<CertificateAuthority> load_ca(const std::string& cert_pem_path, const std::string& key_pem_path) {
+Result<CertificateAuthority> load_ca(const std::string& cert_pem_path,
+                                     const std::string& key_pem_path) {
   auto cert_pem = read_file(cert_pem_path);
   if (!cert_pem) return Error{cert_pem.error()};
   auto key_pem = read_file(key_pem_path);
@@ -43,7 +46,8 @@ Result<CertificateAuthority> load_ca(const std::string& cert_pem_path, const std
 
 Result<MintedCa> mint_ca(std::string_view common_name, int days) {
   if (common_name.empty()) return Error{"CA common name is empty"};
-  if (days < 1 || days > 3650) return Error{"CA validity must be 1..3650 days, got " + std::to_string(days)};
+  if (days < 1 || days > 3650)
+    return Error{"CA validity must be 1..3650 days, got " + std::to_string(days)};
   auto key = generate_p256_key();
   if (!key) return Error{key.error()};
   auto cert = new_certificate(common_name, key->get());
@@ -58,7 +62,8 @@ Result<MintedCa> mint_ca(std::string_view common_name, int days) {
                             std::pair{NID_subject_key_identifier, "hash"}}) {
     if (auto st = add_extension(x, x, nid, value); !st) return Error{st.error()};
   }
-  if (X509_sign(x, key->get(), EVP_sha256()) == 0) return Error{"signing CA certificate: " + take_ssl_error()};
+  if (X509_sign(x, key->get(), EVP_sha256()) == 0)
+    return Error{"signing CA certificate: " + take_ssl_error()};
   return MintedCa{cert_to_pem(x), key_to_pem(key->get())};
 }
 

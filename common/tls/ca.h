@@ -20,7 +20,8 @@ struct CertificateAuthority {
 
 // Reads a PEM certificate and a PEM private key and checks that they belong together.
 // Errors name the file and the cause: unreadable (strerror), not PEM, key does not match.
-Result<CertificateAuthority> load_ca(const std::string& cert_pem_path, const std::string& key_pem_path);
+Result<CertificateAuthority> load_ca(const std::string& cert_pem_path,
+                                     const std::string& key_pem_path);
 
 // Same checks on PEM text already in memory; `what` prefixes errors (e.g. a file name).
 Result<CertificateAuthority> parse_ca(std::string_view cert_pem, std::string_view key_pem,

@@ -18,7 +18,8 @@ constexpr std::size_t kMaxCommonName = 64;  // ub-common-name in RFC 5280
 Result<bssl::UniquePtr<EVP_PKEY>> generate_p256_key() {
   bssl::UniquePtr<EC_KEY> ec(EC_KEY_new_by_curve_name(NID_X9_62_prime256v1));
   bssl::UniquePtr<EVP_PKEY> key(EVP_PKEY_new());
-  if (!ec || !key || EC_KEY_generate_key(ec.get()) != 1 || EVP_PKEY_set1_EC_KEY(key.get(), ec.get()) != 1) {
+  if (!ec || !key || EC_KEY_generate_key(ec.get()) != 1 ||
+      EVP_PKEY_set1_EC_KEY(key.get(), ec.get()) != 1) {
     return Error{"generating ECDSA P-256 key: " + take_ssl_error()};
   }
   return key;
@@ -31,7 +32,8 @@ Result<bssl::UniquePtr<X509>> new_certificate(std::string_view common_name, EVP_
   serial_bytes[0] &= 0x7f;  // DER INTEGER must stay positive
   serial_bytes[0] |= 0x01;  // and keep 128 bits so it never encodes short
   bssl::UniquePtr<BIGNUM> serial_bn(BN_bin2bn(serial_bytes, sizeof(serial_bytes), nullptr));
-  bssl::UniquePtr<ASN1_INTEGER> serial(serial_bn ? BN_to_ASN1_INTEGER(serial_bn.get(), nullptr) : nullptr);
+  bssl::UniquePtr<ASN1_INTEGER> serial(serial_bn ? BN_to_ASN1_INTEGER(serial_bn.get(), nullptr)
+                                                 : nullptr);
 
   std::string cn(common_name.substr(0, kMaxCommonName));
   bssl::UniquePtr<X509_NAME> name(X509_NAME_new());
@@ -40,7 +42,8 @@ Result<bssl::UniquePtr<X509>> new_certificate(std::string_view common_name, EVP_
             X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_UTF8,
                                        reinterpret_cast<const uint8_t*>(cn.data()),
                                        static_cast<int>(cn.size()), -1, 0) == 1 &&
-            X509_set_subject_name(cert.get(), name.get()) == 1 && X509_set_pubkey(cert.get(), key) == 1 &&
+            X509_set_subject_name(cert.get(), name.get()) == 1 &&
+            X509_set_pubkey(cert.get(), key) == 1 &&
             X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) != nullptr;
   if (!ok) return Error{"building certificate for '" + cn + "': " + take_ssl_error()};
   return cert;
@@ -51,8 +54,8 @@ Status add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
   bssl::UniquePtr<X509_EXTENSION> ext(X509V3_EXT_nconf_nid(nullptr, &ctx, nid, value));
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
-    return Error{std::string("adding certificate extension ") + OBJ_nid2sn(nid) + "=" + value + ": " +
-                 take_ssl_error()};
+    return Error{std::string("adding certificate extension ") + OBJ_nid2sn(nid) + "=" + value +
+                 ": " + take_ssl_error()};
   }
   return OkStatus();
 }

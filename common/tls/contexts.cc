@@ -20,7 +20,8 @@ constexpr const char* kSystemTrustBundle = "/etc/ssl/certs/ca-certificates.crt";
 constexpr std::string_view kAlpnH2First("\x02h2\x08http/1.1", 12);
 constexpr std::string_view kAlpnHttp11Only("\x08http/1.1", 9);
 
-int select_alpn(SSL*, const uint8_t** out, uint8_t* out_len, const uint8_t* in, unsigned in_len, void* arg) {
+int select_alpn(SSL*, const uint8_t** out, uint8_t* out_len, const uint8_t* in, unsigned in_len,
+                void* arg) {
   const auto* preferred = static_cast<const std::string_view*>(arg);
   for (std::size_t p = 0; p < preferred->size(); p += 1 + static_cast<uint8_t>((*preferred)[p])) {
     std::string_view want = preferred->substr(p + 1, static_cast<uint8_t>((*preferred)[p]));
@@ -54,7 +55,8 @@ int select_leaf(SSL* ssl, void*) {
   const auto* source = static_cast<const LeafSource*>(SSL_get_ex_data(ssl, leaf_source_index()));
   if (source == nullptr) return 1;  // certificate set directly with use_leaf
   const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  auto leaf = source->cache->get(sni != nullptr ? std::string_view(sni) : std::string_view(source->fallback_host));
+  auto leaf = source->cache->get(sni != nullptr ? std::string_view(sni)
+                                                : std::string_view(source->fallback_host));
   if (!leaf || !use_leaf(ssl, **leaf)) return 0;
   return 1;
 }
@@ -99,7 +101,8 @@ Status attach_leaf_source(SSL* ssl, LeafCertCache* cache, std::string_view fallb
   return OkStatus();
 }
 
-Result<bssl::UniquePtr<SSL_CTX>> make_upstream_ctx(const std::optional<std::string>& ca_bundle_path) {
+Result<bssl::UniquePtr<SSL_CTX>> make_upstream_ctx(
+    const std::optional<std::string>& ca_bundle_path) {
   bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
   if (!ctx || SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) != 1) {
     return Error{"creating upstream TLS context: " + take_ssl_error()};
@@ -138,7 +141,8 @@ Status offer_alpn(SSL* ssl, std::initializer_list<std::string_view> protocols) {
     wire.insert(wire.end(), p.begin(), p.end());
   }
   // SSL_set_alpn_protos returns 0 on success, unlike most of the API.
-  if (SSL_set_alpn_protos(ssl, wire.data(), wire.size()) != 0) return Error{"setting ALPN: " + take_ssl_error()};
+  if (SSL_set_alpn_protos(ssl, wire.data(), wire.size()) != 0)
+    return Error{"setting ALPN: " + take_ssl_error()};
   return OkStatus();
 }
 

@@ -30,7 +30,8 @@ Status attach_leaf_source(SSL* ssl, LeafCertCache* cache, std::string_view fallb
 
 // Client-side context for upstream servers: TLS 1.2+, SSL_VERIFY_PEER. Trust is the PEM
 // bundle if given (it replaces the system store), else /etc/ssl/certs/ca-certificates.crt.
-Result<bssl::UniquePtr<SSL_CTX>> make_upstream_ctx(const std::optional<std::string>& ca_bundle_path);
+Result<bssl::UniquePtr<SSL_CTX>> make_upstream_ctx(
+    const std::optional<std::string>& ca_bundle_path);
 
 // Sets SNI (DNS names only; never for IP literals) and requires the peer certificate to
 // match `host` (DNS name or IP literal, brackets allowed).

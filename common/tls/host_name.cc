@@ -27,7 +27,8 @@ Result<HostName> parse_host(std::string_view host) {
   const std::string shown(host.substr(0, 80));
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     HostName out{.text = {}, .is_ip = true};
-    if (canonical_ip(std::string(host.substr(1, host.size() - 2)), &out.text, /*v6_only=*/true)) return out;
+    if (canonical_ip(std::string(host.substr(1, host.size() - 2)), &out.text, /*v6_only=*/true))
+      return out;
     return Error{"invalid IPv6 literal '" + shown + "'"};
   }
   // A trailing dot is the same DNS name, and "1.2.3.4." must not slip past as a name.

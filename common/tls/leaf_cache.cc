@@ -24,7 +24,8 @@ Status add_subject_alt_name(X509* cert, const HostName& host) {
     GENERAL_NAME_set0_value(name.get(), GEN_IPADD, ip);
   } else {
     ASN1_IA5STRING* dns = ASN1_IA5STRING_new();
-    if (dns == nullptr || ASN1_STRING_set(dns, host.text.data(), static_cast<int>(host.text.size())) != 1) {
+    if (dns == nullptr ||
+        ASN1_STRING_set(dns, host.text.data(), static_cast<int>(host.text.size())) != 1) {
       ASN1_IA5STRING_free(dns);
       return Error{"encoding DNS name '" + host.text + "': " + take_ssl_error()};
     }
@@ -56,7 +57,8 @@ Status set_leaf_validity(X509* cert, const X509* ca) {
   return OkStatus();
 }
 
-Result<bssl::UniquePtr<X509>> mint_leaf(const HostName& host, EVP_PKEY* leaf_key, const CertificateAuthority& ca) {
+Result<bssl::UniquePtr<X509>> mint_leaf(const HostName& host, EVP_PKEY* leaf_key,
+                                        const CertificateAuthority& ca) {
   auto cert = new_certificate(host.text, leaf_key);
   if (!cert) return Error{cert.error()};
   X509* x = cert->get();
@@ -95,17 +97,18 @@ Status use_leaf(SSL* ssl, const LeafCert& leaf) {
   return OkStatus();
 }
 
-Result<std::unique_ptr<LeafCertCache>> LeafCertCache::create(std::shared_ptr<const CertificateAuthority> ca,
-                                                             std::size_t capacity) {
+Result<std::unique_ptr<LeafCertCache>> LeafCertCache::create(
+    std::shared_ptr<const CertificateAuthority> ca, std::size_t capacity) {
   if (!ca || !ca->cert || !ca->key) return Error{"leaf cache needs a loaded CA"};
   if (capacity == 0) return Error{"leaf cache capacity must be at least 1"};
   auto key = generate_p256_key();
   if (!key) return Error{key.error()};
-  return std::unique_ptr<LeafCertCache>(new LeafCertCache(std::move(ca), std::move(*key), capacity));
+  return std::unique_ptr<LeafCertCache>(
+      new LeafCertCache(std::move(ca), std::move(*key), capacity));
 }
 
-LeafCertCache::LeafCertCache(std::shared_ptr<const CertificateAuthority> ca, bssl::UniquePtr<EVP_PKEY> key,
-                             std::size_t capacity)
+LeafCertCache::LeafCertCache(std::shared_ptr<const CertificateAuthority> ca,
+                             bssl::UniquePtr<EVP_PKEY> key, std::size_t capacity)
     : ca_(std::move(ca)), key_(std::move(key)), capacity_(capacity) {}
 
 Result<std::shared_ptr<const LeafCert>> LeafCertCache::get(std::string_view host) {
@@ -122,8 +125,9 @@ Result<std::shared_ptr<const LeafCert>> LeafCertCache::get(std::string_view host
   auto der = to_der_buffer(cert->get());
   if (!der) return Error{"encoding leaf for '" + name->text + "': " + take_ssl_error()};
   EVP_PKEY_up_ref(key_.get());
-  auto leaf = std::make_shared<const LeafCert>(
-      LeafCert{std::move(name->text), std::move(*cert), std::move(der), bssl::UniquePtr<EVP_PKEY>(key_.get())});
+  auto leaf = std::make_shared<const LeafCert>(LeafCert{std::move(name->text), std::move(*cert),
+                                                        std::move(der),
+                                                        bssl::UniquePtr<EVP_PKEY>(key_.get())});
   if (lru_.size() >= capacity_) {
     index_.erase(lru_.back()->host);
     lru_.pop_back();

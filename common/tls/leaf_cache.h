@@ -23,7 +23,7 @@ namespace bottle::tls {
 // An immutable leaf: the certificate (parsed and DER) and the shared key. Safe to keep
 // after the cache evicted it.
 struct LeafCert {
-  std::string host;                    // normalized: lower case, IPv6 without brackets
+  std::string host;  // normalized: lower case, IPv6 without brackets
   bssl::UniquePtr<X509> cert;
   bssl::UniquePtr<CRYPTO_BUFFER> der;  // what goes on the wire, encoded once
   bssl::UniquePtr<EVP_PKEY> key;       // the cache's shared leaf key (ref-counted)
@@ -37,8 +37,8 @@ class LeafCertCache {
   static constexpr std::size_t kDefaultCapacity = 1024;
 
   // Generates the shared leaf key. `ca` is shared read-only across threads' caches.
-  static Result<std::unique_ptr<LeafCertCache>> create(std::shared_ptr<const CertificateAuthority> ca,
-                                                       std::size_t capacity = kDefaultCapacity);
+  static Result<std::unique_ptr<LeafCertCache>> create(
+      std::shared_ptr<const CertificateAuthority> ca, std::size_t capacity = kDefaultCapacity);
 
   // The leaf for a DNS name or an IP literal ("1.2.3.4", "::1", "[::1]"): cached, or
   // minted now (SAN dNSName or iPAddress, CN=host, EKU serverAuth, ~30 days but never
@@ -59,7 +59,8 @@ class LeafCertCache {
   bssl::UniquePtr<EVP_PKEY> key_;
   std::size_t capacity_;
   std::list<Entry> lru_;  // front = most recently used
-  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // keys view LeafCert::host
+  std::unordered_map<std::string_view, std::list<Entry>::iterator>
+      index_;  // keys view LeafCert::host
   std::size_t hits_ = 0;
   std::size_t misses_ = 0;
 };

@@ -60,7 +60,8 @@ std::string key_to_pem(EVP_PKEY* key) {
 
 Result<bssl::UniquePtr<X509>> parse_cert_pem(std::string_view pem, std::string_view what) {
   if (pem.find("-----BEGIN CERTIFICATE-----") == std::string_view::npos) {
-    return Error{std::string(what) + ": not a PEM certificate (no '-----BEGIN CERTIFICATE-----' line)"};
+    return Error{std::string(what) +
+                 ": not a PEM certificate (no '-----BEGIN CERTIFICATE-----' line)"};
   }
   auto bio = bio_over(pem);
   bssl::UniquePtr<X509> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
@@ -69,14 +70,17 @@ Result<bssl::UniquePtr<X509>> parse_cert_pem(std::string_view pem, std::string_v
 }
 
 Result<bssl::UniquePtr<EVP_PKEY>> parse_key_pem(std::string_view pem, std::string_view what) {
-  if (pem.find("-----BEGIN") == std::string_view::npos || pem.find("PRIVATE KEY-----") == std::string_view::npos) {
-    return Error{std::string(what) + ": not a PEM private key (no '-----BEGIN ... PRIVATE KEY-----' line)"};
+  if (pem.find("-----BEGIN") == std::string_view::npos ||
+      pem.find("PRIVATE KEY-----") == std::string_view::npos) {
+    return Error{std::string(what) +
+                 ": not a PEM private key (no '-----BEGIN ... PRIVATE KEY-----' line)"};
   }
   auto bio = bio_over(pem);
   // An empty passphrase callback result: an encrypted key fails instead of prompting.
   bssl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(
       bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr));
-  if (!key) return Error{std::string(what) + ": invalid or encrypted PEM private key: " + take_ssl_error()};
+  if (!key)
+    return Error{std::string(what) + ": invalid or encrypted PEM private key: " + take_ssl_error()};
   return key;
 }
 

@@ -16,10 +16,13 @@ namespace {
 
 using testing::TempDir;
 
-void write(const std::string& path, const std::string& data) { std::ofstream(path) << data; }
+void write(const std::string& path, const std::string& data) {
+  std::ofstream(path) << data;
+}
 
 // Writes the two PEM texts as ca.pem / key.pem in `dir` and loads them.
-Result<CertificateAuthority> load_written(const TempDir& dir, const std::string& cert, const std::string& key) {
+Result<CertificateAuthority> load_written(const TempDir& dir, const std::string& cert,
+                                          const std::string& key) {
   write(dir.file("ca.pem"), cert);
   write(dir.file("key.pem"), key);
   return load_ca(dir.file("ca.pem"), dir.file("key.pem"));
@@ -46,7 +49,8 @@ class LoadCaTest : public ::testing::Test {
 TEST_F(LoadCaTest, GarbageIsNotPem) {
   auto ca = load_written(dir_, "hello, not a certificate\n", minted_.key_pem);
   ASSERT_FALSE(ca);
-  EXPECT_EQ(ca.error(), dir_.file("ca.pem") + ": not a PEM certificate (no '-----BEGIN CERTIFICATE-----' line)");
+  EXPECT_EQ(ca.error(), dir_.file("ca.pem") +
+                            ": not a PEM certificate (no '-----BEGIN CERTIFICATE-----' line)");
 }
 
 TEST_F(LoadCaTest, TruncatedPemIsInvalid) {
@@ -56,7 +60,8 @@ TEST_F(LoadCaTest, TruncatedPemIsInvalid) {
 }
 
 TEST_F(LoadCaTest, KeyNotPem) {
-  auto ca = load_written(dir_, minted_.cert_pem, minted_.cert_pem);  // a certificate where the key belongs
+  auto ca = load_written(dir_, minted_.cert_pem,
+                         minted_.cert_pem);  // a certificate where the key belongs
   ASSERT_FALSE(ca);
   EXPECT_NE(ca.error().find("key.pem: not a PEM private key"), std::string::npos) << ca.error();
 }
@@ -66,7 +71,8 @@ TEST_F(LoadCaTest, MismatchedKeyIsRejected) {
   ASSERT_TRUE(other);
   auto ca = load_written(dir_, minted_.cert_pem, other->key_pem);
   ASSERT_FALSE(ca);
-  EXPECT_EQ(ca.error(), dir_.file("key.pem") + ": private key does not match the certificate in " + dir_.file("ca.pem"));
+  EXPECT_EQ(ca.error(), dir_.file("key.pem") + ": private key does not match the certificate in " +
+                            dir_.file("ca.pem"));
 }
 
 TEST_F(LoadCaTest, LeafCertificateIsNotACa) {
@@ -76,9 +82,11 @@ TEST_F(LoadCaTest, LeafCertificateIsNotACa) {
   ASSERT_TRUE(cache);
   auto leaf = (*cache)->get("leaf.test");
   ASSERT_TRUE(leaf);
-  auto not_ca = load_written(dir_, testing::cert_pem((*leaf)->cert.get()), key_to_pem((*leaf)->key.get()));
+  auto not_ca =
+      load_written(dir_, testing::cert_pem((*leaf)->cert.get()), key_to_pem((*leaf)->key.get()));
   ASSERT_FALSE(not_ca);
-  EXPECT_EQ(not_ca.error(), dir_.file("ca.pem") + ": not a CA certificate (needs basicConstraints CA:TRUE)");
+  EXPECT_EQ(not_ca.error(),
+            dir_.file("ca.pem") + ": not a CA certificate (needs basicConstraints CA:TRUE)");
 }
 
 TEST(MintCa, RoundTripsThroughFiles) {
@@ -114,7 +122,7 @@ TEST(WritePrivateFile, TightensExistingFileMode) {
   write(dir.file("secret"), "old");
   ::chmod(dir.file("secret").c_str(), 0666);
   ASSERT_TRUE(write_private_file(dir.file("secret"), "new"));
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(dir.file("secret").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::ifstream in(dir.file("secret"));

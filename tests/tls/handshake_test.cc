@@ -85,7 +85,8 @@ class HandshakeTest : public ::testing::Test {
         return;
       }
       out.server_ok = true;
-      if (const char* sni = SSL_get_servername(server.get(), TLSEXT_NAMETYPE_host_name)) out.server_saw_sni = sni;
+      if (const char* sni = SSL_get_servername(server.get(), TLSEXT_NAMETYPE_host_name))
+        out.server_saw_sni = sni;
       char buf[64];
       int n = SSL_read(server.get(), buf, sizeof(buf));
       if (n > 0) SSL_write(server.get(), buf, n);
@@ -113,7 +114,9 @@ class HandshakeTest : public ::testing::Test {
   }
 
   std::function<void(SSL*)> leaf_source(const std::string& fallback) {
-    return [this, fallback](SSL* ssl) { ASSERT_TRUE(attach_leaf_source(ssl, cache_.get(), fallback)); };
+    return [this, fallback](SSL* ssl) {
+      ASSERT_TRUE(attach_leaf_source(ssl, cache_.get(), fallback));
+    };
   }
 
   TempDir dir_;
@@ -185,7 +188,8 @@ TEST_F(HandshakeTest, UnmintableHostFailsHandshake) {
 TEST(UpstreamCtx, MissingBundleNamesFile) {
   auto ctx = make_upstream_ctx(std::string("/nonexistent/bundle.pem"));
   ASSERT_FALSE(ctx);
-  EXPECT_EQ(ctx.error(), "upstream trust store: /nonexistent/bundle.pem: No such file or directory");
+  EXPECT_EQ(ctx.error(),
+            "upstream trust store: /nonexistent/bundle.pem: No such file or directory");
 }
 
 TEST(UpstreamCtx, BundleWithoutCertificatesIsRejected) {
@@ -193,11 +197,13 @@ TEST(UpstreamCtx, BundleWithoutCertificatesIsRejected) {
   std::ofstream(dir.file("junk.pem")) << "junk\n";
   auto ctx = make_upstream_ctx(dir.file("junk.pem"));
   ASSERT_FALSE(ctx);
-  EXPECT_EQ(ctx.error(), "upstream trust store: " + dir.file("junk.pem") + ": no PEM certificates found");
+  EXPECT_EQ(ctx.error(),
+            "upstream trust store: " + dir.file("junk.pem") + ": no PEM certificates found");
 }
 
 TEST(UpstreamCtx, SystemTrustStoreLoads) {
-  if (::access("/etc/ssl/certs/ca-certificates.crt", R_OK) != 0) GTEST_SKIP() << "no system CA bundle";
+  if (::access("/etc/ssl/certs/ca-certificates.crt", R_OK) != 0)
+    GTEST_SKIP() << "no system CA bundle";
   auto ctx = make_upstream_ctx(std::nullopt);
   EXPECT_TRUE(ctx) << ctx.error();
 }

@@ -13,8 +13,9 @@ TEST(ParseHost, NormalizesDnsNames) {
 }
 
 TEST(ParseHost, CanonicalizesIpLiterals) {
-  for (auto [in, out] : {std::pair{"127.0.0.1", "127.0.0.1"}, std::pair{"[0:0::1]", "::1"},
-                         std::pair{"2001:DB8::0:1", "2001:db8::1"}, std::pair{"7.0.27.0.", "7.0.27.0"}}) {
+  for (auto [in, out] :
+       {std::pair{"127.0.0.1", "127.0.0.1"}, std::pair{"[0:0::1]", "::1"},
+        std::pair{"2001:DB8::0:1", "2001:db8::1"}, std::pair{"7.0.27.0.", "7.0.27.0"}}) {
     auto h = parse_host(in);
     ASSERT_TRUE(h) << in << ": " << h.error();
     EXPECT_EQ(h->text, out) << in;

@@ -13,7 +13,8 @@ namespace {
 using testing::make_test_ca;
 using testing::verify_leaf;
 
-std::unique_ptr<LeafCertCache> make_cache(std::shared_ptr<const CertificateAuthority> ca, std::size_t capacity = 16) {
+std::unique_ptr<LeafCertCache> make_cache(std::shared_ptr<const CertificateAuthority> ca,
+                                          std::size_t capacity = 16) {
   auto cache = LeafCertCache::create(std::move(ca), capacity);
   EXPECT_TRUE(cache) << cache.error();
   return std::move(*cache);
@@ -67,14 +68,16 @@ TEST(LeafCertCache, LongHostTruncatesCommonNameButKeepsSan) {
   auto leaf = cache->get(host);
   ASSERT_TRUE(leaf) << leaf.error();
   char cn[128] = {};
-  X509_NAME_get_text_by_NID(X509_get_subject_name((*leaf)->cert.get()), NID_commonName, cn, sizeof(cn));
+  X509_NAME_get_text_by_NID(X509_get_subject_name((*leaf)->cert.get()), NID_commonName, cn,
+                            sizeof(cn));
   EXPECT_EQ(std::string(cn), host.substr(0, 64));
   EXPECT_EQ(verify_leaf((*leaf)->cert.get(), ca->cert.get(), host, false), "ok");
 }
 
 TEST(LeafCertCache, RejectsMalformedHosts) {
   auto cache = make_cache(make_test_ca());
-  for (const char* bad : {"", ".", "a..b", "exa mple.com", "evil.com/x", "[::1", "[not-ip]", "a\nb"}) {
+  for (const char* bad :
+       {"", ".", "a..b", "exa mple.com", "evil.com/x", "[::1", "[not-ip]", "a\nb"}) {
     auto leaf = cache->get(bad);
     EXPECT_FALSE(leaf) << "accepted '" << bad << "'";
   }
@@ -95,7 +98,9 @@ TEST(LeafCertCache, HitReturnsSameObjectAndSharedKey) {
   EXPECT_EQ(cache->hits(), 1u);
   EXPECT_EQ(cache->misses(), 2u);
   // Serial numbers are random and distinct.
-  EXPECT_NE(ASN1_INTEGER_cmp(X509_get0_serialNumber((*a)->cert.get()), X509_get0_serialNumber((*c)->cert.get())), 0);
+  EXPECT_NE(ASN1_INTEGER_cmp(X509_get0_serialNumber((*a)->cert.get()),
+                             X509_get0_serialNumber((*c)->cert.get())),
+            0);
 }
 
 TEST(LeafCertCache, EvictsLeastRecentlyUsed) {
@@ -125,10 +130,13 @@ TEST(LeafCertCache, ValidityStartsAnHourAgoAndNeverOutlivesCa) {
   ASSERT_TRUE(leaf);
   X509* cert = (*leaf)->cert.get();
   int days = 0, secs = 0;
-  ASSERT_EQ(ASN1_TIME_diff(&days, &secs, X509_get0_notAfter(cert), X509_get0_notAfter(short_ca->cert.get())), 1);
+  ASSERT_EQ(ASN1_TIME_diff(&days, &secs, X509_get0_notAfter(cert),
+                           X509_get0_notAfter(short_ca->cert.get())),
+            1);
   EXPECT_EQ(days, 0);
   EXPECT_EQ(secs, 0);
-  ASSERT_EQ(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(cert), nullptr), 1);  // notBefore -> now
+  ASSERT_EQ(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(cert), nullptr),
+            1);  // notBefore -> now
   EXPECT_EQ(days, 0);
   EXPECT_GE(secs, 3590);
   EXPECT_LE(secs, 3700);
