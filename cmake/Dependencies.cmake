@@ -74,8 +74,9 @@ set(BORINGSSL_INCLUDE_DIR /usr/include/android CACHE PATH "BoringSSL headers")
 set(BORINGSSL_LIB_DIR /usr/lib/${_multiarch}/android CACHE PATH "BoringSSL libraries")
 if(EXISTS ${BORINGSSL_INCLUDE_DIR}/openssl/base.h AND EXISTS ${BORINGSSL_LIB_DIR}/libssl.so)
   add_library(deps::boringssl INTERFACE IMPORTED)
-  # Not SYSTEM: these must win over any OpenSSL headers in /usr/include.
-  target_include_directories(deps::boringssl INTERFACE ${BORINGSSL_INCLUDE_DIR})
+  # SYSTEM so BoringSSL's own headers do not trip -Wextra -Werror; -isystem directories
+  # are still searched before /usr/include, so OpenSSL headers cannot shadow them.
+  target_include_directories(deps::boringssl SYSTEM INTERFACE ${BORINGSSL_INCLUDE_DIR})
   target_link_libraries(deps::boringssl INTERFACE ${BORINGSSL_LIB_DIR}/libssl.so
                                                   ${BORINGSSL_LIB_DIR}/libcrypto.so)
   target_link_options(deps::boringssl INTERFACE "LINKER:-rpath,${BORINGSSL_LIB_DIR}")
