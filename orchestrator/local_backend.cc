@@ -85,6 +85,24 @@ std::string system_ca_bundle() {
   return "";
 }
 
+constexpr const char* kSandboxPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The sandbox shares the host's system directories, so the agent's program can be
+// looked up here before anything is started. Relative paths live in the workspace.
+bool agent_program_exists(const std::string& program) {
+  if (program.find('/') != std::string::npos)
+    return program[0] != '/' || ::access(program.c_str(), X_OK) == 0;
+  std::string dirs = kSandboxPath;
+  size_t start = 0;
+  while (start < dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    if (::access((dirs.substr(start, end - start) + "/" + program).c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 std::string render_gitconfig(const Plan& p) {
   std::ostringstream o;
   if (!p.git_user.name.empty() || !p.git_user.email.empty()) {
@@ -223,6 +241,14 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   layout.gitgate_state = dir_ + "/gitgate";
   layout.supervise_queue = dir_ + "/proposals";
   layout.init_ctl = md_.init_ctl;
+  if (!plan_.gitgate.binary.empty()) {
+    if (auto st = make_dir(layout.gitgate_state, 0700); !st) return st;
+    if (auto st = write_file_atomic(layout.gitgate_config, render_gitgate_yaml(plan_), 0600); !st)
+      return st;
+  }
+  if (!plan_.supervise_daemon.binary.empty()) {
+    if (auto st = make_dir(layout.supervise_queue, 0700); !st) return st;
+  }
   if (auto st = write_file_atomic(dir_ + "/init.yaml", render_init_yaml(plan_, layout), 0600); !st)
     return st;
 
@@ -315,7 +341,7 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   }
   const std::string proxy = "http://127.0.0.1:" + std::to_string(kEgressPort);
   const std::string files = kAgentFilesDir;
-  s.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  s.env = {std::string("PATH=") + kSandboxPath,
            std::string("HOME=") + kAgentHome,
            "USER=agent",
            "LANG=C.UTF-8",
@@ -393,6 +419,12 @@ Result<int> LocalBottle::run() {
   if (plan_.egress.binary.empty()) return Error{"bottle-egress not found (see `bottle doctor`)"};
   init_bin_ = find_helper_binary("bottle-init");
   if (init_bin_.empty()) return Error{"bottle-init not found (see `bottle doctor`)"};
+  if (!agent_program_exists(plan_.argv.front())) {
+    return Error{"agent command '" + plan_.argv.front() +
+                 "' is not installed: the sandbox runs "
+                 "programs from the host's " +
+                 kSandboxPath + " (install it, or pass -- cmd...)"};
+  }
   // Resolve every value before anything is created, so a missing variable costs nothing.
   auto agent_env = resolve_env(plan_.env, opt_.env_sources);
   if (!agent_env) return Error{agent_env.error()};

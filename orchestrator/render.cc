@@ -19,6 +19,14 @@ std::string render_routes_yaml(const Plan& p) {
          out.c_str() + "\n";
 }
 
+std::string render_gitgate_yaml(const Plan& p) {
+  YAML::Emitter out;
+  out << YAML::BeginMap << YAML::Key << "repos" << YAML::Value << YAML::BeginSeq;
+  for (const auto& r : p.repos) emit_node(out, r.fields);
+  out << YAML::EndSeq << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
 std::string daemons_csv(const Plan& p) {
   std::string csv;
   for (const PlanDaemon* d : {&p.egress, &p.gitgate, &p.supervise_daemon}) {

@@ -27,6 +27,10 @@ struct InitLayout {
   std::string init_ctl;
 };
 
+// gitgate.yaml: the bottle's repos as written in the manifest (after `extends`), under
+// `repos:`. Keys stay host-side: only bottle-gitgate (host namespace) reads this file.
+std::string render_gitgate_yaml(const Plan& plan);
+
 // init.yaml for bottle-init (init/README.md) and the BOTTLE_DAEMONS list to run.
 std::string render_init_yaml(const Plan& plan, const InitLayout& layout);
 std::string daemons_csv(const Plan& plan);

@@ -138,6 +138,21 @@ TEST(Cli, DoctorNamesEveryCheckAndTheFixForFailures) {
   EXPECT_EQ(any_fail, r.out.find("fix: ") != std::string::npos) << r.out;
 }
 
+TEST(Cli, MissingAgentProgramFailsBeforeAnythingStarts) {
+  TestHome h;
+  h.bottle("dev", "---\nsupervise: false\n---\n");
+  h.agent("impl", "---\nbottle: dev\nprovider: claude\n---\n");
+  auto r = run_bottle(h.home(), {"run", "impl", "--", "no-such-agent-program"});
+  EXPECT_EQ(r.exit_code, 1);
+  if (r.err.find("needs root") == std::string::npos &&
+      r.err.find("not found (see") == std::string::npos) {
+    EXPECT_NE(r.err.find("agent command 'no-such-agent-program' is not installed"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(h.home() + "/state"));
+}
+
 TEST(Cli, StopOfAnUnknownBottleFails) {
   TestHome h;
   auto r = run_bottle(h.home(), {"stop", "nope"});

@@ -6,6 +6,9 @@
 #include <sstream>
 
 #include "config/route_table.h"
+#ifdef BOTTLE_HAVE_INIT_LIB
+#include "init/config.h"
+#endif
 #include "orchestrator/plan.h"
 #include "orchestrator/preflight.h"
 #include "orchestrator/render.h"
@@ -106,6 +109,41 @@ TEST(PlanGolden, ClaudeInitYaml) {
   l.admin_port = 41000;
   ExpectGolden("claude_init.yaml", render_init_yaml(p, l));
   EXPECT_EQ(daemons_csv(p), "egress");
+}
+
+TEST(PlanGolden, GitgateYamlAndInitEntriesWhenTheBinariesExist) {
+  TestHome h;
+  h.bottle("dev", kClaudeBottle);
+  h.agent("impl", "---\nbottle: dev\nprovider: claude\n---\n");
+  PlanOptions o;
+  o.find_binary = [](const std::string& n) { return "/opt/bottle/bin/" + n; };
+  auto p = make_plan(*load_manifest(h.dirs(), "impl"), o);
+  ASSERT_TRUE(p.ok()) << p.error();
+  EXPECT_EQ(daemons_csv(*p), "egress,gitgate,supervise");
+  ExpectGolden("gitgate.yaml", render_gitgate_yaml(*p));
+  InitLayout l;
+  l.routes_file = "/s/routes/routes.yaml";
+  l.ca_cert = "/s/ca/ca.pem";
+  l.ca_key = "/s/ca/ca-key.pem";
+  l.gitgate_fd = 4;
+  l.supervise_fd = 5;
+  l.gitgate_config = "/s/gitgate.yaml";
+  l.gitgate_state = "/s/gitgate";
+  l.supervise_queue = "/s/proposals";
+  l.init_ctl = "/s/init.sock";
+  ExpectGolden("all_daemons_init.yaml", render_init_yaml(*p, l));
+#ifdef BOTTLE_HAVE_INIT_LIB
+  auto parsed = init::parse_init_config(render_init_yaml(*p, l), "init.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  EXPECT_EQ(parsed->daemons.at("egress").inherit_fds, std::vector<int>{3});
+  EXPECT_EQ(parsed->daemons.at("gitgate").inherit_fds, std::vector<int>{4});
+  EXPECT_EQ(parsed->daemons.at("supervise").inherit_fds, std::vector<int>{5});
+  EXPECT_TRUE(parsed->daemons.at("egress").reload_signal);
+  EXPECT_EQ(parsed->daemons.at("egress").ready.path, "/healthz");
+  EXPECT_EQ(parsed->daemons.at("egress").env_allow,
+            (std::vector<std::string>{"PATH", "HOME", "EGRESS_TOKEN_*"}));
+#endif
+  EXPECT_EQ(p->mcp_registration.front(), "claude");
 }
 
 TEST(PlanGolden, ProviderRouteWinsWithAWarning) {
