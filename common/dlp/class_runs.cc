@@ -6,6 +6,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace bottle::dlp::internal {
 
@@ -18,8 +21,8 @@ namespace {
 
 constexpr unsigned kMinBase64 = 16;
 // card: 13..19 digits with single separators; iban: up to 34 chars plus spaces (and a
-// leading word); base58: WIF keys are 51-52 chars; words: 12..24 BIP-39 words.
-constexpr KindSpec kSpecs[kRunKinds] = {{13, 64}, {15, 128}, {51, 52}, {47, 4096}};
+// leading word); base58: unused here (see block()); words: 12..24 BIP-39 words.
+constexpr KindSpec kSpecs[kRunKinds] = {{13, 64}, {15, 128}, {51, 128}, {47, 4096}};
 
 // Bit i of the result: bytes i-N+1 .. i are all in the class (N <= 64), looking back
 // into the previous block's mask. N is a template argument so every shift is constant.
@@ -59,77 +62,115 @@ void add_trigger(std::vector<Hit>& out, uint32_t id, uint64_t pos) {
 }  // namespace
 
 struct ClassScanner::Masks {
-  uint64_t digit = 0, upper = 0, lower = 0, plus_slash = 0, dash = 0, underscore = 0, space = 0, percent = 0,
-           high = 0, zero = 0, cap_i = 0, cap_o = 0, low_l = 0;
+  uint64_t digit = 0, upper = 0, lower = 0, b64 = 0, space = 0, sep = 0, percent = 0, high = 0;
 };
 
 namespace {
 
-#if defined(__SSE2__)
-inline uint64_t bits(__m128i a, __m128i b, __m128i c, __m128i d) {
-  return static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(a))) |
-         static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(b))) << 16 |
-         static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(c))) << 32 |
-         static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(d))) << 48;
+using Masks = ClassScanner::Masks;
+
+#if defined(__x86_64__) || defined(__i386__)
+// Classes are combined in vector registers so each mask costs one movemask per lane.
+#define BOTTLE_AVX2 __attribute__((target("avx2")))
+BOTTLE_AVX2 inline __m256i range256(__m256i v, char lo, char hi) {
+  return _mm256_and_si256(_mm256_cmpgt_epi8(v, _mm256_set1_epi8(static_cast<char>(lo - 1))),
+                          _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(hi + 1)), v));
+}
+BOTTLE_AVX2 inline __m256i eq256(__m256i v, char c) { return _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c)); }
+BOTTLE_AVX2 inline uint64_t bits256(__m256i x, int shift) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(x))) << shift;
+}
+
+// Classes are combined in vector registers so each mask costs one movemask per lane.
+BOTTLE_AVX2 void masks_avx2(const uint8_t* p, Masks& mk) {
+  for (int half = 0; half < 2; ++half) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * half));
+    const __m256i digit = range256(v, '0', '9'), upper = range256(v, 'A', 'Z'), lower = range256(v, 'a', 'z');
+    const __m256i space = eq256(v, ' '), dash = eq256(v, '-');
+    const __m256i b64 = _mm256_or_si256(
+        _mm256_or_si256(_mm256_or_si256(digit, upper), _mm256_or_si256(lower, dash)),
+        _mm256_or_si256(_mm256_or_si256(eq256(v, '+'), eq256(v, '/')), eq256(v, '_')));
+    const int shift = 32 * half;
+    mk.digit |= bits256(digit, shift);
+    mk.upper |= bits256(upper, shift);
+    mk.lower |= bits256(lower, shift);
+    mk.b64 |= bits256(b64, shift);
+    mk.space |= bits256(space, shift);
+    mk.sep |= bits256(_mm256_or_si256(space, dash), shift);
+    mk.percent |= bits256(eq256(v, '%'), shift);
+    mk.high |= bits256(v, shift);
+  }
 }
 #endif
+
+void masks_sse2(const uint8_t* p, Masks& mk) {
+#if defined(__SSE2__)
+  for (int q = 0; q < 4; ++q) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * q));
+    auto range = [&](char lo, char hi) {
+      return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
+                           _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
+    };
+    auto eq = [&](char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+    const __m128i digit = range('0', '9'), upper = range('A', 'Z'), lower = range('a', 'z');
+    const __m128i space = eq(' '), dash = eq('-');
+    const __m128i b64 = _mm_or_si128(_mm_or_si128(_mm_or_si128(digit, upper), _mm_or_si128(lower, dash)),
+                                     _mm_or_si128(_mm_or_si128(eq('+'), eq('/')), eq('_')));
+    const int shift = 16 * q;
+    auto bits = [&](__m128i x) {
+      return static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(x))) << shift;
+    };
+    mk.digit |= bits(digit);
+    mk.upper |= bits(upper);
+    mk.lower |= bits(lower);
+    mk.b64 |= bits(b64);
+    mk.space |= bits(space);
+    mk.sep |= bits(_mm_or_si128(space, dash));
+    mk.percent |= bits(eq('%'));
+    mk.high |= bits(v);
+  }
+#else
+  for (int i = 0; i < 64; ++i) {
+    const uint8_t c = p[i];
+    const uint64_t b = uint64_t{1} << i;
+    const bool digit = c >= '0' && c <= '9', upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z';
+    if (digit) mk.digit |= b;
+    if (upper) mk.upper |= b;
+    if (lower) mk.lower |= b;
+    if (digit || upper || lower || c == '+' || c == '/' || c == '-' || c == '_') mk.b64 |= b;
+    if (c == ' ') mk.space |= b;
+    if (c == ' ' || c == '-') mk.sep |= b;
+    if (c == '%') mk.percent |= b;
+    if (c >= 0x80) mk.high |= b;
+  }
+#endif
+}
+
+using MaskFn = void (*)(const uint8_t*, Masks&);
+MaskFn pick_masks() {
+#if defined(__x86_64__) || defined(__i386__)
+  if (__builtin_cpu_supports("avx2")) return masks_avx2;
+#endif
+  return masks_sse2;
+}
+const MaskFn kMasks = pick_masks();
+
+inline unsigned popcount(uint64_t x) {
+  x = x - ((x >> 1) & 0x5555555555555555ull);
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return static_cast<unsigned>((x * 0x0101010101010101ull) >> 56);
+}
 
 }  // namespace
 
 void ClassScanner::block(const uint8_t* p, std::vector<Hit>& triggers, std::vector<Region>& regions) {
   Masks mk;
-#if defined(__SSE2__)
-  __m128i v[4];
-  for (int i = 0; i < 4; ++i) v[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
-  auto range = [&](char lo, char hi) {
-    __m128i r[4];
-    for (int i = 0; i < 4; ++i) {
-      r[i] = _mm_and_si128(_mm_cmpgt_epi8(v[i], _mm_set1_epi8(static_cast<char>(lo - 1))),
-                           _mm_cmplt_epi8(v[i], _mm_set1_epi8(static_cast<char>(hi + 1))));
-    }
-    return bits(r[0], r[1], r[2], r[3]);
-  };
-  auto eq = [&](char c) {
-    const __m128i s = _mm_set1_epi8(c);
-    return bits(_mm_cmpeq_epi8(v[0], s), _mm_cmpeq_epi8(v[1], s), _mm_cmpeq_epi8(v[2], s),
-                _mm_cmpeq_epi8(v[3], s));
-  };
-  mk.digit = range('0', '9');
-  mk.upper = range('A', 'Z');
-  mk.lower = range('a', 'z');
-  mk.plus_slash = eq('+') | eq('/');
-  mk.dash = eq('-');
-  mk.underscore = eq('_');
-  mk.space = eq(' ');
-  mk.percent = eq('%');
-  mk.high = bits(v[0], v[1], v[2], v[3]);
-  mk.zero = eq('0');
-  mk.cap_i = eq('I');
-  mk.cap_o = eq('O');
-  mk.low_l = eq('l');
-#else
-  for (int i = 0; i < 64; ++i) {
-    const uint8_t c = p[i];
-    const uint64_t b = uint64_t{1} << i;
-    if (c >= '0' && c <= '9') mk.digit |= b;
-    if (c >= 'A' && c <= 'Z') mk.upper |= b;
-    if (c >= 'a' && c <= 'z') mk.lower |= b;
-    if (c == '+' || c == '/') mk.plus_slash |= b;
-    if (c == '-') mk.dash |= b;
-    if (c == '_') mk.underscore |= b;
-    if (c == ' ') mk.space |= b;
-    if (c == '%') mk.percent |= b;
-    if (c >= 0x80) mk.high |= b;
-    if (c == '0') mk.zero |= b;
-    if (c == 'I') mk.cap_i |= b;
-    if (c == 'O') mk.cap_o |= b;
-    if (c == 'l') mk.low_l |= b;
-  }
-#endif
+  kMasks(p, mk);
   const uint64_t base = pos_;
 
   // Decoding triggers.
-  const uint64_t b64 = mk.digit | mk.upper | mk.lower | mk.plus_slash | mk.dash | mk.underscore;
+  const uint64_t b64 = mk.b64;
   const uint64_t b64_long = at_least<kMinBase64>(prev_b64_, b64);
   for (uint64_t first = b64_long & ~((b64_long << 1) | (prev_b64_long_ ? 1 : 0)); first != 0; first &= first - 1) {
     add_trigger(triggers, kTriggerBase64, base + static_cast<uint64_t>(ctz(first)));
@@ -148,16 +189,28 @@ void ClassScanner::block(const uint8_t* p, std::vector<Hit>& triggers, std::vect
   prev_alnum_upper_ = (alnum_upper >> 63) != 0;
   prev_lower_ = (mk.lower >> 63) != 0;
 
-  const uint64_t card = mk.digit | ((mk.space | mk.dash) & digit_prev);
+  const uint64_t card = mk.digit | (mk.sep & digit_prev);
   const uint64_t iban = alnum_upper | (mk.space & an_prev);
-  const uint64_t b58 = (mk.digit & ~mk.zero) | (mk.upper & ~mk.cap_i & ~mk.cap_o) | (mk.lower & ~mk.low_l);
   const uint64_t words = mk.lower | (mk.space & lower_prev);
-  run_class(runs_[0], card, at_least<kSpecs[0].min_len>(runs_[0].prev, card), kSpecs[0], RunKind::card, regions);
-  run_class(runs_[1], iban, at_least<kSpecs[1].min_len>(runs_[1].prev, iban), kSpecs[1], RunKind::iban, regions);
-  run_class(runs_[2], b58, at_least<kSpecs[2].min_len>(runs_[2].prev, b58), kSpecs[2], RunKind::base58, regions);
-  run_class(runs_[3], words, at_least<kSpecs[3].min_len>(runs_[3].prev, words), kSpecs[3], RunKind::words,
-            regions);
+  // Base58 keys are base64 runs of 51-52 characters: Engine::scan_word checks them on
+  // the base64 trigger instead of a fifth class here.
+  classify<0>(card, RunKind::card, regions);
+  classify<1>(iban, RunKind::iban, regions);
+  classify<3>(words, RunKind::words, regions);
   pos_ += 64;
+}
+
+template <size_t K>
+void ClassScanner::classify(uint64_t m, RunKind kind, std::vector<Region>& regions) {
+  RunState& st = runs_[K];
+  constexpr unsigned kMin = kSpecs[K].min_len;
+  // Too few members in this block and the last one to hold a run: nothing to compute.
+  if (!st.open && !st.prev_long &&
+      popcount(m) + popcount(st.prev) < kMin) {
+    st.prev = m;
+    return;
+  }
+  run_class(st, m, at_least<kMin>(st.prev, m), kSpecs[K], kind, regions);
 }
 
 void ClassScanner::run_class(RunState& st, uint64_t m, uint64_t r, const KindSpec& spec, RunKind kind,

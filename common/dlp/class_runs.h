@@ -31,8 +31,9 @@ class ClassScanner {
   void feed(std::string_view data, std::vector<Hit>& triggers, std::vector<Region>& regions);
   void finish(std::vector<Hit>& triggers, std::vector<Region>& regions);
 
+  struct Masks;  // per-block class bitmaps (public for the SIMD helpers)
+
  private:
-  struct Masks;
   struct RunState {
     uint64_t prev = 0;        // previous block's class mask
     bool prev_long = false;   // last byte of previous block was >= minimum length into a run
@@ -40,6 +41,8 @@ class ClassScanner {
     uint64_t start = 0;
   };
   void block(const uint8_t* p, std::vector<Hit>& triggers, std::vector<Region>& regions);
+  template <size_t K>
+  void classify(uint64_t m, RunKind kind, std::vector<Region>& regions);
   // `m`: this block's class mask; `r`: positions at least the minimum length into a run.
   void run_class(RunState& st, uint64_t m, uint64_t r, const KindSpec& spec, RunKind kind,
                  std::vector<Region>& regions);

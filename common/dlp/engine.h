@@ -127,6 +127,7 @@ class Engine final : public Scanner, public std::enable_shared_from_this<Engine>
   std::vector<KnownEntry> known_;
   std::vector<std::string> exempt_;
   size_t max_window_ = 0;
+  size_t min_view_ = 12;  // shortest decoded view worth scanning (shortest detector match)
   std::array<uint32_t, 4> region_detector_{};
   HsDatabase out_block_, out_stream_, in_block_, in_stream_;
   HsScratch proto_;

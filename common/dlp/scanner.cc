@@ -204,6 +204,7 @@ Result<std::shared_ptr<const Engine>> Engine::create(const ScannerConfig& config
   for (size_t s = 0; s < config.known_secrets.size(); ++s) {
     const std::string& secret = config.known_secrets[s];
     if (secret.empty()) continue;
+    engine->min_view_ = std::min(engine->min_view_, secret.size());
     if (secret.size() < kMinKnownSecret) {
       return Error{"dlp: known secret #" + std::to_string(s + 1) + " is shorter than " +
                    std::to_string(kMinKnownSecret) + " bytes and would match ordinary traffic"};
@@ -392,7 +393,9 @@ void Engine::emit_known(Sink& sink, uint32_t id, std::string_view window, uint64
 void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, int depth) const {
   if (depth >= kMaxDecodeDepth) return;
   auto nested = [&](std::string_view decoded, std::string_view how) {
-    if (!mostly_text(decoded)) return;  // random bytes (hashes, images, UUIDs) hide no credential
+    // Too short to hold any detector's match or known secret, or random bytes (hashes,
+    // images, UUIDs read as base64) that hide no credential.
+    if (decoded.size() < min_view_ || !mostly_text(decoded)) return;
     Origin o{origin.begin, origin.end, origin.how.empty() ? std::string(how) : origin.how + ">" + std::string(how)};
     scan_view(sink, decoded, &o, depth + 1);
   };
@@ -408,35 +411,37 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
       continue;
     }
     size_t j = i;
-    bool all_hex = true, upper = false, lower = false, digit = false;
-    while (j < word.size() && base64_char(static_cast<unsigned char>(word[j]))) {
-      const auto c = static_cast<unsigned char>(word[j]);
-      all_hex = all_hex && hex_char(c);
-      upper = upper || (c >= 'A' && c <= 'Z');
-      lower = lower || (c >= 'a' && c <= 'z');
-      digit = digit || (c >= '0' && c <= '9');
-      ++j;
-    }
+    while (j < word.size() && base64_char(static_cast<unsigned char>(word[j]))) ++j;
     const std::string_view run = word.substr(i, j - i);
-    if (all_hex && run.size() >= kMinHexRun) {
+    const uint64_t run_abs = origin.begin + i;
+    i = j;
+    if (run.size() >= 51 && run.size() <= 52) {  // a WIF key?
+      // Raw words point at the run itself; decoded ones at the encoded word they came from.
+      const Origin o = origin.how.empty() ? Origin{run_abs, run_abs + run.size(), ""} : origin;
+      confirm(sink, Direction::outbound, region_detector_[static_cast<size_t>(RunKind::base58)], run, run_abs,
+              run_abs + run.size(), &o, true);
+    }
+    if (run.size() < kMinHexRun) continue;
+    if (std::all_of(run.begin(), run.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); })) {
       if (hex_of_text(run) && hex_decode(run.substr(0, run.size() & ~size_t{1}), buf)) nested(buf, "hex");
-    } else if (run.size() >= kMinBase64Run && (upper || digit) && lower) {
-      if (base64_of_text(run) && base64_decode(run, buf)) nested(buf, "base64");
-      // Path-like runs: each segment may be base64 of its own.
-      if (run.find('/') != std::string_view::npos) {
-        size_t p = 0;
-        while (p < run.size()) {
-          size_t q = run.find('/', p);
-          if (q == std::string_view::npos) q = run.size();
-          if (q - p >= kMinBase64Run && q - p < run.size() && base64_of_text(run.substr(p, q - p)) &&
-              base64_decode(run.substr(p, q - p), buf)) {
-            nested(buf, "base64");
-          }
-          p = q + 1;
+      continue;
+    }
+    if (run.size() < kMinBase64Run) continue;
+    if (base64_of_text(run) && base64_decode(run, buf)) nested(buf, "base64");
+    // Path-like runs: each segment may be base64 of its own.
+    if (run.find('/') != std::string_view::npos) {
+      size_t p = 0;
+      while (p < run.size()) {
+        size_t q = run.find('/', p);
+        if (q == std::string_view::npos) q = run.size();
+        const std::string_view part = run.substr(p, q - p);
+        if (part.size() >= kMinBase64Run && part.size() < run.size() && base64_of_text(part) &&
+            base64_decode(part, buf)) {
+          nested(buf, "base64");
         }
+        p = q + 1;
       }
     }
-    i = j;
   }
 }
 
