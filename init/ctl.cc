@@ -57,6 +57,31 @@ Result<UniqueFd> listen_ctl_socket(const std::string& path) {
   return fd;
 }
 
+std::optional<std::string> read_ctl_request(CtlConnection& c) {
+  constexpr size_t kMaxRequest = 4096;
+  char buf[1024];
+  const ssize_t n = recv(c.fd.get(), buf, sizeof buf, 0);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return std::nullopt;
+  if (n <= 0) {
+    c.done = true;
+    return std::nullopt;
+  }
+  c.buffer.append(buf, static_cast<size_t>(n));
+  const auto nl = c.buffer.find('\n');
+  if (nl != std::string::npos) return c.buffer.substr(0, nl);
+  if (c.buffer.size() > kMaxRequest) {
+    send_ctl_reply(c, {{"ok", false}, {"error", "request longer than 4096 bytes"}});
+  }
+  return std::nullopt;
+}
+
+void send_ctl_reply(CtlConnection& c, const nlohmann::json& reply) {
+  const std::string line =
+      reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  (void)!send(c.fd.get(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  c.done = true;
+}
+
 Result<nlohmann::json> ctl_request(const std::string& path, const nlohmann::json& request) {
   auto addr = unix_address(path);
   if (!addr) return Error{addr.error()};

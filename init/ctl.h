@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -19,6 +20,22 @@ std::string default_ctl_path();
 // Binds and listens (non-blocking, close-on-exec, mode 0600), creating the parent
 // directory and replacing a stale socket file.
 Result<UniqueFd> listen_ctl_socket(const std::string& path);
+
+// One accepted control connection (server side).
+struct CtlConnection {
+  UniqueFd fd;
+  std::string buffer;
+  std::string waiting_for;  // daemon whose restart this client awaits, if any
+  bool done = false;        // replied or gone: drop it
+};
+
+// Reads what is available; returns the request line once complete. Marks the connection
+// done on EOF, and answers an over-long request with an error itself.
+std::optional<std::string> read_ctl_request(CtlConnection& c);
+
+// Sends one reply line and marks the connection done. A client that does not read its
+// small reply is dropped, never waited on.
+void send_ctl_reply(CtlConnection& c, const nlohmann::json& reply);
 
 // Sends one request and returns the reply object.
 Result<nlohmann::json> ctl_request(const std::string& path, const nlohmann::json& request);

@@ -1,5 +1,8 @@
 #include "init/line_relay.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -54,6 +57,36 @@ void relay_line(std::string_view daemon, std::string_view stream, std::string_vi
   log::info("output", {{"daemon", std::string(daemon)},
                        {"stream", std::string(stream)},
                        {"line", std::string(line)}});
+}
+
+OutputPipe::OutputPipe(std::string daemon, const char* stream, UniqueFd fd)
+    : daemon_(std::move(daemon)),
+      stream_(stream),
+      fd_(std::move(fd)),
+      lines_([this](std::string_view line) { relay_line(daemon_, stream_, line); }) {}
+
+void OutputPipe::read_some() {
+  char buf[kMaxLineBytes];
+  const ssize_t n = read(fd_.get(), buf, sizeof buf);
+  if (n > 0) {
+    lines_.feed(std::string_view(buf, static_cast<size_t>(n)));
+  } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    close_pipe();
+  }
+}
+
+void OutputPipe::drain() {
+  char buf[64 * 1024];
+  ssize_t n;
+  while (fd_.valid() && (n = read(fd_.get(), buf, sizeof buf)) > 0) {
+    lines_.feed(std::string_view(buf, static_cast<size_t>(n)));
+  }
+  close_pipe();
+}
+
+void OutputPipe::close_pipe() {
+  lines_.finish();
+  fd_.reset();
 }
 
 }  // namespace bottle::init

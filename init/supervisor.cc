@@ -33,8 +33,7 @@ using std::chrono::duration_cast;
 
 constexpr milliseconds kCheckInterval{100};
 constexpr milliseconds kCheckTimeout{1000};
-constexpr size_t kMaxCtlClients = 32;
-constexpr size_t kMaxCtlRequest = 4096;
+constexpr size_t kMaxCtlConnections = 32;
 
 // A no-op handler, never run (the signals are blocked and read from a signalfd): a
 // namespace's PID 1 only receives signals it has a handler for.
@@ -93,29 +92,6 @@ struct Daemon {
   std::string last_exit;
 };
 
-// One child pipe. Lives in a std::list (never moved), so `lines` may capture `this`.
-struct Relay {
-  Relay(std::string d, const char* s, UniqueFd f)
-      : daemon(std::move(d)),
-        stream(s),
-        fd(std::move(f)),
-        lines([this](std::string_view line) { relay_line(daemon, stream, line); }) {}
-  Relay(const Relay&) = delete;
-  Relay& operator=(const Relay&) = delete;
-
-  std::string daemon;
-  const char* stream;
-  UniqueFd fd;
-  LineSplitter lines;
-};
-
-struct CtlClient {
-  UniqueFd fd;
-  std::string request;
-  std::string waiting_for;  // daemon whose restart this client awaits
-  bool done = false;
-};
-
 class Supervisor {
  public:
   explicit Supervisor(const SupervisorOptions& o) : options_(o) {
@@ -148,7 +124,7 @@ class Supervisor {
       if (finished()) break;
       poll_once();
     }
-    drain_relays();
+    for (auto& p : pipes_) p.drain();
     unlink(options_.ctl_path.c_str());
     log::info("init_exiting", {{"exit_code", first_failure_}});
     return first_failure_;
@@ -211,8 +187,8 @@ class Supervisor {
     d.kill_sent = false;
     d.ready = spec.ready.kind == ReadyProbe::Kind::none;
     d.next_check_at = now;
-    relays_.emplace_back(spec.name, "stdout", std::move(spawned->out));
-    relays_.emplace_back(spec.name, "stderr", std::move(spawned->err));
+    pipes_.emplace_back(spec.name, "stdout", std::move(spawned->out));
+    pipes_.emplace_back(spec.name, "stderr", std::move(spawned->err));
     log::info("daemon_started", {{"daemon", spec.name}, {"pid", d.pid}, {"restarts", d.restarts}});
     if (d.ready) log::info("daemon_ready", {{"daemon", spec.name}, {"pid", d.pid}});
     reply_restarted(d);
@@ -430,7 +406,7 @@ class Supervisor {
       if (!c.done && c.waiting_for.empty())
         watch(c.fd.get(), POLLIN, [this, &c](short) { read_client(c); });
     }
-    for (auto& r : relays_) watch(r.fd.get(), POLLIN, [&r](short) { read_relay(r); });
+    for (auto& p : pipes_) watch(p.fd(), POLLIN, [&p](short) { p.read_some(); });
     for (auto& d : daemons_) {
       if (!d.check) continue;
       const int fd = d.check->fd();
@@ -444,8 +420,8 @@ class Supervisor {
     for (size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents) handlers[i](fds[i].revents);
     }
-    relays_.remove_if([](const Relay& r) { return !r.fd.valid(); });
-    clients_.remove_if([](const CtlClient& c) { return c.done; });
+    pipes_.remove_if([](const OutputPipe& p) { return !p.is_open(); });
+    clients_.remove_if([](const CtlConnection& c) { return c.done; });
   }
 
   void on_signals() {
@@ -458,35 +434,6 @@ class Supervisor {
       if (sig == SIGUSR1 || sig == SIGUSR2) {
         log::warn("signal_ignored", {{"signal", signal_name(sig)},
                                      {"hint", "use `bottle-init ctl restart <daemon>`"}});
-      }
-    }
-  }
-
-  // Reads at most one line's worth per wakeup, so a chatty child cannot starve the others
-  // or delay signals and ctl requests by more than a few thousand lines.
-  static void read_relay(Relay& r) {
-    char buf[kMaxLineBytes];
-    const ssize_t n = read(r.fd.get(), buf, sizeof buf);
-    if (n > 0) {
-      r.lines.feed(std::string_view(buf, static_cast<size_t>(n)));
-      return;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    r.lines.finish();
-    r.fd.reset();
-  }
-
-  void drain_relays() {
-    for (auto& r : relays_) {
-      while (r.fd.valid()) {
-        char buf[64 * 1024];
-        const ssize_t n = read(r.fd.get(), buf, sizeof buf);
-        if (n > 0) {
-          r.lines.feed(std::string_view(buf, static_cast<size_t>(n)));
-        } else {
-          r.lines.finish();
-          r.fd.reset();
-        }
       }
     }
   }
@@ -515,29 +462,16 @@ class Supervisor {
     int fd;
     while ((fd = accept4(ctl_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
       UniqueFd conn(fd);
-      if (clients_.size() >= kMaxCtlClients) continue;  // closed: init stays responsive
+      if (clients_.size() >= kMaxCtlConnections) continue;  // closed: init stays responsive
       clients_.push_back({std::move(conn), {}, {}, false});
     }
   }
 
-  void read_client(CtlClient& c) {
-    char buf[1024];
-    const ssize_t n = recv(c.fd.get(), buf, sizeof buf, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n <= 0) {
-      c.done = true;
-      return;
-    }
-    c.request.append(buf, static_cast<size_t>(n));
-    const auto nl = c.request.find('\n');
-    if (nl != std::string::npos) {
-      handle_request(c, c.request.substr(0, nl));
-    } else if (c.request.size() > kMaxCtlRequest) {
-      reply(c, {{"ok", false}, {"error", "request longer than 4096 bytes"}});
-    }
+  void read_client(CtlConnection& c) {
+    if (auto line = read_ctl_request(c)) handle_request(c, *line);
   }
 
-  void handle_request(CtlClient& c, const std::string& line) {
+  void handle_request(CtlConnection& c, const std::string& line) {
     const json req = json::parse(line, nullptr, false);
     const std::string cmd = req.is_object() && req.value("cmd", json()).is_string()
                                 ? req["cmd"].get<std::string>()
@@ -602,12 +536,7 @@ class Supervisor {
             {"daemons", daemons}};
   }
 
-  // A client that does not read its small reply is dropped, never waited on.
-  static void reply(CtlClient& c, const json& body) {
-    const std::string line = body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-    (void)!send(c.fd.get(), line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    c.done = true;
-  }
+  static void reply(CtlConnection& c, const json& body) { send_ctl_reply(c, body); }
 
   static std::string join(const std::vector<std::string>& v) {
     std::string out;
@@ -618,8 +547,8 @@ class Supervisor {
   SupervisorOptions options_;
   std::vector<std::string> parent_env_;
   std::vector<Daemon> daemons_;  // never resized after construction: handlers hold pointers
-  std::list<Relay> relays_;
-  std::list<CtlClient> clients_;
+  std::list<OutputPipe> pipes_;
+  std::list<CtlConnection> clients_;
   UniqueFd signal_fd_, ctl_;
   bool shutting_down_ = false;
   bool all_ready_ = false;
