@@ -61,12 +61,14 @@ void Http1Parser::fail(int status, std::string reason) {
 
 Http1Parser::Outcome Http1Parser::feed(std::string_view data) {
   if (error_status_ != 0) return {Status::error, 0};
+  feed_begin_ = data.data();
   llhttp_errno_t err = llhttp_execute(&parser_, data.data(), data.size());
   size_t consumed = data.size();
   if (err != HPE_OK) {
     const char* pos = llhttp_get_error_pos(&parser_);
     if (pos >= data.data() && pos <= data.data() + data.size()) consumed = pos - data.data();
   }
+  if (consumed > 0) prev_last_byte_ = data[consumed - 1];
   switch (err) {
     case HPE_OK:
       return {Status::need_more, consumed};
@@ -106,7 +108,8 @@ Http1Parser::Status Http1Parser::check_head() {
 
 bool Http1Parser::finish() {
   if (error_status_ != 0) return false;
-  return llhttp_finish(&parser_) == HPE_OK && message_done_;
+  llhttp_errno_t err = llhttp_finish(&parser_);
+  return (err == HPE_OK || err == HPE_PAUSED) && message_done_;
 }
 
 void Http1Parser::resume_next() {
@@ -167,7 +170,13 @@ int Http1Parser::on_header_value(llhttp_t* p, const char* at, size_t n) {
     return HPE_USER;
   }
   s->in_field_ = false;
-  if (s->head_.headers.empty()) s->head_.headers.push_back({});
+  // llhttp hands a folded continuation line over as more value that starts right after
+  // a line break (possibly the last byte of the previous feed).
+  char before = at > s->feed_begin_ ? at[-1] : s->prev_last_byte_;
+  if (before == '\n' || s->head_.headers.empty()) {
+    s->fail(400, "obsolete line folding in a header");
+    return HPE_USER;
+  }
   s->head_.headers.back().value.append(at, n);
   return 0;
 }

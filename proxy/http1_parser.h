@@ -101,6 +101,8 @@ class Http1Parser {
   llhttp_t parser_{};
   MessageHead head_;
   bool in_field_ = false;
+  const char* feed_begin_ = nullptr;  // obs-fold detection looks one byte back
+  char prev_last_byte_ = 0;
   bool in_message_ = false;
   bool skip_body_ = false;
   bool head_ready_ = false;

@@ -1,0 +1,396 @@
+// bottle-egress end to end: the real binary, real curl, nginx as the TLS upstream, all on
+// loopback. Each test names the behaviour it pins down.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "tests/proxy/harness.h"
+
+namespace bottle::test {
+namespace {
+
+constexpr const char* kToken = "tok_real_9f8e7d6c5b4a39281706";
+
+class EgressE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new ScratchDir();
+    mint_test_pki(dir_->path());
+    write_file(dir_->file("big.bin"), std::string(48 << 20, 'x'));
+    nginx_ = new Nginx(dir_->path());
+    ASSERT_TRUE(nginx_->ok()) << "nginx did not start";
+    dying_ = new DyingUpstream();
+    write_file(dir_->file("routes.yaml"), routes(""));
+    egress_ = new Egress(dir_->path(), dir_->file("routes.yaml"), resolve_args(),
+                         {{"EGRESS_TOKEN_0", kToken}});
+    ASSERT_TRUE(egress_->wait_healthy()) << egress_->log();
+  }
+  static void TearDownTestSuite() {
+    delete egress_;
+    delete dying_;
+    delete nginx_;
+    delete dir_;
+  }
+
+  // Sends a partial response then closes: an upstream dying mid-body.
+  struct DyingUpstream {
+    uint16_t port = 0;
+    int fd = -1;
+    std::thread thread;
+    std::atomic<bool> stop{false};
+    DyingUpstream() {
+      fd = listen_loopback(&port);
+      thread = std::thread([this] {
+        while (!stop) {
+          int c = accept(fd, nullptr, nullptr);
+          if (c < 0) return;
+          char buf[8192];
+          (void)recv(c, buf, sizeof buf, 0);
+          std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nonly-part-of-it";
+          (void)send(c, partial.data(), partial.size(), MSG_NOSIGNAL);
+          close(c);
+        }
+      });
+    }
+    ~DyingUpstream() {
+      stop = true;
+      shutdown(fd, SHUT_RDWR);
+      close(fd);
+      thread.join();
+    }
+  };
+
+  static std::string routes(const std::string& extra) {
+    std::string tls = std::to_string(nginx_->tls_port());
+    std::string plain = std::to_string(nginx_->plain_port());
+    return "log: full\n"
+           "routes:\n"
+           "  - host: api.test\n"
+           "    port: " + tls + "\n"
+           "    allow_private: true\n"
+           "    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
+           "    matches:\n"
+           "      - path: {type: PathPrefix, value: /v1/}\n"
+           "      - path: {type: PathPrefix, value: /post/}\n"
+           "        method: POST\n"
+           "      - path: {type: PathPrefix, value: /hdr/}\n"
+           "        headers: [{name: x-api-version, type: Exact, value: \"2\"}]\n"
+           "      - path: {type: PathPrefix, value: /repo.git/}\n"
+           "      - path: {type: PathPrefix, value: /big}\n" +
+           extra +
+           "  - host: api.test\n"
+           "    port: " + plain + "\n"
+           "    allow_private: true\n"
+           "    dlp: {outbound: off}\n"
+           "  - host: evil.test\n"
+           "    port: " + tls + "\n"
+           "  - host: dying.test\n"
+           "    port: " + std::to_string(dying_->port) + "\n"
+           "    allow_private: true\n";
+  }
+  static std::vector<std::string> resolve_args() {
+    std::string tls = std::to_string(nginx_->tls_port());
+    return {"--resolve", "api.test:" + tls + ":127.0.0.1",
+            "--resolve", "api.test:" + std::to_string(nginx_->plain_port()) + ":127.0.0.1",
+            "--resolve", "evil.test:" + tls + ":127.0.0.1",
+            "--resolve", "other.test:" + tls + ":127.0.0.1",
+            "--resolve", "dying.test:" + std::to_string(dying_->port) + ":127.0.0.1"};
+  }
+
+  std::string https(const std::string& host, const std::string& path) const {
+    return "https://" + host + ":" + std::to_string(nginx_->tls_port()) + path;
+  }
+  CommandResult curl(const std::vector<std::string>& args) const {
+    return curl_via(egress_->port(), dir_->file("ca.pem"), args);
+  }
+  // -i output of one request through the bump.
+  std::string fetch(const std::vector<std::string>& args) const { return curl(args).out; }
+
+  static ScratchDir* dir_;
+  static Nginx* nginx_;
+  static DyingUpstream* dying_;
+  static Egress* egress_;
+};
+
+ScratchDir* EgressE2E::dir_ = nullptr;
+Nginx* EgressE2E::nginx_ = nullptr;
+EgressE2E::DyingUpstream* EgressE2E::dying_ = nullptr;
+Egress* EgressE2E::egress_ = nullptr;
+
+TEST_F(EgressE2E, AllowedRequestReachesUpstreamThroughBump) {
+  CommandResult r = curl({https("api.test", "/v1/models")});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("uri=[/v1/models]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("host=[api.test]"), std::string::npos) << r.out;
+}
+
+TEST_F(EgressE2E, InjectsRouteTokenAndPlaceholderNeverReachesUpstream) {
+  CommandResult r = curl({"-H", "Authorization: Bearer egress-placeholder", https("api.test", "/v1/x")});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find(std::string("auth=[Bearer ") + kToken + "]"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("egress-placeholder"), std::string::npos) << r.out;
+  EXPECT_EQ(egress_->log().find(kToken), std::string::npos) << "token leaked into the log";
+}
+
+TEST_F(EgressE2E, PlainAbsoluteFormHttpIsForwarded) {
+  CommandResult r = curl({"http://api.test:" + std::to_string(nginx_->plain_port()) + "/plain?q=1"});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("uri=[/plain?q=1]"), std::string::npos) << r.out;
+}
+
+TEST_F(EgressE2E, KeepAliveReusesOneClientConnection) {
+  CommandResult r = curl({"-w", "conns=%{num_connects}\n", https("api.test", "/v1/a"), https("api.test", "/v1/b"),
+                          https("api.test", "/v1/c")});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("uri=[/v1/c]"), std::string::npos);
+  EXPECT_NE(r.out.find("conns=0"), std::string::npos) << r.out;
+}
+
+TEST_F(EgressE2E, BlocksUnknownHostAtConnect) {
+  CommandResult r = curl({"-i", https("nope.test", "/")});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("403"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("X-Bottle-Block: host_not_allowed"), std::string::npos) << r.out;
+}
+
+TEST_F(EgressE2E, BlocksUnknownHostWithSpecJsonBody) {
+  std::string resp = exchange(egress_->port(),
+                              "GET http://nope.test/x HTTP/1.1\r\nHost: nope.test\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(resp.rfind("HTTP/1.1 403 Forbidden\r\n", 0), 0u) << resp;
+  EXPECT_NE(resp.find("Content-Type: application/json"), std::string::npos);
+  EXPECT_NE(resp.find("X-Bottle-Block: host_not_allowed"), std::string::npos);
+  EXPECT_NE(resp.find(R"({"error":"egress: host_not_allowed","reason":"host_not_allowed","host":"nope.test","rule":null,"request_id":")"),
+            std::string::npos)
+      << resp;
+}
+
+TEST_F(EgressE2E, BlocksPathOutsideRoute) {
+  std::string out = fetch({"-i", https("api.test", "/v2/admin")});
+  EXPECT_NE(out.find("X-Bottle-Block: route_not_matched"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"rule\":\"api.test:" + std::to_string(nginx_->tls_port()) + "\""), std::string::npos) << out;
+}
+
+TEST_F(EgressE2E, DotSegmentsCannotEscapeThePrefix) {
+  std::string out = fetch({"-i", "--path-as-is", https("api.test", "/v1/../admin")});
+  EXPECT_NE(out.find("X-Bottle-Block: route_not_matched"), std::string::npos) << out;
+}
+
+TEST_F(EgressE2E, MethodMatch) {
+  EXPECT_NE(fetch({"-i", https("api.test", "/post/x")}).find("route_not_matched"), std::string::npos);
+  std::string ok = fetch({"-i", "-X", "POST", "-d", "hello", https("api.test", "/post/x")});
+  EXPECT_NE(ok.find("method=[POST]"), std::string::npos) << ok;
+}
+
+TEST_F(EgressE2E, HeaderMatch) {
+  EXPECT_NE(fetch({"-i", https("api.test", "/hdr/x")}).find("route_not_matched"), std::string::npos);
+  EXPECT_NE(fetch({"-i", "-H", "X-Api-Version: 3", https("api.test", "/hdr/x")}).find("route_not_matched"),
+            std::string::npos);
+  std::string ok = fetch({"-i", "-H", "X-Api-Version: 2", https("api.test", "/hdr/x")});
+  EXPECT_NE(ok.find("uri=[/hdr/x]"), std::string::npos) << ok;
+}
+
+TEST_F(EgressE2E, SsrfToLoopbackViaDnsNameIsBlocked) {
+  std::string out = fetch({"-i", https("evil.test", "/")});
+  EXPECT_NE(out.find("X-Bottle-Block: ssrf_blocked"), std::string::npos) << out;
+}
+
+TEST_F(EgressE2E, IpLiteralWithoutRouteIsBlocked) {
+  std::string out = fetch({"-i", "-k", "https://127.0.0.1:" + std::to_string(nginx_->tls_port()) + "/v1/"});
+  EXPECT_NE(out.find("X-Bottle-Block: host_not_allowed"), std::string::npos) << out;
+}
+
+TEST_F(EgressE2E, HostHeaderMustMatchConnectAuthority) {
+  std::string out = fetch({"-i", "-H", "Host: other.test", https("api.test", "/v1/x")});
+  EXPECT_NE(out.find("X-Bottle-Block: host_mismatch"), std::string::npos) << out;
+}
+
+TEST_F(EgressE2E, GitPushThroughProxyIsBlocked) {
+  std::string a = fetch({"-i", https("api.test", "/repo.git/info/refs?service=git-receive-pack")});
+  EXPECT_NE(a.find("X-Bottle-Block: git_push_via_proxy"), std::string::npos) << a;
+  std::string b = fetch({"-i", "-X", "POST", "-d", "x", https("api.test", "/repo.git/git-receive-pack")});
+  EXPECT_NE(b.find("X-Bottle-Block: git_push_via_proxy"), std::string::npos) << b;
+  std::string fetch_ok = fetch({"-i", https("api.test", "/repo.git/info/refs?service=git-upload-pack")});
+  EXPECT_NE(fetch_ok.find("200"), std::string::npos) << fetch_ok;
+}
+
+TEST_F(EgressE2E, KnownSecretInBodyIsBlockedAndLogged) {
+  std::string out = fetch({"-i", "-X", "POST", "--data-binary", std::string("leak=") + kToken, https("api.test", "/post/x")});
+  EXPECT_NE(out.find("X-Bottle-Block: dlp_outbound"), std::string::npos) << out;
+  EXPECT_TRUE(eventually([] { return egress_->log().find("\"reason\":\"dlp_outbound\"") != std::string::npos; }));
+  EXPECT_EQ(egress_->log().find(kToken), std::string::npos);
+}
+
+TEST_F(EgressE2E, KnownSecretInQueryIsBlocked) {
+  std::string out = fetch({"-i", https("api.test", std::string("/v1/x?k=") + kToken)});
+  EXPECT_NE(out.find("X-Bottle-Block: dlp_outbound"), std::string::npos) << out;
+  EXPECT_EQ(egress_->log().find(kToken), std::string::npos);
+}
+
+TEST_F(EgressE2E, UpstreamDyingMidResponseTruncatesClient) {
+  CommandResult r = curl({"http://dying.test:" + std::to_string(dying_->port) + "/"});
+  EXPECT_EQ(r.exit_code, 18) << r.out;  // CURLE_PARTIAL_FILE: never a silently short body
+  EXPECT_TRUE(egress_->wait_healthy());
+}
+
+TEST_F(EgressE2E, ClientAbortMidBodyLeavesProxyHealthy) {
+  int fd = connect_loopback(egress_->port());
+  ASSERT_GE(fd, 0);
+  std::string head = "POST http://api.test:" + std::to_string(nginx_->plain_port()) +
+                     "/upload HTTP/1.1\r\nHost: api.test:" + std::to_string(nginx_->plain_port()) +
+                     "\r\nContent-Length: 1000000\r\n\r\n" + std::string(300000, 'a');
+  ASSERT_GT(send(fd, head.data(), head.size(), MSG_NOSIGNAL), 0);
+  close(fd);
+  EXPECT_TRUE(eventually([] { return egress_->metric("egress_active_connections") == 0; }))
+      << egress_->metrics();
+  EXPECT_EQ(curl({https("api.test", "/v1/after-abort")}).exit_code, 0);
+}
+
+TEST_F(EgressE2E, SlowClientKeepsProxyMemoryBounded) {
+  long before = egress_->rss_kib();
+  int fd = connect_loopback(egress_->port());
+  ASSERT_GE(fd, 0);
+  int small = 64 * 1024;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string req = "GET http://api.test:" + std::to_string(nginx_->plain_port()) +
+                    "/big HTTP/1.1\r\nHost: api.test:" + std::to_string(nginx_->plain_port()) + "\r\n\r\n";
+  ASSERT_GT(send(fd, req.data(), req.size(), MSG_NOSIGNAL), 0);
+  // Read nothing for a while: the proxy must stop reading upstream instead of buffering
+  // the 48 MiB body.
+  long peak = before;
+  for (int i = 0; i < 60; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    peak = std::max(peak, egress_->rss_kib());
+  }
+  EXPECT_LT(peak - before, 16 * 1024) << "RSS grew from " << before << " to " << peak << " KiB";
+  // Then drain it all: the stream resumes and completes.
+  size_t total = 0;
+  char buf[65536];
+  std::string head;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  size_t want = (48u << 20);
+  size_t body_start = std::string::npos;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    if (body_start == std::string::npos) {
+      head.append(buf, static_cast<size_t>(n));
+      body_start = head.find("\r\n\r\n");
+      if (body_start != std::string::npos) total = head.size() - body_start - 4;
+    } else {
+      total += static_cast<size_t>(n);
+    }
+    if (total >= want) break;
+  }
+  close(fd);
+  EXPECT_EQ(total, want);
+}
+
+TEST_F(EgressE2E, SmugglingShapesGet400AndClose) {
+  std::string target = "http://api.test:" + std::to_string(nginx_->plain_port()) + "/s";
+  std::string host = "Host: api.test:" + std::to_string(nginx_->plain_port()) + "\r\n";
+  const std::vector<std::string> shapes = {
+      "POST " + target + " HTTP/1.1\r\n" + host + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "POST " + target + " HTTP/1.1\r\n" + host + "Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
+      "POST " + target + " HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+      "GET " + target + " HTTP/1.1\r\n" + host + "X-Folded: a\r\n b\r\n\r\n",
+      "GET /origin-form HTTP/1.1\r\nHost: api.test\r\n\r\n",
+  };
+  for (const auto& s : shapes) {
+    std::string resp = exchange(egress_->port(), s, std::chrono::seconds(3));
+    EXPECT_EQ(resp.rfind("HTTP/1.1 400", 0), 0u) << "request:\n" << s << "\nresponse:\n" << resp;
+    EXPECT_NE(resp.find("X-Bottle-Block: bad_request"), std::string::npos) << resp;
+  }
+}
+
+TEST_F(EgressE2E, OversizedHeaderBlockGets431) {
+  std::string req = "GET http://api.test/ HTTP/1.1\r\nHost: api.test\r\nX-Big: " + std::string(70 * 1024, 'a') +
+                    "\r\n\r\n";
+  std::string resp = exchange(egress_->port(), req, std::chrono::seconds(3));
+  EXPECT_EQ(resp.rfind("HTTP/1.1 431", 0), 0u) << resp.substr(0, 200);
+}
+
+TEST_F(EgressE2E, GarbageTlsInTunnelClosesOnlyThatConnection) {
+  std::string req = "CONNECT api.test:" + std::to_string(nginx_->tls_port()) + " HTTP/1.1\r\nHost: api.test\r\n\r\n";
+  std::string garbage("\x16\x03\x01\x00\x05garbagegarbagegarbage", 26);
+  std::string resp = exchange(egress_->port(), req + garbage, std::chrono::seconds(3));
+  EXPECT_EQ(resp.rfind("HTTP/1.1 200", 0), 0u) << resp;
+  EXPECT_TRUE(egress_->wait_healthy());
+  EXPECT_EQ(curl({https("api.test", "/v1/still-fine")}).exit_code, 0);
+}
+
+TEST_F(EgressE2E, AdminServesMetricsAndRoutesWithoutTokens) {
+  ASSERT_EQ(curl({https("api.test", "/v1/count-me")}).exit_code, 0);
+  std::string m = egress_->metrics();
+  EXPECT_NE(m.find("egress_requests_total "), std::string::npos) << m;
+  EXPECT_NE(m.find("egress_blocks_total{reason=\"host_not_allowed\"}"), std::string::npos);
+  EXPECT_NE(m.find("egress_request_duration_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
+  EXPECT_NE(m.find("egress_active_connections"), std::string::npos);
+  EXPECT_NE(m.find("egress_reloads_total"), std::string::npos);
+  EXPECT_GT(egress_->metric("egress_requests_total"), 0u);
+  std::string routes = http_get(egress_->admin_port(), "/routes");
+  EXPECT_NE(routes.find("api.test"), std::string::npos) << routes;
+  EXPECT_EQ(routes.find(kToken), std::string::npos);
+}
+
+// Reload tests get their own proxy so they cannot disturb the shared one.
+TEST_F(EgressE2E, ReloadUnderTrafficFailsNoRequestAndAppliesNewRoutes) {
+  ScratchDir d;
+  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"}) write_file(d.file(f), read_file(dir_->file(f)));
+  write_file(d.file("routes.yaml"), routes(""));
+  Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}});
+  ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0}, done{0};
+  std::thread traffic([&] {
+    while (!stop) {
+      std::vector<std::string> urls;
+      for (int i = 0; i < 20; ++i) urls.push_back(https("api.test", "/v1/r" + std::to_string(i)));
+      std::vector<std::string> args = {"--fail"};
+      args.insert(args.end(), urls.begin(), urls.end());
+      CommandResult r = curl_via(proxy.port(), d.file("ca.pem"), args);
+      if (r.exit_code != 0) ++failures;
+      ++done;
+    }
+  });
+  std::string extra = "      - path: {type: PathPrefix, value: /v9/}\n";
+  for (int i = 1; i <= 6; ++i) {
+    write_file(d.file("routes.yaml"), routes(i % 2 ? extra : ""));
+    proxy.signal(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return proxy.metric("egress_reloads_total") == static_cast<uint64_t>(i); }))
+        << proxy.log();
+  }
+  write_file(d.file("routes.yaml"), routes(extra));
+  proxy.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return proxy.metric("egress_reloads_total") == 7u; }));
+  EXPECT_TRUE(eventually([&] { return done.load() >= 3; }, std::chrono::seconds(20)));
+  stop = true;
+  traffic.join();
+  EXPECT_EQ(failures.load(), 0) << proxy.log();
+  CommandResult r = curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v9/new")});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+TEST_F(EgressE2E, BadReloadKeepsOldConfigAndLogsError) {
+  ScratchDir d;
+  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"}) write_file(d.file(f), read_file(dir_->file(f)));
+  write_file(d.file("routes.yaml"), routes(""));
+  Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}});
+  ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
+  write_file(d.file("routes.yaml"), "routes:\n  - host: api.test\n    methd: GET\n");
+  proxy.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return proxy.metric("egress_reload_failures_total") == 1u; })) << proxy.log();
+  EXPECT_NE(proxy.log().find("\"event\":\"config_reload_failed\""), std::string::npos);
+  EXPECT_NE(proxy.log().find("routes.yaml:3:"), std::string::npos) << proxy.log();
+  CommandResult r = curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v1/still")});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+}  // namespace
+}  // namespace bottle::test

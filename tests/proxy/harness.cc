@@ -1,0 +1,323 @@
+#include "tests/proxy/harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace bottle::test {
+
+std::string egress_binary() { return BOTTLE_EGRESS_BINARY; }
+
+ScratchDir::ScratchDir() {
+  char tmpl[] = "/tmp/egress-test-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+  chmod(path_.c_str(), 0755);  // nginx workers run as nobody and must read big.bin
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+void write_file(const std::string& path, const std::string& data) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << data;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+namespace {
+
+std::vector<char*> cstrings(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (auto& s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+std::vector<std::string> merged_env(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    std::string key = kv.substr(0, kv.find('='));
+    if (extra.count(key) || key.starts_with("LISTEN_")) continue;
+    env.push_back(kv);
+  }
+  for (const auto& [k, v] : extra) env.push_back(k + "=" + v);
+  return env;
+}
+
+}  // namespace
+
+CommandResult run(const std::vector<std::string>& argv, const std::string& stderr_path,
+                  const std::map<std::string, std::string>& env) {
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return {};
+  std::vector<std::string> args = argv;
+  std::vector<std::string> envs = merged_env(env);
+  auto cargs = cstrings(args);
+  auto cenv = cstrings(envs);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 1);
+    int err = open(stderr_path.empty() ? "/dev/null" : stderr_path.c_str(),
+                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err >= 0) dup2(err, 2);
+    execve(cargs[0], cargs.data(), cenv.data());
+    _exit(127);
+  }
+  close(pipefd[1]);
+  CommandResult r;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) r.out.append(buf, static_cast<size_t>(n));
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+int listen_loopback(uint16_t* port_out) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 128) != 0) {
+    close(fd);
+    return -1;
+  }
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  if (port_out) *port_out = ntohs(a.sin_port);
+  return fd;
+}
+
+uint16_t free_port() {
+  uint16_t port = 0;
+  int fd = listen_loopback(&port);
+  close(fd);
+  return port;
+}
+
+int connect_loopback(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string exchange(uint16_t port, const std::string& data, std::chrono::milliseconds limit) {
+  int fd = connect_loopback(port);
+  if (fd < 0) return {};
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  char buf[16384];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    int left = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+    if (poll(&p, 1, std::max(left, 1)) <= 0) break;
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+std::string http_get(uint16_t port, const std::string& path) {
+  std::string resp = exchange(port, "GET " + path + " HTTP/1.1\r\nHost: admin\r\n\r\n",
+                              std::chrono::seconds(2));
+  size_t body = resp.find("\r\n\r\n");
+  if (resp.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) return {};
+  return resp.substr(body + 4);
+}
+
+void mint_test_pki(const std::string& dir) {
+  std::string script = R"(set -e
+cd ")" + dir + R"("
+openssl ecparam -genkey -name prime256v1 -noout -out ca-key.pem
+openssl req -x509 -new -key ca-key.pem -subj "/CN=bottle test CA" -days 2 -out ca.pem \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+openssl ecparam -genkey -name prime256v1 -noout -out up-ca-key.pem
+openssl req -x509 -new -key up-ca-key.pem -subj "/CN=upstream test CA" -days 2 -out up-ca.pem \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+openssl ecparam -genkey -name prime256v1 -noout -out up-key.pem
+openssl req -new -key up-key.pem -subj "/CN=api.test" -out up.csr
+printf "subjectAltName=DNS:api.test,DNS:evil.test,DNS:other.test,DNS:ws.test\nextendedKeyUsage=serverAuth\n" > ext.cnf
+openssl x509 -req -in up.csr -CA up-ca.pem -CAkey up-ca-key.pem -CAcreateserial -days 2 -out up.pem -extfile ext.cnf
+)";
+  write_file(dir + "/mint.sh", script);
+  CommandResult r = run({"/bin/sh", dir + "/mint.sh"});
+  if (r.exit_code != 0) throw std::runtime_error("minting test certificates failed");
+}
+
+Nginx::Nginx(const std::string& dir) {
+  tls_port_ = free_port();
+  plain_port_ = free_port();
+  std::string conf = "daemon off;\nworker_processes 1;\npid " + dir + "/nginx.pid;\nerror_log " + dir +
+                     "/nginx-error.log;\nevents { worker_connections 512; }\nhttp {\n  access_log off;\n"
+                     "  client_body_temp_path " + dir + "/nb;\n  proxy_temp_path " + dir + "/np;\n"
+                     "  fastcgi_temp_path " + dir + "/nf;\n  uwsgi_temp_path " + dir + "/nu;\n"
+                     "  scgi_temp_path " + dir + "/ns;\n  keepalive_requests 100000;\n"
+                     "  server {\n    listen 127.0.0.1:" + std::to_string(tls_port_) + " ssl;\n"
+                     "    listen 127.0.0.1:" + std::to_string(plain_port_) + ";\n"
+                     "    ssl_certificate " + dir + "/up.pem;\n    ssl_certificate_key " + dir + "/up-key.pem;\n"
+                     "    location / { default_type text/plain; return 200 \"auth=[$http_authorization] "
+                     "host=[$host] uri=[$request_uri] method=[$request_method]\\n\"; }\n"
+                     "    location /big { alias " + dir + "/big.bin; }\n  }\n}\n";
+  write_file(dir + "/nginx.conf", conf);
+  std::string nginx = std::filesystem::exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : "nginx";
+  std::vector<std::string> args = {nginx, "-c", dir + "/nginx.conf", "-p", dir, "-e", dir + "/nginx-error.log"};
+  auto cargs = cstrings(args);
+  pid_ = fork();
+  if (pid_ == 0) {
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execv(cargs[0], cargs.data());
+    _exit(127);
+  }
+  bool up = eventually([this] {
+    int fd = connect_loopback(tls_port_);
+    if (fd < 0) return false;
+    close(fd);
+    return true;
+  });
+  if (!up) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+}
+
+Nginx::~Nginx() {
+  if (pid_ > 0) {
+    kill(pid_, SIGQUIT);
+    if (!eventually([this] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, std::chrono::seconds(5))) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+}
+
+Egress::Egress(const std::string& dir, const std::string& routes_path, std::vector<std::string> extra_args,
+               std::map<std::string, std::string> env) {
+  log_path_ = dir + "/egress-" + std::to_string(free_port()) + ".log";
+  int lfd = listen_loopback(&port_);
+  int afd = listen_loopback(&admin_port_);
+  std::vector<std::string> args = {egress_binary(), "--config", routes_path, "--listen", "fd:3", "--admin",
+                                   "fd:4", "--ca-cert", dir + "/ca.pem", "--ca-key", dir + "/ca-key.pem",
+                                   "--upstream-ca", dir + "/up-ca.pem", "--threads", "2"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<std::string> envs = merged_env(env);
+  auto cargs = cstrings(args);
+  auto cenv = cstrings(envs);
+  pid_ = fork();
+  if (pid_ == 0) {
+    int logfd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int devnull = open("/dev/null", O_RDWR);
+    // Move the sockets out of the way first so dup2 onto 3/4 cannot clobber them.
+    int l = fcntl(lfd, F_DUPFD, 10), a = fcntl(afd, F_DUPFD, 10);
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(logfd, 2);
+    dup2(l, 3);
+    dup2(a, 4);
+    execve(cargs[0], cargs.data(), cenv.data());
+    _exit(127);
+  }
+  close(lfd);
+  close(afd);
+}
+
+Egress::~Egress() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    if (!eventually([this] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, std::chrono::seconds(5))) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+}
+
+bool Egress::wait_healthy() {
+  return eventually([this] {
+    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      return true;  // exited: stop polling, the check below fails
+    }
+    return http_get(admin_port_, "/healthz") == "ok\n";
+  }) && pid_ > 0;
+}
+
+std::string Egress::log() const { return read_file(log_path_); }
+
+uint64_t Egress::metric(const std::string& line_prefix) const {
+  std::string m = metrics();
+  size_t pos = m.find("\n" + line_prefix + " ");
+  if (pos == std::string::npos) return UINT64_MAX;
+  return std::strtoull(m.c_str() + pos + 1 + line_prefix.size() + 1, nullptr, 10);
+}
+
+void Egress::signal(int sig) const { kill(pid_, sig); }
+
+long Egress::rss_kib() const {
+  std::string status = read_file("/proc/" + std::to_string(pid_) + "/status");
+  size_t pos = status.find("VmRSS:");
+  if (pos == std::string::npos) return -1;
+  return std::strtol(status.c_str() + pos + 6, nullptr, 10);
+}
+
+CommandResult curl_via(uint16_t proxy_port, const std::string& ca, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/curl", "-sS", "--max-time", "10", "-x",
+                                   "http://127.0.0.1:" + std::to_string(proxy_port), "--cacert", ca};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv);
+}
+
+}  // namespace bottle::test

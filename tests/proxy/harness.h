@@ -1,0 +1,100 @@
+// End-to-end helpers for bottle-egress tests: a scratch directory with minted certs, an
+// nginx upstream on loopback, the proxy as a child process (listening sockets handed over
+// as fd:3 / fd:4, so no port races), curl runs, raw sockets, and bounded polling.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bottle::test {
+
+std::string egress_binary();
+
+// mkdtemp'ed directory, removed recursively on destruction.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+void write_file(const std::string& path, const std::string& data);
+std::string read_file(const std::string& path);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+};
+// Runs argv (no shell) and captures stdout; stderr goes to `stderr_path` if given.
+CommandResult run(const std::vector<std::string>& argv, const std::string& stderr_path = "",
+                  const std::map<std::string, std::string>& env = {});
+
+// Polls `cond` every few ms until true or `limit` passes.
+bool eventually(const std::function<bool()>& cond,
+                std::chrono::milliseconds limit = std::chrono::seconds(10));
+
+// Listening socket on 127.0.0.1 with a kernel-chosen port.
+int listen_loopback(uint16_t* port_out);
+uint16_t free_port();
+int connect_loopback(uint16_t port);
+// Sends `data` and reads until EOF or `limit`; returns what was read.
+std::string exchange(uint16_t port, const std::string& data,
+                     std::chrono::milliseconds limit = std::chrono::seconds(5));
+std::string http_get(uint16_t port, const std::string& path);
+
+// Bottle CA (ca.pem/ca-key.pem) and an upstream CA + server cert for api.test & co.
+void mint_test_pki(const std::string& dir);
+
+// nginx on loopback: TLS and plain ports, echoing what it received.
+class Nginx {
+ public:
+  explicit Nginx(const std::string& dir);
+  ~Nginx();
+  uint16_t tls_port() const { return tls_port_; }
+  uint16_t plain_port() const { return plain_port_; }
+  bool ok() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t tls_port_ = 0;
+  uint16_t plain_port_ = 0;
+};
+
+class Egress {
+ public:
+  Egress(const std::string& dir, const std::string& routes_path, std::vector<std::string> extra_args,
+         std::map<std::string, std::string> env);
+  ~Egress();
+  bool wait_healthy();
+  uint16_t port() const { return port_; }
+  uint16_t admin_port() const { return admin_port_; }
+  pid_t pid() const { return pid_; }
+  std::string log() const;
+  std::string metrics() const { return http_get(admin_port_, "/metrics"); }
+  uint64_t metric(const std::string& line_prefix) const;
+  void signal(int sig) const;
+  long rss_kib() const;
+
+ private:
+  std::string log_path_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
+};
+
+// curl through the proxy (CONNECT for https, absolute-form for http); returns exit code
+// and stdout ("-w" output appended when given).
+CommandResult curl_via(uint16_t proxy_port, const std::string& ca, const std::vector<std::string>& args);
+
+}  // namespace bottle::test

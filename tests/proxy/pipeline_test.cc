@@ -1,0 +1,133 @@
+#include "proxy/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace bottle::proxy {
+namespace {
+
+constexpr const char* kRoutes = R"(
+routes:
+  - host: api.test
+    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}
+    matches:
+      - path: {type: PathPrefix, value: /v1/}
+        method: GET
+  - host: "*.wild.test"
+  - host: 10.1.2.3
+  - host: open.test
+    dlp: {outbound: off}
+)";
+
+class Pipeline : public ::testing::Test {
+ protected:
+  // Building the DLP scanner takes a while: once for the suite.
+  static void SetUpTestSuite() {
+    std::map<std::string, std::string> env = {{"EGRESS_TOKEN_0", "real-token-value-123456"}};
+    config::EnvLookup lookup = [env](const std::string& k) -> std::optional<std::string> {
+      auto it = env.find(k);
+      if (it == env.end()) return std::nullopt;
+      return it->second;
+    };
+    config::LoadOptions opts;
+    opts.env = lookup;
+    auto table = config::parse_routes(kRoutes, "routes.yaml", opts);
+    ASSERT_TRUE(table.ok()) << table.error();
+    auto snap = make_snapshot(table.value(), lookup, 1);
+    ASSERT_TRUE(snap.ok()) << snap.error();
+    snap_ = snap.value();
+  }
+
+  static void TearDownTestSuite() { snap_.reset(); }
+
+  Verdict request(std::string method, std::string target, std::vector<Header> headers = {},
+                  std::optional<Authority> tunnel = std::nullopt) {
+    MessageHead h;
+    h.method = std::move(method);
+    h.target = std::move(target);
+    h.headers = std::move(headers);
+    Arrival a;
+    a.tunnel = std::move(tunnel);
+    a.tls = a.tunnel.has_value();
+    return evaluate_request(*snap_, h, a);
+  }
+  static Authority tunnel(std::string host, uint16_t port = 443) {
+    Authority a;
+    a.host = std::move(host);
+    a.port = port;
+    return a;
+  }
+
+  static std::shared_ptr<const Snapshot> snap_;
+};
+
+std::shared_ptr<const Snapshot> Pipeline::snap_;
+
+TEST_F(Pipeline, AllowsMatchingRequestAndNamesInjection) {
+  Verdict v = request("GET", "/v1/models", {{"Host", "api.test"}}, tunnel("api.test"));
+  ASSERT_FALSE(v.block) << v.detail;
+  EXPECT_EQ(v.origin_target, "/v1/models");
+  EXPECT_EQ(v.inject_name, "authorization");
+  EXPECT_EQ(injected_value(v), "Bearer real-token-value-123456");
+  EXPECT_TRUE(v.upstream_tls);
+}
+
+TEST_F(Pipeline, BlocksUnknownHost) {
+  Verdict v = request("GET", "http://nope.test/", {{"Host", "nope.test"}});
+  ASSERT_TRUE(v.block);
+  EXPECT_EQ(*v.block, BlockReason::host_not_allowed);
+}
+
+TEST_F(Pipeline, BlocksMethodAndPathOutsideMatches) {
+  EXPECT_EQ(request("POST", "/v1/x", {{"Host", "api.test"}}, tunnel("api.test")).block,
+            BlockReason::route_not_matched);
+  EXPECT_EQ(request("GET", "/v2/x", {{"Host", "api.test"}}, tunnel("api.test")).block,
+            BlockReason::route_not_matched);
+  EXPECT_EQ(request("GET", "/v1/../v2/x", {{"Host", "api.test"}}, tunnel("api.test")).block,
+            BlockReason::route_not_matched);
+}
+
+TEST_F(Pipeline, HostHeaderMustAgreeWithTunnel) {
+  Verdict v = request("GET", "/v1/x", {{"Host", "open.test"}}, tunnel("api.test"));
+  EXPECT_EQ(v.block, BlockReason::host_mismatch);
+  Verdict abs = request("GET", "http://open.test/", {{"Host", "api.test"}});
+  EXPECT_EQ(abs.block, BlockReason::host_mismatch);
+}
+
+TEST_F(Pipeline, WildcardsCoverSubdomainsButNotIpLiterals) {
+  EXPECT_FALSE(request("GET", "http://a.wild.test/", {}).block);
+  EXPECT_EQ(request("GET", "http://127.0.0.1/", {}).block, BlockReason::host_not_allowed);
+  EXPECT_FALSE(request("GET", "http://10.1.2.3/", {}).block);
+  EXPECT_EQ(evaluate_connect(*snap_, "10.1.2.4:443").block, BlockReason::host_not_allowed);
+  EXPECT_FALSE(evaluate_connect(*snap_, "10.1.2.3:443").block);
+}
+
+TEST_F(Pipeline, GitReceivePackIsAlwaysBlocked) {
+  EXPECT_EQ(request("POST", "http://open.test/r.git/git-receive-pack", {}).block, BlockReason::git_push_via_proxy);
+  EXPECT_EQ(request("GET", "http://open.test/r.git/info/refs?service=git-receive-pack", {}).block,
+            BlockReason::git_push_via_proxy);
+  EXPECT_FALSE(request("GET", "http://open.test/r.git/info/refs?service=git-upload-pack", {}).block);
+}
+
+TEST_F(Pipeline, OriginFormOutsideTunnelIsBadRequest) {
+  Verdict v = request("GET", "/x", {{"Host", "api.test"}});
+  EXPECT_EQ(v.block, BlockReason::bad_request);
+  EXPECT_EQ(v.status, 400);
+}
+
+TEST_F(Pipeline, KnownSecretInUrlIsBlocked) {
+  Verdict v = request("GET", "/v1/x?k=real-token-value-123456", {{"Host", "api.test"}}, tunnel("api.test"));
+  EXPECT_EQ(v.block, BlockReason::dlp_outbound);
+  ASSERT_FALSE(v.findings.empty());
+  EXPECT_EQ(v.findings.front().location, "url");
+}
+
+TEST_F(Pipeline, AgentCredentialHeaderIsNotScannedBecauseItIsReplaced) {
+  Verdict v = request("GET", "/v1/x", {{"Host", "api.test"}, {"Authorization", "Bearer real-token-value-123456"}},
+                      tunnel("api.test"));
+  EXPECT_FALSE(v.block) << v.detail;
+}
+
+}  // namespace
+}  // namespace bottle::proxy
