@@ -41,6 +41,7 @@ inline constexpr int kMaxDecodeDepth = 4;       // base64(base64(base64(x))) plu
 inline constexpr size_t kInjectionWindow = 500;  // disclosure + jailbreak within this → block
 inline constexpr size_t kMinBase64Run = 16;
 inline constexpr size_t kMinHexRun = 16;
+inline constexpr size_t kMaxFindingsPerCall = 1000;
 
 struct Hit {
   uint32_t id;

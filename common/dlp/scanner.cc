@@ -157,6 +157,8 @@ int HitCollector::on_match(unsigned int id, unsigned long long, unsigned long lo
 }
 
 void Sink::add(Finding f, const Origin* origin) {
+  // A unit with this many findings is blocked many times over; more only costs time.
+  if (out->size() - first_new >= kMaxFindingsPerCall) return;
   for (size_t i = first_new; i < out->size(); ++i) {
     const Finding& g = (*out)[i];
     if (g.detector != f.detector) continue;
@@ -546,6 +548,15 @@ void Engine::scan_inbound(Sink& sink, std::string_view text) const {
 
 std::vector<Finding> Engine::scan(std::string_view data, Direction dir, std::string_view location) const {
   std::vector<Finding> out;
+  if (scratch() == nullptr) {
+    // Fail closed: a unit we could not scan is reported, never waved through.
+    Finding f;
+    f.detector = "dlp.scan_error";
+    f.location = std::string(location);
+    f.snippet = "scanner out of memory";
+    out.push_back(std::move(f));
+    return out;
+  }
   Sink sink{&out, location, 0};
   if (dir == Direction::outbound) {
     scan_view(sink, data, nullptr, 0);

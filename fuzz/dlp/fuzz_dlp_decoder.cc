@@ -1,0 +1,46 @@
+// One decoder on arbitrary bytes (chosen at build time). Invariants: no crash, output
+// never larger than the decoder allows (input size for the text decoders, the limit
+// for decompression).
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "common/dlp/decode.h"
+#include "common/dlp/decompress.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view in(reinterpret_cast<const char*>(data), size);
+  std::string out;
+#if defined(DLP_FUZZ_DECODER_percent)
+  bottle::dlp::percent_decode(in, out);
+  if (out.size() > in.size()) std::abort();
+#elif defined(DLP_FUZZ_DECODER_base64)
+  bottle::dlp::base64_decode(in, out);
+  if (out.size() > in.size()) std::abort();
+#elif defined(DLP_FUZZ_DECODER_hex)
+  bottle::dlp::hex_decode(in, out);
+  if (out.size() > in.size()) std::abort();
+#elif defined(DLP_FUZZ_DECODER_unicode)
+  bottle::dlp::normalize_unicode(in, out);
+  if (out.size() > in.size()) std::abort();
+#else
+#if defined(DLP_FUZZ_DECODER_gzip)
+  const char* encoding = "gzip";
+#elif defined(DLP_FUZZ_DECODER_deflate)
+  const char* encoding = "deflate";
+#else
+  const char* encoding = "br";
+#endif
+  constexpr size_t kLimit = 1 << 20;
+  auto decoder = bottle::dlp::BodyDecoder::create(encoding, kLimit);
+  if (!decoder.ok()) std::abort();
+  // Feed in two pieces so the streaming state is exercised.
+  const size_t half = size / 2;
+  if ((*decoder)->feed(in.substr(0, half), out).ok() && (*decoder)->feed(in.substr(half), out).ok()) {
+    (void)(*decoder)->finish(out);
+  }
+  if (out.size() > kLimit + (16 << 10)) std::abort();
+#endif
+  return 0;
+}
