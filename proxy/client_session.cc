@@ -29,12 +29,22 @@ void ClientSession::accept(Worker& worker, uv_stream_t* server) {
     s->client_.close();
     return;
   }
+  s->deadline_.arm(kIdleMs);
   s->client_.start_reading();
+}
+
+void ClientSession::on_deadline() {
+  if (state_ == State::dialing) {
+    respond_error(504, "Gateway Timeout", "upstream connect timed out");
+    return;
+  }
+  if (state_ == State::head || state_ == State::tunnel_choice) abort_all();  // idle or slow head
 }
 
 ClientSession::ClientSession(Worker& worker)
     : worker_(worker),
       client_(worker.loop(), this),
+      deadline_(worker.loop(), [this] { on_deadline(); }),
       req_parser_(std::make_unique<Http1Parser>(Http1Parser::Kind::request)) {
   req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
   worker_.mutable_metrics().active_connections.fetch_add(1, std::memory_order_relaxed);
@@ -176,6 +186,7 @@ void ClientSession::on_request_head() {
   log_request(log_level(), facts());
 
   state_ = State::dialing;
+  deadline_.arm(kConnectMs);
   bool allow_private = verdict_.route && verdict_.route->allow_private;
   std::string key = UpstreamConn::pool_key(verdict_.target, verdict_.upstream_tls, allow_private);
   if (UpstreamConn* idle = worker_.take_idle(key)) {
@@ -198,6 +209,7 @@ void ClientSession::on_connect_request() {
     return;
   }
   arrival_.tunnel = verdict_.target;
+  deadline_.arm(kIdleMs);
   client_.write(std::string(kConnectEstablished));
   // The CONNECT parser is spent (llhttp treats the rest as another protocol).
   req_parser_ = std::make_unique<Http1Parser>(Http1Parser::Kind::request);
@@ -265,6 +277,7 @@ void ClientSession::on_request_end() {
   if (state_ == State::discard) {
     reset_exchange();
     state_ = State::head;
+    deadline_.arm(kIdleMs);
     return;
   }
   if (state_ != State::body) return;
@@ -309,6 +322,7 @@ void ClientSession::send_request_head() {
 
 void ClientSession::on_upstream_ready(UpstreamConn& up) {
   if (&up != up_ || state_ != State::dialing) return;
+  deadline_.disarm();  // responses may stream for as long as the upstream likes
   state_ = State::body;
   resp_parser_ = std::make_unique<Http1Parser>(Http1Parser::Kind::response);
   resp_parser_->set_body_sink([this](std::string_view c) { on_response_body(c); });
@@ -498,6 +512,7 @@ void ClientSession::finish_exchange() {
   }
   reset_exchange();
   state_ = State::head;
+  deadline_.arm(kIdleMs);
   process_input();  // a pipelined request may already be waiting
 }
 
@@ -544,6 +559,7 @@ void ClientSession::block(BlockReason reason, int status, std::string_view detai
     client_.close_after_flush();
     return;
   }
+  deadline_.disarm();
   state_ = State::discard;
 }
 

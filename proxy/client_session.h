@@ -17,6 +17,7 @@
 #include "proxy/block.h"
 #include "proxy/evidence.h"
 #include "proxy/http1_parser.h"
+#include "proxy/loop_timer.h"
 #include "proxy/pipeline.h"
 #include "proxy/snapshot.h"
 #include "proxy/transport.h"
@@ -79,8 +80,14 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   ExchangeFacts facts() const;
   config::LogLevel log_level() const;
 
+  // How long a connection may sit without a request head, and how long a dial may take.
+  static constexpr uint64_t kIdleMs = 60'000;
+  static constexpr uint64_t kConnectMs = 15'000;
+  void on_deadline();
+
   Worker& worker_;
   Transport client_;
+  LoopTimer deadline_;
   State state_ = State::head;
   std::string inbuf_;  // client plaintext not yet parsed
   std::unique_ptr<Http1Parser> req_parser_;

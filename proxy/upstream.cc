@@ -28,7 +28,8 @@ UpstreamConn::UpstreamConn(Worker& worker, std::string key, Authority target, bo
       tls_(tls),
       allow_private_(allow_private),
       owner_(owner),
-      transport_(worker.loop(), this) {}
+      transport_(worker.loop(), this),
+      idle_timer_(worker.loop(), [this] { close(); }) {}
 
 UpstreamConn* UpstreamConn::create(Worker& worker, const Authority& target, bool tls,
                                    bool allow_private, Owner* owner) {
@@ -127,6 +128,7 @@ void UpstreamConn::failed(Failure kind, std::string why) {
 void UpstreamConn::attach(Owner* owner) {
   owner_ = owner;
   pooled_ = false;
+  idle_timer_.disarm();
 }
 
 void UpstreamConn::detach() { owner_ = nullptr; }
@@ -147,6 +149,7 @@ void UpstreamConn::release_to_pool() {
     return;
   }
   pooled_ = true;
+  idle_timer_.arm(kIdleMs);
   transport_.start_reading();  // an idle server closing on us must be noticed
   worker_.give_idle(this);
 }

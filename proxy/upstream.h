@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/loop_timer.h"
 #include "proxy/target.h"
 #include "proxy/transport.h"
 
@@ -78,6 +79,8 @@ class UpstreamConn final : private Transport::Handler {
   bool allow_private_;
   Owner* owner_;
   Transport transport_;
+  LoopTimer idle_timer_;  // a pooled connection is dropped after kIdleMs unused
+  static constexpr uint64_t kIdleMs = 30'000;
   uv_getaddrinfo_t resolve_req_{};
   bool resolving_ = false;
   bool closed_ = false;  // transport closed; delete once resolving_ is false too

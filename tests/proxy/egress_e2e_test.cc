@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -24,7 +25,8 @@ class EgressE2E : public ::testing::Test {
     write_file(dir_->file("big.bin"), std::string(48 << 20, 'x'));
     nginx_ = new Nginx(dir_->path());
     ASSERT_TRUE(nginx_->ok()) << "nginx did not start";
-    dying_ = new DyingUpstream();
+    dying_ = new ScriptedUpstream(serve_dying);
+    ws_ = new ScriptedUpstream(serve_websocket);
     write_file(dir_->file("routes.yaml"), routes(""));
     egress_ = new Egress(dir_->path(), dir_->file("routes.yaml"), resolve_args(),
                          {{"EGRESS_TOKEN_0", kToken}});
@@ -32,38 +34,62 @@ class EgressE2E : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     delete egress_;
+    delete ws_;
     delete dying_;
     delete nginx_;
     delete dir_;
   }
 
-  // Sends a partial response then closes: an upstream dying mid-body.
-  struct DyingUpstream {
+  // A loopback server that runs `serve` on each accepted connection (one at a time).
+  struct ScriptedUpstream {
     uint16_t port = 0;
     int fd = -1;
     std::thread thread;
-    std::atomic<bool> stop{false};
-    DyingUpstream() {
+    explicit ScriptedUpstream(std::function<void(int)> serve) {
       fd = listen_loopback(&port);
-      thread = std::thread([this] {
-        while (!stop) {
+      thread = std::thread([this, serve] {
+        while (true) {
           int c = accept(fd, nullptr, nullptr);
           if (c < 0) return;
-          char buf[8192];
-          (void)recv(c, buf, sizeof buf, 0);
-          std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nonly-part-of-it";
-          (void)send(c, partial.data(), partial.size(), MSG_NOSIGNAL);
+          serve(c);
           close(c);
         }
       });
     }
-    ~DyingUpstream() {
-      stop = true;
+    ~ScriptedUpstream() {
       shutdown(fd, SHUT_RDWR);
       close(fd);
       thread.join();
     }
   };
+  // Sends a partial response then closes: an upstream dying mid-body.
+  static void serve_dying(int c) {
+    char buf[8192];
+    (void)recv(c, buf, sizeof buf, 0);
+    std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nonly-part-of-it";
+    (void)send(c, partial.data(), partial.size(), MSG_NOSIGNAL);
+  }
+  // Answers a WebSocket upgrade with 101, then echoes bytes until the peer closes.
+  static void serve_websocket(int c) {
+    std::string head;
+    char buf[8192];
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = recv(c, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      head.append(buf, static_cast<size_t>(n));
+    }
+    bool upgrade = head.find("Upgrade: websocket") != std::string::npos;
+    std::string reply = upgrade ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+                                : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    (void)send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+    std::string rest = head.substr(head.find("\r\n\r\n") + 4);
+    if (!rest.empty()) (void)send(c, rest.data(), rest.size(), MSG_NOSIGNAL);
+    while (upgrade) {
+      ssize_t n = recv(c, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      (void)send(c, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+    }
+  }
 
   static std::string routes(const std::string& extra) {
     std::string tls = std::to_string(nginx_->tls_port());
@@ -91,6 +117,9 @@ class EgressE2E : public ::testing::Test {
            "    port: " + tls + "\n"
            "  - host: dying.test\n"
            "    port: " + std::to_string(dying_->port) + "\n"
+           "    allow_private: true\n"
+           "  - host: ws.test\n"
+           "    port: " + std::to_string(ws_->port) + "\n"
            "    allow_private: true\n";
   }
   static std::vector<std::string> resolve_args() {
@@ -99,7 +128,8 @@ class EgressE2E : public ::testing::Test {
             "--resolve", "api.test:" + std::to_string(nginx_->plain_port()) + ":127.0.0.1",
             "--resolve", "evil.test:" + tls + ":127.0.0.1",
             "--resolve", "other.test:" + tls + ":127.0.0.1",
-            "--resolve", "dying.test:" + std::to_string(dying_->port) + ":127.0.0.1"};
+            "--resolve", "dying.test:" + std::to_string(dying_->port) + ":127.0.0.1",
+            "--resolve", "ws.test:" + std::to_string(ws_->port) + ":127.0.0.1"};
   }
 
   std::string https(const std::string& host, const std::string& path) const {
@@ -113,13 +143,15 @@ class EgressE2E : public ::testing::Test {
 
   static ScratchDir* dir_;
   static Nginx* nginx_;
-  static DyingUpstream* dying_;
+  static ScriptedUpstream* dying_;
+  static ScriptedUpstream* ws_;
   static Egress* egress_;
 };
 
 ScratchDir* EgressE2E::dir_ = nullptr;
 Nginx* EgressE2E::nginx_ = nullptr;
-EgressE2E::DyingUpstream* EgressE2E::dying_ = nullptr;
+EgressE2E::ScriptedUpstream* EgressE2E::dying_ = nullptr;
+EgressE2E::ScriptedUpstream* EgressE2E::ws_ = nullptr;
 Egress* EgressE2E::egress_ = nullptr;
 
 TEST_F(EgressE2E, AllowedRequestReachesUpstreamThroughBump) {
@@ -292,6 +324,36 @@ TEST_F(EgressE2E, SlowClientKeepsProxyMemoryBounded) {
   EXPECT_EQ(total, want);
 }
 
+TEST_F(EgressE2E, WebSocketUpgradePassesThroughBothWays) {
+  int fd = connect_loopback(egress_->port());
+  ASSERT_GE(fd, 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string auth = "ws.test:" + std::to_string(ws_->port);
+  std::string req = "GET http://" + auth + "/chat HTTP/1.1\r\nHost: " + auth +
+                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n";
+  ASSERT_GT(send(fd, req.data(), req.size(), MSG_NOSIGNAL), 0);
+  std::string got;
+  char buf[4096];
+  while (got.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ASSERT_EQ(got.rfind("HTTP/1.1 101", 0), 0u) << got;
+  std::string frame("\x81\x85\x01\x02\x03\x04iggmn", 11);
+  ASSERT_GT(send(fd, frame.data(), frame.size(), MSG_NOSIGNAL), 0);
+  std::string echoed = got.substr(got.find("\r\n\r\n") + 4);
+  while (echoed.size() < frame.size()) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    echoed.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  EXPECT_EQ(echoed, frame);
+}
+
 TEST_F(EgressE2E, SmugglingShapesGet400AndClose) {
   std::string target = "http://api.test:" + std::to_string(nginx_->plain_port()) + "/s";
   std::string host = "Host: api.test:" + std::to_string(nginx_->plain_port()) + "\r\n";
@@ -375,6 +437,16 @@ TEST_F(EgressE2E, ReloadUnderTrafficFailsNoRequestAndAppliesNewRoutes) {
   EXPECT_EQ(failures.load(), 0) << proxy.log();
   CommandResult r = curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v9/new")});
   EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+TEST_F(EgressE2E, AcceptsSocketsThroughListenFds) {
+  ScratchDir d;
+  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"}) write_file(d.file(f), read_file(dir_->file(f)));
+  write_file(d.file("routes.yaml"), routes(""));
+  Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}}, true);
+  ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
+  CommandResult r = curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v1/fds")});
+  EXPECT_EQ(r.exit_code, 0) << proxy.log();
 }
 
 TEST_F(EgressE2E, BadReloadKeepsOldConfigAndLogsError) {

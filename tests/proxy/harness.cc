@@ -62,7 +62,7 @@ std::vector<std::string> merged_env(const std::map<std::string, std::string>& ex
   for (char** e = environ; *e; ++e) {
     std::string kv = *e;
     std::string key = kv.substr(0, kv.find('='));
-    if (extra.count(key) || key.starts_with("LISTEN_")) continue;
+    if (extra.count(key) || key.starts_with("LISTEN_")) continue;  // never inherit the test's own
     env.push_back(kv);
   }
   for (const auto& [k, v] : extra) env.push_back(k + "=" + v);
@@ -246,13 +246,19 @@ Nginx::~Nginx() {
 }
 
 Egress::Egress(const std::string& dir, const std::string& routes_path, std::vector<std::string> extra_args,
-               std::map<std::string, std::string> env) {
+               std::map<std::string, std::string> env, bool listen_fds) {
   log_path_ = dir + "/egress-" + std::to_string(free_port()) + ".log";
   int lfd = listen_loopback(&port_);
   int afd = listen_loopback(&admin_port_);
-  std::vector<std::string> args = {egress_binary(), "--config", routes_path, "--listen", "fd:3", "--admin",
-                                   "fd:4", "--ca-cert", dir + "/ca.pem", "--ca-key", dir + "/ca-key.pem",
-                                   "--upstream-ca", dir + "/up-ca.pem", "--threads", "2"};
+  std::vector<std::string> args = {egress_binary(), "--config", routes_path, "--ca-cert", dir + "/ca.pem",
+                                   "--ca-key", dir + "/ca-key.pem", "--upstream-ca", dir + "/up-ca.pem",
+                                   "--threads", "2"};
+  if (listen_fds) {
+    env["LISTEN_FDS"] = "2";
+    env["LISTEN_FDNAMES"] = "egress:admin";
+  } else {
+    args.insert(args.end(), {"--listen", "fd:3", "--admin", "fd:4"});
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<std::string> envs = merged_env(env);
   auto cargs = cstrings(args);

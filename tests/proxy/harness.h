@@ -73,8 +73,10 @@ class Nginx {
 
 class Egress {
  public:
+  // The sockets arrive as fd 3 and 4: named on the command line (fd:3 / fd:4), or with
+  // `listen_fds` through LISTEN_FDS=2 / LISTEN_FDNAMES=egress:admin.
   Egress(const std::string& dir, const std::string& routes_path, std::vector<std::string> extra_args,
-         std::map<std::string, std::string> env);
+         std::map<std::string, std::string> env, bool listen_fds = false);
   ~Egress();
   bool wait_healthy();
   uint16_t port() const { return port_; }
