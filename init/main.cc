@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "common/log.h"
@@ -36,9 +37,22 @@ int run_ctl(const std::string& socket, const nlohmann::json& request) {
   return 1;
 }
 
+// stdio must be open (else our own pipes could land on 0-2), and every other inherited fd
+// close-on-exec: it reaches a daemon only if init.yaml hands it over.
+void sanitize_inherited_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) < 0) open("/dev/null", O_RDWR);  // takes the lowest free fd
+  }
+  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  std::error_code ec;  // kernels before 5.11
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    const int fd = std::atoi(e.path().filename().c_str());
+    if (fd > 2) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+}
+
 int run_init(const std::string& config_path, SupervisorOptions options) {
-  // Fds we inherited must not reach daemons unless init.yaml hands them over.
-  close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  sanitize_inherited_fds();
   auto config = load_init_config(config_path);
   if (!config) return usage_error("config", config.error());
   const char* csv = std::getenv("BOTTLE_DAEMONS");

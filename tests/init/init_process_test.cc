@@ -2,6 +2,7 @@
 // scripts (and test_daemon) as daemons. Daemons report what they saw into files in the
 // test's temp dir; the test polls those files, the log and the control socket.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -291,6 +292,19 @@ TEST_F(InitProcess, HandsInheritedSocketToDaemonAsFd3) {
   ASSERT_GT(n, 0) << init.log();
   EXPECT_NE(std::string(buf).find("listen_fds=1 listen_pid_ok=1"), std::string::npos) << buf;
   EXPECT_EQ(std::string(buf), read_file(report));
+}
+
+TEST_F(InitProcess, DaemonGetsNoFdItWasNotHandedExplicitly) {
+  TempDir tmp;
+  const int stray = open("/dev/null", O_RDONLY);  // init gets it as fd 9, unlisted
+  InitRun init(
+      {.yaml = "daemons:\n" + daemon("egress", "exec ls /proc/self/fd > " + tmp.path + "/fds"),
+       .daemons = "egress",
+       .pass_fd = stray,
+       .pass_fd_as = 9});
+  close(stray);
+  ASSERT_TRUE(eventually([&] { return !read_file(tmp.path + "/fds").empty(); })) << init.log();
+  EXPECT_EQ(read_file(tmp.path + "/fds"), "0\n1\n2\n3\n");  // 3: ls's own listing
 }
 
 // A listening socket on 127.0.0.1 (port from the kernel) handed to test_daemon http-fd3.
