@@ -107,6 +107,7 @@ int launch(const LaunchFlags& f, bool interactive) {
   o.interactive = interactive;
   o.keep = f.keep;
   o.env_sources = process_env_sources();
+  if (!interactive) o.env_sources.ask = nullptr;  // `run` never stops to ask
   o.progress = progress;
   auto r = run_local(*plan, o);
   if (!r) return fail(r.error());

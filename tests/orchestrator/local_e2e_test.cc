@@ -284,6 +284,12 @@ TEST_F(LocalE2e, RoutesApplyTakesEffectWithoutRestart) {
     auto r = run_capture({"curl", "-s", "--noproxy", "*", admin});
     return r && r->out.find("second.demo") != std::string::npos;
   }));
+  // `routes edit` runs $EDITOR on a copy and applies it the same way.
+  auto edited = run_bottle(home_.home(), {"routes", "edit", L},
+                           {"EDITOR=sed -i -e s/log:.blocks/log:\\ full/"});
+  EXPECT_EQ(edited.exit_code, 0) << edited.err;
+  EXPECT_NE(run_bottle(home_.home(), {"routes", "show", L}).out.find("log: full"),
+            std::string::npos);
   std::ofstream(workspace_ + "/go") << "";
   EXPECT_EQ(bg.wait(), 0) << read_file(log);
   std::string out = read_file(log);
@@ -303,6 +309,11 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   ASSERT_TRUE(fs::exists("/run/netns/bottle-" + L));
   auto listed = run_bottle(home_.home(), {"list"});
   EXPECT_NE(listed.out.find(L), std::string::npos) << listed.out;
+  // The CA key: 0600 in a 0700 directory, and gone once the bottle stops.
+  const std::string key = state(L) + "/ca/ca-key.pem";
+  EXPECT_EQ(fs::status(state(L) + "/ca").permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_EQ(fs::status(key).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
 
   // `logs --follow` streams while the bottle runs and ends when it stops.
   const std::string follow_log = home_.home() + "/../follow.log";
@@ -322,6 +333,7 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   EXPECT_FALSE(process_alive(md->agent_pid));
   EXPECT_FALSE(process_alive(md->orchestrator_pid));
   EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
+  EXPECT_FALSE(fs::exists(key));
   EXPECT_TRUE(eventually([&] { return follower->poll().has_value(); }, 5s))
       << "logs --follow did not end";
   EXPECT_NE(read_file(follow_log).find("\"event\":\"shutdown\""), std::string::npos)
