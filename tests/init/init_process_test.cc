@@ -263,7 +263,8 @@ TEST_F(InitProcess, NoFdLeakAcrossTwentyRestarts) {
   ASSERT_TRUE(init.wait_log("\"line\":\"err\""));
   const int baseline = count_fds(pid);
   for (int i = 0; i < 20; ++i) ASSERT_EQ(init.ctl("restart egress")["ok"], true) << i;
-  EXPECT_TRUE(eventually([&] { return count_fds(pid) == baseline; }))
+  // <=, not ==: the baseline may include a ctl connection init is just closing.
+  EXPECT_TRUE(eventually([&] { return count_fds(pid) <= baseline; }))
       << "before " << baseline << " after " << count_fds(pid);
 }
 
