@@ -159,6 +159,14 @@ Status LocalBottle::prepare_state() {
   slug_ = *slug;
   dir_ = state_dir(slug_);
   ns_ = netns_name(slug_);
+  // A reused label: the old bottle is dead (choose_slug checked). Its files, above all a
+  // stale ready file, must not leak into this start.
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+  if (ec) return Error{dir_ + ": " + ec.message()};
+  if (fs::exists(netns_path(ns_))) {
+    if (auto st = delete_netns(ns_); !st) return st;
+  }
   for (const auto& [sub, mode] : std::vector<std::pair<std::string, mode_t>>{
            {"", 0700}, {"/ca", 0700}, {"/routes", 0700}, {"/logs", 0700}, {"/agent", 0755}}) {
     if (auto st = make_dir(dir_ + sub, mode); !st) return st;

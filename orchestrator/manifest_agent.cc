@@ -92,6 +92,13 @@ Result<AgentSpec> parse_agent(std::string_view text, const std::string& path,
       auto e = u.str("email");
       u.finish();
       if (!u.ok()) return Error{u.error()};
+      for (const auto* v : {&n, &e}) {
+        if (*v && (*v)->find_first_of("\n\r\"\\[]") != std::string::npos) {
+          return Error{g.where(user) +
+                       ": git.user values cannot contain newlines, quotes, "
+                       "backslashes or brackets"};
+        }
+      }
       if (n) a.git_user.name = *n;
       if (e) a.git_user.email = *e;
       if (a.git_user.name.empty() && a.git_user.email.empty()) {

@@ -356,6 +356,20 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   EXPECT_FALSE(fs::exists(dir));
 }
 
+TEST_F(LocalE2e, ReusedLabelStartsClean) {
+  const std::string L = label("e2e-reuse");
+  auto first = run_script("true", {"--label", L});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  // What the dead bottle left must not count for the next one (a stale ready file would
+  // let the agent start before egress listens).
+  std::ofstream(state(L) + "/ready") << "stale";
+  std::ofstream(state(L) + "/leftover") << "x";
+  auto second = run_script("curl -sS " + url("upstream.demo", "/again"), {"--label", L});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.out.find("\"path\": \"/again\""), std::string::npos) << second.out;
+  EXPECT_FALSE(fs::exists(state(L) + "/leftover"));
+}
+
 TEST_F(LocalE2e, CleanupRemovesWhatACrashedBottleLeftBehind) {
   const std::string L = label("e2e-crash");
   const std::string log = home_.home() + "/../crash-run.log";

@@ -236,6 +236,15 @@ TEST(Manifest, RepoNeedsAValidName) {
   ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("dev"), 4, "[A-Za-z0-9._-]+");
 }
 
+TEST(Manifest, GitUserCannotInjectGitconfigLines) {
+  TestHome h;
+  h.bottle("dev", kDevBottle);
+  h.agent("impl",
+          "---\nbottle: dev\ngit:\n  user: {name: \"x\\n[core]\\n\\tpager = evil\"}\n---\n");
+  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.agent_path("impl"), 4,
+                "cannot contain newlines");
+}
+
 TEST(Manifest, AgentsCannotDeclareGitRemotes) {
   TestHome h;
   h.bottle("dev", kDevBottle);
