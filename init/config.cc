@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -239,7 +241,7 @@ Result<InitConfig> parse_init_config(std::string_view text, std::string_view fil
 
 Result<InitConfig> load_init_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot read config file"};
+  if (!in) return Error{path + ": " + std::strerror(errno)};
   std::ostringstream text;
   text << in.rdbuf();
   return parse_init_config(text.str(), path);

@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   restart->add_option("daemon", daemon, "daemon name")->required();
   auto* status = ctl->add_subcommand("status", "print every daemon's pid, state, restarts, ready");
   auto* reload = ctl->add_subcommand("reload", "send SIGHUP to the daemons with reload_signal");
+  for (auto* sub : {restart, status, reload}) sub->fallthrough();  // `ctl status --socket S`
 
   try {
     app.parse(argc, argv);

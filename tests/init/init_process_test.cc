@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -460,6 +461,17 @@ TEST_F(InitProcess, MissingInheritedFdFailsAtStart) {
                 .pid_namespace = false});
   EXPECT_EQ(init.wait_exit(5s), 2);
   EXPECT_NE(init.log().find("inherit_fds 9 is not an open fd"), std::string::npos) << init.log();
+}
+
+TEST_F(InitProcess, CtlClientFailsClearlyWithoutAServer) {
+  TempDir tmp;
+  const std::string err = tmp.path + "/err";
+  const int status = std::system(
+      (std::string(BOTTLE_INIT_BIN) + " ctl status --socket " + tmp.path + "/none.sock 2>" + err)
+          .c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_EQ(read_file(err),
+            "bottle-init: ctl: " + tmp.path + "/none.sock: No such file or directory\n");
 }
 
 }  // namespace
