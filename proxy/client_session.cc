@@ -1,5 +1,7 @@
 #include "proxy/client_session.h"
 
+#include <optional>
+
 #include "common/log.h"
 #include "common/tls/contexts.h"
 #include "proxy/evidence.h"
@@ -84,6 +86,9 @@ void ClientSession::on_data(Transport&, std::string_view data) {
 }
 
 void ClientSession::process_input() {
+  // A request head and its body (or a burst of pipelined input) leave as one write.
+  std::optional<CorkScope> cork_up;
+  if (up_) cork_up.emplace(up_->transport());
   while (state_ != State::closing) {
     if (state_ == State::tunnel_choice) {
       if (inbuf_.empty()) break;
@@ -327,6 +332,7 @@ void ClientSession::on_upstream_ready(UpstreamConn& up) {
   resp_parser_ = std::make_unique<Http1Parser>(Http1Parser::Kind::response);
   resp_parser_->set_body_sink([this](std::string_view c) { on_response_body(c); });
   if (req_.method == "HEAD") resp_parser_->expect_no_body();
+  CorkScope cork(up.transport());
   if (!hold_body_) send_request_head();
   process_input();
 }
@@ -343,6 +349,7 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
     abort_all();  // bytes from upstream before we asked anything
     return;
   }
+  CorkScope cork(client_);  // head, body and last chunk of a small response: one write
   bool first = true;
   while (first || !data.empty()) {
     first = false;

@@ -44,16 +44,14 @@ TlsChannel::Result TlsChannel::handshake() {
   return classify(r);
 }
 
-TlsChannel::Result TlsChannel::read(std::string& out, size_t max) {
-  size_t old = out.size();
-  out.resize(old + max);
-  int n = SSL_read(ssl_.get(), out.data() + old, static_cast<int>(max));
-  if (n > 0) {
-    out.resize(old + n);
+TlsChannel::Result TlsChannel::read(char* buf, size_t cap, size_t* n) {
+  int r = SSL_read(ssl_.get(), buf, static_cast<int>(cap));
+  if (r > 0) {
+    *n = static_cast<size_t>(r);
     return Result::ok;
   }
-  out.resize(old);
-  return classify(n);
+  *n = 0;
+  return classify(r);
 }
 
 bool TlsChannel::write(std::string_view data) {

@@ -21,8 +21,8 @@ class TlsChannel {
   // Advances the handshake. ok = done.
   Result handshake();
   bool handshake_done() const { return done_; }
-  // Next plaintext into `out` (appended); want_more when nothing is buffered.
-  Result read(std::string& out, size_t max);
+  // Next plaintext into buf[0..cap), its length in *n; want_more when nothing is buffered.
+  Result read(char* buf, size_t cap, size_t* n);
   // Encrypts `data`; the ciphertext is taken with take_cipher().
   bool write(std::string_view data);
   void shutdown();

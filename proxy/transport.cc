@@ -1,6 +1,7 @@
 #include "proxy/transport.h"
 
 #include <cstdlib>
+#include <utility>
 
 namespace bottle::proxy {
 namespace {
@@ -10,6 +11,12 @@ constexpr size_t kReadBuffer = 64 * 1024;
 // Reads complete synchronously inside the loop thread, so one buffer per thread serves
 // every connection of that loop; idle connections hold no read buffer.
 thread_local char tls_read_buffer[kReadBuffer];
+
+// Decrypted plaintext is handed out from a per-thread buffer too. A pump can nest (a
+// handler resumes another transport), so only the outermost pump uses the shared one.
+constexpr size_t kPlainChunk = 16 * 1024;  // one TLS record
+thread_local char plain_buffer[kPlainChunk];
+thread_local int pump_depth = 0;
 
 struct WriteReq {
   uv_write_t req;
@@ -141,11 +148,21 @@ void Transport::pump_tls() {
   }
   // Deliver plaintext while the owner wants it; a paused owner leaves the rest buffered
   // inside the SSL object until start_reading().
+  std::unique_ptr<char[]> nested;
+  char* plain = plain_buffer;
+  if (pump_depth > 0) {
+    nested = std::make_unique<char[]>(kPlainChunk);
+    plain = nested.get();
+  }
+  struct Depth {
+    Depth() { ++pump_depth; }
+    ~Depth() { --pump_depth; }
+  } depth;
   while (reading_ && !closing_) {
-    plain_.clear();
-    TlsChannel::Result r = tls_->read(plain_, 16 * 1024);
+    size_t n = 0;
+    TlsChannel::Result r = tls_->read(plain, kPlainChunk, &n);
     if (r == TlsChannel::Result::ok) {
-      handler_->on_data(*this, plain_);
+      handler_->on_data(*this, std::string_view(plain, n));
       continue;
     }
     flush_cipher();
@@ -168,6 +185,28 @@ void Transport::pump_tls() {
 
 void Transport::write(std::string data) {
   if (closing_ || flush_then_close_ || data.empty()) return;
+  if (cork_ > 0) {
+    if (corked_.empty()) {
+      corked_ = std::move(data);
+    } else {
+      corked_.append(data);
+    }
+    if (corked_.size() >= kLowWater) write_now(std::exchange(corked_, std::string()));
+    return;
+  }
+  write_now(std::move(data));
+}
+
+void Transport::uncork() {
+  if (--cork_ > 0 || corked_.empty()) return;
+  if (closing_) {
+    corked_.clear();
+    return;
+  }
+  write_now(std::exchange(corked_, std::string()));
+}
+
+void Transport::write_now(std::string data) {
   if (tls_) {
     if (!tls_->write(data)) {
       fail(tls_->error());
@@ -215,7 +254,7 @@ void Transport::on_write(uv_write_t* raw, int status) {
 }
 
 size_t Transport::queued() const {
-  return uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
+  return corked_.size() + uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
 }
 
 void Transport::fail(std::string_view why) {
@@ -232,6 +271,7 @@ void Transport::close() {
 
 void Transport::close_after_flush() {
   if (closing_) return;
+  if (!corked_.empty()) write_now(std::exchange(corked_, std::string()));
   flush_then_close_ = true;
   if (!closing_ && reading_) stop_reading();
   if (tls_) {

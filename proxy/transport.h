@@ -50,6 +50,11 @@ class Transport {
 
   void write(std::string data);
   size_t queued() const;
+  // While corked, writes collect into one buffer and go out (as one TLS record run and
+  // one syscall) at the matching uncork(): a response head, body and last chunk produced
+  // in one callback cost one write.
+  void cork() { ++cork_; }
+  void uncork();
   void close();
   // Sends what is queued, then closes (a local error answer must reach the peer).
   void close_after_flush();
@@ -69,12 +74,12 @@ class Transport {
   void pump_tls();
   void flush_cipher();
   void raw_write(std::string data);
+  void write_now(std::string data);
   void fail(std::string_view why);
 
   uv_tcp_t tcp_;
   Handler* handler_;
   std::unique_ptr<TlsChannel> tls_;
-  std::string plain_;  // TLS plaintext being handed out
   bool reading_ = false;
   bool closing_ = false;
   bool connecting_ = false;
@@ -82,6 +87,20 @@ class Transport {
   bool eof_seen_ = false;
   bool flush_then_close_ = false;
   size_t writes_in_flight_ = 0;
+  int cork_ = 0;
+  std::string corked_;
+};
+
+// Corks a transport for the scope of one callback.
+class CorkScope {
+ public:
+  explicit CorkScope(Transport& t) : t_(t) { t_.cork(); }
+  ~CorkScope() { t_.uncork(); }
+  CorkScope(const CorkScope&) = delete;
+  CorkScope& operator=(const CorkScope&) = delete;
+
+ private:
+  Transport& t_;
 };
 
 }  // namespace bottle::proxy

@@ -1,0 +1,109 @@
+// Fuzzes what an agent controls on the egress request path, with no sockets: bytes are
+// cut into chunks (first input byte picks the size), fed to the HTTP/1.1 request parser,
+// and every head goes through the pipeline stages and upstream-head serialization, both
+// as absolute-form and as if inside a bumped CONNECT tunnel. The upstream side gets the
+// same bytes as a response stream.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/route_table.h"
+#include "proxy/block.h"
+#include "proxy/http1_parser.h"
+#include "proxy/http1_wire.h"
+#include "proxy/pipeline.h"
+#include "proxy/snapshot.h"
+
+namespace {
+
+using namespace bottle;
+
+const proxy::Snapshot& snapshot() {
+  static std::shared_ptr<const proxy::Snapshot> snap = [] {
+    constexpr const char* kRoutes = R"(
+routes:
+  - host: api.test
+    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}
+    matches:
+      - path: {type: PathPrefix, value: /v1/}
+        method: POST
+        headers: [{name: x-v, type: RegularExpression, value: "[0-9]+"}]
+        queryParams: [{name: q, type: Exact, value: "1"}]
+      - path: {type: RegularExpression, value: "/r/[a-z]+"}
+  - host: "*.wild.test"
+  - host: 10.0.0.1
+    port: 8080
+)";
+    config::EnvLookup env = [](const std::string&) -> std::optional<std::string> {
+      return std::string("fuzz-token-0123456789abcdef");
+    };
+    config::LoadOptions opts;
+    opts.env = env;
+    auto table = config::parse_routes(kRoutes, "fuzz.yaml", opts);
+    if (!table) __builtin_trap();
+    auto s = proxy::make_snapshot(table.value(), env, 1);
+    if (!s) __builtin_trap();
+    return s.value();
+  }();
+  return *snap;
+}
+
+void run_parser(proxy::Http1Parser::Kind kind, std::string_view data, size_t chunk, bool tunnel) {
+  proxy::Http1Parser parser(kind);
+  uint64_t body = 0;
+  parser.set_body_sink([&body](std::string_view c) { body += c.size(); });
+  proxy::Arrival arrival;
+  if (tunnel) {
+    arrival.tunnel = proxy::Authority{"api.test", 443, false};
+    arrival.tls = true;
+  }
+  std::string pending;
+  for (size_t off = 0; off < data.size(); off += chunk) {
+    pending.append(data.substr(off, chunk));
+    for (int guard = 0; guard < 64; ++guard) {
+      auto out = parser.feed(pending);
+      pending.erase(0, out.consumed);
+      if (out.status == proxy::Http1Parser::Status::head) {
+        proxy::MessageHead head = parser.take_head();
+        if (kind == proxy::Http1Parser::Kind::request) {
+          proxy::Verdict v = head.method == "CONNECT" ? proxy::evaluate_connect(snapshot(), head.target)
+                                                      : proxy::evaluate_request(snapshot(), head, arrival);
+          if (v.block) {
+            proxy::BlockInfo info{*v.block, v.status, v.target.host, std::nullopt, "id"};
+            (void)proxy::render_block(info, true);
+          } else if (head.method != "CONNECT") {
+            proxy::UpstreamRequestHead up{v.origin_target, v.target.host, v.inject_name,
+                                          proxy::injected_value(v), v.websocket};
+            (void)proxy::serialize_request_head(head, up);
+          } else {
+            return;  // a tunnel: the rest is another protocol
+          }
+        } else {
+          (void)proxy::serialize_response_head(head, body % 2 == 0);
+        }
+        continue;
+      }
+      if (out.status == proxy::Http1Parser::Status::message_end) {
+        parser.resume_next();
+        continue;
+      }
+      if (out.status != proxy::Http1Parser::Status::need_more) return;  // error or upgrade
+      break;
+    }
+  }
+  (void)parser.finish();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  size_t chunk = 1 + data[0] % 64;
+  std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
+  run_parser(proxy::Http1Parser::Kind::request, input, chunk, false);
+  run_parser(proxy::Http1Parser::Kind::request, input, chunk, true);
+  run_parser(proxy::Http1Parser::Kind::response, input, chunk, false);
+  return 0;
+}
