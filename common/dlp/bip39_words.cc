@@ -223,29 +223,41 @@ const std::array<std::string_view, 2048>& bip39_words() {
 }
 
 namespace {
-// The first four letters identify a BIP-39 word, so a sorted table of 32-bit prefix
-// keys finds the candidate with integer compares; one string compare confirms it.
+// The first four letters identify a BIP-39 word, so a hash of that prefix finds the
+// only candidate in O(1); one string compare confirms it. Prose is full of short words
+// that are looked up and rejected, so this sits on the scanner's hot path.
 uint32_t prefix_key(std::string_view w) {
   uint32_t k = 0;
   for (size_t i = 0; i < 4; ++i) k = (k << 8) | (i < w.size() ? static_cast<unsigned char>(w[i]) : 0u);
   return k;
 }
-struct PrefixIndex {
-  std::array<uint32_t, 2048> keys{};
-  PrefixIndex() {
-    for (size_t i = 0; i < 2048; ++i) keys[i] = prefix_key(bip39_words()[i]);
+constexpr size_t kSlots = 8192;  // power of two, 4x the word count
+size_t slot_of(uint32_t key) { return (key * 2654435761u) >> 19; }  // top 13 bits
+struct PrefixTable {
+  std::array<uint32_t, kSlots> keys{};
+  std::array<int16_t, kSlots> index{};
+  PrefixTable() {
+    index.fill(-1);
+    for (size_t i = 0; i < 2048; ++i) {
+      const uint32_t key = prefix_key(bip39_words()[i]);
+      size_t slot = slot_of(key);
+      while (index[slot] >= 0) slot = (slot + 1) & (kSlots - 1);
+      keys[slot] = key;
+      index[slot] = static_cast<int16_t>(i);
+    }
   }
 };
 }  // namespace
 
 int bip39_index(std::string_view word) {
   if (word.size() < 3 || word.size() > 8) return -1;
-  static const PrefixIndex index;
+  static const PrefixTable table;
   const uint32_t key = prefix_key(word);
-  auto it = std::lower_bound(index.keys.begin(), index.keys.end(), key);
-  if (it == index.keys.end() || *it != key) return -1;
-  const auto i = static_cast<size_t>(it - index.keys.begin());
-  return bip39_words()[i] == word ? static_cast<int>(i) : -1;
+  for (size_t slot = slot_of(key);; slot = (slot + 1) & (kSlots - 1)) {
+    const int i = table.index[slot];
+    if (i < 0) return -1;
+    if (table.keys[slot] == key) return bip39_words()[static_cast<size_t>(i)] == word ? i : -1;
+  }
 }
 
 }  // namespace bottle::dlp

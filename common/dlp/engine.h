@@ -135,7 +135,7 @@ class Engine final : public Scanner, public std::enable_shared_from_this<Engine>
 };
 
 // Byte classes for word splitting and encoded-run detection, one table lookup each.
-inline constexpr uint8_t kDelimiter = 1, kBase64Char = 2, kHexChar = 4;
+inline constexpr uint8_t kDelimiter = 1, kBase64Char = 2, kHexChar = 4, kPercentChar = 8, kHighByte = 16;
 constexpr std::array<uint8_t, 256> make_char_classes() {
   std::array<uint8_t, 256> t{};
   for (unsigned char c : std::string_view(" \t\r\n\f\v\"'`<>(){}[],;:=&?!|\\*#")) t[c] |= kDelimiter;
@@ -144,7 +144,9 @@ constexpr std::array<uint8_t, 256> make_char_classes() {
     const bool digit = c >= '0' && c <= '9';
     if (alpha || digit || c == '+' || c == '/' || c == '_' || c == '-') t[c] |= kBase64Char;
     if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) t[c] |= kHexChar;
+    if (c >= 0x80) t[c] |= kHighByte;
   }
+  t['%'] |= kPercentChar;
   return t;
 }
 inline constexpr std::array<uint8_t, 256> kCharClasses = make_char_classes();

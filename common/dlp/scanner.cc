@@ -93,7 +93,6 @@ struct ScratchCache {
   }
 };
 
-bool has_byte(std::string_view s, char c) { return s.find(c) != std::string_view::npos; }
 bool has_high_byte(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
@@ -270,50 +269,52 @@ namespace {
 // Scans word runs of BIP-39 words around `hit_end` for a 12..24-word window whose
 // checksum holds. Returns the matched range relative to `text`.
 bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t& end, size_t& covered) {
-  // Word boundaries of the single-space-separated lowercase run containing hit_end-1.
-  size_t s = hit_end;
+  // The single-space-separated lowercase run containing hit_end-1.
   auto word_char = [](char c) { return (c >= 'a' && c <= 'z') || c == ' '; };
+  size_t s = hit_end;
   while (s > 0 && word_char(text[s - 1])) --s;
   size_t e = hit_end;
   while (e < text.size() && word_char(text[e])) ++e;
   covered = e;
-  std::vector<std::pair<size_t, size_t>> words;  // runs of consecutive BIP-39 words
-  std::vector<std::vector<std::pair<size_t, size_t>>> runs;
-  size_t i = s;
-  while (i < e) {
-    while (i < e && text[i] == ' ') ++i;
-    size_t j = i;
-    while (j < e && text[j] != ' ') ++j;
-    if (j > i) {
-      if (bip39_index(text.substr(i, j - i)) >= 0) {
-        words.emplace_back(i, j);
-      } else if (!words.empty()) {
-        runs.push_back(std::move(words));
-        words.clear();
-      }
-    }
-    i = j;
-  }
-  if (!words.empty()) runs.push_back(std::move(words));
-  for (const auto& run : runs) {
-    if (run.size() < 12) continue;
+  // Walk the words; `run` holds the current stretch of consecutive BIP-39 words.
+  std::vector<std::pair<size_t, size_t>> run;
+  auto check_run = [&]() {
+    if (run.size() < 12) return false;
     for (size_t len = std::min<size_t>(24, run.size() / 3 * 3); len >= 12; len -= 3) {
       for (size_t k = 0; k + len <= run.size(); ++k) {
-        const size_t b = run[k].first, en = run[k + len - 1].second;
         std::string joined;
         for (size_t w = k; w < k + len; ++w) {
           if (!joined.empty()) joined.push_back(' ');
           joined.append(text.substr(run[w].first, run[w].second - run[w].first));
         }
         if (bip39_mnemonic_ok(joined)) {
-          begin = b;
-          end = en;
+          begin = run[k].first;
+          end = run[k + len - 1].second;
           return true;
         }
       }
     }
+    return false;
+  };
+  constexpr size_t kShortestPhrase = 12 * 4 - 1;  // twelve 3-letter words and their spaces
+  size_t i = s;
+  while (i < e) {
+    while (i < e && text[i] == ' ') ++i;
+    // No room left for a fresh twelve-word phrase: stop looking words up.
+    if (run.empty() && e - i < kShortestPhrase) break;
+    size_t j = i;
+    while (j < e && text[j] != ' ') ++j;
+    if (j > i) {
+      if (bip39_index(text.substr(i, j - i)) >= 0) {
+        run.emplace_back(i, j);
+      } else {
+        if (check_run()) return true;
+        run.clear();
+      }
+    }
+    i = j;
   }
-  return false;
+  return check_run();
 }
 
 }  // namespace
@@ -402,8 +403,10 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
     scan_view(sink, decoded, &o, depth + 1);
   };
   std::string buf;
-  if (has_byte(word, '%') && percent_decode(word, buf)) nested(buf, "percent");
-  if (has_high_byte(word) && normalize_unicode(word, buf)) nested(buf, "unicode");
+  uint8_t classes = 0;
+  for (unsigned char c : word) classes |= kCharClasses[c];
+  if ((classes & kPercentChar) != 0 && percent_decode(word, buf)) nested(buf, "percent");
+  if ((classes & kHighByte) != 0 && normalize_unicode(word, buf)) nested(buf, "unicode");
 
   // Base64 / hex runs inside the word.
   size_t i = 0;
@@ -413,6 +416,13 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
       continue;
     }
     size_t j = i;
+    // Eight bytes per step: long base64 blobs (inline images) are common.
+    while (j + 8 <= word.size()) {
+      uint8_t all = kBase64Char;
+      for (size_t k = 0; k < 8; ++k) all &= kCharClasses[static_cast<unsigned char>(word[j + k])];
+      if (all == 0) break;
+      j += 8;
+    }
     while (j < word.size() && base64_char(static_cast<unsigned char>(word[j]))) ++j;
     const std::string_view run = word.substr(i, j - i);
     const uint64_t run_abs = origin.begin + i;
