@@ -6,19 +6,73 @@ namespace bottle::orchestrator {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The agent maps to the host's uid 0 (so it can write a root-owned workspace), which
+// would let it read root-only files such as /etc/shadow or ssh host keys. So /etc is an
+// allow-list of what programs need, not the whole directory.
+constexpr const char* kEtcAllowList[] = {"passwd",
+                                         "group",
+                                         "hosts",
+                                         "hostname",
+                                         "nsswitch.conf",
+                                         "host.conf",
+                                         "resolv.conf",
+                                         "gai.conf",
+                                         "networks",
+                                         "protocols",
+                                         "services",
+                                         "ssl",
+                                         "ca-certificates",
+                                         "ca-certificates.conf",
+                                         "alternatives",
+                                         "ld.so.cache",
+                                         "ld.so.conf",
+                                         "ld.so.conf.d",
+                                         "localtime",
+                                         "timezone",
+                                         "os-release",
+                                         "debian_version",
+                                         "issue",
+                                         "profile",
+                                         "profile.d",
+                                         "bash.bashrc",
+                                         "bash_completion.d",
+                                         "inputrc",
+                                         "environment",
+                                         "mime.types",
+                                         "magic",
+                                         "magic.mime",
+                                         "terminfo",
+                                         "shells",
+                                         "gitconfig",
+                                         "vim",
+                                         "wgetrc",
+                                         "python3",
+                                         "python3.11",
+                                         "perl",
+                                         "pip.conf",
+                                         "npmrc",
+                                         "locale.alias",
+                                         "xdg",
+                                         "java-17-openjdk",
+                                         "manpath.config"};
+
+void add_existing(std::vector<std::pair<std::string, std::string>>& out, const std::string& path) {
+  std::error_code ec;
+  auto st = fs::symlink_status(path, ec);
+  if (ec || !fs::exists(st)) return;
+  out.emplace_back(path, fs::is_symlink(st) ? fs::read_symlink(path, ec).string() : "");
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, std::string>> host_system_dirs() {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const char* d :
-       {"/usr", "/etc", "/opt", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
-    std::error_code ec;
-    auto st = fs::symlink_status(d, ec);
-    if (ec || !fs::exists(st)) continue;
-    if (fs::is_symlink(st)) {
-      out.emplace_back(d, fs::read_symlink(d, ec).string());
-    } else if (fs::is_directory(st)) {
-      out.emplace_back(d, "");
-    }
+  for (const char* d : {"/usr", "/opt", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
+    add_existing(out, d);
   }
+  for (const char* e : kEtcAllowList) add_existing(out, std::string("/etc/") + e);
   return out;
 }
 

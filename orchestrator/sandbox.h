@@ -25,7 +25,8 @@ struct SandboxSpec {
   std::vector<std::pair<std::string, std::string>> ro_binds;
 };
 
-// /usr, /etc, /opt and the merged-/usr links (/bin -> usr/bin ...) as this host has them.
+// /usr, /opt, the merged-/usr links (/bin -> usr/bin ...) and an allow-list of /etc
+// entries, as this host has them: {path, symlink target or "" for a read-only bind}.
 std::vector<std::pair<std::string, std::string>> host_system_dirs();
 
 std::vector<std::string> bwrap_argv(const SandboxSpec& spec);

@@ -215,6 +215,20 @@ TEST_F(LocalE2e, AgentCannotReadTheToken) {
   }
 }
 
+TEST_F(LocalE2e, HostSecretsAndSidecarFilesAreNotMounted) {
+  auto r = run_script(
+      "for f in /etc/shadow /etc/ssh /root/.bot-bottle " + home_.home() +
+      " /run/netns; do "
+      "  if [ -e \"$f\" ]; then echo \"visible $f\"; fi; done; "
+      "cat /etc/passwd >/dev/null && echo passwd=ok; touch /usr/x 2>/dev/null || echo usr=ro; "
+      "echo home=$HOME; touch $HOME/x && echo home=rw");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("visible"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("passwd=ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("usr=ro"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("home=/home/agent\nhome=rw"), std::string::npos) << r.out;
+}
+
 TEST_F(LocalE2e, ClaudeProviderGetsPlaceholdersCaAndSkills) {
   fs::create_directories(home_.home() + "/skills/review");
   std::ofstream(home_.home() + "/skills/review/SKILL.md") << "review skill\n";
