@@ -56,7 +56,9 @@ ReadinessCheck::Outcome ReadinessCheck::on_event(short revents) {
     if (probe_.kind == ReadyProbe::Kind::tcp) return finish(Outcome::ready);
   }
   if (!sent_) {
-    const std::string request = "GET " + probe_.path + " HTTP/1.0\r\nHost: " + probe_.host + ":" +
+    const bool v6 = probe_.host.find(':') != std::string::npos;
+    const std::string host = v6 ? "[" + probe_.host + "]" : probe_.host;
+    const std::string request = "GET " + probe_.path + " HTTP/1.0\r\nHost: " + host + ":" +
                                 std::to_string(probe_.port) + "\r\nConnection: close\r\n\r\n";
     if (send(fd_.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
         static_cast<ssize_t>(request.size())) {

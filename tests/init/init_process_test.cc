@@ -364,6 +364,27 @@ TEST_F(InitProcess, NotReadyWhileHealthCheckFails) {
   EXPECT_EQ(init.log().find("all_ready"), std::string::npos);
 }
 
+TEST_F(InitProcess, TcpReadinessWaitsForAListener) {
+  TempDir tmp;
+  // Bound but not listening: connects are refused until the test calls listen().
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string probe =
+      "    ready: {tcp: \"127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "\"}\n";
+  InitRun init({.yaml = "daemons:\n" + daemon("gitgate", idle(tmp.path + "/g"), probe),
+                .daemons = "gitgate"});
+  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/g"); }));
+  EXPECT_FALSE(eventually([&] { return init.ctl("status")["ready"] == true; }, 300ms));
+  ASSERT_EQ(listen(fd, 8), 0);
+  EXPECT_TRUE(eventually([&] { return file_exists(init.ready_path()); })) << init.log();
+  close(fd);
+}
+
 TEST_F(InitProcess, RelaysChildOutputAsJsonLines) {
   TempDir tmp;
   const std::string script =
