@@ -78,16 +78,18 @@ class LocalE2e : public ::testing::Test {
   void SetUp() override {
     if (!skip_.empty()) GTEST_SKIP() << skip_;
     const std::string p = std::to_string(upstream_->port());
+    // tls.demo points at the plain-HTTP upstream: the agent-side TLS (bumped with the
+    // bottle CA) succeeds, the upstream TLS handshake cannot.
     home_.bottle("e2e",
-                 "---\nsupervise: false\negress:\n  log: blocks\n"
-                 "  resolve: [\"upstream.demo:" +
-                     p + ":127.0.0.1\", \"second.demo:" + p +
-                     ":127.0.0.1\"]\n"
-                     "  routes:\n"
+                 "---\nsupervise: false\negress:\n  log: blocks\n  resolve: [\"upstream.demo:" + p +
+                     ":127.0.0.1\", \"second.demo:" + p + ":127.0.0.1\", \"tls.demo:" + p +
+                     ":127.0.0.1\"]\n  routes:\n"
                      "    - host: upstream.demo\n      port: " +
                      p +
                      "\n      allow_private: true\n"
-                     "      auth: {scheme: Bearer, token_ref: E2E_UPSTREAM_TOKEN}\n---\n");
+                     "      auth: {scheme: Bearer, token_ref: E2E_UPSTREAM_TOKEN}\n"
+                     "    - host: tls.demo\n      port: " +
+                     p + "\n      allow_private: true\n---\n");
     home_.agent(
         "e2e",
         "---\nbottle: e2e\nprovider: command\ncommand: [\"true\"]\n---\nsecret-free prompt\n");
@@ -177,6 +179,25 @@ TEST_F(LocalE2e, DirectTcpToANonLoopbackAddressFailsImmediately) {
   EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out;
   int ms = std::atoi(r.out.substr(r.out.find("ms=") + 3).c_str());
   EXPECT_LT(ms, 1000) << r.out;
+}
+
+TEST_F(LocalE2e, BumpedTlsIsTrustedThroughTheProvisionedCaBundle) {
+  // curl verifies egress's leaf against CURL_CA_BUNDLE (system roots + bottle CA); an
+  // HTTP status at all means the bump handshake was trusted (upstream TLS then fails).
+  auto r = run_script("curl -sS -o /dev/null -w 'code=%{http_code}' " +
+                      std::string("https://tls.demo:") + std::to_string(upstream_->port()) +
+                      "/; echo \" exit=$?\"");
+  EXPECT_EQ(r.out.find("exit=60"), std::string::npos)
+      << "certificate not trusted: " << r.out << r.err;
+  EXPECT_NE(r.out.find("exit=0"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(r.out.find("code=000"), std::string::npos) << r.out;
+}
+
+TEST_F(LocalE2e, HostLoopbackServicesAreUnreachable) {
+  // The upstream listens on the host's 127.0.0.1; the bottle's loopback is its own.
+  auto r = run_script("curl -sS --noproxy '*' --max-time 3 http://127.0.0.1:" +
+                      std::to_string(upstream_->port()) + "/; echo \"exit=$?\"");
+  EXPECT_NE(r.out.find("exit=7"), std::string::npos) << r.out << r.err;  // connection refused
 }
 
 TEST_F(LocalE2e, DnsFails) {
