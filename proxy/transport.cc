@@ -106,6 +106,10 @@ void Transport::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
 void Transport::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   auto* self = static_cast<Transport*>(s->data);
   if (self->closing_) return;
+  if (self->flush_then_close_) {  // lingering: drop input, close at EOF
+    if (n < 0) self->close();
+    return;
+  }
   if (n > 0) {
     std::string_view data(buf->base, static_cast<size_t>(n));
     if (self->tls_) {
@@ -247,7 +251,7 @@ void Transport::on_write(uv_write_t* raw, int status) {
     return;
   }
   if (self->flush_then_close_) {
-    if (self->writes_in_flight_ == 0) self->close();
+    if (self->writes_in_flight_ == 0) self->linger();
     return;
   }
   if (self->queued() < kLowWater) self->handler_->on_drained(*self);
@@ -270,15 +274,38 @@ void Transport::close() {
 }
 
 void Transport::close_after_flush() {
-  if (closing_) return;
+  if (closing_ || flush_then_close_) return;
   if (!corked_.empty()) write_now(std::exchange(corked_, std::string()));
-  flush_then_close_ = true;
-  if (!closing_ && reading_) stop_reading();
   if (tls_) {
-    tls_->shutdown();
+    tls_->shutdown();  // close_notify
     flush_cipher();
   }
-  if (writes_in_flight_ == 0) close();
+  flush_then_close_ = true;
+  if (writes_in_flight_ == 0) linger();
+}
+
+void Transport::linger() {
+  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+  auto* req = new uv_shutdown_t{};  // freed in on_shutdown, which libuv always calls
+  req->data = this;
+  if (uv_shutdown(req, stream, &Transport::on_shutdown) != 0) {
+    delete req;
+    close();
+    return;
+  }
+  if (!eof_seen_ && !uv_is_active(reinterpret_cast<uv_handle_t*>(&tcp_))) {
+    uv_read_start(stream, &Transport::on_alloc, &Transport::on_read);
+  }
+  if (eof_seen_) return;  // on_shutdown closes
+  linger_timer_ = std::make_unique<LoopTimer>(tcp_.loop, [this] { close(); });
+  linger_timer_->arm(kLingerMs);
+}
+
+void Transport::on_shutdown(uv_shutdown_t* req, int status) {
+  auto* self = static_cast<Transport*>(req->data);
+  delete req;
+  if (self->closing_) return;
+  if (status != 0 || self->eof_seen_) self->close();
 }
 
 void Transport::on_close(uv_handle_t* h) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/loop_timer.h"
 #include "proxy/tls_channel.h"
 
 namespace bottle::proxy {
@@ -56,7 +57,9 @@ class Transport {
   void cork() { ++cork_; }
   void uncork();
   void close();
-  // Sends what is queued, then closes (a local error answer must reach the peer).
+  // Sends what is queued, then half-closes and reads away what the peer still sends for a
+  // short while before closing: closing with unread input would reset the connection
+  // and could destroy our answer (a block, an error) before the peer reads it.
   void close_after_flush();
   bool closing() const { return closing_ || flush_then_close_; }
   bool is_tls() const { return tls_ != nullptr; }
@@ -69,6 +72,8 @@ class Transport {
   static void on_write(uv_write_t* req, int status);
   static void on_connect(uv_connect_t* req, int status);
   static void on_close(uv_handle_t* h);
+  static void on_shutdown(uv_shutdown_t* req, int status);
+  void linger();
 
   void on_cipher(std::string_view data);
   void pump_tls();
@@ -89,6 +94,8 @@ class Transport {
   size_t writes_in_flight_ = 0;
   int cork_ = 0;
   std::string corked_;
+  std::unique_ptr<LoopTimer> linger_timer_;
+  static constexpr uint64_t kLingerMs = 2000;
 };
 
 // Corks a transport for the scope of one callback.

@@ -100,6 +100,7 @@ class EgressE2E : public ::testing::Test {
            "    port: " + tls + "\n"
            "    allow_private: true\n"
            "    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
+           "    dlp: {max_body_bytes: 65536}\n"
            "    matches:\n"
            "      - path: {type: PathPrefix, value: /v1/}\n"
            "      - path: {type: PathPrefix, value: /post/}\n"
@@ -118,6 +119,9 @@ class EgressE2E : public ::testing::Test {
            "  - host: dying.test\n"
            "    port: " + std::to_string(dying_->port) + "\n"
            "    allow_private: true\n"
+           "  - host: wrong.test\n"
+           "    port: " + tls + "\n"
+           "    allow_private: true\n"
            "  - host: ws.test\n"
            "    port: " + std::to_string(ws_->port) + "\n"
            "    allow_private: true\n";
@@ -128,6 +132,7 @@ class EgressE2E : public ::testing::Test {
             "--resolve", "api.test:" + std::to_string(nginx_->plain_port()) + ":127.0.0.1",
             "--resolve", "evil.test:" + tls + ":127.0.0.1",
             "--resolve", "other.test:" + tls + ":127.0.0.1",
+            "--resolve", "wrong.test:" + tls + ":127.0.0.1",
             "--resolve", "dying.test:" + std::to_string(dying_->port) + ":127.0.0.1",
             "--resolve", "ws.test:" + std::to_string(ws_->port) + ":127.0.0.1"};
   }
@@ -261,6 +266,25 @@ TEST_F(EgressE2E, KnownSecretInQueryIsBlocked) {
   std::string out = fetch({"-i", https("api.test", std::string("/v1/x?k=") + kToken)});
   EXPECT_NE(out.find("X-Bottle-Block: dlp_outbound"), std::string::npos) << out;
   EXPECT_EQ(egress_->log().find(kToken), std::string::npos);
+}
+
+TEST_F(EgressE2E, BodyOverDlpCapIsBlocked) {
+  write_file(dir_->file("body.bin"), std::string(100000, 'b'));
+  std::string declared = fetch({"-i", "-X", "POST", "--data-binary", "@" + dir_->file("body.bin"), https("api.test", "/post/x")});
+  EXPECT_NE(declared.find("X-Bottle-Block: body_too_large"), std::string::npos) << declared.substr(0, 300);
+  std::string chunked = fetch({"-i", "-X", "POST", "-H", "Transfer-Encoding: chunked", "--data-binary",
+                               "@" + dir_->file("body.bin"), https("api.test", "/post/x")});
+  EXPECT_NE(chunked.find("X-Bottle-Block: body_too_large"), std::string::npos) << chunked.substr(0, 300);
+  std::string small = fetch({"-i", "-X", "POST", "-H", "Transfer-Encoding: chunked", "--data-binary", "fine",
+                             https("api.test", "/post/x")});
+  EXPECT_NE(small.find("method=[POST]"), std::string::npos) << small;
+}
+
+TEST_F(EgressE2E, UpstreamCertificateMustMatchHostName) {
+  // nginx's certificate does not name wrong.test: the proxy must refuse to talk to it.
+  std::string out = fetch({"-i", https("wrong.test", "/")});
+  EXPECT_NE(out.find("502"), std::string::npos) << out;
+  EXPECT_EQ(out.find("auth=["), std::string::npos) << out;
 }
 
 TEST_F(EgressE2E, UpstreamDyingMidResponseTruncatesClient) {
