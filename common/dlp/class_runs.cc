@@ -245,6 +245,7 @@ void ClassScanner::run_class(RunState& st, uint64_t m, uint64_t r, const KindSpe
 }
 
 void ClassScanner::feed(std::string_view data, std::vector<Hit>& triggers, std::vector<Region>& regions) {
+  if (data.empty()) return;  // also keeps a null data() away from memcpy
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());
   size_t n = data.size();
   if (pending_len_ > 0) {
