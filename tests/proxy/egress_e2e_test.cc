@@ -100,7 +100,7 @@ class EgressE2E : public ::testing::Test {
            "    port: " + tls + "\n"
            "    allow_private: true\n"
            "    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
-           "    dlp: {max_body_bytes: 65536}\n"
+           "    dlp: {max_body_bytes: 65536, inbound: block}\n"
            "    matches:\n"
            "      - path: {type: PathPrefix, value: /v1/}\n"
            "      - path: {type: PathPrefix, value: /post/}\n"
@@ -108,7 +108,9 @@ class EgressE2E : public ::testing::Test {
            "      - path: {type: PathPrefix, value: /hdr/}\n"
            "        headers: [{name: x-api-version, type: Exact, value: \"2\"}]\n"
            "      - path: {type: PathPrefix, value: /repo.git/}\n"
-           "      - path: {type: PathPrefix, value: /big}\n" +
+           "      - path: {type: PathPrefix, value: /big}\n"
+           "      - path: {type: PathPrefix, value: /inject}\n"
+           "      - path: {type: PathPrefix, value: /lone}\n" +
            extra +
            "  - host: api.test\n"
            "    port: " + plain + "\n"
@@ -285,6 +287,22 @@ TEST_F(EgressE2E, UpstreamCertificateMustMatchHostName) {
   std::string out = fetch({"-i", https("wrong.test", "/")});
   EXPECT_NE(out.find("502"), std::string::npos) << out;
   EXPECT_EQ(out.find("auth=["), std::string::npos) << out;
+}
+
+TEST_F(EgressE2E, PromptInjectionInResponseCutsTheStream) {
+  CommandResult r = curl({https("api.test", "/inject")});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.out.find("system prompt"), std::string::npos) << r.out;
+  EXPECT_TRUE(eventually([] { return egress_->log().find("\"reason\":\"dlp_inbound\"") != std::string::npos; }))
+      << egress_->log();
+}
+
+TEST_F(EgressE2E, LoneInjectionPhraseOnlyWarns) {
+  CommandResult r = curl({https("api.test", "/lone")});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("ignore previous instructions"), std::string::npos) << r.out;
+  EXPECT_TRUE(eventually([] { return egress_->log().find("\"event\":\"egress_dlp_warn\"") != std::string::npos; }))
+      << egress_->log();
 }
 
 TEST_F(EgressE2E, UpstreamDyingMidResponseTruncatesClient) {
