@@ -1,5 +1,7 @@
 #include "orchestrator/frontmatter.h"
 
+#include "config/strict_yaml.h"
+
 namespace bottle::orchestrator {
 namespace {
 
@@ -33,6 +35,18 @@ Result<Frontmatter> split_frontmatter(std::string_view text, std::string_view pa
     pos = end + 1;
   }
   return Error{std::string(path) + ":1: frontmatter is not closed: add a '---' line after it"};
+}
+
+Result<ManifestDocument> load_manifest_document(std::string_view text, const std::string& path) {
+  auto fm = split_frontmatter(text, path);
+  if (!fm) return Error{fm.error()};
+  auto doc = config::load_strict_yaml(fm->yaml, path, fm->line_offset);
+  if (!doc) return Error{doc.error()};
+  if (!doc->IsNull() && !doc->IsMap()) {
+    return Error{path + ":" + std::to_string(fm->line_offset + 1) +
+                 ": frontmatter must be a mapping (key: value lines)"};
+  }
+  return ManifestDocument{*doc, fm->body, fm->line_offset};
 }
 
 }  // namespace bottle::orchestrator

@@ -2,6 +2,8 @@
 // The frontmatter sits between a first line "---" and the next "---" line.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <string>
 #include <string_view>
 
@@ -17,5 +19,13 @@ struct Frontmatter {
 
 // `path` names the file in errors: "agents/x.md:1: missing YAML frontmatter ...".
 Result<Frontmatter> split_frontmatter(std::string_view text, std::string_view path);
+
+// The frontmatter loaded as strict YAML: a mapping, or null when it is empty.
+struct ManifestDocument {
+  YAML::Node doc;
+  std::string body;
+  int line_offset = 1;
+};
+Result<ManifestDocument> load_manifest_document(std::string_view text, const std::string& path);
 
 }  // namespace bottle::orchestrator

@@ -64,10 +64,8 @@ Result<int> free_loopback_port() {
 }
 
 std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto text = read_text_file(path);
+  return text ? *text : "";
 }
 
 std::string tail_lines(const std::string& path, size_t n) {

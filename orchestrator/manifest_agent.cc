@@ -9,19 +9,14 @@ using config::MapReader;
 
 Result<AgentSpec> parse_agent(std::string_view text, const std::string& path,
                               const std::string& name) {
-  auto fm = split_frontmatter(text, path);
+  auto fm = load_manifest_document(text, path);
   if (!fm) return Error{fm.error()};
-  auto doc = config::load_strict_yaml(fm->yaml, path, fm->line_offset);
-  if (!doc) return Error{doc.error()};
-  if (!doc->IsMap()) {
-    return Error{path + ":" + std::to_string(fm->line_offset + 1) +
-                 ": frontmatter must be a mapping (key: value lines)"};
-  }
   AgentSpec a;
   a.name = name;
   a.path = path;
   a.prompt = fm->body;
-  MapReader r(path, *doc, "agent", fm->line_offset);
+  YAML::Node doc = fm->doc.IsNull() ? YAML::Node(YAML::NodeType::Map) : fm->doc;
+  MapReader r(path, doc, "agent", fm->line_offset);
   r.reject("role", "is reserved and not accepted (remove it)");
   auto bottle = r.str("bottle");
   auto provider = r.one_of("provider", {"claude", "codex", "command"});

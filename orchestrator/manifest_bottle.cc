@@ -195,20 +195,14 @@ Status parse_git_gate(MapReader& top, const YAML::Node& node, const std::string&
 
 Result<RawBottle> parse_bottle(std::string_view text, const std::string& path,
                                const std::string& name) {
-  auto fm = split_frontmatter(text, path);
+  auto fm = load_manifest_document(text, path);
   if (!fm) return Error{fm.error()};
-  auto doc = config::load_strict_yaml(fm->yaml, path, fm->line_offset);
-  if (!doc) return Error{doc.error()};
   RawBottle raw;
   raw.path = path;
   raw.spec.name = name;
-  if (doc->IsNull()) return raw;
-  if (!doc->IsMap()) {
-    return Error{path + ":" + std::to_string(fm->line_offset + 1) +
-                 ": frontmatter must be a mapping (key: value lines)"};
-  }
+  if (fm->doc.IsNull()) return raw;
   const int off = fm->line_offset;
-  MapReader r(path, *doc, "bottle", off);
+  MapReader r(path, fm->doc, "bottle", off);
   r.reject("role", "is reserved and not accepted (remove it)");
   auto extends = r.str("extends");
   YAML::Node env = r.node("env");

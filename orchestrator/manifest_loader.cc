@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "orchestrator/manifest.h"
+#include "orchestrator/state.h"
 #include "orchestrator/yaml_emit.h"
 
 namespace bottle::orchestrator {
@@ -37,14 +38,6 @@ bool valid_manifest_name(std::string_view name) {
 }
 
 namespace {
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot read: " + std::strerror(errno)};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> names_in(const std::string& dir) {
   std::vector<std::string> out;
@@ -104,7 +97,7 @@ Result<BottleSpec> resolve(const ManifestDirs& dirs, const std::string& name,
                  "; available: " + (avail.empty() ? "none" : join(avail, ", "))};
   }
   visiting.push_back(name);
-  auto text = read_file(path);
+  auto text = read_text_file(path);
   if (!text) return Error{text.error()};
   auto raw = parse_bottle(*text, path, name);
   if (!raw) return Error{raw.error()};
@@ -160,7 +153,7 @@ Result<BottleSpec> load_bottle(const ManifestDirs& dirs, const std::string& name
 Result<Manifest> load_manifest(const ManifestDirs& dirs, const std::string& agent_name) {
   auto path = find_agent_file(dirs, agent_name);
   if (!path) return Error{path.error()};
-  auto text = read_file(*path);
+  auto text = read_text_file(*path);
   if (!text) return Error{text.error()};
   auto agent = parse_agent(*text, *path, agent_name);
   if (!agent) return Error{agent.error()};

@@ -22,14 +22,6 @@ std::string routes_path(const std::string& slug) {
   return state_dir(slug) + "/routes/routes.yaml";
 }
 
-Result<std::string> read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": " + std::strerror(errno)};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::set<std::string> token_slots_in(const config::RouteTable& t) {
   std::set<std::string> s;
   for (const auto& r : t.routes) {
@@ -43,7 +35,7 @@ std::set<std::string> token_slots_in(const config::RouteTable& t) {
 Result<std::string> routes_show(const std::string& slug) {
   auto md = read_metadata(state_dir(slug));
   if (!md) return Error{"no bottle '" + slug + "'"};
-  return read_all(routes_path(slug));
+  return read_text_file(routes_path(slug));
 }
 
 Status routes_apply(const std::string& slug, const std::string& text, const std::string& source) {
@@ -53,7 +45,7 @@ Status routes_apply(const std::string& slug, const std::string& text, const std:
   auto next = config::parse_routes(text, source);
   if (!next) return Error{next.error()};
   // Token values were handed to egress at start; a new slot would have no value.
-  auto current_text = read_all(routes_path(slug));
+  auto current_text = read_text_file(routes_path(slug));
   if (current_text) {
     if (auto current = config::parse_routes(*current_text, "routes.yaml")) {
       auto known = token_slots_in(**current);
@@ -102,7 +94,7 @@ Status routes_edit(const std::string& slug) {
       ::unlink(tmpl);
       return Error{"editor exited with an error; nothing applied"};
     }
-    auto text = read_all(tmpl);
+    auto text = read_text_file(tmpl);
     if (!text) return Error{text.error()};
     if (*text == *current) {
       ::unlink(tmpl);

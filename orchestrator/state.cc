@@ -90,6 +90,14 @@ Status write_file_atomic(const std::string& path, const std::string& data, mode_
   return OkStatus();
 }
 
+Result<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{path + ": cannot read: " + std::strerror(errno)};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 Status write_metadata(const std::string& dir, const BottleMetadata& m) {
   nlohmann::json j = {
       {"slug", m.slug},

@@ -48,5 +48,7 @@ std::string now_iso8601();
 // mkdir -p with a mode for the last component.
 Status make_dir(const std::string& path, mode_t mode);
 Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode);
+// Whole file; the error names the path and the reason.
+Result<std::string> read_text_file(const std::string& path);
 
 }  // namespace bottle::orchestrator
