@@ -3,6 +3,7 @@
 // {"cmd":"restart","daemon":"egress"}. Replies always carry "ok" (and "error" if false).
 #pragma once
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@ struct CtlConnection {
   std::string buffer;
   std::string waiting_for;  // daemon whose restart this client awaits, if any
   bool done = false;        // replied or gone: drop it
+  std::chrono::steady_clock::time_point request_deadline;  // until the request line is in
 };
 
 // Reads what is available; returns the request line once complete. Marks the connection

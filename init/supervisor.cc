@@ -34,6 +34,9 @@ using std::chrono::duration_cast;
 constexpr milliseconds kCheckInterval{100};
 constexpr milliseconds kCheckTimeout{1000};
 constexpr size_t kMaxCtlConnections = 32;
+// A connection that has not sent its request line by then is closed, so idle clients
+// cannot use up the kMaxCtlConnections slots.
+constexpr milliseconds kCtlRequestTimeout{5000};
 
 // A no-op handler, never run (the signals are blocked and read from a signalfd): a
 // namespace's PID 1 only receives signals it has a handler for.
@@ -207,9 +210,11 @@ class Supervisor {
 
   void on_death(Daemon& d, int wstatus) {
     const auto uptime = Clock::now() - d.started_at;
-    // A daemon that dies of the TERM we sent it stopped as asked.
+    // Not a failure: dying of the TERM we sent, or any end of a restart the operator
+    // asked for over ctl. (A KILL after the shutdown grace is one: it did not stop.)
     const bool asked =
-        d.state == State::stopping && WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGTERM;
+        d.state == State::stopping &&
+        (d.restart_requested || (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGTERM));
     const bool clean = asked || (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
     d.last_exit = describe_status(wstatus);
     log::event(clean ? log::Level::info : log::Level::warn, "daemon_exited",
@@ -350,6 +355,9 @@ class Supervisor {
 
   void run_timers() {
     const auto now = Clock::now();
+    for (auto& c : clients_) {
+      if (!c.done && c.waiting_for.empty() && now >= c.request_deadline) c.done = true;
+    }
     for (auto& d : daemons_) {
       if (d.state == State::waiting && now >= d.restart_at) start(d);
       if (d.state == State::stopping && !d.kill_sent && now >= d.kill_at) {
@@ -379,6 +387,9 @@ class Supervisor {
   int poll_timeout_ms() const {
     std::optional<Clock::time_point> next;
     auto consider = [&](Clock::time_point t) { next = next ? std::min(*next, t) : t; };
+    for (const auto& c : clients_) {
+      if (!c.done && c.waiting_for.empty()) consider(c.request_deadline);
+    }
     for (const auto& d : daemons_) {
       if (d.state == State::waiting) consider(d.restart_at);
       if (d.state == State::stopping && !d.kill_sent) consider(d.kill_at);
@@ -463,7 +474,7 @@ class Supervisor {
     while ((fd = accept4(ctl_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
       UniqueFd conn(fd);
       if (clients_.size() >= kMaxCtlConnections) continue;  // closed: init stays responsive
-      clients_.push_back({std::move(conn), {}, {}, false});
+      clients_.push_back({std::move(conn), {}, {}, false, Clock::now() + kCtlRequestTimeout});
     }
   }
 

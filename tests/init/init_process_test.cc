@@ -112,6 +112,18 @@ TEST_F(InitProcess, RestartsCrashedDaemonWithBackoffWhileOthersKeepRunning) {
   EXPECT_EQ(now["daemons"]["gitgate"]["last_exit"], "exit 1");
 }
 
+TEST_F(InitProcess, OnFailureRestartsOnlyFailedExits) {
+  TempDir tmp;
+  const std::string on_failure = "    restart: on-failure\n";
+  InitRun init({.yaml = "daemons:\n" +
+                        daemon("egress", "echo run >> " + tmp.path + "/e; exit 0", on_failure) +
+                        daemon("gitgate", "echo run >> " + tmp.path + "/g; exit 1", on_failure),
+                .daemons = "egress,gitgate"});
+  ASSERT_TRUE(init.wait_log("\"restarts\":2,")) << init.log();  // gitgate, twice
+  EXPECT_EQ(read_file(tmp.path + "/e"), "run\n");
+  EXPECT_EQ(init.ctl("status")["daemons"]["egress"]["state"], "exited");
+}
+
 TEST_F(InitProcess, LogsRestartStorm) {
   TempDir tmp;
   InitRun init({.yaml = "daemons:\n" + daemon("gitgate", "exit 2"), .daemons = "gitgate"});
@@ -203,6 +215,27 @@ TEST_F(InitProcess, KillsDaemonThatIgnoresTermAfterGrace) {
   EXPECT_GE(ms_since(t0), 300);
   EXPECT_LT(ms_since(t0), 2000);
   EXPECT_NE(init.log().find("\"event\":\"grace_expired\""), std::string::npos);
+}
+
+TEST_F(InitProcess, CtlRestartKillsDaemonThatIgnoresTermAfterGrace) {
+  TempDir tmp;
+  // Only the first instance ignores TERM.
+  const std::string first = tmp.path + "/first";
+  const std::string script = "if [ ! -e " + first + " ]; then touch " + first +
+                             "; trap \"\" TERM; fi; " + idle(tmp.path + "/e");
+  InitRun init({.yaml = "daemons:\n" + daemon("egress", script),
+                .daemons = "egress",
+                .args = {"--grace-ms", "300"}});
+  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/e"); }));
+  const auto t0 = Clock::now();
+  const auto reply = init.ctl("restart egress");
+  EXPECT_EQ(reply["ok"], true) << reply.dump();
+  EXPECT_GE(ms_since(t0), 300);
+  EXPECT_NE(init.log().find("\"event\":\"grace_expired\""), std::string::npos);
+  EXPECT_EQ(init.ctl("status")["daemons"]["egress"]["last_exit"], "signal SIGKILL");
+  // The operator asked for that restart: its KILL is not the failure init exits with.
+  init.signal(SIGINT);
+  EXPECT_EQ(init.wait_exit(5s), 0) << init.log();
 }
 
 TEST_F(InitProcess, ExitsWithFirstNonZeroChildStatus) {
