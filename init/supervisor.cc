@@ -63,6 +63,8 @@ long long ms(Clock::duration d) {
   return duration_cast<milliseconds>(d).count();
 }
 
+// running: pid alive. stopping: TERM sent, KILL at kill_at. waiting: in backoff until
+// restart_at. exited: not running and will not start again unless asked (ctl restart).
 enum class State { running, stopping, waiting, exited };
 
 const char* state_name(State s) {
