@@ -1,0 +1,406 @@
+// Block-mode scanning (one unit at a time): one Hyperscan pass and one class-run pass
+// per view, RE2 validation around each candidate, and decoded views for the words that
+// look encoded, scanned the same way up to kMaxDecodeDepth levels deep.
+#include <algorithm>
+
+#include "common/dlp/bip39_words.h"
+#include "common/dlp/checksums.h"
+#include "common/dlp/class_runs.h"
+#include "common/dlp/decode.h"
+#include "common/dlp/engine.h"
+#include "common/dlp/redact.h"
+
+namespace bottle::dlp::internal {
+namespace {
+
+bool has_high_byte(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+// Credentials are text; a decoded view full of control bytes is binary (a hash, an
+// image, a UUID read as base64) and not worth scanning.
+bool mostly_text(std::string_view s) {
+  size_t control = 0;
+  for (unsigned char c : s) control += (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
+  return control * 32 <= s.size();
+}
+
+bool base64_char(unsigned char c) { return (kCharClasses[c] & kBase64Char) != 0; }
+bool hex_char(unsigned char c) { return (kCharClasses[c] & kHexChar) != 0; }
+
+int b64_index(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  return 52;  // digits and symbols: above the printable-ASCII lead range
+}
+
+// Base64 of printable ASCII has a telltale shape: the first character of each 4-char
+// group carries a byte's top six bits, 0x08..0x1F for 0x20..0x7E, so it is one of
+// I-Z or a-f. Random bytes (hashes, images, ids) rarely keep that up for long.
+bool base64_of_text(std::string_view run) {
+  const size_t groups = std::min<size_t>(32, run.size() / 4);
+  const size_t allowed = groups / 8;
+  size_t misses = 0;
+  for (size_t g = 0; g < groups; ++g) {
+    const int v = b64_index(static_cast<unsigned char>(run[4 * g]));
+    if ((v < 8 || v > 31) && ++misses > allowed) return false;
+  }
+  return groups > 0;
+}
+
+// Hex of printable ASCII: every high nibble is 2..7 (or 0 for tabs and newlines).
+bool hex_of_text(std::string_view run) {
+  size_t pairs = 0, ok = 0;
+  for (size_t i = 0; i + 2 <= run.size() && pairs < 64; i += 2, ++pairs) {
+    const char c = run[i];
+    ok += c == '0' || (c >= '2' && c <= '7');
+  }
+  return pairs > 0 && ok * 8 >= pairs * 7;
+}
+
+
+
+// Scans word runs of BIP-39 words around `hit_end` for a 12..24-word window whose
+// checksum holds. Returns the matched range relative to `text`.
+bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t& end, size_t& covered) {
+  // The single-space-separated lowercase run containing hit_end-1.
+  auto word_char = [](char c) { return (c >= 'a' && c <= 'z') || c == ' '; };
+  size_t s = hit_end;
+  while (s > 0 && word_char(text[s - 1])) --s;
+  size_t e = hit_end;
+  while (e < text.size() && word_char(text[e])) ++e;
+  covered = e;
+  // Walk the words; `run` holds the current stretch of consecutive BIP-39 words.
+  std::vector<std::pair<size_t, size_t>> run;
+  auto check_run = [&]() {
+    if (run.size() < 12) return false;
+    for (size_t len = std::min<size_t>(24, run.size() / 3 * 3); len >= 12; len -= 3) {
+      for (size_t k = 0; k + len <= run.size(); ++k) {
+        std::string joined;
+        for (size_t w = k; w < k + len; ++w) {
+          if (!joined.empty()) joined.push_back(' ');
+          joined.append(text.substr(run[w].first, run[w].second - run[w].first));
+        }
+        if (bip39_mnemonic_ok(joined)) {
+          begin = run[k].first;
+          end = run[k + len - 1].second;
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+  constexpr size_t kShortestPhrase = 12 * 4 - 1;  // twelve 3-letter words and their spaces
+  size_t i = s;
+  while (i < e) {
+    while (i < e && text[i] == ' ') ++i;
+    // No room left for a fresh twelve-word phrase: stop looking words up.
+    if (run.empty() && e - i < kShortestPhrase) break;
+    size_t j = i;
+    while (j < e && text[j] != ' ') ++j;
+    if (j > i) {
+      if (bip39_index(text.substr(i, j - i)) >= 0) {
+        run.emplace_back(i, j);
+      } else {
+        if (check_run()) return true;
+        run.clear();
+      }
+    }
+    i = j;
+  }
+  return check_run();
+}
+
+
+}  // namespace
+
+int HitCollector::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
+  auto* self = static_cast<HitCollector*>(ctx);
+  if (id >= kTriggerPercent && !self->hits->empty()) {
+    // Merge with the last trigger of the same kind when they (nearly) touch.
+    for (auto it = self->hits->rbegin(); it != self->hits->rend() && it - self->hits->rbegin() < 4; ++it) {
+      if (it->id == id && to <= it->last_end + 4) {
+        it->last_end = to;
+        return 0;
+      }
+    }
+  }
+  self->hits->push_back({id, to, to});
+  return 0;
+}
+
+void Sink::add(Finding f, const Origin* origin) {
+  // A unit with this many findings is blocked many times over; more only costs time.
+  if (out->size() - first_new >= kMaxFindingsPerCall) return;
+  for (size_t i = first_new; i < out->size(); ++i) {
+    const Finding& g = (*out)[i];
+    if (g.detector != f.detector) continue;
+    if (g.offset == f.offset) return;
+    // A decoded view re-finding what a raw or other view already reported in the same word.
+    if (origin != nullptr && g.offset >= origin->begin && g.offset <= origin->end) return;
+  }
+  f.location = std::string(location);
+  out->push_back(std::move(f));
+}
+
+
+uint64_t Engine::confirm(Sink& sink, Direction dir, uint32_t id, std::string_view window, uint64_t window_abs,
+                         uint64_t hit_end, const Origin* origin, bool whole_window) const {
+  const CompiledDetector& cd = detector(dir, id);
+  const Detector& d = *cd.def;
+  const size_t rel_end = static_cast<size_t>(hit_end - window_abs);
+
+  if (d.kind == DetectorKind::mnemonic) {
+    size_t b = 0, e = 0, covered = rel_end;
+    if (!find_mnemonic(window, rel_end, b, e, covered)) return window_abs + covered;
+    Finding f;
+    f.detector = std::string(d.id);
+    f.severity = d.severity;
+    f.offset = origin != nullptr ? origin->begin : window_abs + b;
+    f.snippet = redacted_snippet(window, b, e, origin != nullptr ? origin->how : "");
+    sink.add(std::move(f), origin);
+    return window_abs + covered;
+  }
+
+  re2::StringPiece input(window.data(), window.size());
+  re2::StringPiece groups[2];
+  const int ngroups = std::min(2, cd.re->NumberOfCapturingGroups() + 1);
+  size_t pos = 0;
+  while (pos <= window.size() &&
+         cd.re->Match(input, pos, window.size(), RE2::UNANCHORED, groups, ngroups)) {
+    const size_t m_begin = static_cast<size_t>(groups[0].data() - window.data());
+    const size_t m_end = m_begin + groups[0].size();
+    if (m_end == m_begin) {
+      ++pos;
+      continue;
+    }
+    if (!whole_window && m_begin >= rel_end) break;  // past the hit: a later hit will handle it
+    if (!whole_window && m_end < rel_end) {
+      pos = m_end;
+      continue;
+    }
+    const re2::StringPiece secret = ngroups > 1 && groups[1].data() != nullptr ? groups[1] : groups[0];
+    const std::string_view sv(secret.data(), secret.size());
+    const size_t s_begin = static_cast<size_t>(secret.data() - window.data());
+    const bool is_secret = d.kind == DetectorKind::secret;
+    if ((d.validate == nullptr || d.validate(sv)) && !(is_secret && (is_documented_example(sv) || exempt(sv)))) {
+      Finding f;
+      f.detector = std::string(d.id);
+      f.severity = d.severity;
+      if (is_secret) {
+        f.offset = origin != nullptr ? origin->begin : window_abs + s_begin;
+        f.snippet = redacted_snippet(window, s_begin, s_begin + sv.size(), origin != nullptr ? origin->how : "");
+      } else {
+        f.offset = window_abs + m_begin;
+        f.snippet = printable_excerpt(window.substr(m_begin, m_end - m_begin), 120);
+        f.blocking = false;  // apply_injection_proximity decides
+      }
+      sink.add(std::move(f), origin);
+    }
+    if (!whole_window) return window_abs + m_end;
+    pos = m_end;
+  }
+  return hit_end;
+}
+
+void Engine::emit_known(Sink& sink, uint32_t id, std::string_view window, uint64_t window_abs, uint64_t hit_end,
+                        const Origin* origin) const {
+  const KnownEntry& k = known(id);
+  const size_t rel_end = static_cast<size_t>(hit_end - window_abs);
+  const size_t rel_begin = rel_end - std::min(rel_end, k.length);
+  Finding f;
+  f.detector = "known_secret";
+  f.severity = Severity::critical;
+  f.offset = origin != nullptr ? origin->begin : window_abs + rel_begin;
+  std::string how = origin != nullptr ? origin->how : "";
+  if (k.encoding != "raw") how += how.empty() ? std::string(k.encoding) : ">" + std::string(k.encoding);
+  f.snippet = redacted_snippet(window, rel_begin, rel_end, how);
+  sink.add(std::move(f), origin);
+}
+
+void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, int depth) const {
+  if (depth >= kMaxDecodeDepth) return;
+  auto nested = [&](std::string_view decoded, std::string_view how) {
+    // Too short to hold any detector's match or known secret, or random bytes (hashes,
+    // images, UUIDs read as base64) that hide no credential.
+    if (decoded.size() < min_view_ || !mostly_text(decoded)) return;
+    Origin o{origin.begin, origin.end, origin.how.empty() ? std::string(how) : origin.how + ">" + std::string(how)};
+    scan_view(sink, decoded, &o, depth + 1);
+  };
+  std::string buf;
+  uint8_t classes = 0;
+  for (unsigned char c : word) classes |= kCharClasses[c];
+  if ((classes & kPercentChar) != 0 && percent_decode(word, buf)) nested(buf, "percent");
+  if ((classes & kHighByte) != 0 && normalize_unicode(word, buf)) nested(buf, "unicode");
+
+  // Base64 / hex runs inside the word.
+  size_t i = 0;
+  while (i < word.size()) {
+    if (!base64_char(static_cast<unsigned char>(word[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    // Eight bytes per step: long base64 blobs (inline images) are common.
+    while (j + 8 <= word.size()) {
+      uint8_t all = kBase64Char;
+      for (size_t k = 0; k < 8; ++k) all &= kCharClasses[static_cast<unsigned char>(word[j + k])];
+      if (all == 0) break;
+      j += 8;
+    }
+    while (j < word.size() && base64_char(static_cast<unsigned char>(word[j]))) ++j;
+    const std::string_view run = word.substr(i, j - i);
+    const uint64_t run_abs = origin.begin + i;
+    i = j;
+    if (run.size() >= 51 && run.size() <= 52) {  // a WIF key?
+      // Raw words point at the run itself; decoded ones at the encoded word they came from.
+      const Origin o = origin.how.empty() ? Origin{run_abs, run_abs + run.size(), ""} : origin;
+      confirm(sink, Direction::outbound, region_detector_[static_cast<size_t>(RunKind::base58)], run, run_abs,
+              run_abs + run.size(), &o, true);
+    }
+    if (run.size() < kMinHexRun) continue;
+    if (std::all_of(run.begin(), run.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); })) {
+      if (hex_of_text(run) && hex_decode(run.substr(0, run.size() & ~size_t{1}), buf)) nested(buf, "hex");
+      continue;
+    }
+    if (run.size() < kMinBase64Run) continue;
+    if (base64_of_text(run) && base64_decode(run, buf)) nested(buf, "base64");
+    // Path-like runs: each segment may be base64 of its own.
+    if (run.find('/') != std::string_view::npos) {
+      size_t p = 0;
+      while (p < run.size()) {
+        size_t q = run.find('/', p);
+        if (q == std::string_view::npos) q = run.size();
+        const std::string_view part = run.substr(p, q - p);
+        if (part.size() >= kMinBase64Run && part.size() < run.size() && base64_of_text(part) &&
+            base64_decode(part, buf)) {
+          nested(buf, "base64");
+        }
+        p = q + 1;
+      }
+    }
+  }
+}
+
+void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, int depth) const {
+  std::vector<Hit> hits;
+  HitCollector collector{&hits};
+  hs_scratch_t* s = scratch();
+  if (s == nullptr) return;
+  hs_scan(out_block_.get(), text.data(), static_cast<unsigned>(text.size()), 0, s, &HitCollector::on_match,
+          &collector);
+  std::vector<Region> regions;
+  ClassScanner classes;
+  classes.feed(text, hits, regions);
+  classes.finish(hits, regions);
+  for (const Region& r : regions) {
+    const uint64_t from = r.begin > 0 ? r.begin - 1 : 0;
+    const uint64_t to = std::min<uint64_t>(text.size(), r.end + 1);
+    confirm(sink, Direction::outbound, region_detector_[static_cast<size_t>(r.kind)],
+            text.substr(static_cast<size_t>(from), static_cast<size_t>(to - from)), from, r.end, origin, true);
+  }
+  if (hits.empty()) return;
+
+  std::vector<uint64_t> covered(secret_.size(), 0);
+  uint64_t words_done = 0;
+  bool any_trigger = false;
+  for (const Hit& h : hits) {
+    if (h.id < kKnownBase) {
+      if (h.end <= covered[h.id]) continue;
+      const size_t max_len = secret_[h.id].def->max_len;
+      const size_t from = h.end > max_len + 1 ? h.end - max_len - 1 : 0;
+      const size_t to = std::min<size_t>(text.size(), h.end + max_len);
+      covered[h.id] = confirm(sink, Direction::outbound, h.id, text.substr(from, to - from), from, h.end, origin);
+    } else if (h.id < kTriggerPercent) {
+      const size_t len = known(h.id).length;
+      const size_t from = h.end > len + 16 ? h.end - len - 16 : 0;
+      const size_t to = std::min<size_t>(text.size(), h.end + 8);
+      emit_known(sink, h.id, text.substr(from, to - from), from, h.end, origin);
+    } else {
+      any_trigger = true;
+    }
+  }
+  if (!any_trigger || depth >= kMaxDecodeDepth) return;
+  for (const Hit& h : hits) {
+    if (h.id < kTriggerPercent) continue;
+    // Every word overlapping [h.end-1, h.last_end-1].
+    size_t p = static_cast<size_t>(h.end - 1);
+    const size_t last = static_cast<size_t>(h.last_end - 1);
+    while (p <= last && p < text.size()) {
+      if (p < words_done) {
+        p = static_cast<size_t>(words_done);
+        continue;
+      }
+      if (is_word_delimiter(static_cast<unsigned char>(text[p]))) {
+        ++p;
+        continue;
+      }
+      size_t b = p, e = p;
+      while (b > 0 && !is_word_delimiter(static_cast<unsigned char>(text[b - 1]))) --b;
+      while (e < text.size() && !is_word_delimiter(static_cast<unsigned char>(text[e]))) ++e;
+      const Origin o = origin != nullptr ? *origin : Origin{b, e, ""};
+      scan_word(sink, text.substr(b, e - b), o, depth);
+      words_done = e;
+      p = e;
+    }
+  }
+}
+
+void Engine::apply_injection_proximity(std::vector<Finding>& out, size_t from) {
+  for (size_t i = from; i < out.size(); ++i) {
+    const bool disclosure = out[i].detector == "injection.disclosure";
+    for (size_t j = from; j < out.size(); ++j) {
+      const bool other = disclosure ? out[j].detector == "injection.jailbreak"
+                                    : out[j].detector == "injection.disclosure";
+      if (!other) continue;
+      const uint64_t a = out[i].offset, b = out[j].offset;
+      if ((a > b ? a - b : b - a) <= kInjectionWindow) {
+        out[i].blocking = true;
+        break;
+      }
+    }
+  }
+}
+
+void Engine::scan_inbound(Sink& sink, std::string_view text) const {
+  std::string normalized;
+  if (has_high_byte(text) && normalize_unicode(text, normalized)) text = normalized;
+  std::vector<Hit> hits;
+  HitCollector collector{&hits};
+  hs_scratch_t* s = scratch();
+  if (s == nullptr) return;
+  hs_scan(in_block_.get(), text.data(), static_cast<unsigned>(text.size()), 0, s, &HitCollector::on_match,
+          &collector);
+  std::vector<uint64_t> covered(injection_.size(), 0);
+  for (const Hit& h : hits) {
+    if (h.end <= covered[h.id]) continue;
+    const size_t max_len = injection_[h.id].def->max_len;
+    const size_t from = h.end > max_len + 1 ? h.end - max_len - 1 : 0;
+    const size_t to = std::min<size_t>(text.size(), h.end + 1);
+    covered[h.id] = confirm(sink, Direction::inbound, h.id, text.substr(from, to - from), from, h.end, nullptr);
+  }
+}
+
+std::vector<Finding> Engine::scan(std::string_view data, Direction dir, std::string_view location) const {
+  std::vector<Finding> out;
+  if (scratch() == nullptr) {
+    // Fail closed: a unit we could not scan is reported, never waved through.
+    Finding f;
+    f.detector = "dlp.scan_error";
+    f.location = std::string(location);
+    f.snippet = "scanner out of memory";
+    out.push_back(std::move(f));
+    return out;
+  }
+  Sink sink{&out, location, 0};
+  if (dir == Direction::outbound) {
+    scan_view(sink, data, nullptr, 0);
+  } else {
+    scan_inbound(sink, data);
+    apply_injection_proximity(out, 0);
+  }
+  return out;
+}
+
+
+}  // namespace bottle::dlp::internal
