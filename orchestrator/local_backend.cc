@@ -401,10 +401,8 @@ void LocalBottle::teardown() {
     for (int pid : netns_pids(ns_)) ::kill(pid, SIGKILL);
     if (auto st = delete_netns(ns_); !st) progress("warning: " + st.error());
   }
-  if (!opt_.keep) {
-    std::error_code ec;
-    fs::remove(dir_ + "/ca/ca-key.pem", ec);
-  }
+  std::error_code ec;
+  fs::remove(dir_ + "/ca/ca-key.pem", ec);
   md_.status = "exited";
   (void)save_metadata();
 }
@@ -443,6 +441,16 @@ Result<int> LocalBottle::run() {
   if (auto st = start_sidecar(*tokens); !st) return Error{st.error()};
   if (g_stop_requested) return 143;
   auto code = run_agent(*agent_env);
+  if (opt_.keep && code && !g_stop_requested) {
+    // The sidecar and namespace stay for inspection; `bottle stop` removes them.
+    init_.release();
+    torn_down_ = true;
+    md_.status = "kept";
+    (void)save_metadata();
+    progress("kept " + slug_ + " (sidecar and namespace " + ns_ + " still up): bottle stop " +
+             slug_);
+    return code;
+  }
   teardown();
   return code;
 }

@@ -17,7 +17,7 @@ struct LaunchOptions {
   std::string label;
   std::string workspace;  // --cwd; default the current directory
   bool interactive = false;
-  bool keep = false;  // keep the sidecar's CA key after exit (debugging)
+  bool keep = false;  // leave sidecar + namespace up after the agent exits (bottle stop)
   EnvSources env_sources;
   std::function<void(const std::string&)> progress;  // one line per step
 };

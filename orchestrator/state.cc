@@ -165,6 +165,7 @@ std::vector<BottleMetadata> list_metadata() {
 
 bool bottle_alive(const BottleMetadata& m) {
   if (m.status == "exited") return false;
+  if (m.status == "kept") return process_alive(m.init_pid);
   return process_alive(m.orchestrator_pid);
 }
 

@@ -19,7 +19,7 @@ struct BottleMetadata {
   std::string backend;
   std::string created;  // ISO 8601 UTC
   std::string netns;
-  std::string status;  // starting | running | exited
+  std::string status;  // starting | running | kept | exited
   pid_t orchestrator_pid = 0;
   pid_t init_pid = 0;
   pid_t agent_pid = 0;
@@ -39,8 +39,9 @@ Status write_metadata(const std::string& dir, const BottleMetadata& md);
 Result<BottleMetadata> read_metadata(const std::string& dir);
 std::vector<BottleMetadata> list_metadata();
 
-// A bottle is live while the `bottle` process that owns its lifecycle runs. If that
-// process crashed, init and the namespace are leftovers for `bottle cleanup`.
+// A bottle is live while the `bottle` process that owns its lifecycle runs (or, after
+// `--keep`, while its init runs). If that process crashed, init and the namespace are
+// leftovers for `bottle cleanup`.
 bool bottle_alive(const BottleMetadata& md);
 
 std::string now_iso8601();

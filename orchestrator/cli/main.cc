@@ -82,7 +82,9 @@ void add_launch_flags(CLI::App* sub, LaunchFlags& f) {
   sub->add_option("--cwd", f.cwd, "workspace mounted read-write (default: current directory)");
   sub->add_option("--label", f.label, "slug for this bottle (default: <agent>-<random>)");
   sub->add_flag("--dry-run", f.dry_run, "print the plan and exit; touches nothing");
-  sub->add_flag("--keep", f.keep, "keep the bottle CA key after exit");
+  sub->add_flag(
+      "--keep", f.keep,
+      "leave the sidecar and namespace up after the agent exits (remove with bottle stop)");
   sub->add_option("command", f.command, "command to run instead of the provider's (after --)");
 }
 

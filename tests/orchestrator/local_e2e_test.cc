@@ -405,6 +405,28 @@ TEST_F(LocalE2e, ReusedLabelStartsClean) {
   EXPECT_FALSE(fs::exists(state(L) + "/leftover"));
 }
 
+TEST_F(LocalE2e, KeepLeavesTheSidecarUpUntilStop) {
+  const std::string L = label("e2e-keep");
+  auto r = run_script("true", {"--label", L, "--keep"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto md = read_metadata(state(L));
+  ASSERT_TRUE(md.ok()) << md.error();
+  EXPECT_EQ(md->status, "kept");
+  EXPECT_TRUE(process_alive(md->init_pid));
+  EXPECT_TRUE(fs::exists("/run/netns/bottle-" + L));
+  EXPECT_NE(run_bottle(home_.home(), {"list"}).out.find(L), std::string::npos);
+  // Still serving: a request made inside the namespace reaches egress.
+  auto inside = run_capture({"ip", "netns", "exec", "bottle-" + L, "curl", "-sS", "-x",
+                             "http://127.0.0.1:9099", url("upstream.demo", "/kept")});
+  ASSERT_TRUE(inside.ok());
+  EXPECT_NE(inside->out.find("\"path\": \"/kept\""), std::string::npos)
+      << inside->out << inside->err;
+  auto stop = run_bottle(home_.home(), {"stop", L});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_FALSE(process_alive(md->init_pid));
+  EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
+}
+
 TEST_F(LocalE2e, CleanupRemovesWhatACrashedBottleLeftBehind) {
   const std::string L = label("e2e-crash");
   const std::string log = home_.home() + "/../crash-run.log";
