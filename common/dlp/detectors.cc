@@ -159,7 +159,9 @@ constexpr Detector kSecretDetectors[] = {
      R"(\b(?:postgres(?:ql)?|mysql|mongodb(?:\+srv)?|rediss?|amqps?|mssql)://[^:@/\s]{1,64}:([^@/\s]{6,128})@)",
      {}, Severity::high, 220, true, v_password_in_url},
     {"secret.generic_assignment",
-     R"((?:api[_-]?key|apikey|secret|token|passw(?:or)?d|pwd|access[_-]?key|auth[_-]?key|client[_-]?secret|private[_-]?key|credentials?)["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9+/_.~!@#$%^&*=-]{12,128}))",
+     // The key must start a name ("pageToken", "next_token" and "csrf_token" are
+     // pagination or anti-forgery values that ordinary API calls echo back).
+     R"((?:^|[^A-Za-z0-9_])(?:api[_-]?key|apikey|secret[_-]?key|client[_-]?secret|app[_-]?secret|secret|passw(?:or)?d|passwd|pwd|access[_-]?key|auth[_-]?key|private[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|api[_-]?token|bearer[_-]?token|session[_-]?token|token|credentials?)["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9+/_.~!@#$%^&*=-]{12,128}))",
      {}, Severity::high, 170, true, v_generic},
     {"secret.credit_card",
      R"(\b((?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|6011|65\d{2})(?:[ -]?\d{4}){3}|3[47]\d{2}[ -]?\d{6}[ -]?\d{5})\b)", {},

@@ -118,6 +118,21 @@ TEST(Detectors, DocumentedAwsExampleKeysPass) {
   EXPECT_TRUE(scanner->scan(doc, Direction::outbound, "body").empty());
 }
 
+TEST(Detectors, PaginationAndCsrfTokensAreNotSecrets) {
+  auto scanner = build_scanner();
+  for (const char* benign : {"GET /v1/items?pageToken=CgYIARABGAEiBggAEgIIAQ3x HTTP/1.1",
+                             "{\"NextToken\": \"AQICAHh2dG9rZW4xMjM0NTY3OA9x\"}",
+                             "next_token=eyJvZmZzZXQiOjEwMH0x9", "csrf_token=7c4a8d09ca3762af61e5952094"}) {
+    const auto fs = scanner->scan(benign, Direction::outbound, "url");
+    EXPECT_TRUE(fs.empty()) << benign << ": " << describe(fs);
+  }
+  for (const char* secret : {"access_token=Zx8kQ2pLm9vRt4Wb7Yc", "{\"refresh_token\": \"Zx8kQ2pLm9vRt4Wb7Yc\"}",
+                             "X-Api-Token: Zx8kQ2pLm9vRt4Wb7Yc"}) {
+    EXPECT_TRUE(has_detector(scanner->scan(secret, Direction::outbound, "body"), "secret.generic_assignment"))
+        << secret;
+  }
+}
+
 TEST(Detectors, GenericAssignmentNeedsARandomLookingValue) {
   auto scanner = build_scanner();
   for (const char* benign : {"password = \"changeme\"", "token: ${GITHUB_TOKEN}", "api_key=your_api_key_here",
