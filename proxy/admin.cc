@@ -80,7 +80,8 @@ Status AdminServer::start(int listen_fd) {
   listener_.data = this;
   open_ = true;
   int r = uv_tcp_open(&listener_, listen_fd);
-  if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 128, &AdminServer::on_connection);
+  if (r == 0)
+    r = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 128, &AdminServer::on_connection);
   if (r != 0) return Error{std::string("admin listen: ") + uv_strerror(r)};
   return OkStatus();
 }
@@ -101,18 +102,21 @@ void AdminServer::on_connection(uv_stream_t* server, int status) {
     conn->close();
     return;
   }
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&conn->tcp), &AdminConn::on_alloc, &AdminConn::on_read);
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&conn->tcp), &AdminConn::on_alloc,
+                &AdminConn::on_read);
 }
 
 std::string AdminServer::respond(std::string_view method, std::string_view path) const {
   if (method != "GET") {
-    return simple_response(405, "Method Not Allowed", "text/plain", "only GET\n", true, "Allow: GET\r\n");
+    return simple_response(405, "Method Not Allowed", "text/plain", "only GET\n", true,
+                           "Allow: GET\r\n");
   }
   if (path == "/healthz") return simple_response(200, "OK", "text/plain", "ok\n", true);
   if (path == "/metrics") {
     return simple_response(200, "OK", "text/plain; version=0.0.4", pages_.metrics(), true);
   }
-  if (path == "/routes") return simple_response(200, "OK", "application/yaml", pages_.routes(), true);
+  if (path == "/routes")
+    return simple_response(200, "OK", "application/yaml", pages_.routes(), true);
   return simple_response(404, "Not Found", "text/plain", "not found\n", true);
 }
 

@@ -8,15 +8,24 @@ namespace bottle::proxy {
 
 std::string_view reason_name(BlockReason r) {
   switch (r) {
-    case BlockReason::host_not_allowed: return "host_not_allowed";
-    case BlockReason::route_not_matched: return "route_not_matched";
-    case BlockReason::ssrf_blocked: return "ssrf_blocked";
-    case BlockReason::host_mismatch: return "host_mismatch";
-    case BlockReason::dlp_outbound: return "dlp_outbound";
-    case BlockReason::dlp_inbound: return "dlp_inbound";
-    case BlockReason::body_too_large: return "body_too_large";
-    case BlockReason::git_push_via_proxy: return "git_push_via_proxy";
-    case BlockReason::bad_request: return "bad_request";
+    case BlockReason::host_not_allowed:
+      return "host_not_allowed";
+    case BlockReason::route_not_matched:
+      return "route_not_matched";
+    case BlockReason::ssrf_blocked:
+      return "ssrf_blocked";
+    case BlockReason::host_mismatch:
+      return "host_mismatch";
+    case BlockReason::dlp_outbound:
+      return "dlp_outbound";
+    case BlockReason::dlp_inbound:
+      return "dlp_inbound";
+    case BlockReason::body_too_large:
+      return "body_too_large";
+    case BlockReason::git_push_via_proxy:
+      return "git_push_via_proxy";
+    case BlockReason::bad_request:
+      return "bad_request";
   }
   return "bad_request";
 }

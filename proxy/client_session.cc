@@ -40,7 +40,9 @@ void ClientSession::on_deadline() {
     respond_error(504, "Gateway Timeout", "upstream connect timed out");
     return;
   }
-  if (state_ == State::head || state_ == State::tunnel_choice) abort_all();  // idle or slow head
+  if (state_ == State::head || state_ == State::tunnel_choice || state_ == State::discard) {
+    abort_all();  // idle, a slow head, or a refused body that never finishes
+  }
 }
 
 ClientSession::ClientSession(Worker& worker)
@@ -125,7 +127,8 @@ void ClientSession::process_input() {
         break;
       case Http1Parser::Status::error:
         verdict_ = Verdict{};
-        block(BlockReason::bad_request, req_parser_->error_status(), req_parser_->error_reason(), true);
+        block(BlockReason::bad_request, req_parser_->error_status(), req_parser_->error_reason(),
+              true);
         return;
     }
   }
@@ -168,16 +171,19 @@ void ClientSession::on_request_head() {
   if (verdict_.block) {
     // A refused request's body is read and dropped so the connection stays usable.
     block(*verdict_.block, verdict_.status, verdict_.detail,
-          verdict_.status != 403 || !req_.keep_alive, verdict_.findings);
+          verdict_.status != 403 || !req_.keep_alive || (req_.has_body() && req_.header("expect")),
+          verdict_.findings);
     return;
   }
   log_warn(log_level(), facts(), "outbound", verdict_.findings);
 
   if (verdict_.body_dlp != config::DlpAction::off && req_.has_body() && snap_->scanner) {
     bool too_large = req_.content_length && *req_.content_length > verdict_.max_body_bytes;
-    if (too_large && !verdict_.stream_large_bodies && verdict_.body_dlp == config::DlpAction::block) {
+    if (too_large && !verdict_.stream_large_bodies &&
+        verdict_.body_dlp == config::DlpAction::block) {
       block(BlockReason::body_too_large, 403,
-            "body of " + std::to_string(*req_.content_length) + " bytes exceeds dlp.max_body_bytes", true);
+            "body of " + std::to_string(*req_.content_length) + " bytes exceeds dlp.max_body_bytes",
+            true);
       return;
     }
     out_scan_ = snap_->scanner->open_body(dlp::Direction::outbound, "body");
@@ -186,23 +192,49 @@ void ClientSession::on_request_head() {
   }
   if (req_.has_body()) {
     auto expect = req_.header("expect");
-    if (expect && expect->find("100-continue") != std::string::npos) client_.write(std::string(kContinue));
+    if (expect && expect->find("100-continue") != std::string::npos)
+      client_.write(std::string(kContinue));
   }
   log_request(log_level(), facts());
 
   state_ = State::dialing;
   deadline_.arm(kConnectMs);
-  bool allow_private = verdict_.route && verdict_.route->allow_private;
-  std::string key = UpstreamConn::pool_key(verdict_.target, verdict_.upstream_tls, allow_private);
+  std::string key = UpstreamConn::pool_key(verdict_.target, verdict_.upstream_tls,
+                                           verdict_.route && verdict_.route->allow_private);
   if (UpstreamConn* idle = worker_.take_idle(key)) {
     up_ = idle;
     up_->attach(this);
+    reused_upstream_ = true;
     on_upstream_ready(*up_);
     return;
   }
+  dial();
+  update_client_reading();
+}
+
+void ClientSession::dial() {
+  bool allow_private = verdict_.route && verdict_.route->allow_private;
+  reused_upstream_ = false;
   up_ = UpstreamConn::create(worker_, verdict_.target, verdict_.upstream_tls, allow_private, this);
   up_->start();
-  update_client_reading();
+}
+
+bool ClientSession::retry_on_fresh_connection() {
+  // A pooled connection the server closed while idle fails before any response byte.
+  // A request without a body can be sent again as it was, on a new connection.
+  if (!reused_upstream_ || response_head_sent_ || req_.has_body() || verdict_.websocket ||
+      (state_ != State::awaiting_response && state_ != State::body)) {
+    return false;
+  }
+  if (up_) {
+    up_->close();
+    up_ = nullptr;
+  }
+  retrying_ = true;
+  state_ = State::dialing;
+  deadline_.arm(kConnectMs);
+  dial();
+  return true;
 }
 
 void ClientSession::on_connect_request() {
@@ -333,6 +365,13 @@ void ClientSession::on_upstream_ready(UpstreamConn& up) {
   resp_parser_->set_body_sink([this](std::string_view c) { on_response_body(c); });
   if (req_.method == "HEAD") resp_parser_->expect_no_body();
   CorkScope cork(up.transport());
+  if (retrying_) {  // the bodyless request was already read completely
+    retrying_ = false;
+    send_request_head();
+    request_sent_ = true;
+    state_ = State::awaiting_response;
+    return;
+  }
   if (!hold_body_) send_request_head();
   process_input();
 }
@@ -379,7 +418,8 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
         bytes_down_ += head.size();
         client_.write(std::move(head));
         response_head_sent_ = true;
-        if (verdict_.route && verdict_.route->dlp.inbound != config::DlpAction::off && snap_->scanner) {
+        if (verdict_.route && verdict_.route->dlp.inbound != config::DlpAction::off &&
+            snap_->scanner) {
           in_scan_ = snap_->scanner->open_body(dlp::Direction::inbound, "response_body");
         }
         break;
@@ -398,8 +438,8 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
       case Http1Parser::Status::error:
         worker_.mutable_metrics().add(worker_.mutable_metrics().upstream_errors);
         if (!response_head_sent_) {
-          respond_error(502, "Bad Gateway", "upstream sent a malformed response: " +
-                                                resp_parser_->error_reason());
+          respond_error(502, "Bad Gateway",
+                        "upstream sent a malformed response: " + resp_parser_->error_reason());
         } else {
           abort_all();
         }
@@ -446,6 +486,7 @@ void ClientSession::on_upstream_eof(UpstreamConn& up) {
     finish_exchange();
     return;
   }
+  if (retry_on_fresh_connection()) return;
   worker_.mutable_metrics().add(worker_.mutable_metrics().upstream_errors);
   if (!response_head_sent_ && state_ != State::closing) {
     respond_error(502, "Bad Gateway", "upstream closed the connection before responding");
@@ -459,6 +500,7 @@ void ClientSession::on_upstream_failed(UpstreamConn& up, UpstreamConn::Failure k
   if (&up != up_) return;
   up_ = nullptr;  // it closes itself
   if (state_ == State::closing) return;
+  if (kind != UpstreamConn::Failure::ssrf && retry_on_fresh_connection()) return;
   if (kind == UpstreamConn::Failure::ssrf) {
     block(BlockReason::ssrf_blocked, 403, why, !req_.keep_alive || state_ != State::dialing);
     if (state_ == State::discard) process_input();
@@ -489,7 +531,8 @@ void ClientSession::on_drained(Transport&) {
 // ---- endings ------------------------------------------------------------------------
 
 void ClientSession::finish_exchange() {
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   Metrics& m = worker_.mutable_metrics();
   m.observe_latency(seconds);
   m.add(m.bytes_up, bytes_up_);
@@ -505,7 +548,8 @@ void ClientSession::finish_exchange() {
   up_ = nullptr;
   if (up) {
     up->detach();
-    bool reusable = request_sent_ && resp_.keep_alive && !resp_parser_->needs_eof() && !close_after_;
+    bool reusable =
+        request_sent_ && resp_.keep_alive && !resp_parser_->needs_eof() && !close_after_;
     if (reusable) {
       up->release_to_pool();
     } else {
@@ -533,6 +577,8 @@ void ClientSession::reset_exchange() {
   held_.clear();
   body_bytes_ = 0;
   request_sent_ = false;
+  reused_upstream_ = false;
+  retrying_ = false;
   response_head_sent_ = false;
   close_after_ = false;
   warned_inbound_ = false;
@@ -566,11 +612,12 @@ void ClientSession::block(BlockReason reason, int status, std::string_view detai
     client_.close_after_flush();
     return;
   }
-  deadline_.disarm();
+  deadline_.arm(kIdleMs);
   state_ = State::discard;
 }
 
-void ClientSession::respond_error(int status, std::string_view reason_text, std::string_view detail) {
+void ClientSession::respond_error(int status, std::string_view reason_text,
+                                  std::string_view detail) {
   if (log_level() != config::LogLevel::off) {
     log::warn("egress_upstream_error", {{"request_id", request_id_},
                                         {"host", verdict_.target.host},
@@ -608,7 +655,9 @@ void ClientSession::on_eof(Transport&) {
   abort_all();  // mid-request or mid-response: the upstream must not see a partial request
 }
 
-void ClientSession::on_error(Transport&, std::string_view) { abort_all(); }
+void ClientSession::on_error(Transport&, std::string_view) {
+  abort_all();
+}
 
 void ClientSession::on_closed(Transport&) {
   if (up_) {

@@ -58,7 +58,8 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   void on_upstream_ready(UpstreamConn& up) override;
   void on_upstream_data(UpstreamConn& up, std::string_view data) override;
   void on_upstream_eof(UpstreamConn& up) override;
-  void on_upstream_failed(UpstreamConn& up, UpstreamConn::Failure kind, std::string_view why) override;
+  void on_upstream_failed(UpstreamConn& up, UpstreamConn::Failure kind,
+                          std::string_view why) override;
   void on_upstream_drained(UpstreamConn& up) override;
 
   void process_input();
@@ -68,6 +69,8 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   void on_request_body(std::string_view chunk);
   void on_request_end();
   void send_request_head();
+  void dial();
+  bool retry_on_fresh_connection();
   void on_response_body(std::string_view chunk);
   void finish_exchange();
   void reset_exchange();
@@ -106,7 +109,9 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   bool hold_body_ = false;
   std::vector<std::string> held_;
   uint64_t body_bytes_ = 0;
-  bool request_sent_ = false;   // head and complete body are with the upstream
+  bool request_sent_ = false;     // head and complete body are with the upstream
+  bool reused_upstream_ = false;  // taken from the pool (may be stale)
+  bool retrying_ = false;         // redialing for a bodyless request already read
   bool response_head_sent_ = false;
   bool close_after_ = false;
   bool warned_inbound_ = false;

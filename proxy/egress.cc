@@ -119,7 +119,9 @@ Result<std::vector<int>> open_proxy_listeners(const ListenSpec& spec, unsigned c
   return fds;
 }
 
-std::string routes_page(const Control& c) { return c.current->routes->to_yaml(); }
+std::string routes_page(const Control& c) {
+  return c.current->routes->to_yaml();
+}
 
 std::string metrics_page(const Control& c) {
   std::vector<const Metrics*> all;
@@ -168,7 +170,8 @@ int run_egress(const EgressOptions& o) {
       listen_spec = s;
     }
   }
-  if (!listen_spec) return fail("usage", "--listen is required (or pass a socket with LISTEN_FDS)", 2);
+  if (!listen_spec)
+    return fail("usage", "--listen is required (or pass a socket with LISTEN_FDS)", 2);
 
   auto ca = tls::load_ca(o.ca_cert, o.ca_key);
   if (!ca) return fail("ca", ca.error());
@@ -199,13 +202,15 @@ int run_egress(const EgressOptions& o) {
   }
   if (admin_fd) {
     c.admin = std::make_unique<AdminServer>(
-        &c.loop, AdminServer::Pages{[&c] { return metrics_page(c); }, [&c] { return routes_page(c); }});
+        &c.loop,
+        AdminServer::Pages{[&c] { return metrics_page(c); }, [&c] { return routes_page(c); }});
     if (auto s = c.admin->start(*admin_fd); !s) return fail("admin", s.error());
   }
   uv_signal_init(&c.loop, &c.sighup);
   c.sighup.data = &c;
-  uv_signal_start(&c.sighup, [](uv_signal_t* h, int) { start_reload(*static_cast<Control*>(h->data)); },
-                  SIGHUP);
+  uv_signal_start(
+      &c.sighup, [](uv_signal_t* h, int) { start_reload(*static_cast<Control*>(h->data)); },
+      SIGHUP);
   auto stop = [](uv_signal_t* h, int signum) {
     auto* ctl = static_cast<Control*>(h->data);
     log::info("egress_stopping", {{"signal", signum}});
@@ -219,9 +224,9 @@ int run_egress(const EgressOptions& o) {
   uv_signal_start(&c.sigint, stop, SIGINT);
 
   log::info("egress_started",
-            {{"listen", listen_spec->kind == ListenSpec::Kind::fd ? listen_spec->to_string()
-                                                                  : listen_spec->host + ":" +
-                                                                        std::to_string(local_port((*fds)[0]))},
+            {{"listen", listen_spec->kind == ListenSpec::Kind::fd
+                            ? listen_spec->to_string()
+                            : listen_spec->host + ":" + std::to_string(local_port((*fds)[0]))},
              {"admin", admin_fd ? std::to_string(local_port(*admin_fd)) : std::string()},
              {"threads", threads},
              {"routes", c.current->routes->routes.size()}});

@@ -43,7 +43,8 @@ std::string loggable_target(std::string_view path, std::string_view query, bool 
   if (secret_in_url) {
     size_t second = path.size() > 1 ? path.find('/', 1) : std::string_view::npos;
     out = std::string(path.substr(0, second == std::string_view::npos ? path.size() : second));
-    if (out.size() > 1 || second != std::string_view::npos || !query.empty()) out = log::redact(out);
+    if (out.size() > 1 || second != std::string_view::npos || !query.empty())
+      out = log::redact(out);
     return out;
   }
   out = std::string(path);

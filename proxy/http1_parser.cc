@@ -19,7 +19,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-Http1Parser* self(llhttp_t* p) { return static_cast<Http1Parser*>(p->data); }
+Http1Parser* self(llhttp_t* p) {
+  return static_cast<Http1Parser*>(p->data);
+}
 
 }  // namespace
 
@@ -199,7 +201,8 @@ int Http1Parser::on_header_value_complete(llhttp_t* p) {
 int Http1Parser::on_headers_complete(llhttp_t* p) {
   Http1Parser* s = self(p);
   MessageHead& h = s->head_;
-  if (s->kind_ == Kind::request) h.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
+  if (s->kind_ == Kind::request)
+    h.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
   h.status = p->status_code;
   h.http_minor = p->http_minor;
   h.keep_alive = llhttp_should_keep_alive(p) != 0;

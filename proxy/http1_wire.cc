@@ -58,9 +58,8 @@ void append_framing(std::string& out, const MessageHead& head) {
 
 bool is_hop_by_hop(std::string_view n) {
   static constexpr std::array<std::string_view, 9> kNames = {
-      "connection", "keep-alive",          "proxy-connection", "proxy-authorization",
-      "te",         "trailer",             "transfer-encoding", "upgrade",
-      "proxy-authenticate"};
+      "connection", "keep-alive",        "proxy-connection", "proxy-authorization", "te",
+      "trailer",    "transfer-encoding", "upgrade",          "proxy-authenticate"};
   return std::find(kNames.begin(), kNames.end(), n) != kNames.end();
 }
 
@@ -138,18 +137,30 @@ std::string simple_response(int status, std::string_view reason, std::string_vie
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
   }
 }
 

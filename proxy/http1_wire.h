@@ -37,8 +37,7 @@ inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 // A complete short response (errors, CONNECT answers) with Content-Length.
 std::string simple_response(int status, std::string_view reason, std::string_view content_type,
-                            std::string_view body, bool close,
-                            std::string_view extra_headers = {});
+                            std::string_view body, bool close, std::string_view extra_headers = {});
 
 std::string_view reason_phrase(int status);
 

@@ -26,7 +26,8 @@ class LoopTimer {
   LoopTimer& operator=(const LoopTimer&) = delete;
 
   void arm(uint64_t ms) {
-    uv_timer_start(&h_->timer, [](uv_timer_t* t) { static_cast<Handle*>(t->data)->fire(); }, ms, 0);
+    uv_timer_start(
+        &h_->timer, [](uv_timer_t* t) { static_cast<Handle*>(t->data)->fire(); }, ms, 0);
   }
   void disarm() { uv_timer_stop(&h_->timer); }
 

@@ -13,7 +13,9 @@ void Metrics::observe_latency(double seconds) {
 
 namespace {
 
-uint64_t load(const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+uint64_t load(const std::atomic<uint64_t>& a) {
+  return a.load(std::memory_order_relaxed);
+}
 
 void counter(std::string& out, const char* name, const char* help, uint64_t v) {
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n";
@@ -22,8 +24,10 @@ void counter(std::string& out, const char* name, const char* help, uint64_t v) {
 
 }  // namespace
 
-std::string render_metrics(const std::vector<const Metrics*>& workers, const ProcessCounters& process) {
-  uint64_t requests = 0, connects = 0, findings = 0, up = 0, down = 0, upstream_errors = 0, sum_us = 0;
+std::string render_metrics(const std::vector<const Metrics*>& workers,
+                           const ProcessCounters& process) {
+  uint64_t requests = 0, connects = 0, findings = 0, up = 0, down = 0, upstream_errors = 0,
+           sum_us = 0;
   int64_t active = 0;
   std::array<uint64_t, kBlockReasonCount> blocks{};
   std::array<uint64_t, Metrics::kLatencyBounds.size() + 1> hist{};
@@ -40,26 +44,34 @@ std::string render_metrics(const std::vector<const Metrics*>& workers, const Pro
     for (size_t i = 0; i < hist.size(); ++i) hist[i] += load(m->latency[i]);
   }
   std::string out;
-  counter(out, "egress_requests_total", "HTTP requests seen (inside tunnels and absolute-form).", requests);
+  counter(out, "egress_requests_total", "HTTP requests seen (inside tunnels and absolute-form).",
+          requests);
   counter(out, "egress_connects_total", "CONNECT tunnels requested.", connects);
-  out += "# HELP egress_blocks_total Requests blocked, by reason.\n# TYPE egress_blocks_total counter\n";
+  out +=
+      "# HELP egress_blocks_total Requests blocked, by reason.\n# TYPE egress_blocks_total "
+      "counter\n";
   for (int i = 0; i < kBlockReasonCount; ++i) {
     out += "egress_blocks_total{reason=\"" + std::string(reason_name(static_cast<BlockReason>(i))) +
            "\"} " + std::to_string(blocks[i]) + "\n";
   }
   counter(out, "egress_dlp_findings_total", "DLP findings (block and warn).", findings);
-  out += "# HELP egress_bytes_total Body and head bytes forwarded.\n# TYPE egress_bytes_total counter\n";
+  out +=
+      "# HELP egress_bytes_total Body and head bytes forwarded.\n# TYPE egress_bytes_total "
+      "counter\n";
   out += "egress_bytes_total{direction=\"up\"} " + std::to_string(up) + "\n";
   out += "egress_bytes_total{direction=\"down\"} " + std::to_string(down) + "\n";
-  counter(out, "egress_upstream_errors_total", "Upstream connect, TLS or protocol failures.", upstream_errors);
-  out += "# HELP egress_active_connections Client connections open now.\n"
-         "# TYPE egress_active_connections gauge\negress_active_connections " +
-         std::to_string(active) + "\n";
+  counter(out, "egress_upstream_errors_total", "Upstream connect, TLS or protocol failures.",
+          upstream_errors);
+  out +=
+      "# HELP egress_active_connections Client connections open now.\n"
+      "# TYPE egress_active_connections gauge\negress_active_connections " +
+      std::to_string(active) + "\n";
   counter(out, "egress_reloads_total", "Successful config reloads.", load(process.reloads));
   counter(out, "egress_reload_failures_total", "Config reloads that kept the old config.",
           load(process.reload_failures));
-  out += "# HELP egress_request_duration_seconds Time from request head to response end.\n"
-         "# TYPE egress_request_duration_seconds histogram\n";
+  out +=
+      "# HELP egress_request_duration_seconds Time from request head to response end.\n"
+      "# TYPE egress_request_duration_seconds histogram\n";
   uint64_t cumulative = 0;
   for (size_t i = 0; i < hist.size(); ++i) {
     cumulative += hist[i];

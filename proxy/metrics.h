@@ -40,6 +40,7 @@ struct ProcessCounters {
 };
 
 // Prometheus text exposition of the sum over workers.
-std::string render_metrics(const std::vector<const Metrics*>& workers, const ProcessCounters& process);
+std::string render_metrics(const std::vector<const Metrics*>& workers,
+                           const ProcessCounters& process);
 
 }  // namespace bottle::proxy

@@ -1,7 +1,6 @@
 #include "proxy/options.h"
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "common/version.h"
@@ -13,8 +12,10 @@ std::variant<EgressOptions, int> parse_options(int argc, char** argv) {
   CLI::App app{"bottle-egress: TLS-bumping egress proxy (routes, DLP, credential injection)"};
   app.set_version_flag("--version", std::string("bottle-egress ") + kVersion);
   app.add_option("--config", o.config, "routes.yaml")->required();
-  app.add_option("--listen", o.listen, "proxy listener: host:port, [v6]:port or fd:N (default: LISTEN_FDS)");
-  app.add_option("--ca-cert", o.ca_cert, "bottle CA certificate (PEM) that signs leaf certificates");
+  app.add_option("--listen", o.listen,
+                 "proxy listener: host:port, [v6]:port or fd:N (default: LISTEN_FDS)");
+  app.add_option("--ca-cert", o.ca_cert,
+                 "bottle CA certificate (PEM) that signs leaf certificates");
   app.add_option("--ca-key", o.ca_key, "bottle CA private key (PEM)");
   app.add_option("--admin", o.admin, "admin listener for /healthz, /metrics, /routes");
   app.add_option("--threads", o.threads, "event-loop threads (default: one per core)")
@@ -32,7 +33,8 @@ std::variant<EgressOptions, int> parse_options(int argc, char** argv) {
   }
   if (!o.check) {
     if (o.ca_cert.empty() || o.ca_key.empty()) {
-      std::fprintf(stderr, "bottle-egress: usage: --ca-cert and --ca-key are required (see --help)\n");
+      std::fprintf(stderr,
+                   "bottle-egress: usage: --ca-cert and --ca-key are required (see --help)\n");
       return 2;
     }
   }

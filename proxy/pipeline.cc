@@ -47,7 +47,8 @@ bool stage_target(Verdict& v, const MessageHead& head, const Arrival& arrival) {
     v.target = url->authority;
     v.upstream_tls = url->https;
     path_and_query = std::move(url->path_and_query);
-    if (arrival.tunnel && (arrival.tunnel->host != v.target.host || arrival.tunnel->port != v.target.port)) {
+    if (arrival.tunnel &&
+        (arrival.tunnel->host != v.target.host || arrival.tunnel->port != v.target.port)) {
       block(v, BlockReason::host_mismatch, "URL authority differs from the CONNECT authority");
       return false;
     }

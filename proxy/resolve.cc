@@ -23,11 +23,13 @@ Result<ResolveOverrides> ResolveOverrides::parse(const std::vector<std::string>&
     std::string_view port_text = std::string_view(e).substr(c1 + 1, c2 - c1 - 1);
     unsigned port = 0;
     auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || p != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    if (ec != std::errc() || p != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535) {
       return bad("bad port");
     }
     std::string addr = e.substr(c2 + 1);
-    if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']') addr = addr.substr(1, addr.size() - 2);
+    if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']')
+      addr = addr.substr(1, addr.size() - 2);
     sockaddr_storage ss{};
     auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
     auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);

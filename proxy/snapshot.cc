@@ -2,9 +2,9 @@
 
 namespace bottle::proxy {
 
-Result<std::shared_ptr<const Snapshot>> make_snapshot(std::shared_ptr<const config::RouteTable> routes,
-                                                      const config::EnvLookup& env,
-                                                      uint64_t generation) {
+Result<std::shared_ptr<const Snapshot>> make_snapshot(
+    std::shared_ptr<const config::RouteTable> routes, const config::EnvLookup& env,
+    uint64_t generation) {
   dlp::ScannerConfig sc;
   for (const auto& route : routes->routes) {
     if (!route.auth) continue;

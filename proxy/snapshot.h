@@ -27,8 +27,8 @@ Result<std::shared_ptr<const Snapshot>> load_snapshot(const std::string& path,
                                                       uint64_t generation);
 
 // Same, from a table already parsed (tests, fuzzers).
-Result<std::shared_ptr<const Snapshot>> make_snapshot(std::shared_ptr<const config::RouteTable> routes,
-                                                      const config::EnvLookup& env,
-                                                      uint64_t generation);
+Result<std::shared_ptr<const Snapshot>> make_snapshot(
+    std::shared_ptr<const config::RouteTable> routes, const config::EnvLookup& env,
+    uint64_t generation);
 
 }  // namespace bottle::proxy

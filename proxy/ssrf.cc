@@ -29,13 +29,14 @@ bool internal_v4(uint32_t a) {  // host byte order
 bool internal_v6(const in6_addr& a) {
   const uint8_t* b = a.s6_addr;
   static const uint8_t kZero[16] = {};
-  if (std::memcmp(b, kZero, 16) == 0) return true;                   // ::
-  if (std::memcmp(b, kZero, 15) == 0 && b[15] == 1) return true;     // ::1
+  if (std::memcmp(b, kZero, 16) == 0) return true;                // ::
+  if (std::memcmp(b, kZero, 15) == 0 && b[15] == 1) return true;  // ::1
   static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   static const uint8_t kNat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
   if (std::memcmp(b, kMapped, 12) == 0 || std::memcmp(b, kNat64, 12) == 0 ||
       std::memcmp(b, kZero, 12) == 0) {  // mapped, NAT64, deprecated v4-compatible
-    uint32_t v4 = (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15];
+    uint32_t v4 =
+        (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15];
     return internal_v4(v4);
   }
   if ((b[0] & 0xfe) == 0xfc) return true;                  // fc00::/7 ULA (incl. fd00:ec2::254)

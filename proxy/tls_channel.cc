@@ -70,7 +70,9 @@ void TlsChannel::shutdown() {
   if (done_) SSL_shutdown(ssl_.get());
 }
 
-bool TlsChannel::has_cipher() const { return BIO_pending(wbio_) > 0; }
+bool TlsChannel::has_cipher() const {
+  return BIO_pending(wbio_) > 0;
+}
 
 std::string TlsChannel::take_cipher() {
   std::string out;

@@ -258,7 +258,8 @@ void Transport::on_write(uv_write_t* raw, int status) {
 }
 
 size_t Transport::queued() const {
-  return corked_.size() + uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
+  return corked_.size() +
+         uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
 }
 
 void Transport::fail(std::string_view why) {

@@ -131,7 +131,9 @@ void UpstreamConn::attach(Owner* owner) {
   idle_timer_.disarm();
 }
 
-void UpstreamConn::detach() { owner_ = nullptr; }
+void UpstreamConn::detach() {
+  owner_ = nullptr;
+}
 
 void UpstreamConn::close() {
   if (pooled_) {
@@ -177,7 +179,8 @@ void UpstreamConn::on_eof(Transport&) {
 }
 
 void UpstreamConn::on_error(Transport&, std::string_view why) {
-  failed(ready_ ? Failure::protocol : (tls_ && why.starts_with("TLS") ? Failure::tls : Failure::connect),
+  failed(ready_ ? Failure::protocol
+                : (tls_ && why.starts_with("TLS") ? Failure::tls : Failure::connect),
          std::string(why));
 }
 

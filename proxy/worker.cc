@@ -31,7 +31,8 @@ Status Worker::start(int listen_fd) {
   uv_tcp_init(&loop_, &listener_);
   listener_.data = this;
   int r = uv_tcp_open(&listener_, listen_fd);
-  if (r == 0) r = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, &Worker::on_connection);
+  if (r == 0)
+    r = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, &Worker::on_connection);
   if (r != 0) {
     ::close(listen_fd);
     return Error{std::string("listen: ") + uv_strerror(r)};
@@ -42,7 +43,9 @@ Status Worker::start(int listen_fd) {
   return OkStatus();
 }
 
-void Worker::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+void Worker::run() {
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
 
 void Worker::on_connection(uv_stream_t* server, int status) {
   if (status < 0) return;  // EMFILE and friends: the next accept may succeed

@@ -76,7 +76,7 @@ class Worker {
   std::thread thread_;
   std::unique_ptr<tls::LeafCertCache> leaves_;
   std::shared_ptr<const Snapshot> snapshot_;  // loop thread's current config
-  std::mutex mailbox_mu_;                      // guards the two fields below only
+  std::mutex mailbox_mu_;                     // guards the two fields below only
   std::shared_ptr<const Snapshot> pending_;
   bool stop_requested_ = false;
   Metrics metrics_;

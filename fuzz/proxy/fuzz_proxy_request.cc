@@ -68,8 +68,9 @@ void run_parser(proxy::Http1Parser::Kind kind, std::string_view data, size_t chu
       if (out.status == proxy::Http1Parser::Status::head) {
         proxy::MessageHead head = parser.take_head();
         if (kind == proxy::Http1Parser::Kind::request) {
-          proxy::Verdict v = head.method == "CONNECT" ? proxy::evaluate_connect(snapshot(), head.target)
-                                                      : proxy::evaluate_request(snapshot(), head, arrival);
+          proxy::Verdict v = head.method == "CONNECT"
+                                 ? proxy::evaluate_connect(snapshot(), head.target)
+                                 : proxy::evaluate_request(snapshot(), head, arrival);
           if (v.block) {
             proxy::BlockInfo info{*v.block, v.status, v.target.host, std::nullopt, "id"};
             (void)proxy::render_block(info, true);

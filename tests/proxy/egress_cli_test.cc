@@ -20,8 +20,8 @@ class EgressCli : public ::testing::Test {
     return r;
   }
   std::vector<std::string> base() {
-    return {"--config", dir_.file("routes.yaml"), "--ca-cert", dir_.file("ca.pem"), "--ca-key",
-            dir_.file("ca-key.pem"), "--threads", "1"};
+    return {"--config", dir_.file("routes.yaml"), "--ca-cert", dir_.file("ca.pem"),
+            "--ca-key", dir_.file("ca-key.pem"),  "--threads", "1"};
   }
   ScratchDir dir_;
   std::string stderr_;
@@ -57,8 +57,9 @@ TEST_F(EgressCli, CheckAcceptsValidAndRejectsInvalidConfig) {
 }
 
 TEST_F(EgressCli, MissingTokenEnvFailsLoad) {
-  write_file(dir_.file("auth.yaml"),
-             "routes:\n  - host: api.test\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_7}\n");
+  write_file(
+      dir_.file("auth.yaml"),
+      "routes:\n  - host: api.test\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_7}\n");
   EXPECT_EQ(egress({"--config", dir_.file("auth.yaml"), "--check"}).exit_code, 1);
   EXPECT_NE(stderr_.find("EGRESS_TOKEN_7"), std::string::npos) << stderr_;
 }

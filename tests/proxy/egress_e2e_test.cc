@@ -27,6 +27,7 @@ class EgressE2E : public ::testing::Test {
     ASSERT_TRUE(nginx_->ok()) << "nginx did not start";
     dying_ = new ScriptedUpstream(serve_dying);
     ws_ = new ScriptedUpstream(serve_websocket);
+    flaky_ = new ScriptedUpstream(serve_first_only);
     write_file(dir_->file("routes.yaml"), routes(""));
     egress_ = new Egress(dir_->path(), dir_->file("routes.yaml"), resolve_args(),
                          {{"EGRESS_TOKEN_0", kToken}});
@@ -34,6 +35,7 @@ class EgressE2E : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     delete egress_;
+    delete flaky_;
     delete ws_;
     delete dying_;
     delete nginx_;
@@ -69,6 +71,15 @@ class EgressE2E : public ::testing::Test {
     std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nonly-part-of-it";
     (void)send(c, partial.data(), partial.size(), MSG_NOSIGNAL);
   }
+  // Answers the first request of each connection with keep-alive, then drops the
+  // connection when the next request arrives: the idle-close race every pool meets.
+  static void serve_first_only(int c) {
+    char buf[8192];
+    if (recv(c, buf, sizeof buf, 0) <= 0) return;
+    std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfirst\n";
+    (void)send(c, ok.data(), ok.size(), MSG_NOSIGNAL);
+    (void)recv(c, buf, sizeof buf, 0);
+  }
   // Answers a WebSocket upgrade with 101, then echoes bytes until the peer closes.
   static void serve_websocket(int c) {
     std::string head;
@@ -79,7 +90,8 @@ class EgressE2E : public ::testing::Test {
       head.append(buf, static_cast<size_t>(n));
     }
     bool upgrade = head.find("Upgrade: websocket") != std::string::npos;
-    std::string reply = upgrade ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+    std::string reply = upgrade ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: "
+                                  "websocket\r\nConnection: Upgrade\r\n\r\n"
                                 : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
     (void)send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
     std::string rest = head.substr(head.find("\r\n\r\n") + 4);
@@ -97,7 +109,9 @@ class EgressE2E : public ::testing::Test {
     return "log: full\n"
            "routes:\n"
            "  - host: api.test\n"
-           "    port: " + tls + "\n"
+           "    port: " +
+           tls +
+           "\n"
            "    allow_private: true\n"
            "    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
            "    dlp: {max_body_bytes: 65536, inbound: block}\n"
@@ -113,19 +127,34 @@ class EgressE2E : public ::testing::Test {
            "      - path: {type: PathPrefix, value: /lone}\n" +
            extra +
            "  - host: api.test\n"
-           "    port: " + plain + "\n"
+           "    port: " +
+           plain +
+           "\n"
            "    allow_private: true\n"
            "    dlp: {outbound: off}\n"
            "  - host: evil.test\n"
-           "    port: " + tls + "\n"
+           "    port: " +
+           tls +
+           "\n"
            "  - host: dying.test\n"
-           "    port: " + std::to_string(dying_->port) + "\n"
+           "    port: " +
+           std::to_string(dying_->port) +
+           "\n"
            "    allow_private: true\n"
            "  - host: wrong.test\n"
-           "    port: " + tls + "\n"
+           "    port: " +
+           tls +
+           "\n"
+           "    allow_private: true\n"
+           "  - host: flaky.test\n"
+           "    port: " +
+           std::to_string(flaky_->port) +
+           "\n"
            "    allow_private: true\n"
            "  - host: ws.test\n"
-           "    port: " + std::to_string(ws_->port) + "\n"
+           "    port: " +
+           std::to_string(ws_->port) +
+           "\n"
            "    allow_private: true\n";
   }
   static std::vector<std::string> resolve_args() {
@@ -136,7 +165,8 @@ class EgressE2E : public ::testing::Test {
             "--resolve", "other.test:" + tls + ":127.0.0.1",
             "--resolve", "wrong.test:" + tls + ":127.0.0.1",
             "--resolve", "dying.test:" + std::to_string(dying_->port) + ":127.0.0.1",
-            "--resolve", "ws.test:" + std::to_string(ws_->port) + ":127.0.0.1"};
+            "--resolve", "ws.test:" + std::to_string(ws_->port) + ":127.0.0.1",
+            "--resolve", "flaky.test:" + std::to_string(flaky_->port) + ":127.0.0.1"};
   }
 
   std::string https(const std::string& host, const std::string& path) const {
@@ -152,6 +182,7 @@ class EgressE2E : public ::testing::Test {
   static Nginx* nginx_;
   static ScriptedUpstream* dying_;
   static ScriptedUpstream* ws_;
+  static ScriptedUpstream* flaky_;
   static Egress* egress_;
 };
 
@@ -159,6 +190,7 @@ ScratchDir* EgressE2E::dir_ = nullptr;
 Nginx* EgressE2E::nginx_ = nullptr;
 EgressE2E::ScriptedUpstream* EgressE2E::dying_ = nullptr;
 EgressE2E::ScriptedUpstream* EgressE2E::ws_ = nullptr;
+EgressE2E::ScriptedUpstream* EgressE2E::flaky_ = nullptr;
 Egress* EgressE2E::egress_ = nullptr;
 
 TEST_F(EgressE2E, AllowedRequestReachesUpstreamThroughBump) {
@@ -169,7 +201,8 @@ TEST_F(EgressE2E, AllowedRequestReachesUpstreamThroughBump) {
 }
 
 TEST_F(EgressE2E, InjectsRouteTokenAndPlaceholderNeverReachesUpstream) {
-  CommandResult r = curl({"-H", "Authorization: Bearer egress-placeholder", https("api.test", "/v1/x")});
+  CommandResult r =
+      curl({"-H", "Authorization: Bearer egress-placeholder", https("api.test", "/v1/x")});
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find(std::string("auth=[Bearer ") + kToken + "]"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("egress-placeholder"), std::string::npos) << r.out;
@@ -177,14 +210,15 @@ TEST_F(EgressE2E, InjectsRouteTokenAndPlaceholderNeverReachesUpstream) {
 }
 
 TEST_F(EgressE2E, PlainAbsoluteFormHttpIsForwarded) {
-  CommandResult r = curl({"http://api.test:" + std::to_string(nginx_->plain_port()) + "/plain?q=1"});
+  CommandResult r =
+      curl({"http://api.test:" + std::to_string(nginx_->plain_port()) + "/plain?q=1"});
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("uri=[/plain?q=1]"), std::string::npos) << r.out;
 }
 
 TEST_F(EgressE2E, KeepAliveReusesOneClientConnection) {
-  CommandResult r = curl({"-w", "conns=%{num_connects}\n", https("api.test", "/v1/a"), https("api.test", "/v1/b"),
-                          https("api.test", "/v1/c")});
+  CommandResult r = curl({"-w", "conns=%{num_connects}\n", https("api.test", "/v1/a"),
+                          https("api.test", "/v1/b"), https("api.test", "/v1/c")});
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("uri=[/v1/c]"), std::string::npos);
   EXPECT_NE(r.out.find("conns=0"), std::string::npos) << r.out;
@@ -198,20 +232,25 @@ TEST_F(EgressE2E, BlocksUnknownHostAtConnect) {
 }
 
 TEST_F(EgressE2E, BlocksUnknownHostWithSpecJsonBody) {
-  std::string resp = exchange(egress_->port(),
-                              "GET http://nope.test/x HTTP/1.1\r\nHost: nope.test\r\nConnection: close\r\n\r\n");
+  std::string resp =
+      exchange(egress_->port(),
+               "GET http://nope.test/x HTTP/1.1\r\nHost: nope.test\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(resp.rfind("HTTP/1.1 403 Forbidden\r\n", 0), 0u) << resp;
   EXPECT_NE(resp.find("Content-Type: application/json"), std::string::npos);
   EXPECT_NE(resp.find("X-Bottle-Block: host_not_allowed"), std::string::npos);
-  EXPECT_NE(resp.find(R"({"error":"egress: host_not_allowed","reason":"host_not_allowed","host":"nope.test","rule":null,"request_id":")"),
-            std::string::npos)
+  EXPECT_NE(
+      resp.find(
+          R"({"error":"egress: host_not_allowed","reason":"host_not_allowed","host":"nope.test","rule":null,"request_id":")"),
+      std::string::npos)
       << resp;
 }
 
 TEST_F(EgressE2E, BlocksPathOutsideRoute) {
   std::string out = fetch({"-i", https("api.test", "/v2/admin")});
   EXPECT_NE(out.find("X-Bottle-Block: route_not_matched"), std::string::npos) << out;
-  EXPECT_NE(out.find("\"rule\":\"api.test:" + std::to_string(nginx_->tls_port()) + "\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"rule\":\"api.test:" + std::to_string(nginx_->tls_port()) + "\""),
+            std::string::npos)
+      << out;
 }
 
 TEST_F(EgressE2E, DotSegmentsCannotEscapeThePrefix) {
@@ -220,14 +259,17 @@ TEST_F(EgressE2E, DotSegmentsCannotEscapeThePrefix) {
 }
 
 TEST_F(EgressE2E, MethodMatch) {
-  EXPECT_NE(fetch({"-i", https("api.test", "/post/x")}).find("route_not_matched"), std::string::npos);
+  EXPECT_NE(fetch({"-i", https("api.test", "/post/x")}).find("route_not_matched"),
+            std::string::npos);
   std::string ok = fetch({"-i", "-X", "POST", "-d", "hello", https("api.test", "/post/x")});
   EXPECT_NE(ok.find("method=[POST]"), std::string::npos) << ok;
 }
 
 TEST_F(EgressE2E, HeaderMatch) {
-  EXPECT_NE(fetch({"-i", https("api.test", "/hdr/x")}).find("route_not_matched"), std::string::npos);
-  EXPECT_NE(fetch({"-i", "-H", "X-Api-Version: 3", https("api.test", "/hdr/x")}).find("route_not_matched"),
+  EXPECT_NE(fetch({"-i", https("api.test", "/hdr/x")}).find("route_not_matched"),
+            std::string::npos);
+  EXPECT_NE(fetch({"-i", "-H", "X-Api-Version: 3", https("api.test", "/hdr/x")})
+                .find("route_not_matched"),
             std::string::npos);
   std::string ok = fetch({"-i", "-H", "X-Api-Version: 2", https("api.test", "/hdr/x")});
   EXPECT_NE(ok.find("uri=[/hdr/x]"), std::string::npos) << ok;
@@ -239,7 +281,8 @@ TEST_F(EgressE2E, SsrfToLoopbackViaDnsNameIsBlocked) {
 }
 
 TEST_F(EgressE2E, IpLiteralWithoutRouteIsBlocked) {
-  std::string out = fetch({"-i", "-k", "https://127.0.0.1:" + std::to_string(nginx_->tls_port()) + "/v1/"});
+  std::string out =
+      fetch({"-i", "-k", "https://127.0.0.1:" + std::to_string(nginx_->tls_port()) + "/v1/"});
   EXPECT_NE(out.find("X-Bottle-Block: host_not_allowed"), std::string::npos) << out;
 }
 
@@ -251,16 +294,20 @@ TEST_F(EgressE2E, HostHeaderMustMatchConnectAuthority) {
 TEST_F(EgressE2E, GitPushThroughProxyIsBlocked) {
   std::string a = fetch({"-i", https("api.test", "/repo.git/info/refs?service=git-receive-pack")});
   EXPECT_NE(a.find("X-Bottle-Block: git_push_via_proxy"), std::string::npos) << a;
-  std::string b = fetch({"-i", "-X", "POST", "-d", "x", https("api.test", "/repo.git/git-receive-pack")});
+  std::string b =
+      fetch({"-i", "-X", "POST", "-d", "x", https("api.test", "/repo.git/git-receive-pack")});
   EXPECT_NE(b.find("X-Bottle-Block: git_push_via_proxy"), std::string::npos) << b;
-  std::string fetch_ok = fetch({"-i", https("api.test", "/repo.git/info/refs?service=git-upload-pack")});
+  std::string fetch_ok =
+      fetch({"-i", https("api.test", "/repo.git/info/refs?service=git-upload-pack")});
   EXPECT_NE(fetch_ok.find("200"), std::string::npos) << fetch_ok;
 }
 
 TEST_F(EgressE2E, KnownSecretInBodyIsBlockedAndLogged) {
-  std::string out = fetch({"-i", "-X", "POST", "--data-binary", std::string("leak=") + kToken, https("api.test", "/post/x")});
+  std::string out = fetch({"-i", "-X", "POST", "--data-binary", std::string("leak=") + kToken,
+                           https("api.test", "/post/x")});
   EXPECT_NE(out.find("X-Bottle-Block: dlp_outbound"), std::string::npos) << out;
-  EXPECT_TRUE(eventually([] { return egress_->log().find("\"reason\":\"dlp_outbound\"") != std::string::npos; }));
+  EXPECT_TRUE(eventually(
+      [] { return egress_->log().find("\"reason\":\"dlp_outbound\"") != std::string::npos; }));
   EXPECT_EQ(egress_->log().find(kToken), std::string::npos);
 }
 
@@ -272,13 +319,17 @@ TEST_F(EgressE2E, KnownSecretInQueryIsBlocked) {
 
 TEST_F(EgressE2E, BodyOverDlpCapIsBlocked) {
   write_file(dir_->file("body.bin"), std::string(100000, 'b'));
-  std::string declared = fetch({"-i", "-X", "POST", "--data-binary", "@" + dir_->file("body.bin"), https("api.test", "/post/x")});
-  EXPECT_NE(declared.find("X-Bottle-Block: body_too_large"), std::string::npos) << declared.substr(0, 300);
-  std::string chunked = fetch({"-i", "-X", "POST", "-H", "Transfer-Encoding: chunked", "--data-binary",
-                               "@" + dir_->file("body.bin"), https("api.test", "/post/x")});
-  EXPECT_NE(chunked.find("X-Bottle-Block: body_too_large"), std::string::npos) << chunked.substr(0, 300);
-  std::string small = fetch({"-i", "-X", "POST", "-H", "Transfer-Encoding: chunked", "--data-binary", "fine",
-                             https("api.test", "/post/x")});
+  std::string declared = fetch({"-i", "-X", "POST", "--data-binary", "@" + dir_->file("body.bin"),
+                                https("api.test", "/post/x")});
+  EXPECT_NE(declared.find("X-Bottle-Block: body_too_large"), std::string::npos)
+      << declared.substr(0, 300);
+  std::string chunked =
+      fetch({"-i", "-X", "POST", "-H", "Transfer-Encoding: chunked", "--data-binary",
+             "@" + dir_->file("body.bin"), https("api.test", "/post/x")});
+  EXPECT_NE(chunked.find("X-Bottle-Block: body_too_large"), std::string::npos)
+      << chunked.substr(0, 300);
+  std::string small = fetch({"-i", "-X", "POST", "-H", "Transfer-Encoding: chunked",
+                             "--data-binary", "fine", https("api.test", "/post/x")});
   EXPECT_NE(small.find("method=[POST]"), std::string::npos) << small;
 }
 
@@ -293,16 +344,25 @@ TEST_F(EgressE2E, PromptInjectionInResponseCutsTheStream) {
   CommandResult r = curl({https("api.test", "/inject")});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(r.out.find("system prompt"), std::string::npos) << r.out;
-  EXPECT_TRUE(eventually([] { return egress_->log().find("\"reason\":\"dlp_inbound\"") != std::string::npos; }))
-      << egress_->log();
+  EXPECT_TRUE(eventually([] {
+    return egress_->log().find("\"reason\":\"dlp_inbound\"") != std::string::npos;
+  })) << egress_->log();
 }
 
 TEST_F(EgressE2E, LoneInjectionPhraseOnlyWarns) {
   CommandResult r = curl({https("api.test", "/lone")});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("ignore previous instructions"), std::string::npos) << r.out;
-  EXPECT_TRUE(eventually([] { return egress_->log().find("\"event\":\"egress_dlp_warn\"") != std::string::npos; }))
-      << egress_->log();
+  EXPECT_TRUE(eventually([] {
+    return egress_->log().find("\"event\":\"egress_dlp_warn\"") != std::string::npos;
+  })) << egress_->log();
+}
+
+TEST_F(EgressE2E, StalePooledUpstreamIsRetriedForBodylessRequests) {
+  std::string base = "http://flaky.test:" + std::to_string(flaky_->port);
+  CommandResult r = curl({"--fail", base + "/one", base + "/two", base + "/three"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "first\nfirst\nfirst\n");
 }
 
 TEST_F(EgressE2E, UpstreamDyingMidResponseTruncatesClient) {
@@ -333,7 +393,8 @@ TEST_F(EgressE2E, SlowClientKeepsProxyMemoryBounded) {
   timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string req = "GET http://api.test:" + std::to_string(nginx_->plain_port()) +
-                    "/big HTTP/1.1\r\nHost: api.test:" + std::to_string(nginx_->plain_port()) + "\r\n\r\n";
+                    "/big HTTP/1.1\r\nHost: api.test:" + std::to_string(nginx_->plain_port()) +
+                    "\r\n\r\n";
   ASSERT_GT(send(fd, req.data(), req.size(), MSG_NOSIGNAL), 0);
   // Read nothing for a while: the proxy must stop reading upstream instead of buffering
   // the 48 MiB body.
@@ -372,9 +433,10 @@ TEST_F(EgressE2E, WebSocketUpgradePassesThroughBothWays) {
   timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string auth = "ws.test:" + std::to_string(ws_->port);
-  std::string req = "GET http://" + auth + "/chat HTTP/1.1\r\nHost: " + auth +
-                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n"
-                    "Sec-WebSocket-Version: 13\r\n\r\n";
+  std::string req =
+      "GET http://" + auth + "/chat HTTP/1.1\r\nHost: " + auth +
+      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n"
+      "Sec-WebSocket-Version: 13\r\n\r\n";
   ASSERT_GT(send(fd, req.data(), req.size(), MSG_NOSIGNAL), 0);
   std::string got;
   char buf[4096];
@@ -400,9 +462,12 @@ TEST_F(EgressE2E, SmugglingShapesGet400AndClose) {
   std::string target = "http://api.test:" + std::to_string(nginx_->plain_port()) + "/s";
   std::string host = "Host: api.test:" + std::to_string(nginx_->plain_port()) + "\r\n";
   const std::vector<std::string> shapes = {
-      "POST " + target + " HTTP/1.1\r\n" + host + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-      "POST " + target + " HTTP/1.1\r\n" + host + "Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
-      "POST " + target + " HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+      "POST " + target + " HTTP/1.1\r\n" + host +
+          "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      "POST " + target + " HTTP/1.1\r\n" + host +
+          "Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
+      "POST " + target + " HTTP/1.1\r\n" + host +
+          "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
       "GET " + target + " HTTP/1.1\r\n" + host + "X-Folded: a\r\n b\r\n\r\n",
       "GET /origin-form HTTP/1.1\r\nHost: api.test\r\n\r\n",
   };
@@ -414,14 +479,16 @@ TEST_F(EgressE2E, SmugglingShapesGet400AndClose) {
 }
 
 TEST_F(EgressE2E, OversizedHeaderBlockGets431) {
-  std::string req = "GET http://api.test/ HTTP/1.1\r\nHost: api.test\r\nX-Big: " + std::string(70 * 1024, 'a') +
-                    "\r\n\r\n";
+  std::string req =
+      "GET http://api.test/ HTTP/1.1\r\nHost: api.test\r\nX-Big: " + std::string(70 * 1024, 'a') +
+      "\r\n\r\n";
   std::string resp = exchange(egress_->port(), req, std::chrono::seconds(3));
   EXPECT_EQ(resp.rfind("HTTP/1.1 431", 0), 0u) << resp.substr(0, 200);
 }
 
 TEST_F(EgressE2E, GarbageTlsInTunnelClosesOnlyThatConnection) {
-  std::string req = "CONNECT api.test:" + std::to_string(nginx_->tls_port()) + " HTTP/1.1\r\nHost: api.test\r\n\r\n";
+  std::string req = "CONNECT api.test:" + std::to_string(nginx_->tls_port()) +
+                    " HTTP/1.1\r\nHost: api.test\r\n\r\n";
   std::string garbage("\x16\x03\x01\x00\x05garbagegarbagegarbage", 26);
   std::string resp = exchange(egress_->port(), req + garbage, std::chrono::seconds(3));
   EXPECT_EQ(resp.rfind("HTTP/1.1 200", 0), 0u) << resp;
@@ -446,7 +513,8 @@ TEST_F(EgressE2E, AdminServesMetricsAndRoutesWithoutTokens) {
 // Reload tests get their own proxy so they cannot disturb the shared one.
 TEST_F(EgressE2E, ReloadUnderTrafficFailsNoRequestAndAppliesNewRoutes) {
   ScratchDir d;
-  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"}) write_file(d.file(f), read_file(dir_->file(f)));
+  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"})
+    write_file(d.file(f), read_file(dir_->file(f)));
   write_file(d.file("routes.yaml"), routes(""));
   Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}});
   ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
@@ -467,8 +535,9 @@ TEST_F(EgressE2E, ReloadUnderTrafficFailsNoRequestAndAppliesNewRoutes) {
   for (int i = 1; i <= 6; ++i) {
     write_file(d.file("routes.yaml"), routes(i % 2 ? extra : ""));
     proxy.signal(SIGHUP);
-    ASSERT_TRUE(eventually([&] { return proxy.metric("egress_reloads_total") == static_cast<uint64_t>(i); }))
-        << proxy.log();
+    ASSERT_TRUE(eventually([&] {
+      return proxy.metric("egress_reloads_total") == static_cast<uint64_t>(i);
+    })) << proxy.log();
   }
   write_file(d.file("routes.yaml"), routes(extra));
   proxy.signal(SIGHUP);
@@ -477,32 +546,38 @@ TEST_F(EgressE2E, ReloadUnderTrafficFailsNoRequestAndAppliesNewRoutes) {
   stop = true;
   traffic.join();
   EXPECT_EQ(failures.load(), 0) << proxy.log();
-  CommandResult r = curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v9/new")});
+  CommandResult r =
+      curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v9/new")});
   EXPECT_EQ(r.exit_code, 0) << r.out;
 }
 
 TEST_F(EgressE2E, AcceptsSocketsThroughListenFds) {
   ScratchDir d;
-  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"}) write_file(d.file(f), read_file(dir_->file(f)));
+  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"})
+    write_file(d.file(f), read_file(dir_->file(f)));
   write_file(d.file("routes.yaml"), routes(""));
   Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}}, true);
   ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
-  CommandResult r = curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v1/fds")});
+  CommandResult r =
+      curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v1/fds")});
   EXPECT_EQ(r.exit_code, 0) << proxy.log();
 }
 
 TEST_F(EgressE2E, BadReloadKeepsOldConfigAndLogsError) {
   ScratchDir d;
-  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"}) write_file(d.file(f), read_file(dir_->file(f)));
+  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"})
+    write_file(d.file(f), read_file(dir_->file(f)));
   write_file(d.file("routes.yaml"), routes(""));
   Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}});
   ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
   write_file(d.file("routes.yaml"), "routes:\n  - host: api.test\n    methd: GET\n");
   proxy.signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return proxy.metric("egress_reload_failures_total") == 1u; })) << proxy.log();
+  ASSERT_TRUE(eventually([&] { return proxy.metric("egress_reload_failures_total") == 1u; }))
+      << proxy.log();
   EXPECT_NE(proxy.log().find("\"event\":\"config_reload_failed\""), std::string::npos);
   EXPECT_NE(proxy.log().find("routes.yaml:3:"), std::string::npos) << proxy.log();
-  CommandResult r = curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v1/still")});
+  CommandResult r =
+      curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v1/still")});
   EXPECT_EQ(r.exit_code, 0) << r.out;
 }
 

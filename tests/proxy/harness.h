@@ -75,8 +75,9 @@ class Egress {
  public:
   // The sockets arrive as fd 3 and 4: named on the command line (fd:3 / fd:4), or with
   // `listen_fds` through LISTEN_FDS=2 / LISTEN_FDNAMES=egress:admin.
-  Egress(const std::string& dir, const std::string& routes_path, std::vector<std::string> extra_args,
-         std::map<std::string, std::string> env, bool listen_fds = false);
+  Egress(const std::string& dir, const std::string& routes_path,
+         std::vector<std::string> extra_args, std::map<std::string, std::string> env,
+         bool listen_fds = false);
   ~Egress();
   bool wait_healthy();
   uint16_t port() const { return port_; }
@@ -97,6 +98,7 @@ class Egress {
 
 // curl through the proxy (CONNECT for https, absolute-form for http); returns exit code
 // and stdout ("-w" output appended when given).
-CommandResult curl_via(uint16_t proxy_port, const std::string& ca, const std::vector<std::string>& args);
+CommandResult curl_via(uint16_t proxy_port, const std::string& ca,
+                       const std::vector<std::string>& args);
 
 }  // namespace bottle::test

@@ -28,7 +28,8 @@ Fed feed_all(Http1Parser& p, std::string_view data, MessageHead* head = nullptr)
 
 TEST(Http1Parser, ParsesAbsoluteFormHeadAndPausesBeforeBody) {
   Http1Parser p(Http1Parser::Kind::request);
-  std::string req = "POST http://a.test/x?y=1 HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc";
+  std::string req =
+      "POST http://a.test/x?y=1 HTTP/1.1\r\nHost: a.test\r\nContent-Length: 3\r\n\r\nabc";
   auto out = p.feed(req);
   ASSERT_EQ(out.status, Http1Parser::Status::head);
   EXPECT_EQ(out.consumed, req.size() - 3);
@@ -46,14 +47,16 @@ TEST(Http1Parser, ParsesAbsoluteFormHeadAndPausesBeforeBody) {
 
 TEST(Http1Parser, DechunksBodies) {
   Http1Parser p(Http1Parser::Kind::request);
-  auto f = feed_all(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  auto f = feed_all(
+      p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
   EXPECT_EQ(f.status, Http1Parser::Status::message_end);
   EXPECT_EQ(f.body, "abcde");
 }
 
 TEST(Http1Parser, RejectsContentLengthWithTransferEncoding) {
   Http1Parser p(Http1Parser::Kind::request);
-  auto f = feed_all(p, "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+  auto f =
+      feed_all(p, "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
   EXPECT_EQ(f.status, Http1Parser::Status::error);
   EXPECT_EQ(p.error_status(), 400);
 }

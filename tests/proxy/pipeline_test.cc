@@ -104,10 +104,12 @@ TEST_F(Pipeline, WildcardsCoverSubdomainsButNotIpLiterals) {
 }
 
 TEST_F(Pipeline, GitReceivePackIsAlwaysBlocked) {
-  EXPECT_EQ(request("POST", "http://open.test/r.git/git-receive-pack", {}).block, BlockReason::git_push_via_proxy);
+  EXPECT_EQ(request("POST", "http://open.test/r.git/git-receive-pack", {}).block,
+            BlockReason::git_push_via_proxy);
   EXPECT_EQ(request("GET", "http://open.test/r.git/info/refs?service=git-receive-pack", {}).block,
             BlockReason::git_push_via_proxy);
-  EXPECT_FALSE(request("GET", "http://open.test/r.git/info/refs?service=git-upload-pack", {}).block);
+  EXPECT_FALSE(
+      request("GET", "http://open.test/r.git/info/refs?service=git-upload-pack", {}).block);
 }
 
 TEST_F(Pipeline, OriginFormOutsideTunnelIsBadRequest) {
@@ -117,14 +119,16 @@ TEST_F(Pipeline, OriginFormOutsideTunnelIsBadRequest) {
 }
 
 TEST_F(Pipeline, KnownSecretInUrlIsBlocked) {
-  Verdict v = request("GET", "/v1/x?k=real-token-value-123456", {{"Host", "api.test"}}, tunnel("api.test"));
+  Verdict v =
+      request("GET", "/v1/x?k=real-token-value-123456", {{"Host", "api.test"}}, tunnel("api.test"));
   EXPECT_EQ(v.block, BlockReason::dlp_outbound);
   ASSERT_FALSE(v.findings.empty());
   EXPECT_EQ(v.findings.front().location, "url");
 }
 
 TEST_F(Pipeline, AgentCredentialHeaderIsNotScannedBecauseItIsReplaced) {
-  Verdict v = request("GET", "/v1/x", {{"Host", "api.test"}, {"Authorization", "Bearer real-token-value-123456"}},
+  Verdict v = request("GET", "/v1/x",
+                      {{"Host", "api.test"}, {"Authorization", "Bearer real-token-value-123456"}},
                       tunnel("api.test"));
   EXPECT_FALSE(v.block) << v.detail;
 }

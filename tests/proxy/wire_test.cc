@@ -44,9 +44,10 @@ TEST(Wire, BlockResponseMatchesSpec) {
   EXPECT_EQ(out.rfind("HTTP/1.1 403 Forbidden\r\n", 0), 0u);
   EXPECT_NE(out.find("X-Bottle-Block: route_not_matched\r\n"), std::string::npos);
   EXPECT_NE(out.find("Content-Type: application/json\r\n"), std::string::npos);
-  EXPECT_NE(out.find("\r\n\r\n{\"error\":\"egress: route_not_matched\",\"reason\":\"route_not_matched\","
-                     "\"host\":\"api.test\",\"rule\":\"api.test:443\",\"request_id\":\"r1\"}"),
-            std::string::npos)
+  EXPECT_NE(
+      out.find("\r\n\r\n{\"error\":\"egress: route_not_matched\",\"reason\":\"route_not_matched\","
+               "\"host\":\"api.test\",\"rule\":\"api.test:443\",\"request_id\":\"r1\"}"),
+      std::string::npos)
       << out;
 }
 
