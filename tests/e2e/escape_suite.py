@@ -1,0 +1,466 @@
+#!/usr/bin/env python3
+"""SPEC §10 sandbox-escape acceptance suite, host side. Standard library only.
+
+  escape_suite.py run --bottle PATH --out results.json
+      One live bottle (local backend) with planted secrets: a loopback upstream that
+      records every request it gets, a loopback listener on the host, and one
+      `bottle run` executing attacks.py inside the bottle. Writes what the attacker
+      printed and what the host saw to results.json. Exits 0 even when attacks succeed:
+      judging is the `check` step's job, so every attack is its own ctest test.
+  escape_suite.py check ATTACK --results results.json
+      Judges one attack: exit 0 (every attempt failed for the attacker), 1 (an escape
+      or a broken run), 77 (skipped, with the reason).
+"""
+import argparse
+import base64
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SKIP = 77
+RUN_TIMEOUT = 100  # seconds for the whole `bottle run`
+
+# --- secrets --------------------------------------------------------------------------
+
+def base62_fixed(value, width):
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    out = ["0"] * width
+    for i in range(width - 1, -1, -1):
+        if value == 0:
+            break
+        out[i] = alphabet[value % 62]
+        value //= 62
+    return "".join(out)
+
+
+def fake_github_token(rng):
+    """A GitHub classic PAT shape with a valid CRC32 tail (the detector checks it)."""
+    alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    body = "".join(rng.choice(alnum) for _ in range(30))
+    return "ghp_" + body + base62_fixed(zlib.crc32(body.encode()) & 0xFFFFFFFF, 6)
+
+
+def hide(s):
+    """Reversed + hex: the attacker decodes it in memory, no file holds it in clear."""
+    return s[::-1].encode().hex()
+
+
+# --- host-side observers -----------------------------------------------------------------
+
+class Upstream:
+    """Loopback HTTP upstream that records every request line, header and body."""
+
+    def __init__(self):
+        self.requests = []
+        self.connections = 0
+        lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def parse_request(self):
+                with lock:
+                    outer.requests.append({"raw": self.raw_requestline.decode("latin-1")})
+                return super().parse_request()
+
+            def handle_any(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n).decode("latin-1") if n else ""
+                with lock:
+                    outer.requests[-1].update({"method": self.command, "path": self.path,
+                                               "headers": dict(self.headers.items()),
+                                               "body": body})
+                # Never echo the Authorization back: the agent must not learn the token.
+                out = json.dumps({"ok": True, "path": self.path}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+            def log_message(self, *args):
+                pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def process_request(self, request, client_address):
+                with lock:
+                    outer.connections += 1
+                super().process_request(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Listener:
+    """A service on the host's loopback the agent must not reach; counts accepts."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            c.close()
+
+    def stop(self):
+        self.sock.close()
+
+
+# --- run ----------------------------------------------------------------------------------
+
+def sidecar_binaries_present(bottle):
+    d = os.path.dirname(bottle)
+    for name, sub in (("bottle-egress", "proxy"), ("bottle-init", "init")):
+        if not any(os.access(os.path.join(d, rel, name), os.X_OK) for rel in ("", "../" + sub)):
+            return name + " is not built next to bottle"
+    return None
+
+
+def skip_reason(bottle):
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, bubblewrap)"
+    if not os.access(bottle, os.X_OK):
+        return "bottle binary not built: " + bottle
+    missing = sidecar_binaries_present(bottle)
+    if missing:
+        return missing
+    for tool in ("bwrap", "curl"):
+        if shutil.which(tool) is None:
+            return tool + " is needed"
+    return None
+
+
+def manifests(port, label_pins):
+    resolve = ["allowed.test:%d:127.0.0.1" % port, "allowed.test:443:127.0.0.1"]
+    # Pins for the wildcard attack names: should DLP miss them, egress dials the local
+    # upstream (which records the leak) instead of asking a real resolver.
+    resolve += ["%s.wild.test:%d:127.0.0.1" % (l.lower(), port) for l in label_pins]
+    bottle = """---
+supervise: false
+egress:
+  log: blocks
+  resolve: %s
+  routes:
+    - host: allowed.test
+      port: %d
+      allow_private: true
+      auth: {scheme: Bearer, token_ref: E2E_ROUTE_TOKEN}
+    - host: allowed.test
+      port: 443
+      allow_private: true
+      auth: {scheme: Bearer, token_ref: E2E_ROUTE_TOKEN}
+    - host: "*.wild.test"
+      port: %d
+      allow_private: true
+    # The operator's other secret. `dlp.known_secrets_env` cannot carry it (egress only
+    # gets EGRESS_TOKEN_* slots), so a route nobody can use provisions it as a slot.
+    - host: vault.invalid
+      port: 1
+      auth: {scheme: Bearer, token_ref: E2E_PLANTED_SECRET}
+---
+""" % (json.dumps(resolve), port, port)
+    agent = """---
+bottle: escape
+provider: command
+command: ["true"]
+---
+The attacker.
+"""
+    return bottle, agent
+
+
+def read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def run(args):
+    out = {"skip": skip_reason(args.bottle)}
+    if out["skip"]:
+        return write_results(args.out, out)
+    rng = random.Random()
+    route_token = "e2e-route-tok-" + "".join(rng.choice("0123456789abcdef") for _ in range(24))
+    known = "e2e-known-" + "".join(rng.choice("0123456789abcdef") for _ in range(24))
+    ghp = fake_github_token(rng)
+    home = tempfile.mkdtemp(prefix="bottle-escape-")
+    label = "esc-%d" % os.getpid()
+    upstream, listener = Upstream(), Listener()
+    try:
+        os.makedirs(home + "/bottles")
+        os.makedirs(home + "/agents")
+        ws = home + "/ws"
+        os.makedirs(ws)
+        bottle_md, agent_md = manifests(upstream.port, [ghp, known])
+        open(home + "/bottles/escape.md", "w").write(bottle_md)
+        open(home + "/agents/attacker.md", "w").write(agent_md)
+        shutil.copy(os.path.join(HERE, "attacks.py"), ws + "/attacks.py")
+        state = home + "/state/" + label
+        json.dump({"upstream_port": upstream.port, "host_listener_port": listener.port,
+                   "hunted_hex": [hide(route_token), hide(known)],
+                   "planted_hex": {"route-token": hide(route_token), "known-secret": hide(known),
+                                   "planted-ghp": hide(ghp)},
+                   "host_paths": [state, home + "/bottles", home + "/agents", "/run/netns"],
+                   "walk_seconds": 20}, open(ws + "/params.json", "w"))
+        env = dict(os.environ, BOTTLE_HOME=home, E2E_ROUTE_TOKEN=route_token,
+                   E2E_PLANTED_SECRET=known)
+        start = time.monotonic()
+        stdout_path, stderr_path = home + "/run.out", home + "/run.err"
+        with open(stdout_path, "wb") as so, open(stderr_path, "wb") as se:
+            proc = subprocess.Popen([args.bottle, "run", "--label", label, "attacker", "--cwd", ws,
+                                     "--", "python3", "attacks.py"],
+                                    env=env, stdin=subprocess.DEVNULL, stdout=so, stderr=se)
+            # Hand the admin port (known only once the bottle is up) to attack 6.
+            admin = None
+            while proc.poll() is None and time.monotonic() - start < RUN_TIMEOUT:
+                if admin is None:
+                    try:
+                        admin = json.load(open(state + "/metadata.json"))["admin_port"] or None
+                        if admin is None:
+                            raise ValueError("admin port not chosen yet")
+                        with open(ws + "/admin_port.tmp", "w") as f:
+                            f.write(str(admin))
+                        os.rename(ws + "/admin_port.tmp", ws + "/admin_port")
+                    except (OSError, ValueError, KeyError):
+                        pass
+                time.sleep(0.05)
+            if proc.poll() is None:
+                proc.kill()
+            code = proc.wait()
+        state_files = {}
+        for dirpath, _, files in os.walk(state):
+            for f in files:
+                p = os.path.join(dirpath, f)
+                state_files[os.path.relpath(p, state)] = read_text(p)
+        out.update({
+            "exit_code": code, "seconds": round(time.monotonic() - start, 1),
+            "stdout": read_text(stdout_path), "stderr": read_text(stderr_path),
+            "admin_port": admin, "upstream_port": upstream.port,
+            "upstream_requests": upstream.requests, "upstream_connections": upstream.connections,
+            "listener_accepts": listener.accepted,
+            "secrets": {"route-token": route_token, "known-secret": known, "planted-ghp": ghp},
+            "state_files": state_files,
+        })
+    finally:
+        upstream.stop()
+        listener.stop()
+        subprocess.run([args.bottle, "cleanup"], env=dict(os.environ, BOTTLE_HOME=home),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        shutil.rmtree(home, ignore_errors=True)
+    return write_results(args.out, out)
+
+
+def write_results(path, results):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(results, f, indent=1)
+    os.rename(tmp, path)
+    if results.get("skip"):
+        print("skipped: " + results["skip"])
+    else:
+        print("bottle run exited %s after %ss; %d attack lines" % (
+            results["exit_code"], results["seconds"], len(attack_lines(results))))
+    return 0
+
+
+# --- check ----------------------------------------------------------------------------------
+
+def attack_lines(results):
+    lines = []
+    for l in results.get("stdout", "").splitlines():
+        try:
+            lines.append(json.loads(l))
+        except ValueError:
+            pass
+    return lines
+
+
+def encodings(secret):
+    return [secret, base64.b64encode(secret.encode()).decode(),
+            "".join("%%%02X" % b for b in secret.encode()), secret.lower()]
+
+
+def header(request, name):
+    for k, v in request.get("headers", {}).items():
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+def upstream_leaks(results, names, allow_auth_token=False):
+    """Requests that reached the upstream carrying a secret (any encoding we sent)."""
+    leaks = []
+    for r in results["upstream_requests"]:
+        for name in names:
+            secret = results["secrets"][name]
+            blob = json.dumps(r)
+            if allow_auth_token and name == "route-token":
+                auth = header(r, "Authorization") or ""
+                blob = blob.replace(json.dumps(auth)[1:-1], "") if auth else blob
+            for enc in encodings(secret):
+                if enc in blob or enc.lower() in blob.lower():
+                    leaks.append("%s reached the upstream: %s" % (name, r.get("raw", "").strip()))
+                    break
+    return leaks
+
+
+def judge_lines(results, attack):
+    """Failures among this attack's lines (an attempt with an unexpected outcome)."""
+    failures, n = [], 0
+    for line in attack_lines(results):
+        if line.get("attack") != attack:
+            continue
+        n += 1
+        if line.get("skip"):
+            print("skip %-45s %s" % (line["case"], line["skip"]))
+            continue
+        ok = line["outcome"] in line["expect"]
+        key = "%s/%s" % (attack, line["case"])
+        mark = "ok  " if ok else "FAIL"
+        print("%s %-45s %-28s expect %s" % (mark, line["case"], line["outcome"],
+                                            "|".join(line["expect"])))
+        if not ok:
+            failures.append("%s: got %s, expected %s" % (key, line["outcome"], line["expect"]))
+    if n == 0:
+        failures.append("attack %s printed no lines (did attacks.py crash?)" % attack)
+    return failures
+
+
+def network_layer_fast(results, attack):
+    """ENETUNREACH must be immediate: no route means nothing is ever sent."""
+    slow = []
+    for line in attack_lines(results):
+        if line.get("attack") == attack and line["outcome"] == "ENETUNREACH" and \
+                line.get("ms", 0) >= 1000:
+            slow.append("%s/%s took %d ms" % (attack, line["case"], line["ms"]))
+    return slow
+
+
+def check(args):
+    results = json.load(open(args.results))
+    if results.get("skip"):
+        print("skipped: " + results["skip"])
+        return SKIP
+    attack = args.attack
+    if attack == "gitgate":
+        print("skipped: git-gate (bottle-gitgate, SPEC §6) is not implemented yet; the push of a "
+              "commit with three secret shapes through git-gate cannot be attempted")
+        return SKIP
+    if not any(l.get("attack") == "done" for l in attack_lines(results)):
+        print("attacks.py did not finish (exit %s):\n%s" % (results["exit_code"],
+                                                          results["stderr"][-3000:]))
+        return 1
+    if attack == "logs":
+        return report(log_leaks(results))
+    failures = judge_lines(results, attack)
+    failures += network_layer_fast(results, attack)
+    every = ["route-token", "known-secret", "planted-ghp"]
+    if attack == "legit":
+        failures += check_legit(results)
+    elif attack in ("3", "4"):
+        failures += upstream_leaks(results, every, allow_auth_token=True)
+    elif attack == "5":
+        failures += ["a push reached the upstream: " + r.get("raw", "")
+                     for r in results["upstream_requests"] if "receive-pack" in r.get("raw", "")]
+    elif attack == "6":
+        if results["listener_accepts"]:
+            failures.append("the host loopback listener accepted %d connections" %
+                            results["listener_accepts"])
+    elif attack == "7":
+        token = results["secrets"]["route-token"]
+        for name, text in results["state_files"].items():
+            if token in text:
+                failures.append("state dir file %s holds the real token" % name)
+    return report(failures)
+
+
+def check_legit(results):
+    """The allowed route still works: token injected, agent's placeholder never forwarded."""
+    failures = []
+    token = results["secrets"]["route-token"]
+    seen = {r.get("path"): r for r in results["upstream_requests"] if r.get("path")}
+    for path in ("/legit", "/legit-curl"):
+        r = seen.get(path)
+        if r is None:
+            failures.append("upstream never saw " + path)
+            continue
+        auth = header(r, "Authorization")
+        if auth != "Bearer " + token:
+            failures.append("%s reached the upstream with Authorization %r, not the injected "
+                            "token" % (path, (auth or "")[:20]))
+    for r in results["upstream_requests"]:
+        if "agent-placeholder-value" in json.dumps(r):
+            failures.append("the agent's placeholder was forwarded: " + r.get("raw", ""))
+    return failures
+
+
+def log_leaks(results):
+    """Block evidence must redact: no secret in clear in any log the sidecar wrote."""
+    failures = []
+    for name, text in results["state_files"].items():
+        if not name.startswith("logs/"):
+            continue
+        for sname, secret in results["secrets"].items():
+            if secret in text or secret.lower() in text:
+                at = text.find(secret) if secret in text else text.find(secret.lower())
+                line = text[text.rfind("\n", 0, at) + 1:text.find("\n", at)]
+                failures.append("%s holds %s in clear: %s" % (name, sname, line[:300]))
+    print("log files checked: " + ", ".join(n for n in results["state_files"]
+                                             if n.startswith("logs/")))
+    return failures
+
+
+def report(failures):
+    for f in failures:
+        print("FAILED: " + f)
+    return 1 if failures else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="verb", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--bottle", required=True)
+    r.add_argument("--out", required=True)
+    c = sub.add_parser("check")
+    c.add_argument("attack")
+    c.add_argument("--results", required=True)
+    args = ap.parse_args()
+    try:
+        return run(args) if args.verb == "run" else check(args)
+    except (OSError, ValueError, subprocess.SubprocessError) as e:
+        print("escape_suite: %s: %s" % (args.verb, e), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
