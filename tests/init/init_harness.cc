@@ -51,13 +51,18 @@ InitRun::InitRun(InitOptions o) {
   if (o.pid_namespace) {
     args = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "--kill-child=SIGKILL"};
   }
-  for (std::string a :
-       {std::string(BOTTLE_INIT_BIN), std::string("--config"), config, std::string("--ctl"),
-        ctl_path(), std::string("--ready-file"), ready_path()}) {
+  for (std::string a : {std::string(BOTTLE_INIT_BIN), std::string("--config"), config,
+                        std::string("--ready-file"), ready_path()}) {
     args.push_back(a);
   }
-  for (const auto& a : o.args) args.push_back(a);
   std::vector<std::string> env = {"PATH=/usr/bin:/bin", "BOTTLE_DAEMONS=" + o.daemons};
+  if (o.ctl_via_env) {
+    env.push_back("BOTTLE_INIT_CTL=" + ctl_path());
+  } else {
+    args.push_back("--ctl");
+    args.push_back(ctl_path());
+  }
+  for (const auto& a : o.args) args.push_back(a);
   for (const auto& e : o.env) env.push_back(e);
 
   std::vector<char*> argv, envp;

@@ -35,6 +35,7 @@ struct InitOptions {
   std::vector<std::string> env = {};   // extra NAME=value for init
   std::vector<std::string> args = {};  // extra flags (e.g. --grace-ms 300)
   int pass_fd = -1, pass_fd_as = -1;   // hand this fd to init as fd number pass_fd_as
+  bool ctl_via_env = false;            // BOTTLE_INIT_CTL instead of --ctl
   bool pid_namespace = true;           // false: run bottle-init directly (config errors)
 };
 

@@ -517,6 +517,17 @@ TEST_F(InitProcess, MissingInheritedFdFailsAtStart) {
   EXPECT_NE(init.log().find("inherit_fds 9 is not an open fd"), std::string::npos) << init.log();
 }
 
+TEST_F(InitProcess, ControlSocketPathComesFromEnvWhenNoFlag) {
+  InitRun init({.yaml = "daemons: {}\n", .daemons = "", .ctl_via_env = true});
+  ASSERT_TRUE(init.wait_log("\"event\":\"idle\""));
+  EXPECT_NE(init.log().find("\"ctl\":\"" + init.ctl_path() + "\""), std::string::npos);
+  // The client reads the same variable.
+  const int status = std::system(
+      ("BOTTLE_INIT_CTL=" + init.ctl_path() + " " + BOTTLE_INIT_BIN + " ctl status >/dev/null")
+          .c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 TEST_F(InitProcess, CtlClientFailsClearlyWithoutAServer) {
   TempDir tmp;
   const std::string err = tmp.path + "/err";
