@@ -14,6 +14,8 @@ namespace {
 constexpr std::string_view kConnectEstablished = "HTTP/1.1 200 Connection Established\r\n\r\n";
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr size_t kMaxBufferedInput = 128 * 1024;
+// Decoded bytes scanned per compressed body; past this a zip bomb stops being read.
+constexpr size_t kMaxDecodedBody = 64u << 20;
 
 bool has_blocking(const std::vector<dlp::Finding>& findings) {
   for (const auto& f : findings) {
@@ -186,7 +188,8 @@ void ClientSession::on_request_head() {
             true);
       return;
     }
-    out_scan_ = snap_->scanner->open_body(dlp::Direction::outbound, "body");
+    out_scan_ = std::make_unique<BodyInspector>(*snap_->scanner, dlp::Direction::outbound, "body",
+                                                req_.header("content-encoding"), kMaxDecodedBody);
     // "block" means nothing leaves before the scan said yes: hold the body (bounded).
     hold_body_ = verdict_.body_dlp == config::DlpAction::block && !too_large;
   }
@@ -278,16 +281,8 @@ void ClientSession::on_request_body(std::string_view chunk) {
   bytes_up_ += chunk.size();
   if (out_scan_) {
     std::vector<dlp::Finding> found;
-    out_scan_->feed(chunk, found);
-    if (!found.empty()) {
-      Metrics& m = worker_.mutable_metrics();
-      m.add(m.dlp_findings, found.size());
-      if (verdict_.body_dlp == config::DlpAction::block && has_blocking(found)) {
-        block(BlockReason::dlp_outbound, 403, "secret in request body", true, found);
-        return;
-      }
-      log_warn(log_level(), facts(), "outbound", found);
-    }
+    bool readable = out_scan_->feed(chunk, found);
+    if (!judge_outbound_body(readable, found)) return;
   }
   std::string framed = req_.chunked ? chunk_frame(chunk) : std::string(chunk);
   if (hold_body_) {
@@ -310,6 +305,23 @@ void ClientSession::on_request_body(std::string_view chunk) {
   up_->write(std::move(framed));
 }
 
+bool ClientSession::judge_outbound_body(bool readable, const std::vector<dlp::Finding>& found) {
+  bool blocking_mode = verdict_.body_dlp == config::DlpAction::block;
+  if (!readable && blocking_mode) {
+    block(BlockReason::dlp_outbound, 403, "unreadable request body: " + out_scan_->error(), true);
+    return false;
+  }
+  if (found.empty()) return true;
+  Metrics& m = worker_.mutable_metrics();
+  m.add(m.dlp_findings, found.size());
+  if (blocking_mode && has_blocking(found)) {
+    block(BlockReason::dlp_outbound, 403, "secret in request body", true, found);
+    return false;
+  }
+  log_warn(log_level(), facts(), "outbound", found);
+  return true;
+}
+
 void ClientSession::on_request_end() {
   if (state_ == State::discard) {
     reset_exchange();
@@ -320,16 +332,8 @@ void ClientSession::on_request_end() {
   if (state_ != State::body) return;
   if (out_scan_) {
     std::vector<dlp::Finding> found;
-    out_scan_->finish(found);
-    if (!found.empty()) {
-      Metrics& m = worker_.mutable_metrics();
-      m.add(m.dlp_findings, found.size());
-      if (verdict_.body_dlp == config::DlpAction::block && has_blocking(found)) {
-        block(BlockReason::dlp_outbound, 403, "secret in request body", true, found);
-        return;
-      }
-      log_warn(log_level(), facts(), "outbound", found);
-    }
+    bool readable = out_scan_->finish(found);
+    if (!judge_outbound_body(readable, found)) return;
   }
   if (hold_body_) {
     send_request_head();
@@ -420,7 +424,9 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
         response_head_sent_ = true;
         if (verdict_.route && verdict_.route->dlp.inbound != config::DlpAction::off &&
             snap_->scanner) {
-          in_scan_ = snap_->scanner->open_body(dlp::Direction::inbound, "response_body");
+          in_scan_ = std::make_unique<BodyInspector>(
+              *snap_->scanner, dlp::Direction::inbound, "response_body",
+              resp_.header("content-encoding"), kMaxDecodedBody);
         }
         break;
       }
@@ -453,18 +459,21 @@ void ClientSession::on_response_body(std::string_view chunk) {
   bytes_down_ += chunk.size();
   if (in_scan_) {
     std::vector<dlp::Finding> found;
-    in_scan_->feed(chunk, found);
-    if (!found.empty()) {
-      Metrics& m = worker_.mutable_metrics();
-      m.add(m.dlp_findings, found.size());
-      if (verdict_.route->dlp.inbound == config::DlpAction::block && has_blocking(found)) {
-        // The head is already out: cutting the stream is the only signal left.
-        m.block(BlockReason::dlp_inbound);
-        log_block(log_level(), facts(), BlockReason::dlp_inbound, "response stream cut", found);
-        abort_all();
-        return;
-      }
-      if (!warned_inbound_) log_warn(log_level(), facts(), "inbound", found);
+    bool readable = in_scan_->feed(chunk, found);
+    bool blocking_mode = verdict_.route->dlp.inbound == config::DlpAction::block;
+    if (!found.empty())
+      worker_.mutable_metrics().add(worker_.mutable_metrics().dlp_findings, found.size());
+    if (blocking_mode && (!readable || has_blocking(found))) {
+      // The head is already out: cutting the stream is the only signal left.
+      worker_.mutable_metrics().block(BlockReason::dlp_inbound);
+      log_block(log_level(), facts(), BlockReason::dlp_inbound,
+                readable ? "response stream cut" : "unreadable response body: " + in_scan_->error(),
+                found);
+      abort_all();
+      return;
+    }
+    if (!found.empty() && !warned_inbound_) {
+      log_warn(log_level(), facts(), "inbound", found);
       warned_inbound_ = true;
     }
   }

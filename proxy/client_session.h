@@ -15,6 +15,7 @@
 
 #include "common/dlp/scanner.h"
 #include "proxy/block.h"
+#include "proxy/body_inspector.h"
 #include "proxy/evidence.h"
 #include "proxy/http1_parser.h"
 #include "proxy/loop_timer.h"
@@ -68,6 +69,7 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   void choose_tunnel_protocol(std::string_view first_bytes);
   void on_request_body(std::string_view chunk);
   void on_request_end();
+  bool judge_outbound_body(bool readable, const std::vector<dlp::Finding>& found);
   void send_request_head();
   void dial();
   bool retry_on_fresh_connection();
@@ -104,8 +106,8 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   UpstreamConn* up_ = nullptr;
   std::unique_ptr<Http1Parser> resp_parser_;
   MessageHead resp_;
-  std::unique_ptr<dlp::BodyScan> out_scan_;
-  std::unique_ptr<dlp::BodyScan> in_scan_;
+  std::unique_ptr<BodyInspector> out_scan_;
+  std::unique_ptr<BodyInspector> in_scan_;
   bool hold_body_ = false;
   std::vector<std::string> held_;
   uint64_t body_bytes_ = 0;

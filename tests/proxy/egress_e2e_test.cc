@@ -311,6 +311,23 @@ TEST_F(EgressE2E, KnownSecretInBodyIsBlockedAndLogged) {
   EXPECT_EQ(egress_->log().find(kToken), std::string::npos);
 }
 
+TEST_F(EgressE2E, SecretInGzippedBodyIsFoundAndUnknownEncodingIsRefused) {
+  write_file(dir_->file("leak.txt"), std::string("payload=") + kToken + "\n");
+  ASSERT_EQ(run({"/bin/sh", "-c",
+                 "gzip -c '" + dir_->file("leak.txt") + "' > '" + dir_->file("leak.gz") + "'"})
+                .exit_code,
+            0);
+  std::string gz = fetch({"-i", "-X", "POST", "-H", "Content-Encoding: gzip", "--data-binary",
+                          "@" + dir_->file("leak.gz"), https("api.test", "/post/x")});
+  EXPECT_NE(gz.find("X-Bottle-Block: dlp_outbound"), std::string::npos) << gz;
+  std::string odd = fetch({"-i", "-X", "POST", "-H", "Content-Encoding: zstd", "--data-binary",
+                           "opaque", https("api.test", "/post/x")});
+  EXPECT_NE(odd.find("X-Bottle-Block: dlp_outbound"), std::string::npos) << odd;
+  std::string clean = fetch({"-i", "-X", "POST", "-H", "Content-Encoding: identity",
+                             "--data-binary", "fine", https("api.test", "/post/x")});
+  EXPECT_NE(clean.find("method=[POST]"), std::string::npos) << clean;
+}
+
 TEST_F(EgressE2E, KnownSecretInQueryIsBlocked) {
   std::string out = fetch({"-i", https("api.test", std::string("/v1/x?k=") + kToken)});
   EXPECT_NE(out.find("X-Bottle-Block: dlp_outbound"), std::string::npos) << out;
