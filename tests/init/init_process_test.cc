@@ -490,31 +490,31 @@ TEST_F(InitProcess, IdlesWithNoDaemonsSelected) {
   EXPECT_EQ(init.wait_exit(5s), 0);
 }
 
-TEST_F(InitProcess, BadConfigFailsWithLineAndColumn) {
-  InitRun init({.yaml = "daemons:\n  egress:\n    argv: [/bin/true]\n    argz: 1\n",
-                .daemons = "egress",
-                .pid_namespace = false});
+// Runs bottle-init directly; it must refuse to start with exit 2 and one stderr line
+// "bottle-init: config: ..." containing `message`.
+void expect_start_failure(const std::string& yaml, const std::string& daemons,
+                          const std::string& message) {
+  InitRun init({.yaml = yaml, .daemons = daemons, .pid_namespace = false});
   EXPECT_EQ(init.wait_exit(5s), 2);
-  EXPECT_NE(
-      init.log().find("bottle-init: config: " + init.dir() + "/init.yaml:4:5: unknown key 'argz'"),
-      std::string::npos)
-      << init.log();
+  const std::string log = init.log();
+  EXPECT_EQ(log.rfind("bottle-init: config: ", 0), 0u) << log;
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;
+  EXPECT_NE(log.find(message), std::string::npos) << log;
+}
+
+TEST_F(InitProcess, BadConfigFailsWithLineAndColumn) {
+  expect_start_failure("daemons:\n  egress:\n    argv: [/bin/true]\n    argz: 1\n", "egress",
+                       "/init.yaml:4:5: unknown key 'argz' in daemon 'egress'");
 }
 
 TEST_F(InitProcess, UnknownDaemonNameFailsAtStart) {
-  InitRun init({.yaml = "daemons:\n  egress: {argv: [/bin/true]}\n",
-                .daemons = "egress,gitgate",
-                .pid_namespace = false});
-  EXPECT_EQ(init.wait_exit(5s), 2);
-  EXPECT_NE(init.log().find("unknown daemon 'gitgate'"), std::string::npos) << init.log();
+  expect_start_failure("daemons:\n  egress: {argv: [/bin/true]}\n", "egress,gitgate",
+                       "BOTTLE_DAEMONS: unknown daemon 'gitgate'");
 }
 
 TEST_F(InitProcess, MissingInheritedFdFailsAtStart) {
-  InitRun init({.yaml = "daemons:\n  egress: {argv: [/bin/true], inherit_fds: [9]}\n",
-                .daemons = "egress",
-                .pid_namespace = false});
-  EXPECT_EQ(init.wait_exit(5s), 2);
-  EXPECT_NE(init.log().find("inherit_fds 9 is not an open fd"), std::string::npos) << init.log();
+  expect_start_failure("daemons:\n  egress: {argv: [/bin/true], inherit_fds: [9]}\n", "egress",
+                       "inherit_fds 9 is not an open fd");
 }
 
 TEST_F(InitProcess, ControlSocketPathComesFromEnvWhenNoFlag) {
