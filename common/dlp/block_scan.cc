@@ -112,21 +112,9 @@ bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t&
 }
 
 
-// The base64/hex run whose 16th character ends at `trigger_end`: is it worth finding
-// its word and decoding? Random runs (hashes, UUIDs, inline images) are the common case
-// and fail the text-shape tests; candidates for a WIF key (51-52 characters) and
-// path-like runs (segments decoded separately) always pass.
-bool run_worth_a_look(std::string_view text, size_t trigger_end) {
-  const size_t begin = trigger_end - kMinBase64Run;
-  size_t end = trigger_end;
-  while (end + 8 <= text.size()) {
-    uint8_t all = kBase64Char;
-    for (size_t k = 0; k < 8; ++k) all &= kCharClasses[static_cast<unsigned char>(text[end + k])];
-    if (all == 0) break;
-    end += 8;
-  }
-  while (end < text.size() && base64_char(static_cast<unsigned char>(text[end]))) ++end;
-  const std::string_view run = text.substr(begin, end - begin);
+}  // namespace
+
+bool run_worth_decoding(std::string_view run) {
   if (run.size() >= 51 && run.size() <= 52) return true;
   if (run.find('/') != std::string_view::npos) return true;
   if (std::all_of(run.begin(), run.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); })) {
@@ -134,8 +122,6 @@ bool run_worth_a_look(std::string_view text, size_t trigger_end) {
   }
   return base64_of_text(run);
 }
-
-}  // namespace
 
 int HitCollector::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
   auto* self = static_cast<HitCollector*>(ctx);
@@ -346,8 +332,11 @@ void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, 
   if (!any_trigger || depth >= kMaxDecodeDepth) return;
   for (const Hit& h : hits) {
     if (h.id < kTriggerPercent) continue;
-    if (h.id == kTriggerBase64 && h.last_end == h.end && h.end >= kMinBase64Run && !run_worth_a_look(text, h.end)) {
-      continue;
+    if (h.id == kTriggerBase64 && h.last_end == h.end && h.end >= kMinBase64Run) {
+      const size_t begin = static_cast<size_t>(h.end) - kMinBase64Run;
+      size_t end = static_cast<size_t>(h.end);
+      while (end < text.size() && base64_char(static_cast<unsigned char>(text[end]))) ++end;
+      if (!run_worth_decoding(text.substr(begin, end - begin))) continue;
     }
     // Every word overlapping [h.end-1, h.last_end-1].
     size_t p = static_cast<size_t>(h.end - 1);

@@ -228,6 +228,15 @@ class StreamScan final : public BodyScan {
           ++p;
           continue;
         }
+        if (h->id == kTriggerBase64 && h->last_end == h->end && p == h->end - 1 && h->end >= kMinBase64Run + avail) {
+          // A random run that ends inside this chunk is not worth its word (see run_worth_decoding).
+          uint64_t run_end = h->end;
+          while (run_end < end && (kCharClasses[static_cast<unsigned char>(byte_at(run_end, chunk, base))] &
+                                   kBase64Char) != 0) {
+            ++run_end;
+          }
+          if (run_end < end && !run_worth_decoding(slice(h->end - kMinBase64Run, run_end, chunk, base))) break;
+        }
         uint64_t b = p, e = p;
         while (b > avail && p - b < kWordLookback &&
                !is_word_delimiter(static_cast<unsigned char>(byte_at(b - 1, chunk, base)))) {

@@ -152,4 +152,9 @@ constexpr std::array<uint8_t, 256> make_char_classes() {
 inline constexpr std::array<uint8_t, 256> kCharClasses = make_char_classes();
 inline bool is_word_delimiter(unsigned char c) { return (kCharClasses[c] & kDelimiter) != 0; }
 
+// For the base64 trigger: is this complete base64/hex run worth finding its word and
+// decoding? Random runs (hashes, UUIDs, inline images) are the common case and fail
+// the text-shape tests; WIF-length runs and path-like runs always pass.
+bool run_worth_decoding(std::string_view run);
+
 }  // namespace bottle::dlp::internal
