@@ -354,6 +354,7 @@ void ClientSession::send_request_head() {
   uh.inject_name = verdict_.inject_name;
   uh.inject_value = injected_value(verdict_);
   uh.websocket = verdict_.websocket;
+  if (verdict_.accept_encoding) uh.accept_encoding = *verdict_.accept_encoding;
   std::string head = serialize_request_head(req_, uh);
   bytes_up_ += head.size();
   up_->write(std::move(head));

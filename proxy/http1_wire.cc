@@ -73,6 +73,11 @@ std::string serialize_request_head(const MessageHead& head, const UpstreamReques
     std::string lname = lower(h.name);
     if (lname == "host" || dropped(lname, conn_tokens)) continue;
     if (!up.inject_name.empty() && lname == up.inject_name) continue;
+    if (lname == "expect") continue;  // the proxy answers 100-continue itself
+    if (up.accept_encoding && lname == "accept-encoding") {
+      append_header(out, h.name, *up.accept_encoding);
+      continue;
+    }
     append_header(out, h.name, h.value);
   }
   if (!up.inject_name.empty()) append_header(out, up.inject_name, up.inject_value);

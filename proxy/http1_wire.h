@@ -22,6 +22,8 @@ struct UpstreamRequestHead {
   std::string_view inject_name;
   std::string_view inject_value;
   bool websocket = false;  // keep Upgrade/Connection: upgrade
+  // Replaces the agent's Accept-Encoding when set.
+  std::optional<std::string_view> accept_encoding;
 };
 
 // Request head for the upstream. Body framing: chunked stays chunked, Content-Length stays.

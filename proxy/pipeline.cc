@@ -169,7 +169,30 @@ Verdict evaluate_request(const Snapshot& snap, const MessageHead& head, const Ar
   if (v.route->auth) v.inject_name = lower(v.route->auth->header);  // stage 6, applied on the wire
   if (!stage_dlp(v, snap, head)) return v;
   v.websocket = head.upgrade;
+  if (v.route->dlp.inbound != config::DlpAction::off) {
+    if (auto ae = head.header("accept-encoding")) v.accept_encoding = scannable_encodings(*ae);
+  }
   return v;
+}
+
+std::string scannable_encodings(std::string_view accept_encoding) {
+  std::string out;
+  std::string_view rest = accept_encoding;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    std::string name = lower(item.substr(0, item.find(';')));
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (name != "gzip" && name != "x-gzip" && name != "deflate" && name != "br" &&
+        name != "identity")
+      continue;
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out.empty() ? "identity" : out;
 }
 
 std::string_view injected_value(const Verdict& v) {

@@ -49,6 +49,9 @@ struct Verdict {
   const config::Route* route = nullptr;
   std::vector<dlp::Finding> findings;  // outbound DLP on URL/headers (block or warn)
   std::string inject_name;             // lower-case header name; empty = no injection
+  // When responses are scanned: Accept-Encoding cut down to codings the scanner decodes,
+  // so the upstream never answers in one it cannot read (e.g. zstd).
+  std::optional<std::string> accept_encoding;
   // Outbound body handling.
   config::DlpAction body_dlp = config::DlpAction::off;
   uint64_t max_body_bytes = 0;
@@ -61,6 +64,9 @@ Verdict evaluate_connect(const Snapshot& snap, std::string_view authority);
 
 // A request head (absolute-form, or origin-form inside a tunnel): stages 1-6.
 Verdict evaluate_request(const Snapshot& snap, const MessageHead& head, const Arrival& arrival);
+
+// "gzip, zstd;q=0.9, br" → "gzip, br": the codings the DLP decoders understand.
+std::string scannable_encodings(std::string_view accept_encoding);
 
 // The credential to inject for a verdict's route (Auth::header_value), or empty.
 std::string_view injected_value(const Verdict& v);

@@ -135,3 +135,15 @@ TEST_F(Pipeline, AgentCredentialHeaderIsNotScannedBecauseItIsReplaced) {
 
 }  // namespace
 }  // namespace bottle::proxy
+
+namespace bottle::proxy {
+namespace {
+
+TEST(ScannableEncodings, KeepsOnlyCodingsTheScannerDecodes) {
+  EXPECT_EQ(scannable_encodings("gzip, deflate, br, zstd"), "gzip, deflate, br");
+  EXPECT_EQ(scannable_encodings("zstd;q=1.0, GZIP;q=0.5"), "GZIP;q=0.5");
+  EXPECT_EQ(scannable_encodings("zstd"), "identity");
+}
+
+}  // namespace
+}  // namespace bottle::proxy
