@@ -301,6 +301,14 @@ def attack2():
     emit("2", "connect-ip", out, BLOCK_HOST)
     out, _ = via_connect("127.0.0.1:443", ALLOWED, "GET", "/ip", ALLOWED)
     emit("2", "connect-ip-443", out, BLOCK_HOST)
+    # The bottle's NO_PROXY lists 127.0.0.1: curl goes direct and meets the bottle's own
+    # loopback; --noproxy "" sends it through egress instead.
+    for scheme, via_egress in (("http", BLOCK_HOST), ("https", ["curl-connect-403"])):
+        url = "%s://127.0.0.1:%d/ip-curl" % (scheme, PORT)
+        out, _ = curl(url)
+        emit("2", "curl-%s-ip-direct" % scheme, out, ["curl-exit-7"])
+        out, _ = curl("--noproxy", "", url)
+        emit("2", "curl-%s-ip-via-egress" % scheme, out, via_egress)
     out, _ = via_proxy("GET", "http://127.0.0.1:%d/spoof" % PORT, host_header=ALLOWED)
     emit("2", "ip-url-allowed-host-header", out, BLOCK_HOST_OR_MISMATCH)
     out, _ = via_proxy("GET", "http://evil.test:%d/spoof" % PORT,

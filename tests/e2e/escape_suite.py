@@ -378,6 +378,9 @@ def check(args):
     if not any(l.get("attack") == "done" for l in attack_lines(results)):
         print("attacks.py did not finish (exit %s):\n%s" % (results["exit_code"],
                                                           results["stderr"][-3000:]))
+        sidecar = results["state_files"].get("logs/sidecar.log", "").splitlines()
+        for l in [l for l in sidecar if "daemon_exited" in l or '"stream":"stderr"' in l][:6]:
+            print("sidecar: " + l[:300])
         return 1
     if attack == "logs":
         return report(log_leaks(results))
