@@ -124,7 +124,13 @@ void ClientSession::process_input() {
         on_request_head();
         break;
       case Http1Parser::Status::message_end:
+        on_request_end();
+        break;
       case Http1Parser::Status::upgrade:  // WebSocket: the rest waits in inbuf_ for the 101
+        if (state_ != State::body && state_ != State::discard) {
+          abort_all();  // llhttp stays in upgrade mode: nothing more here is HTTP
+          return;
+        }
         on_request_end();
         break;
       case Http1Parser::Status::error:
@@ -554,6 +560,8 @@ void ClientSession::finish_exchange() {
   }
   log_response(log_level(), facts(), resp_.status, bytes_up_, bytes_down_, seconds);
   if (!request_sent_) close_after_ = true;  // the upstream answered before the body ended
+  // An upgrade the upstream declined leaves the request parser in upgrade mode.
+  if (req_.upgrade) close_after_ = true;
   UpstreamConn* up = up_;
   up_ = nullptr;
   if (up) {

@@ -475,6 +475,18 @@ TEST_F(EgressE2E, WebSocketUpgradePassesThroughBothWays) {
   EXPECT_EQ(echoed, frame);
 }
 
+TEST_F(EgressE2E, DeclinedUpgradeAnswersThenClosesInsteadOfLooping) {
+  std::string auth = "api.test:" + std::to_string(nginx_->plain_port());
+  std::string one = "GET http://" + auth + "/up HTTP/1.1\r\nHost: " + auth +
+                    "\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n";
+  std::string two = "GET http://" + auth + "/after HTTP/1.1\r\nHost: " + auth + "\r\n\r\n";
+  auto start = std::chrono::steady_clock::now();
+  std::string resp = exchange(egress_->port(), one + two, std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4)) << "connection hung";
+  EXPECT_EQ(resp.rfind("HTTP/1.1 200", 0), 0u) << resp;
+  EXPECT_TRUE(egress_->wait_healthy());
+}
+
 TEST_F(EgressE2E, SmugglingShapesGet400AndClose) {
   std::string target = "http://api.test:" + std::to_string(nginx_->plain_port()) + "/s";
   std::string host = "Host: api.test:" + std::to_string(nginx_->plain_port()) + "\r\n";
