@@ -55,6 +55,7 @@ struct EgressSpec {
   std::vector<YAML::Node> routes;          // each a mapping
   std::vector<std::string> route_origins;  // "path:line" per route
   std::vector<std::string> resolve;        // host:port:addr pins for bottle-egress (demos, tests)
+  std::string upstream_ca;  // PEM bundle replacing egress's trust store (local TLS upstreams)
 };
 
 struct BottleSpec {

@@ -120,11 +120,18 @@ Status parse_egress(MapReader& top, const YAML::Node& node, const std::string& p
   YAML::Node dlp = r.node("dlp");
   YAML::Node routes = r.node("routes");
   auto resolve = r.str_list("resolve");
+  auto upstream_ca = r.str("upstream_ca");
   r.finish();
   if (!r.ok()) return Error{r.error()};
   if (log) egress.log = *log;
   if (dlp && !dlp.IsNull()) egress.dlp = dlp;
   if (resolve) egress.resolve = *resolve;
+  if (upstream_ca) {
+    if (upstream_ca->empty() || (*upstream_ca)[0] != '/') {
+      return Error{r.where(r.node("upstream_ca")) + ": 'upstream_ca' must be an absolute path"};
+    }
+    egress.upstream_ca = *upstream_ca;
+  }
   if (routes && !routes.IsNull()) {
     if (!routes.IsSequence()) return Error{r.where(routes) + ": 'routes' must be a list"};
     std::set<std::string> seen;

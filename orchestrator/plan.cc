@@ -103,6 +103,7 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     p.egress_log = e.log;
     p.egress_dlp = e.dlp;
     p.resolve = e.resolve;
+    p.upstream_ca = e.upstream_ca;
     for (size_t i = 0; i < e.routes.size(); ++i) {
       std::string host = lower(e.routes[i]["host"].Scalar());
       if (provider_hosts.count(host)) {

@@ -54,6 +54,7 @@ struct Plan {
   std::string egress_log = "blocks";
   YAML::Node egress_dlp;
   std::vector<std::string> resolve;
+  std::string upstream_ca;
   std::vector<PlanRoute> routes;
   std::vector<TokenSlot> token_slots;
   std::vector<GitRepo> repos;

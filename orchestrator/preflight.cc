@@ -58,7 +58,9 @@ std::string format_preflight(const Plan& p) {
     any = true;
   }
   o << (any ? "\n" : "none\n");
-  o << "egress:    log " << p.egress_log << ", " << p.routes.size() << " route(s)\n";
+  o << "egress:    log " << p.egress_log << ", " << p.routes.size() << " route(s)";
+  if (!p.upstream_ca.empty()) o << ", upstream CA " << p.upstream_ca;
+  o << "\n";
   for (const auto& r : p.routes) {
     o << "  " << r.host << (r.port.empty() ? "" : ":" + r.port);
     if (!r.scheme.empty()) o << " [auth:" << r.scheme << " from $" << r.token_ref << "]";

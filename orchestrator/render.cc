@@ -71,6 +71,10 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
   std::vector<std::string> argv = {p.egress.binary, "--config",  l.routes_file, "--listen",
                                    "fd:3",          "--ca-cert", l.ca_cert,     "--ca-key",
                                    l.ca_key,        "--admin",   admin};
+  if (!p.upstream_ca.empty()) {
+    argv.push_back("--upstream-ca");
+    argv.push_back(p.upstream_ca);
+  }
   for (const auto& r : p.resolve) {
     argv.push_back("--resolve");
     argv.push_back(r);

@@ -221,6 +221,13 @@ TEST(Manifest, DuplicateRoute) {
   ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("dev"), 5, "duplicate route");
 }
 
+TEST(Manifest, UpstreamCaMustBeAbsolute) {
+  TestHome h;
+  h.bottle("dev", "---\negress:\n  upstream_ca: certs/ca.pem\n---\n");
+  h.agent("impl", "---\nbottle: dev\n---\n");
+  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("dev"), 3, "absolute path");
+}
+
 TEST(Manifest, BadEnvName) {
   TestHome h;
   h.bottle("dev", "---\nenv:\n  BAD-NAME: x\n---\n");

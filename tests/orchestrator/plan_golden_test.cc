@@ -176,11 +176,11 @@ TEST(PlanGolden, SecretsNeverInThePlanOutput) {
 
 TEST(PlanGolden, CommandAgentWithResolvePins) {
   TestHome h;
-  h.bottle(
-      "demo",
-      "---\nsupervise: false\negress:\n  resolve: [\"upstream.demo:8080:127.0.0.1\"]\n  routes:\n"
-      "    - host: upstream.demo\n      port: 8080\n      allow_private: true\n"
-      "      auth: {scheme: Bearer, token_ref: DEMO_TOKEN}\n---\n");
+  h.bottle("demo",
+           "---\nsupervise: false\negress:\n  resolve: [\"upstream.demo:8080:127.0.0.1\"]\n"
+           "  upstream_ca: /etc/bottle-test/ca.pem\n  routes:\n"
+           "    - host: upstream.demo\n      port: 8080\n      allow_private: true\n"
+           "      auth: {scheme: Bearer, token_ref: DEMO_TOKEN}\n---\n");
   h.agent("demo", "---\nbottle: demo\nprovider: command\ncommand: [sh, -c, \"echo hi\"]\n---\n");
   auto m = load_manifest(h.dirs(), "demo");
   ASSERT_TRUE(m.ok()) << m.error();
