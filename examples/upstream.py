@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Demo upstream: echoes the request line and the Authorization header as JSON.
 
-Listens on 127.0.0.1 only. Usage: upstream.py [PORT]  (0 or none: any free port)
+Listens on 127.0.0.1 only. Usage: upstream.py [PORT [CERT KEY]]  (PORT 0: any free
+port; with CERT and KEY it speaks HTTPS).
 Prints "ready <port>" once it accepts connections.
 """
 import json
@@ -28,5 +29,10 @@ class Echo(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     server = HTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0), Echo)
+    if len(sys.argv) > 3:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print("ready", server.server_address[1], flush=True)
     server.serve_forever()

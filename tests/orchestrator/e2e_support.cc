@@ -8,14 +8,15 @@
 
 namespace bottle::orchestrator::testing {
 
-EchoUpstream::EchoUpstream() {
+EchoUpstream::EchoUpstream(const std::string& cert, const std::string& key) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return;
   UniqueFd rd(p[0]), wr(p[1]);
   // The child's stdout is the pipe: spawn() maps stdout only to files, so pass it as
   // fd 3 and let the shell redirect.
   SpawnOptions so;
-  so.argv = {"sh", "-c", "exec python3 \"$0\" 0 >&3 2>/dev/null", BOTTLE_UPSTREAM_PY};
+  so.argv = {"sh", "-c", "exec python3 \"$0\" 0 \"$@\" >&3 2>/dev/null", BOTTLE_UPSTREAM_PY};
+  if (!cert.empty()) so.argv.insert(so.argv.end(), {cert, key});
   so.pass_fds = {wr.get()};
   so.stdin_null = true;
   auto c = spawn(so);

@@ -28,7 +28,8 @@ inline CaptureResult run_bottle(const std::string& home, const std::vector<std::
 // The Python echo upstream from examples/, on 127.0.0.1:<any free port>.
 class EchoUpstream {
  public:
-  EchoUpstream();
+  // With a certificate and key the upstream speaks HTTPS.
+  explicit EchoUpstream(const std::string& cert = "", const std::string& key = "");
   ~EchoUpstream();
   EchoUpstream(const EchoUpstream&) = delete;
   EchoUpstream& operator=(const EchoUpstream&) = delete;

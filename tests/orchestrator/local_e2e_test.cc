@@ -193,6 +193,36 @@ TEST_F(LocalE2e, BumpedTlsIsTrustedThroughTheProvisionedCaBundle) {
   EXPECT_EQ(r.out.find("code=000"), std::string::npos) << r.out;
 }
 
+TEST_F(LocalE2e, HttpsThroughTheBumpWithTheTokenInjected) {
+  // A loopback HTTPS upstream with its own self-signed certificate, trusted by egress
+  // through the bottle's egress.upstream_ca; the agent trusts egress via the bottle CA.
+  const std::string dir = home_.home() + "/../tls";
+  fs::create_directories(dir);
+  auto gen = run_capture({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                          "ec_paramgen_curve:P-256", "-nodes", "-keyout", dir + "/key.pem", "-out",
+                          dir + "/cert.pem", "-days", "1", "-subj", "/CN=tls-up.demo", "-addext",
+                          "subjectAltName=DNS:tls-up.demo"});
+  if (!gen || gen->exit_code != 0) GTEST_SKIP() << "openssl could not make a test certificate";
+  EchoUpstream tls_upstream(dir + "/cert.pem", dir + "/key.pem");
+  ASSERT_TRUE(tls_upstream.ok());
+  const std::string p = std::to_string(tls_upstream.port());
+  home_.bottle("tls", "---\nsupervise: false\negress:\n  upstream_ca: " + dir +
+                          "/cert.pem\n  resolve: [\"tls-up.demo:" + p +
+                          ":127.0.0.1\"]\n  routes:\n    - host: tls-up.demo\n      port: " + p +
+                          "\n      allow_private: true\n"
+                          "      auth: {scheme: Bearer, token_ref: E2E_UPSTREAM_TOKEN}\n---\n");
+  home_.agent("tls", "---\nbottle: tls\nprovider: command\n---\n");
+  auto r = run_bottle(home_.home(),
+                      {"run", "tls", "--cwd", workspace_, "--", "curl", "-sS",
+                       "https://tls-up.demo:" + p + "/secure"},
+                      {std::string("E2E_UPSTREAM_TOKEN=") + kToken});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\"authorization\": \"Bearer " + std::string(kToken) + "\""),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\"path\": \"/secure\""), std::string::npos) << r.out;
+}
+
 TEST_F(LocalE2e, HostLoopbackServicesAreUnreachable) {
   // The upstream listens on the host's 127.0.0.1; the bottle's loopback is its own.
   auto r = run_script("curl -sS --noproxy '*' --max-time 3 http://127.0.0.1:" +
