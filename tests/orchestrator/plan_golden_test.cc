@@ -234,6 +234,30 @@ TEST(PlanGolden, CodexRoutesShareOneTokenSlot) {
   EXPECT_TRUE(placeholder);
 }
 
+TEST(PlanGolden, EveryExampleManifestLoadsAndPlans) {
+  TestHome h;
+  const std::string examples = std::string(BOTTLE_GOLDEN_DIR) + "/../../../examples";
+  for (const char* sub : {"agents", "bottles"}) {
+    for (const auto& e : std::filesystem::directory_iterator(examples + "/" + sub)) {
+      std::filesystem::copy_file(e.path(),
+                                 h.home() + "/" + sub + "/" + e.path().filename().string());
+    }
+  }
+  int agents = 0;
+  for (const auto& name : list_agent_names(h.dirs())) {
+    auto m = load_manifest(h.dirs(), name);
+    ASSERT_TRUE(m.ok()) << m.error();
+    auto p = make_plan(*m, PlanOptions{});
+    ASSERT_TRUE(p.ok()) << p.error();
+    ++agents;
+  }
+  EXPECT_GE(agents, 2);
+  auto impl = make_plan(*load_manifest(h.dirs(), "implementer"), PlanOptions{});
+  ASSERT_TRUE(impl.ok());
+  ExpectGolden("implementer_preflight.txt",
+               replace_all(format_preflight(*impl), h.home(), "<home>"));
+}
+
 TEST(PlanGolden, CommandProviderNeedsACommand) {
   TestHome h;
   h.bottle("demo", "---\n---\n");
