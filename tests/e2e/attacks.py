@@ -27,6 +27,7 @@ PROXY = ("127.0.0.1", 9099)
 CA = "/run/bottle/bottle-ca.pem"
 TIMEOUT = 8
 EGRESS_MARK = '"error":"egress: '
+PEM_KEY = b"PRIVATE " + b"KEY-----"  # split: this file must not match itself
 
 
 def unhide(h):
@@ -285,7 +286,7 @@ def attack7(hunted):
     rest = sorted("/" + d for d in os.listdir("/") if "/" + d not in priority
                   and d not in ("proc", "sys", "dev"))
     deadline = time.monotonic() + P.get("walk_seconds", 25)
-    hits, done, files = [], [], 0
+    hits, done, files, key_files = [], [], 0, []
     for root in priority + rest:
         if not os.path.isdir(root):
             done.append(root)
@@ -312,9 +313,16 @@ def attack7(hunted):
                 files += 1
                 if any(n in data for n in needles):
                     hits.append(path)
+                if PEM_KEY in data and path not in key_files:
+                    key_files.append(path)
         if complete:
             done.append(root)
     missing = [r for r in priority if r not in done]
+    # The bottle CA's key would let the agent mint certificates its own tools trust; no
+    # private key belongs where the sandbox mounts its own files.
+    keys = [p for p in key_files if p.startswith(("/run", "/home", "/root", "/tmp",
+                                                   os.getcwd()))]
+    emit("7", "private-keys", "found:" + ",".join(keys) if keys else "clean", ["clean"])
     emit("7", "files", "found:" + ",".join(hits) if hits else
          ("incomplete:" + ",".join(missing) if missing else "clean"), ["clean"],
          files=files, covered=done)
