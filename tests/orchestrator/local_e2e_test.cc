@@ -223,6 +223,23 @@ TEST_F(LocalE2e, HttpsThroughTheBumpWithTheTokenInjected) {
   EXPECT_NE(r.out.find("\"path\": \"/secure\""), std::string::npos) << r.out;
 }
 
+TEST_F(LocalE2e, StartAttachesTheTerminalAndAsksForPromptValues) {
+  if (find_helper_binary("script").empty()) GTEST_SKIP() << "script(1) is needed for a pty";
+  home_.bottle("ask", "---\nsupervise: false\nenv: {ASKED: \"?prompt\"}\n---\n");
+  home_.agent("ask", "---\nbottle: ask\nprovider: command\n---\n");
+  // script(1) gives `bottle start` a pseudo-terminal; the answer arrives on it.
+  const std::string cmd = "env BOTTLE_HOME=" + home_.home() + " " + testing::bottle_binary() +
+                          " start ask --cwd " + workspace_ +
+                          " -- sh -c 'test -t 0 && test -t 1 && echo tty=yes; "
+                          "echo asked=$ASKED; exit 4'";
+  auto r = run_capture({"script", "-qec", cmd, "/dev/null"}, "answer-42\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 4) << r->out << r->err;
+  EXPECT_NE(r->out.find("tty=yes"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("asked=answer-42"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("value for ASKED"), std::string::npos) << r->out;
+}
+
 TEST_F(LocalE2e, HostLoopbackServicesAreUnreachable) {
   // The upstream listens on the host's 127.0.0.1; the bottle's loopback is its own.
   auto r = run_script("curl -sS --noproxy '*' --max-time 3 http://127.0.0.1:" +
