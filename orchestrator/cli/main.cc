@@ -202,9 +202,15 @@ int main(int argc, char** argv) {
   auto* list = app.add_subcommand("list", "list running bottles");
   list->add_flag("--all", list_all, "include exited bottles whose state is still on disk");
 
+  // Slugs become paths under state/: nothing but the slug alphabet.
+  CLI::Validator slug_name(
+      [](std::string& s) {
+        return valid_manifest_name(s) ? std::string() : "'" + s + "' is not a bottle slug";
+      },
+      "SLUG");
   std::string slug;
   auto* stop = app.add_subcommand("stop", "stop a bottle; removes its processes and namespace");
-  stop->add_option("slug", slug)->required();
+  stop->add_option("slug", slug)->required()->check(slug_name);
   auto* cleanup =
       app.add_subcommand("cleanup", "remove namespaces and state of bottles that are gone");
 
@@ -214,12 +220,12 @@ int main(int argc, char** argv) {
   routes->add_option("verb", routes_verb, "show | edit | apply")
       ->required()
       ->check(CLI::IsMember({"show", "edit", "apply"}));
-  routes->add_option("slug", slug)->required();
+  routes->add_option("slug", slug)->required()->check(slug_name);
   routes->add_option("file", routes_file, "routes.yaml to apply (default: stdin)");
 
   bool follow = false;
   auto* logs = app.add_subcommand("logs", "print a bottle's sidecar logs");
-  logs->add_option("slug", slug)->required();
+  logs->add_option("slug", slug)->required()->check(slug_name);
   logs->add_flag("-f,--follow", follow, "keep printing while the bottle runs");
 
   std::string agent;
@@ -249,58 +255,66 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (*start) return launch(start_f, ::isatty(STDIN_FILENO));
-  if (*run) return launch(run_f, false);
-  if (*list) return cmd_list(list_all);
-  if (*stop) {
-    auto st = stop_local(slug, progress);
-    return st ? 0 : fail("stop " + slug + ": " + st.error());
-  }
-  if (*cleanup) {
-    for (const auto& line : cleanup_local()) progress(line);
-    return 0;
-  }
-  if (*routes) {
-    if (routes_verb == "show") {
-      auto text = routes_show(slug);
-      if (!text) return fail(text.error());
-      std::cout << *text;
+  auto dispatch = [&]() -> int {
+    if (*start) return launch(start_f, ::isatty(STDIN_FILENO));
+    if (*run) return launch(run_f, false);
+    if (*list) return cmd_list(list_all);
+    if (*stop) {
+      auto st = stop_local(slug, progress);
+      return st ? 0 : fail("stop " + slug + ": " + st.error());
+    }
+    if (*cleanup) {
+      for (const auto& line : cleanup_local()) progress(line);
       return 0;
     }
-    if (routes_verb == "edit") {
-      auto st = routes_edit(slug);
-      return st ? 0 : fail("routes edit: " + st.error());
+    if (*routes) {
+      if (routes_verb == "show") {
+        auto text = routes_show(slug);
+        if (!text) return fail(text.error());
+        std::cout << *text;
+        return 0;
+      }
+      if (routes_verb == "edit") {
+        auto st = routes_edit(slug);
+        return st ? 0 : fail("routes edit: " + st.error());
+      }
+      bool ok = false;
+      std::string text = read_input(routes_file, ok);
+      if (!ok) return fail(text);
+      auto st = routes_apply(slug, text, routes_file.empty() ? "stdin" : routes_file);
+      if (!st) return fail("routes apply: " + st.error());
+      progress("routes applied to " + slug + " (egress reloaded)");
+      return 0;
     }
-    bool ok = false;
-    std::string text = read_input(routes_file, ok);
-    if (!ok) return fail(text);
-    auto st = routes_apply(slug, text, routes_file.empty() ? "stdin" : routes_file);
-    if (!st) return fail("routes apply: " + st.error());
-    progress("routes applied to " + slug + " (egress reloaded)");
-    return 0;
-  }
-  if (*logs) return cmd_logs(slug, follow);
-  if (*info) {
-    auto plan = plan_for(agent, "local", {});
-    if (!plan) return fail(plan.error());
-    std::cout << format_preflight(*plan);
-    if (!plan->prompt.empty()) std::cout << "prompt:    " << plan->prompt.size() << " bytes\n";
-    return 0;
-  }
-  if (*render) {
-    if (format == "compose" || format == "k8s")
-      return fail("render --format " + format + ": not implemented yet");
-    if (format != "routes") {
-      std::fprintf(stderr, "bottle: usage: --format must be routes, compose or k8s\n");
-      return 2;
+    if (*logs) return cmd_logs(slug, follow);
+    if (*info) {
+      auto plan = plan_for(agent, "local", {});
+      if (!plan) return fail(plan.error());
+      std::cout << format_preflight(*plan);
+      if (!plan->prompt.empty()) std::cout << "prompt:    " << plan->prompt.size() << " bytes\n";
+      return 0;
     }
-    auto plan = plan_for(agent, "local", {});
-    if (!plan) return fail(plan.error());
-    for (const auto& w : plan->warnings) progress("warning: " + w);
-    std::cout << render_routes_yaml(*plan);
-    return 0;
+    if (*render) {
+      if (format == "compose" || format == "k8s")
+        return fail("render --format " + format + ": not implemented yet");
+      if (format != "routes") {
+        std::fprintf(stderr, "bottle: usage: --format must be routes, compose or k8s\n");
+        return 2;
+      }
+      auto plan = plan_for(agent, "local", {});
+      if (!plan) return fail(plan.error());
+      for (const auto& w : plan->warnings) progress("warning: " + w);
+      std::cout << render_routes_yaml(*plan);
+      return 0;
+    }
+    if (*doctor) return cmd_doctor();
+    if (*proposals) return fail("proposals: not implemented yet (needs bottle-supervise)");
+    return 2;
+  };
+  try {
+    return dispatch();
+  } catch (const std::exception& e) {
+    // Library code reports errors as Results; this is the last line of defence.
+    return fail(std::string("internal error: ") + e.what());
   }
-  if (*doctor) return cmd_doctor();
-  if (*proposals) return fail("proposals: not implemented yet (needs bottle-supervise)");
-  return 2;
 }

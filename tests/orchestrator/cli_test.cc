@@ -153,6 +153,16 @@ TEST(Cli, MissingAgentProgramFailsBeforeAnythingStarts) {
   EXPECT_FALSE(std::filesystem::exists(h.home() + "/state"));
 }
 
+TEST(Cli, SlugsCannotBePaths) {
+  TestHome h;
+  for (const char* verb : {"stop", "logs"}) {
+    auto r = run_bottle(h.home(), {verb, "../../etc"});
+    EXPECT_EQ(r.exit_code, 2) << verb;
+    EXPECT_NE(r.err.find("is not a bottle slug"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(run_bottle(h.home(), {"routes", "show", "a/b"}).exit_code, 2);
+}
+
 TEST(Cli, StopOfAnUnknownBottleFails) {
   TestHome h;
   auto r = run_bottle(h.home(), {"stop", "nope"});
