@@ -238,8 +238,15 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
   };
   std::string buf;
   uint8_t classes = 0;
-  for (unsigned char c : word) classes |= kCharClasses[c];
-  if ((classes & kPercentChar) != 0 && percent_decode(word, buf)) nested(buf, "percent");
+  size_t percents = 0;
+  for (unsigned char c : word) {
+    classes |= kCharClasses[c];
+    percents += c == '%';
+  }
+  // Each %XX shrinks by two bytes; a view that ends up too short is not worth decoding.
+  if ((classes & kPercentChar) != 0 && word.size() >= min_view_ + 2 * percents && percent_decode(word, buf)) {
+    nested(buf, "percent");
+  }
   if ((classes & kHighByte) != 0 && normalize_unicode(word, buf)) nested(buf, "unicode");
 
   // Base64 / hex runs inside the word.
