@@ -104,7 +104,8 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
     // Keep the error pipe clear of the fd range the passed fds will occupy.
     const int ew = ::fcntl(err_w.get(), F_DUPFD_CLOEXEC, 200);
     if (o.new_session) ::setsid();
-    ::signal(SIGPIPE, SIG_DFL);
+    // Ignored signals survive exec: `bottle start` ignores SIGINT, its agent must not.
+    for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGHUP, SIGTERM}) ::signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

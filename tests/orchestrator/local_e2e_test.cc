@@ -238,6 +238,15 @@ TEST_F(LocalE2e, StartAttachesTheTerminalAndAsksForPromptValues) {
   EXPECT_NE(r->out.find("tty=yes"), std::string::npos) << r->out;
   EXPECT_NE(r->out.find("asked=answer-42"), std::string::npos) << r->out;
   EXPECT_NE(r->out.find("value for ASKED"), std::string::npos) << r->out;
+
+  // Ctrl-C belongs to the agent: `bottle start` ignores SIGINT, the agent must not.
+  const std::string interrupt = "env BOTTLE_HOME=" + home_.home() + " " + testing::bottle_binary() +
+                                " start ask --cwd " + workspace_ +
+                                " -- sh -c 'kill -INT $$; echo surv$((1))ived'";
+  auto i = run_capture({"script", "-qec", interrupt, "/dev/null"}, "x\n");
+  ASSERT_TRUE(i.ok());
+  EXPECT_EQ(i->out.find("surv1ived"), std::string::npos) << i->out;
+  EXPECT_EQ(i->exit_code, 130) << i->out << i->err;
 }
 
 TEST_F(LocalE2e, HostLoopbackServicesAreUnreachable) {
