@@ -115,12 +115,25 @@ bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t&
 }  // namespace
 
 bool run_worth_decoding(std::string_view run) {
-  if (run.size() >= 51 && run.size() <= 52) return true;
-  if (run.find('/') != std::string_view::npos) return true;
-  if (std::all_of(run.begin(), run.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); })) {
-    return hex_of_text(run);
+  auto text_like = [](std::string_view r) {
+    if (r.size() >= 51 && r.size() <= 52) return true;  // a WIF key?
+    if (std::all_of(r.begin(), r.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); })) {
+      return hex_of_text(r);
+    }
+    return base64_of_text(r);
+  };
+  if (text_like(run)) return true;
+  // Path-like runs: scan_word also decodes each '/'-separated segment.
+  for (size_t p = 0; p < run.size();) {
+    size_t q = run.find('/', p);
+    if (q == std::string_view::npos) {
+      if (p == 0) return false;  // no '/' at all
+      q = run.size();
+    }
+    if (q - p >= kMinBase64Run && text_like(run.substr(p, q - p))) return true;
+    p = q + 1;
   }
-  return base64_of_text(run);
+  return false;
 }
 
 int HitCollector::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
