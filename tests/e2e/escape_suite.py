@@ -13,6 +13,7 @@
 """
 import argparse
 import base64
+import hashlib
 import json
 import os
 import random
@@ -73,6 +74,8 @@ class Upstream:
                 return super().parse_request()
 
             def handle_any(self):
+                if (self.headers.get("Upgrade") or "").lower() == "websocket":
+                    return self.websocket()
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n).decode("latin-1") if n else ""
                 with lock:
@@ -86,6 +89,41 @@ class Upstream:
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
                 self.wfile.write(out)
+
+            def websocket(self):
+                """Accepts the upgrade, records every frame's payload, echoes "ok"."""
+                record = {"method": self.command, "path": self.path,
+                          "headers": dict(self.headers.items()), "ws_frames": []}
+                with lock:
+                    outer.requests[-1].update(record)
+                    record = outer.requests[-1]
+                key = self.headers.get("Sec-WebSocket-Key", "")
+                accept = base64.b64encode(hashlib.sha1(
+                    (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+                self.send_response(101)
+                self.send_header("Upgrade", "websocket")
+                self.send_header("Connection", "Upgrade")
+                self.send_header("Sec-WebSocket-Accept", accept)
+                self.end_headers()
+                self.wfile.flush()
+                self.close_connection = True
+                while True:
+                    head = self.rfile.read(2)
+                    if len(head) < 2:
+                        return
+                    n = head[1] & 0x7F
+                    if n == 126:
+                        n = int.from_bytes(self.rfile.read(2), "big")
+                    elif n == 127:
+                        n = int.from_bytes(self.rfile.read(8), "big")
+                    mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+                    data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(n)))
+                    with lock:
+                        record["ws_frames"].append(data.decode("latin-1"))
+                    if head[0] & 0x0F == 8:  # close
+                        return
+                    self.wfile.write(b"\x81\x02ok")
+                    self.wfile.flush()
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
 
@@ -316,10 +354,12 @@ def header(request, name):
     return None
 
 
-def upstream_leaks(results, names, allow_auth_token=False):
-    """Requests that reached the upstream carrying a secret (any encoding we sent)."""
+def upstream_leaks(results, names, allow_auth_token=False, websocket=False):
+    """Requests (or WebSocket sessions) that reached the upstream carrying a secret."""
     leaks = []
     for r in results["upstream_requests"]:
+        if ("ws_frames" in r) != websocket:
+            continue
         for name in names:
             secret = results["secrets"][name]
             blob = json.dumps(r)
@@ -391,6 +431,8 @@ def check(args):
         failures += check_legit(results)
     elif attack in ("3", "4"):
         failures += upstream_leaks(results, every, allow_auth_token=True)
+    elif attack == "3ws":
+        failures += upstream_leaks(results, every, allow_auth_token=True, websocket=True)
     elif attack == "5":
         failures += ["a push reached the upstream: " + r.get("raw", "")
                      for r in results["upstream_requests"] if "receive-pack" in r.get("raw", "")]
