@@ -137,17 +137,7 @@ bool run_worth_decoding(std::string_view run) {
 }
 
 int HitCollector::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
-  auto* self = static_cast<HitCollector*>(ctx);
-  if (id >= kTriggerPercent && !self->hits->empty()) {
-    // Merge with the last trigger of the same kind when they (nearly) touch.
-    for (auto it = self->hits->rbegin(); it != self->hits->rend() && it - self->hits->rbegin() < 4; ++it) {
-      if (it->id == id && to <= it->last_end + 4) {
-        it->last_end = to;
-        return 0;
-      }
-    }
-  }
-  self->hits->push_back({id, to, to});
+  static_cast<HitCollector*>(ctx)->hits->push_back({id, to, to});
   return 0;
 }
 

@@ -30,8 +30,8 @@ using HsDatabase = std::unique_ptr<hs_database_t, HsDatabaseFree>;
 using HsScratch = std::unique_ptr<hs_scratch_t, HsScratchFree>;
 using HsStream = std::unique_ptr<hs_stream_t, HsStreamClose>;
 
-// Hyperscan pattern ids: detectors index their table, known-secret encodings and the
-// decoding triggers live in their own ranges.
+// Hit ids: detectors index their table; known-secret encodings (Hyperscan) and the
+// decoding triggers (ClassScanner) live in their own ranges.
 inline constexpr uint32_t kKnownBase = 1u << 20;
 inline constexpr uint32_t kTriggerPercent = 1u << 24;
 inline constexpr uint32_t kTriggerBase64 = kTriggerPercent + 1;
@@ -49,8 +49,8 @@ struct Hit {
   uint64_t last_end;  // triggers: adjacent hits are merged into one range
 };
 
-// Collects Hyperscan matches, merging runs of adjacent triggers so a megabyte of
-// %XX escapes costs one entry, not a million.
+// Collects Hyperscan matches (detector and known-secret ids; decoding triggers come
+// from ClassScanner, which merges adjacent ones).
 struct HitCollector {
   std::vector<Hit>* hits;
   static int on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx);
