@@ -547,17 +547,23 @@ TEST_F(EgressE2E, ReloadUnderTrafficFailsNoRequestAndAppliesNewRoutes) {
   write_file(d.file("routes.yaml"), routes(""));
   Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}});
   ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
-  std::atomic<bool> stop{false};
-  std::atomic<int> failures{0}, done{0};
-  std::thread traffic([&] {
-    while (!stop) {
-      std::vector<std::string> urls;
-      for (int i = 0; i < 20; ++i) urls.push_back(https("api.test", "/v1/r" + std::to_string(i)));
+  // Keep-alive batches of 20 requests, back to back, for the whole test.
+  struct Traffic {
+    std::atomic<bool> stop{false};
+    std::atomic<int> failures{0}, done{0};
+    std::thread thread;
+    ~Traffic() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } traffic;
+  traffic.thread = std::thread([&] {
+    while (!traffic.stop) {
       std::vector<std::string> args = {"--fail"};
-      args.insert(args.end(), urls.begin(), urls.end());
+      for (int i = 0; i < 20; ++i) args.push_back(https("api.test", "/v1/r" + std::to_string(i)));
       CommandResult r = curl_via(proxy.port(), d.file("ca.pem"), args);
-      if (r.exit_code != 0) ++failures;
-      ++done;
+      if (r.exit_code != 0) ++traffic.failures;
+      ++traffic.done;
     }
   });
   std::string extra = "      - path: {type: PathPrefix, value: /v9/}\n";
@@ -568,16 +574,24 @@ TEST_F(EgressE2E, ReloadUnderTrafficFailsNoRequestAndAppliesNewRoutes) {
       return proxy.metric("egress_reloads_total") == static_cast<uint64_t>(i);
     })) << proxy.log();
   }
-  write_file(d.file("routes.yaml"), routes(extra));
+  // Last: the new route plus 10,000 more (SPEC §4.5: a big reload must not stall loops).
+  std::string bulk;
+  for (int i = 0; i < 10000; ++i) bulk += "  - host: h" + std::to_string(i) + ".bulk.test\n";
+  write_file(d.file("routes.yaml"), routes(extra) + bulk);
   proxy.signal(SIGHUP);
-  ASSERT_TRUE(eventually([&] { return proxy.metric("egress_reloads_total") == 7u; }));
-  EXPECT_TRUE(eventually([&] { return done.load() >= 3; }, std::chrono::seconds(20)));
-  stop = true;
-  traffic.join();
-  EXPECT_EQ(failures.load(), 0) << proxy.log();
+  ASSERT_TRUE(eventually([&] { return proxy.metric("egress_reloads_total") == 7u; },
+                         std::chrono::seconds(30)))
+      << proxy.log();
+  int before = traffic.done.load();
+  EXPECT_TRUE(
+      eventually([&] { return traffic.done.load() >= before + 2; }, std::chrono::seconds(20)));
+  traffic.stop = true;
+  traffic.thread.join();
+  EXPECT_EQ(traffic.failures.load(), 0) << proxy.log();
   CommandResult r =
       curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v9/new")});
   EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(http_get(proxy.admin_port(), "/routes").find("h9999.bulk.test"), std::string::npos);
 }
 
 TEST_F(EgressE2E, AcceptsSocketsThroughListenFds) {
