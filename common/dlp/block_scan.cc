@@ -313,6 +313,9 @@ void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, 
   classes.feed(text, hits, regions);
   classes.finish(hits, regions);
   for (const Region& r : regions) {
+    if (!region_may_match(text.substr(static_cast<size_t>(r.begin), static_cast<size_t>(r.end - r.begin)), r.kind)) {
+      continue;
+    }
     const uint64_t from = r.begin > 0 ? r.begin - 1 : 0;
     const uint64_t to = std::min<uint64_t>(text.size(), r.end + 1);
     confirm(sink, Direction::outbound, region_detector_[static_cast<size_t>(r.kind)],

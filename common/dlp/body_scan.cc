@@ -152,6 +152,12 @@ class StreamScan final : public BodyScan {
       if (!final && r.end + 1 > end) break;
       const uint64_t from = std::max<uint64_t>(r.begin > 0 ? r.begin - 1 : 0, avail);
       const std::string window = slice(from, r.end + 1, chunk, base);
+      const size_t skip = r.begin > from ? static_cast<size_t>(r.begin - from) : 0;
+      if (!region_may_match(std::string_view(window).substr(std::min(skip, window.size()),
+                                                           static_cast<size_t>(r.end - r.begin)),
+                            r.kind)) {
+        continue;
+      }
       eng_->confirm(sink, dir_, eng_->region_detector(static_cast<size_t>(r.kind)), window, from, r.end, nullptr,
                     true);
     }

@@ -244,6 +244,15 @@ void ClassScanner::run_class(RunState& st, uint64_t m, uint64_t r, const KindSpe
   }
 }
 
+bool region_may_match(std::string_view region, RunKind kind) {
+  if (kind != RunKind::card) return true;
+  for (size_t i = 0; i < region.size(); ++i) {
+    const bool starts = i == 0 || region[i - 1] == ' ' || region[i - 1] == '-';
+    if (starts && region[i] >= '2' && region[i] <= '6') return true;
+  }
+  return false;
+}
+
 void ClassScanner::feed(std::string_view data, std::vector<Hit>& triggers, std::vector<Region>& regions) {
   if (data.empty()) return;  // also keeps a null data() away from memcpy
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());

@@ -24,6 +24,11 @@ struct Region {
   uint64_t end;
 };
 
+// Cheap necessary condition checked before RE2 runs on a region: a card number starts
+// (at the region start or after a separator) with an issuer digit 2-6; UUID and
+// timestamp digit runs mostly do not.
+bool region_may_match(std::string_view region, RunKind kind);
+
 class ClassScanner {
  public:
   // Triggers are appended as Hits (kTrigger* ids, merged when adjacent); regions
