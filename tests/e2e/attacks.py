@@ -235,6 +235,19 @@ def websocket_exfil(payload):
         return err_name(e)
 
 
+def raw_exchange(data):
+    """Sends bytes to the proxy port and reports how it answered."""
+    try:
+        s = socket.create_connection(PROXY, timeout=TIMEOUT)
+        s.sendall(data)
+        status, hdrs, text = recv_head(s)
+        s.close()
+        return "closed" if status == 0 else judge_response(status, hdrs.get("x-bottle-block"),
+                                                           text)
+    except Exception as e:
+        return err_name(e)
+
+
 def raw_connect(addr, family=socket.AF_INET):
     """Direct TCP, no proxy; returns (outcome, milliseconds)."""
     start = time.monotonic()
@@ -636,6 +649,27 @@ def attack6():
         emit("6", "connect-admin-" + host, out, BLOCK_HOST)
         out, _ = via_proxy("GET", "http://%s:%d/" % (host, listener))
         emit("6", "proxy-listener-" + host, out, BLOCK_HOST)
+    # The host's other addresses: no route from the bottle, and no route in egress.
+    for addr in P.get("host_addresses", []):
+        out, ms = raw_connect((addr, listener))
+        emit("6", "direct-host-address-" + addr, out, ["ENETUNREACH"], ms=ms)
+        out, _ = via_proxy("GET", "http://%s:%d/" % (addr, listener))
+        emit("6", "proxy-host-address-" + addr, out, BLOCK_HOST)
+    # Unix sockets are per network namespace when abstract, and the state dir (init's
+    # control socket) is not mounted: nothing of the sidecar may be listed.
+    try:
+        unix = open("/proc/net/unix").read()
+    except OSError as e:
+        unix = ""
+    found = [l.split()[-1] for l in unix.splitlines()[1:]
+             if len(l.split()) > 7 and ("bottle" in l.split()[-1] or "init" in l.split()[-1])]
+    emit("6", "unix-sockets-of-sidecar", "visible:" + ",".join(found) if found else "none",
+         ["none"])
+    # Other protocols on the proxy port: HTTP/2 prior knowledge (h2c) and SOCKS5.
+    for tag, data in (("h2c-preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+                      ("socks5-greeting",
+                       b"\x05\x01\x00\x05\x01\x00\x03\x09evil.test\x01\xbb")):
+        emit("6", "proxy-" + tag, raw_exchange(data), REFUSED_AS_MALFORMED + ["closed"])
     # The allowed name pinned to loopback with allow_private: only its own port opens.
     out, _ = via_proxy("GET", "http://%s:%d/metrics" % (ALLOWED, admin))
     emit("6", "allowed-name-admin-port", out, BLOCK_HOST + ["403:route_not_matched"])

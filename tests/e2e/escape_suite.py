@@ -247,6 +247,17 @@ The attacker.
     return bottle, agent
 
 
+def host_addresses():
+    """The host's own non-loopback IPv4 addresses (other ways to the host's services)."""
+    try:
+        p = subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True,
+                           timeout=10)
+        return [a["local"] for i in json.loads(p.stdout) for a in i.get("addr_info", [])
+                if not a["local"].startswith("127.")]
+    except (OSError, ValueError, KeyError, subprocess.SubprocessError):
+        return []
+
+
 def read_text(path):
     try:
         with open(path, "rb") as f:
@@ -281,6 +292,7 @@ def run(args):
                    "planted_hex": {"route-token": hide(route_token), "known-secret": hide(known),
                                    "planted-ghp": hide(ghp)},
                    "host_paths": [state, home + "/bottles", home + "/agents", "/run/netns"],
+                   "host_addresses": host_addresses(),
                    "walk_seconds": 20}, open(ws + "/params.json", "w"))
         env = dict(os.environ, BOTTLE_HOME=home, E2E_ROUTE_TOKEN=route_token,
                    E2E_PLANTED_SECRET=known)
