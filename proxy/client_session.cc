@@ -146,9 +146,9 @@ void ClientSession::process_input() {
 void ClientSession::update_client_reading() {
   if (state_ == State::closing || client_.closing()) return;
   bool forwarding = (state_ == State::body && !hold_body_) || state_ == State::raw;
-  bool want = (state_ == State::head || state_ == State::body || state_ == State::discard ||
-               state_ == State::raw || state_ == State::tunnel_choice) &&
-              inbuf_.size() < kMaxBufferedInput &&
+  // Reads stay on while a request is in flight (a pipelined one just waits in inbuf_):
+  // toggling them per request costs two epoll_ctl calls.
+  bool want = state_ != State::closing && inbuf_.size() < kMaxBufferedInput &&
               !(forwarding && up_ && up_->queued() > Transport::kHighWater);
   if (want) {
     client_.start_reading();
