@@ -446,6 +446,10 @@ def attack2():
     emit("2", "connect-allowed-inner-evil", out, BLOCK_HOST_OR_MISMATCH)
     out, _ = via_connect(ALLOWED + ":443", ALLOWED, "GET", "/spoof", "evil.test")
     emit("2", "connect-allowed-host-evil", out, BLOCK_HOST_OR_MISMATCH)
+    # Inside the tunnel, an absolute-form target naming another host.
+    out, _ = via_connect(ALLOWED + ":443", ALLOWED, "GET", "http://evil.test/abs", ALLOWED)
+    emit("2", "connect-allowed-absolute-form-evil", out,
+         BLOCK_HOST_OR_MISMATCH + REFUSED_AS_MALFORMED)
     out, _ = curl("--resolve", "%s:443:127.0.0.1" % ALLOWED, "-H", "Host: " + ALLOWED,
                   "https://evil.test/resolve")
     emit("2", "curl-resolve-host-spoof", out,
