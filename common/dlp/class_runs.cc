@@ -1,5 +1,6 @@
 #include "common/dlp/class_runs.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -245,6 +246,9 @@ void ClassScanner::run_class(RunState& st, uint64_t m, uint64_t r, const KindSpe
 }
 
 bool region_may_match(std::string_view region, RunKind kind) {
+  if (kind == RunKind::words) {  // twelve words need eleven spaces
+    return std::count(region.begin(), region.end(), ' ') >= 11;
+  }
   if (kind != RunKind::card) return true;
   for (size_t i = 0; i < region.size(); ++i) {
     const bool starts = i == 0 || region[i - 1] == ' ' || region[i - 1] == '-';

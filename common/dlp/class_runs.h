@@ -24,9 +24,9 @@ struct Region {
   uint64_t end;
 };
 
-// Cheap necessary condition checked before RE2 runs on a region: a card number starts
-// (at the region start or after a separator) with an issuer digit 2-6; UUID and
-// timestamp digit runs mostly do not.
+// Cheap necessary condition checked before validating a region: a card number starts
+// (at the region start or after a separator) with an issuer digit 2-6, which UUID and
+// timestamp digit runs mostly do not; a BIP-39 phrase has at least eleven spaces.
 bool region_may_match(std::string_view region, RunKind kind);
 
 class ClassScanner {
