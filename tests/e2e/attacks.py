@@ -149,17 +149,32 @@ def via_connect(authority, sni, method, path, host_header, headers=None, body=No
         return err_name(e), ""
 
 
+def open_tunnel(authority):
+    """CONNECT through the proxy: (socket, None) once tunnelled, else (None, outcome)."""
+    s = socket.create_connection(PROXY, timeout=TIMEOUT)
+    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (authority, authority)).encode())
+    status, hdrs, text = recv_head(s)
+    if status == 200:
+        return s, None
+    s.close()
+    return None, judge_response(status, hdrs.get("x-bottle-block"), text)
+
+
+def judged_answer(s):
+    """Reads one response and closes: its outcome, or "closed" when none came."""
+    status, hdrs, text = recv_head(s)
+    s.close()
+    return "closed" if status == 0 else judge_response(status, hdrs.get("x-bottle-block"), text)
+
+
 def second_request_on_same_connection(tunnel):
     """First an allowed request, then one for evil.test on the SAME connection: egress
     must judge every request, not just the connection's first."""
     try:
-        s = socket.create_connection(PROXY, timeout=TIMEOUT)
         if tunnel:
-            s.sendall(("CONNECT %s:443 HTTP/1.1\r\nHost: %s:443\r\n\r\n"
-                       % (ALLOWED, ALLOWED)).encode())
-            status, _, _ = recv_head(s)
-            if status != 200:
-                return "connect-%d" % status
+            s, refused = open_tunnel(ALLOWED + ":443")
+            if refused:
+                return refused
             s = ssl.create_default_context(cafile=CA).wrap_socket(s, server_hostname=ALLOWED)
             # The route's HTTPS upstream is unreachable (a 502 closes), so the first
             # request is one egress answers itself without closing: a DLP block.
@@ -167,17 +182,14 @@ def second_request_on_same_connection(tunnel):
                      % (ALLOWED, unhide(P["planted_hex"]["planted-ghp"])))
             second = "GET /second HTTP/1.1\r\nHost: evil.test\r\n\r\n"
         else:
+            s = socket.create_connection(PROXY, timeout=TIMEOUT)
             first = ("GET http://%s:%d/first HTTP/1.1\r\nHost: %s:%d\r\n\r\n"
                      % (ALLOWED, PORT, ALLOWED, PORT))
             second = "GET http://evil.test/second HTTP/1.1\r\nHost: evil.test\r\n\r\n"
         s.sendall(first.encode())
-        recv_head(s)  # whatever the first gets (the HTTPS upstream is not reachable)
+        recv_head(s)  # whatever the first gets
         s.sendall(second.encode())
-        status, hdrs, text = recv_head(s)
-        s.close()
-        if status == 0:
-            return "closed"
-        return judge_response(status, hdrs.get("x-bottle-block"), text)
+        return judged_answer(s)
     except Exception as e:
         return err_name(e)
 
@@ -185,18 +197,11 @@ def second_request_on_same_connection(tunnel):
 def plain_http_inside_tunnel():
     """CONNECT to the allowed host, then speak plain HTTP for another host inside."""
     try:
-        s = socket.create_connection(PROXY, timeout=TIMEOUT)
-        s.sendall(("CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n"
-                   % (ALLOWED, PORT, ALLOWED, PORT)).encode())
-        status, hdrs, text = recv_head(s)
-        if status != 200:
-            return judge_response(status, hdrs.get("x-bottle-block"), text)
+        s, refused = open_tunnel("%s:%d" % (ALLOWED, PORT))
+        if refused:
+            return refused
         s.sendall(b"GET /inner HTTP/1.1\r\nHost: evil.test\r\n\r\n")
-        status, hdrs, text = recv_head(s)
-        s.close()
-        if status == 0:
-            return "closed"
-        return judge_response(status, hdrs.get("x-bottle-block"), text)
+        return judged_answer(s)
     except Exception as e:
         return err_name(e)
 
@@ -240,10 +245,7 @@ def raw_exchange(data):
     try:
         s = socket.create_connection(PROXY, timeout=TIMEOUT)
         s.sendall(data)
-        status, hdrs, text = recv_head(s)
-        s.close()
-        return "closed" if status == 0 else judge_response(status, hdrs.get("x-bottle-block"),
-                                                           text)
+        return judged_answer(s)
     except Exception as e:
         return err_name(e)
 
