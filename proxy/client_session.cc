@@ -78,10 +78,7 @@ ExchangeFacts ClientSession::facts() const {
 void ClientSession::on_data(Transport&, std::string_view data) {
   if (state_ == State::closing) return;
   if (state_ == State::raw) {
-    if (up_) {
-      bytes_up_ += data.size();
-      up_->write(std::string(data));
-    }
+    relay_ws_to_upstream(data);
     update_client_reading();
     return;
   }
@@ -102,11 +99,9 @@ void ClientSession::process_input() {
       return;
     }
     if (state_ == State::raw) {
-      if (!inbuf_.empty() && up_) {
-        bytes_up_ += inbuf_.size();
-        up_->write(std::move(inbuf_));
-      }
-      inbuf_.clear();
+      std::string early;
+      early.swap(inbuf_);
+      if (!early.empty()) relay_ws_to_upstream(early);
       break;
     }
     bool parsing = state_ == State::head || state_ == State::body || state_ == State::discard;
@@ -390,9 +385,7 @@ void ClientSession::on_upstream_ready(UpstreamConn& up) {
 void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
   if (&up != up_) return;
   if (state_ == State::raw) {
-    bytes_down_ += data.size();
-    client_.write(std::string(data));
-    if (client_.queued() > Transport::kHighWater) up_->pause();
+    relay_ws_to_client(data);
     return;
   }
   if (!resp_parser_ || (state_ != State::body && state_ != State::awaiting_response)) {
@@ -415,8 +408,9 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
           client_.write(serialize_response_head(resp_, false));
           response_head_sent_ = true;
           state_ = State::raw;
-          if (!data.empty()) client_.write(std::string(data));
-          process_input();  // WebSocket bytes the client sent early
+          start_ws_inspection();
+          if (!data.empty()) relay_ws_to_client(data);
+          if (state_ == State::raw) process_input();  // WebSocket bytes the client sent early
           return;
         }
         if (resp_.status < 200) {  // 100/103: pass on, the final response follows
@@ -542,6 +536,56 @@ void ClientSession::on_drained(Transport&) {
       (state_ == State::awaiting_response || state_ == State::body || state_ == State::raw)) {
     up_->resume();
   }
+}
+
+// ---- WebSocket ----------------------------------------------------------------------
+
+void ClientSession::start_ws_inspection() {
+  if (!verdict_.route || !snap_->scanner) return;
+  size_t cap = verdict_.route->dlp.max_body_bytes;
+  if (verdict_.route->dlp.outbound != config::DlpAction::off)
+    ws_out_ = std::make_unique<WsMessageReader>(cap);
+  if (verdict_.route->dlp.inbound != config::DlpAction::off)
+    ws_in_ = std::make_unique<WsMessageReader>(cap);
+}
+
+// Scans each complete message before the bytes that complete it are forwarded; false
+// when the connection was cut.
+bool ClientSession::inspect_ws(WsMessageReader& reader, std::string_view bytes,
+                               dlp::Direction dir) {
+  bool outbound = dir == dlp::Direction::outbound;
+  config::DlpAction action = outbound ? verdict_.route->dlp.outbound : verdict_.route->dlp.inbound;
+  std::vector<dlp::Finding> found;
+  bool framed = reader.feed(bytes, [&](std::string_view message) {
+    auto f = snap_->scanner->scan(message, dir, "ws_frame");
+    found.insert(found.end(), f.begin(), f.end());
+  });
+  if (!found.empty())
+    worker_.mutable_metrics().add(worker_.mutable_metrics().dlp_findings, found.size());
+  if (!framed || (action == config::DlpAction::block && has_blocking(found))) {
+    BlockReason reason = outbound ? BlockReason::dlp_outbound : BlockReason::dlp_inbound;
+    worker_.mutable_metrics().block(reason);
+    log_block(log_level(), facts(), reason, framed ? "WebSocket message cut" : reader.error(),
+              found);
+    abort_all();
+    return false;
+  }
+  log_warn(log_level(), facts(), outbound ? "outbound" : "inbound", found);
+  return true;
+}
+
+void ClientSession::relay_ws_to_upstream(std::string_view data) {
+  if (!up_) return;
+  if (ws_out_ && !inspect_ws(*ws_out_, data, dlp::Direction::outbound)) return;
+  bytes_up_ += data.size();
+  up_->write(std::string(data));
+}
+
+void ClientSession::relay_ws_to_client(std::string_view data) {
+  if (ws_in_ && !inspect_ws(*ws_in_, data, dlp::Direction::inbound)) return;
+  bytes_down_ += data.size();
+  client_.write(std::string(data));
+  if (client_.queued() > Transport::kHighWater && up_) up_->pause();
 }
 
 // ---- endings ------------------------------------------------------------------------

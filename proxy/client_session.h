@@ -23,6 +23,7 @@
 #include "proxy/snapshot.h"
 #include "proxy/transport.h"
 #include "proxy/upstream.h"
+#include "proxy/ws_frames.h"
 
 namespace bottle::proxy {
 
@@ -75,6 +76,10 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   bool retry_on_fresh_connection();
   void on_response_body(std::string_view chunk);
   void finish_exchange();
+  void start_ws_inspection();
+  bool inspect_ws(WsMessageReader& reader, std::string_view bytes, dlp::Direction dir);
+  void relay_ws_to_upstream(std::string_view data);
+  void relay_ws_to_client(std::string_view data);
   void reset_exchange();
 
   void block(BlockReason reason, int status, std::string_view detail, bool close,
@@ -108,6 +113,8 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   MessageHead resp_;
   std::unique_ptr<BodyInspector> out_scan_;
   std::unique_ptr<BodyInspector> in_scan_;
+  std::unique_ptr<WsMessageReader> ws_out_;  // WebSocket frame DLP after a 101
+  std::unique_ptr<WsMessageReader> ws_in_;
   bool hold_body_ = false;
   std::vector<std::string> held_;
   uint64_t body_bytes_ = 0;

@@ -475,6 +475,42 @@ TEST_F(EgressE2E, WebSocketUpgradePassesThroughBothWays) {
   EXPECT_EQ(echoed, frame);
 }
 
+TEST_F(EgressE2E, SecretInWebSocketMessageCutsTheConnection) {
+  int fd = connect_loopback(egress_->port());
+  ASSERT_GE(fd, 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string auth = "ws.test:" + std::to_string(ws_->port);
+  std::string req = "GET http://" + auth + "/chat HTTP/1.1\r\nHost: " + auth +
+                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  ASSERT_GT(send(fd, req.data(), req.size(), MSG_NOSIGNAL), 0);
+  std::string got;
+  char buf[4096];
+  while (got.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ASSERT_EQ(got.rfind("HTTP/1.1 101", 0), 0u) << got;
+  std::string payload = std::string("leak ") + kToken;  // masked with an all-zero key
+  std::string frame = std::string("\x81", 1) + static_cast<char>(0x80 | payload.size()) +
+                      std::string(4, '\0') + payload;
+  ASSERT_GT(send(fd, frame.data(), frame.size(), MSG_NOSIGNAL), 0);
+  std::string echoed;
+  while (true) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    echoed.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  EXPECT_EQ(echoed.find(kToken), std::string::npos) << "the secret crossed the proxy";
+  EXPECT_TRUE(eventually([] {
+    std::string log = egress_->log();
+    return log.find("\"location\":\"ws_frame\"") != std::string::npos;
+  })) << egress_->log();
+}
+
 TEST_F(EgressE2E, DeclinedUpgradeAnswersThenClosesInsteadOfLooping) {
   std::string auth = "api.test:" + std::to_string(nginx_->plain_port());
   std::string one = "GET http://" + auth + "/up HTTP/1.1\r\nHost: " + auth +
