@@ -2,7 +2,7 @@
 // cut into chunks (first input byte picks the size), fed to the HTTP/1.1 request parser,
 // and every head goes through the pipeline stages and upstream-head serialization, both
 // as absolute-form and as if inside a bumped CONNECT tunnel. The upstream side gets the
-// same bytes as a response stream.
+// same bytes as a response stream and as WebSocket frames.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -15,6 +15,7 @@
 #include "proxy/http1_wire.h"
 #include "proxy/pipeline.h"
 #include "proxy/snapshot.h"
+#include "proxy/ws_frames.h"
 
 namespace {
 
@@ -75,8 +76,13 @@ void run_parser(proxy::Http1Parser::Kind kind, std::string_view data, size_t chu
             proxy::BlockInfo info{*v.block, v.status, v.target.host, std::nullopt, "id"};
             (void)proxy::render_block(info, true);
           } else if (head.method != "CONNECT") {
-            proxy::UpstreamRequestHead up{v.origin_target, v.target.host, v.inject_name,
-                                          proxy::injected_value(v), v.websocket};
+            proxy::UpstreamRequestHead up;
+            up.origin_target = v.origin_target;
+            up.host_header = v.target.host;
+            up.inject_name = v.inject_name;
+            up.inject_value = proxy::injected_value(v);
+            up.websocket = v.websocket;
+            if (v.accept_encoding) up.accept_encoding = *v.accept_encoding;
             (void)proxy::serialize_request_head(head, up);
           } else {
             return;  // a tunnel: the rest is another protocol
@@ -106,5 +112,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   run_parser(proxy::Http1Parser::Kind::request, input, chunk, false);
   run_parser(proxy::Http1Parser::Kind::request, input, chunk, true);
   run_parser(proxy::Http1Parser::Kind::response, input, chunk, false);
+  // The same bytes as a WebSocket stream after a 101.
+  proxy::WsMessageReader ws(4096);
+  for (size_t off = 0; off < input.size(); off += chunk) {
+    if (!ws.feed(input.substr(off, chunk), [](std::string_view m) { (void)m.size(); })) break;
+  }
   return 0;
 }
