@@ -559,6 +559,8 @@ TEST_F(EgressE2E, GarbageTlsInTunnelClosesOnlyThatConnection) {
   EXPECT_EQ(resp.rfind("HTTP/1.1 200", 0), 0u) << resp;
   EXPECT_TRUE(egress_->wait_healthy());
   EXPECT_EQ(curl({https("api.test", "/v1/still-fine")}).exit_code, 0);
+  EXPECT_TRUE(eventually(
+      [] { return egress_->log().find("egress_client_tls_failed") != std::string::npos; }));
 }
 
 TEST_F(EgressE2E, AdminServesMetricsAndRoutesWithoutTokens) {
