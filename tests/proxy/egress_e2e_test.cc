@@ -632,6 +632,46 @@ TEST_F(EgressE2E, ReloadUnderTrafficFailsNoRequestAndAppliesNewRoutes) {
   EXPECT_NE(http_get(proxy.admin_port(), "/routes").find("h9999.bulk.test"), std::string::npos);
 }
 
+TEST_F(EgressE2E, InFlightExchangeFinishesOnItsSnapshotAfterReload) {
+  ScratchDir d;
+  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"})
+    write_file(d.file(f), read_file(dir_->file(f)));
+  write_file(d.file("routes.yaml"), routes(""));
+  Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}});
+  ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
+  int fd = connect_loopback(proxy.port());
+  ASSERT_GE(fd, 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string auth = "api.test:" + std::to_string(nginx_->plain_port());
+  std::string req = "GET http://" + auth + "/big HTTP/1.1\r\nHost: " + auth + "\r\n\r\n";
+  ASSERT_GT(send(fd, req.data(), req.size(), MSG_NOSIGNAL), 0);
+  char buf[65536];
+  ssize_t first = recv(fd, buf, sizeof buf, 0);  // the download is under way
+  ASSERT_GT(first, 0);
+  // The new config drops the plain-HTTP route this download uses.
+  std::string without = routes("");
+  size_t cut =
+      without.find("  - host: api.test\n    port: " + std::to_string(nginx_->plain_port()));
+  size_t next = without.find("  - host: evil.test");
+  ASSERT_NE(cut, std::string::npos);
+  write_file(d.file("routes.yaml"), without.substr(0, cut) + without.substr(next));
+  proxy.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return proxy.metric("egress_reloads_total") == 1u; }))
+      << proxy.log();
+  size_t total = static_cast<size_t>(first);  // head + body so far
+  while (total < (48u << 20)) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    total += static_cast<size_t>(n);
+  }
+  close(fd);
+  EXPECT_GE(total, (48u << 20) - 65536) << "the in-flight download was cut by the reload";
+  std::string after = exchange(proxy.port(), "GET http://" + auth + "/x HTTP/1.1\r\nHost: " + auth +
+                                                 "\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(after.find("X-Bottle-Block: host_not_allowed"), std::string::npos) << after;
+}
+
 TEST_F(EgressE2E, AcceptsSocketsThroughListenFds) {
   ScratchDir d;
   for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"})
