@@ -101,7 +101,8 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
   if (m.bottle.egress) {
     const EgressSpec& e = *m.bottle.egress;
     p.egress_log = e.log;
-    p.egress_dlp = e.dlp;
+    // A copy: yaml-cpp nodes share data on assignment, and the plan edits its dlp below.
+    if (e.dlp.IsDefined()) p.egress_dlp = YAML::Clone(e.dlp);
     p.resolve = e.resolve;
     p.upstream_ca = e.upstream_ca;
     for (size_t i = 0; i < e.routes.size(); ++i) {
@@ -128,6 +129,18 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     YAML::Node auth = r.node["auth"];
     auth.remove("token_ref");
     auth["token_env"] = r.token_slot;
+  }
+  // Operator-listed secrets name host variables too; egress only receives the
+  // EGRESS_SECRET_<n> slots init hands it, so rewrite the list to those slots.
+  if (p.egress_dlp && p.egress_dlp.IsMap() && p.egress_dlp["known_secrets_env"]) {
+    YAML::Node names = p.egress_dlp["known_secrets_env"];
+    YAML::Node slots(YAML::NodeType::Sequence);
+    for (size_t i = 0; i < names.size(); ++i) {
+      std::string slot = "EGRESS_SECRET_" + std::to_string(i);
+      p.token_slots.push_back({slot, names[i].Scalar()});
+      slots.push_back(slot);
+    }
+    p.egress_dlp["known_secrets_env"] = slots;
   }
 
   for (const auto& [name, value] : m.bottle.env) {

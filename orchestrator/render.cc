@@ -79,7 +79,7 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
     argv.push_back("--resolve");
     argv.push_back(r);
   }
-  daemon_entry(out, "egress", argv, {"PATH", "HOME", "EGRESS_TOKEN_*"}, l.egress_fd,
+  daemon_entry(out, "egress", argv, {"PATH", "HOME", "EGRESS_TOKEN_*", "EGRESS_SECRET_*"}, l.egress_fd,
                admin + "/healthz", true);
   if (p.gitgate.wanted && !p.gitgate.binary.empty() && l.gitgate_fd >= 0) {
     daemon_entry(out, "gitgate",

@@ -141,7 +141,7 @@ TEST(PlanGolden, GitgateYamlAndInitEntriesWhenTheBinariesExist) {
   EXPECT_TRUE(parsed->daemons.at("egress").reload_signal);
   EXPECT_EQ(parsed->daemons.at("egress").ready.path, "/healthz");
   EXPECT_EQ(parsed->daemons.at("egress").env_allow,
-            (std::vector<std::string>{"PATH", "HOME", "EGRESS_TOKEN_*"}));
+            (std::vector<std::string>{"PATH", "HOME", "EGRESS_TOKEN_*", "EGRESS_SECRET_*"}));
 #endif
   EXPECT_EQ(p->mcp_registration.front(), "claude");
 }
@@ -196,6 +196,44 @@ TEST(PlanGolden, CommandAgentWithResolvePins) {
   ExpectGolden("command_preflight.txt", replace_all(format_preflight(*p), h.home(), "<home>"));
   ExpectGolden("command_routes.yaml", replace_all(render_routes_yaml(*p), h.home(), "<home>"));
   ExpectGolden("command_init.yaml", render_init_yaml(*p, l));
+}
+
+TEST(PlanGolden, KnownSecretsReachEgressThroughSecretSlots) {
+  // Egress only receives EGRESS_* variables from init, so an operator-listed secret
+  // named by its host variable would never reach the scanner.
+  TestHome h;
+  h.bottle("demo",
+           "---\nsupervise: false\negress:\n  dlp: {known_secrets_env: [OPS_DB_PASSWORD, OPS_KEY]}\n"
+           "  routes:\n    - host: upstream.demo\n      auth: {scheme: Bearer, token_ref: DEMO_TOKEN}\n---\n");
+  h.agent("demo", "---\nbottle: demo\nprovider: command\ncommand: [\"true\"]\n---\n");
+  auto m = load_manifest(h.dirs(), "demo");
+  ASSERT_TRUE(m.ok()) << m.error();
+  PlanOptions o;
+  o.find_binary = fake_finder;
+  auto p = make_plan(*m, o);
+  ASSERT_TRUE(p.ok()) << p.error();
+  ASSERT_EQ(p->token_slots.size(), 3u);
+  EXPECT_EQ(p->token_slots[1].slot, "EGRESS_SECRET_0");
+  EXPECT_EQ(p->token_slots[1].host_env, "OPS_DB_PASSWORD");
+  EXPECT_EQ(p->token_slots[2].slot, "EGRESS_SECRET_1");
+  std::string routes = render_routes_yaml(*p);
+  EXPECT_NE(routes.find("EGRESS_SECRET_0"), std::string::npos) << routes;
+  EXPECT_EQ(routes.find("OPS_DB_PASSWORD"), std::string::npos) << routes;
+  // Egress loads the rendered file when the slots are set, as init would set them.
+  config::LoadOptions lo;
+  lo.env = [](const std::string& k) -> std::optional<std::string> {
+    if (k.starts_with("EGRESS_")) return "v";
+    return std::nullopt;
+  };
+  auto table = config::parse_routes(routes, "routes.yaml", lo);
+  ASSERT_TRUE(table.ok()) << table.error();
+  EXPECT_EQ((*table)->known_secrets_env, (std::vector<std::string>{"EGRESS_SECRET_0", "EGRESS_SECRET_1"}));
+  // The manifest's own node is untouched (a second plan gives the same slots).
+  auto again = make_plan(*m, o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->token_slots[1].host_env, "OPS_DB_PASSWORD");
+  InitLayout l;
+  EXPECT_NE(render_init_yaml(*p, l).find("\"EGRESS_SECRET_*\""), std::string::npos);
 }
 
 TEST(PlanGolden, SkillsGoWhereTheProviderLooks) {
