@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -167,6 +168,44 @@ class EgressE2E : public ::testing::Test {
             "--resolve", "dying.test:" + std::to_string(dying_->port) + ":127.0.0.1",
             "--resolve", "ws.test:" + std::to_string(ws_->port) + ":127.0.0.1",
             "--resolve", "flaky.test:" + std::to_string(flaky_->port) + ":127.0.0.1"};
+  }
+
+  // A proxy of its own (reload tests must not disturb the shared one), in `d`.
+  static std::unique_ptr<Egress> own_proxy(const ScratchDir& d, bool listen_fds = false) {
+    for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"})
+      write_file(d.file(f), read_file(dir_->file(f)));
+    write_file(d.file("routes.yaml"), routes(""));
+    return std::make_unique<Egress>(d.path(), d.file("routes.yaml"), resolve_args(),
+                                    std::map<std::string, std::string>{{"EGRESS_TOKEN_0", kToken}},
+                                    listen_fds);
+  }
+
+  // A WebSocket through the proxy to ws_: the socket after the 101, and any bytes that
+  // followed the 101 head in `early`. -1 if the upgrade failed.
+  static int open_websocket(std::string* early) {
+    int fd = connect_loopback(egress_->port());
+    if (fd < 0) return -1;
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string auth = "ws.test:" + std::to_string(ws_->port);
+    std::string req = "GET http://" + auth + "/chat HTTP/1.1\r\nHost: " + auth +
+                      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    std::string got;
+    char buf[4096];
+    if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) > 0) {
+      while (got.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        got.append(buf, static_cast<size_t>(n));
+      }
+    }
+    if (got.rfind("HTTP/1.1 101", 0) != 0) {
+      close(fd);
+      return -1;
+    }
+    *early = got.substr(got.find("\r\n\r\n") + 4);
+    return fd;
   }
 
   std::string https(const std::string& host, const std::string& path) const {
@@ -445,27 +484,12 @@ TEST_F(EgressE2E, SlowClientKeepsProxyMemoryBounded) {
 }
 
 TEST_F(EgressE2E, WebSocketUpgradePassesThroughBothWays) {
-  int fd = connect_loopback(egress_->port());
+  std::string echoed;
+  int fd = open_websocket(&echoed);
   ASSERT_GE(fd, 0);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string auth = "ws.test:" + std::to_string(ws_->port);
-  std::string req =
-      "GET http://" + auth + "/chat HTTP/1.1\r\nHost: " + auth +
-      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n"
-      "Sec-WebSocket-Version: 13\r\n\r\n";
-  ASSERT_GT(send(fd, req.data(), req.size(), MSG_NOSIGNAL), 0);
-  std::string got;
-  char buf[4096];
-  while (got.find("\r\n\r\n") == std::string::npos) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
-  ASSERT_EQ(got.rfind("HTTP/1.1 101", 0), 0u) << got;
-  std::string frame("\x81\x85\x01\x02\x03\x04iggmn", 11);
+  std::string frame("\x81\x85\x01\x02\x03\x04iggmn", 11);  // "hello", masked
   ASSERT_GT(send(fd, frame.data(), frame.size(), MSG_NOSIGNAL), 0);
-  std::string echoed = got.substr(got.find("\r\n\r\n") + 4);
+  char buf[4096];
   while (echoed.size() < frame.size()) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
@@ -476,28 +500,14 @@ TEST_F(EgressE2E, WebSocketUpgradePassesThroughBothWays) {
 }
 
 TEST_F(EgressE2E, SecretInWebSocketMessageCutsTheConnection) {
-  int fd = connect_loopback(egress_->port());
+  std::string echoed;
+  int fd = open_websocket(&echoed);
   ASSERT_GE(fd, 0);
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string auth = "ws.test:" + std::to_string(ws_->port);
-  std::string req = "GET http://" + auth + "/chat HTTP/1.1\r\nHost: " + auth +
-                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-  ASSERT_GT(send(fd, req.data(), req.size(), MSG_NOSIGNAL), 0);
-  std::string got;
-  char buf[4096];
-  while (got.find("\r\n\r\n") == std::string::npos) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
-  ASSERT_EQ(got.rfind("HTTP/1.1 101", 0), 0u) << got;
   std::string payload = std::string("leak ") + kToken;  // masked with an all-zero key
   std::string frame = std::string("\x81", 1) + static_cast<char>(0x80 | payload.size()) +
                       std::string(4, '\0') + payload;
   ASSERT_GT(send(fd, frame.data(), frame.size(), MSG_NOSIGNAL), 0);
-  std::string echoed;
+  char buf[4096];
   while (true) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
@@ -506,8 +516,7 @@ TEST_F(EgressE2E, SecretInWebSocketMessageCutsTheConnection) {
   close(fd);
   EXPECT_EQ(echoed.find(kToken), std::string::npos) << "the secret crossed the proxy";
   EXPECT_TRUE(eventually([] {
-    std::string log = egress_->log();
-    return log.find("\"location\":\"ws_frame\"") != std::string::npos;
+    return egress_->log().find("\"location\":\"ws_frame\"") != std::string::npos;
   })) << egress_->log();
 }
 
@@ -580,10 +589,8 @@ TEST_F(EgressE2E, AdminServesMetricsAndRoutesWithoutTokens) {
 // Reload tests get their own proxy so they cannot disturb the shared one.
 TEST_F(EgressE2E, ReloadUnderTrafficFailsNoRequestAndAppliesNewRoutes) {
   ScratchDir d;
-  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"})
-    write_file(d.file(f), read_file(dir_->file(f)));
-  write_file(d.file("routes.yaml"), routes(""));
-  Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}});
+  std::unique_ptr<Egress> own = own_proxy(d);
+  Egress& proxy = *own;
   ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
   // Keep-alive batches of 20 requests, back to back, for the whole test.
   struct Traffic {
@@ -634,10 +641,8 @@ TEST_F(EgressE2E, ReloadUnderTrafficFailsNoRequestAndAppliesNewRoutes) {
 
 TEST_F(EgressE2E, InFlightExchangeFinishesOnItsSnapshotAfterReload) {
   ScratchDir d;
-  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"})
-    write_file(d.file(f), read_file(dir_->file(f)));
-  write_file(d.file("routes.yaml"), routes(""));
-  Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}});
+  std::unique_ptr<Egress> own = own_proxy(d);
+  Egress& proxy = *own;
   ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
   int fd = connect_loopback(proxy.port());
   ASSERT_GE(fd, 0);
@@ -674,10 +679,8 @@ TEST_F(EgressE2E, InFlightExchangeFinishesOnItsSnapshotAfterReload) {
 
 TEST_F(EgressE2E, AcceptsSocketsThroughListenFds) {
   ScratchDir d;
-  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"})
-    write_file(d.file(f), read_file(dir_->file(f)));
-  write_file(d.file("routes.yaml"), routes(""));
-  Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}}, true);
+  std::unique_ptr<Egress> own = own_proxy(d, true);
+  Egress& proxy = *own;
   ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
   CommandResult r =
       curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v1/fds")});
@@ -686,10 +689,8 @@ TEST_F(EgressE2E, AcceptsSocketsThroughListenFds) {
 
 TEST_F(EgressE2E, BadReloadKeepsOldConfigAndLogsError) {
   ScratchDir d;
-  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"})
-    write_file(d.file(f), read_file(dir_->file(f)));
-  write_file(d.file("routes.yaml"), routes(""));
-  Egress proxy(d.path(), d.file("routes.yaml"), resolve_args(), {{"EGRESS_TOKEN_0", kToken}});
+  std::unique_ptr<Egress> own = own_proxy(d);
+  Egress& proxy = *own;
   ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
   write_file(d.file("routes.yaml"), "routes:\n  - host: api.test\n    methd: GET\n");
   proxy.signal(SIGHUP);
