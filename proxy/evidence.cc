@@ -9,7 +9,7 @@ nlohmann::json base(const ExchangeFacts& f, bool secret_in_url) {
   nlohmann::json j = {
       {"request_id", std::string(f.request_id)},
       {"method", std::string(f.method)},
-      {"host", std::string(f.host)},
+      {"host", secret_in_url ? loggable_host(f.host) : std::string(f.host)},
       {"port", f.port},
       {"path", loggable_target(f.path, f.query, secret_in_url)},
   };
@@ -38,15 +38,19 @@ nlohmann::json findings_json(const std::vector<dlp::Finding>& findings) {
 
 }  // namespace
 
+std::string loggable_host(std::string_view host) {
+  // Keep the last two labels: enough to know where it went, not a subdomain that may
+  // carry the secret ("<secret>.allowed.example").
+  size_t last = host.rfind('.');
+  size_t cut = last == std::string_view::npos || last == 0 ? std::string_view::npos
+                                                           : host.rfind('.', last - 1);
+  if (cut == std::string_view::npos) return std::string(host);
+  return "********" + std::string(host.substr(cut));
+}
+
 std::string loggable_target(std::string_view path, std::string_view query, bool secret_in_url) {
   std::string out;
-  if (secret_in_url) {
-    size_t second = path.size() > 1 ? path.find('/', 1) : std::string_view::npos;
-    out = std::string(path.substr(0, second == std::string_view::npos ? path.size() : second));
-    if (out.size() > 1 || second != std::string_view::npos || !query.empty())
-      out = log::redact(out);
-    return out;
-  }
+  if (secret_in_url) return "/********";  // any segment may be the secret
   out = std::string(path);
   if (query.empty()) return out;
   out += '?';

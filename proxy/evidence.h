@@ -1,6 +1,6 @@
 // What blocks, warnings and exchanges look like in the JSON-lines log (SPEC §4.5).
-// Nothing here ever receives the injected credential; query values are always redacted
-// and a path that carried a DLP finding is cut to its first segment.
+// Nothing here ever receives the injected credential; query values are always redacted,
+// and a URL that carried a DLP finding is logged without its path and subdomains.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +24,10 @@ struct ExchangeFacts {
   std::string_view rule;  // route id, or empty
 };
 
-// "path?name=********&other=********"; with `secret_in_url`, only the first segment.
+// "path?name=********&other=********"; with `secret_in_url`, "/********".
 std::string loggable_target(std::string_view path, std::string_view query, bool secret_in_url);
+// "a.b.example.com" → "********.example.com" (for URLs that carried a secret).
+std::string loggable_host(std::string_view host);
 
 // egress_block (level blocks and full). `findings` may be empty.
 void log_block(config::LogLevel level, const ExchangeFacts& facts, BlockReason reason,

@@ -82,3 +82,24 @@ TEST(Target, ParsesAbsoluteUrls) {
 
 }  // namespace
 }  // namespace bottle::proxy
+
+#include "proxy/evidence.h"
+
+namespace bottle::proxy {
+namespace {
+
+TEST(Evidence, QueryValuesAreAlwaysRedacted) {
+  EXPECT_EQ(loggable_target("/v1/x", "key=abc&flag&b=2", false),
+            "/v1/x?key=********&flag&b=********");
+  EXPECT_EQ(loggable_target("/v1/x", "", false), "/v1/x");
+}
+
+TEST(Evidence, UrlWithASecretLosesPathAndSubdomains) {
+  EXPECT_EQ(loggable_target("/ghp_secretsecret/x", "q=1", true), "/********");
+  EXPECT_EQ(loggable_host("ghpsecret.api.example.com"), "********.example.com");
+  EXPECT_EQ(loggable_host("example.com"), "example.com");
+  EXPECT_EQ(loggable_host("localhost"), "localhost");
+}
+
+}  // namespace
+}  // namespace bottle::proxy
