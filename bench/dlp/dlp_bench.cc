@@ -151,6 +151,10 @@ BENCHMARK_CAPTURE(BM_ScanStream, mixed_outbound, mixed_text, Direction::outbound
 BENCHMARK_CAPTURE(BM_ScanStream, json_outbound, json_text, Direction::outbound)
     ->Arg(16 << 10)
     ->Unit(benchmark::kMillisecond);
+// Response bodies (egress inbound DLP): only the injection phrases run.
+BENCHMARK_CAPTURE(BM_ScanStream, mixed_inbound, mixed_text, Direction::inbound)
+    ->Arg(16 << 10)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_RE2SetBaseline, mixed, mixed_text)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_RE2SetBaseline, json, json_text)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScanShortHeader);

@@ -13,9 +13,7 @@
 namespace bottle::dlp::internal {
 namespace {
 
-bool has_high_byte(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
+bool has_high_byte(std::string_view s) { return first_high_byte(s) != s.size(); }
 
 // Credentials are text; a decoded view full of control bytes is binary (a hash, an
 // image, a UUID read as base64) and not worth scanning.

@@ -43,7 +43,8 @@ class StreamScan final : public BodyScan {
   void feed(std::string_view chunk, std::vector<Finding>& out) override {
     if (finished_ || chunk.empty()) return;
     std::string normalized;
-    if (dir_ == Direction::inbound) {
+    // An ASCII chunk with nothing carried over normalizes to itself: no copy needed.
+    if (dir_ == Direction::inbound && (!carry_.empty() || first_high_byte(chunk) != chunk.size())) {
       // Normalize before matching so zero-width characters cannot split a phrase.
       std::string joined = carry_;
       joined.append(chunk);

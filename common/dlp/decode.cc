@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace bottle::dlp {
 namespace {
@@ -158,6 +159,17 @@ char confusable(uint32_t cp) {
 
 }  // namespace
 
+size_t first_high_byte(std::string_view in, size_t from) {
+  size_t i = from;
+  for (; i + 8 <= in.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, in.data() + i, 8);
+    if ((w & 0x8080808080808080ull) != 0) break;
+  }
+  while (i < in.size() && static_cast<unsigned char>(in[i]) < 0x80) ++i;
+  return i;
+}
+
 bool normalize_unicode(std::string_view in, std::string& out) {
   out.clear();
   out.reserve(in.size());
@@ -165,7 +177,9 @@ bool normalize_unicode(std::string_view in, std::string& out) {
   size_t i = 0;
   while (i < in.size()) {
     if (static_cast<unsigned char>(in[i]) < 0x80) {
-      out.push_back(in[i++]);
+      const size_t j = first_high_byte(in, i);
+      out.append(in.substr(i, j - i));
+      i = j;
       continue;
     }
     uint32_t cp = 0;
