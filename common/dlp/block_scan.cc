@@ -238,17 +238,12 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
     scan_view(sink, decoded, &o, depth + 1);
   };
   std::string buf;
-  uint8_t classes = 0;
-  size_t percents = 0;
-  for (unsigned char c : word) {
-    classes |= kCharClasses[c];
-    percents += c == '%';
-  }
+  const auto percents = static_cast<size_t>(std::count(word.begin(), word.end(), '%'));
   // Each %XX shrinks by two bytes; a view that ends up too short is not worth decoding.
-  if ((classes & kPercentChar) != 0 && word.size() >= min_view_ + 2 * percents && percent_decode(word, buf)) {
+  if (percents != 0 && word.size() >= min_view_ + 2 * percents && percent_decode(word, buf)) {
     nested(buf, "percent");
   }
-  if ((classes & kHighByte) != 0 && normalize_unicode(word, buf)) nested(buf, "unicode");
+  if (first_high_byte(word) != word.size() && normalize_unicode(word, buf)) nested(buf, "unicode");
 
   // Base64 / hex runs inside the word.
   size_t i = 0;
@@ -257,15 +252,7 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
       ++i;
       continue;
     }
-    size_t j = i;
-    // Eight bytes per step: long base64 blobs (inline images) are common.
-    while (j + 8 <= word.size()) {
-      uint8_t all = kBase64Char;
-      for (size_t k = 0; k < 8; ++k) all &= kCharClasses[static_cast<unsigned char>(word[j + k])];
-      if (all == 0) break;
-      j += 8;
-    }
-    while (j < word.size() && base64_char(static_cast<unsigned char>(word[j]))) ++j;
+    const size_t j = base64_span_end(word, i);
     const std::string_view run = word.substr(i, j - i);
     const uint64_t run_abs = origin.begin + i;
     i = j;
@@ -345,8 +332,7 @@ void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, 
     if (h.id < kTriggerPercent) continue;
     if (h.id == kTriggerBase64 && h.last_end == h.end && h.end >= kMinBase64Run) {
       const size_t begin = static_cast<size_t>(h.end) - kMinBase64Run;
-      size_t end = static_cast<size_t>(h.end);
-      while (end < text.size() && base64_char(static_cast<unsigned char>(text[end]))) ++end;
+      const size_t end = base64_span_end(text, static_cast<size_t>(h.end));
       if (!run_worth_decoding(text.substr(begin, end - begin))) continue;
     }
     // Every word overlapping [h.end-1, h.last_end-1].
@@ -361,9 +347,7 @@ void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, 
         ++p;
         continue;
       }
-      size_t b = p, e = p;
-      while (b > 0 && !is_word_delimiter(static_cast<unsigned char>(text[b - 1]))) --b;
-      while (e < text.size() && !is_word_delimiter(static_cast<unsigned char>(text[e]))) ++e;
+      const size_t b = word_begin(text, p), e = word_end(text, p);
       const Origin o = origin != nullptr ? *origin : Origin{b, e, ""};
       scan_word(sink, text.substr(b, e - b), o, depth);
       words_done = e;

@@ -156,6 +156,54 @@ MaskFn pick_masks() {
 }
 const MaskFn kMasks = pick_masks();
 
+bool base64_byte(char c) { return (kCharClasses[static_cast<unsigned char>(c)] & kBase64Char) != 0; }
+
+size_t span_end_scalar(std::string_view s, size_t i) {
+  while (i < s.size() && base64_byte(s[i])) ++i;
+  return i;
+}
+size_t span_begin_scalar(std::string_view s, size_t i) {
+  while (i > 0 && base64_byte(s[i - 1])) --i;
+  return i;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+BOTTLE_AVX2 inline uint32_t b64_bits256(const char* p) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const __m256i b64 = _mm256_or_si256(
+      _mm256_or_si256(_mm256_or_si256(range256(v, '0', '9'), range256(v, 'A', 'Z')),
+                      _mm256_or_si256(range256(v, 'a', 'z'), eq256(v, '-'))),
+      _mm256_or_si256(_mm256_or_si256(eq256(v, '+'), eq256(v, '/')), eq256(v, '_')));
+  return static_cast<uint32_t>(_mm256_movemask_epi8(b64));
+}
+
+BOTTLE_AVX2 size_t span_end_avx2(std::string_view s, size_t i) {
+  for (; i + 32 <= s.size(); i += 32) {
+    const uint32_t miss = ~b64_bits256(s.data() + i);
+    if (miss != 0) return i + static_cast<size_t>(__builtin_ctz(miss));
+  }
+  return span_end_scalar(s, i);
+}
+
+BOTTLE_AVX2 size_t span_begin_avx2(std::string_view s, size_t i) {
+  for (; i >= 32; i -= 32) {
+    const uint32_t miss = ~b64_bits256(s.data() + i - 32);
+    if (miss != 0) return i - static_cast<size_t>(__builtin_clz(miss));
+  }
+  return span_begin_scalar(s, i);
+}
+#endif
+
+using SpanFn = size_t (*)(std::string_view, size_t);
+#if defined(__x86_64__) || defined(__i386__)
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+const SpanFn kSpanEnd = kHaveAvx2 ? span_end_avx2 : span_end_scalar;
+const SpanFn kSpanBegin = kHaveAvx2 ? span_begin_avx2 : span_begin_scalar;
+#else
+const SpanFn kSpanEnd = span_end_scalar;
+const SpanFn kSpanBegin = span_begin_scalar;
+#endif
+
 inline unsigned popcount(uint64_t x) {
   x = x - ((x >> 1) & 0x5555555555555555ull);
   x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
@@ -245,9 +293,41 @@ void ClassScanner::run_class(RunState& st, uint64_t m, uint64_t r, const KindSpe
   }
 }
 
+size_t base64_span_end(std::string_view s, size_t from) { return kSpanEnd(s, from); }
+size_t base64_span_begin(std::string_view s, size_t to) { return kSpanBegin(s, to); }
+
+// Base64 characters are never delimiters, so whole spans of them are skipped at once.
+size_t word_begin(std::string_view s, size_t p) {
+  for (;;) {
+    p = base64_span_begin(s, p);
+    if (p == 0 || is_word_delimiter(static_cast<unsigned char>(s[p - 1]))) return p;
+    --p;
+  }
+}
+size_t word_end(std::string_view s, size_t p) {
+  for (;;) {
+    p = base64_span_end(s, p);
+    if (p == s.size() || is_word_delimiter(static_cast<unsigned char>(s[p]))) return p;
+    ++p;
+  }
+}
+
 bool region_may_match(std::string_view region, RunKind kind) {
-  if (kind == RunKind::words) {  // twelve words need eleven spaces
-    return std::count(region.begin(), region.end(), ' ') >= 11;
+  if (kind == RunKind::words) {
+    // Twelve consecutive words of 3..8 letters (every BIP-39 word's length): prose
+    // breaks such stretches with "a", "of", "is" or a long word almost at once.
+    size_t streak = 0, len = 0;
+    for (const char c : region) {
+      if (c != ' ') {
+        ++len;
+        continue;
+      }
+      if (len != 0) streak = len >= 3 && len <= 8 ? streak + 1 : 0;
+      if (streak >= 12) return true;
+      len = 0;
+    }
+    if (len != 0) streak = len >= 3 && len <= 8 ? streak + 1 : 0;
+    return streak >= 12;
   }
   if (kind != RunKind::card) return true;
   for (size_t i = 0; i < region.size(); ++i) {

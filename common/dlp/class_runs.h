@@ -29,6 +29,17 @@ struct Region {
 // timestamp digit runs mostly do not; a BIP-39 phrase has at least eleven spaces.
 bool region_may_match(std::string_view region, RunKind kind);
 
+// Base64-alphabet spans (A-Z a-z 0-9 + / - _), 32 bytes per step where AVX2 exists:
+// inline images and long tokens make byte-by-byte walks over them the hot loop.
+// base64_span_end: first index >= from that is not a base64 character (or s.size()).
+// base64_span_begin: start of the base64 span that ends at `to` (to itself when s[to-1] is not).
+size_t base64_span_end(std::string_view s, size_t from);
+size_t base64_span_begin(std::string_view s, size_t to);
+
+// Word bounds around a non-delimiter byte (see is_word_delimiter), skipping base64 spans fast.
+size_t word_begin(std::string_view s, size_t p);
+size_t word_end(std::string_view s, size_t p);
+
 class ClassScanner {
  public:
   // Triggers are appended as Hits (kTrigger* ids, merged when adjacent); regions
