@@ -238,18 +238,21 @@ class StreamScan final : public BodyScan {
         if (h->id == kTriggerBase64 && h->last_end == h->end && p == h->end - 1 && h->end >= kMinBase64Run + avail) {
           // A random run that ends inside this chunk is not worth its word (see run_worth_decoding).
           uint64_t run_end = h->end;
-          while (run_end < end && (kCharClasses[static_cast<unsigned char>(byte_at(run_end, chunk, base))] &
-                                   kBase64Char) != 0) {
+          while (run_end < base && (kCharClasses[static_cast<unsigned char>(byte_at(run_end, chunk, base))] &
+                                    kBase64Char) != 0) {
             ++run_end;
           }
+          if (run_end >= base) run_end = base + base64_span_end(chunk, static_cast<size_t>(run_end - base));
           if (run_end < end && !run_worth_decoding(slice(h->end - kMinBase64Run, run_end, chunk, base))) break;
         }
+        // Inside the chunk the word bounds come from the fast string_view walkers; the
+        // byte-wise loops only cover the part of a word that lies in the tail.
+        const uint64_t lowest = std::max<uint64_t>(avail, p > kWordLookback ? p - kWordLookback : 0);
         uint64_t b = p, e = p;
-        while (b > avail && p - b < kWordLookback &&
-               !is_word_delimiter(static_cast<unsigned char>(byte_at(b - 1, chunk, base)))) {
-          --b;
-        }
-        while (e < end && !is_word_delimiter(static_cast<unsigned char>(byte_at(e, chunk, base)))) ++e;
+        if (b > base) b = std::max(lowest, base + word_begin(chunk, static_cast<size_t>(b - base)));
+        while (b > lowest && !is_word_delimiter(static_cast<unsigned char>(byte_at(b - 1, chunk, base)))) --b;
+        while (e < base && !is_word_delimiter(static_cast<unsigned char>(byte_at(e, chunk, base)))) ++e;
+        if (e >= base) e = base + word_end(chunk, static_cast<size_t>(e - base));
         b = std::max(b, words_done_);
         word_begin_ = b;
         word_ = slice(b, e, chunk, base);
