@@ -246,7 +246,7 @@ void ClientSession::on_connect_request() {
   m.add(m.connects);
   verdict_ = evaluate_connect(*snap_, req_.target);
   if (verdict_.block) {
-    block(*verdict_.block, verdict_.status, verdict_.detail, true);
+    block(*verdict_.block, verdict_.status, verdict_.detail, true, verdict_.findings);
     return;
   }
   arrival_.tunnel = verdict_.target;

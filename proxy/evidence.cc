@@ -19,7 +19,8 @@ nlohmann::json base(const ExchangeFacts& f, bool secret_in_url) {
 
 bool url_finding(const std::vector<dlp::Finding>& findings) {
   for (const auto& f : findings) {
-    if (f.location == "url") return true;
+    // The Host header names the same host as the URL (the pipeline checks they agree).
+    if (f.location == "url" || f.location == "header:host") return true;
   }
   return false;
 }

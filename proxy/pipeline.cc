@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "proxy/evidence.h"
+
 namespace bottle::proxy {
 namespace {
 
@@ -17,6 +19,50 @@ Verdict& block(Verdict& v, BlockReason reason, std::string detail, int status = 
   v.status = status;
   v.detail = std::move(detail);
   return v;
+}
+
+// A DNS label long and mixed enough to be an encoded value rather than a name. Hosts
+// arrive lower-cased, which breaks the checksums DLP validates tokens with, so the
+// shape alone decides for labels.
+bool label_may_hold_secret(std::string_view label) {
+  bool letter = false, digit = false;
+  for (char c : label) {
+    letter |= std::isalpha(static_cast<unsigned char>(c)) != 0;
+    digit |= std::isdigit(static_cast<unsigned char>(c)) != 0;
+  }
+  return label.size() >= 16 && letter && digit;
+}
+
+// Stage 2's block. The host is the agent's to choose and may carry a secret
+// ("<secret>.allowed.example"): it is scanned like a URL, and when DLP or the label
+// shape says so, the evidence names only the last two labels.
+Verdict& block_unknown_host(Verdict& v, const Snapshot& snap) {
+  std::string_view host = v.target.host;
+  bool suspicious = false;
+  if (!v.target.is_ip) {
+    for (size_t start = 0; start < host.size();) {
+      size_t dot = std::min(host.find('.', start), host.size());
+      suspicious |= label_may_hold_secret(host.substr(start, dot - start));
+      start = dot + 1;
+    }
+  }
+  if (snap.scanner) {
+    auto found = snap.scanner->scan(host, dlp::Direction::outbound, "url");
+    suspicious |= !found.empty();
+    v.findings = std::move(found);
+  }
+  if (suspicious && v.findings.empty()) {
+    // No detector fired, but the evidence must still not carry the label: a synthetic
+    // finding on the URL makes the logger redact host and path.
+    dlp::Finding f;
+    f.detector = "egress.encoded_host_label";
+    f.location = "url";
+    f.snippet = loggable_host(host);
+    f.blocking = true;
+    v.findings.push_back(std::move(f));
+  }
+  std::string shown = suspicious ? loggable_host(host) : std::string(host);
+  return block(v, BlockReason::host_not_allowed, "no route for " + shown);
 }
 
 // Stage 2. Wildcards never cover an IP literal: only a route naming it does.
@@ -111,7 +157,7 @@ bool stage_route(Verdict& v, const Snapshot& snap, const MessageHead& head) {
   if (m.outcome == config::MatchOutcome::host_not_allowed || !m.route ||
       (v.target.is_ip && (m.route->wildcard || m.route->host != v.target.host))) {
     v.route = nullptr;
-    block(v, BlockReason::host_not_allowed, "no route for " + v.target.host);
+    block_unknown_host(v, snap);
     return false;
   }
   if (m.outcome == config::MatchOutcome::route_not_matched) {
@@ -154,16 +200,14 @@ Verdict evaluate_connect(const Snapshot& snap, std::string_view authority) {
   v.target = std::move(a.value());
   v.upstream_tls = true;
   v.route = find_route_for_host(*snap.routes, v.target);
-  if (!v.route) return block(v, BlockReason::host_not_allowed, "no route for " + v.target.host);
+  if (!v.route) return block_unknown_host(v, snap);
   return v;
 }
 
 Verdict evaluate_request(const Snapshot& snap, const MessageHead& head, const Arrival& arrival) {
   Verdict v;
   if (!stage_target(v, head, arrival)) return v;
-  if (!find_route_for_host(*snap.routes, v.target)) {
-    return block(v, BlockReason::host_not_allowed, "no route for " + v.target.host);
-  }
+  if (!find_route_for_host(*snap.routes, v.target)) return block_unknown_host(v, snap);
   if (!stage_policy(v)) return v;
   if (!stage_route(v, snap, head)) return v;
   if (v.route->auth) v.inject_name = lower(v.route->auth->header);  // stage 6, applied on the wire

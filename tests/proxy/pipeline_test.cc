@@ -79,6 +79,33 @@ TEST_F(Pipeline, BlocksUnknownHost) {
   EXPECT_EQ(*v.block, BlockReason::host_not_allowed);
 }
 
+TEST_F(Pipeline, SecretUsedAsSubdomainOfUnknownHostIsKeptOutOfTheEvidence) {
+  // Found by the escape suite: "<secret>.allowed.test" was logged in clear.
+  const std::string host = "real-token-value-123456.nowhere.test";
+  Verdict c = evaluate_connect(*snap_, host + ":443");
+  ASSERT_TRUE(c.block);
+  EXPECT_EQ(*c.block, BlockReason::host_not_allowed);
+  ASSERT_FALSE(c.findings.empty());
+  EXPECT_EQ(c.findings.front().location, "url");
+  EXPECT_EQ(c.detail, "no route for ********.nowhere.test");
+  Verdict r = request("GET", "http://" + host + "/", {{"Host", host}});
+  ASSERT_TRUE(r.block);
+  EXPECT_EQ(*r.block, BlockReason::host_not_allowed);
+  EXPECT_EQ(r.detail.find("real-token"), std::string::npos) << r.detail;
+  ASSERT_FALSE(r.findings.empty());
+  // Lower-cased tokens fail their checksum; the label's shape is enough.
+  Verdict lc = evaluate_connect(*snap_, "ghp_x0egu2jf9yxjslvzoqsogakmsyaxx83yy63k.allowed.test:443");
+  EXPECT_EQ(lc.detail, "no route for ********.allowed.test");
+  ASSERT_FALSE(lc.findings.empty());
+  EXPECT_EQ(lc.findings.front().location, "url");
+  EXPECT_EQ(evaluate_connect(*snap_, "objects-origin.githubusercontent.com:443").detail,
+            "no route for objects-origin.githubusercontent.com");
+  // An ordinary unknown host keeps its name in the evidence.
+  Verdict plain = evaluate_connect(*snap_, "nope.test:443");
+  EXPECT_EQ(plain.detail, "no route for nope.test");
+  EXPECT_TRUE(plain.findings.empty());
+}
+
 TEST_F(Pipeline, BlocksMethodAndPathOutsideMatches) {
   EXPECT_EQ(request("POST", "/v1/x", {{"Host", "api.test"}}, tunnel("api.test")).block,
             BlockReason::route_not_matched);
