@@ -25,26 +25,32 @@ constexpr unsigned kMinBase64 = 16;
 // leading word); base58: unused here (see block()); words: 12..24 BIP-39 words.
 constexpr KindSpec kSpecs[kRunKinds] = {{13, 64}, {15, 128}, {51, 128}, {47, 4096}};
 
-// Bit i of the result: bytes i-N+1 .. i are all in the class (N <= 64), looking back
-// into the previous block's mask. N is a template argument so every shift is constant.
+// Bit i of the result: bytes i-N+1 .. i are all in the class (1 <= N <= 64), looking
+// back into the previous block's mask. N is a template argument so every shift is
+// constant. Windows inside the block are an AND of shifted copies of `m` (64-bit, the
+// shifted-in zeros clear bits below N-1); windows reaching back are the leading run of
+// `m` continuing the previous block's trailing run, computed from two bit counts.
 template <unsigned N>
 inline uint64_t at_least(uint64_t prev, uint64_t m) {
-  using u128 = unsigned __int128;
-  const u128 x = (static_cast<u128>(m) << 64) | prev;
-  u128 acc = ~static_cast<u128>(0);
-  u128 pow = x;
+  static_assert(N >= 1 && N <= 64);
+  uint64_t acc = ~uint64_t{0}, pow = m;
   unsigned have = 0;
   [&]<unsigned... I>(std::integer_sequence<unsigned, I...>) {
     (([&] {
        if constexpr (((N >> I) & 1) != 0) {
-         acc &= pow << have;
+         acc &= pow << have;  // have < N - 2^I < 64
          have += 1u << I;
        }
-       pow &= pow << (1u << I);
+       if constexpr ((1u << I) < 64) pow &= pow << (1u << I);
      }()),
      ...);
   }(std::make_integer_sequence<unsigned, 7>{});
-  return static_cast<uint64_t>(acc >> 64);
+  const unsigned carry = ~prev == 0 ? 64 : static_cast<unsigned>(__builtin_clzll(~prev));
+  const unsigned lead = ~m == 0 ? 64 : static_cast<unsigned>(__builtin_ctzll(~m));
+  const unsigned lo = carry >= N - 1 ? 0 : N - 1 - carry;
+  const unsigned hi = lead < N - 1 ? lead : N - 1;
+  if (hi > lo) acc |= ((uint64_t{1} << hi) - 1) & ~((uint64_t{1} << lo) - 1);  // hi <= 63
+  return acc;
 }
 
 inline int ctz(uint64_t v) { return __builtin_ctzll(v); }
