@@ -210,12 +210,6 @@ const SpanFn kSpanEnd = span_end_scalar;
 const SpanFn kSpanBegin = span_begin_scalar;
 #endif
 
-inline unsigned popcount(uint64_t x) {
-  x = x - ((x >> 1) & 0x5555555555555555ull);
-  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-  return static_cast<unsigned>((x * 0x0101010101010101ull) >> 56);
-}
 
 }  // namespace
 
@@ -259,13 +253,14 @@ template <size_t K>
 void ClassScanner::classify(uint64_t m, RunKind kind, std::vector<Region>& regions) {
   RunState& st = runs_[K];
   constexpr unsigned kMin = kSpecs[K].min_len;
-  // Too few members in this block and the last one to hold a run: nothing to compute.
-  if (!st.open && !st.prev_long &&
-      popcount(m) + popcount(st.prev) < kMin) {
+  const uint64_t r = at_least<kMin>(st.prev, m);
+  // No run reaches the minimum here and none is open: only the carry changes.
+  if (!st.open && r == 0) {
     st.prev = m;
+    st.prev_long = false;
     return;
   }
-  run_class(st, m, at_least<kMin>(st.prev, m), kSpecs[K], kind, regions);
+  run_class(st, m, r, kSpecs[K], kind, regions);
 }
 
 void ClassScanner::run_class(RunState& st, uint64_t m, uint64_t r, const KindSpec& spec, RunKind kind,
