@@ -2,6 +2,7 @@
 // per view, RE2 validation around each candidate, and decoded views for the words that
 // look encoded, scanned the same way up to kMaxDecodeDepth levels deep.
 #include <algorithm>
+#include <array>
 
 #include "common/dlp/bip39_words.h"
 #include "common/dlp/checksums.h"
@@ -26,27 +27,28 @@ bool mostly_text(std::string_view s) {
 bool base64_char(unsigned char c) { return (kCharClasses[c] & kBase64Char) != 0; }
 bool hex_char(unsigned char c) { return (kCharClasses[c] & kHexChar) != 0; }
 
-int b64_index(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  return 52;  // digits and symbols: above the printable-ASCII lead range
-}
-
 // Base64 of printable ASCII has a telltale shape: the first character of each 4-char
 // group carries a byte's top six bits, 0x08..0x1F for 0x20..0x7E, so it is one of
 // I-Z or a-f. Random bytes (hashes, images, ids) rarely keep that up for long.
+constexpr std::array<bool, 256> make_text_lead() {
+  std::array<bool, 256> t{};
+  for (int c = 'I'; c <= 'Z'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kTextLead = make_text_lead();
+
 bool base64_of_text(std::string_view run) {
   const size_t groups = std::min<size_t>(32, run.size() / 4);
   const size_t allowed = groups / 8;
   size_t misses = 0;
   for (size_t g = 0; g < groups; ++g) {
-    const int v = b64_index(static_cast<unsigned char>(run[4 * g]));
-    if ((v < 8 || v > 31) && ++misses > allowed) return false;
+    misses += !kTextLead[static_cast<unsigned char>(run[4 * g])];
+    if (misses > allowed) return false;
   }
   return groups > 0;
 }
 
-// Hex of printable ASCII: every high nibble is 2..7 (or 0 for tabs and newlines).
 // At most one pair in eight may miss; random hex (hashes, ids) misses half the time,
 // so the answer is usually known after a few pairs.
 bool hex_of_text(std::string_view run) {
