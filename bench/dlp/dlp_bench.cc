@@ -77,6 +77,17 @@ const std::string& json_text() {
   return data;
 }
 
+// A downloaded archive or image: random bytes, mostly invalid UTF-8.
+const std::string& binary_data() {
+  static const std::string data = [] {
+    std::mt19937 rng(11);
+    std::string out(kTarget, '\0');
+    for (char& c : out) c = static_cast<char>(rng());
+    return out;
+  }();
+  return data;
+}
+
 std::shared_ptr<const Scanner> scanner() {
   static const auto s = [] {
     ScannerConfig config;
@@ -153,6 +164,12 @@ BENCHMARK_CAPTURE(BM_ScanStream, json_outbound, json_text, Direction::outbound)
     ->Unit(benchmark::kMillisecond);
 // Response bodies (egress inbound DLP): only the injection phrases run.
 BENCHMARK_CAPTURE(BM_ScanStream, mixed_inbound, mixed_text, Direction::inbound)
+    ->Arg(16 << 10)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ScanStream, binary_outbound, binary_data, Direction::outbound)
+    ->Arg(16 << 10)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ScanStream, binary_inbound, binary_data, Direction::inbound)
     ->Arg(16 << 10)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_RE2SetBaseline, mixed, mixed_text)->Unit(benchmark::kMillisecond);

@@ -170,34 +170,63 @@ size_t first_high_byte(std::string_view in, size_t from) {
   return i;
 }
 
+namespace {
+
+// Lead bytes of every UTF-8 sequence (overlong ones included: utf8_decode accepts them)
+// whose code point is invisible or has a confusable. A lead byte is never a continuation
+// byte, so a sequence that starts elsewhere can neither be changed nor hide one.
+const std::array<bool, 256>& fold_leads() {
+  static const std::array<bool, 256> leads = [] {
+    std::array<bool, 256> t{};
+    for (uint32_t cp = 0x80; cp < 0x200000; ++cp) {
+      if (!invisible(cp) && confusable(cp) == 0) continue;
+      if (cp < 0x800) t[0xC0 | (cp >> 6)] = true;
+      if (cp < 0x10000) t[0xE0 | (cp >> 12)] = true;
+      t[0xF0 | (cp >> 18)] = true;
+    }
+    return t;
+  }();
+  return leads;
+}
+
+}  // namespace
+
 bool normalize_unicode(std::string_view in, std::string& out) {
+  const std::array<bool, 256>& leads = fold_leads();
   out.clear();
   out.reserve(in.size());
   bool changed = false;
+  // Bytes that pass through (ASCII, kept code points, invalid UTF-8) are copied in runs:
+  // binary bodies are mostly invalid UTF-8, and a byte-by-byte copy dominated their scan.
+  size_t kept_from = 0;
   size_t i = 0;
   while (i < in.size()) {
-    if (static_cast<unsigned char>(in[i]) < 0x80) {
-      const size_t j = first_high_byte(in, i);
-      out.append(in.substr(i, j - i));
-      i = j;
+    const auto c = static_cast<unsigned char>(in[i]);
+    if (c < 0x80) {
+      i = first_high_byte(in, i + 1);
+      continue;
+    }
+    if (!leads[c]) {
+      ++i;
       continue;
     }
     uint32_t cp = 0;
     const size_t len = utf8_decode(in, i, cp);
     if (len == 0) {
-      out.push_back(in[i++]);
+      ++i;
       continue;
     }
-    if (invisible(cp)) {
+    const bool drop = invisible(cp);
+    const char a = drop ? 0 : confusable(cp);
+    if (drop || a != 0) {
+      out.append(in.substr(kept_from, i - kept_from));
+      if (a != 0) out.push_back(a);
+      kept_from = i + len;
       changed = true;
-    } else if (const char a = confusable(cp); a != 0) {
-      out.push_back(a);
-      changed = true;
-    } else {
-      out.append(in.substr(i, len));
     }
     i += len;
   }
+  out.append(in.substr(kept_from));
   return changed;
 }
 

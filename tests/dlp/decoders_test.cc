@@ -78,6 +78,19 @@ TEST(Decode, UnicodeNormalizationStripsInvisiblesAndFoldsLookalikes) {
   EXPECT_EQ(out, "\xff\xfe broken");
 }
 
+// Binary bodies: invalid bytes around folded characters pass through in place, and the
+// overlong encodings utf8_decode accepts are folded like the short ones.
+TEST(Decode, UnicodeNormalizationKeepsInvalidBytesAroundFolds) {
+  std::string out;
+  EXPECT_TRUE(normalize_unicode("\x80\xff\xC3" "a\xE2\x80\x8B" "b\xD0\xB0\xfe\xE0\x82\xAD" "c\x9f", out));
+  EXPECT_EQ(out, "\x80\xff\xC3" "ab" "a\xfe" "c\x9f");
+  EXPECT_TRUE(normalize_unicode("\xF0\x80\x82\xAD\xE0\x90\xB0", out));  // overlong U+00AD, U+0430
+  EXPECT_EQ(out, "a");
+  const std::string binary = "\x01\x93\xc3\x28\xa0\xe2\x28\xa1\xf0\x28\x8c\xbc\xf8\xa1\xa1\xa1\xa1";
+  EXPECT_FALSE(normalize_unicode(binary, out));
+  EXPECT_EQ(out, binary);
+}
+
 TEST(Decompress, RoundTripsEveryEncodingInTinyChunks) {
   const std::string plain = "hello compressed world " + std::string(5000, 'q') + " end";
   const std::vector<std::pair<std::string, std::string>> cases = {
