@@ -249,7 +249,12 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
   if (percents != 0 && word.size() >= min_view_ + 2 * percents && percent_decode(word, buf)) {
     nested(buf, "percent");
   }
-  if (first_high_byte(word) != word.size() && normalize_unicode(word, buf)) nested(buf, "unicode");
+  // Normalizing never lengthens a word, so a word shorter than a view is not worth it
+  // (random binary is full of such words).
+  if (word.size() >= min_view_ && first_high_byte(word) != word.size() && unicode_would_change(word) &&
+      normalize_unicode(word, buf)) {
+    nested(buf, "unicode");
+  }
 
   // Base64 / hex runs inside the word.
   size_t i = 0;

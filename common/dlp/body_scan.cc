@@ -77,11 +77,18 @@ class StreamScan final : public BodyScan {
 
   // Bytes [a, b) of the stream, from the tail and the current chunk.
   std::string slice(uint64_t a, uint64_t b, std::string_view chunk, uint64_t base) const {
+    std::string out;
+    slice_into(out, a, b, chunk, base);
+    return out;
+  }
+
+  // slice() into a reused buffer: binary bodies open a word every few bytes.
+  void slice_into(std::string& out, uint64_t a, uint64_t b, std::string_view chunk, uint64_t base) const {
     const uint64_t avail = base - tail_.size();
     a = std::max(a, avail);
     b = std::min<uint64_t>(b, base + chunk.size());
-    std::string out;
-    if (a >= b) return out;
+    out.clear();
+    if (a >= b) return;
     if (a < base) {
       const uint64_t t_end = std::min(b, base);
       out.append(tail_, static_cast<size_t>(a - avail), static_cast<size_t>(t_end - a));
@@ -90,7 +97,6 @@ class StreamScan final : public BodyScan {
       const uint64_t c_begin = std::max(a, base);
       out.append(chunk.substr(static_cast<size_t>(c_begin - base), static_cast<size_t>(b - c_begin)));
     }
-    return out;
   }
 
   void scan_error(std::vector<Finding>& out) {
@@ -255,7 +261,7 @@ class StreamScan final : public BodyScan {
         if (e >= base) e = base + word_end(chunk, static_cast<size_t>(e - base));
         b = std::max(b, words_done_);
         word_begin_ = b;
-        word_ = slice(b, e, chunk, base);
+        slice_into(word_, b, e, chunk, base);
         word_open_ = true;
         if (e < end || final) close_word(sink);
         p = e;

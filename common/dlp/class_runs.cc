@@ -294,8 +294,19 @@ void ClassScanner::run_class(RunState& st, uint64_t m, uint64_t r, const KindSpe
   }
 }
 
-size_t base64_span_end(std::string_view s, size_t from) { return kSpanEnd(s, from); }
-size_t base64_span_begin(std::string_view s, size_t to) { return kSpanBegin(s, to); }
+// Spans in random binary are a byte or two long: those end before the vector setup pays.
+size_t base64_span_end(std::string_view s, size_t from) {
+  for (size_t k = 0; k < 4; ++k, ++from) {
+    if (from == s.size() || !base64_byte(s[from])) return from;
+  }
+  return kSpanEnd(s, from);
+}
+size_t base64_span_begin(std::string_view s, size_t to) {
+  for (size_t k = 0; k < 4; ++k, --to) {
+    if (to == 0 || !base64_byte(s[to - 1])) return to;
+  }
+  return kSpanBegin(s, to);
+}
 
 // Base64 characters are never delimiters, so whole spans of them are skipped at once.
 size_t word_begin(std::string_view s, size_t p) {

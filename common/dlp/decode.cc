@@ -191,14 +191,13 @@ const std::array<bool, 256>& fold_leads() {
 
 }  // namespace
 
-bool normalize_unicode(std::string_view in, std::string& out) {
+namespace {
+
+// Visits every code point normalize_unicode drops or folds: on_fold(index, length,
+// replacement or 0). Stops early when on_fold returns false.
+template <typename OnFold>
+[[gnu::always_inline]] inline void for_each_fold(std::string_view in, OnFold on_fold) {
   const std::array<bool, 256>& leads = fold_leads();
-  out.clear();
-  out.reserve(in.size());
-  bool changed = false;
-  // Bytes that pass through (ASCII, kept code points, invalid UTF-8) are copied in runs:
-  // binary bodies are mostly invalid UTF-8, and a byte-by-byte copy dominated their scan.
-  size_t kept_from = 0;
   size_t i = 0;
   while (i < in.size()) {
     const auto c = static_cast<unsigned char>(in[i]);
@@ -218,15 +217,37 @@ bool normalize_unicode(std::string_view in, std::string& out) {
     }
     const bool drop = invisible(cp);
     const char a = drop ? 0 : confusable(cp);
-    if (drop || a != 0) {
-      out.append(in.substr(kept_from, i - kept_from));
-      if (a != 0) out.push_back(a);
-      kept_from = i + len;
-      changed = true;
-    }
+    if ((drop || a != 0) && !on_fold(i, len, a)) return;
     i += len;
   }
+}
+
+}  // namespace
+
+bool normalize_unicode(std::string_view in, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  bool changed = false;
+  // Bytes that pass through (ASCII, kept code points, invalid UTF-8) are copied in runs:
+  // binary bodies are mostly invalid UTF-8, and a byte-by-byte copy dominated their scan.
+  size_t kept_from = 0;
+  for_each_fold(in, [&](size_t i, size_t len, char a) {
+    out.append(in.substr(kept_from, i - kept_from));
+    if (a != 0) out.push_back(a);
+    kept_from = i + len;
+    changed = true;
+    return true;
+  });
   out.append(in.substr(kept_from));
+  return changed;
+}
+
+bool unicode_would_change(std::string_view in) {
+  bool changed = false;
+  for_each_fold(in, [&](size_t, size_t, char) {
+    changed = true;
+    return false;
+  });
   return changed;
 }
 

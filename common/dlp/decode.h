@@ -24,6 +24,9 @@ bool hex_decode(std::string_view in, std::string& out);
 // to ASCII. Invalid UTF-8 passes through byte by byte. Returns false when nothing changed.
 bool normalize_unicode(std::string_view in, std::string& out);
 
+// What normalize_unicode would return, without building the output.
+bool unicode_would_change(std::string_view in);
+
 // Index of the first byte >= 0x80 at or after `from`, or in.size() when the rest is
 // ASCII (eight bytes per step: most text is ASCII and needs no normalizing at all).
 size_t first_high_byte(std::string_view in, size_t from = 0);
