@@ -11,21 +11,11 @@
 #include <set>
 #include <sstream>
 
+#include "common/ascii.h"
 #include "config/strict_yaml.h"
 
 namespace bottle::config {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool is_tchar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -190,7 +180,7 @@ class RouteTableBuilder {
     auto h = r.str("host");
     if (!r.ok()) return take(r);
     if (!h) return fail(r_map_, "route is missing 'host'");
-    std::string host = lower(*h);
+    std::string host = ascii_lower(*h);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     if (host.starts_with("*.")) {
       if (!is_dns_name(host.substr(2)) || host.substr(2).find('*') != std::string::npos) {
@@ -221,7 +211,7 @@ class RouteTableBuilder {
       if (!name) return fail(item, std::string(what) + " entry is missing 'name'");
       if (!value) return fail(item, std::string(what) + " entry is missing 'value'");
       if (header && !is_token(*name)) return fail(name_node, "bad header name '" + *name + "'");
-      vm.name = header ? lower(*name) : *name;
+      vm.name = header ? ascii_lower(*name) : *name;
       vm.value = *value;
       if (type && *type == "RegularExpression") {
         vm.type = ValueMatchType::regex;
@@ -274,7 +264,7 @@ class RouteTableBuilder {
     }
     if (method_s) {
       if (!is_token(*method_s)) return fail(method, "bad method '" + *method_s + "'");
-      m.method = upper(*method_s);
+      m.method = ascii_upper(*method_s);
     }
     if (headers.IsDefined() && !read_value_matches(headers, "headers", true, m.headers)) return false;
     if (query.IsDefined() && !read_value_matches(query, "queryParams", false, m.query_params)) {

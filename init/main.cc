@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "common/cli.h"
 #include "common/log.h"
 #include "common/version.h"
 #include "init/config.h"
@@ -104,17 +105,7 @@ int main(int argc, char** argv) {
   auto* reload = ctl->add_subcommand("reload", "send SIGHUP to the daemons with reload_signal");
   for (auto* sub : {restart, status, reload}) sub->fallthrough();  // `ctl status --socket S`
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return usage_error("usage", std::string(e.what()) + " (see --help)");
-  }
+  if (auto code = bottle::parse_command_line(app, argc, argv, "bottle-init")) return *code;
 
   if (restart->parsed()) return run_ctl(socket, {{"cmd", "restart"}, {"daemon", daemon}});
   if (status->parsed()) return run_ctl(socket, {{"cmd", "status"}});

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 
+#include "common/ascii.h"
 #include "orchestrator/provider.h"
 #include "orchestrator/yaml_emit.h"
 
@@ -42,11 +43,6 @@ PlanRoute to_plan_route(const YAML::Node& manifest_route, bool from_provider) {
     r.token_ref = r.node["auth"]["token_ref"].Scalar();
   }
   return r;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 PlanDaemon daemon(const std::string& name, bool wanted, const BinaryFinder& find) {
@@ -96,7 +92,7 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
   std::map<std::string, bool> provider_hosts;
   for (const auto& r : prov->routes) {
     p.routes.push_back(to_plan_route(r, true));
-    provider_hosts[lower(r["host"].Scalar())] = true;
+    provider_hosts[ascii_lower(r["host"].Scalar())] = true;
   }
   if (m.bottle.egress) {
     const EgressSpec& e = *m.bottle.egress;
@@ -106,7 +102,7 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     p.resolve = e.resolve;
     p.upstream_ca = e.upstream_ca;
     for (size_t i = 0; i < e.routes.size(); ++i) {
-      std::string host = lower(e.routes[i]["host"].Scalar());
+      std::string host = ascii_lower(e.routes[i]["host"].Scalar());
       if (provider_hosts.count(host)) {
         p.warnings.push_back(e.route_origins[i] + ": route for " + host + " is replaced by the " +
                              p.provider + " provider's route (it owns that host's credential)");

@@ -6,15 +6,10 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/ascii.h"
+
 namespace bottle::proxy {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Names listed in "Connection: a, b" are hop-by-hop for this message.
 std::vector<std::string> connection_tokens(const MessageHead& head) {
@@ -27,7 +22,7 @@ std::vector<std::string> connection_tokens(const MessageHead& head) {
     std::string_view tok = s.substr(0, comma);
     while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
     while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
-    if (!tok.empty()) out.push_back(lower(tok));
+    if (!tok.empty()) out.push_back(ascii_lower(tok));
     if (comma == std::string_view::npos) break;
     s.remove_prefix(comma + 1);
   }
@@ -70,7 +65,7 @@ std::string serialize_request_head(const MessageHead& head, const UpstreamReques
   append_header(out, "Host", up.host_header);
   auto conn_tokens = connection_tokens(head);
   for (const auto& h : head.headers) {
-    std::string lname = lower(h.name);
+    std::string lname = ascii_lower(h.name);
     if (lname == "host" || dropped(lname, conn_tokens)) continue;
     if (!up.inject_name.empty() && lname == up.inject_name) continue;
     if (lname == "expect") continue;  // the proxy answers 100-continue itself
@@ -98,7 +93,7 @@ std::string serialize_response_head(const MessageHead& head, bool close) {
   out.append("\r\n");
   auto conn_tokens = connection_tokens(head);
   for (const auto& h : head.headers) {
-    std::string lname = lower(h.name);
+    std::string lname = ascii_lower(h.name);
     if (dropped(lname, conn_tokens)) continue;
     append_header(out, h.name, h.value);
   }

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "common/cli.h"
 #include "common/version.h"
 
 namespace bottle::proxy {
@@ -23,14 +24,7 @@ std::variant<EgressOptions, int> parse_options(int argc, char** argv) {
   app.add_option("--upstream-ca", o.upstream_ca, "PEM bundle that replaces the system trust store");
   app.add_option("--resolve", o.resolve, "pin DNS: host:port:addr (repeatable)");
   app.add_flag("--check", o.check, "validate the config and exit (0 ok, 1 invalid)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::Success& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "bottle-egress: usage: %s\n", e.what());
-    return 2;
-  }
+  if (auto code = parse_command_line(app, argc, argv, "bottle-egress")) return *code;
   if (!o.check) {
     if (o.ca_cert.empty() || o.ca_key.empty()) {
       std::fprintf(stderr,

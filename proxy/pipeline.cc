@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "proxy/evidence.h"
 
 namespace bottle::proxy {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 Verdict& block(Verdict& v, BlockReason reason, std::string detail, int status = 403) {
   v.block = reason;
@@ -179,7 +174,7 @@ bool stage_dlp(Verdict& v, const Snapshot& snap, const MessageHead& head) {
   auto found = snap.scanner->scan(url, dlp::Direction::outbound, "url");
   v.findings.insert(v.findings.end(), found.begin(), found.end());
   for (const auto& h : head.headers) {
-    std::string name = lower(h.name);
+    std::string name = ascii_lower(h.name);
     if (!v.inject_name.empty() && name == v.inject_name) continue;
     auto hf = snap.scanner->scan(h.value, dlp::Direction::outbound, "header:" + name);
     v.findings.insert(v.findings.end(), hf.begin(), hf.end());
@@ -210,7 +205,7 @@ Verdict evaluate_request(const Snapshot& snap, const MessageHead& head, const Ar
   if (!find_route_for_host(*snap.routes, v.target)) return block_unknown_host(v, snap);
   if (!stage_policy(v)) return v;
   if (!stage_route(v, snap, head)) return v;
-  if (v.route->auth) v.inject_name = lower(v.route->auth->header);  // stage 6, applied on the wire
+  if (v.route->auth) v.inject_name = ascii_lower(v.route->auth->header);  // stage 6, applied on the wire
   if (!stage_dlp(v, snap, head)) return v;
   v.websocket = head.upgrade;
   if (v.route->dlp.inbound != config::DlpAction::off) {
@@ -228,7 +223,7 @@ std::string scannable_encodings(std::string_view accept_encoding) {
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
     while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    std::string name = lower(item.substr(0, item.find(';')));
+    std::string name = ascii_lower(item.substr(0, item.find(';')));
     while (!name.empty() && name.back() == ' ') name.pop_back();
     if (name != "gzip" && name != "x-gzip" && name != "deflate" && name != "br" &&
         name != "identity")

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cli.h"
 #include "common/result.h"
 #include "common/tls/contexts.h"
 #include "common/tls/ssl_error.h"
@@ -305,16 +306,9 @@ int main(int argc, char** argv) {
          "Close after this many requests (1 = a new CONNECT + TLS handshake per request; 0 = keep)")
       ->check(CLI::Range(0, 1000000));
   app.add_option("--seconds", opt.seconds, "Duration")->check(CLI::Range(0.1, 600.0));
-  try {
-    app.parse(argc, argv);
-    if (opt.dial.empty() && opt.proxy.empty())
-      throw CLI::ValidationError("one of --dial or --proxy is required");
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "bottle-loadgen: usage: %s\n", e.what());
+  if (auto code = bottle::parse_command_line(app, argc, argv, "bottle-loadgen")) return *code;
+  if (opt.dial.empty() && opt.proxy.empty()) {
+    std::fprintf(stderr, "bottle-loadgen: usage: one of --dial or --proxy is required\n");
     return 2;
   }
   return bottle::loadgen::run(opt);

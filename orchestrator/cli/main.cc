@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/cli.h"
 #include "common/version.h"
 #include "orchestrator/doctor.h"
 #include "orchestrator/local_backend.h"
@@ -242,18 +243,7 @@ int main(int argc, char** argv) {
   auto* proposals = app.add_subcommand("proposals", "supervise proposals (needs bottle-supervise)");
   proposals->allow_extras();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "bottle: usage: %s (see bottle --help)\n", e.what());
-    return 2;
-  }
+  if (auto code = bottle::parse_command_line(app, argc, argv, "bottle")) return *code;
 
   auto dispatch = [&]() -> int {
     if (*start) return launch(start_f, ::isatty(STDIN_FILENO));
