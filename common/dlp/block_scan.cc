@@ -235,7 +235,10 @@ void Engine::emit_known(Sink& sink, uint32_t id, std::string_view window, uint64
 }
 
 void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, int depth) const {
-  if (depth >= kMaxDecodeDepth) return;
+  // Shorter than every view and every run worth decoding (random binary is full of such
+  // words): none of the decoders below could produce anything.
+  if (depth >= kMaxDecodeDepth || word.size() < std::min(min_view_, kMinHexRun)) return;
+  static_assert(kMinHexRun <= kMinBase64Run && kMinHexRun <= 51);
   auto nested = [&](std::string_view decoded, std::string_view how) {
     // Too short to hold any detector's match or known secret, or random bytes (hashes,
     // images, UUIDs read as base64) that hide no credential.
