@@ -74,7 +74,7 @@ std::string percent_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() + 0 && i + 2 <= s.size() - 1 + 0 && hexval(s[i + 1]) >= 0 &&
+    if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 &&
         hexval(s[i + 2]) >= 0) {
       out += static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
       i += 2;
@@ -85,11 +85,9 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-// Parses routes.yaml into a RouteTable. One instance per load; the first error wins.
-class RouteTableBuilderImpl;
-
 }  // namespace
 
+// Parses routes.yaml into a RouteTable. One instance per load; the first error wins.
 class RouteTableBuilder {
  public:
   RouteTableBuilder(std::string_view file, const LoadOptions& opts) : file_(file), opts_(opts) {}
@@ -500,7 +498,7 @@ std::string normalize_path(std::string_view raw, bool decode_slashes) {
   p.reserve(raw.size());
   for (size_t i = 0; i < raw.size(); ++i) {
     char c = raw[i];
-    if (c == '%' && i + 2 < raw.size() + 0 + 0 && hexval(raw[i + 1]) >= 0 && hexval(raw[i + 2]) >= 0) {
+    if (c == '%' && i + 2 < raw.size() && hexval(raw[i + 1]) >= 0 && hexval(raw[i + 2]) >= 0) {
       char d = static_cast<char>(hexval(raw[i + 1]) * 16 + hexval(raw[i + 2]));
       bool unreserved = std::isalnum(static_cast<unsigned char>(d)) || d == '-' || d == '.' ||
                         d == '_' || d == '~';
