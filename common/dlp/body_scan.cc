@@ -42,17 +42,20 @@ class StreamScan final : public BodyScan {
 
   void feed(std::string_view chunk, std::vector<Finding>& out) override {
     if (finished_ || chunk.empty()) return;
-    std::string normalized;
     // An ASCII chunk with nothing carried over normalizes to itself: no copy needed.
     if (dir_ == Direction::inbound && (!carry_.empty() || first_high_byte(chunk) != chunk.size())) {
-      // Normalize before matching so zero-width characters cannot split a phrase.
-      std::string joined = carry_;
-      joined.append(chunk);
+      // Normalize before matching so zero-width characters cannot split a phrase. The
+      // buffers are members: binary responses come this way chunk after chunk.
+      std::string_view joined = chunk;
+      if (!carry_.empty()) {
+        joined_.assign(carry_);
+        joined_.append(chunk);
+        joined = joined_;
+      }
       const size_t hold = incomplete_utf8_tail(joined);
-      carry_ = joined.substr(joined.size() - hold);
-      joined.resize(joined.size() - hold);
-      if (!normalize_unicode(joined, normalized)) normalized = std::move(joined);
-      chunk = normalized;
+      carry_.assign(joined.substr(joined.size() - hold));
+      joined.remove_suffix(hold);
+      chunk = normalize_unicode(joined, normalized_) ? std::string_view(normalized_) : joined;
       if (chunk.empty()) return;
     }
     run(chunk, out, false);
@@ -286,6 +289,7 @@ class StreamScan final : public BodyScan {
   bool finished_ = false;
   bool error_reported_ = false;
   std::string carry_;  // inbound: incomplete UTF-8 sequence held for the next chunk
+  std::string joined_, normalized_;  // inbound: reused normalization buffers
   bool word_open_ = false;
   uint64_t word_begin_ = 0;
   std::string word_;

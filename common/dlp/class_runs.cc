@@ -4,6 +4,8 @@
 #include <cstring>
 #include <utility>
 
+#include "common/dlp/decode.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -227,7 +229,15 @@ void ClassScanner::block(const uint8_t* p, std::vector<Hit>& triggers, std::vect
   prev_b64_ = b64;
   prev_b64_long_ = (b64_long >> 63) != 0;
   for (uint64_t m = mk.percent; m != 0; m &= m - 1) add_trigger(triggers, kTriggerPercent, base + static_cast<uint64_t>(ctz(m)));
-  for (uint64_t m = mk.high; m != 0; m &= m - 1) add_trigger(triggers, kTriggerUnicode, base + static_cast<uint64_t>(ctz(m)));
+  // Only code points the Unicode view would change open a word: random binary is half
+  // high bytes, and a trigger on each of them meant a word opened every few bytes.
+  if (mk.high != 0) {
+    const std::string_view bytes(reinterpret_cast<const char*>(p), 64);
+    for (uint64_t m = fold_candidates(bytes.data()); m != 0; m &= m - 1) {
+      const auto at = static_cast<size_t>(ctz(m));
+      if (fold_at(bytes, at) != FoldAt::no) add_trigger(triggers, kTriggerUnicode, base + at);
+    }
+  }
 
   // Separators count only right after a member, so "1234 5678" is one run, "a  b" is not.
   const uint64_t digit_prev = (mk.digit << 1) | (prev_digit_ ? 1 : 0);

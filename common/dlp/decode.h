@@ -3,6 +3,7 @@
 // anything so the scanner can skip identical views.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,16 @@ bool normalize_unicode(std::string_view in, std::string& out);
 
 // What normalize_unicode would return, without building the output.
 bool unicode_would_change(std::string_view in);
+
+// Bit i set: p[i] is the lead byte of a sequence normalize_unicode might drop or fold,
+// followed by a continuation byte (or is the last of the 64 bytes). p[0..64) must be
+// readable. Cheap enough for every block of a body; fold_at confirms each candidate.
+uint64_t fold_candidates(const char* p);
+
+// Whether the UTF-8 sequence at s[i] is one normalize_unicode drops or folds; `cut` when
+// it may be but runs past the end of `s`.
+enum class FoldAt { no, yes, cut };
+FoldAt fold_at(std::string_view s, size_t i);
 
 // Index of the first byte >= 0x80 at or after `from`, or in.size() when the rest is
 // ASCII (eight bytes per step: most text is ASCII and needs no normalizing at all).

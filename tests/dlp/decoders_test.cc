@@ -2,6 +2,8 @@
 #include <brotli/encode.h>
 #include <zlib.h>
 
+#include <random>
+
 #include "common/dlp/decode.h"
 #include "common/dlp/decompress.h"
 #include "common/dlp/known_secrets.h"
@@ -89,6 +91,55 @@ TEST(Decode, UnicodeNormalizationKeepsInvalidBytesAroundFolds) {
   const std::string binary = "\x01\x93\xc3\x28\xa0\xe2\x28\xa1\xf0\x28\x8c\xbc\xf8\xa1\xa1\xa1\xa1";
   EXPECT_FALSE(normalize_unicode(binary, out));
   EXPECT_EQ(out, binary);
+}
+
+// The vector search for folds works on 64-byte blocks: folds at every offset, across
+// block boundaries and in the scalar tail must come out as a byte-wise walk would.
+TEST(Decode, UnicodeNormalizationFindsFoldsAtEveryOffset) {
+  // Filler cannot form a fold with its neighbours: ASCII, lone continuation bytes, bytes
+  // no UTF-8 sequence starts with, and valid sequences without look-alikes.
+  const std::vector<std::string> filler = {"a", " ", "\x80", "\xbf", "\xff", "\xf8", "\xC3\xA9", "\xE6\x97\xA5", "\xC3"};
+  const std::vector<std::pair<std::string, std::string>> folds = {
+      {"\xE2\x80\x8B", ""},  {"\xD0\xB0", "a"},        {"\xEF\xBC\xA1", "A"}, {"\xF0\x9D\x90\x80", "A"},
+      {"\xC2\xA0", " "},      {"\xE0\x82\xAD", ""},    {"\xF3\xA0\x80\x81", ""}, {"\xE2\x80\xAE", ""}};
+  std::mt19937 rng(5);
+  for (int round = 0; round < 200; ++round) {
+    std::string in, expected;
+    const size_t tokens = rng() % 400;
+    for (size_t t = 0; t < tokens; ++t) {
+      if (rng() % 4 == 0) {
+        const auto& f = folds[rng() % folds.size()];
+        in += f.first;
+        expected += f.second;
+      } else {
+        const std::string& f = filler[rng() % filler.size()];
+        in += f;
+        expected += f;
+      }
+    }
+    std::string out;
+    EXPECT_EQ(normalize_unicode(in, out), in != expected) << "round " << round;
+    EXPECT_EQ(out, expected) << "round " << round;
+    EXPECT_EQ(unicode_would_change(in), in != expected) << "round " << round;
+  }
+}
+
+TEST(Decode, FoldCandidatesCoverEveryFoldInRandomBytes) {
+  std::mt19937 rng(6);
+  std::string block(64, '\0');
+  size_t folds = 0;
+  for (int round = 0; round < 20000; ++round) {
+    for (char& c : block) c = static_cast<char>(rng());
+    if (round % 3 == 0) block.replace(rng() % 62, 2, "\xD0\xB0");
+    if (round % 5 == 0) block.replace(63, 1, "\xEF");  // a fold may start in the last byte
+    const uint64_t mask = fold_candidates(block.data());
+    for (size_t i = 0; i < 64; ++i) {
+      if (fold_at(block, i) == FoldAt::no) continue;
+      ++folds;
+      EXPECT_NE((mask >> i) & 1, 0u) << "round " << round << " offset " << i;
+    }
+  }
+  EXPECT_GT(folds, 7000u);  // the planted ones, at least
 }
 
 TEST(Decompress, RoundTripsEveryEncodingInTinyChunks) {
