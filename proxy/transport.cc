@@ -85,12 +85,15 @@ void Transport::start_tls_server(bssl::UniquePtr<SSL> ssl, std::string_view earl
 
 void Transport::start_reading() {
   if (closing_ || connecting_) return;
+  bool was_reading = reading_;
   reading_ = true;
   if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&tcp_)) && !eof_seen_) {
     uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Transport::on_alloc, &Transport::on_read);
   }
-  // Plaintext may already sit decrypted inside the TLS object from before the pause.
-  if (tls_ && !in_pump_) pump_tls();
+  // Plaintext may already sit decrypted inside the TLS object from before a pause. A
+  // transport that was not paused drained its TLS object in its last pump, so there is
+  // nothing to look for (owners call this after every request).
+  if (tls_ && !in_pump_ && !was_reading) pump_tls();
 }
 
 void Transport::stop_reading() {
@@ -228,6 +231,14 @@ void Transport::flush_cipher() {
 
 void Transport::raw_write(std::string data) {
   if (closing_) return;
+  // Most writes fit the socket buffer at once: writing them here skips the write request,
+  // its deferred callback and the epoll_ctl libuv issues when its write queue drains
+  // (one per uv_write). uv_try_write refuses while anything is queued, so order holds.
+  // Errors are left to uv_write, which reports them from on_write as before.
+  uv_buf_t now = uv_buf_init(data.data(), static_cast<unsigned>(data.size()));
+  int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &now, 1);
+  if (n == static_cast<int>(data.size())) return;
+  if (n > 0) data.erase(0, static_cast<size_t>(n));
   auto* req = new WriteReq{};  // freed in on_write, which libuv always calls
   req->data = std::move(data);
   req->req.data = this;
