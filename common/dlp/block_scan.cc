@@ -64,6 +64,51 @@ bool hex_of_text(std::string_view run) {
 
 
 
+// The pieces of a base64 run worth a closer look, found in one pass 64 bytes at a time
+// (inline images make this a hot loop), each callback returning true to stop:
+// - on_wif(offset, length): stretches between '+', '/' and '-' (where the WIF
+//   pattern's \b holds) of 51-52 base58 characters opening with 5, K or L, so a key used
+//   as a path segment or glued to a dash is found too;
+// - on_segment(offset, length): the '/'-separated segments of a run with a '/' in it.
+template <typename OnWif, typename OnSegment>
+void for_each_run_piece(std::string_view run, OnWif on_wif, OnSegment on_segment) {
+  size_t piece = 0;   // start of the current WIF piece
+  bool clean = true;  // no non-base58 byte in it so far
+  size_t segment = 0;  // start of the current '/' segment
+  // Bits [from, to) of a 64-bit mask.
+  auto span = [](size_t from, size_t to) {
+    const uint64_t below_to = to >= 64 ? ~uint64_t{0} : (uint64_t{1} << to) - 1;
+    return from >= to ? 0 : below_to & ~((uint64_t{1} << from) - 1);
+  };
+  auto wif = [&](size_t end) {
+    const size_t n = end - piece;
+    return clean && (n == 51 || n == 52) && (run[piece] == '5' || run[piece] == 'K' || run[piece] == 'L') &&
+           on_wif(piece, n);
+  };
+  for (size_t i = 0; i < run.size(); i += 64) {
+    RunMasks m;
+    run_masks(run, i, m);
+    const size_t n = std::min<size_t>(64, run.size() - i);
+    size_t from = piece > i ? piece - i : 0;
+    for (uint64_t sep = m.sep;; sep &= sep - 1) {
+      const size_t k = sep != 0 ? static_cast<size_t>(__builtin_ctzll(sep)) : n;
+      clean = clean && (m.other & span(from, k)) == 0;
+      if (sep == 0) break;
+      if (wif(i + k)) return;
+      piece = i + k + 1;
+      clean = true;
+      from = k + 1;
+    }
+    for (uint64_t slash = m.slash; slash != 0; slash &= slash - 1) {
+      const size_t at = i + static_cast<size_t>(__builtin_ctzll(slash));
+      if (on_segment(segment, at - segment)) return;
+      segment = at + 1;
+    }
+  }
+  if (piece < run.size() && wif(run.size())) return;
+  if (segment != 0) on_segment(segment, run.size() - segment);
+}
+
 // Scans word runs of BIP-39 words around `hit_end` for a 12..24-word window whose
 // checksum holds. Returns the matched range relative to `text`.
 bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t& end, size_t& covered) {
@@ -120,24 +165,20 @@ bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t&
 
 bool run_worth_decoding(std::string_view run) {
   auto text_like = [](std::string_view r) {
-    if (r.size() >= 51 && r.size() <= 52) return true;  // a WIF key?
     if (std::all_of(r.begin(), r.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); })) {
       return hex_of_text(r);
     }
     return base64_of_text(r);
   };
   if (text_like(run)) return true;
-  // Path-like runs: scan_word also decodes each '/'-separated segment.
-  for (size_t p = 0; p < run.size();) {
-    size_t q = run.find('/', p);
-    if (q == std::string_view::npos) {
-      if (p == 0) return false;  // no '/' at all
-      q = run.size();
-    }
-    if (q - p >= kMinBase64Run && text_like(run.substr(p, q - p))) return true;
-    p = q + 1;
-  }
-  return false;
+  // Hashes and UUIDs: too short for a WIF key, and no path in them.
+  if (run.size() < 51 && run.find('/') == std::string_view::npos) return false;
+  // WIF keys, and path-like runs (scan_word also decodes each '/'-separated segment).
+  bool worth = false;
+  for_each_run_piece(
+      run, [&](size_t, size_t) { return worth = true; },
+      [&](size_t at, size_t n) { return worth = n >= kMinBase64Run && text_like(run.substr(at, n)); });
+  return worth;
 }
 
 int HitCollector::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
@@ -270,33 +311,31 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
     const std::string_view run = word.substr(i, j - i);
     const uint64_t run_abs = origin.begin + i;
     i = j;
-    if (run.size() >= 51 && run.size() <= 52) {  // a WIF key?
-      // Raw words point at the run itself; decoded ones at the encoded word they came from.
-      const Origin o = origin.how.empty() ? Origin{run_abs, run_abs + run.size(), ""} : origin;
-      confirm(sink, Direction::outbound, region_detector_[static_cast<size_t>(RunKind::base58)], run, run_abs,
-              run_abs + run.size(), &o, true);
-    }
     if (run.size() < kMinHexRun) continue;
+    // WIF keys, and path-like runs: each segment may be base64 of its own.
+    if (run.size() >= 51 || run.find('/') != std::string_view::npos) {
+      for_each_run_piece(
+          run,
+          [&](size_t at, size_t n) {
+            // Raw words point at the key itself; decoded ones at the encoded word they came from.
+            const uint64_t abs = run_abs + at;
+            const Origin o = origin.how.empty() ? Origin{abs, abs + n, ""} : origin;
+            confirm(sink, Direction::outbound, region_detector_[static_cast<size_t>(RunKind::base58)],
+                    run.substr(at, n), abs, abs + n, &o, true);
+            return false;
+          },
+          [&](size_t at, size_t n) {
+            const std::string_view part = run.substr(at, n);
+            if (n >= kMinBase64Run && base64_of_text(part) && base64_decode(part, buf)) nested(buf, "base64");
+            return false;
+          });
+    }
     if (std::all_of(run.begin(), run.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); })) {
       if (hex_of_text(run) && hex_decode(run.substr(0, run.size() & ~size_t{1}), buf)) nested(buf, "hex");
       continue;
     }
     if (run.size() < kMinBase64Run) continue;
     if (base64_of_text(run) && base64_decode(run, buf)) nested(buf, "base64");
-    // Path-like runs: each segment may be base64 of its own.
-    if (run.find('/') != std::string_view::npos) {
-      size_t p = 0;
-      while (p < run.size()) {
-        size_t q = run.find('/', p);
-        if (q == std::string_view::npos) q = run.size();
-        const std::string_view part = run.substr(p, q - p);
-        if (part.size() >= kMinBase64Run && part.size() < run.size() && base64_of_text(part) &&
-            base64_decode(part, buf)) {
-          nested(buf, "base64");
-        }
-        p = q + 1;
-      }
-    }
   }
 }
 

@@ -71,7 +71,7 @@ void add_trigger(std::vector<Hit>& out, uint32_t id, uint64_t pos) {
 }  // namespace
 
 struct ClassScanner::Masks {
-  uint64_t digit = 0, upper = 0, lower = 0, b64 = 0, space = 0, sep = 0, percent = 0, high = 0;
+  uint64_t digit = 0, upper = 0, lower = 0, b64 = 0, space = 0, sep = 0, percent = 0, high = 0, hex = 0;
 };
 
 namespace {
@@ -108,7 +108,31 @@ BOTTLE_AVX2 void masks_avx2(const uint8_t* p, Masks& mk) {
     mk.sep |= bits256(_mm256_or_si256(space, dash), shift);
     mk.percent |= bits256(eq256(v, '%'), shift);
     mk.high |= bits256(v, shift);
+    mk.hex |= bits256(_mm256_or_si256(digit, _mm256_or_si256(range256(v, 'a', 'f'), range256(v, 'A', 'F'))), shift);
   }
+}
+
+// One 64-byte register and one compare per class boundary: the masks come out of the
+// compares directly, with no movemask per lane.
+#define BOTTLE_AVX512 __attribute__((target("avx512f,avx512bw")))
+BOTTLE_AVX512 inline __mmask64 range512(__m512i v, char lo, char hi) {
+  return _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8(lo)), _mm512_set1_epi8(static_cast<char>(hi - lo)));
+}
+BOTTLE_AVX512 inline __mmask64 eq512(__m512i v, char c) { return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c)); }
+
+BOTTLE_AVX512 void masks_avx512(const uint8_t* p, Masks& mk) {
+  const __m512i v = _mm512_loadu_si512(p);
+  const __mmask64 digit = range512(v, '0', '9'), upper = range512(v, 'A', 'Z'), lower = range512(v, 'a', 'z');
+  const __mmask64 space = eq512(v, ' '), dash = eq512(v, '-');
+  mk.digit = digit;
+  mk.upper = upper;
+  mk.lower = lower;
+  mk.b64 = digit | upper | lower | dash | eq512(v, '+') | eq512(v, '/') | eq512(v, '_');
+  mk.space = space;
+  mk.sep = space | dash;
+  mk.percent = eq512(v, '%');
+  mk.high = _mm512_movepi8_mask(v);
+  mk.hex = digit | range512(v, 'a', 'f') | range512(v, 'A', 'F');
 }
 #endif
 
@@ -137,6 +161,7 @@ void masks_sse2(const uint8_t* p, Masks& mk) {
     mk.sep |= bits(_mm_or_si128(space, dash));
     mk.percent |= bits(eq('%'));
     mk.high |= bits(v);
+    mk.hex |= bits(_mm_or_si128(digit, _mm_or_si128(range('a', 'f'), range('A', 'F'))));
   }
 #else
   for (int i = 0; i < 64; ++i) {
@@ -151,6 +176,7 @@ void masks_sse2(const uint8_t* p, Masks& mk) {
     if (c == ' ' || c == '-') mk.sep |= b;
     if (c == '%') mk.percent |= b;
     if (c >= 0x80) mk.high |= b;
+    if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) mk.hex |= b;
   }
 #endif
 }
@@ -158,6 +184,7 @@ void masks_sse2(const uint8_t* p, Masks& mk) {
 using MaskFn = void (*)(const uint8_t*, Masks&);
 MaskFn pick_masks() {
 #if defined(__x86_64__) || defined(__i386__)
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return masks_avx512;
   if (__builtin_cpu_supports("avx2")) return masks_avx2;
 #endif
   return masks_sse2;
@@ -202,6 +229,49 @@ BOTTLE_AVX2 size_t span_begin_avx2(std::string_view s, size_t i) {
 }
 #endif
 
+constexpr std::array<uint8_t, 256> make_wif_classes() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) t[c] = 2;  // other
+  for (char c : std::string_view("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")) {
+    t[static_cast<unsigned char>(c)] = 0;
+  }
+  t['+'] = t['/'] = t['-'] = 1;  // separator
+  return t;
+}
+constexpr std::array<uint8_t, 256> kWifClasses = make_wif_classes();
+
+void run_masks_scalar(std::string_view s, size_t i, RunMasks& m) {
+  m = RunMasks{};
+  const size_t n = std::min<size_t>(64, s.size() - i);
+  for (size_t k = 0; k < n; ++k) {
+    const uint8_t c = kWifClasses[static_cast<unsigned char>(s[i + k])];
+    m.sep |= static_cast<uint64_t>(c == 1) << k;
+    m.slash |= static_cast<uint64_t>(s[i + k] == '/') << k;
+    m.other |= static_cast<uint64_t>(c == 2) << k;
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+BOTTLE_AVX2 void run_masks_avx2(std::string_view s, size_t i, RunMasks& m) {
+  if (i + 64 > s.size()) return run_masks_scalar(s, i, m);
+  uint64_t sep = 0, slash = 0, other = 0;
+  for (int half = 0; half < 2; ++half) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.data() + i + 32 * half));
+    const __m256i is_slash = eq256(v, '/');
+    const __m256i separator = _mm256_or_si256(_mm256_or_si256(eq256(v, '+'), is_slash), eq256(v, '-'));
+    // base58: digits and letters except 0, O, I and l.
+    const __m256i alnum =
+        _mm256_or_si256(_mm256_or_si256(range256(v, '1', '9'), range256(v, 'A', 'Z')), range256(v, 'a', 'z'));
+    const __m256i excluded = _mm256_or_si256(_mm256_or_si256(eq256(v, 'O'), eq256(v, 'I')), eq256(v, 'l'));
+    const __m256i base58 = _mm256_andnot_si256(excluded, alnum);
+    sep |= bits256(separator, 32 * half);
+    slash |= bits256(is_slash, 32 * half);
+    other |= bits256(_mm256_or_si256(separator, base58), 32 * half);
+  }
+  m = RunMasks{sep, slash, ~other};
+}
+#endif
+
 using SpanFn = size_t (*)(std::string_view, size_t);
 #if defined(__x86_64__) || defined(__i386__)
 const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
@@ -210,6 +280,13 @@ const SpanFn kSpanBegin = kHaveAvx2 ? span_begin_avx2 : span_begin_scalar;
 #else
 const SpanFn kSpanEnd = span_end_scalar;
 const SpanFn kSpanBegin = span_begin_scalar;
+#endif
+
+using RunMasksFn = void (*)(std::string_view, size_t, RunMasks&);
+#if defined(__x86_64__) || defined(__i386__)
+const RunMasksFn kRunMasks = kHaveAvx2 ? run_masks_avx2 : run_masks_scalar;
+#else
+const RunMasksFn kRunMasks = run_masks_scalar;
 #endif
 
 
@@ -228,7 +305,9 @@ void ClassScanner::block(const uint8_t* p, std::vector<Hit>& triggers, std::vect
   }
   prev_b64_ = b64;
   prev_b64_long_ = (b64_long >> 63) != 0;
-  for (uint64_t m = mk.percent; m != 0; m &= m - 1) add_trigger(triggers, kTriggerPercent, base + static_cast<uint64_t>(ctz(m)));
+  // A '%' opens a word only as an escape: "%" and two hex digits (or the block ends first).
+  const uint64_t escapes = mk.percent & ((mk.hex >> 1) | (uint64_t{1} << 63)) & ((mk.hex >> 2) | (uint64_t{3} << 62));
+  for (uint64_t m = escapes; m != 0; m &= m - 1) add_trigger(triggers, kTriggerPercent, base + static_cast<uint64_t>(ctz(m)));
   // Only code points the Unicode view would change open a word: random binary is half
   // high bytes, and a trigger on each of them meant a word opened every few bytes.
   if (mk.high != 0) {
@@ -243,14 +322,22 @@ void ClassScanner::block(const uint8_t* p, std::vector<Hit>& triggers, std::vect
   const uint64_t digit_prev = (mk.digit << 1) | (prev_digit_ ? 1 : 0);
   const uint64_t alnum_upper = mk.digit | mk.upper;
   const uint64_t an_prev = (alnum_upper << 1) | (prev_alnum_upper_ ? 1 : 0);
-  const uint64_t lower_prev = (mk.lower << 1) | (prev_lower_ ? 1 : 0);
+  const uint64_t lower_prev = (mk.lower << 1) | (prev_lower_ >> 63);
   prev_digit_ = (mk.digit >> 63) != 0;
   prev_alnum_upper_ = (alnum_upper >> 63) != 0;
-  prev_lower_ = (mk.lower >> 63) != 0;
 
   const uint64_t card = mk.digit | (mk.sep & digit_prev);
   const uint64_t iban = alnum_upper | (mk.space & an_prev);
-  const uint64_t words = mk.lower | (mk.space & lower_prev);
+  // BIP-39 words are 3..8 letters, so a run is cut after a word of one or two letters
+  // ("a", "of", "is") and inside one of nine or more: prose then rarely makes a run long
+  // enough to be a phrase, and a phrase inside a long lowercase text gets a region of
+  // its own. (region_may_match applies the same rule; it sees far fewer regions.)
+  const uint64_t lower_2 = (mk.lower << 2) | (prev_lower_ >> 62);
+  const uint64_t lower_3 = (mk.lower << 3) | (prev_lower_ >> 61);
+  const uint64_t after_short = mk.space & lower_prev & (~lower_2 | (lower_2 & ~lower_3));
+  const uint64_t long_word = at_least<9>(prev_lower_, mk.lower);
+  const uint64_t words = (mk.lower | (mk.space & lower_prev)) & ~after_short & ~long_word;
+  prev_lower_ = mk.lower;
   // Base58 keys are base64 runs of 51-52 characters: Engine::scan_word checks them on
   // the base64 trigger instead of a fifth class here.
   classify<0>(card, RunKind::card, regions);
@@ -263,6 +350,16 @@ template <size_t K>
 void ClassScanner::classify(uint64_t m, RunKind kind, std::vector<Region>& regions) {
   RunState& st = runs_[K];
   constexpr unsigned kMin = kSpecs[K].min_len;
+  // Too few members here, even with the run carried in, to reach the minimum: digits and
+  // capitals in prose mostly, at the cost of two bit counts.
+  if (!st.open) {
+    const unsigned carried = ~st.prev == 0 ? 64 : static_cast<unsigned>(__builtin_clzll(~st.prev));
+    if (carried + static_cast<unsigned>(__builtin_popcountll(m)) < kMin) {
+      st.prev = m;
+      st.prev_long = false;
+      return;
+    }
+  }
   const uint64_t r = at_least<kMin>(st.prev, m);
   // No run reaches the minimum here and none is open: only the carry changes.
   if (!st.open && r == 0) {
@@ -304,6 +401,8 @@ void ClassScanner::run_class(RunState& st, uint64_t m, uint64_t r, const KindSpe
   }
 }
 
+void run_masks(std::string_view s, size_t i, RunMasks& masks) { kRunMasks(s, i, masks); }
+
 // Spans in random binary are a byte or two long: those end before the vector setup pays.
 size_t base64_span_end(std::string_view s, size_t from) {
   for (size_t k = 0; k < 4; ++k, ++from) {
@@ -334,22 +433,44 @@ size_t word_end(std::string_view s, size_t p) {
   }
 }
 
+namespace {
+
+// Bit k: region[i + k] is a space, for up to 64 bytes.
+uint64_t space_bits(std::string_view region, size_t i) {
+  uint64_t bits = 0;
+  size_t k = 0;
+#if defined(__SSE2__)
+  for (; k < 64 && i + k + 16 <= region.size(); k += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(region.data() + i + k));
+    bits |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')))))
+            << k;
+  }
+#endif
+  for (; k < 64 && i + k < region.size(); ++k) bits |= static_cast<uint64_t>(region[i + k] == ' ') << k;
+  return bits;
+}
+
+}  // namespace
+
 bool region_may_match(std::string_view region, RunKind kind) {
   if (kind == RunKind::words) {
     // Twelve consecutive words of 3..8 letters (every BIP-39 word's length): prose
-    // breaks such stretches with "a", "of", "is" or a long word almost at once.
-    size_t streak = 0, len = 0;
-    for (const char c : region) {
-      if (c != ' ') {
-        ++len;
-        continue;
-      }
+    // breaks such stretches with "a", "of", "is" or a long word almost at once. Words
+    // are measured from one space to the next, 64 bytes of spaces at a time.
+    size_t streak = 0, word = 0;  // word: where the current word starts
+    auto close = [&](size_t end) {
+      const size_t len = end - word;
       if (len != 0) streak = len >= 3 && len <= 8 ? streak + 1 : 0;
-      if (streak >= 12) return true;
-      len = 0;
+      return streak >= 12;
+    };
+    for (size_t i = 0; i < region.size(); i += 64) {
+      for (uint64_t m = space_bits(region, i); m != 0; m &= m - 1) {
+        const size_t at = i + static_cast<size_t>(__builtin_ctzll(m));
+        if (close(at)) return true;
+        word = at + 1;
+      }
     }
-    if (len != 0) streak = len >= 3 && len <= 8 ? streak + 1 : 0;
-    return streak >= 12;
+    return close(region.size());
   }
   if (kind != RunKind::card) return true;
   for (size_t i = 0; i < region.size(); ++i) {

@@ -36,6 +36,15 @@ bool region_may_match(std::string_view region, RunKind kind);
 size_t base64_span_end(std::string_view s, size_t from);
 size_t base64_span_begin(std::string_view s, size_t to);
 
+// For splitting base64 runs into WIF-shaped pieces and path segments: over s[i, i+64)
+// (fewer at the end of s), bit k is set in `sep` when s[i+k] is '+', '/' or '-', in
+// `slash` when it is '/', in `other` when it is neither a separator nor base58.
+// Vector compares where AVX2 exists.
+struct RunMasks {
+  uint64_t sep = 0, slash = 0, other = 0;
+};
+void run_masks(std::string_view s, size_t i, RunMasks& masks);
+
 // Word bounds around a non-delimiter byte (see is_word_delimiter), skipping base64 spans fast.
 size_t word_begin(std::string_view s, size_t p);
 size_t word_end(std::string_view s, size_t p);
@@ -68,7 +77,8 @@ class ClassScanner {
   size_t pending_len_ = 0;
   uint64_t prev_b64_ = 0;
   bool prev_b64_long_ = false;
-  bool prev_digit_ = false, prev_alnum_upper_ = false, prev_lower_ = false;
+  bool prev_digit_ = false, prev_alnum_upper_ = false;
+  uint64_t prev_lower_ = 0;  // previous block's lowercase mask
   std::array<RunState, kRunKinds> runs_{};
 };
 

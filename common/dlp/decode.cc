@@ -375,6 +375,8 @@ template <typename OnFold>
 
 }  // namespace
 
+void init_unicode_tables() { (void)fold_tables(); }
+
 uint64_t fold_candidates(const char* p) {
   uint64_t mask = 0;
   kCandidates(p, 1, &mask);

@@ -28,6 +28,10 @@ bool normalize_unicode(std::string_view in, std::string& out);
 // What normalize_unicode would return, without building the output.
 bool unicode_would_change(std::string_view in);
 
+// Builds the fold lookup tables (tens of milliseconds, once per process) so that no scan
+// pays for them; Scanner::build calls it, off the event loop. Safe to call again.
+void init_unicode_tables();
+
 // Bit i set: p[i] is the lead byte of a sequence normalize_unicode might drop or fold,
 // followed by a continuation byte (or is the last of the 64 bytes). p[0..64) must be
 // readable. Cheap enough for every block of a body; fold_at confirms each candidate.

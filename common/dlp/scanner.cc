@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 
+#include "common/dlp/decode.h"
 #include "common/dlp/engine.h"
 #include "common/dlp/known_secrets.h"
 
@@ -92,6 +93,10 @@ struct ScratchCache {
 
 Result<std::shared_ptr<const Engine>> Engine::create(const ScannerConfig& config) {
   if (hs_valid_platform() != HS_SUCCESS) return Error{"dlp: this CPU lacks the SSSE3 support Hyperscan needs"};
+#if defined(__x86_64__) && defined(__POPCNT__)
+  if (!__builtin_cpu_supports("popcnt")) return Error{"dlp: this CPU lacks the POPCNT instruction the scanner was built for"};
+#endif
+  init_unicode_tables();
   auto engine = std::make_shared<Engine>();
   engine->id_ = g_next_engine_id.fetch_add(1);
 

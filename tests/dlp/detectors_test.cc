@@ -103,6 +103,31 @@ TEST(Detectors, Bip39ChecksumDecides) {
   EXPECT_TRUE(has_detector(scanner->scan("seed: " + phrase, Direction::outbound, "body"), "secret.bip39_mnemonic"));
 }
 
+// A phrase inside a long stretch of lowercase prose (no capitals, no punctuation) used to
+// be dropped with the whole over-long run; short and long words now cut the run.
+TEST(Detectors, Bip39PhraseInsideLongLowercaseProseIsFound) {
+  auto scanner = build_scanner();
+  std::string prose;
+  while (prose.size() < 6000) prose += "the library of the town is open to all of us and it has a garden ";
+  const std::string text = prose + fake_mnemonic(12, 12) + " " + prose;
+  EXPECT_TRUE(has_detector(scanner->scan(text, Direction::outbound, "body"), "secret.bip39_mnemonic"));
+  EXPECT_TRUE(has_detector(scan_body(*scanner, text, Direction::outbound, 3, 700), "secret.bip39_mnemonic"));
+  EXPECT_TRUE(scanner->scan(prose + prose, Direction::outbound, "body").empty());
+}
+
+// A WIF key that is one segment of a path, or glued to a dash, is still a key.
+TEST(Detectors, WifKeyInsidePathOrDashedRunIsFound) {
+  auto scanner = build_scanner();
+  const std::string wif = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ";
+  for (const std::string& text : {"GET /v1/keys/" + wif + "/export HTTP/1.1", "key-" + wif + "-backup",
+                                  "blob=aGVsbG8gd29ybGQgaGVsbG8gd29y+" + wif}) {
+    EXPECT_TRUE(has_detector(scanner->scan(text, Direction::outbound, "body"), "secret.crypto_wif_private_key"))
+        << text;
+    EXPECT_TRUE(has_detector(scan_body(*scanner, text, Direction::outbound, 4, 16), "secret.crypto_wif_private_key"))
+        << text;
+  }
+}
+
 TEST(Detectors, Sha256MatchesKnownVector) {
   const auto d = sha256("abc");
   EXPECT_EQ(d[0], 0xba);
