@@ -72,32 +72,19 @@ bool hex_of_text(std::string_view run) {
 // - on_segment(offset, length): the '/'-separated segments of a run with a '/' in it.
 template <typename OnWif, typename OnSegment>
 void for_each_run_piece(std::string_view run, OnWif on_wif, OnSegment on_segment) {
-  size_t piece = 0;   // start of the current WIF piece
-  bool clean = true;  // no non-base58 byte in it so far
+  auto separator = [&](size_t at) { return run[at] == '+' || run[at] == '/' || run[at] == '-'; };
   size_t segment = 0;  // start of the current '/' segment
-  // Bits [from, to) of a 64-bit mask.
-  auto span = [](size_t from, size_t to) {
-    const uint64_t below_to = to >= 64 ? ~uint64_t{0} : (uint64_t{1} << to) - 1;
-    return from >= to ? 0 : below_to & ~((uint64_t{1} << from) - 1);
-  };
-  auto wif = [&](size_t end) {
-    const size_t n = end - piece;
-    return clean && (n == 51 || n == 52) && (run[piece] == '5' || run[piece] == 'K' || run[piece] == 'L') &&
-           on_wif(piece, n);
-  };
+  RunMasks m;
   for (size_t i = 0; i < run.size(); i += 64) {
-    RunMasks m;
     run_masks(run, i, m);
-    const size_t n = std::min<size_t>(64, run.size() - i);
-    size_t from = piece > i ? piece - i : 0;
-    for (uint64_t sep = m.sep;; sep &= sep - 1) {
-      const size_t k = sep != 0 ? static_cast<size_t>(__builtin_ctzll(sep)) : n;
-      clean = clean && (m.other & span(from, k)) == 0;
-      if (sep == 0) break;
-      if (wif(i + k)) return;
-      piece = i + k + 1;
-      clean = true;
-      from = k + 1;
+    // A stretch of 51 base58 characters: a key if it starts and ends at a separator (or
+    // the run's ends) and is 51 or 52 long. Random base64 rarely gets this far.
+    for (uint64_t w = m.wif_ends; w != 0; w &= w - 1) {
+      const size_t begin = i + static_cast<size_t>(__builtin_ctzll(w)) - 50;
+      size_t end = begin + 51;
+      if (end < run.size() && is_base58(run[end])) ++end;
+      if ((begin != 0 && !separator(begin - 1)) || (end < run.size() && !separator(end))) continue;
+      if ((run[begin] == '5' || run[begin] == 'K' || run[begin] == 'L') && on_wif(begin, end - begin)) return;
     }
     for (uint64_t slash = m.slash; slash != 0; slash &= slash - 1) {
       const size_t at = i + static_cast<size_t>(__builtin_ctzll(slash));
@@ -105,7 +92,6 @@ void for_each_run_piece(std::string_view run, OnWif on_wif, OnSegment on_segment
       segment = at + 1;
     }
   }
-  if (piece < run.size() && wif(run.size())) return;
   if (segment != 0) on_segment(segment, run.size() - segment);
 }
 

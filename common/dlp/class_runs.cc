@@ -229,46 +229,38 @@ BOTTLE_AVX2 size_t span_begin_avx2(std::string_view s, size_t i) {
 }
 #endif
 
-constexpr std::array<uint8_t, 256> make_wif_classes() {
-  std::array<uint8_t, 256> t{};
-  for (int c = 0; c < 256; ++c) t[c] = 2;  // other
+constexpr std::array<bool, 256> make_base58() {
+  std::array<bool, 256> t{};
   for (char c : std::string_view("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")) {
-    t[static_cast<unsigned char>(c)] = 0;
+    t[static_cast<unsigned char>(c)] = true;
   }
-  t['+'] = t['/'] = t['-'] = 1;  // separator
   return t;
 }
-constexpr std::array<uint8_t, 256> kWifClasses = make_wif_classes();
+constexpr std::array<bool, 256> kBase58 = make_base58();
 
-void run_masks_scalar(std::string_view s, size_t i, RunMasks& m) {
-  m = RunMasks{};
+// Bits of '/' and of base58 characters in s[i, i+64).
+void run_bits_scalar(std::string_view s, size_t i, uint64_t& slash, uint64_t& base58) {
+  slash = base58 = 0;
   const size_t n = std::min<size_t>(64, s.size() - i);
   for (size_t k = 0; k < n; ++k) {
-    const uint8_t c = kWifClasses[static_cast<unsigned char>(s[i + k])];
-    m.sep |= static_cast<uint64_t>(c == 1) << k;
-    m.slash |= static_cast<uint64_t>(s[i + k] == '/') << k;
-    m.other |= static_cast<uint64_t>(c == 2) << k;
+    slash |= static_cast<uint64_t>(s[i + k] == '/') << k;
+    base58 |= static_cast<uint64_t>(kBase58[static_cast<unsigned char>(s[i + k])]) << k;
   }
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-BOTTLE_AVX2 void run_masks_avx2(std::string_view s, size_t i, RunMasks& m) {
-  if (i + 64 > s.size()) return run_masks_scalar(s, i, m);
-  uint64_t sep = 0, slash = 0, other = 0;
+BOTTLE_AVX2 void run_bits_avx2(std::string_view s, size_t i, uint64_t& slash, uint64_t& base58) {
+  if (i + 64 > s.size()) return run_bits_scalar(s, i, slash, base58);
+  slash = base58 = 0;
   for (int half = 0; half < 2; ++half) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.data() + i + 32 * half));
-    const __m256i is_slash = eq256(v, '/');
-    const __m256i separator = _mm256_or_si256(_mm256_or_si256(eq256(v, '+'), is_slash), eq256(v, '-'));
     // base58: digits and letters except 0, O, I and l.
     const __m256i alnum =
         _mm256_or_si256(_mm256_or_si256(range256(v, '1', '9'), range256(v, 'A', 'Z')), range256(v, 'a', 'z'));
     const __m256i excluded = _mm256_or_si256(_mm256_or_si256(eq256(v, 'O'), eq256(v, 'I')), eq256(v, 'l'));
-    const __m256i base58 = _mm256_andnot_si256(excluded, alnum);
-    sep |= bits256(separator, 32 * half);
-    slash |= bits256(is_slash, 32 * half);
-    other |= bits256(_mm256_or_si256(separator, base58), 32 * half);
+    slash |= bits256(eq256(v, '/'), 32 * half);
+    base58 |= bits256(_mm256_andnot_si256(excluded, alnum), 32 * half);
   }
-  m = RunMasks{sep, slash, ~other};
 }
 #endif
 
@@ -282,11 +274,11 @@ const SpanFn kSpanEnd = span_end_scalar;
 const SpanFn kSpanBegin = span_begin_scalar;
 #endif
 
-using RunMasksFn = void (*)(std::string_view, size_t, RunMasks&);
+using RunBitsFn = void (*)(std::string_view, size_t, uint64_t&, uint64_t&);
 #if defined(__x86_64__) || defined(__i386__)
-const RunMasksFn kRunMasks = kHaveAvx2 ? run_masks_avx2 : run_masks_scalar;
+const RunBitsFn kRunBits = kHaveAvx2 ? run_bits_avx2 : run_bits_scalar;
 #else
-const RunMasksFn kRunMasks = run_masks_scalar;
+const RunBitsFn kRunBits = run_bits_scalar;
 #endif
 
 
@@ -401,7 +393,16 @@ void ClassScanner::run_class(RunState& st, uint64_t m, uint64_t r, const KindSpe
   }
 }
 
-void run_masks(std::string_view s, size_t i, RunMasks& masks) { kRunMasks(s, i, masks); }
+bool is_base58(char c) { return kBase58[static_cast<unsigned char>(c)]; }
+
+void run_masks(std::string_view s, size_t i, RunMasks& m) {
+  uint64_t base58 = 0;
+  kRunBits(s, i, m.slash, base58);
+  const uint64_t long_clean = at_least<51>(m.clean, base58);
+  m.wif_ends = long_clean & ~((long_clean << 1) | (m.long_clean >> 63));
+  m.clean = base58;
+  m.long_clean = long_clean;
+}
 
 // Spans in random binary are a byte or two long: those end before the vector setup pays.
 size_t base64_span_end(std::string_view s, size_t from) {

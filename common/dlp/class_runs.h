@@ -36,14 +36,17 @@ bool region_may_match(std::string_view region, RunKind kind);
 size_t base64_span_end(std::string_view s, size_t from);
 size_t base64_span_begin(std::string_view s, size_t to);
 
-// For splitting base64 runs into WIF-shaped pieces and path segments: over s[i, i+64)
-// (fewer at the end of s), bit k is set in `sep` when s[i+k] is '+', '/' or '-', in
-// `slash` when it is '/', in `other` when it is neither a separator nor base58.
-// Vector compares where AVX2 exists.
+// For finding WIF-shaped pieces and path segments of a base64 run, 64 bytes at a time
+// with vector compares where AVX2 exists. Call run_masks for i = 0, 64, 128, ... of one
+// run with the same RunMasks (it carries stretches across blocks). For s[i, i+64):
+// bit k of `slash` is set when s[i+k] is '/', bit k of `wif_ends` when s[i+k] is the 51st
+// character of a stretch of base58 characters (the shortest WIF key).
 struct RunMasks {
-  uint64_t sep = 0, slash = 0, other = 0;
+  uint64_t slash = 0, wif_ends = 0;
+  uint64_t clean = 0, long_clean = 0;  // carried: base58 bits, and 51-long stretches
 };
 void run_masks(std::string_view s, size_t i, RunMasks& masks);
+bool is_base58(char c);
 
 // Word bounds around a non-delimiter byte (see is_word_delimiter), skipping base64 spans fast.
 size_t word_begin(std::string_view s, size_t p);
