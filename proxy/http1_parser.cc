@@ -1,23 +1,26 @@
 #include "proxy/http1_parser.h"
 
 #include <algorithm>
-#include <cctype>
 
 namespace bottle::proxy {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+bool is_blank(char c) {
+  return c == ' ' || c == '\t';
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+// Trims surrounding spaces and tabs in place (no copy of the value).
+void trim_in_place(std::string& s) {
+  size_t end = s.size();
+  while (end > 0 && is_blank(s[end - 1])) --end;
+  size_t begin = 0;
+  while (begin < end && is_blank(s[begin])) ++begin;
+  s.erase(end);
+  s.erase(0, begin);
 }
+
+// A typical head has a dozen headers or fewer: one allocation instead of a doubling run.
+constexpr size_t kExpectedHeaders = 16;
 
 Http1Parser* self(llhttp_t* p) {
   return static_cast<Http1Parser*>(p->data);
@@ -28,7 +31,7 @@ Http1Parser* self(llhttp_t* p) {
 std::optional<std::string> MessageHead::header(std::string_view name) const {
   std::optional<std::string> out;
   for (const auto& h : headers) {
-    if (!iequals(h.name, name)) continue;
+    if (!header_name_equals(h.name, name)) continue;
     if (out) {
       *out += ", ";
       *out += h.value;
@@ -122,6 +125,7 @@ void Http1Parser::resume_next() {
 int Http1Parser::on_message_begin(llhttp_t* p) {
   Http1Parser* s = self(p);
   s->head_ = MessageHead{};
+  s->head_.headers.reserve(kExpectedHeaders);
   s->in_field_ = false;
   s->in_message_ = true;
   s->head_ready_ = false;
@@ -189,12 +193,12 @@ int Http1Parser::on_header_value_complete(llhttp_t* p) {
   if (s->head_.headers.empty()) return 0;
   Header& h = s->head_.headers.back();
   // obs-fold (a value continued on the next line) hides headers from intermediaries.
-  if (h.value.find_first_of("\r\n") != std::string::npos) {
+  if (std::any_of(h.value.begin(), h.value.end(), [](char c) { return c == '\r' || c == '\n'; })) {
     s->fail(400, "obsolete line folding in header '" + h.name + "'");
     return HPE_USER;
   }
-  h.value = std::string(trim(h.value));
-  if (iequals(h.name, "content-length")) s->content_lengths_.push_back(h.value);
+  trim_in_place(h.value);
+  if (header_name_equals(h.name, "content-length")) s->content_lengths_.push_back(h.value);
   return 0;
 }
 

@@ -21,6 +21,18 @@ namespace bottle::proxy {
 
 inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
 
+// Header names are ASCII tokens: compared case-insensitively without a locale or a copy.
+inline bool header_name_equals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
 struct Header {
   std::string name;   // as sent
   std::string value;  // trimmed of surrounding whitespace

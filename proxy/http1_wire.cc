@@ -15,7 +15,7 @@ namespace {
 std::vector<std::string> connection_tokens(const MessageHead& head) {
   std::vector<std::string> out;
   auto v = head.header("connection");
-  if (!v) return out;
+  if (!v) return out;  // the common case allocates nothing
   std::string_view s = *v;
   while (!s.empty()) {
     size_t comma = s.find(',');
@@ -29,9 +29,11 @@ std::vector<std::string> connection_tokens(const MessageHead& head) {
   return out;
 }
 
-bool dropped(const std::string& lname, const std::vector<std::string>& conn_tokens) {
-  if (is_hop_by_hop(lname) || lname == "content-length") return true;
-  return std::find(conn_tokens.begin(), conn_tokens.end(), lname) != conn_tokens.end();
+// `name` as sent (any case); conn_tokens are lower-case.
+bool dropped(std::string_view name, const std::vector<std::string>& conn_tokens) {
+  if (is_hop_by_hop(name) || header_name_equals(name, "content-length")) return true;
+  return std::any_of(conn_tokens.begin(), conn_tokens.end(),
+                     [name](const std::string& t) { return header_name_equals(name, t); });
 }
 
 void append_header(std::string& out, std::string_view name, std::string_view value) {
@@ -55,7 +57,8 @@ bool is_hop_by_hop(std::string_view n) {
   static constexpr std::array<std::string_view, 9> kNames = {
       "connection", "keep-alive",        "proxy-connection", "proxy-authorization", "te",
       "trailer",    "transfer-encoding", "upgrade",          "proxy-authenticate"};
-  return std::find(kNames.begin(), kNames.end(), n) != kNames.end();
+  return std::any_of(kNames.begin(), kNames.end(),
+                     [n](std::string_view k) { return header_name_equals(n, k); });
 }
 
 std::string serialize_request_head(const MessageHead& head, const UpstreamRequestHead& up) {
@@ -65,11 +68,10 @@ std::string serialize_request_head(const MessageHead& head, const UpstreamReques
   append_header(out, "Host", up.host_header);
   auto conn_tokens = connection_tokens(head);
   for (const auto& h : head.headers) {
-    std::string lname = ascii_lower(h.name);
-    if (lname == "host" || dropped(lname, conn_tokens)) continue;
-    if (!up.inject_name.empty() && lname == up.inject_name) continue;
-    if (lname == "expect") continue;  // the proxy answers 100-continue itself
-    if (up.accept_encoding && lname == "accept-encoding") {
+    if (header_name_equals(h.name, "host") || dropped(h.name, conn_tokens)) continue;
+    if (!up.inject_name.empty() && header_name_equals(h.name, up.inject_name)) continue;
+    if (header_name_equals(h.name, "expect")) continue;  // the proxy answers 100-continue itself
+    if (up.accept_encoding && header_name_equals(h.name, "accept-encoding")) {
       append_header(out, h.name, *up.accept_encoding);
       continue;
     }
@@ -93,8 +95,7 @@ std::string serialize_response_head(const MessageHead& head, bool close) {
   out.append("\r\n");
   auto conn_tokens = connection_tokens(head);
   for (const auto& h : head.headers) {
-    std::string lname = ascii_lower(h.name);
-    if (dropped(lname, conn_tokens)) continue;
+    if (dropped(h.name, conn_tokens)) continue;
     append_header(out, h.name, h.value);
   }
   if (head.status == 101) {

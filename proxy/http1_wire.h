@@ -13,7 +13,7 @@ namespace bottle::proxy {
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) plus proxy-only ones; never forwarded. The names
 // listed in a Connection header are dropped too.
-bool is_hop_by_hop(std::string_view lower_name);
+bool is_hop_by_hop(std::string_view name);  // any case
 
 struct UpstreamRequestHead {
   std::string_view origin_target;  // "/path?query"

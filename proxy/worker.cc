@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <random>
 
 #include "common/log.h"
@@ -84,11 +83,23 @@ void Worker::on_mailbox(uv_async_t* a) {
   if (stop) uv_stop(&self->loop_);
 }
 
+namespace {
+
+// Writes the low `digits` hex digits of v, zero-padded (printf's %0Nx, without printf).
+void put_hex(char* out, uint64_t v, int digits) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = digits - 1; i >= 0; --i, v >>= 4) out[i] = kHex[v & 0xf];
+}
+
+}  // namespace
+
+// 8 hex digits of salt, 2 of worker index, 6 of counter (16 characters).
 std::string Worker::next_request_id() {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%08x%02x%06llx", id_salt_, index_ & 0xff,
-                static_cast<unsigned long long>(++request_counter_ & 0xffffff));
-  return buf;
+  std::string id(16, '0');
+  put_hex(id.data(), id_salt_, 8);
+  put_hex(id.data() + 8, static_cast<uint64_t>(index_) & 0xff, 2);
+  put_hex(id.data() + 10, ++request_counter_ & 0xffffff, 6);
+  return id;
 }
 
 UpstreamConn* Worker::take_idle(const std::string& key) {
