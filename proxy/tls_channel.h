@@ -23,6 +23,9 @@ class TlsChannel {
   bool handshake_done() const { return done_; }
   // Next plaintext into buf[0..cap), its length in *n; want_more when nothing is buffered.
   Result read(char* buf, size_t cap, size_t* n);
+  // False when read() would certainly say want_more: nothing decrypted or received is
+  // waiting (TLS reads from the BIO only what the current record needs).
+  bool may_have_more() const { return SSL_has_pending(ssl_.get()) || BIO_pending(rbio_) > 0; }
   // Encrypts `data`; the ciphertext is taken with take_cipher().
   bool write(std::string_view data);
   void shutdown();

@@ -14,7 +14,8 @@ thread_local char tls_read_buffer[kReadBuffer];
 
 // Decrypted plaintext is handed out from a per-thread buffer too. A pump can nest (a
 // handler resumes another transport), so only the outermost pump uses the shared one.
-constexpr size_t kPlainChunk = 16 * 1024;  // one TLS record
+// It holds the records of one socket read (4 full TLS records), handed on as one chunk.
+constexpr size_t kPlainChunk = kReadBuffer;
 thread_local char plain_buffer[kPlainChunk];
 thread_local int pump_depth = 0;
 
@@ -158,7 +159,7 @@ void Transport::pump_tls() {
   std::unique_ptr<char[]> nested;
   char* plain = plain_buffer;
   if (pump_depth > 0) {
-    nested = std::make_unique<char[]>(kPlainChunk);
+    nested = std::make_unique_for_overwrite<char[]>(kPlainChunk);
     plain = nested.get();
   }
   struct Depth {
@@ -166,11 +167,27 @@ void Transport::pump_tls() {
     ~Depth() { --pump_depth; }
   } depth;
   while (reading_ && !closing_) {
-    size_t n = 0;
-    TlsChannel::Result r = tls_->read(plain, kPlainChunk, &n);
-    if (r == TlsChannel::Result::ok) {
-      handler_->on_data(*this, std::string_view(plain, n));
-      continue;
+    // Collect every record already received (up to kPlainChunk) into one chunk: a relayed
+    // body then leaves in one TLS write and one syscall per socket read, not per record.
+    // After a record, an empty TLS object needs no SSL_read to say "want more"; the
+    // first read of a round is always made, so an EOF or error is never skipped.
+    size_t got = 0;
+    TlsChannel::Result r = TlsChannel::Result::ok;
+    while (got < kPlainChunk) {
+      if (got > 0 && !tls_->may_have_more()) {
+        r = TlsChannel::Result::want_more;
+        break;
+      }
+      size_t n = 0;
+      r = tls_->read(plain + got, kPlainChunk - got, &n);
+      if (r != TlsChannel::Result::ok) break;
+      got += n;
+    }
+    if (got > 0) {
+      handler_->on_data(*this, std::string_view(plain, got));
+      // An EOF or error read after the data is met again by the next round's read, if
+      // the handler still reads.
+      if (r != TlsChannel::Result::want_more) continue;
     }
     flush_cipher();
     if (r == TlsChannel::Result::closed) {
