@@ -91,7 +91,7 @@ BOTTLE_AVX2 inline uint64_t bits256(__m256i x, int shift) {
 }
 
 // Classes are combined in vector registers so each mask costs one movemask per lane.
-BOTTLE_AVX2 void masks_avx2(const uint8_t* p, Masks& mk) {
+BOTTLE_AVX2 inline void masks_avx2_one(const uint8_t* p, Masks& mk) {
   for (int half = 0; half < 2; ++half) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * half));
     const __m256i digit = range256(v, '0', '9'), upper = range256(v, 'A', 'Z'), lower = range256(v, 'a', 'z');
@@ -120,7 +120,7 @@ BOTTLE_AVX512 inline __mmask64 range512(__m512i v, char lo, char hi) {
 }
 BOTTLE_AVX512 inline __mmask64 eq512(__m512i v, char c) { return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c)); }
 
-BOTTLE_AVX512 void masks_avx512(const uint8_t* p, Masks& mk) {
+BOTTLE_AVX512 inline void masks_avx512_one(const uint8_t* p, Masks& mk) {
   const __m512i v = _mm512_loadu_si512(p);
   const __mmask64 digit = range512(v, '0', '9'), upper = range512(v, 'A', 'Z'), lower = range512(v, 'a', 'z');
   const __mmask64 space = eq512(v, ' '), dash = eq512(v, '-');
@@ -136,7 +136,7 @@ BOTTLE_AVX512 void masks_avx512(const uint8_t* p, Masks& mk) {
 }
 #endif
 
-void masks_sse2(const uint8_t* p, Masks& mk) {
+inline void masks_sse2_one(const uint8_t* p, Masks& mk) {
 #if defined(__SSE2__)
   for (int q = 0; q < 4; ++q) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * q));
@@ -181,7 +181,21 @@ void masks_sse2(const uint8_t* p, Masks& mk) {
 #endif
 }
 
-using MaskFn = void (*)(const uint8_t*, Masks&);
+// Masks for `blocks` consecutive 64-byte blocks: one call per batch, so the class
+// constants stay in registers instead of being broadcast again for every block.
+#if defined(__x86_64__) || defined(__i386__)
+BOTTLE_AVX2 void masks_avx2(const uint8_t* p, size_t blocks, Masks* out) {
+  for (size_t k = 0; k < blocks; ++k) masks_avx2_one(p + 64 * k, out[k]);
+}
+BOTTLE_AVX512 void masks_avx512(const uint8_t* p, size_t blocks, Masks* out) {
+  for (size_t k = 0; k < blocks; ++k) masks_avx512_one(p + 64 * k, out[k]);
+}
+#endif
+void masks_sse2(const uint8_t* p, size_t blocks, Masks* out) {
+  for (size_t k = 0; k < blocks; ++k) masks_sse2_one(p + 64 * k, out[k]);
+}
+
+using MaskFn = void (*)(const uint8_t*, size_t, Masks*);
 MaskFn pick_masks() {
 #if defined(__x86_64__) || defined(__i386__)
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return masks_avx512;
@@ -284,9 +298,8 @@ const RunBitsFn kRunBits = run_bits_scalar;
 
 }  // namespace
 
-void ClassScanner::block(const uint8_t* p, std::vector<Hit>& triggers, std::vector<Region>& regions) {
-  Masks mk;
-  kMasks(p, mk);
+void ClassScanner::block(const uint8_t* p, const Masks& mk, std::vector<Hit>& triggers,
+                         std::vector<Region>& regions) {
   const uint64_t base = pos_;
 
   // Decoding triggers.
@@ -485,6 +498,7 @@ void ClassScanner::feed(std::string_view data, std::vector<Hit>& triggers, std::
   if (data.empty()) return;  // also keeps a null data() away from memcpy
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());
   size_t n = data.size();
+  Masks masks[kBatch];
   if (pending_len_ > 0) {
     const size_t take = std::min(n, 64 - pending_len_);
     std::memcpy(pending_.data() + pending_len_, p, take);
@@ -492,13 +506,14 @@ void ClassScanner::feed(std::string_view data, std::vector<Hit>& triggers, std::
     p += take;
     n -= take;
     if (pending_len_ < 64) return;
-    block(pending_.data(), triggers, regions);
+    kMasks(pending_.data(), 1, masks);
+    block(pending_.data(), masks[0], triggers, regions);
     pending_len_ = 0;
   }
   while (n >= 64) {
-    block(p, triggers, regions);
-    p += 64;
-    n -= 64;
+    const size_t blocks = std::min(kBatch, n / 64);
+    kMasks(p, blocks, masks);
+    for (size_t k = 0; k < blocks; ++k, p += 64, n -= 64) block(p, masks[k], triggers, regions);
   }
   std::memcpy(pending_.data(), p, n);
   pending_len_ = n;
@@ -508,7 +523,9 @@ void ClassScanner::finish(std::vector<Hit>& triggers, std::vector<Region>& regio
   // Zero padding belongs to no class, so every open run ends inside this block.
   std::memset(pending_.data() + pending_len_, 0, 64 - pending_len_);
   const uint64_t real_end = pos_ + pending_len_;
-  block(pending_.data(), triggers, regions);
+  Masks masks;
+  kMasks(pending_.data(), 1, &masks);
+  block(pending_.data(), masks, triggers, regions);
   pending_len_ = 0;
   for (auto& r : regions) r.end = std::min(r.end, real_end);
 }

@@ -68,7 +68,8 @@ class ClassScanner {
     bool open = false;
     uint64_t start = 0;
   };
-  void block(const uint8_t* p, std::vector<Hit>& triggers, std::vector<Region>& regions);
+  static constexpr size_t kBatch = 16;  // blocks whose masks are computed in one call
+  void block(const uint8_t* p, const Masks& mk, std::vector<Hit>& triggers, std::vector<Region>& regions);
   template <size_t K>
   void classify(uint64_t m, RunKind kind, std::vector<Region>& regions);
   // `m`: this block's class mask; `r`: positions at least the minimum length into a run.
