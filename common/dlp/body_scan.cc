@@ -78,11 +78,15 @@ class StreamScan final : public BodyScan {
     return tail_[static_cast<size_t>(abs - (base - tail_.size()))];
   }
 
-  // Bytes [a, b) of the stream, from the tail and the current chunk.
-  std::string slice(uint64_t a, uint64_t b, std::string_view chunk, uint64_t base) const {
-    std::string out;
-    slice_into(out, a, b, chunk, base);
-    return out;
+  // Bytes [a, b) of the stream, from the tail and the current chunk: a view into the
+  // chunk when they all lie there (the common case), else copied into scratch_.
+  std::string_view slice(uint64_t a, uint64_t b, std::string_view chunk, uint64_t base) {
+    a = std::max(a, base - tail_.size());
+    b = std::min<uint64_t>(b, base + chunk.size());
+    if (a >= b) return {};
+    if (a >= base) return chunk.substr(static_cast<size_t>(a - base), static_cast<size_t>(b - a));
+    slice_into(scratch_, a, b, chunk, base);
+    return scratch_;
   }
 
   // slice() into a reused buffer: binary bodies open a word every few bytes.
@@ -146,7 +150,7 @@ class StreamScan final : public BodyScan {
       const size_t after = known ? 8 : (dir_ == Direction::inbound ? 1 : eng_->detector(dir_, h.id).def->max_len);
       if (!final && h.end + after > end) break;  // wait for lookahead bytes
       const uint64_t from = h.end > before ? h.end - before : 0;
-      const std::string window = slice(from, h.end + after, chunk, base);
+      const std::string_view window = slice(from, h.end + after, chunk, base);
       const uint64_t window_abs = std::max(from, base - tail_.size());
       if (known) {
         eng_->emit_known(sink, h.id, window, window_abs, h.end, nullptr);
@@ -161,7 +165,7 @@ class StreamScan final : public BodyScan {
       const Region& r = pending_regions_[regions_done];
       if (!final && r.end + 1 > end) break;
       const uint64_t from = std::max<uint64_t>(r.begin > 0 ? r.begin - 1 : 0, avail);
-      const std::string window = slice(from, r.end + 1, chunk, base);
+      const std::string_view window = slice(from, r.end + 1, chunk, base);
       const size_t skip = r.begin > from ? static_cast<size_t>(r.begin - from) : 0;
       if (!region_may_match(std::string_view(window).substr(std::min(skip, window.size()),
                                                            static_cast<size_t>(r.end - r.begin)),
@@ -293,6 +297,7 @@ class StreamScan final : public BodyScan {
   bool word_open_ = false;
   uint64_t word_begin_ = 0;
   std::string word_;
+  std::string scratch_;  // slice() of bytes reaching back into the tail
   uint64_t words_done_ = 0;
   uint64_t last_disclosure_ = kNone;
   uint64_t last_jailbreak_ = kNone;
