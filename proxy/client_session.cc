@@ -197,7 +197,7 @@ void ClientSession::on_request_head() {
   if (req_.has_body()) {
     auto expect = req_.header("expect");
     if (expect && expect->find("100-continue") != std::string::npos)
-      client_.write(std::string(kContinue));
+      client_.write(kContinue);
   }
   log_request(log_level(), facts());
 
@@ -251,7 +251,7 @@ void ClientSession::on_connect_request() {
   }
   arrival_.tunnel = verdict_.target;
   deadline_.arm(kIdleMs);
-  client_.write(std::string(kConnectEstablished));
+  client_.write(kConnectEstablished);
   // The CONNECT parser is spent (llhttp treats the rest as another protocol).
   req_parser_ = std::make_unique<Http1Parser>(Http1Parser::Kind::request);
   req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
@@ -285,8 +285,8 @@ void ClientSession::on_request_body(std::string_view chunk) {
     bool readable = out_scan_->feed(chunk, found);
     if (!judge_outbound_body(readable, found)) return;
   }
-  std::string framed = req_.chunked ? chunk_frame(chunk) : std::string(chunk);
   if (hold_body_) {
+    std::string framed = req_.chunked ? chunk_frame(chunk) : std::string(chunk);
     if (body_bytes_ > verdict_.max_body_bytes) {
       if (!verdict_.stream_large_bodies) {
         block(BlockReason::body_too_large, 403, "request body exceeds dlp.max_body_bytes", true);
@@ -295,15 +295,19 @@ void ClientSession::on_request_body(std::string_view chunk) {
       // The route opted into streaming: release what was held and stream the rest.
       hold_body_ = false;
       send_request_head();
-      for (auto& piece : held_) up_->write(std::move(piece));
+      for (const auto& piece : held_) up_->write(piece);
       held_.clear();
-      up_->write(std::move(framed));
+      up_->write(framed);
       return;
     }
     held_.push_back(std::move(framed));
     return;
   }
-  up_->write(std::move(framed));
+  if (req_.chunked) {
+    up_->write(chunk_frame(chunk));
+  } else {
+    up_->write(chunk);
+  }
 }
 
 bool ClientSession::judge_outbound_body(bool readable, const std::vector<dlp::Finding>& found) {
@@ -338,11 +342,11 @@ void ClientSession::on_request_end() {
   }
   if (hold_body_) {
     send_request_head();
-    for (auto& piece : held_) up_->write(std::move(piece));
+    for (const auto& piece : held_) up_->write(piece);
     held_.clear();
     hold_body_ = false;
   }
-  if (req_.chunked) up_->write(std::string(kLastChunk));
+  if (req_.chunked) up_->write(kLastChunk);
   request_sent_ = true;
   state_ = State::awaiting_response;
 }
@@ -358,7 +362,7 @@ void ClientSession::send_request_head() {
   if (verdict_.accept_encoding) uh.accept_encoding = *verdict_.accept_encoding;
   std::string head = serialize_request_head(req_, uh);
   bytes_up_ += head.size();
-  up_->write(std::move(head));
+  up_->write(head);
 }
 
 // ---- upstream -----------------------------------------------------------------------
@@ -421,7 +425,7 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
         close_after_ = close_after_ || !req_.keep_alive || eof_delimited;
         std::string head = serialize_response_head(resp_, close_after_);
         bytes_down_ += head.size();
-        client_.write(std::move(head));
+        client_.write(head);
         response_head_sent_ = true;
         if (verdict_.route && verdict_.route->dlp.inbound != config::DlpAction::off &&
             snap_->scanner) {
@@ -437,7 +441,7 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
           if (req_.method == "HEAD") resp_parser_->expect_no_body();
           break;
         }
-        if (resp_.chunked) client_.write(std::string(kLastChunk));
+        if (resp_.chunked) client_.write(kLastChunk);
         if (!data.empty()) close_after_ = true;  // junk after the response: no reuse
         finish_exchange();
         return;
@@ -478,7 +482,11 @@ void ClientSession::on_response_body(std::string_view chunk) {
       warned_inbound_ = true;
     }
   }
-  client_.write(resp_.chunked ? chunk_frame(chunk) : std::string(chunk));
+  if (resp_.chunked) {
+    client_.write(chunk_frame(chunk));
+  } else {
+    client_.write(chunk);
+  }
   if (client_.queued() > Transport::kHighWater && up_) up_->pause();
 }
 
@@ -578,13 +586,13 @@ void ClientSession::relay_ws_to_upstream(std::string_view data) {
   if (!up_) return;
   if (ws_out_ && !inspect_ws(*ws_out_, data, dlp::Direction::outbound)) return;
   bytes_up_ += data.size();
-  up_->write(std::string(data));
+  up_->write(data);
 }
 
 void ClientSession::relay_ws_to_client(std::string_view data) {
   if (ws_in_ && !inspect_ws(*ws_in_, data, dlp::Direction::inbound)) return;
   bytes_down_ += data.size();
-  client_.write(std::string(data));
+  client_.write(data);
   if (client_.queued() > Transport::kHighWater && up_) up_->pause();
 }
 

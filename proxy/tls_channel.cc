@@ -1,22 +1,82 @@
 #include "proxy/tls_channel.h"
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include "common/tls/ssl_error.h"
 
 namespace bottle::proxy {
 
+// The BIO methods: BIO data is the owning TlsChannel.
+struct ChannelBio {
+  static TlsChannel* channel(BIO* b) { return static_cast<TlsChannel*>(BIO_get_data(b)); }
+
+  static int read(BIO* b, char* out, int len) {
+    BIO_clear_retry_flags(b);
+    TlsChannel* c = channel(b);
+    size_t n = std::min(static_cast<size_t>(std::max(len, 0)), c->in_.size() - c->in_pos_);
+    if (n == 0) {
+      BIO_set_retry_read(b);  // "no data yet", never EOF: the socket reports EOF itself
+      return -1;
+    }
+    std::memcpy(out, c->in_.data() + c->in_pos_, n);
+    c->in_pos_ += n;
+    if (c->in_pos_ == c->in_.size()) {
+      c->in_.clear();
+      c->in_pos_ = 0;
+    }
+    return static_cast<int>(n);
+  }
+
+  static int write(BIO* b, const char* data, int len) {
+    BIO_clear_retry_flags(b);
+    if (len <= 0) return 0;
+    channel(b)->out_.append(data, static_cast<size_t>(len));
+    return len;
+  }
+
+  static long ctrl(BIO* b, int cmd, long, void*) {
+    switch (cmd) {
+      case BIO_CTRL_FLUSH:
+        return 1;
+      case BIO_CTRL_PENDING:
+        return static_cast<long>(channel(b)->in_.size() - channel(b)->in_pos_);
+      case BIO_CTRL_WPENDING:
+        return static_cast<long>(channel(b)->out_.size());
+      default:
+        return 0;
+    }
+  }
+
+  static const BIO_METHOD* method() {
+    static const BIO_METHOD* m = [] {
+      BIO_METHOD* meth = BIO_meth_new(0, "bottle-tls-channel");
+      BIO_meth_set_read(meth, &ChannelBio::read);
+      BIO_meth_set_write(meth, &ChannelBio::write);
+      BIO_meth_set_ctrl(meth, &ChannelBio::ctrl);
+      return meth;
+    }();
+    return m;
+  }
+};
+
 TlsChannel::TlsChannel(bssl::UniquePtr<SSL> ssl) : ssl_(std::move(ssl)) {
-  rbio_ = BIO_new(BIO_s_mem());
-  wbio_ = BIO_new(BIO_s_mem());
-  // An empty memory BIO means "no data yet", not EOF.
-  BIO_set_mem_eof_return(rbio_, -1);
-  BIO_set_mem_eof_return(wbio_, -1);
-  SSL_set_bio(ssl_.get(), rbio_, wbio_);
+  BIO* bio = BIO_new(ChannelBio::method());
+  BIO_set_data(bio, this);
+  BIO_set_init(bio, 1);
+  SSL_set_bio(ssl_.get(), bio, bio);  // one BIO both ways; ssl_ owns its one reference
 }
 
 void TlsChannel::push_cipher(std::string_view data) {
-  if (!data.empty()) BIO_write(rbio_, data.data(), static_cast<int>(data.size()));
+  if (data.empty()) return;
+  if (in_pos_ > 0) {  // drop what TLS already took before growing the buffer
+    in_.erase(0, in_pos_);
+    in_pos_ = 0;
+  }
+  in_.append(data);
 }
 
 TlsChannel::Result TlsChannel::classify(int ret) {
@@ -68,20 +128,6 @@ bool TlsChannel::write(std::string_view data) {
 
 void TlsChannel::shutdown() {
   if (done_) SSL_shutdown(ssl_.get());
-}
-
-bool TlsChannel::has_cipher() const {
-  return BIO_pending(wbio_) > 0;
-}
-
-std::string TlsChannel::take_cipher() {
-  std::string out;
-  size_t pending = BIO_pending(wbio_);
-  if (pending == 0) return out;
-  out.resize(pending);
-  int n = BIO_read(wbio_, out.data(), static_cast<int>(pending));
-  out.resize(n > 0 ? n : 0);
-  return out;
 }
 
 }  // namespace bottle::proxy

@@ -1,5 +1,5 @@
-// TLS over memory BIOs: ciphertext in from the socket, plaintext out to the HTTP layer,
-// and the reverse. No sockets here; Transport moves the ciphertext.
+// TLS over in-memory buffers: ciphertext in from the socket, plaintext out to the HTTP
+// layer, and the reverse. No sockets here; Transport moves the ciphertext.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -15,6 +15,8 @@ class TlsChannel {
 
   // Takes ownership of `ssl` (already configured as client or server side).
   explicit TlsChannel(bssl::UniquePtr<SSL> ssl);
+  TlsChannel(const TlsChannel&) = delete;
+  TlsChannel& operator=(const TlsChannel&) = delete;
 
   // Ciphertext from the peer.
   void push_cipher(std::string_view data);
@@ -24,23 +26,30 @@ class TlsChannel {
   // Next plaintext into buf[0..cap), its length in *n; want_more when nothing is buffered.
   Result read(char* buf, size_t cap, size_t* n);
   // False when read() would certainly say want_more: nothing decrypted or received is
-  // waiting (TLS reads from the BIO only what the current record needs).
-  bool may_have_more() const { return SSL_has_pending(ssl_.get()) || BIO_pending(rbio_) > 0; }
-  // Encrypts `data`; the ciphertext is taken with take_cipher().
+  // waiting (TLS takes from the input only what the current record needs).
+  bool may_have_more() const { return SSL_has_pending(ssl_.get()) || in_pos_ < in_.size(); }
+  // Encrypts `data`; the ciphertext is then in cipher().
   bool write(std::string_view data);
   void shutdown();
-  // Ciphertext to send to the peer (may be empty).
-  std::string take_cipher();
-  bool has_cipher() const;
+  // Ciphertext to send to the peer (may be empty), valid until consume_cipher() or the
+  // next write.
+  std::string_view cipher() const { return out_; }
+  void consume_cipher() { out_.clear(); }
+  bool has_cipher() const { return !out_.empty(); }
 
   SSL* ssl() const { return ssl_.get(); }
   const std::string& error() const { return error_; }
 
  private:
+  friend struct ChannelBio;
   Result classify(int ret);
+
+  // The BIO under ssl_ reads from in_ (past in_pos_) and appends to out_. A memory BIO
+  // would do, but it moves its remaining input down on every read (twice per record).
+  std::string in_;
+  size_t in_pos_ = 0;
+  std::string out_;
   bssl::UniquePtr<SSL> ssl_;
-  BIO* rbio_ = nullptr;  // owned by ssl_
-  BIO* wbio_ = nullptr;  // owned by ssl_
   bool done_ = false;
   std::string error_;
 };

@@ -207,18 +207,14 @@ void Transport::pump_tls() {
   in_pump_ = false;
 }
 
-void Transport::write(std::string data) {
+void Transport::write(std::string_view data) {
   if (closing_ || flush_then_close_ || data.empty()) return;
   if (cork_ > 0) {
-    if (corked_.empty()) {
-      corked_ = std::move(data);
-    } else {
-      corked_.append(data);
-    }
+    corked_.append(data);
     if (corked_.size() >= kLowWater) write_now(std::exchange(corked_, std::string()));
     return;
   }
-  write_now(std::move(data));
+  write_now(data);
 }
 
 void Transport::uncork() {
@@ -227,10 +223,11 @@ void Transport::uncork() {
     corked_.clear();
     return;
   }
-  write_now(std::exchange(corked_, std::string()));
+  std::string out = std::exchange(corked_, std::string());
+  write_now(out);
 }
 
-void Transport::write_now(std::string data) {
+void Transport::write_now(std::string_view data) {
   if (tls_) {
     if (!tls_->write(data)) {
       fail(tls_->error());
@@ -239,25 +236,28 @@ void Transport::write_now(std::string data) {
     flush_cipher();
     return;
   }
-  raw_write(std::move(data));
+  raw_write(data);
 }
 
 void Transport::flush_cipher() {
-  if (tls_ && tls_->has_cipher()) raw_write(tls_->take_cipher());
+  if (!tls_ || !tls_->has_cipher()) return;
+  raw_write(tls_->cipher());
+  tls_->consume_cipher();
 }
 
-void Transport::raw_write(std::string data) {
+void Transport::raw_write(std::string_view data) {
   if (closing_) return;
   // Most writes fit the socket buffer at once: writing them here skips the write request,
-  // its deferred callback and the epoll_ctl libuv issues when its write queue drains
-  // (one per uv_write). uv_try_write refuses while anything is queued, so order holds.
-  // Errors are left to uv_write, which reports them from on_write as before.
-  uv_buf_t now = uv_buf_init(data.data(), static_cast<unsigned>(data.size()));
+  // the copy it keeps, its deferred callback and the epoll_ctl libuv issues when its
+  // write queue drains (one per uv_write). uv_try_write refuses while anything is
+  // queued, so order holds. Errors are left to uv_write, which reports them from
+  // on_write as before.
+  uv_buf_t now = uv_buf_init(const_cast<char*>(data.data()), static_cast<unsigned>(data.size()));
   int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &now, 1);
   if (n == static_cast<int>(data.size())) return;
-  if (n > 0) data.erase(0, static_cast<size_t>(n));
+  if (n > 0) data.remove_prefix(static_cast<size_t>(n));
   auto* req = new WriteReq{};  // freed in on_write, which libuv always calls
-  req->data = std::move(data);
+  req->data.assign(data);
   req->req.data = this;
   uv_buf_t buf = uv_buf_init(req->data.data(), static_cast<unsigned>(req->data.size()));
   int r = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, &Transport::on_write);
@@ -304,7 +304,10 @@ void Transport::close() {
 
 void Transport::close_after_flush() {
   if (closing_ || flush_then_close_) return;
-  if (!corked_.empty()) write_now(std::exchange(corked_, std::string()));
+  if (!corked_.empty()) {
+    std::string out = std::exchange(corked_, std::string());
+    write_now(out);
+  }
   if (tls_) {
     tls_->shutdown();  // close_notify
     flush_cipher();

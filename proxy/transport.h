@@ -49,7 +49,8 @@ class Transport {
   void stop_reading();
   bool reading() const { return reading_; }
 
-  void write(std::string data);
+  // Copies what it keeps: callers may pass views of their own buffers.
+  void write(std::string_view data);
   size_t queued() const;
   // While corked, writes collect into one buffer and go out (as one TLS record run and
   // one syscall) at the matching uncork(): a response head, body and last chunk produced
@@ -78,8 +79,8 @@ class Transport {
   void on_cipher(std::string_view data);
   void pump_tls();
   void flush_cipher();
-  void raw_write(std::string data);
-  void write_now(std::string data);
+  void raw_write(std::string_view data);
+  void write_now(std::string_view data);
   void fail(std::string_view why);
 
   uv_tcp_t tcp_;

@@ -43,7 +43,7 @@ class UpstreamConn final : private Transport::Handler {
 
   void attach(Owner* owner);  // taking it from the pool
   void detach();              // the owner no longer listens
-  void write(std::string data) { transport_.write(std::move(data)); }
+  void write(std::string_view data) { transport_.write(data); }
   Transport& transport() { return transport_; }
   size_t queued() const { return transport_.queued(); }
   void pause() { transport_.stop_reading(); }
