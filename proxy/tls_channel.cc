@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "common/tls/ssl_error.h"
 
@@ -17,16 +18,26 @@ struct ChannelBio {
   static int read(BIO* b, char* out, int len) {
     BIO_clear_retry_flags(b);
     TlsChannel* c = channel(b);
-    size_t n = std::min(static_cast<size_t>(std::max(len, 0)), c->in_.size() - c->in_pos_);
+    size_t want = static_cast<size_t>(std::max(len, 0));
+    size_t n = 0;
+    if (c->in_pos_ < c->in_.size()) {  // kept bytes come before lent ones
+      n = std::min(want, c->in_.size() - c->in_pos_);
+      std::memcpy(out, c->in_.data() + c->in_pos_, n);
+      c->in_pos_ += n;
+      if (c->in_pos_ == c->in_.size()) {
+        c->in_.clear();
+        c->in_pos_ = 0;
+      }
+    }
+    if (n < want && !c->lent_.empty()) {
+      size_t m = std::min(want - n, c->lent_.size());
+      std::memcpy(out + n, c->lent_.data(), m);
+      c->lent_.remove_prefix(m);
+      n += m;
+    }
     if (n == 0) {
       BIO_set_retry_read(b);  // "no data yet", never EOF: the socket reports EOF itself
       return -1;
-    }
-    std::memcpy(out, c->in_.data() + c->in_pos_, n);
-    c->in_pos_ += n;
-    if (c->in_pos_ == c->in_.size()) {
-      c->in_.clear();
-      c->in_pos_ = 0;
     }
     return static_cast<int>(n);
   }
@@ -39,13 +50,14 @@ struct ChannelBio {
   }
 
   static long ctrl(BIO* b, int cmd, long, void*) {
+    TlsChannel* c = channel(b);
     switch (cmd) {
       case BIO_CTRL_FLUSH:
         return 1;
       case BIO_CTRL_PENDING:
-        return static_cast<long>(channel(b)->in_.size() - channel(b)->in_pos_);
+        return static_cast<long>(c->in_.size() - c->in_pos_ + c->lent_.size());
       case BIO_CTRL_WPENDING:
-        return static_cast<long>(channel(b)->out_.size());
+        return static_cast<long>(c->out_.size());
       default:
         return 0;
     }
@@ -72,11 +84,23 @@ TlsChannel::TlsChannel(bssl::UniquePtr<SSL> ssl) : ssl_(std::move(ssl)) {
 
 void TlsChannel::push_cipher(std::string_view data) {
   if (data.empty()) return;
+  keep_rest();
   if (in_pos_ > 0) {  // drop what TLS already took before growing the buffer
     in_.erase(0, in_pos_);
     in_pos_ = 0;
   }
   in_.append(data);
+}
+
+void TlsChannel::lend_cipher(std::string_view data) {
+  keep_rest();
+  lent_ = data;
+}
+
+void TlsChannel::keep_rest() {
+  if (lent_.empty()) return;
+  std::string_view rest = std::exchange(lent_, std::string_view());
+  push_cipher(rest);
 }
 
 TlsChannel::Result TlsChannel::classify(int ret) {

@@ -18,8 +18,12 @@ class TlsChannel {
   TlsChannel(const TlsChannel&) = delete;
   TlsChannel& operator=(const TlsChannel&) = delete;
 
-  // Ciphertext from the peer.
+  // Ciphertext from the peer, copied.
   void push_cipher(std::string_view data);
+  // Ciphertext from the peer, used in place until keep_rest(), which copies what TLS has
+  // not taken yet. The caller's buffer must stay valid and unchanged until then.
+  void lend_cipher(std::string_view data);
+  void keep_rest();
   // Advances the handshake. ok = done.
   Result handshake();
   bool handshake_done() const { return done_; }
@@ -27,7 +31,9 @@ class TlsChannel {
   Result read(char* buf, size_t cap, size_t* n);
   // False when read() would certainly say want_more: nothing decrypted or received is
   // waiting (TLS takes from the input only what the current record needs).
-  bool may_have_more() const { return SSL_has_pending(ssl_.get()) || in_pos_ < in_.size(); }
+  bool may_have_more() const {
+    return SSL_has_pending(ssl_.get()) || in_pos_ < in_.size() || !lent_.empty();
+  }
   // Encrypts `data`; the ciphertext is then in cipher().
   bool write(std::string_view data);
   void shutdown();
@@ -44,10 +50,12 @@ class TlsChannel {
   friend struct ChannelBio;
   Result classify(int ret);
 
-  // The BIO under ssl_ reads from in_ (past in_pos_) and appends to out_. A memory BIO
-  // would do, but it moves its remaining input down on every read (twice per record).
+  // The BIO under ssl_ reads from in_ (past in_pos_), then from lent_, and appends to
+  // out_. A memory BIO would do, but it moves its remaining input down on every read
+  // (twice per record) and needs every byte copied in first.
   std::string in_;
   size_t in_pos_ = 0;
+  std::string_view lent_;
   std::string out_;
   bssl::UniquePtr<SSL> ssl_;
   bool done_ = false;

@@ -133,8 +133,12 @@ void Transport::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
 }
 
 void Transport::on_cipher(std::string_view data) {
-  tls_->push_cipher(data);
+  // `data` usually sits in the per-thread read buffer: TLS reads it in place during the
+  // pump, and what is left (a partial record, or input of a paused reader) is copied
+  // before the buffer serves another read.
+  tls_->lend_cipher(data);
   pump_tls();
+  tls_->keep_rest();
 }
 
 void Transport::pump_tls() {
@@ -209,18 +213,40 @@ void Transport::pump_tls() {
 
 void Transport::write(std::string_view data) {
   if (closing_ || flush_then_close_ || data.empty()) return;
-  if (cork_ > 0) {
-    corked_.append(data);
-    if (corked_.size() >= kLowWater) write_now(std::exchange(corked_, std::string()));
+  if (cork_ == 0) {
+    write_now(data);
     return;
   }
-  write_now(data);
+  if (tls_ && data.size() >= kSealAtOnce) {
+    // A large piece fills whole TLS records by itself: encrypt it now rather than copy it
+    // into the cork buffer. Its ciphertext still waits for uncork(), so the piece and
+    // what surrounds it leave in one syscall.
+    if (!corked_.empty()) {
+      std::string before = std::exchange(corked_, std::string());
+      if (!seal(before)) return;
+    }
+    if (!seal(data)) return;
+    if (tls_->cipher().size() >= kLowWater) flush_cipher();
+    return;
+  }
+  corked_.append(data);
+  if (corked_.size() >= kLowWater) write_now(std::exchange(corked_, std::string()));
+}
+
+bool Transport::seal(std::string_view data) {
+  if (tls_->write(data)) return true;
+  fail(tls_->error());
+  return false;
 }
 
 void Transport::uncork() {
-  if (--cork_ > 0 || corked_.empty()) return;
+  if (--cork_ > 0) return;
   if (closing_) {
     corked_.clear();
+    return;
+  }
+  if (corked_.empty()) {
+    flush_cipher();  // pieces sealed while corked
     return;
   }
   std::string out = std::exchange(corked_, std::string());
@@ -229,11 +255,7 @@ void Transport::uncork() {
 
 void Transport::write_now(std::string_view data) {
   if (tls_) {
-    if (!tls_->write(data)) {
-      fail(tls_->error());
-      return;
-    }
-    flush_cipher();
+    if (seal(data)) flush_cipher();
     return;
   }
   raw_write(data);
@@ -286,7 +308,7 @@ void Transport::on_write(uv_write_t* raw, int status) {
 }
 
 size_t Transport::queued() const {
-  return corked_.size() +
+  return corked_.size() + (tls_ ? tls_->cipher().size() : 0) +
          uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
 }
 

@@ -54,7 +54,8 @@ class Transport {
   size_t queued() const;
   // While corked, writes collect into one buffer and go out (as one TLS record run and
   // one syscall) at the matching uncork(): a response head, body and last chunk produced
-  // in one callback cost one write.
+  // in one callback cost one write. Large pieces on TLS are encrypted at once (their
+  // records are full anyway) and only their ciphertext waits.
   void cork() { ++cork_; }
   void uncork();
   void close();
@@ -81,6 +82,7 @@ class Transport {
   void flush_cipher();
   void raw_write(std::string_view data);
   void write_now(std::string_view data);
+  bool seal(std::string_view data);  // TLS-encrypts into the pending ciphertext
   void fail(std::string_view why);
 
   uv_tcp_t tcp_;
@@ -97,6 +99,8 @@ class Transport {
   std::string corked_;
   std::unique_ptr<LoopTimer> linger_timer_;
   static constexpr uint64_t kLingerMs = 2000;
+  // Corked writes at least this large are encrypted at once instead of copied (TLS only).
+  static constexpr size_t kSealAtOnce = 16 * 1024;
 };
 
 // Corks a transport for the scope of one callback.
