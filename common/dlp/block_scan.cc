@@ -256,7 +256,10 @@ void Engine::emit_known(Sink& sink, uint32_t id, std::string_view window, uint64
   f.severity = Severity::critical;
   f.offset = origin != nullptr ? origin->begin : window_abs + rel_begin;
   std::string how = origin != nullptr ? origin->how : "";
-  if (k.encoding != "raw") how += how.empty() ? std::string(k.encoding) : ">" + std::string(k.encoding);
+  if (k.encoding != "raw") {
+    if (!how.empty()) how.push_back('>');
+    how.append(k.encoding);
+  }
   f.snippet = redacted_snippet(window, rel_begin, rel_end, how);
   sink.add(std::move(f), origin);
 }
