@@ -230,11 +230,9 @@ egress:
     - host: "*.wild.test"
       port: %d
       allow_private: true
-    # The operator's other secret. `dlp.known_secrets_env` cannot carry it (egress only
-    # gets EGRESS_TOKEN_* slots), so a route nobody can use provisions it as a slot.
-    - host: vault.invalid
-      port: 1
-      auth: {scheme: Bearer, token_ref: E2E_PLANTED_SECRET}
+  # The operator's other secret: never sent anywhere, only watched for.
+  dlp:
+    known_secrets_env: [E2E_PLANTED_SECRET]
 ---
 """ % (json.dumps(resolve), port, port)
     agent = """---
