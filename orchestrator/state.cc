@@ -110,9 +110,11 @@ Status write_metadata(const std::string& dir, const BottleMetadata& m) {
       {"status", m.status},
       {"pids",
        {{"orchestrator", m.orchestrator_pid}, {"init", m.init_pid}, {"agent", m.agent_pid}}},
-      {"admin_port", m.admin_port},
       {"init_ctl", m.init_ctl},
       {"workspace", m.workspace}};
+  // Written once the port is chosen: an early save (netns recorded for cleanup) must not
+  // advertise port 0 to `bottle info` or a script polling metadata.json.
+  if (m.admin_port != 0) j["admin_port"] = m.admin_port;
   return write_file_atomic(dir + "/metadata.json", j.dump(2) + "\n", 0600);
 }
 
