@@ -1,6 +1,7 @@
 # How to start each proxy under test. Sourced by run.sh. Every start_<name> function
 # sets PROXY_PID and PROXY_CA (the CA the client must trust for bumped connections), or
-# returns non-zero with SKIP_REASON set. Uses $WORK, $TEST_CA, $UPSTREAM_PORT, free_port.
+# returns non-zero with SKIP_REASON set. Uses $WORK, $TEST_CA, $UPSTREAM_PORT, free_port,
+# and $EGRESS_THREADS (bottle-egress --threads; 0 or unset = its default).
 
 start_mitmproxy() {
   command -v mitmdump >/dev/null || { SKIP_REASON="mitmdump not installed (apt-get install mitmproxy)"; return 1; }
@@ -82,7 +83,8 @@ routes:
 YAML
   "$EGRESS" --config "$dir/routes.yaml" --listen "127.0.0.1:$port" --admin "127.0.0.1:$admin" \
     --ca-cert "$dir/ca/ca.pem" --ca-key "$dir/ca/ca-key.pem" --upstream-ca "$TEST_CA/ca.pem" \
-    --resolve "bench.test:$UPSTREAM_PORT:127.0.0.1" >"$dir/log" 2>&1 &
+    --resolve "bench.test:$UPSTREAM_PORT:127.0.0.1" \
+    ${EGRESS_THREADS:+$([ "$EGRESS_THREADS" = 0 ] || echo --threads "$EGRESS_THREADS")} >"$dir/log" 2>&1 &
   PROXY_PID=$!
   PROXY_PORT=$port
   PROXY_LOG=$dir/log

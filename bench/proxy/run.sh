@@ -2,8 +2,11 @@
 # Side-by-side proxy benchmark on loopback: the same client (bottle-loadgen) fetches from
 # a local nginx over HTTPS directly and through each TLS-intercepting proxy.
 #
-#   bench/proxy/run.sh [--quick] [--build DIR] [--egress PATH] [--only a,b,...] [--out FILE] [--keep] [--check]
+#   bench/proxy/run.sh [--quick] [--build DIR] [--egress PATH] [--egress-threads N] [--only a,b,...]
+#                      [--out FILE] [--keep] [--check]
 #
+# --egress-threads: bottle-egress event loops (default 1: one worker, like every other
+# process in the run; see README.md). 0 = the proxy's own default (one per core).
 # --check: exit 1 unless every proxy that ran served all its requests without error (the
 # ctest smoke test uses it).
 #
@@ -17,10 +20,10 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "bench/proxy/run.sh: $*" >&2; exit 1; }
 
-QUICK=0 KEEP=0 CHECK=0 BUILD="" EGRESS="" ONLY="direct,mitmproxy,squid,bottle-egress,bottle-egress-nodlp" OUT=""
+QUICK=0 KEEP=0 CHECK=0 BUILD="" EGRESS="" EGRESS_THREADS=1 ONLY="direct,mitmproxy,squid,bottle-egress,bottle-egress-nodlp" OUT=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
@@ -28,6 +31,7 @@ while [ $# -gt 0 ]; do
     --check) CHECK=1 ;;
     --build) BUILD=${2:?--build needs a directory}; shift ;;
     --egress) EGRESS=${2:?--egress needs a path}; shift ;;
+    --egress-threads) EGRESS_THREADS=${2:?--egress-threads needs a number}; shift ;;
     --only) ONLY=${2:?--only needs a list}; shift ;;
     --out) OUT=${2:?--out needs a file}; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -44,6 +48,7 @@ if [ -z "${BOTTLE_BENCH_NS:-}" ]; then
   [ "$CHECK" = 1 ] && args+=(--check)
   [ -n "$BUILD" ] && args+=(--build "$BUILD")
   [ -n "$EGRESS" ] && args+=(--egress "$EGRESS")
+  args+=(--egress-threads "$EGRESS_THREADS")
   [ -n "$OUT" ] && args+=(--out "$OUT")
   args+=(--only "$ONLY")
   unshare_flags=(--mount --propagation private)
@@ -52,6 +57,7 @@ if [ -z "${BOTTLE_BENCH_NS:-}" ]; then
 fi
 
 if [ "$QUICK" = 1 ]; then SECONDS_PER=3 CONNS=4; else SECONDS_PER=10 CONNS=16; fi
+[[ "$EGRESS_THREADS" =~ ^[0-9]+$ ]] || { echo "bench/proxy/run.sh: --egress-threads: not a number: $EGRESS_THREADS" >&2; exit 2; }
 
 # Find the loadgen (and bottle-egress) in the given build dir or any build*/ under the repo.
 find_binary() {
@@ -216,6 +222,7 @@ echo >&2
 {
   echo "Loopback, $(nproc) cores, ${SECONDS_PER}s per scenario, small = ${CONNS} keep-alive connections" \
        "GET 128 B, bulk = 1 connection GET 10 MiB, handshake = 4 connections, 1 GET each;" \
+       "bottle-egress --threads $([ "$EGRESS_THREADS" = 0 ] && echo "default ($(nproc))" || echo "$EGRESS_THREADS");" \
        "$(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   "$HERE/report.py" "$RESULTS"
