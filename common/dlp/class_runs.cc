@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/dlp/cpu.h"
 #include "common/dlp/decode.h"
 
 #if defined(__SSE2__)
@@ -185,21 +186,27 @@ inline void masks_sse2_one(const uint8_t* p, Masks& mk) {
 // constants stay in registers instead of being broadcast again for every block.
 #if defined(__x86_64__) || defined(__i386__)
 BOTTLE_AVX2 void masks_avx2(const uint8_t* p, size_t blocks, Masks* out) {
-  for (size_t k = 0; k < blocks; ++k) masks_avx2_one(p + 64 * k, out[k]);
+  for (size_t k = 0; k < blocks; ++k) {
+    out[k] = Masks{};  // the helpers OR lanes in
+    masks_avx2_one(p + 64 * k, out[k]);
+  }
 }
 BOTTLE_AVX512 void masks_avx512(const uint8_t* p, size_t blocks, Masks* out) {
   for (size_t k = 0; k < blocks; ++k) masks_avx512_one(p + 64 * k, out[k]);
 }
 #endif
 void masks_sse2(const uint8_t* p, size_t blocks, Masks* out) {
-  for (size_t k = 0; k < blocks; ++k) masks_sse2_one(p + 64 * k, out[k]);
+  for (size_t k = 0; k < blocks; ++k) {
+    out[k] = Masks{};  // the helpers OR lanes in
+    masks_sse2_one(p + 64 * k, out[k]);
+  }
 }
 
 using MaskFn = void (*)(const uint8_t*, size_t, Masks*);
 MaskFn pick_masks() {
 #if defined(__x86_64__) || defined(__i386__)
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return masks_avx512;
-  if (__builtin_cpu_supports("avx2")) return masks_avx2;
+  if (vector_isa() == Isa::avx512) return masks_avx512;
+  if (vector_isa() == Isa::avx2) return masks_avx2;
 #endif
   return masks_sse2;
 }
@@ -280,7 +287,7 @@ BOTTLE_AVX2 void run_bits_avx2(std::string_view s, size_t i, uint64_t& slash, ui
 
 using SpanFn = size_t (*)(std::string_view, size_t);
 #if defined(__x86_64__) || defined(__i386__)
-const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+const bool kHaveAvx2 = vector_isa() >= Isa::avx2;
 const SpanFn kSpanEnd = kHaveAvx2 ? span_end_avx2 : span_end_scalar;
 const SpanFn kSpanBegin = kHaveAvx2 ? span_begin_avx2 : span_begin_scalar;
 #else

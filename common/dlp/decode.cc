@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/dlp/cpu.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -323,11 +325,8 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void fold_candidates_avx5
 
 CandidatesFn pick_candidates() {
 #if defined(__x86_64__) || defined(__i386__)
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vbmi")) {
-    return fold_candidates_avx512;
-  }
-  if (__builtin_cpu_supports("avx2")) return fold_candidates_avx2;
+  if (internal::vector_isa() == internal::Isa::avx512) return fold_candidates_avx512;
+  if (internal::vector_isa() == internal::Isa::avx2) return fold_candidates_avx2;
 #endif
   return fold_candidates_scalar;
 }
