@@ -72,7 +72,7 @@ void add_trigger(std::vector<Hit>& out, uint32_t id, uint64_t pos) {
 }  // namespace
 
 struct ClassScanner::Masks {
-  uint64_t digit = 0, upper = 0, lower = 0, b64 = 0, space = 0, sep = 0, percent = 0, high = 0, hex = 0;
+  uint64_t digit = 0, upper = 0, lower = 0, b64 = 0, space = 0, sep = 0, percent = 0, high = 0;
 };
 
 namespace {
@@ -109,7 +109,6 @@ BOTTLE_AVX2 inline void masks_avx2_one(const uint8_t* p, Masks& mk) {
     mk.sep |= bits256(_mm256_or_si256(space, dash), shift);
     mk.percent |= bits256(eq256(v, '%'), shift);
     mk.high |= bits256(v, shift);
-    mk.hex |= bits256(_mm256_or_si256(digit, _mm256_or_si256(range256(v, 'a', 'f'), range256(v, 'A', 'F'))), shift);
   }
 }
 
@@ -133,7 +132,6 @@ BOTTLE_AVX512 inline void masks_avx512_one(const uint8_t* p, Masks& mk) {
   mk.sep = space | dash;
   mk.percent = eq512(v, '%');
   mk.high = _mm512_movepi8_mask(v);
-  mk.hex = digit | range512(v, 'a', 'f') | range512(v, 'A', 'F');
 }
 #endif
 
@@ -162,7 +160,6 @@ inline void masks_sse2_one(const uint8_t* p, Masks& mk) {
     mk.sep |= bits(_mm_or_si128(space, dash));
     mk.percent |= bits(eq('%'));
     mk.high |= bits(v);
-    mk.hex |= bits(_mm_or_si128(digit, _mm_or_si128(range('a', 'f'), range('A', 'F'))));
   }
 #else
   for (int i = 0; i < 64; ++i) {
@@ -177,7 +174,6 @@ inline void masks_sse2_one(const uint8_t* p, Masks& mk) {
     if (c == ' ' || c == '-') mk.sep |= b;
     if (c == '%') mk.percent |= b;
     if (c >= 0x80) mk.high |= b;
-    if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) mk.hex |= b;
   }
 #endif
 }
@@ -283,6 +279,14 @@ BOTTLE_AVX2 void run_bits_avx2(std::string_view s, size_t i, uint64_t& slash, ui
     base58 |= bits256(_mm256_andnot_si256(excluded, alnum), 32 * half);
   }
 }
+
+BOTTLE_AVX512 void run_bits_avx512(std::string_view s, size_t i, uint64_t& slash, uint64_t& base58) {
+  if (i + 64 > s.size()) return run_bits_scalar(s, i, slash, base58);
+  const __m512i v = _mm512_loadu_si512(s.data() + i);
+  const __mmask64 alnum = range512(v, '1', '9') | range512(v, 'A', 'Z') | range512(v, 'a', 'z');
+  slash = eq512(v, '/');
+  base58 = alnum & ~(eq512(v, 'O') | eq512(v, 'I') | eq512(v, 'l'));
+}
 #endif
 
 using SpanFn = size_t (*)(std::string_view, size_t);
@@ -297,7 +301,9 @@ const SpanFn kSpanBegin = span_begin_scalar;
 
 using RunBitsFn = void (*)(std::string_view, size_t, uint64_t&, uint64_t&);
 #if defined(__x86_64__) || defined(__i386__)
-const RunBitsFn kRunBits = kHaveAvx2 ? run_bits_avx2 : run_bits_scalar;
+const RunBitsFn kRunBits = vector_isa() == Isa::avx512 ? run_bits_avx512
+                           : kHaveAvx2                  ? run_bits_avx2
+                                                        : run_bits_scalar;
 #else
 const RunBitsFn kRunBits = run_bits_scalar;
 #endif
@@ -318,8 +324,13 @@ void ClassScanner::block(const uint8_t* p, const Masks& mk, std::vector<Hit>& tr
   prev_b64_ = b64;
   prev_b64_long_ = (b64_long >> 63) != 0;
   // A '%' opens a word only as an escape: "%" and two hex digits (or the block ends first).
-  const uint64_t escapes = mk.percent & ((mk.hex >> 1) | (uint64_t{1} << 63)) & ((mk.hex >> 2) | (uint64_t{3} << 62));
-  for (uint64_t m = escapes; m != 0; m &= m - 1) add_trigger(triggers, kTriggerPercent, base + static_cast<uint64_t>(ctz(m)));
+  for (uint64_t m = mk.percent; m != 0; m &= m - 1) {
+    const auto at = static_cast<size_t>(ctz(m));
+    if ((at + 1 >= 64 || (kCharClasses[p[at + 1]] & kHexChar) != 0) &&
+        (at + 2 >= 64 || (kCharClasses[p[at + 2]] & kHexChar) != 0)) {
+      add_trigger(triggers, kTriggerPercent, base + at);
+    }
+  }
   // Only code points the Unicode view would change open a word: random binary is half
   // high bytes, and a trigger on each of them meant a word opened every few bytes.
   if (mk.high != 0) {
