@@ -158,7 +158,8 @@ bool run_worth_decoding(std::string_view run) {
   };
   if (text_like(run)) return true;
   // Hashes and UUIDs: too short for a WIF key, and no path in them.
-  if (run.size() < 51 && run.find('/') == std::string_view::npos) return false;
+  // (An inline loop: a library memchr call cost more than the check on such short runs.)
+  if (run.size() < 51 && std::find(run.begin(), run.end(), '/') == run.end()) return false;
   // WIF keys, and path-like runs (scan_word also decodes each '/'-separated segment).
   bool worth = false;
   for_each_run_piece(
@@ -276,8 +277,13 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
     Origin o{origin.begin, origin.end, origin.how.empty() ? std::string(how) : origin.how + ">" + std::string(how)};
     scan_view(sink, decoded, &o, depth + 1);
   };
-  std::string buf;
   const auto percents = static_cast<size_t>(std::count(word.begin(), word.end(), '%'));
+  // A short word with escapes ("hello%20world") whose decoded view would be too short, no
+  // non-ASCII byte and no room for a base64/hex run: nothing below can apply.
+  if (word.size() < kMinHexRun && word.size() < min_view_ + 2 * percents && first_high_byte(word) == word.size()) {
+    return;
+  }
+  std::string buf;
   // Each %XX shrinks by two bytes; a view that ends up too short is not worth decoding.
   if (percents != 0 && word.size() >= min_view_ + 2 * percents && percent_decode(word, buf)) {
     nested(buf, "percent");

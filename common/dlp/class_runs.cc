@@ -289,11 +289,36 @@ BOTTLE_AVX512 void run_bits_avx512(std::string_view s, size_t i, uint64_t& slash
 }
 #endif
 
+#if defined(__x86_64__) || defined(__i386__)
+BOTTLE_AVX512 inline uint64_t b64_bits512(const char* p) {
+  const __m512i v = _mm512_loadu_si512(p);
+  return range512(v, '0', '9') | range512(v, 'A', 'Z') | range512(v, 'a', 'z') | eq512(v, '-') | eq512(v, '+') |
+         eq512(v, '/') | eq512(v, '_');
+}
+
+BOTTLE_AVX512 size_t span_end_avx512(std::string_view s, size_t i) {
+  for (; i + 64 <= s.size(); i += 64) {
+    const uint64_t miss = ~b64_bits512(s.data() + i);
+    if (miss != 0) return i + static_cast<size_t>(__builtin_ctzll(miss));
+  }
+  return span_end_avx2(s, i);
+}
+
+BOTTLE_AVX512 size_t span_begin_avx512(std::string_view s, size_t i) {
+  for (; i >= 64; i -= 64) {
+    const uint64_t miss = ~b64_bits512(s.data() + i - 64);
+    if (miss != 0) return i - static_cast<size_t>(__builtin_clzll(miss));
+  }
+  return span_begin_avx2(s, i);
+}
+#endif
+
 using SpanFn = size_t (*)(std::string_view, size_t);
 #if defined(__x86_64__) || defined(__i386__)
 const bool kHaveAvx2 = vector_isa() >= Isa::avx2;
-const SpanFn kSpanEnd = kHaveAvx2 ? span_end_avx2 : span_end_scalar;
-const SpanFn kSpanBegin = kHaveAvx2 ? span_begin_avx2 : span_begin_scalar;
+const bool kHaveAvx512 = vector_isa() == Isa::avx512;
+const SpanFn kSpanEnd = kHaveAvx512 ? span_end_avx512 : kHaveAvx2 ? span_end_avx2 : span_end_scalar;
+const SpanFn kSpanBegin = kHaveAvx512 ? span_begin_avx512 : kHaveAvx2 ? span_begin_avx2 : span_begin_scalar;
 #else
 const SpanFn kSpanEnd = span_end_scalar;
 const SpanFn kSpanBegin = span_begin_scalar;
@@ -301,7 +326,7 @@ const SpanFn kSpanBegin = span_begin_scalar;
 
 using RunBitsFn = void (*)(std::string_view, size_t, uint64_t&, uint64_t&);
 #if defined(__x86_64__) || defined(__i386__)
-const RunBitsFn kRunBits = vector_isa() == Isa::avx512 ? run_bits_avx512
+const RunBitsFn kRunBits = kHaveAvx512                ? run_bits_avx512
                            : kHaveAvx2                  ? run_bits_avx2
                                                         : run_bits_scalar;
 #else
