@@ -76,17 +76,18 @@ void for_each_run_piece(std::string_view run, OnWif on_wif, OnSegment on_segment
   size_t segment = 0;  // start of the current '/' segment
   RunMasks m;
   for (size_t i = 0; i < run.size(); i += 64) {
-    run_masks(run, i, m);
+    const size_t k = (i / 64) % RunMasks::kBlocks;
+    if (k == 0) run_masks(run, i, m);
     // A stretch of 51 base58 characters: a key if it starts and ends at a separator (or
     // the run's ends) and is 51 or 52 long. Random base64 rarely gets this far.
-    for (uint64_t w = m.wif_ends; w != 0; w &= w - 1) {
+    for (uint64_t w = m.wif_ends[k]; w != 0; w &= w - 1) {
       const size_t begin = i + static_cast<size_t>(__builtin_ctzll(w)) - 50;
       size_t end = begin + 51;
       if (end < run.size() && is_base58(run[end])) ++end;
       if ((begin != 0 && !separator(begin - 1)) || (end < run.size() && !separator(end))) continue;
       if ((run[begin] == '5' || run[begin] == 'K' || run[begin] == 'L') && on_wif(begin, end - begin)) return;
     }
-    for (uint64_t slash = m.slash; slash != 0; slash &= slash - 1) {
+    for (uint64_t slash = m.slash[k]; slash != 0; slash &= slash - 1) {
       const size_t at = i + static_cast<size_t>(__builtin_ctzll(slash));
       if (on_segment(segment, at - segment)) return;
       segment = at + 1;

@@ -265,8 +265,13 @@ void run_bits_scalar(std::string_view s, size_t i, uint64_t& slash, uint64_t& ba
   }
 }
 
+// Bits of '/' and of base58 characters for `blocks` blocks of s from i on.
+void run_bits_scalar_n(std::string_view s, size_t i, size_t blocks, uint64_t* slash, uint64_t* base58) {
+  for (size_t k = 0; k < blocks; ++k) run_bits_scalar(s, i + 64 * k, slash[k], base58[k]);
+}
+
 #if defined(__x86_64__) || defined(__i386__)
-BOTTLE_AVX2 void run_bits_avx2(std::string_view s, size_t i, uint64_t& slash, uint64_t& base58) {
+BOTTLE_AVX2 inline void run_bits_avx2(std::string_view s, size_t i, uint64_t& slash, uint64_t& base58) {
   if (i + 64 > s.size()) return run_bits_scalar(s, i, slash, base58);
   slash = base58 = 0;
   for (int half = 0; half < 2; ++half) {
@@ -280,12 +285,20 @@ BOTTLE_AVX2 void run_bits_avx2(std::string_view s, size_t i, uint64_t& slash, ui
   }
 }
 
-BOTTLE_AVX512 void run_bits_avx512(std::string_view s, size_t i, uint64_t& slash, uint64_t& base58) {
+BOTTLE_AVX512 inline void run_bits_avx512(std::string_view s, size_t i, uint64_t& slash, uint64_t& base58) {
   if (i + 64 > s.size()) return run_bits_scalar(s, i, slash, base58);
   const __m512i v = _mm512_loadu_si512(s.data() + i);
   const __mmask64 alnum = range512(v, '1', '9') | range512(v, 'A', 'Z') | range512(v, 'a', 'z');
   slash = eq512(v, '/');
   base58 = alnum & ~(eq512(v, 'O') | eq512(v, 'I') | eq512(v, 'l'));
+}
+
+BOTTLE_AVX2 void run_bits_avx2_n(std::string_view s, size_t i, size_t blocks, uint64_t* slash, uint64_t* base58) {
+  for (size_t k = 0; k < blocks; ++k) run_bits_avx2(s, i + 64 * k, slash[k], base58[k]);
+}
+BOTTLE_AVX512 void run_bits_avx512_n(std::string_view s, size_t i, size_t blocks, uint64_t* slash,
+                                     uint64_t* base58) {
+  for (size_t k = 0; k < blocks; ++k) run_bits_avx512(s, i + 64 * k, slash[k], base58[k]);
 }
 #endif
 
@@ -324,13 +337,11 @@ const SpanFn kSpanEnd = span_end_scalar;
 const SpanFn kSpanBegin = span_begin_scalar;
 #endif
 
-using RunBitsFn = void (*)(std::string_view, size_t, uint64_t&, uint64_t&);
+using RunBitsFn = void (*)(std::string_view, size_t, size_t, uint64_t*, uint64_t*);
 #if defined(__x86_64__) || defined(__i386__)
-const RunBitsFn kRunBits = kHaveAvx512                ? run_bits_avx512
-                           : kHaveAvx2                  ? run_bits_avx2
-                                                        : run_bits_scalar;
+const RunBitsFn kRunBits = kHaveAvx512 ? run_bits_avx512_n : kHaveAvx2 ? run_bits_avx2_n : run_bits_scalar_n;
 #else
-const RunBitsFn kRunBits = run_bits_scalar;
+const RunBitsFn kRunBits = run_bits_scalar_n;
 #endif
 
 
@@ -452,12 +463,15 @@ void ClassScanner::run_class(RunState& st, uint64_t m, uint64_t r, const KindSpe
 bool is_base58(char c) { return kBase58[static_cast<unsigned char>(c)]; }
 
 void run_masks(std::string_view s, size_t i, RunMasks& m) {
-  uint64_t base58 = 0;
-  kRunBits(s, i, m.slash, base58);
-  const uint64_t long_clean = at_least<51>(m.clean, base58);
-  m.wif_ends = long_clean & ~((long_clean << 1) | (m.long_clean >> 63));
-  m.clean = base58;
-  m.long_clean = long_clean;
+  m.blocks = std::min(RunMasks::kBlocks, (s.size() - i + 63) / 64);
+  std::array<uint64_t, RunMasks::kBlocks> base58;
+  kRunBits(s, i, m.blocks, m.slash.data(), base58.data());
+  for (size_t k = 0; k < m.blocks; ++k) {
+    const uint64_t long_clean = at_least<51>(m.clean, base58[k]);
+    m.wif_ends[k] = long_clean & ~((long_clean << 1) | (m.long_clean >> 63));
+    m.clean = base58[k];
+    m.long_clean = long_clean;
+  }
 }
 
 // Spans in random binary are a byte or two long: those end before the vector setup pays.

@@ -36,13 +36,16 @@ bool region_may_match(std::string_view region, RunKind kind);
 size_t base64_span_end(std::string_view s, size_t from);
 size_t base64_span_begin(std::string_view s, size_t to);
 
-// For finding WIF-shaped pieces and path segments of a base64 run, 64 bytes at a time
-// with vector compares where AVX2 exists. Call run_masks for i = 0, 64, 128, ... of one
-// run with the same RunMasks (it carries stretches across blocks). For s[i, i+64):
-// bit k of `slash` is set when s[i+k] is '/', bit k of `wif_ends` when s[i+k] is the 51st
-// character of a stretch of base58 characters (the shortest WIF key).
+// For finding WIF-shaped pieces and path segments of a base64 run, with vector compares
+// where AVX2 exists. Call run_masks for i = 0, 64 * kBlocks, ... of one run with the same
+// RunMasks (it carries stretches across calls); it fills `blocks` blocks from i on.
+// For block k, s[i + 64k, +64): bit j of slash[k] is set when s[i + 64k + j] is '/', bit j
+// of wif_ends[k] when it is the 51st character of a stretch of base58 characters (the
+// shortest WIF key).
 struct RunMasks {
-  uint64_t slash = 0, wif_ends = 0;
+  static constexpr size_t kBlocks = 16;
+  size_t blocks = 0;
+  std::array<uint64_t, kBlocks> slash{}, wif_ends{};
   uint64_t clean = 0, long_clean = 0;  // carried: base58 bits, and 51-long stretches
 };
 void run_masks(std::string_view s, size_t i, RunMasks& masks);
