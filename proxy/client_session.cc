@@ -441,6 +441,7 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
           if (req_.method == "HEAD") resp_parser_->expect_no_body();
           break;
         }
+        if (!release_response_tail()) return;
         if (resp_.chunked) client_.write(kLastChunk);
         if (!data.empty()) close_after_ = true;  // junk after the response: no reuse
         finish_exchange();
@@ -462,10 +463,11 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
 void ClientSession::on_response_body(std::string_view chunk) {
   if (state_ == State::closing) return;
   bytes_down_ += chunk.size();
+  resp_body_bytes_ += chunk.size();
+  const bool blocking_mode = in_scan_ && verdict_.route->dlp.inbound == config::DlpAction::block;
   if (in_scan_) {
     std::vector<dlp::Finding> found;
     bool readable = in_scan_->feed(chunk, found);
-    bool blocking_mode = verdict_.route->dlp.inbound == config::DlpAction::block;
     if (!found.empty())
       worker_.mutable_metrics().add(worker_.mutable_metrics().dlp_findings, found.size());
     if (blocking_mode && (!readable || has_blocking(found))) {
@@ -482,12 +484,52 @@ void ClientSession::on_response_body(std::string_view chunk) {
       warned_inbound_ = true;
     }
   }
-  if (resp_.chunked) {
+  // The final bytes of a sized body wait for release_response_tail. (A chunked body's
+  // end is its last-chunk marker, which waits the same way; a body that ends with the
+  // connection has no known end to hold back. The client side is corked while one
+  // upstream read is handled, so today the final read's bytes would wait anyway; the
+  // hold keeps that true whatever the transport batches.)
+  if (blocking_mode && !resp_.chunked && resp_.content_length &&
+      resp_body_bytes_ == *resp_.content_length) {
+    const size_t keep = std::min(kResponseHold, chunk.size());
+    resp_tail_.assign(chunk.substr(chunk.size() - keep));
+    chunk.remove_suffix(keep);
+  }
+  if (chunk.empty()) {
+  } else if (resp_.chunked) {
     client_.write(chunk_frame(chunk));
   } else {
     client_.write(chunk);
   }
   if (client_.queued() > Transport::kHighWater && up_) up_->pause();
+}
+
+bool ClientSession::release_response_tail() {
+  if (in_scan_) {
+    std::vector<dlp::Finding> found;
+    const bool readable = in_scan_->finish(found);
+    in_scan_.reset();
+    const bool blocking_mode = verdict_.route->dlp.inbound == config::DlpAction::block;
+    if (!found.empty())
+      worker_.mutable_metrics().add(worker_.mutable_metrics().dlp_findings, found.size());
+    if (blocking_mode && (!readable || has_blocking(found))) {
+      worker_.mutable_metrics().block(BlockReason::dlp_inbound);
+      log_block(log_level(), facts(), BlockReason::dlp_inbound,
+                readable ? "response stream cut before its last bytes" : "unreadable response body",
+                found);
+      abort_all();
+      return false;
+    }
+    if (!found.empty() && !warned_inbound_) {
+      log_warn(log_level(), facts(), "inbound", found);
+      warned_inbound_ = true;
+    }
+  }
+  if (!resp_tail_.empty()) {
+    client_.write(resp_tail_);
+    resp_tail_.clear();
+  }
+  return true;
 }
 
 void ClientSession::on_upstream_eof(UpstreamConn& up) {
@@ -501,6 +543,7 @@ void ClientSession::on_upstream_eof(UpstreamConn& up) {
   }
   if (resp_parser_ && response_head_sent_ && resp_parser_->finish()) {
     close_after_ = true;  // the body ended with the connection
+    if (!release_response_tail()) return;
     finish_exchange();
     return;
   }
@@ -652,6 +695,8 @@ void ClientSession::reset_exchange() {
   response_head_sent_ = false;
   close_after_ = false;
   warned_inbound_ = false;
+  resp_body_bytes_ = 0;
+  resp_tail_.clear();
   bytes_up_ = 0;
   bytes_down_ = 0;
   req_parser_->resume_next();

@@ -76,6 +76,9 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   bool retry_on_fresh_connection();
   void on_response_body(std::string_view chunk);
   void finish_exchange();
+  // End of a response body: the inbound scanner's last findings, then the held bytes.
+  // Returns false when those findings cut the stream.
+  bool release_response_tail();
   void start_ws_inspection();
   bool inspect_ws(WsMessageReader& reader, std::string_view bytes, dlp::Direction dir);
   void relay_ws_to_upstream(std::string_view data);
@@ -124,6 +127,11 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   bool response_head_sent_ = false;
   bool close_after_ = false;
   bool warned_inbound_ = false;
+  // The last bytes of a sized response body, held until the scanner has seen the end (a
+  // phrase completed by the final byte is only confirmed then), so a block can still cut.
+  static constexpr size_t kResponseHold = 64;
+  uint64_t resp_body_bytes_ = 0;
+  std::string resp_tail_;
   uint64_t bytes_up_ = 0;
   uint64_t bytes_down_ = 0;
   std::chrono::steady_clock::time_point started_;
