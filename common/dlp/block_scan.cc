@@ -150,17 +150,15 @@ bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t&
 
 }  // namespace
 
-bool run_worth_decoding(std::string_view run) {
-  auto text_like = [](std::string_view r) {
-    if (std::all_of(r.begin(), r.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); })) {
-      return hex_of_text(r);
-    }
-    return base64_of_text(r);
+bool run_worth_decoding(std::string_view run, const RunShape* shape) {
+  auto all_hex = [](std::string_view r) {
+    return std::all_of(r.begin(), r.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); });
   };
-  if (text_like(run)) return true;
+  auto text_like = [&](std::string_view r) { return all_hex(r) ? hex_of_text(r) : base64_of_text(r); };
+  if (shape != nullptr ? (shape->all_hex ? hex_of_text(run) : base64_of_text(run)) : text_like(run)) return true;
   // Hashes and UUIDs: too short for a WIF key, and no path in them.
-  // (An inline loop: a library memchr call cost more than the check on such short runs.)
-  if (run.size() < 51 && std::find(run.begin(), run.end(), '/') == run.end()) return false;
+  const bool slash = shape != nullptr ? shape->has_slash : std::find(run.begin(), run.end(), '/') != run.end();
+  if (run.size() < 51 && !slash) return false;
   // WIF keys, and path-like runs (scan_word also decodes each '/'-separated segment).
   bool worth = false;
   for_each_run_piece(
@@ -381,8 +379,8 @@ void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, 
     if (h.id < kTriggerPercent) continue;
     if (h.id == kTriggerBase64 && h.last_end == h.end && h.end >= kMinBase64Run) {
       const size_t begin = static_cast<size_t>(h.end) - kMinBase64Run;
-      const size_t end = base64_span_end(text, static_cast<size_t>(h.end));
-      if (!run_worth_decoding(text.substr(begin, end - begin))) continue;
+      const RunShape shape = run_shape(text, begin);
+      if (!run_worth_decoding(text.substr(begin, shape.end - begin), &shape)) continue;
     }
     // Every word overlapping [h.end-1, h.last_end-1].
     size_t p = static_cast<size_t>(h.end - 1);

@@ -326,6 +326,37 @@ BOTTLE_AVX512 size_t span_begin_avx512(std::string_view s, size_t i) {
 }
 #endif
 
+void run_shape_scalar(std::string_view s, size_t i, RunShape& r) {
+  for (; i < s.size(); ++i) {
+    const uint8_t c = kCharClasses[static_cast<unsigned char>(s[i])];
+    if ((c & kBase64Char) == 0) break;
+    r.all_hex = r.all_hex && (c & kHexChar) != 0;
+    r.has_slash = r.has_slash || s[i] == '/';
+  }
+  r.end = i;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+BOTTLE_AVX512 void run_shape_avx512(std::string_view s, size_t i, RunShape& r) {
+  for (; i + 64 <= s.size(); i += 64) {
+    const __m512i v = _mm512_loadu_si512(s.data() + i);
+    const __mmask64 digit = range512(v, '0', '9');
+    const __mmask64 b64 = digit | range512(v, 'A', 'Z') | range512(v, 'a', 'z') | eq512(v, '-') | eq512(v, '+') |
+                          eq512(v, '/') | eq512(v, '_');
+    const __mmask64 hex = digit | range512(v, 'a', 'f') | range512(v, 'A', 'F');
+    const uint64_t miss = ~static_cast<uint64_t>(b64);
+    const uint64_t inside = miss == 0 ? ~uint64_t{0} : (uint64_t{1} << __builtin_ctzll(miss)) - 1;
+    r.all_hex = r.all_hex && (inside & ~static_cast<uint64_t>(hex)) == 0;
+    r.has_slash = r.has_slash || (inside & static_cast<uint64_t>(eq512(v, '/'))) != 0;
+    if (miss != 0) {
+      r.end = i + static_cast<size_t>(__builtin_ctzll(miss));
+      return;
+    }
+  }
+  run_shape_scalar(s, i, r);
+}
+#endif
+
 using SpanFn = size_t (*)(std::string_view, size_t);
 #if defined(__x86_64__) || defined(__i386__)
 const bool kHaveAvx2 = vector_isa() >= Isa::avx2;
@@ -335,6 +366,13 @@ const SpanFn kSpanBegin = kHaveAvx512 ? span_begin_avx512 : kHaveAvx2 ? span_beg
 #else
 const SpanFn kSpanEnd = span_end_scalar;
 const SpanFn kSpanBegin = span_begin_scalar;
+#endif
+
+using RunShapeFn = void (*)(std::string_view, size_t, RunShape&);
+#if defined(__x86_64__) || defined(__i386__)
+const RunShapeFn kRunShape = kHaveAvx512 ? run_shape_avx512 : run_shape_scalar;
+#else
+const RunShapeFn kRunShape = run_shape_scalar;
 #endif
 
 using RunBitsFn = void (*)(std::string_view, size_t, size_t, uint64_t*, uint64_t*);
@@ -461,6 +499,12 @@ void ClassScanner::run_class(RunState& st, uint64_t m, uint64_t r, const KindSpe
 }
 
 bool is_base58(char c) { return kBase58[static_cast<unsigned char>(c)]; }
+
+RunShape run_shape(std::string_view s, size_t begin) {
+  RunShape r;
+  kRunShape(s, begin, r);
+  return r;
+}
 
 void run_masks(std::string_view s, size_t i, RunMasks& m) {
   m.blocks = std::min(RunMasks::kBlocks, (s.size() - i + 63) / 64);

@@ -51,6 +51,15 @@ struct RunMasks {
 void run_masks(std::string_view s, size_t i, RunMasks& masks);
 bool is_base58(char c);
 
+// The base64 run starting at s[begin]: where it ends, whether every character is a hex
+// digit and whether it holds a '/'. One vector step covers a hash or an id.
+struct RunShape {
+  size_t end = 0;
+  bool all_hex = true;
+  bool has_slash = false;
+};
+RunShape run_shape(std::string_view s, size_t begin);
+
 // Word bounds around a non-delimiter byte (see is_word_delimiter), skipping base64 spans fast.
 size_t word_begin(std::string_view s, size_t p);
 size_t word_end(std::string_view s, size_t p);

@@ -155,6 +155,7 @@ inline bool is_word_delimiter(unsigned char c) { return (kCharClasses[c] & kDeli
 // For the base64 trigger: is this complete base64/hex run worth finding its word and
 // decoding? Random runs (hashes, UUIDs, inline images) are the common case and fail
 // the text-shape tests; WIF-length runs and path-like runs always pass.
-bool run_worth_decoding(std::string_view run);
+struct RunShape;
+bool run_worth_decoding(std::string_view run, const RunShape* shape = nullptr);  // shape: run_shape() of run
 
 }  // namespace bottle::dlp::internal
