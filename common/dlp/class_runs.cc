@@ -385,7 +385,7 @@ const RunBitsFn kRunBits = run_bits_scalar_n;
 
 }  // namespace
 
-void ClassScanner::block(const uint8_t* p, const Masks& mk, std::vector<Hit>& triggers,
+[[gnu::always_inline]] inline void ClassScanner::block(const uint8_t* p, const Masks& mk, std::vector<Hit>& triggers,
                          std::vector<Region>& regions) {
   const uint64_t base = pos_;
 
