@@ -467,22 +467,8 @@ void ClientSession::on_response_body(std::string_view chunk) {
   const bool blocking_mode = in_scan_ && verdict_.route->dlp.inbound == config::DlpAction::block;
   if (in_scan_) {
     std::vector<dlp::Finding> found;
-    bool readable = in_scan_->feed(chunk, found);
-    if (!found.empty())
-      worker_.mutable_metrics().add(worker_.mutable_metrics().dlp_findings, found.size());
-    if (blocking_mode && (!readable || has_blocking(found))) {
-      // The head is already out: cutting the stream is the only signal left.
-      worker_.mutable_metrics().block(BlockReason::dlp_inbound);
-      log_block(log_level(), facts(), BlockReason::dlp_inbound,
-                readable ? "response stream cut" : "unreadable response body: " + in_scan_->error(),
-                found);
-      abort_all();
-      return;
-    }
-    if (!found.empty() && !warned_inbound_) {
-      log_warn(log_level(), facts(), "inbound", found);
-      warned_inbound_ = true;
-    }
+    const bool readable = in_scan_->feed(chunk, found);
+    if (!judge_inbound(readable, found, "response stream cut")) return;
   }
   // The final bytes of a sized body wait for release_response_tail. (A chunked body's
   // end is its last-chunk marker, which waits the same way; a body that ends with the
@@ -504,26 +490,31 @@ void ClientSession::on_response_body(std::string_view chunk) {
   if (client_.queued() > Transport::kHighWater && up_) up_->pause();
 }
 
+bool ClientSession::judge_inbound(bool readable, const std::vector<dlp::Finding>& found,
+                                  std::string_view cut) {
+  Metrics& m = worker_.mutable_metrics();
+  if (!found.empty()) m.add(m.dlp_findings, found.size());
+  if (verdict_.route->dlp.inbound == config::DlpAction::block && (!readable || has_blocking(found))) {
+    // The head is already out: cutting the stream is the only signal left.
+    m.block(BlockReason::dlp_inbound);
+    log_block(log_level(), facts(), BlockReason::dlp_inbound,
+              readable ? std::string(cut) : "unreadable response body: " + in_scan_->error(), found);
+    abort_all();
+    return false;
+  }
+  if (!found.empty() && !warned_inbound_) {
+    log_warn(log_level(), facts(), "inbound", found);
+    warned_inbound_ = true;
+  }
+  return true;
+}
+
 bool ClientSession::release_response_tail() {
   if (in_scan_) {
     std::vector<dlp::Finding> found;
     const bool readable = in_scan_->finish(found);
+    if (!judge_inbound(readable, found, "response stream cut before its last bytes")) return false;
     in_scan_.reset();
-    const bool blocking_mode = verdict_.route->dlp.inbound == config::DlpAction::block;
-    if (!found.empty())
-      worker_.mutable_metrics().add(worker_.mutable_metrics().dlp_findings, found.size());
-    if (blocking_mode && (!readable || has_blocking(found))) {
-      worker_.mutable_metrics().block(BlockReason::dlp_inbound);
-      log_block(log_level(), facts(), BlockReason::dlp_inbound,
-                readable ? "response stream cut before its last bytes" : "unreadable response body",
-                found);
-      abort_all();
-      return false;
-    }
-    if (!found.empty() && !warned_inbound_) {
-      log_warn(log_level(), facts(), "inbound", found);
-      warned_inbound_ = true;
-    }
   }
   if (!resp_tail_.empty()) {
     client_.write(resp_tail_);
@@ -648,11 +639,6 @@ void ClientSession::finish_exchange() {
   m.observe_latency(seconds);
   m.add(m.bytes_up, bytes_up_);
   m.add(m.bytes_down, bytes_down_);
-  if (in_scan_) {
-    std::vector<dlp::Finding> found;
-    in_scan_->finish(found);
-    if (!found.empty() && !warned_inbound_) log_warn(log_level(), facts(), "inbound", found);
-  }
   log_response(log_level(), facts(), resp_.status, bytes_up_, bytes_down_, seconds);
   if (!request_sent_) close_after_ = true;  // the upstream answered before the body ended
   // An upgrade the upstream declined leaves the request parser in upgrade mode.

@@ -75,10 +75,13 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   void dial();
   bool retry_on_fresh_connection();
   void on_response_body(std::string_view chunk);
-  void finish_exchange();
-  // End of a response body: the inbound scanner's last findings, then the held bytes.
-  // Returns false when those findings cut the stream.
+  // Response findings: counted, then a cut (returns false, the exchange is aborted)
+  // or a one-time warning.
+  bool judge_inbound(bool readable, const std::vector<dlp::Finding>& found, std::string_view cut);
+  // End of a response body (every path to finish_exchange passes here): the inbound
+  // scanner's last findings, then the held bytes. Returns false when they cut the stream.
   bool release_response_tail();
+  void finish_exchange();
   void start_ws_inspection();
   bool inspect_ws(WsMessageReader& reader, std::string_view bytes, dlp::Direction dir);
   void relay_ws_to_upstream(std::string_view data);
