@@ -279,9 +279,8 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
   const auto percents = static_cast<size_t>(std::count(word.begin(), word.end(), '%'));
   // A short word with escapes ("hello%20world") whose decoded view would be too short, no
   // non-ASCII byte and no room for a base64/hex run: nothing below can apply.
-  if (word.size() < kMinHexRun && word.size() < min_view_ + 2 * percents && first_high_byte(word) == word.size()) {
-    return;
-  }
+  const bool non_ascii = first_high_byte(word) != word.size();
+  if (word.size() < kMinHexRun && word.size() < min_view_ + 2 * percents && !non_ascii) return;
   std::string buf;
   // Each %XX shrinks by two bytes; a view that ends up too short is not worth decoding.
   if (percents != 0 && word.size() >= min_view_ + 2 * percents && percent_decode(word, buf)) {
@@ -289,7 +288,7 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
   }
   // Normalizing never lengthens a word, so a word shorter than a view is not worth it
   // (random binary is full of such words).
-  if (word.size() >= min_view_ && first_high_byte(word) != word.size() && unicode_would_change(word) &&
+  if (word.size() >= min_view_ && non_ascii && unicode_would_change(word) &&
       normalize_unicode(word, buf)) {
     nested(buf, "unicode");
   }
@@ -333,13 +332,17 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
   }
 }
 
-void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, int depth) const {
-  std::vector<Hit> hits;
+bool Engine::block_hits(const hs_database_t* db, std::string_view text, std::vector<Hit>& hits) const {
   HitCollector collector{&hits};
   hs_scratch_t* s = scratch();
-  if (s == nullptr) return;
-  hs_scan(out_block_.get(), text.data(), static_cast<unsigned>(text.size()), 0, s, &HitCollector::on_match,
-          &collector);
+  if (s == nullptr) return false;
+  hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, s, &HitCollector::on_match, &collector);
+  return true;
+}
+
+void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, int depth) const {
+  std::vector<Hit> hits;
+  if (!block_hits(out_block_.get(), text, hits)) return;
   std::vector<Region> regions;
   ClassScanner classes;
   classes.feed(text, hits, regions);
@@ -423,11 +426,7 @@ void Engine::scan_inbound(Sink& sink, std::string_view text) const {
   std::string normalized;
   if (has_high_byte(text) && normalize_unicode(text, normalized)) text = normalized;
   std::vector<Hit> hits;
-  HitCollector collector{&hits};
-  hs_scratch_t* s = scratch();
-  if (s == nullptr) return;
-  hs_scan(in_block_.get(), text.data(), static_cast<unsigned>(text.size()), 0, s, &HitCollector::on_match,
-          &collector);
+  if (!block_hits(in_block_.get(), text, hits)) return;
   std::vector<uint64_t> covered(injection_.size(), 0);
   for (const Hit& h : hits) {
     if (h.end <= covered[h.id]) continue;

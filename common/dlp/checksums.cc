@@ -182,14 +182,10 @@ std::array<uint8_t, 32> sha256(std::string_view data) {
   return out;
 }
 
-namespace {
-constexpr std::string_view kBase58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-}  // namespace
-
 bool base58_decode(std::string_view in, std::string& out) {
   std::vector<uint8_t> num;  // little-endian base-256
   for (char c : in) {
-    const size_t digit = kBase58.find(c);
+    const size_t digit = kBase58Alphabet.find(c);
     if (digit == std::string_view::npos) return false;
     uint32_t carry = static_cast<uint32_t>(digit);
     for (auto& byte : num) {

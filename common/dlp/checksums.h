@@ -23,6 +23,8 @@ bool luhn_ok(std::string_view digits_with_separators);
 bool iban_ok(std::string_view iban);
 
 std::array<uint8_t, 32> sha256(std::string_view data);
+// Bitcoin's base58 alphabet (no 0, O, I, l).
+inline constexpr std::string_view kBase58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 // Base58 decode; false on a character outside the alphabet.
 bool base58_decode(std::string_view in, std::string& out);
 // Base58Check: decodes and verifies the 4-byte double-SHA-256 checksum.

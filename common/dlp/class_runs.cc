@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/dlp/checksums.h"
 #include "common/dlp/cpu.h"
 #include "common/dlp/decode.h"
 
@@ -248,7 +249,7 @@ BOTTLE_AVX2 size_t span_begin_avx2(std::string_view s, size_t i) {
 
 constexpr std::array<bool, 256> make_base58() {
   std::array<bool, 256> t{};
-  for (char c : std::string_view("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")) {
+  for (char c : kBase58Alphabet) {
     t[static_cast<unsigned char>(c)] = true;
   }
   return t;

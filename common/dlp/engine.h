@@ -118,6 +118,8 @@ class Engine final : public Scanner, public std::enable_shared_from_this<Engine>
   static void apply_injection_proximity(std::vector<Finding>& out, size_t from);
 
  private:
+  // One block-mode Hyperscan pass of `db` over `text`; false when no scratch is available.
+  bool block_hits(const hs_database_t* db, std::string_view text, std::vector<Hit>& hits) const;
   void scan_view(Sink& sink, std::string_view text, const Origin* origin, int depth) const;
   void scan_inbound(Sink& sink, std::string_view text) const;
   bool exempt(std::string_view secret) const;
