@@ -5,24 +5,20 @@
 #include <string>
 #include <string_view>
 
-#include "common/dlp/scanner.h"
+#include "fuzz/dlp/fuzz_scanner.h"
 
 namespace {
-constexpr std::string_view kSecret = "fuzz-known-secret-0123456789";
+using bottle::dlp::fuzzing::kKnownSecret;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const auto scanner = [] {
-    bottle::dlp::ScannerConfig config;
-    config.known_secrets = {std::string(kSecret)};
-    return *bottle::dlp::Scanner::build(config);
-  }();
+  const bottle::dlp::Scanner& scanner = bottle::dlp::fuzzing::fuzz_scanner();
   if (size < 2) return 0;
   const size_t header = 8 < size ? 8 : size;
   const std::string_view sizes(reinterpret_cast<const char*>(data), header);
   const std::string_view body(reinterpret_cast<const char*>(data) + header, size - header);
   for (auto dir : {bottle::dlp::Direction::outbound, bottle::dlp::Direction::inbound}) {
-    auto scan = scanner->open_body(dir, "body");
+    auto scan = scanner.open_body(dir, "body");
     std::vector<bottle::dlp::Finding> out;
     size_t pos = 0, k = 0;
     while (pos < body.size()) {
@@ -33,10 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     scan->finish(out);
     bool found = false;
     for (const auto& f : out) {
-      if (f.snippet.find(kSecret) != std::string::npos) std::abort();
+      if (f.snippet.find(kKnownSecret) != std::string::npos) std::abort();
       found = found || f.detector == "known_secret";
     }
-    if (dir == bottle::dlp::Direction::outbound && body.find(kSecret) != std::string_view::npos && !found) {
+    if (dir == bottle::dlp::Direction::outbound && body.find(kKnownSecret) != std::string_view::npos && !found) {
       std::abort();
     }
   }

@@ -5,22 +5,18 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "common/dlp/scanner.h"
+#include "fuzz/dlp/fuzz_scanner.h"
 
 namespace {
-constexpr std::string_view kSecret = "fuzz-known-secret-0123456789";
+using bottle::dlp::fuzzing::kKnownSecret;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const auto scanner = [] {
-    bottle::dlp::ScannerConfig config;
-    config.known_secrets = {std::string(kSecret)};
-    return *bottle::dlp::Scanner::build(config);
-  }();
+  const bottle::dlp::Scanner& scanner = bottle::dlp::fuzzing::fuzz_scanner();
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   for (auto dir : {bottle::dlp::Direction::outbound, bottle::dlp::Direction::inbound}) {
-    for (const auto& f : scanner->scan(input, dir, "fuzz")) {
-      if (f.snippet.find(kSecret) != std::string::npos) std::abort();
+    for (const auto& f : scanner.scan(input, dir, "fuzz")) {
+      if (f.snippet.find(kKnownSecret) != std::string::npos) std::abort();
     }
   }
   return 0;
