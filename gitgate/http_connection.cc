@@ -34,6 +34,7 @@ void HttpConnection::refuse(int status, const std::string& message, bool log_it)
 }
 
 void HttpConnection::on_bytes(std::string_view data) {
+  if (state_ == State::head) head_started_ = true;
   in_.append(data);
   if (state_ == State::body) arm_deadline(ctx_.config->timeouts.request_ms);  // the body is moving
   process();
@@ -201,7 +202,7 @@ void HttpConnection::maybe_end_response() {
   child->detach(0);
   if (child_status_ != 0) {
     if (!response_started_) {
-      return refuse(500, "gitgate: git " + std::string(service_name(route_.service)) + " failed" +
+      return refuse(500, "gitgate: " + std::string(service_name(route_.service)) + " failed" +
                              (last_error.empty() ? "" : ": " + last_error),
                     false);
     }
@@ -222,7 +223,7 @@ void HttpConnection::maybe_end_response() {
 void HttpConnection::next_request() {
   state_ = State::head;
   route_ = HttpRoute{};
-  body_done_ = response_started_ = child_exited_ = child_out_ended_ = false;
+  body_done_ = response_started_ = child_exited_ = child_out_ended_ = head_started_ = false;
   child_status_ = 0;
   gunzip_.reset();
   parser_.resume_next();
@@ -237,7 +238,7 @@ void HttpConnection::on_deadline() {
   ctx_.metrics.timeouts.fetch_add(1, std::memory_order_relaxed);
   const char* phase = state_ == State::head ? "request" : state_ == State::body ? "body" : "idle";
   log::warn("gitgate_timeout", {{"protocol", "http"}, {"phase", phase}, {"peer", peer()}});
-  if (state_ == State::head && !in_.empty()) {
+  if (state_ == State::head && head_started_) {
     refuse(408, "gitgate: request head not received in time", false);
     return;
   }

@@ -43,7 +43,7 @@ class HttpConnection final : public ClientConnection {
   HttpRoute route_;
   bool keep_alive_ = true;
   bool chunked_ = true;  // HTTP/1.1 responses are chunked; 1.0 ones end at close
-  bool get_done_ = false;
+  bool head_started_ = false;  // bytes of a request head arrived
   bool body_done_ = false;
   bool response_started_ = false;
   bool child_exited_ = false;

@@ -33,12 +33,14 @@ Result<UniqueFd> memory_file(std::string_view contents) {
   return fd;
 }
 
+// pread, not read: the child may still be writing through the same open file, whose
+// offset must keep pointing at its end.
 std::string read_all(int fd, size_t limit) {
   std::string out;
-  if (fd < 0 || ::lseek(fd, 0, SEEK_SET) < 0) return out;
+  if (fd < 0) return out;
   char buf[65536];
   while (out.size() < limit) {
-    ssize_t n = ::read(fd, buf, std::min(sizeof buf, limit - out.size()));
+    ssize_t n = ::pread(fd, buf, std::min(sizeof buf, limit - out.size()), static_cast<off_t>(out.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
@@ -87,11 +89,21 @@ Result<Subprocess> Subprocess::start(const SpawnSpec& spec) {
     }
   }
 
+  // Passed fds are first moved above any target slot, so dup2 into 3, 4, ... cannot clobber
+  // a source that sits in one of those slots.
+  std::vector<UniqueFd> passed;
+  for (int fd : spec.pass_fds) {
+    passed.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, 3 + static_cast<int>(spec.pass_fds.size())));
+    if (!passed.back().valid()) return Error{errno_text("dup")};
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, child_out.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, child_err.get(), 2);
+  for (size_t i = 0; i < passed.size(); ++i) {
+    posix_spawn_file_actions_adddup2(&actions, passed[i].get(), 3 + static_cast<int>(i));
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, defaults;

@@ -25,6 +25,7 @@ struct SpawnSpec {
   // other is captured.
   enum class Live { none, stdout_pipe, stderr_pipe };
   Live live = Live::none;
+  std::vector<int> pass_fds;  // handed to the child as fds 3, 4, ... (listening sockets)
 };
 
 class Subprocess {
@@ -40,7 +41,7 @@ class Subprocess {
   // time is up. Returns the exit code, or 128+signal.
   int wait(uint64_t timeout_ms = 0);
   bool timed_out() const { return timed_out_; }
-  // What the child wrote to a captured stream (after wait()); at most `limit` bytes.
+  // What the child wrote to a captured stream so far; at most `limit` bytes.
   std::string captured_stdout(size_t limit = 64 << 20) const;
   std::string captured_stderr(size_t limit = 1 << 20) const;
 
