@@ -39,7 +39,7 @@ struct PlanDaemon {
 };
 
 struct TokenSlot {
-  std::string slot;      // EGRESS_TOKEN_<n>, or EGRESS_SECRET_<n> for dlp.known_secrets_env
+  std::string slot;      // EGRESS_TOKEN_<n>; EGRESS_SECRET_<n> / GITGATE_SECRET_<n> for dlp.known_secrets_env
   std::string host_env;  // where its value comes from at launch
 };
 

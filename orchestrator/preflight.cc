@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "orchestrator/render.h"
+
 namespace bottle::orchestrator {
 namespace {
 
@@ -17,16 +19,20 @@ std::string daemon_state(const PlanDaemon& d) {
   return "on";
 }
 
-std::string upstream_of(const GitRepo& r) {
-  if (!r.fields["url"]) return "(no url)";
-  std::string url = r.fields["url"].Scalar();
-  // ssh://user@host:port/path -> host:port
-  size_t s = url.find("://");
-  std::string rest = s == std::string::npos ? url : url.substr(s + 3);
-  size_t at = rest.find('@');
-  if (at != std::string::npos) rest = rest.substr(at + 1);
-  size_t slash = rest.find('/');
-  return slash == std::string::npos ? rest : rest.substr(0, slash);
+// "ssh://git@host/org/app.git (host key ssh-ed25519, key static ~/.ssh/id)".
+std::string repo_line(const GitRepo& r) {
+  std::string line = r.fields["url"] ? r.fields["url"].Scalar() : "(no url)";
+  if (r.fields["host_key"]) {
+    const std::string hk = r.fields["host_key"].Scalar();
+    line += " (host key " + hk.substr(0, hk.find(' '));
+  } else {
+    line += " (no host key";
+  }
+  const YAML::Node key = r.fields["key"];
+  if (key && key.IsMap()) {
+    line += ", key " + key["provider"].Scalar() + (key["path"] ? " " + key["path"].Scalar() : "");
+  }
+  return line + ")";
 }
 
 }  // namespace
@@ -71,8 +77,13 @@ std::string format_preflight(const Plan& p) {
     o << "\n";
   }
   for (const auto& s : p.skills) o << "skill:     " << s.source << " -> " << s.destination << "\n";
-  o << "git-gate:  " << daemon_state(p.gitgate) << "\n";
-  for (const auto& r : p.repos) o << "  " << r.name << " -> " << upstream_of(r) << "\n";
+  o << "git-gate:  " << daemon_state(p.gitgate);
+  if (!p.repos.empty() && !p.gitgate.binary.empty()) {
+    o << " (in the bottle: git://127.0.0.1:" << kGitgateGitPort << "/<repo>.git, http://127.0.0.1:"
+      << kGitgateHttpPort << "/<repo>.git)";
+  }
+  o << "\n";
+  for (const auto& r : p.repos) o << "  " << r.name << " -> " << repo_line(r) << "\n";
   o << "supervise: " << daemon_state(p.supervise_daemon) << "\n";
   for (const auto& w : p.warnings) o << "warning:   " << w << "\n";
   return o.str();
