@@ -207,6 +207,7 @@ class GateConfigReader {
     YAML::Node repos = top.node("repos");
     YAML::Node dlp = top.node("dlp");
     YAML::Node timeouts = top.node("timeouts");
+    YAML::Node proposals = top.node("proposals");
     top.finish();
     if (!top.ok()) return Error{top.error()};
     if (!repos.IsDefined()) return Error{file_ + ":1:1: missing 'repos' (the list of repos the gate fronts)"};
@@ -238,6 +239,22 @@ class GateConfigReader {
       if (auto v = t.integer("idle_ms", 1, 86'400'000)) cfg->timeouts.idle_ms = static_cast<uint64_t>(*v);
       t.finish();
       if (!t.ok()) return Error{t.error()};
+    }
+    if (proposals.IsDefined()) {
+      MapReader p(file_, proposals, "proposals");
+      GateProposals out;
+      YAML::Node queue_node = p.node("queue");
+      auto queue = p.str("queue");
+      if (auto v = p.integer("wait_ms", 1, 86'400'000)) out.wait_ms = static_cast<uint64_t>(*v);
+      if (auto v = p.str("bottle")) out.bottle = *v;
+      p.finish();
+      if (!p.ok()) return Error{p.error()};
+      if (!queue || !queue->starts_with('/')) {
+        return Error{where(file_, queue ? queue_node : proposals) +
+                     ": 'proposals' needs 'queue: <absolute path of the proposal queue directory>'"};
+      }
+      out.queue = *queue;
+      cfg->proposals = out;
     }
     return std::shared_ptr<const GateConfig>(std::move(cfg));
   }

@@ -13,6 +13,10 @@
 //     max_body_bytes: 8388608                      # bytes scanned per blob
 //     known_secrets_env: [GITGATE_SECRET_0]
 //   timeouts: {request_ms: 10000, idle_ms: 600000}
+//   proposals:                                     # optional operator override (supervise's queue)
+//     queue: /state/proposals                      # a push with findings becomes a gitleaks-allow
+//     wait_ms: 300000                              # proposal; the gate waits this long for an answer
+//     bottle: dev-1a2b3c                           # the slug written into proposals
 #pragma once
 
 #include <cstdint>
@@ -61,11 +65,19 @@ struct GateTimeouts {
   uint64_t idle_ms = 600'000;    // no byte either way on a running exchange
 };
 
+// Where a blocked push may be allowed by the operator (absent: it is simply rejected).
+struct GateProposals {
+  std::string queue;  // absolute path of the proposal queue directory
+  uint64_t wait_ms = 300'000;
+  std::string bottle;  // slug for the proposal's "bottle" field, may be empty
+};
+
 struct GateConfig {
   std::vector<GateRepo> repos;
   DlpPolicy dlp;
   std::vector<std::string> known_secrets_env;
   GateTimeouts timeouts;
+  std::optional<GateProposals> proposals;
 
   const GateRepo* find(std::string_view name) const;
 };

@@ -41,6 +41,7 @@ ServiceProcess::Spec GateContext::service_spec(const config::GateRepo& repo, Ser
     spec.hook->context.repo = &repo;
     spec.hook->context.scanner = scanner.get();
     spec.hook->context.policy = config->dlp;
+    spec.hook->context.proposals = config->proposals ? &*config->proposals : nullptr;
     spec.hook->done = [this](const PushOutcome& out) {
       metrics.scanned_bytes.fetch_add(out.scan.bytes, std::memory_order_relaxed);
       metrics.scanned_blobs.fetch_add(out.scan.blobs, std::memory_order_relaxed);

@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
+#include "common/files.h"
 #include "gitgate/subprocess.h"
 
 namespace bottle::gitgate {
@@ -42,24 +42,6 @@ Status make_dir(const std::string& path, mode_t mode) {
   return OkStatus();
 }
 
-// Writes a whole file with `mode` (temp + rename, so readers never see half of it).
-Status write_private(const std::string& path, std::string_view text, mode_t mode) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Error{tmp + ": " + std::strerror(errno)};
-    ::chmod(tmp.c_str(), mode);
-    out << text;
-    if (!out.flush()) return Error{tmp + ": write failed"};
-  }
-  if (::chmod(tmp.c_str(), mode) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return Error{path + ": " + std::strerror(e)};
-  }
-  return OkStatus();
-}
-
 Status git(const GateTools& tools, const StateDir& state, std::vector<std::string> args) {
   args.insert(args.begin(), tools.git);
   SpawnSpec spec;
@@ -78,7 +60,7 @@ Status prepare_key(const config::GateRepo& repo, const StateDir& state, const co
     if (!text || text->empty()) return Error{"repo " + repo.name + ": " + repo.key_env + " is not set"};
     std::string key = *text;
     if (!key.ends_with('\n')) key += '\n';  // ssh refuses a key file without its last newline
-    return write_private(path, key, 0600);
+    return write_file_atomic(path, key, 0600);
   }
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return Error{"repo " + repo.name + ": key " + path + ": " + std::strerror(errno)};
@@ -196,7 +178,7 @@ Status prepare_state(const config::GateConfig& config, const GateTools& tools, c
   }
   for (const auto& repo : config.repos) {
     if (auto st = prepare_key(repo, state, env); !st) return st;
-    if (auto st = write_private(state.known_hosts(repo), "gitgate-" + repo.name + " " + repo.host_key + "\n", 0600);
+    if (auto st = write_file_atomic(state.known_hosts(repo), "gitgate-" + repo.name + " " + repo.host_key + "\n", 0600);
         !st) {
       return st;
     }

@@ -11,8 +11,11 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
+#include "common/files.h"
 #include "common/log.h"
+#include "common/proposal_queue.h"
 #include "gitgate/subprocess.h"
 
 namespace bottle::gitgate {
@@ -108,6 +111,71 @@ Result<std::string> refspec(const QuarantineGit& git, const RefUpdate& u) {
   if (r->status == 0) return u.new_id + ":" + u.ref;
   if (r->status == 1) return "+" + u.new_id + ":" + u.ref;
   return Error{"git merge-base: " + tail_lines(r->err, 3)};
+}
+
+// The operator's verdict on a gitleaks-allow proposal.
+struct OperatorVerdict {
+  std::string id;  // "" when no proposal could be filed
+  bool allowed = false;
+};
+
+OperatorVerdict ask_operator(const PushGateContext& ctx, const std::vector<RefUpdate>& updates, const PushScan& scan) {
+  const config::GateProposals& cfg = *ctx.proposals;
+  ProposalQueue queue(cfg.queue);
+  Proposal p;
+  p.id = new_proposal_id();
+  p.kind = ProposalKind::gitleaks_allow;
+  p.created = now_iso8601();
+  p.bottle = cfg.bottle;
+  p.reason = "a push to " + ctx.repo->name + " adds " + std::to_string(scan.findings.size()) +
+             " secret(s); forward it to the upstream anyway?";
+  p.request = {{"repo", ctx.repo->name}, {"refs", loggable_refs(updates, scan)}, {"findings", findings_json(scan)}};
+  OperatorVerdict v;
+  if (auto st = queue.create(p); !st) {
+    log::error("gitgate_override_unavailable", {{"repo", ctx.repo->name}, {"error", st.error()}});
+    ctx.say("gitgate: could not ask the operator (" + st.error() + ")");
+    return v;
+  }
+  v.id = p.id;
+  log::info("gitgate_override_requested", {{"repo", ctx.repo->name}, {"proposal", p.id}, {"wait_ms", cfg.wait_ms}});
+  ctx.say("gitgate: asked the operator to allow it: proposal " + p.id + " (bottle proposals approve|reject " + p.id +
+          "); waiting up to " + std::to_string(cfg.wait_ms / 1000) + " s");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg.wait_ms);
+  std::optional<Response> answer;
+  while (true) {
+    auto r = queue.response(p.id);
+    if (r.ok() && *r) {
+      answer = **r;
+      break;
+    }
+    if (!r.ok()) log::warn("gitgate_override_unreadable", {{"proposal", p.id}, {"error", r.error()}});
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!answer) {
+    // Nobody answered: record that through the same race an operator's answer takes, so
+    // an answer landing at this very moment still counts.
+    Response timeout{p.id, Decision::reject, "no answer within " + std::to_string(cfg.wait_ms / 1000) + " s",
+                     "bottle-gitgate", now_iso8601(), std::nullopt};
+    (void)queue.answer(timeout);
+    auto r = queue.response(p.id);
+    answer = r.ok() && *r ? **r : timeout;
+  }
+  v.allowed = answer->decision == Decision::approve;
+  log::info("gitgate_override_answered",
+            {{"repo", ctx.repo->name}, {"proposal", p.id}, {"decision", std::string(to_string(answer->decision))},
+             {"by", answer->by}});
+  ctx.say("gitgate: the operator " + std::string(v.allowed ? "allowed" : "did not allow") + " it (" + answer->by +
+          (answer->text.empty() ? "" : ": " + answer->text) + ")");
+  return v;
+}
+
+void archive_proposal(const PushGateContext& ctx, const std::string& id, bool ok, const std::string& detail) {
+  if (id.empty()) return;
+  Outcome o{id, ok, detail, now_iso8601()};
+  if (auto st = ProposalQueue(ctx.proposals->queue).archive(id, o); !st) {
+    log::error("gitgate_override_archive_failed", {{"proposal", id}, {"error", st.error()}});
+  }
 }
 
 }  // namespace
@@ -234,6 +302,7 @@ PushOutcome gate_push(const PushGateContext& ctx, const HookRequest& request) {
   }
 
   // 2. The scan.
+  std::string override_id;  // a gitleaks-allow proposal the operator approved
   if (ctx.policy.outbound != config::DlpAction::off) {
     auto scan = scan_push(git, request.updates, *ctx.scanner, ctx.policy.max_body_bytes);
     if (!scan) return finish(PushOutcome::Kind::error, "scan: " + scan.error());
@@ -246,7 +315,7 @@ PushOutcome gate_push(const PushGateContext& ctx, const HookRequest& request) {
       ctx.say("gitgate: scanned " + std::to_string(out.scan.objects) + " new object(s), " +
               std::to_string(out.scan.blobs) + " text file(s): no secrets");
     } else {
-      const bool block = ctx.policy.outbound == config::DlpAction::block;
+      bool block = ctx.policy.outbound == config::DlpAction::block;
       ctx.say(std::string("gitgate: ") + (block ? "push rejected: " : "warning: ") +
               std::to_string(out.scan.findings.size()) + " secret(s) in what this push adds");
       size_t shown = 0;
@@ -262,12 +331,22 @@ PushOutcome gate_push(const PushGateContext& ctx, const HookRequest& request) {
                                {"detectors", detector_ids(out.scan)},
                                {"findings", findings_json(out.scan)},
                                {"objects", out.scan.objects}};
+      if (block && ctx.proposals) {
+        OperatorVerdict verdict = ask_operator(ctx, request.updates, out.scan);
+        if (verdict.allowed) {
+          log::warn("gitgate_push_allowed", std::move(fields));
+          override_id = verdict.id;
+        } else {
+          archive_proposal(ctx, verdict.id, true, "push rejected");
+        }
+        block = !verdict.allowed;
+      }
       if (block) {
         ctx.say("gitgate: nothing was sent upstream; remove the secrets from these commits and push again");
         log::warn("gitgate_push_rejected", std::move(fields));
         return finish(PushOutcome::Kind::rejected, "");
       }
-      log::warn("gitgate_push_warned", std::move(fields));
+      if (override_id.empty()) log::warn("gitgate_push_warned", std::move(fields));
     }
   }
 
@@ -297,12 +376,14 @@ PushOutcome gate_push(const PushGateContext& ctx, const HookRequest& request) {
   if (status != 0 || child->timed_out()) {
     std::string why = child->timed_out() ? "the upstream push timed out" : tail_lines(said + porcelain, 6);
     ctx.say("gitgate: the upstream did not take the push; the gate's mirror is unchanged");
+    archive_proposal(ctx, override_id, false, "the upstream refused the push: " + why);
     log::warn("gitgate_push_failed", {{"repo", repo.name},
                                      {"refs", loggable_refs(request.updates, out.scan)},
                                      {"status", status},
                                      {"upstream", why}});
     return finish(PushOutcome::Kind::upstream_failed, why);
   }
+  archive_proposal(ctx, override_id, true, "push forwarded to the upstream");
   log::info("gitgate_push_forwarded", {{"repo", repo.name},
                                        {"refs", loggable_refs(request.updates, out.scan)},
                                        {"refspecs", specs.size()},

@@ -9,6 +9,13 @@
 //                     ◀── accept / reject (+ the lines the client shows as "remote: ...")
 //   receive-pack moves the mirror's refs only after an accept.
 //
+// With `proposals` configured, a push the scan would reject becomes a gitleaks-allow
+// proposal in the supervise queue (common/proposal_queue.h) instead; the gate waits up to
+// wait_ms for the operator, forwards on approve, and archives the proposal itself (with a
+// synthetic "no answer" response on timeout). The request it files:
+//   {"repo": "app", "refs": ["refs/heads/main"],
+//    "findings": [{"detector": "secret.aws_access_key_id", "where": "aws.env:2"}]}
+//
 // The hook channel is a socketpair bottle-gitgate hands to receive-pack as fd 3
 // (GITGATE_HOOK_FD=3); git passes it on to the hook. One JSON line goes up
 // {"updates":[{"old","new","ref"}], "env":{GIT_OBJECT_DIRECTORY...}}, JSON lines come back:
@@ -59,6 +66,7 @@ struct PushGateContext {
   const config::GateRepo* repo = nullptr;
   const dlp::Scanner* scanner = nullptr;
   config::DlpPolicy policy;
+  const config::GateProposals* proposals = nullptr;  // operator override; null: findings reject
   std::function<void(std::string_view line)> say;  // a line for the client ("remote: ...")
 };
 

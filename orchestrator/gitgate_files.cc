@@ -13,8 +13,10 @@ std::string expand_home(const std::string& path) {
   return std::string(home && *home ? home : "/root") + path.substr(1);
 }
 
-Status write_gitgate_files(const Plan& plan, const std::string& gate_dir, const std::string& config_path) {
+Status write_gitgate_files(const Plan& plan, const std::string& gate_dir, const std::string& config_path,
+                           GitgateLayout layout) {
   const std::string keys = gate_dir + "/keys";
+  layout.keys_dir = keys;
   for (const auto& dir : {gate_dir, keys}) {
     if (auto st = make_dir(dir, 0700); !st) return st;
   }
@@ -24,7 +26,7 @@ Status write_gitgate_files(const Plan& plan, const std::string& gate_dir, const 
     if (!key) return Error{repo.origin + ": repo '" + repo.name + "': key: " + key.error()};
     if (auto st = write_file_atomic(keys + "/" + repo.name, *key, 0600); !st) return st;
   }
-  return write_file_atomic(config_path, render_gitgate_yaml(plan, keys), 0600);
+  return write_file_atomic(config_path, render_gitgate_yaml(plan, layout), 0600);
 }
 
 }  // namespace bottle::orchestrator

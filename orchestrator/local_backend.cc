@@ -237,11 +237,14 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   layout.gitgate_state = dir_ + "/gitgate";
   layout.supervise_queue = dir_ + "/proposals";
   layout.init_ctl = md_.init_ctl;
-  if (!plan_.gitgate.binary.empty()) {
-    if (auto st = write_gitgate_files(plan_, layout.gitgate_state, layout.gitgate_config); !st) return st;
-  }
   if (!plan_.supervise_daemon.binary.empty()) {
     if (auto st = make_dir(layout.supervise_queue, 0700); !st) return st;
+  }
+  if (!plan_.gitgate.binary.empty()) {
+    GitgateLayout gate;
+    if (!plan_.supervise_daemon.binary.empty()) gate.proposals_queue = layout.supervise_queue;
+    gate.bottle = slug_;
+    if (auto st = write_gitgate_files(plan_, layout.gitgate_state, layout.gitgate_config, gate); !st) return st;
   }
   if (auto st = write_file_atomic(dir_ + "/init.yaml", render_init_yaml(plan_, layout), 0600); !st)
     return st;

@@ -22,14 +22,14 @@ std::string render_routes_yaml(const Plan& p) {
          out.c_str() + "\n";
 }
 
-std::string render_gitgate_yaml(const Plan& p, const std::string& keys_dir) {
+std::string render_gitgate_yaml(const Plan& p, const GitgateLayout& layout) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "repos" << YAML::Value << YAML::BeginSeq;
   for (const auto& r : p.repos) {
     out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << r.name;
     out << YAML::Key << "upstream" << YAML::Value << YAML::DoubleQuoted << r.fields["url"].Scalar();
     out << YAML::Key << "host_key" << YAML::Value << YAML::DoubleQuoted << r.fields["host_key"].Scalar();
-    out << YAML::Key << "key" << YAML::Value << YAML::DoubleQuoted << keys_dir + "/" + r.name;
+    out << YAML::Key << "key" << YAML::Value << YAML::DoubleQuoted << layout.keys_dir + "/" + r.name;
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
@@ -40,6 +40,12 @@ std::string render_gitgate_yaml(const Plan& p, const std::string& keys_dir) {
   if (!secrets.empty()) {
     out << YAML::Key << "dlp" << YAML::Value << YAML::BeginMap << YAML::Key << "known_secrets_env" << YAML::Value
         << YAML::Flow << secrets << YAML::EndMap;
+  }
+  if (!layout.proposals_queue.empty()) {
+    out << YAML::Key << "proposals" << YAML::Value << YAML::BeginMap << YAML::Key << "queue" << YAML::Value
+        << YAML::DoubleQuoted << layout.proposals_queue << YAML::Key << "wait_ms" << YAML::Value << 300000;
+    if (!layout.bottle.empty()) out << YAML::Key << "bottle" << YAML::Value << YAML::DoubleQuoted << layout.bottle;
+    out << YAML::EndMap;
   }
   out << YAML::EndMap;
   return "# Rendered by bottle from " + p.agent_path + " (git-gate.repos); keys are copies.\n" + out.c_str() +

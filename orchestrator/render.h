@@ -33,10 +33,18 @@ struct InitLayout {
 inline constexpr int kGitgateGitPort = 9418;
 inline constexpr int kGitgateHttpPort = 9419;
 
+// Where one launch puts the gate's files.
+struct GitgateLayout {
+  std::string keys_dir;         // <keys_dir>/<repo>: copies of the static keys
+  std::string proposals_queue;  // supervise's queue when supervise runs: blocked pushes may
+                                // become gitleaks-allow proposals; "" = simply rejected
+  std::string bottle;           // slug written into those proposals
+};
+
 // gitgate.yaml (gitgate/README.md): each repo's upstream, pinned host key and the path of
-// its key copy (<keys_dir>/<name>), and the GITGATE_SECRET_<n> slots of the operator's
-// listed secrets. Keys stay host-side: only bottle-gitgate (host namespace) reads it.
-std::string render_gitgate_yaml(const Plan& plan, const std::string& keys_dir);
+// its key copy, the GITGATE_SECRET_<n> slots of the operator's listed secrets, and the
+// proposal queue. Keys stay host-side: only bottle-gitgate (host namespace) reads it.
+std::string render_gitgate_yaml(const Plan& plan, const GitgateLayout& layout);
 
 // The agent's gitconfig: its identity, and for each repo a url.<gate>.insteadOf of the
 // manifest's URL and its other spellings, so `git clone <url>` goes through the gate.

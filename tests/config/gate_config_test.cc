@@ -116,6 +116,21 @@ TEST(GateConfig, ParsesReposDlpAndTimeouts) {
   EXPECT_EQ(g.find("nope"), nullptr);
 }
 
+TEST(GateConfig, ProposalsNameAQueueAndABoundedWait) {
+  auto c = parse_gate_config(repo_yaml("proposals: {queue: /s/proposals, wait_ms: 1500, bottle: dev-1}\n"),
+                             "gitgate.yaml");
+  ASSERT_TRUE(c.ok()) << c.error();
+  ASSERT_TRUE((*c)->proposals.has_value());
+  EXPECT_EQ((*c)->proposals->queue, "/s/proposals");
+  EXPECT_EQ((*c)->proposals->wait_ms, 1500u);
+  EXPECT_EQ((*c)->proposals->bottle, "dev-1");
+  EXPECT_FALSE((*parse_gate_config(repo_yaml(), "g.yaml"))->proposals.has_value());
+  EXPECT_EQ(error_of(repo_yaml("proposals: {queue: rel/dir}\n")),
+            "gitgate.yaml:6:20: 'proposals' needs 'queue: <absolute path of the proposal queue directory>'");
+  EXPECT_EQ(error_of(repo_yaml("proposals: {queue: /q, wait_ms: 0}\n")),
+            "gitgate.yaml:6:33: 'wait_ms' must be between 1 and 86400000 (got 0)");
+}
+
 TEST(GateConfig, KeyIsAFileOrAnEnvSlotThatMustBeSetForTheDaemon) {
   auto c = parse_gate_config(repo_yaml("", "GIT_KEY_0"), "gitgate.yaml");
   ASSERT_TRUE(c.ok()) << c.error();

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/files.h"
+#include "common/proposal_queue.h"
 #include "tests/gitgate/gate_harness.h"
 
 namespace bottle::test {
@@ -287,6 +289,84 @@ TEST_F(GateE2E, AnOperatorListedSecretIsFoundInAnyFile) {
   EXPECT_FALSE(pushed.ok());
   EXPECT_NE(pushed.err.find("known_secret at settings.ini:2"), std::string::npos) << pushed.err;
   EXPECT_EQ(gate_->log().find(planted), std::string::npos);
+}
+
+// The pending gitleaks-allow proposal the gate filed, once it is there.
+std::optional<Proposal> wait_for_proposal(const ProposalQueue& q) {
+  std::optional<Proposal> found;
+  eventually([&] {
+    auto scan = q.scan();
+    if (scan.entries.empty()) return false;
+    found = scan.entries.front().proposal;
+    return true;
+  });
+  return found;
+}
+
+TEST_F(GateE2E, TheOperatorCanAllowABlockedPush) {
+  const std::string queue_dir = dir_.file("proposals");
+  std::filesystem::create_directories(queue_dir);
+  start_gate("proposals: {queue: " + queue_dir + ", wait_ms: 30000, bottle: test-1}\n");
+  const std::string work = clone(Proto::git, "work");
+  const std::string tip = commit(work, "fixture.env", secret_text("secret.aws_access_key_id"));
+  GitRun pushed;
+  std::thread pusher([&] { pushed = git({"push", "origin", "main"}, work); });
+  ProposalQueue q(queue_dir);
+  auto p = wait_for_proposal(q);
+  if (!p) {
+    pusher.join();
+    FAIL() << "no proposal filed: " << pushed.all() << gate_->log();
+  }
+  EXPECT_EQ(p->kind, ProposalKind::gitleaks_allow);
+  EXPECT_EQ(p->bottle, "test-1");
+  EXPECT_EQ(p->request["repo"], "app");
+  EXPECT_EQ(p->request["findings"][0]["detector"], "secret.aws_access_key_id");
+  EXPECT_EQ(p->request["findings"][0]["where"], "fixture.env:1");
+  auto answered = q.answer(Response{p->id, Decision::approve, "a test fixture, not a real key", "alice", now_iso8601(), {}});
+  ASSERT_TRUE(answered.ok()) << answered.error();
+  pusher.join();
+  ASSERT_TRUE(pushed.ok()) << pushed.all() << gate_->log();
+  EXPECT_NE(pushed.err.find("the operator allowed it (alice: a test fixture, not a real key)"), std::string::npos)
+      << pushed.err;
+  EXPECT_EQ(up_->rev("app", "refs/heads/main"), tip);
+  // The gate archived it, with what came of it.
+  EXPECT_FALSE(std::filesystem::exists(q.proposal_path(p->id)));
+  auto archived = q.scan(true);
+  ASSERT_EQ(archived.entries.size(), 1u);
+  ASSERT_TRUE(archived.entries[0].outcome.has_value());
+  EXPECT_TRUE(archived.entries[0].outcome->ok);
+  EXPECT_EQ(archived.entries[0].outcome->detail, "push forwarded to the upstream");
+}
+
+TEST_F(GateE2E, NoAnswerInTimeOrARefusalRejectsThePush) {
+  const std::string queue_dir = dir_.file("proposals");
+  std::filesystem::create_directories(queue_dir);
+  start_gate("proposals: {queue: " + queue_dir + ", wait_ms: 1200}\n");
+  const std::string work = clone(Proto::http, "work");
+  const std::string tip = commit(work, "fixture.env", secret_text("secret.aws_access_key_id"));
+  auto timed_out = git({"push", "origin", "main"}, work);
+  EXPECT_FALSE(timed_out.ok());
+  EXPECT_NE(timed_out.err.find("did not allow it (bottle-gitgate: no answer within 1 s)"), std::string::npos)
+      << timed_out.err;
+  ProposalQueue q(queue_dir);
+  auto archived = q.scan(true);
+  ASSERT_EQ(archived.entries.size(), 1u);
+  EXPECT_TRUE(archived.entries[0].archived);
+  ASSERT_TRUE(archived.entries[0].response.has_value());
+  EXPECT_EQ(archived.entries[0].response->by, "bottle-gitgate");
+  GitRun refused;
+  std::thread pusher([&] { refused = git({"push", "origin", "main"}, work); });
+  std::optional<Proposal> p;
+  eventually([&] {
+    for (const auto& e : q.scan().entries) p = e.proposal;
+    return p.has_value();
+  });
+  if (p) (void)q.answer(Response{p->id, Decision::reject, "not today", "bob", now_iso8601(), {}});
+  pusher.join();
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.err.find("did not allow it (bob: not today)"), std::string::npos) << refused.err;
+  EXPECT_FALSE(up_->has_object("app", tip));
+  EXPECT_EQ(q.scan().entries.size(), 0u);  // nothing left pending
 }
 
 TEST_F(GateE2E, AGzipRequestBodyIsInflatedForUploadPack) {

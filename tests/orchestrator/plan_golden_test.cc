@@ -121,13 +121,16 @@ TEST(PlanGolden, GitgateYamlAndInitEntriesWhenTheBinariesExist) {
   auto p = make_plan(*load_manifest(h.dirs(), "impl"), o);
   ASSERT_TRUE(p.ok()) << p.error();
   EXPECT_EQ(daemons_csv(*p), "egress,gitgate,supervise");
-  const std::string gate_yaml = replace_all(render_gitgate_yaml(*p, "/s/gitgate/keys"), h.home(), "<home>");
+  GitgateLayout gl{"/s/gitgate/keys", "/s/proposals", "impl-1a2b3c"};
+  const std::string gate_yaml = replace_all(render_gitgate_yaml(*p, gl), h.home(), "<home>");
   ExpectGolden("gitgate.yaml", gate_yaml);
   // What we render is what the gate loads.
   auto gate = config::parse_gate_config(gate_yaml, "gitgate.yaml");
   ASSERT_TRUE(gate.ok()) << gate.error();
   EXPECT_EQ((*gate)->repos.at(0).key_file, "/s/gitgate/keys/app");
   EXPECT_EQ((*gate)->repos.at(0).url.port, 2222);
+  ASSERT_TRUE((*gate)->proposals.has_value());
+  EXPECT_EQ((*gate)->proposals->queue, "/s/proposals");
   ExpectGolden("gitconfig", render_gitconfig(*p));
   InitLayout l;
   l.routes_file = "/s/routes/routes.yaml";
@@ -350,7 +353,7 @@ TEST(PlanGolden, OperatorSecretsReachTheGateThroughItsOwnSlots) {
     gate_slot |= t.slot == "GITGATE_SECRET_0" && t.host_env == "OPS_DB_PASSWORD";
   }
   EXPECT_TRUE(egress_slot && gate_slot);
-  const std::string yaml = render_gitgate_yaml(*p, "/k");
+  const std::string yaml = render_gitgate_yaml(*p, GitgateLayout{"/k", "", ""});
   EXPECT_NE(yaml.find("known_secrets_env: [GITGATE_SECRET_0]"), std::string::npos) << yaml;
   config::GateLoadOptions lo;
   lo.env = [](const std::string& k) -> std::optional<std::string> {
