@@ -196,6 +196,7 @@ int run_gitgate(const GateOptions& o) {
                                 {"dlp_outbound", std::string(config::to_string(ctx.config->dlp.outbound))},
                                 {"blob_scan_cap", ctx.config->dlp.max_body_bytes}});
   uv_run(&loop, UV_RUN_DEFAULT);
+  close_ssh_connections(*ctx.config, ctx.tools, ctx.state);
   // Children and pool jobs may still reference the context; leave without unwinding it.
   std::fflush(nullptr);
   _exit(0);

@@ -150,9 +150,18 @@ std::string ssh_command(const GateTools& tools, const StateDir& state, const con
            "-o", "GlobalKnownHostsFile=/dev/null",
            "-o", "HostKeyAlias=gitgate-" + repo.name, "-o", "CheckHostIP=no",
            "-o", "UpdateHostKeys=no",
-           "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4",
+           // A dead upstream (or a dead multiplexed connection) is noticed within ~15 s.
+           "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3",
            "-o", "LogLevel=ERROR"}) {
     cmd += " " + shell_quote(arg);
+  }
+  // Fetch-before-read costs one ssh handshake per read otherwise; the master is a child
+  // of the first ssh, detached, and closed by close_ssh_connections() at shutdown.
+  if (const std::string control = state.ssh_control(repo); !control.empty()) {
+    for (const std::string& arg : std::vector<std::string>{"-o", "ControlMaster=auto", "-o", "ControlPath=" + control, "-o",
+                                   "ControlPersist=60"}) {
+      cmd += " " + shell_quote(arg);
+    }
   }
   return cmd;
 }
@@ -167,7 +176,8 @@ std::vector<std::string> upstream_env(const GateTools& tools, const StateDir& st
 Status prepare_state(const config::GateConfig& config, const GateTools& tools, const StateDir& state,
                      const config::EnvLookup& env) {
   for (const auto& [sub, mode] : std::vector<std::pair<std::string, mode_t>>{
-           {"", 0700}, {"/home", 0700}, {"/hooks", 0700}, {"/keys", 0700}, {"/known_hosts", 0700}, {"/mirrors", 0700}}) {
+           {"", 0700}, {"/home", 0700}, {"/hooks", 0700}, {"/keys", 0700}, {"/known_hosts", 0700},
+           {"/mirrors", 0700}, {"/ssh", 0700}}) {
     if (auto st = make_dir(state.root() + sub, mode); !st) return st;
   }
   const std::string hook = state.hooks() + "/pre-receive";
@@ -185,6 +195,18 @@ Status prepare_state(const config::GateConfig& config, const GateTools& tools, c
     if (auto st = prepare_mirror(repo, tools, state); !st) return Error{"repo " + repo.name + ": " + st.error()};
   }
   return OkStatus();
+}
+
+void close_ssh_connections(const config::GateConfig& config, const GateTools& tools, const StateDir& state) {
+  for (const auto& repo : config.repos) {
+    const std::string control = state.ssh_control(repo);
+    std::error_code ec;
+    if (control.empty() || !fs::exists(control, ec)) continue;
+    SpawnSpec spec;
+    spec.argv = {tools.ssh, "-F", "/dev/null", "-o", "ControlPath=" + control, "-O", "exit", "gitgate-" + repo.name};
+    spec.env = base_env(tools, state);
+    (void)run_command(spec, 5000);
+  }
 }
 
 FetchOutcome fetch_mirror(const GateTools& tools, const StateDir& state, const config::GateRepo& repo, bool sync_head) {

@@ -6,6 +6,8 @@
 //   <state>/hooks/pre-receive  -> this binary (core.hooksPath of receive-pack)
 //   <state>/keys/<repo>           private key written from GIT_KEY_<n> (0600)
 //   <state>/known_hosts/<repo>    the pinned host key, as "gitgate-<repo> <type> <key>"
+//   <state>/ssh/<repo>            ssh ControlMaster socket: one authenticated connection per
+//                                 upstream, reused by fetches and pushes for 60 s after use
 //   <state>/mirrors/<repo>.git    bare mirror: remote.origin.fetch = +refs/*:refs/*
 #pragma once
 
@@ -35,6 +37,11 @@ class StateDir {
   std::string hooks() const { return root_ + "/hooks"; }
   std::string mirror(const config::GateRepo& r) const { return root_ + "/mirrors/" + r.name + ".git"; }
   std::string known_hosts(const config::GateRepo& r) const { return root_ + "/known_hosts/" + r.name; }
+  // "" when the path would not fit a unix socket address (multiplexing is then off).
+  std::string ssh_control(const config::GateRepo& r) const {
+    std::string p = root_ + "/ssh/" + r.name;
+    return p.size() < 100 ? p : "";
+  }
   std::string key(const config::GateRepo& r) const {
     return r.key_file.empty() ? root_ + "/keys/" + r.name : r.key_file;
   }
@@ -47,7 +54,7 @@ class StateDir {
 // no prompts. Nothing else of the daemon's environment (proxies, secrets) is passed.
 std::vector<std::string> base_env(const GateTools& tools, const StateDir& state);
 // base_env plus GIT_SSH_COMMAND for the repo: its key only, BatchMode, ConnectTimeout=10,
-// StrictHostKeyChecking against the pinned key alone.
+// StrictHostKeyChecking against the pinned key alone, one multiplexed connection.
 std::vector<std::string> upstream_env(const GateTools& tools, const StateDir& state, const config::GateRepo& repo);
 std::string ssh_command(const GateTools& tools, const StateDir& state, const config::GateRepo& repo);
 // POSIX shell single-quoting (git runs GIT_SSH_COMMAND through sh).
@@ -59,6 +66,9 @@ std::string shell_quote(std::string_view s);
 // its origin URL follows the config.
 Status prepare_state(const config::GateConfig& config, const GateTools& tools, const StateDir& state,
                      const config::EnvLookup& env);
+
+// Closes the multiplexed ssh connections (at shutdown), so none outlives the gate.
+void close_ssh_connections(const config::GateConfig& config, const GateTools& tools, const StateDir& state);
 
 struct FetchOutcome {
   bool ok = false;

@@ -145,6 +145,10 @@ Subprocess::~Subprocess() {
   }
 }
 
+void Subprocess::signal(int sig) const {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
 int Subprocess::wait(uint64_t timeout_ms) {
   if (pid_ <= 0) return 1;
   int status = 0;

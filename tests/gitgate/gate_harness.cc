@@ -1,6 +1,7 @@
 #include "tests/gitgate/gate_harness.h"
 
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,7 +125,43 @@ bool SshUpstream::start() {
   return true;
 }
 
-void SshUpstream::stop() { sshd_.reset(); }
+namespace {
+
+// Every live process below `root` (sshd's per-connection processes leave its group).
+std::vector<pid_t> descendants(pid_t root) {
+  std::map<pid_t, std::vector<pid_t>> children;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = read_file(e.path().string() + "/stat");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    char state;
+    pid_t ppid;
+    rest >> state >> ppid;
+    children[ppid].push_back(std::stoi(name));
+  }
+  std::vector<pid_t> out, todo = {root};
+  while (!todo.empty()) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    for (pid_t c : children[p]) {
+      out.push_back(c);
+      todo.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void SshUpstream::stop() {
+  if (!sshd_) return;
+  // The upstream goes down as a whole: the listener and every open connection.
+  for (pid_t p : descendants(sshd_->pid())) ::kill(p, SIGKILL);
+  sshd_.reset();
+}
 
 std::string SshUpstream::host_key() const {
   std::istringstream in(read_file(dir_ + "/hostkey.pub"));
@@ -209,7 +246,13 @@ bool GateProcess::start() {
   });
 }
 
-void GateProcess::stop() { proc_.reset(); }
+void GateProcess::stop() {
+  if (!proc_) return;
+  // SIGTERM first: the gate closes its ssh connections on the way out.
+  proc_->signal(SIGTERM);
+  proc_->wait(10'000);
+  proc_.reset();
+}
 
 std::string GateProcess::git_url(const std::string& name) const {
   return "git://127.0.0.1:" + std::to_string(git_port_) + "/" + name + ".git";
