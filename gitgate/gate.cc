@@ -32,6 +32,7 @@ ServiceProcess::Spec GateContext::service_spec(const config::GateRepo& repo, Ser
   if (!protocol.empty()) spec.env.push_back("GIT_PROTOCOL=" + protocol);
   spec.name = repo.name + " " + std::string(service_name(service));
   spec.scanner = scanner.get();
+  spec.metrics = &metrics;
   if (service == Service::receive_pack && !advertise_only) {
     spec.env.push_back(std::string(kHookFdEnv) + "=3");
     spec.hook = std::make_unique<ServiceProcess::HookGate>();

@@ -83,6 +83,7 @@ Result<ServiceProcess*> ServiceProcess::start(uv_loop_t* loop, Spec spec, Handle
     }
     return Error{std::string("spawn git: ") + uv_strerror(rc)};
   }
+  if (self->spec_.metrics) self->spec_.metrics->active_children.fetch_add(1, std::memory_order_relaxed);
   if (self->hook_fd_ >= 0) {
     uv_poll_init(loop, &self->hook_poll_, self->hook_fd_);
     self->hook_poll_.data = self;
@@ -120,6 +121,7 @@ void ServiceProcess::kill_group(int sig) {
 void ServiceProcess::on_exit(uv_process_t* p, int64_t status, int signal) {
   auto* self = static_cast<ServiceProcess*>(p->data);
   self->exited_ = true;
+  if (self->spec_.metrics) self->spec_.metrics->active_children.fetch_sub(1, std::memory_order_relaxed);
   uv_timer_stop(&self->kill_timer_);
   self->close_handle(reinterpret_cast<uv_handle_t*>(&self->kill_timer_));
   self->close_handle(reinterpret_cast<uv_handle_t*>(p));

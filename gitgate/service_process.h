@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "gitgate/metrics.h"
 #include "gitgate/push_gate.h"
 #include "gitgate/repo_queue.h"
 
@@ -42,6 +43,7 @@ class ServiceProcess {
     std::string name;  // for logs: "app git-upload-pack"
     std::unique_ptr<HookGate> hook;
     const dlp::Scanner* scanner = nullptr;  // stderr lines carrying a secret are not logged
+    GateMetrics* metrics = nullptr;         // active_children
   };
 
   static Result<ServiceProcess*> start(uv_loop_t* loop, Spec spec, Handlers handlers);
