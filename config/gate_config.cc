@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <sstream>
 
+#include "common/files.h"
 #include "config/strict_yaml.h"
 
 namespace bottle::config {
@@ -325,11 +324,9 @@ Result<std::shared_ptr<const GateConfig>> parse_gate_config(std::string_view yam
 }
 
 Result<std::shared_ptr<const GateConfig>> load_gate_config(const std::string& path, const GateLoadOptions& opts) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot read: " + std::strerror(errno)};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_gate_config(ss.str(), path, opts);
+  auto text = read_text_file(path);
+  if (!text) return Error{text.error()};
+  return parse_gate_config(*text, path, opts);
 }
 
 }  // namespace bottle::config

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "common/files.h"
 #include "orchestrator/render.h"
 #include "orchestrator/state.h"
 
@@ -22,11 +23,11 @@ Status write_gitgate_files(const Plan& plan, const std::string& gate_dir, const 
   }
   for (const auto& repo : plan.repos) {
     const std::string source = expand_home(repo.fields["key"]["path"].Scalar());
-    auto key = read_text_file(source);
+    auto key = bottle::read_text_file(source);
     if (!key) return Error{repo.origin + ": repo '" + repo.name + "': key: " + key.error()};
-    if (auto st = write_file_atomic(keys + "/" + repo.name, *key, 0600); !st) return st;
+    if (auto st = bottle::write_file_atomic(keys + "/" + repo.name, *key, 0600); !st) return st;
   }
-  return write_file_atomic(config_path, render_gitgate_yaml(plan, layout), 0600);
+  return bottle::write_file_atomic(config_path, render_gitgate_yaml(plan, layout), 0600);
 }
 
 }  // namespace bottle::orchestrator
