@@ -36,6 +36,8 @@ void HttpConnection::refuse(int status, const std::string& message, bool log_it)
 void HttpConnection::on_bytes(std::string_view data) {
   if (state_ == State::head) head_started_ = true;
   in_.append(data);
+  // A pipelined request waits, unread, until this response is done (next_request()).
+  if (state_ != State::head && state_ != State::body) pause_reading();
   if (state_ == State::body) arm_deadline(ctx_.config->timeouts.request_ms);  // the body is moving
   process();
 }

@@ -94,6 +94,20 @@ TEST_F(GateInput, HttpRefusalsCarryTheirStatus) {
   EXPECT_NE(cloned.err.find("no such repository"), std::string::npos) << cloned.err;
 }
 
+TEST_F(GateInput, KeepAliveServesPipelinedRequestsInOrder) {
+  // receive-pack's advertisement needs no upstream: both answers come from the mirror.
+  const std::string one = "GET /app.git/info/refs?service=git-receive-pack HTTP/1.1\r\nHost: g\r\n\r\n";
+  std::string answer = http(one + one + "GET /nope.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: g\r\n\r\n");
+  size_t first = answer.find("HTTP/1.1 200 OK");
+  size_t second = answer.find("HTTP/1.1 200 OK", first + 1);
+  size_t third = answer.find("HTTP/1.1 404", second == std::string::npos ? 0 : second + 1);
+  EXPECT_NE(first, std::string::npos) << answer;
+  EXPECT_NE(second, std::string::npos) << answer;
+  EXPECT_NE(third, std::string::npos) << answer;
+  EXPECT_NE(answer.find("Content-Type: application/x-git-receive-pack-advertisement"), std::string::npos);
+  EXPECT_NE(answer.find("# service=git-receive-pack"), std::string::npos);
+}
+
 TEST_F(GateInput, ABadGzipBodyIs400) {
   const std::string body = "\x1f\x8b\x08\x00garbage-not-deflate";
   std::string answer = http("POST /app.git/git-upload-pack HTTP/1.1\r\nHost: g\r\nContent-Type: "

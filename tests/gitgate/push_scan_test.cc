@@ -124,6 +124,17 @@ TEST_F(PushScanTest, CommitMessagesPathsAndRefNamesAreScanned) {
   EXPECT_EQ(ref.findings[0].where, "a ref name");
 }
 
+TEST_F(PushScanTest, AnnotatedTagMessagesAreScanned) {
+  const std::string text = test::secret_text("secret.aws_access_key_id");
+  std::string id = pushed_commit({{"c.txt", "c\n"}});
+  ASSERT_TRUE(git({"tag", "-a", "v1", "-m", "release notes\n" + text, id}, repo_).ok());
+  std::string tag = git({"rev-parse", "v1"}, repo_).out.substr(0, 40);
+  ASSERT_TRUE(git({"tag", "-d", "v1"}, repo_).ok());
+  auto s = scan(tag, "refs/tags/v1");
+  ASSERT_EQ(s.findings.size(), 1u) << s.findings.size();
+  EXPECT_EQ(s.findings[0].where, "tag " + tag.substr(0, 12));
+}
+
 TEST_F(PushScanTest, FindingsNeverCarryTheSecret) {
   const std::string text = test::secret_text("secret.aws_access_key_id");
   auto s = scan(pushed_commit({{"x.env", text}}));
