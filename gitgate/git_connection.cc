@@ -79,6 +79,7 @@ void GitConnection::start_child(const config::GateRepo& repo, const DaemonReques
   ServiceProcess::Handlers h;
   h.out = [this](std::string_view bytes) {
     arm_deadline(ctx_.config->timeouts.idle_ms);
+    child_spoke_ = true;
     send(bytes);
     if (send_queued() > ServiceProcess::kHighWater) child_->pause_out();
   };
@@ -86,8 +87,9 @@ void GitConnection::start_child(const config::GateRepo& repo, const DaemonReques
     child_out_ended_ = true;
     child_done();
   };
-  h.exited = [this](int) {
+  h.exited = [this](int status) {
     child_exited_ = true;
+    child_status_ = status;
     child_done();
   };
   h.in_drained = [this] { resume_reading(); };
@@ -108,6 +110,12 @@ void GitConnection::start_child(const config::GateRepo& repo, const DaemonReques
 
 void GitConnection::child_done() {
   if (!child_exited_ || !child_out_ended_ || state_ == State::done) return;
+  if (child_status_ != 0 && !child_spoke_) {
+    // git failed before saying anything: say so the way git:// does (its own words, which
+    // name host paths, stay in the gate's log).
+    refuse("gitgate: git failed on the gate (status " + std::to_string(child_status_) + "); see its log", "");
+    return;
+  }
   state_ = State::done;
   finish();
 }

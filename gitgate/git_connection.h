@@ -30,6 +30,8 @@ class GitConnection final : public ClientConnection {
   ServiceProcess* child_ = nullptr;
   bool child_exited_ = false;
   bool child_out_ended_ = false;
+  bool child_spoke_ = false;  // the child wrote to the client
+  int child_status_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -200,12 +200,12 @@ void HttpConnection::child_out(std::string_view bytes) {
 void HttpConnection::maybe_end_response() {
   if (!child_exited_ || !child_out_ended_ || !body_done_ || state_ == State::done) return;
   ServiceProcess* child = std::exchange(child_, nullptr);
-  const std::string last_error = child->last_error_line();
   child->detach(0);
   if (child_status_ != 0) {
     if (!response_started_) {
-      return refuse(500, "gitgate: " + std::string(service_name(route_.service)) + " failed" +
-                             (last_error.empty() ? "" : ": " + last_error),
+      // git's own words name host paths: they stay in the gate's log (gitgate_child_stderr).
+      return refuse(500, "gitgate: " + std::string(service_name(route_.service)) + " failed on the gate (status " +
+                             std::to_string(child_status_) + "); see its log",
                     false);
     }
     state_ = State::done;

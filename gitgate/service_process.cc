@@ -180,7 +180,6 @@ void ServiceProcess::log_stderr_line(std::string_view line) {
   std::string text(line.substr(0, 2000));
   // git may echo what the client sent (a ref name, a path): never a secret into the log.
   if (spec_.scanner && !spec_.scanner->scan(text, dlp::Direction::outbound, "stderr").empty()) text = "********";
-  last_error_ = text;
   log::warn("gitgate_child_stderr", {{"child", spec_.name}, {"line", text}});
 }
 

@@ -53,7 +53,6 @@ class ServiceProcess {
   void close_in();
   void pause_out();
   void resume_out();
-  const std::string& last_error_line() const { return last_error_; }
   // The owner lets go: no handler runs again; the child is killed after `grace_ms` if it
   // has not exited by then.
   void detach(uint64_t grace_ms);
@@ -89,7 +88,7 @@ class ServiceProcess {
   bool detached_ = false;
   bool hook_job_running_ = false;
   RepoQueue::Release hook_release_;  // held from the hook request until the child exits
-  std::string err_partial_, last_error_;
+  std::string err_partial_;
 };
 
 }  // namespace bottle::gitgate

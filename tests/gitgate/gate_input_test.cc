@@ -108,6 +108,16 @@ TEST_F(GateInput, KeepAliveServesPipelinedRequestsInOrder) {
   EXPECT_NE(answer.find("# service=git-receive-pack"), std::string::npos);
 }
 
+TEST_F(GateInput, AGitFailureIsAnAnswerNotASilentHangUp) {
+  std::filesystem::remove_all(gate_->state_dir() + "/mirrors/app.git");
+  std::string answer = git_request(gitgate::pkt_line("git-receive-pack /app.git\0host=x\0"s));
+  EXPECT_NE(answer.find("ERR gitgate: git failed on the gate"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find(gate_->state_dir()), std::string::npos) << answer;  // host paths stay in the log
+  std::string http_answer = http("GET /app.git/info/refs?service=git-receive-pack HTTP/1.1\r\nHost: g\r\n\r\n");
+  EXPECT_EQ(http_answer.rfind("HTTP/1.1 500", 0), 0u) << http_answer;
+  EXPECT_NE(gate_->log().find("\"event\":\"gitgate_child_stderr\""), std::string::npos);
+}
+
 TEST_F(GateInput, ABadGzipBodyIs400) {
   const std::string body = "\x1f\x8b\x08\x00garbage-not-deflate";
   std::string answer = http("POST /app.git/git-upload-pack HTTP/1.1\r\nHost: g\r\nContent-Type: "
