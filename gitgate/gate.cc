@@ -196,6 +196,9 @@ int run_gitgate(const GateOptions& o) {
                                 {"repos", repos},
                                 {"dlp_outbound", std::string(config::to_string(ctx.config->dlp.outbound))},
                                 {"blob_scan_cap", ctx.config->dlp.max_body_bytes}});
+  // Warm every mirror now, so the agent's first clone finds one (a read still waits for a
+  // fetch of its own; this one only makes that fetch incremental).
+  for (auto& [name, queue] : ctx.queues) queue->want_fresh([](const FetchOutcome&) {});
   uv_run(&loop, UV_RUN_DEFAULT);
   close_ssh_connections(*ctx.config, ctx.tools, ctx.state);
   // Children and pool jobs may still reference the context; leave without unwinding it.

@@ -689,14 +689,16 @@ def attack_gitgate():
     rc, out = git("push", "origin", "main", cwd=app)
     emit("gitgate", "push-three-secret-shapes", judge_refusal(rc, out), ["refused-naming-all-three"],
          secret_commit=bad)
-    # The vault's upstream only records connections: a push refused before any upstream
-    # contact leaves it untouched; the clean push after it must reach it.
+    # The vault's upstream only records connections (the gate's warm-up fetch at start is
+    # one): a push refused before any upstream contact adds none while it runs; the clean
+    # push after it must add one.
     vault = "/tmp/gitgate-vault"
     git("init", "-q", "-b", "main", vault)
     commit_files(vault, secret_files(), "three secret shapes")
+    start = time.time()
     rc, out = git("push", P["git_vault_url"], "main", cwd=vault)
     emit("gitgate", "vault-three-secret-shapes", judge_refusal(rc, out), ["refused-naming-all-three"],
-         at=time.time())
+         start=start, at=time.time())
     clean_vault = "/tmp/gitgate-vault-clean"
     git("init", "-q", "-b", "main", clean_vault)
     commit_files(clean_vault, {"ok.txt": "nothing secret\n"}, "clean")

@@ -604,16 +604,18 @@ def check_gitgate(results):
         failures.append("the clean push did not land upstream (main is %s)" % facts.get("main"))
     if secret.get("secret_commit") and facts.get("has", {}).get(secret["secret_commit"]):
         failures.append("the upstream holds the refused commit %s" % secret["secret_commit"])
-    # The vault's upstream is a listener: the refused push must never have reached it, and
-    # the clean push afterwards must have (so "no contact" is not just "no upstream").
-    refused_at = lines.get("vault-three-secret-shapes", {}).get("at", 0)
+    # The vault's upstream is a listener: nothing may reach it while the secret push runs,
+    # and the clean push afterwards must (so "no contact" is not just "no upstream").
+    vault = lines.get("vault-three-secret-shapes", {})
+    started, refused_at = vault.get("start", 0), vault.get("at", 0)
     times = results.get("vault_accept_times", [])
-    early = [t for t in times if t <= refused_at]
-    if early:
-        failures.append("the vault upstream was contacted %d time(s) before the secret push was "
-                        "refused" % len(early))
-    if not times:
-        failures.append("the vault upstream was never contacted, not even by the clean push")
+    during = [t for t in times if started <= t <= refused_at]
+    if during:
+        failures.append("the vault upstream was contacted %d time(s) while the secret push ran"
+                        % len(during))
+    if not [t for t in times if t > refused_at]:
+        failures.append("the vault upstream was never contacted after the refusal, not even by "
+                        "the clean push")
     log = results["state_files"].get("logs/sidecar.log", "")
     if '"gitgate_push_rejected"' not in log:
         failures.append("no gitgate_push_rejected line in the sidecar log")
