@@ -63,6 +63,9 @@ config::LogLevel ClientSession::log_level() const {
 
 ExchangeFacts ClientSession::facts() const {
   ExchangeFacts f;
+  const auto& snap = snap_ ? snap_ : worker_.snapshot();
+  f.scanner = snap->scanner.get();
+  f.url_scanned = verdict_.url_scanned;
   f.request_id = request_id_;
   f.method = req_.method;
   f.host = verdict_.target.host;

@@ -24,6 +24,9 @@ extern char** environ;
 namespace bottle::test {
 
 std::string egress_binary() {
+  // BOTTLE_EGRESS_BINARY in the environment runs the suite against another build (e.g. an
+  // older one, to see a new test fail there first).
+  if (const char* other = std::getenv("BOTTLE_EGRESS_BINARY"); other && *other) return other;
   return BOTTLE_EGRESS_BINARY;
 }
 
