@@ -101,6 +101,8 @@ void ClientSession::on_deadline() {
       up_->close();  // the upstream must not take a truncated body for a whole one
       up_ = nullptr;
     }
+    held_.clear();
+    body_lease_.reset();
     client_.write(simple_response(408, "Request Timeout", "text/plain",
                                   "egress: the request body stalled\n", true));
     state_ = State::closing;
@@ -864,6 +866,8 @@ void ClientSession::respond_error(int status, std::string_view reason_text,
     up_->close();
     up_ = nullptr;
   }
+  held_.clear();
+  body_lease_.reset();
   std::string body = "egress: upstream error: " + std::string(detail) + "\n";
   client_.write(simple_response(status, reason_text, "text/plain", body, true));
   state_ = State::closing;
@@ -894,6 +898,9 @@ void ClientSession::respond_busy() {
 
 void ClientSession::abort_all() {
   state_ = State::closing;
+  held_.clear();
+  body_lease_.reset();
+  ws_lease_.reset();
   if (up_) {
     up_->close();
     up_ = nullptr;

@@ -172,7 +172,7 @@ int run_egress(const EgressOptions& o) {
     std::printf("%s: ok (%zu routes)\n", o.config.c_str(), snap.value()->routes->routes.size());
     return 0;
   }
-  c.current = snap.value();
+  c.current = std::move(snap.value());  // a copy left here would pin the first config
 
   auto resolve = ResolveOverrides::parse(o.resolve);
   if (!resolve) return fail("usage", resolve.error(), 2);

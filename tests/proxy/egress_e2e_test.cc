@@ -58,28 +58,6 @@ class EgressE2E : public ::testing::Test {
     return out;
   }
 
-  // A loopback server that runs `serve` on each accepted connection (one at a time).
-  struct ScriptedUpstream {
-    uint16_t port = 0;
-    int fd = -1;
-    std::thread thread;
-    explicit ScriptedUpstream(std::function<void(int)> serve) {
-      fd = listen_loopback(&port);
-      thread = std::thread([this, serve] {
-        while (true) {
-          int c = accept(fd, nullptr, nullptr);
-          if (c < 0) return;
-          serve(c);
-          close(c);
-        }
-      });
-    }
-    ~ScriptedUpstream() {
-      shutdown(fd, SHUT_RDWR);
-      close(fd);
-      thread.join();
-    }
-  };
   // Sends a partial response then closes: an upstream dying mid-body.
   static void serve_dying(int c) {
     char buf[8192];
@@ -242,9 +220,9 @@ class EgressE2E : public ::testing::Test {
 
 ScratchDir* EgressE2E::dir_ = nullptr;
 Nginx* EgressE2E::nginx_ = nullptr;
-EgressE2E::ScriptedUpstream* EgressE2E::dying_ = nullptr;
-EgressE2E::ScriptedUpstream* EgressE2E::ws_ = nullptr;
-EgressE2E::ScriptedUpstream* EgressE2E::flaky_ = nullptr;
+ScriptedUpstream* EgressE2E::dying_ = nullptr;
+ScriptedUpstream* EgressE2E::ws_ = nullptr;
+ScriptedUpstream* EgressE2E::flaky_ = nullptr;
 Egress* EgressE2E::egress_ = nullptr;
 
 TEST_F(EgressE2E, AllowedRequestReachesUpstreamThroughBump) {

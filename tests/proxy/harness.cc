@@ -176,6 +176,24 @@ std::string exchange(uint16_t port, const std::string& data, std::chrono::millis
   return out;
 }
 
+ScriptedUpstream::ScriptedUpstream(std::function<void(int)> serve) {
+  fd_ = listen_loopback(&port);
+  thread_ = std::thread([this, serve] {
+    while (true) {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      serve(c);
+      close(c);
+    }
+  });
+}
+
+ScriptedUpstream::~ScriptedUpstream() {
+  shutdown(fd_, SHUT_RDWR);
+  close(fd_);
+  thread_.join();
+}
+
 std::string http_get(uint16_t port, const std::string& path) {
   std::string resp =
       exchange(port, "GET " + path + " HTTP/1.1\r\nHost: admin\r\n\r\n", std::chrono::seconds(2));

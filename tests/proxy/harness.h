@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bottle::test {
@@ -52,6 +53,21 @@ int connect_loopback(uint16_t port);
 std::string exchange(uint16_t port, const std::string& data,
                      std::chrono::milliseconds limit = std::chrono::seconds(5));
 std::string http_get(uint16_t port, const std::string& path);
+
+// A loopback server that runs `serve` on each accepted connection (one at a time, on its
+// own thread) until destroyed.
+class ScriptedUpstream {
+ public:
+  explicit ScriptedUpstream(std::function<void(int)> serve);
+  ~ScriptedUpstream();
+  ScriptedUpstream(const ScriptedUpstream&) = delete;
+  ScriptedUpstream& operator=(const ScriptedUpstream&) = delete;
+  uint16_t port = 0;
+
+ private:
+  int fd_ = -1;
+  std::thread thread_;
+};
 
 // Bottle CA (ca.pem/ca-key.pem) and an upstream CA + server cert for api.test & co.
 void mint_test_pki(const std::string& dir);
