@@ -1,5 +1,6 @@
 #include "proxy/client_session.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "common/log.h"
@@ -39,7 +40,16 @@ void ClientSession::accept(Worker& worker, uv_stream_t* server) {
 
 void ClientSession::arm_deadline() {
   phase_started_ = last_activity_ = uv_now(worker_.loop());
-  if (state_ != State::closing) deadline_.arm(phase_limit_ms());
+  if (state_ != State::closing) deadline_.arm(phase_check_ms());
+}
+
+// Which limit applies may change inside a phase (reads paused and resumed), so the timer
+// checks at least as often as the smallest one.
+uint64_t ClientSession::phase_check_ms() const {
+  const Timeouts& t = worker_.shared().timeouts;
+  if (state_ == State::body) return std::min(t.body_ms, t.upstream_ms);
+  if (state_ == State::awaiting_response) return std::min(t.client_ms, t.upstream_ms);
+  return phase_limit_ms();
 }
 
 void ClientSession::touch() {
@@ -77,7 +87,7 @@ void ClientSession::on_deadline() {
   const uint64_t since = now - (absolute ? phase_started_ : last_activity_);
   const uint64_t limit = phase_limit_ms();
   if (since < limit) {
-    deadline_.arm(limit - since);
+    deadline_.arm(std::min(limit - since, phase_check_ms()));
     return;
   }
   static constexpr const char* kPhase[] = {"idle", "tunnel", "connect", "request_body",

@@ -110,6 +110,7 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   void arm_deadline();
   void touch();
   uint64_t phase_limit_ms() const;
+  uint64_t phase_check_ms() const;
   void on_deadline();
 
   Worker& worker_;

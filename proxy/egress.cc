@@ -1,5 +1,6 @@
 #include "proxy/egress.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 #include <uv.h>
@@ -61,7 +62,13 @@ void reclaim_snapshots(Control& c) {
     job->snaps.assign(std::make_move_iterator(idle), std::make_move_iterator(c.retired.end()));
     c.retired.erase(idle, c.retired.end());
     uv_queue_work(
-        &c.loop, &job->req, [](uv_work_t* r) { static_cast<FreeJob*>(r->data)->snaps.clear(); },
+        &c.loop, &job->req,
+        [](uv_work_t* r) {
+          static_cast<FreeJob*>(r->data)->snaps.clear();
+#ifdef __GLIBC__
+          malloc_trim(0);  // a config is megabytes: hand the pages back, not just to malloc
+#endif
+        },
         [](uv_work_t* r, int) { delete static_cast<FreeJob*>(r->data); });
   }
   c.counters.snapshots_retained.store(c.retired.size(), std::memory_order_relaxed);

@@ -19,6 +19,7 @@ import os
 import random
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -59,9 +60,11 @@ def hide(s):
 # --- host-side observers -----------------------------------------------------------------
 
 class Upstream:
-    """Loopback HTTP upstream that records every request line, header and body."""
+    """Loopback upstream that records every request line, header and body: plain HTTP on
+    `port`, and HTTPS on `tls_port` with a certificate for allowed.test from its own CA
+    (egress is told to trust it with the manifest's `upstream_ca`)."""
 
-    def __init__(self):
+    def __init__(self, tls_files=None):
         self.requests = []
         self.connections = 0
         lock = threading.Lock()
@@ -70,7 +73,8 @@ class Upstream:
         class Handler(BaseHTTPRequestHandler):
             def parse_request(self):
                 with lock:
-                    outer.requests.append({"raw": self.raw_requestline.decode("latin-1")})
+                    outer.requests.append({"raw": self.raw_requestline.decode("latin-1"),
+                                           "tls": isinstance(self.connection, ssl.SSLSocket)})
                 return super().parse_request()
 
             def handle_any(self):
@@ -151,13 +155,39 @@ class Upstream:
                     outer.connections += 1
                 super().process_request(request, client_address)
 
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.servers = [Server(("127.0.0.1", 0), Handler)]
+        self.port = self.servers[0].server_address[1]
+        self.tls_port = None
+        if tls_files:
+            tls = Server(("127.0.0.1", 0), Handler)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls_files)
+            tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+            self.servers.append(tls)
+            self.tls_port = tls.server_address[1]
+        for srv in self.servers:
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        for srv in self.servers:
+            srv.shutdown()
+            srv.server_close()
+
+
+def mint_upstream_pki(d):
+    """A CA and an allowed.test certificate (openssl CLI): the HTTPS upstream's identity."""
+    run = lambda *a: subprocess.run(list(a), check=True, capture_output=True, timeout=60)
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-days", "2", "-subj", "/CN=escape upstream CA", "-keyout", d + "/up-ca-key.pem",
+        "-out", d + "/up-ca.pem")
+    run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-subj", "/CN=allowed.test", "-keyout", d + "/up-key.pem", "-out", d + "/up.csr")
+    with open(d + "/up.ext", "w") as f:
+        f.write("subjectAltName=DNS:allowed.test\n")
+    run("openssl", "x509", "-req", "-in", d + "/up.csr", "-CA", d + "/up-ca.pem", "-CAkey",
+        d + "/up-ca-key.pem", "-CAcreateserial", "-days", "2", "-extfile", d + "/up.ext",
+        "-out", d + "/up.pem")
+    return d + "/up-ca.pem", (d + "/up.pem", d + "/up-key.pem")
 
 
 class Listener:
@@ -202,29 +232,36 @@ def skip_reason(bottle):
     missing = sidecar_binaries_present(bottle)
     if missing:
         return missing
-    for tool in ("bwrap", "curl"):
+    for tool in ("bwrap", "curl", "openssl"):
         if shutil.which(tool) is None:
             return tool + " is needed"
     return None
 
 
-def manifests(port, label_pins):
-    resolve = ["allowed.test:%d:127.0.0.1" % port, "allowed.test:443:127.0.0.1"]
+def manifests(port, tls_port, upstream_ca, label_pins):
+    resolve = ["allowed.test:%d:127.0.0.1" % p for p in (port, tls_port)]
+    resolve.append("cleartext.test:%d:127.0.0.1" % port)
     # Pins for the wildcard attack names: should DLP miss them, egress dials the local
     # upstream (which records the leak) instead of asking a real resolver.
     resolve += ["%s.wild.test:%d:127.0.0.1" % (l.lower(), port) for l in label_pins]
+    # allowed.test: plain HTTP without a token (the DLP cases), HTTPS with the token
+    # injected; cleartext.test: a token route on plain HTTP, which egress must refuse.
     bottle = """---
 supervise: false
 egress:
   log: blocks
   resolve: %s
+  upstream_ca: %s
   routes:
     - host: allowed.test
       port: %d
       allow_private: true
-      auth: {scheme: Bearer, token_ref: E2E_ROUTE_TOKEN}
     - host: allowed.test
-      port: 443
+      port: %d
+      allow_private: true
+      auth: {scheme: Bearer, token_ref: E2E_ROUTE_TOKEN}
+    - host: cleartext.test
+      port: %d
       allow_private: true
       auth: {scheme: Bearer, token_ref: E2E_ROUTE_TOKEN}
     - host: "*.wild.test"
@@ -234,7 +271,7 @@ egress:
   dlp:
     known_secrets_env: [E2E_PLANTED_SECRET]
 ---
-""" % (json.dumps(resolve), port, port)
+""" % (json.dumps(resolve), upstream_ca, port, tls_port, port, port)
     agent = """---
 bottle: escape
 provider: command
@@ -274,18 +311,22 @@ def run(args):
     ghp = fake_github_token(rng)
     home = tempfile.mkdtemp(prefix="bottle-escape-")
     label = "esc-%d" % os.getpid()
-    upstream, listener = Upstream(), Listener()
+    upstream_ca, tls_files = mint_upstream_pki(home)
+    upstream, listener = Upstream(tls_files), Listener()
     try:
         os.makedirs(home + "/bottles")
         os.makedirs(home + "/agents")
         ws = home + "/ws"
         os.makedirs(ws)
-        bottle_md, agent_md = manifests(upstream.port, [ghp, known])
+        b32 = base64.b32encode(ghp.encode()).decode().rstrip("=").lower()
+        bottle_md, agent_md = manifests(upstream.port, upstream.tls_port, upstream_ca,
+                                        [ghp, known, b32])
         open(home + "/bottles/escape.md", "w").write(bottle_md)
         open(home + "/agents/attacker.md", "w").write(agent_md)
         shutil.copy(os.path.join(HERE, "attacks.py"), ws + "/attacks.py")
         state = home + "/state/" + label
-        json.dump({"upstream_port": upstream.port, "host_listener_port": listener.port,
+        json.dump({"upstream_port": upstream.port, "upstream_tls_port": upstream.tls_port,
+                   "host_listener_port": listener.port,
                    "hunted_hex": [hide(route_token), hide(known)],
                    "planted_hex": {"route-token": hide(route_token), "known-secret": hide(known),
                                    "planted-ghp": hide(ghp)},
@@ -456,6 +497,11 @@ def check(args):
         failures += upstream_leaks(results, every, allow_auth_token=True)
     elif attack == "3ws":
         failures += upstream_leaks(results, every, allow_auth_token=True, websocket=True)
+    elif attack == "cleartext":
+        token = results["secrets"]["route-token"]
+        failures += ["the route token crossed in cleartext: " + r.get("raw", "").strip()
+                     for r in results["upstream_requests"]
+                     if not r.get("tls") and token in json.dumps(r)]
     elif attack == "5":
         failures += ["a push reached the upstream: " + r.get("raw", "")
                      for r in results["upstream_requests"] if "receive-pack" in r.get("raw", "")]
@@ -481,6 +527,8 @@ def check_legit(results):
         if r is None:
             failures.append("upstream never saw " + path)
             continue
+        if not r.get("tls"):
+            failures.append("%s reached the upstream without TLS" % path)
         auth = header(r, "Authorization")
         if auth != "Bearer " + token:
             failures.append("%s reached the upstream with Authorization %r, not the injected "
