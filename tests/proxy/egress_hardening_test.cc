@@ -276,35 +276,14 @@ class EgressHardening : public ::testing::Test {
     return resp.substr(at + 16, resp.find("\r\n", at) - at - 16);
   }
 
-  // A WebSocket through the proxy: the socket after the 101, or -1 (the answer in *resp).
   static int open_ws(const std::string& host, uint16_t port, const std::string& path,
                      const std::string& extra = "", std::string* resp = nullptr) {
-    int fd = connect_loopback(egress_->port());
-    if (fd < 0) return -1;
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string a = host + ":" + std::to_string(port);
-    std::string req = "GET http://" + a + path + " HTTP/1.1\r\nHost: " + a +
-                      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      "Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-                      extra + "\r\n";
-    std::string got;
-    char buf[4096];
-    if (send_all(fd, req)) {
-      while (got.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        got.append(buf, static_cast<size_t>(n));
-      }
-    }
-    if (resp) *resp = got;
-    if (got.rfind("HTTP/1.1 101", 0) != 0) {
-      close(fd);
-      return -1;
-    }
-    return fd;
+    return open_websocket_via(egress_->port(), host + ":" + std::to_string(port), path, extra,
+                              resp);
   }
-  static int open_ws(std::string* resp = nullptr) { return open_ws("ws.test", ws_->port, "/chat", "", resp); }
+  static int open_ws(std::string* resp = nullptr) {
+    return open_ws("ws.test", ws_->port, "/chat", "", resp);
+  }
 
   // Sends a ping with `marker` and waits until the upstream recorded it: every byte sent
   // before it that the proxy let through has arrived by then.

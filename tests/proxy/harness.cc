@@ -194,6 +194,33 @@ ScriptedUpstream::~ScriptedUpstream() {
   thread_.join();
 }
 
+int open_websocket_via(uint16_t proxy_port, const std::string& authority, const std::string& path,
+                       const std::string& extra_headers, std::string* response) {
+  int fd = connect_loopback(proxy_port);
+  if (fd < 0) return -1;
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string req = "GET http://" + authority + path + " HTTP/1.1\r\nHost: " + authority +
+                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+                    extra_headers + "\r\n";
+  std::string got;
+  char buf[4096];
+  if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+    while (got.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+  }
+  if (response) *response = got;
+  if (got.rfind("HTTP/1.1 101", 0) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 std::string http_get(uint16_t port, const std::string& path) {
   std::string resp =
       exchange(port, "GET " + path + " HTTP/1.1\r\nHost: admin\r\n\r\n", std::chrono::seconds(2));

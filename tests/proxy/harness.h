@@ -53,6 +53,11 @@ int connect_loopback(uint16_t port);
 std::string exchange(uint16_t port, const std::string& data,
                      std::chrono::milliseconds limit = std::chrono::seconds(5));
 std::string http_get(uint16_t port, const std::string& path);
+// An absolute-form WebSocket upgrade to `authority` through the proxy on `proxy_port`
+// (`extra_headers`: whole lines). The socket after a 101, or -1; `response` gets the head
+// and any bytes that came with it. Receives time out after 5 s.
+int open_websocket_via(uint16_t proxy_port, const std::string& authority, const std::string& path,
+                       const std::string& extra_headers = "", std::string* response = nullptr);
 
 // A loopback server that runs `serve` on each accepted connection (one at a time, on its
 // own thread) until destroyed.
