@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/files.h"  // write_file_atomic, read_text_file, now_iso8601
 #include "common/result.h"
 
 namespace bottle::orchestrator {
@@ -44,12 +45,7 @@ std::vector<BottleMetadata> list_metadata();
 // leftovers for `bottle cleanup`.
 bool bottle_alive(const BottleMetadata& md);
 
-std::string now_iso8601();
-
 // mkdir -p with a mode for the last component.
 Status make_dir(const std::string& path, mode_t mode);
-Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode);
-// Whole file; the error names the path and the reason.
-Result<std::string> read_text_file(const std::string& path);
 
 }  // namespace bottle::orchestrator
