@@ -6,11 +6,14 @@
 // with BOTTLE_EGRESS_BINARY=<old build> to see it).
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -409,6 +412,99 @@ TEST_F(EgressHardening, CleanWebSocketMessagesStillFlowBothWays) {
   ASSERT_TRUE(send_all(fd, ws_frame(0x01, "hel") + ws_frame(0x80, "lo-clean")));
   EXPECT_TRUE(eventually([] { return record_->get_bytes().find("hello-clean") != std::string::npos; }))
       << "fragments are forwarded as one message";
+}
+
+// Debian's python3-websockets (tests/proxy/ws_peer.py) as the upstream: a real peer that
+// accepts permessage-deflate whenever a client offers it.
+class RealWsPeer {
+ public:
+  static bool available() {
+    return run({"/usr/bin/python3", "-c", "import websockets"}).exit_code == 0;
+  }
+  explicit RealWsPeer(const std::string& record) {
+    int out[2];
+    if (pipe(out) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      execl("/usr/bin/python3", "python3", BOTTLE_WS_PEER, record.c_str(), nullptr);
+      _exit(127);
+    }
+    close(out[1]);
+    std::string line;
+    char c;
+    timeval tv{10, 0};
+    fd_set set;
+    while (line.find('\n') == std::string::npos) {
+      FD_ZERO(&set);
+      FD_SET(out[0], &set);
+      if (select(out[0] + 1, &set, nullptr, nullptr, &tv) <= 0 || read(out[0], &c, 1) != 1) break;
+      line += c;
+    }
+    close(out[0]);
+    if (line.rfind("port ", 0) == 0) port = static_cast<uint16_t>(std::stoi(line.substr(5)));
+  }
+  ~RealWsPeer() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  uint16_t port = 0;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::string hex(const std::string& s) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) out += {d[c >> 4], d[c & 15]};
+  return out;
+}
+
+TEST_F(EgressHardening, RealPeerNeverNegotiatesDeflateAndRsv1FramesAreCut) {
+  if (!RealWsPeer::available()) {
+    if (const char* ci = std::getenv("CI"); ci && std::string(ci) == "true") {
+      FAIL() << "python3-websockets is missing (scripts/install-deps installs it)";
+    }
+    GTEST_SKIP() << "python3-websockets is not installed";
+  }
+  const std::string record = dir_->file("ws-real.log");
+  RealWsPeer peer(record);
+  ASSERT_GT(peer.port, 0) << "ws_peer.py did not start";
+  const std::string authority = "wsreal.test:" + std::to_string(peer.port);
+  write_file(dir_->file("routes-real.yaml"),
+             routes() + "  - host: wsreal.test\n    port: " + std::to_string(peer.port) +
+                 "\n    allow_private: true\n");
+  Egress proxy(dir_->path(), dir_->file("routes-real.yaml"),
+               {"--resolve", authority + ":127.0.0.1"}, {{"EGRESS_TOKEN_0", kToken}});
+  ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
+  std::string resp;
+  Fd fd(open_websocket_via(proxy.port(), authority, "/",
+                           "Sec-WebSocket-Extensions: permessage-deflate; "
+                           "client_max_window_bits\r\n",
+                           &resp));
+  ASSERT_GE(fd, 0) << resp;
+  EXPECT_EQ(resp.find("permessage-deflate"), std::string::npos)
+      << "the offer reached the peer, which accepted it:\n" << resp;
+  // A clean message crosses both gates and comes back.
+  ASSERT_TRUE(send_all(fd, ws_frame(0x81, "hello-real")));
+  std::string echoed = resp.substr(resp.find("\r\n\r\n") + 4);
+  char buf[4096];
+  while (echoed.find("hello-real") == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    echoed.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_NE(echoed.find("hello-real"), std::string::npos);
+  // An RSV1 (compressed) frame carrying the secret is cut before the peer can inflate it.
+  ASSERT_TRUE(send_all(fd, ws_frame(0xc1, raw_deflate("deflate-leak " + std::string(kToken)))));
+  read_until_closed(fd);
+  std::string seen = read_file(record);
+  EXPECT_NE(seen.find(hex("hello-real")), std::string::npos) << seen;
+  EXPECT_EQ(seen.find(hex("deflate-leak")), std::string::npos) << seen;
 }
 
 // ---- item 6: a token never travels in cleartext -----------------------------------------

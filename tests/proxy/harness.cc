@@ -202,7 +202,7 @@ int open_websocket_via(uint16_t proxy_port, const std::string& authority, const 
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string req = "GET http://" + authority + path + " HTTP/1.1\r\nHost: " + authority +
                     "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
                     extra_headers + "\r\n";
   std::string got;
   char buf[4096];
