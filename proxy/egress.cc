@@ -183,6 +183,10 @@ int run_egress(const EgressOptions& o) {
 
   auto resolve = ResolveOverrides::parse(o.resolve);
   if (!resolve) return fail("usage", resolve.error(), 2);
+  Timeouts timeouts;
+  for (const auto& t : o.timeouts) {
+    if (auto s = timeouts.set(t); !s) return fail("usage", "--timeout: " + s.error(), 2);
+  }
   std::optional<ListenSpec> listen_spec, admin_spec;
   std::vector<PassedFd> passed = take_listen_fds();
   if (o.listen) {
@@ -219,9 +223,7 @@ int run_egress(const EgressOptions& o) {
   if (!upstream_ctx) return fail("upstream-ca", upstream_ctx.error());
   shared.upstream_ctx = std::move(upstream_ctx.value());
   shared.resolve = std::move(resolve.value());
-  for (const auto& t : o.timeouts) {
-    if (auto s = shared.timeouts.set(t); !s) return fail("usage", "--timeout: " + s.error(), 2);
-  }
+  shared.timeouts = timeouts;
   shared.budget = std::make_unique<BufferBudget>(o.max_buffered);
   c.counters.budget = shared.budget.get();
 

@@ -80,11 +80,16 @@ class LocalE2e : public ::testing::Test {
     const std::string p = std::to_string(upstream_->port());
     // tls.demo points at the plain-HTTP upstream: the agent-side TLS (bumped with the
     // bottle CA) succeeds, the upstream TLS handshake cannot.
+    // token.demo carries a token on plain HTTP: egress must refuse it (SPEC §4.2.10);
+    // the token over TLS is HttpsThroughTheBumpWithTheTokenInjected.
     home_.bottle("e2e",
                  "---\nsupervise: false\negress:\n  log: blocks\n  resolve: [\"upstream.demo:" + p +
                      ":127.0.0.1\", \"second.demo:" + p + ":127.0.0.1\", \"tls.demo:" + p +
-                     ":127.0.0.1\"]\n  routes:\n"
+                     ":127.0.0.1\", \"token.demo:" + p + ":127.0.0.1\"]\n  routes:\n"
                      "    - host: upstream.demo\n      port: " +
+                     p +
+                     "\n      allow_private: true\n"
+                     "    - host: token.demo\n      port: " +
                      p +
                      "\n      allow_private: true\n"
                      "      auth: {scheme: Bearer, token_ref: E2E_UPSTREAM_TOKEN}\n"
@@ -147,14 +152,21 @@ class LocalE2e : public ::testing::Test {
   static inline EchoUpstream* upstream_ = nullptr;
 };
 
-TEST_F(LocalE2e, AllowedRequestPassesWithTheTokenInjected) {
+TEST_F(LocalE2e, AllowedRequestPassesAndThePlaceholderIsForwardedAsIs) {
   auto r = run_script("curl -sS -H 'Authorization: Bearer agent-made-this-up' " +
                       url("upstream.demo", "/ok"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("\"authorization\": \"Bearer " + std::string(kToken) + "\""),
-            std::string::npos)
-      << r.out;
   EXPECT_NE(r.out.find("\"path\": \"/ok\""), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(kToken), std::string::npos) << r.out;
+}
+
+TEST_F(LocalE2e, TokenRouteOverPlainHttpIsRefusedNotInjected) {
+  auto r = run_script("curl -sS -H 'Authorization: Bearer agent-made-this-up' " +
+                      url("token.demo", "/clear"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"error\":\"egress: cleartext_credential\""), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find(kToken), std::string::npos) << r.out;
 }
 
 TEST_F(LocalE2e, BlockedHostGetsTheEgress403) {
