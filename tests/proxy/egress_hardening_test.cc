@@ -149,6 +149,7 @@ class EgressHardening : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new ScratchDir();
     mint_test_pki(dir_->path());
+    write_file(dir_->file("big.bin"), std::string(32u << 20, 'b'));  // nginx serves it at /big
     nginx_ = new Nginx(dir_->path());
     ASSERT_TRUE(nginx_->ok()) << "nginx did not start";
     record_ = new WsRecord();
@@ -699,6 +700,23 @@ TEST_F(EgressHardening, SilentUpstreamIsAnswered504) {
                               std::chrono::seconds(5));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
   EXPECT_EQ(resp.rfind("HTTP/1.1 504", 0), 0u) << resp;
+}
+
+TEST_F(EgressHardening, ClientThatStopsReadingIsClosed) {
+  auto proxy = own_proxy({"--timeout", "client=1"});
+  Fd fd(connect_loopback(proxy->port()));
+  ASSERT_GE(fd, 0);
+  int small = 64 * 1024;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  std::string a = plain_authority("open.test");
+  ASSERT_TRUE(send_all(fd, "GET http://" + a + "/big HTTP/1.1\r\nHost: " + a + "\r\n\r\n"));
+  // Read nothing: backpressure pauses the upstream, then the client deadline closes us.
+  ASSERT_TRUE(eventually([&] { return proxy->metric("egress_timeouts_total") == 1u; },
+                         std::chrono::seconds(8)))
+      << proxy->metrics();
+  std::string got = read_until_closed(fd, std::chrono::seconds(10));
+  EXPECT_LT(got.size(), 32u << 20) << "the whole body arrived: nothing was cut";
+  EXPECT_TRUE(eventually([&] { return proxy->metric("egress_active_connections") == 0u; }));
 }
 
 TEST_F(EgressHardening, HeldBodiesPastTheBudgetGet503AndNothingIsLost) {
