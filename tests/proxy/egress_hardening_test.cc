@@ -296,22 +296,14 @@ class EgressHardening : public ::testing::Test {
     return eventually([&] { return record_->get_bytes().find(marker) != std::string::npos; });
   }
 
-  static ScratchDir* dir_;
-  static Nginx* nginx_;
-  static WsRecord* record_;
-  static ScriptedUpstream* ws_;
-  static ScriptedUpstream* wsext_;
-  static ScriptedUpstream* silent_;
-  static Egress* egress_;
+  static inline ScratchDir* dir_ = nullptr;
+  static inline Nginx* nginx_ = nullptr;
+  static inline WsRecord* record_ = nullptr;
+  static inline ScriptedUpstream* ws_ = nullptr;
+  static inline ScriptedUpstream* wsext_ = nullptr;
+  static inline ScriptedUpstream* silent_ = nullptr;
+  static inline Egress* egress_ = nullptr;
 };
-
-ScratchDir* EgressHardening::dir_ = nullptr;
-Nginx* EgressHardening::nginx_ = nullptr;
-WsRecord* EgressHardening::record_ = nullptr;
-ScriptedUpstream* EgressHardening::ws_ = nullptr;
-ScriptedUpstream* EgressHardening::wsext_ = nullptr;
-ScriptedUpstream* EgressHardening::silent_ = nullptr;
-Egress* EgressHardening::egress_ = nullptr;
 
 // ---- item 5: WebSocket --------------------------------------------------------------
 
