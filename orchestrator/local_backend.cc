@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/tls/ca.h"
+#include "orchestrator/crash_guard.h"
 #include "orchestrator/netns.h"
 #include "orchestrator/preflight.h"
 #include "orchestrator/process.h"
@@ -145,6 +146,7 @@ class LocalBottle {
   const LaunchOptions& opt_;
   std::string slug_, dir_, ns_;
   BottleMetadata md_;
+  CrashGuard guard_;  // destroyed (disarmed) after ~LocalBottle's teardown()
   ChildProcess init_;
   bool netns_created_ = false;
   bool torn_down_ = false;
@@ -176,9 +178,25 @@ Status LocalBottle::prepare_state() {
   md_.backend = "local";
   md_.created = now_iso8601();
   md_.status = "starting";
-  md_.orchestrator_pid = ::getpid();
+  md_.pids.orchestrator = identify_process(::getpid());
   md_.workspace = opt_.workspace;
-  md_.init_ctl = dir_ + "/init.sock";
+  md_.init_ctl = init_ctl_path(slug_);
+  if (auto st = save_metadata(); !st) return st;
+  // From here on something exists to tear down, even if this process is killed outright.
+  auto guard = CrashGuard::start(
+      [slug = slug_] {
+        auto md = read_metadata(state_dir(slug));
+        if (md && md->status == "kept") return;
+        auto log = [](const std::string& line) {
+          std::fprintf(stderr, "bottle: %s\n", line.c_str());
+        };
+        log("the bottle process died; tearing " + slug + " down");
+        (void)remove_leftovers(slug, log);
+      },
+      dir_ + "/logs/crash-guard.log");
+  if (!guard) return Error{"crash guard: " + guard.error()};
+  guard_ = std::move(*guard);
+  md_.pids.crash_guard = identify_process(guard_.pid());
   return save_metadata();
 }
 
@@ -270,11 +288,13 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   so.stdout_file = so.stderr_file = dir_ + "/logs/sidecar.log";
   so.stdin_null = true;
   so.new_session = true;  // the operator's Ctrl-C is for the agent; we stop init ourselves
+  // The token holder dies with us, whatever kills us. A kept bottle outlives us on purpose.
+  if (!opt_.keep) so.parent_death_signal = SIGTERM;
   progress("starting sidecar: bottle-init with " + daemons_csv(plan_));
   auto child = spawn(so);
   if (!child) return Error{"bottle-init: " + child.error()};
   init_ = std::move(*child);
-  md_.init_pid = init_.pid();
+  md_.pids.init = identify_process(init_.pid());
   (void)save_metadata();
   return wait_ready();
 }
@@ -381,7 +401,7 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   auto child = spawn(so);
   if (!child) return Error{"agent: " + child.error()};
   g_agent_pid = child->pid();
-  md_.agent_pid = child->pid();
+  md_.pids.agent = identify_process(child->pid());
   md_.status = "running";
   (void)save_metadata();
   int code = child->wait();
@@ -398,13 +418,14 @@ void LocalBottle::teardown() {
   }
   if (netns_created_) {
     // Anything still inside the namespace (a daemon init lost track of) goes too.
-    for (int pid : netns_pids(ns_)) ::kill(pid, SIGKILL);
+    kill_netns_processes(ns_);
     if (auto st = delete_netns(ns_); !st) progress("warning: " + st.error());
   }
   std::error_code ec;
   fs::remove(dir_ + "/ca/ca-key.pem", ec);
   md_.status = "exited";
   (void)save_metadata();
+  guard_.disarm();
 }
 
 Result<int> LocalBottle::run() {
@@ -447,6 +468,7 @@ Result<int> LocalBottle::run() {
     torn_down_ = true;
     md_.status = "kept";
     (void)save_metadata();
+    guard_.disarm();
     progress("kept " + slug_ + " (sidecar and namespace " + ns_ + " still up): bottle stop " +
              slug_);
     return code;
@@ -473,38 +495,43 @@ Result<int> run_local(const Plan& plan, const LaunchOptions& options) {
   return bottle.run();
 }
 
+Status remove_leftovers(const std::string& slug,
+                        const std::function<void(const std::string&)>& progress) {
+  auto md = read_metadata(state_dir(slug));
+  if (md) {
+    // Only the processes recorded with their start times: never a recycled pid.
+    stop_process(md->pids.agent, 5s);
+    if (process_alive(md->pids.init)) progress("stopping sidecar of " + slug);
+    if (!stop_process(md->pids.init, 10s)) progress("warning: bottle-init of " + slug + " survived");
+  }
+  // The namespace is named after the directory, whatever metadata.json says.
+  const std::string ns = netns_name(slug);
+  kill_netns_processes(ns);
+  Status deleted = delete_netns(ns);
+  std::error_code ec;
+  fs::remove(state_dir(slug) + "/ca/ca-key.pem", ec);
+  if (md && md->status != "exited" && fs::is_directory(state_dir(slug))) {
+    md->status = "exited";
+    (void)write_metadata(state_dir(slug), *md);
+  }
+  return deleted;
+}
+
 Status stop_local(const std::string& slug,
                   const std::function<void(const std::string&)>& progress) {
   auto md = read_metadata(state_dir(slug));
   if (!md) return Error{"no bottle '" + slug + "' (" + md.error() + ")"};
-  auto wait_gone = [](pid_t pid, std::chrono::milliseconds limit) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (process_alive(pid) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(10ms);
-    return !process_alive(pid);
-  };
   // The orchestrator process owns the teardown; ask it first.
-  if (md->orchestrator_pid != ::getpid() && process_alive(md->orchestrator_pid)) {
-    progress("asking bottle " + slug + " (pid " + std::to_string(md->orchestrator_pid) +
+  if (md->pids.orchestrator.pid != ::getpid() && process_alive(md->pids.orchestrator)) {
+    progress("asking bottle " + slug + " (pid " + std::to_string(md->pids.orchestrator.pid) +
              ") to stop");
-    ::kill(md->orchestrator_pid, SIGTERM);
-    wait_gone(md->orchestrator_pid, 15s);
+    signal_process(md->pids.orchestrator, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (process_alive(md->pids.orchestrator) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(10ms);
   }
   // Then make sure, in case it crashed or hung.
-  for (pid_t pid : {md->agent_pid, md->init_pid}) {
-    if (!process_alive(pid)) continue;
-    ::kill(pid, SIGTERM);
-    if (!wait_gone(pid, 10s)) ::kill(pid, SIGKILL);
-  }
-  std::string ns = md->netns.empty() ? netns_name(slug) : md->netns;
-  for (int pid : netns_pids(ns)) ::kill(pid, SIGKILL);
-  if (auto st = delete_netns(ns); !st) return st;
-  std::error_code ec;
-  fs::remove(state_dir(slug) + "/ca/ca-key.pem", ec);
-  auto fresh = read_metadata(state_dir(slug));
-  BottleMetadata m = fresh ? *fresh : *md;
-  m.status = "exited";
-  (void)write_metadata(state_dir(slug), m);
+  if (auto st = remove_leftovers(slug, progress); !st) return st;
   progress("stopped " + slug);
   return OkStatus();
 }
@@ -512,12 +539,12 @@ Status stop_local(const std::string& slug,
 std::vector<std::string> cleanup_local() {
   std::vector<std::string> done;
   std::vector<std::string> live_ns;
-  for (const auto& md : list_metadata()) {
+  for (const auto& md : list_metadata()) {  // md.slug is the validated directory name
     if (bottle_alive(md)) {
-      live_ns.push_back(md.netns.empty() ? netns_name(md.slug) : md.netns);
+      live_ns.push_back(netns_name(md.slug));
       continue;
     }
-    (void)stop_local(md.slug, [](const std::string&) {});
+    (void)remove_leftovers(md.slug, [](const std::string&) {});
     std::error_code ec;
     fs::remove_all(state_dir(md.slug), ec);
     done.push_back("removed state of " + md.slug);

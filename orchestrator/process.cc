@@ -4,14 +4,19 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 namespace bottle::orchestrator {
@@ -98,11 +103,17 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
   if (::pipe2(errpipe, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
   UniqueFd err_r(errpipe[0]), err_w(errpipe[1]);
 
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
   if (pid == 0) {
     // Keep the error pipe clear of the fd range the passed fds will occupy.
     const int ew = ::fcntl(err_w.get(), F_DUPFD_CLOEXEC, 200);
+    if (o.parent_death_signal != 0) {
+      ::prctl(PR_SET_PDEATHSIG, o.parent_death_signal);
+      // The parent may have died before the prctl: then nobody is left to signal us.
+      if (::getppid() != parent) ::_exit(127);
+    }
     if (o.new_session) ::setsid();
     // Ignored signals survive exec: `bottle start` ignores SIGINT, its agent must not.
     for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGHUP, SIGTERM}) ::signal(sig, SIG_DFL);
@@ -253,19 +264,80 @@ std::string find_helper_binary(const std::string& name) {
   return "";
 }
 
-bool process_alive(pid_t pid) {
-  if (pid <= 0) return false;
-  if (::kill(pid, 0) != 0) return errno == EPERM;
-  // A zombie is not alive for our purposes.
-  std::string stat_path = "/proc/" + std::to_string(pid) + "/stat";
-  FILE* f = std::fopen(stat_path.c_str(), "r");
-  if (!f) return false;
-  char buf[512] = {};
-  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  std::string s(buf, n);
+namespace {
+
+struct ProcStat {
+  char state = 0;
+  unsigned long long start_time = 0;
+};
+
+// /proc/<pid>/stat: "pid (comm) state ppid ... starttime(22) ...". comm may hold spaces
+// and parentheses, so fields are counted from the last ')'.
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  char buf[1024];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return std::nullopt;
+  std::string_view s(buf, static_cast<size_t>(n));
   size_t paren = s.rfind(')');
-  return !(paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] == 'Z');
+  if (paren == std::string_view::npos || paren + 2 >= s.size()) return std::nullopt;
+  ProcStat st;
+  st.state = s[paren + 2];
+  // Field 3 is the state; field 22 the start time: 19 more spaces to skip.
+  size_t pos = paren + 2;
+  for (int field = 3; field < 22 && pos != std::string_view::npos; ++field) {
+    pos = s.find(' ', pos);
+    if (pos != std::string_view::npos) ++pos;
+  }
+  if (pos == std::string_view::npos) return std::nullopt;
+  st.start_time = std::strtoull(std::string(s.substr(pos, 24)).c_str(), nullptr, 10);
+  return st;
+}
+
+}  // namespace
+
+ProcessId identify_process(pid_t pid) {
+  auto st = read_proc_stat(pid);
+  return {pid, st && st->state != 'Z' ? st->start_time : 0};
+}
+
+bool process_alive(const ProcessId& p) {
+  if (p.start_time == 0) return false;
+  auto st = read_proc_stat(p.pid);
+  return st && st->state != 'Z' && st->start_time == p.start_time;
+}
+
+// Raw syscalls: glibc 2.36's <sys/pidfd.h> lacks C linkage for C++.
+UniqueFd open_pidfd(pid_t pid) {
+  if (pid <= 0) return UniqueFd();
+  return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+}
+
+bool pidfd_signal(const UniqueFd& pidfd, int sig) {
+  return pidfd && ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0;
+}
+
+bool signal_process(const ProcessId& p, int sig) {
+  if (p.pid <= 0 || p.start_time == 0) return false;
+  UniqueFd pidfd = open_pidfd(p.pid);
+  // The pidfd names one process for good; if that is the recorded one now, it is the
+  // one the signal reaches.
+  if (!pidfd || !process_alive(p)) return false;
+  return pidfd_signal(pidfd, sig);
+}
+
+bool stop_process(const ProcessId& p, std::chrono::milliseconds grace) {
+  if (!signal_process(p, SIGTERM)) return !process_alive(p);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (process_alive(p) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (process_alive(p)) signal_process(p, SIGKILL);
+  for (int i = 0; i < 200 && process_alive(p); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return !process_alive(p);
 }
 
 }  // namespace bottle::orchestrator

@@ -48,6 +48,9 @@ struct SpawnOptions {
   bool stdin_null = false;
   bool new_session = false;  // setsid: its own process group, no controlling tty
   int netns_fd = -1;         // setns(CLONE_NEWNET) before exec
+  // Sent to the child when the thread that called spawn() exits (PR_SET_PDEATHSIG; it
+  // survives exec). Call spawn() from the main thread, so that thread is the process.
+  int parent_death_signal = 0;
 };
 
 class ChildProcess {
@@ -89,6 +92,26 @@ std::string first_line(const std::string& text);
 // Executable next to the running `bottle` binary, else on PATH; "" if not found.
 std::string find_helper_binary(const std::string& name);
 
-bool process_alive(pid_t pid);
+// A process as metadata.json records it: its pid and its start time (clock ticks after
+// boot, field 22 of /proc/<pid>/stat). A pid the kernel has since handed to another
+// process has another start time, so it is never mistaken for the recorded one.
+struct ProcessId {
+  pid_t pid = 0;
+  unsigned long long start_time = 0;  // 0: unknown, so never treated as alive
+};
+
+// The identity of a running process; {pid, 0} when there is no such process.
+ProcessId identify_process(pid_t pid);
+// True while that very process runs (a zombie or a recycled pid is not alive).
+bool process_alive(const ProcessId& process);
+// Sends `sig` to that very process through a pidfd, so no other process can take its
+// pid between the identity check and the signal. False when it is gone.
+bool signal_process(const ProcessId& process, int sig);
+// A pidfd for `pid`, empty when there is no such process. It names that one process for
+// good: signals sent through it never reach a later owner of the pid.
+UniqueFd open_pidfd(pid_t pid);
+bool pidfd_signal(const UniqueFd& pidfd, int sig);
+// SIGTERM, up to `grace` for it to go, then SIGKILL. True when it is gone.
+bool stop_process(const ProcessId& process, std::chrono::milliseconds grace);
 
 }  // namespace bottle::orchestrator

@@ -9,11 +9,13 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
 #include "orchestrator/manifest.h"
+#include "orchestrator/netns.h"
 #include "orchestrator/process.h"
 
 namespace bottle::orchestrator {
@@ -25,6 +27,9 @@ std::string state_root() {
 }
 std::string state_dir(const std::string& slug) {
   return state_root() + "/" + slug;
+}
+std::string init_ctl_path(const std::string& slug) {
+  return state_dir(slug) + "/init.sock";
 }
 
 std::string now_iso8601() {
@@ -109,7 +114,15 @@ Status write_metadata(const std::string& dir, const BottleMetadata& m) {
       {"netns", m.netns},
       {"status", m.status},
       {"pids",
-       {{"orchestrator", m.orchestrator_pid}, {"init", m.init_pid}, {"agent", m.agent_pid}}},
+       {{"orchestrator", m.pids.orchestrator.pid},
+        {"crash_guard", m.pids.crash_guard.pid},
+        {"init", m.pids.init.pid},
+        {"agent", m.pids.agent.pid}}},
+      {"pid_start_times",
+       {{"orchestrator", m.pids.orchestrator.start_time},
+        {"crash_guard", m.pids.crash_guard.start_time},
+        {"init", m.pids.init.start_time},
+        {"agent", m.pids.agent.start_time}}},
       {"init_ctl", m.init_ctl},
       {"workspace", m.workspace}};
   // Written once the port is chosen: an early save (netns recorded for cleanup) must not
@@ -140,15 +153,23 @@ Result<BottleMetadata> read_metadata(const std::string& dir) {
   m.workspace = s("workspace");
   if (j.contains("admin_port") && j["admin_port"].is_number_integer())
     m.admin_port = j["admin_port"];
-  if (j.contains("pids") && j["pids"].is_object()) {
-    auto p = [&](const char* k) {
-      return j["pids"].contains(k) && j["pids"][k].is_number_integer() ? j["pids"][k].get<pid_t>()
-                                                                       : 0;
+  // A process without a recorded start time cannot be told from a recycled pid: it
+  // stays {pid, 0}, which is never alive and never signalled.
+  auto process = [&](const char* k) {
+    ProcessId id;
+    auto number = [&](const char* table) -> const nlohmann::json* {
+      if (!j.contains(table) || !j[table].is_object() || !j[table].contains(k)) return nullptr;
+      return j[table][k].is_number_unsigned() ? &j[table][k] : nullptr;
     };
-    m.orchestrator_pid = p("orchestrator");
-    m.init_pid = p("init");
-    m.agent_pid = p("agent");
-  }
+    if (auto* pid = number("pids"); pid && *pid <= std::numeric_limits<pid_t>::max())
+      id.pid = pid->get<pid_t>();
+    if (auto* start = number("pid_start_times")) id.start_time = start->get<unsigned long long>();
+    return id;
+  };
+  m.pids.orchestrator = process("orchestrator");
+  m.pids.crash_guard = process("crash_guard");
+  m.pids.init = process("init");
+  m.pids.agent = process("agent");
   if (m.slug.empty()) return Error{path + ": missing slug"};
   return m;
 }
@@ -157,8 +178,12 @@ std::vector<BottleMetadata> list_metadata() {
   std::vector<BottleMetadata> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(state_root(), ec)) {
-    if (!e.is_directory()) continue;
-    if (auto m = read_metadata(e.path().string())) out.push_back(std::move(*m));
+    const std::string name = e.path().filename().string();
+    if (e.is_symlink() || !e.is_directory() || !valid_manifest_name(name)) continue;
+    if (auto m = read_metadata(e.path().string())) {
+      m->slug = name;
+      out.push_back(std::move(*m));
+    }
   }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.created < b.created; });
@@ -167,8 +192,14 @@ std::vector<BottleMetadata> list_metadata() {
 
 bool bottle_alive(const BottleMetadata& m) {
   if (m.status == "exited") return false;
-  if (m.status == "kept") return process_alive(m.init_pid);
-  return process_alive(m.orchestrator_pid);
+  if (m.status == "kept") return process_alive(m.pids.init);
+  return process_alive(m.pids.orchestrator);
+}
+
+bool bottle_has_leftovers(const BottleMetadata& m) {
+  if (bottle_alive(m)) return false;
+  return process_alive(m.pids.init) || process_alive(m.pids.agent) ||
+         fs::exists(netns_path(netns_name(m.slug)));
 }
 
 }  // namespace bottle::orchestrator

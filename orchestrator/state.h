@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "orchestrator/process.h"
 
 namespace bottle::orchestrator {
 
@@ -20,9 +21,13 @@ struct BottleMetadata {
   std::string created;  // ISO 8601 UTC
   std::string netns;
   std::string status;  // starting | running | kept | exited
-  pid_t orchestrator_pid = 0;
-  pid_t init_pid = 0;
-  pid_t agent_pid = 0;
+  // Recorded with their start times: stop and cleanup never signal a recycled pid.
+  struct Processes {
+    ProcessId orchestrator;
+    ProcessId crash_guard;  // finishes the teardown if the orchestrator dies
+    ProcessId init;
+    ProcessId agent;
+  } pids;
   int admin_port = 0;
   std::string init_ctl;
   std::string workspace;
@@ -30,6 +35,8 @@ struct BottleMetadata {
 
 std::string state_root();
 std::string state_dir(const std::string& slug);
+// bottle-init's control socket, in the state dir (never taken from metadata.json).
+std::string init_ctl_path(const std::string& slug);
 
 // Slug: the label verbatim when given (so a second start with the same label collides
 // on purpose), else "<agent>-<6 hex>".
@@ -37,12 +44,17 @@ Result<std::string> choose_slug(const std::string& agent, const std::string& lab
 
 Status write_metadata(const std::string& dir, const BottleMetadata& md);
 Result<BottleMetadata> read_metadata(const std::string& dir);
+// Every bottle under state/, oldest first. A bottle is named by its directory, never by
+// what its metadata.json says: `slug` is set to the directory name, and directories
+// whose names are not slugs are skipped.
 std::vector<BottleMetadata> list_metadata();
 
 // A bottle is live while the `bottle` process that owns its lifecycle runs (or, after
-// `--keep`, while its init runs). If that process crashed, init and the namespace are
-// leftovers for `bottle cleanup`.
+// `--keep`, while its init runs).
 bool bottle_alive(const BottleMetadata& md);
+// A bottle that is not live but still has processes or its namespace: what a crash left
+// for `bottle cleanup`.
+bool bottle_has_leftovers(const BottleMetadata& md);
 
 std::string now_iso8601();
 

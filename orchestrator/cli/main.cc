@@ -1,5 +1,6 @@
 // bottle: the operator's CLI (SPEC §9.2). Each verb is a few lines over
 // bottle_orchestrator_lib: load manifest -> plan -> print or launch.
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -121,10 +122,14 @@ int cmd_list(bool all) {
   auto bottles = list_metadata();
   std::printf("%-28s %-16s %-8s %-21s %s\n", "SLUG", "AGENT", "BACKEND", "CREATED", "STATUS");
   for (const auto& m : bottles) {
-    bool alive = bottle_alive(m);
-    if (!alive && !all) continue;
+    // A bottle whose `bottle` process died but whose sidecar or namespace is still
+    // there is shown until `bottle cleanup` removes it.
+    std::string status = bottle_alive(m)           ? m.status
+                         : bottle_has_leftovers(m) ? "orphaned (bottle cleanup)"
+                                                   : "exited";
+    if (status == "exited" && !all) continue;
     std::printf("%-28s %-16s %-8s %-21s %s\n", m.slug.c_str(), m.agent.c_str(), m.backend.c_str(),
-                m.created.c_str(), alive ? m.status.c_str() : "exited");
+                m.created.c_str(), status.c_str());
   }
   return 0;
 }
@@ -187,6 +192,9 @@ std::string read_input(const std::string& file, bool& ok) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A reader that went away (`bottle run ... | head`) must not kill bottle halfway
+  // through a teardown: writes fail with EPIPE instead. Children get SIGPIPE back.
+  ::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"bottle: run AI coding agents in a sandbox whose only way out is a filtering proxy"};
   app.set_version_flag("--version", bottle::kVersion);
   app.require_subcommand(1);

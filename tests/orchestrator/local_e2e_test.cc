@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "orchestrator/state.h"
 #include "tests/orchestrator/e2e_support.h"
 #include "tests/orchestrator/test_home.h"
+#include "tests/skip.h"
 
 namespace bottle::orchestrator {
 namespace {
@@ -76,7 +78,7 @@ class LocalE2e : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (!skip_.empty()) GTEST_SKIP() << skip_;
+    if (!skip_.empty()) BOTTLE_SKIP() << skip_;
     const std::string p = std::to_string(upstream_->port());
     // tls.demo points at the plain-HTTP upstream: the agent-side TLS (bumped with the
     // bottle CA) succeeds, the upstream TLS handshake cannot.
@@ -202,7 +204,7 @@ TEST_F(LocalE2e, HttpsThroughTheBumpWithTheTokenInjected) {
                           "ec_paramgen_curve:P-256", "-nodes", "-keyout", dir + "/key.pem", "-out",
                           dir + "/cert.pem", "-days", "1", "-subj", "/CN=tls-up.demo", "-addext",
                           "subjectAltName=DNS:tls-up.demo"});
-  if (!gen || gen->exit_code != 0) GTEST_SKIP() << "openssl could not make a test certificate";
+  if (!gen || gen->exit_code != 0) BOTTLE_SKIP() << "openssl could not make a test certificate";
   EchoUpstream tls_upstream(dir + "/cert.pem", dir + "/key.pem");
   ASSERT_TRUE(tls_upstream.ok());
   const std::string p = std::to_string(tls_upstream.port());
@@ -224,7 +226,7 @@ TEST_F(LocalE2e, HttpsThroughTheBumpWithTheTokenInjected) {
 }
 
 TEST_F(LocalE2e, StartAttachesTheTerminalAndAsksForPromptValues) {
-  if (find_helper_binary("script").empty()) GTEST_SKIP() << "script(1) is needed for a pty";
+  if (find_helper_binary("script").empty()) BOTTLE_SKIP() << "script(1) is needed for a pty";
   home_.bottle("ask", "---\nsupervise: false\nenv: {ASKED: \"?prompt\"}\n---\n");
   home_.agent("ask", "---\nbottle: ask\nprovider: command\n---\n");
   // script(1) gives `bottle start` a pseudo-terminal; the answer arrives on it.
@@ -396,7 +398,7 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
   auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
-  ASSERT_TRUE(process_alive(md->init_pid));
+  ASSERT_TRUE(process_alive(md->pids.init));
   ASSERT_TRUE(fs::exists("/run/netns/bottle-" + L));
   auto listed = run_bottle(home_.home(), {"list"});
   EXPECT_NE(listed.out.find(L), std::string::npos) << listed.out;
@@ -420,9 +422,9 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
   int code = bg.wait();
   EXPECT_NE(code, 0) << "the agent was killed, not finished";
-  EXPECT_FALSE(process_alive(md->init_pid));
-  EXPECT_FALSE(process_alive(md->agent_pid));
-  EXPECT_FALSE(process_alive(md->orchestrator_pid));
+  EXPECT_FALSE(process_alive(md->pids.init));
+  EXPECT_FALSE(process_alive(md->pids.agent));
+  EXPECT_FALSE(process_alive(md->pids.orchestrator));
   EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
   EXPECT_FALSE(fs::exists(key));
   EXPECT_TRUE(eventually([&] { return follower->poll().has_value(); }, 5s))
@@ -468,7 +470,7 @@ TEST_F(LocalE2e, KeepLeavesTheSidecarUpUntilStop) {
   auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
   EXPECT_EQ(md->status, "kept");
-  EXPECT_TRUE(process_alive(md->init_pid));
+  EXPECT_TRUE(process_alive(md->pids.init));
   EXPECT_TRUE(fs::exists("/run/netns/bottle-" + L));
   EXPECT_NE(run_bottle(home_.home(), {"list"}).out.find(L), std::string::npos);
   // Still serving: a request made inside the namespace reaches egress.
@@ -479,33 +481,93 @@ TEST_F(LocalE2e, KeepLeavesTheSidecarUpUntilStop) {
       << inside->out << inside->err;
   auto stop = run_bottle(home_.home(), {"stop", L});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
-  EXPECT_FALSE(process_alive(md->init_pid));
+  EXPECT_FALSE(process_alive(md->pids.init));
   EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
 }
 
-TEST_F(LocalE2e, CleanupRemovesWhatACrashedBottleLeftBehind) {
+// The CLI killed outright (no handler runs): its crash guard tears the bottle down, and
+// bottle-init, which holds the real token, dies with its parent in any case.
+TEST_F(LocalE2e, SigkillOfTheCliTearsTheBottleDown) {
+  const std::string L = label("e2e-sigkill");
+  const std::string log = home_.home() + "/../sigkill-run.log";
+  ChildProcess bg = start_background(L, "touch ready; exec sleep 120", log);
+  ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
+  auto md = read_metadata(state(L));
+  ASSERT_TRUE(md.ok()) << md.error();
+  ASSERT_EQ(md->pids.orchestrator.pid, bg.pid()) << "env execs bottle, so the pid is bottle's";
+  ASSERT_TRUE(process_alive(md->pids.init));
+  ::kill(bg.pid(), SIGKILL);
+  bg.wait();
+  EXPECT_TRUE(eventually([&] { return !process_alive(md->pids.init); }, 20s))
+      << "bottle-init (and the token in egress) outlived the CLI";
+  EXPECT_TRUE(eventually([&] { return !fs::exists("/run/netns/bottle-" + L); }, 20s))
+      << "the namespace outlived the CLI";
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto now = read_metadata(state(L));
+        return now && now->status == "exited";
+      },
+      20s));
+  EXPECT_FALSE(fs::exists(state(L) + "/ca/ca-key.pem"));
+  EXPECT_FALSE(process_alive(md->pids.agent));
+  EXPECT_EQ(run_bottle(home_.home(), {"list"}).out.find(L), std::string::npos);
+}
+
+// `bottle run ... 2>&1 | head -c1`: head exits after one byte, so every later write of
+// bottle's (progress lines during teardown) meets a closed pipe. SIGPIPE must not cut
+// the teardown short.
+TEST_F(LocalE2e, AClosedOutputPipeDoesNotCutTheTeardownShort) {
+  const std::string L = label("e2e-pipe");
+  const std::string cmd = "env BOTTLE_HOME=" + home_.home() + " E2E_UPSTREAM_TOKEN=" + kToken +
+                          " " + testing::bottle_binary() + " run --label " + L + " e2e --cwd " +
+                          workspace_ + " -- sh -c 'touch ran; yes | head -c 100000; sleep 1' " +
+                          "2>&1 | head -c1";
+  auto r = run_capture({"sh", "-c", cmd});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->out.size(), 1u) << r->out;
+  // The pipeline returns when head exits; bottle goes on (and must finish) without it.
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto md = read_metadata(state(L));
+        return md && md->status == "exited";
+      },
+      30s))
+      << "teardown never finished: " << read_file(state(L) + "/metadata.json");
+  EXPECT_TRUE(eventually([&] { return !fs::exists("/run/netns/bottle-" + L); }, 5s));
+  auto md = read_metadata(state(L));
+  ASSERT_TRUE(md.ok());
+  EXPECT_TRUE(fs::exists(workspace_ + "/ran")) << "the agent never ran";
+  EXPECT_FALSE(process_alive(md->pids.init));
+  EXPECT_FALSE(fs::exists(state(L) + "/ca/ca-key.pem"));
+}
+
+TEST_F(LocalE2e, ListShowsLeftoversAndCleanupRemovesThem) {
   const std::string L = label("e2e-crash");
   const std::string log = home_.home() + "/../crash-run.log";
   ChildProcess bg = start_background(L, "touch ready; exec sleep 120", log);
   ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
   auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
-  ASSERT_EQ(md->orchestrator_pid, bg.pid()) << "env execs bottle, so the pid is bottle's";
+  // Leftovers need more than a dead CLI: its crash guard must be gone too.
+  nlohmann::json raw = nlohmann::json::parse(read_file(state(L) + "/metadata.json"));
+  const int guard = raw["pids"].value("crash_guard", 0);
+  ASSERT_GT(guard, 0) << raw.dump();
+  ::kill(guard, SIGKILL);
   ::kill(bg.pid(), SIGKILL);
   bg.wait();
-  // The agent dies with its parent; init (own session) and the namespace stay behind.
-  EXPECT_TRUE(eventually([&] { return !process_alive(md->agent_pid); }, 5s));
-  EXPECT_TRUE(process_alive(md->init_pid));
-  EXPECT_TRUE(fs::exists("/run/netns/bottle-" + L));
+  EXPECT_TRUE(eventually([&] { return !process_alive(md->pids.agent); }, 5s));
+  ASSERT_TRUE(fs::exists("/run/netns/bottle-" + L));
   auto listed = run_bottle(home_.home(), {"list"});
-  EXPECT_EQ(listed.out.find(L), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find(L), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("orphaned"), std::string::npos) << listed.out;
 
   auto cleanup = run_bottle(home_.home(), {"cleanup"});
   EXPECT_EQ(cleanup.exit_code, 0) << cleanup.err;
   EXPECT_NE(cleanup.err.find("removed state of " + L), std::string::npos) << cleanup.err;
-  EXPECT_FALSE(process_alive(md->init_pid));
+  EXPECT_FALSE(process_alive(md->pids.init));
   EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
   EXPECT_FALSE(fs::exists(state(L)));
+  EXPECT_EQ(run_bottle(home_.home(), {"list"}).out.find(L), std::string::npos);
 }
 
 }  // namespace
