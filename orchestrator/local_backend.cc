@@ -24,6 +24,7 @@
 #include "orchestrator/process.h"
 #include "orchestrator/render.h"
 #include "orchestrator/sandbox.h"
+#include "orchestrator/skills.h"
 #include "orchestrator/state.h"
 
 namespace bottle::orchestrator {
@@ -146,7 +147,8 @@ class LocalBottle {
   const LaunchOptions& opt_;
   std::string slug_, dir_, ns_;
   BottleMetadata md_;
-  CrashGuard guard_;  // destroyed (disarmed) after ~LocalBottle's teardown()
+  std::vector<SkillContent> skills_;  // read before anything is created
+  CrashGuard guard_;                  // destroyed (disarmed) after ~LocalBottle's teardown()
   ChildProcess init_;
   bool netns_created_ = false;
   bool torn_down_ = false;
@@ -213,17 +215,12 @@ Status LocalBottle::write_agent_files() {
     return st;
   if (auto st = write_file_atomic(a + "/gitconfig", render_gitconfig(plan_), 0644); !st) return st;
   if (auto st = write_file_atomic(a + "/prompt.md", plan_.prompt, 0600); !st) return st;
-  // Skills are copied, so the agent never writes into the operator's manifest tree.
-  for (const auto& skill : plan_.skills) {
-    std::error_code ec;
-    if (!fs::is_directory(skill.source, ec) && !fs::is_regular_file(skill.source, ec)) {
-      return Error{"skill " + skill.source + ": not found (agent " + plan_.agent_path + ")"};
-    }
-    const std::string copy = a + "/skills/" + fs::path(skill.destination).filename().string();
-    fs::create_directories(a + "/skills", ec);
-    fs::copy(skill.source, copy, fs::copy_options::recursive | fs::copy_options::overwrite_existing,
-             ec);
-    if (ec) return Error{"skill " + skill.source + ": copy: " + ec.message()};
+  // Skills are copies (read and checked before anything was created), so the agent
+  // never writes into the operator's manifest tree.
+  for (size_t i = 0; i < plan_.skills.size(); ++i) {
+    if (auto st = make_dir(a + "/skills", 0755); !st) return st;
+    const std::string name = fs::path(plan_.skills[i].destination).filename().string();
+    if (auto st = write_skill(skills_[i], a + "/skills/" + name); !st) return st;
   }
   if (auto st = write_file_atomic(dir_ + "/routes/routes.yaml", render_routes_yaml(plan_), 0600);
       !st)
@@ -455,6 +452,9 @@ Result<int> LocalBottle::run() {
   if (!agent_env) return Error{agent_env.error()};
   auto tokens = resolve_token_slots(plan_, opt_.env_sources);
   if (!tokens) return Error{tokens.error()};
+  auto skills = read_skills(plan_);
+  if (!skills) return Error{skills.error()};
+  skills_ = std::move(*skills);
 
   if (auto st = prepare_state(); !st) return Error{st.error()};
   progress("bottle " + slug_ + ": state in " + dir_);

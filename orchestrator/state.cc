@@ -103,6 +103,45 @@ Result<std::string> read_text_file(const std::string& path) {
   return ss.str();
 }
 
+namespace {
+
+std::string size_name(size_t bytes) {
+  if (bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+}  // namespace
+
+Result<std::string> read_regular_fd(int path_fd, const std::string& shown, size_t max_bytes) {
+  struct stat st;
+  if (::fstat(path_fd, &st) != 0) return Error{shown + ": " + std::strerror(errno)};
+  if (S_ISLNK(st.st_mode)) return Error{shown + ": is a symbolic link"};
+  if (!S_ISREG(st.st_mode)) return Error{shown + ": not a regular file"};
+  if (static_cast<uint64_t>(st.st_size) > max_bytes)
+    return Error{shown + ": larger than " + size_name(max_bytes)};
+  // Reopening the O_PATH descriptor through /proc reaches the same, checked inode.
+  const std::string via = "/proc/self/fd/" + std::to_string(path_fd);
+  UniqueFd fd(::open(via.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return Error{shown + ": " + std::strerror(errno)};
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error{shown + ": read: " + std::strerror(errno)};
+    if (n == 0) return data;
+    data.append(buf, static_cast<size_t>(n));
+    // The size was checked, but a file can grow while it is read.
+    if (data.size() > max_bytes) return Error{shown + ": larger than " + size_name(max_bytes)};
+  }
+}
+
+Result<std::string> read_regular_file(const std::string& path, size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+  if (!fd) return Error{path + ": " + std::strerror(errno)};
+  return read_regular_fd(fd.get(), path, max_bytes);
+}
+
 Status write_metadata(const std::string& dir, const BottleMetadata& m) {
   nlohmann::json j = {
       {"slug", m.slug},

@@ -64,4 +64,17 @@ Status write_file_atomic(const std::string& path, const std::string& data, mode_
 // Whole file; the error names the path and the reason.
 Result<std::string> read_text_file(const std::string& path);
 
+// Files a project repository supplies (agent manifests, skills) are read only if they
+// are regular files of at most this size: a FIFO would block `bottle`, a device
+// (/dev/zero) would never end.
+inline constexpr size_t kMaxAgentFileBytes = 1 << 20;
+
+// Reads a regular file of at most `max_bytes`, following symlinks. The file is opened
+// O_PATH and checked before it is opened for reading, so a device or FIFO is never
+// opened at all. Errors: "<path>: not a regular file", "<path>: larger than 1 MiB".
+Result<std::string> read_regular_file(const std::string& path, size_t max_bytes);
+// The same for an O_PATH descriptor already opened (and checked not to be a symlink)
+// by the caller; `shown` names it in errors.
+Result<std::string> read_regular_fd(int path_fd, const std::string& shown, size_t max_bytes);
+
 }  // namespace bottle::orchestrator

@@ -24,19 +24,22 @@
 #include "orchestrator/process.h"
 #include "orchestrator/render.h"
 #include "orchestrator/routes_cmd.h"
+#include "orchestrator/skills.h"
 #include "orchestrator/state.h"
 
 namespace {
 
 using namespace bottle::orchestrator;
 
+// Messages quote manifest text (paths, keys, commands): no control characters reach the
+// operator's terminal.
 int fail(const std::string& message) {
-  std::fprintf(stderr, "bottle: %s\n", message.c_str());
+  std::fprintf(stderr, "bottle: %s\n", printable(message, true).c_str());
   return 1;
 }
 
 void progress(const std::string& line) {
-  std::fprintf(stderr, "bottle: %s\n", line.c_str());
+  std::fprintf(stderr, "bottle: %s\n", printable(line, true).c_str());
 }
 
 // flag > BOTTLE_BACKEND > local. Returns "" after printing an error.
@@ -64,7 +67,12 @@ bottle::Result<Plan> plan_for(const std::string& agent, const std::string& backe
   o.backend = backend;
   o.command = command;
   o.find_binary = find_helper_binary;
-  return make_plan(*m, o);
+  auto plan = make_plan(*m, o);
+  if (!plan) return plan;
+  // Skills come from a tree a project may control: refuse a bad one before the plan is
+  // shown or anything is created.
+  if (auto skills = read_skills(*plan); !skills) return bottle::Error{skills.error()};
+  return plan;
 }
 
 struct LaunchFlags {

@@ -160,7 +160,7 @@ TEST_F(HostileProject, DryRunShowsWhereEachCredentialComesFrom) {
                        h_.project_agent_path("impl") + ":4:"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("credential: $GH_TOKEN -> api.github.com (chosen by " +
+  EXPECT_NE(r.out.find("credential: $GH_TOKEN -> api.github.com (chosen by bottle " +
                        h_.bottle_path("dev") + ":5:"),
             std::string::npos)
       << r.out;
