@@ -1,6 +1,7 @@
 #include "orchestrator/local_backend.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -18,14 +20,18 @@
 #include <thread>
 
 #include "common/tls/ca.h"
+#include "orchestrator/agent_stdio.h"
+#include "orchestrator/agent_user.h"
 #include "orchestrator/crash_guard.h"
 #include "orchestrator/netns.h"
 #include "orchestrator/preflight.h"
 #include "orchestrator/process.h"
 #include "orchestrator/render.h"
 #include "orchestrator/sandbox.h"
+#include "orchestrator/seccomp.h"
 #include "orchestrator/skills.h"
 #include "orchestrator/state.h"
+#include "orchestrator/workspace.h"
 
 namespace bottle::orchestrator {
 
@@ -120,6 +126,28 @@ std::string render_gitconfig(const Plan& p) {
   return o.str();
 }
 
+// After the agent is gone: setuid/setgid bits it managed to leave are cleared (the
+// seccomp filter should have refused them), and the workspace ACL entries of a bottle
+// uid are revoked. Works from metadata alone (teardown, crash guard, cleanup); refuses
+// values no bottle would have recorded.
+void check_workspace_after(const BottleMetadata& md,
+                           const std::function<void(const std::string&)>& progress) {
+  if (md.agent_uid == 0 || md.workspace.empty() || md.workspace[0] != '/' ||
+      md.workspace == "/" || !fs::is_directory(md.workspace))
+    return;
+  if (md.agent_started != 0) {
+    for (const auto& f : clear_setid_files(md.workspace, md.agent_uid, md.agent_started))
+      progress("warning: the agent left a setuid/setgid file; bits cleared: " + md.workspace + "/" + f);
+  }
+  if (md.workspace_shared && md.agent_uid >= kBottleUidBase &&
+      md.agent_uid < kBottleUidBase + kBottleUidCount) {
+    auto n = revoke_workspace(md.workspace, md.agent_uid);
+    if (n.failed)
+      progress("warning: " + std::to_string(n.failed) + " ACL entries for uid " +
+               std::to_string(md.agent_uid) + " could not be removed from " + md.workspace);
+  }
+}
+
 // Everything one running bottle holds. The destructor is the teardown, so every early
 // return after a resource was created cleans up.
 class LocalBottle {
@@ -137,6 +165,7 @@ class LocalBottle {
   }
   Status prepare_state();
   Status write_agent_files();
+  Status share_workspace();
   Status start_sidecar(const std::vector<std::string>& token_env);
   Status wait_ready();
   Result<int> run_agent(const std::vector<std::string>& env);
@@ -148,6 +177,7 @@ class LocalBottle {
   std::string slug_, dir_, ns_;
   BottleMetadata md_;
   std::vector<SkillContent> skills_;  // read before anything is created
+  AgentUser user_;
   CrashGuard guard_;                  // destroyed (disarmed) after ~LocalBottle's teardown()
   ChildProcess init_;
   bool netns_created_ = false;
@@ -182,6 +212,12 @@ Status LocalBottle::prepare_state() {
   md_.status = "starting";
   md_.pids.orchestrator = identify_process(::getpid());
   md_.workspace = opt_.workspace;
+  auto user = choose_agent_user(slug_, opt_.env_sources.host ? opt_.env_sources.host
+                                                             : process_env_sources().host);
+  if (!user) return Error{"agent uid: " + user.error()};
+  user_ = *user;
+  md_.agent_uid = user_.uid;
+  md_.agent_gid = user_.gid;
   md_.init_ctl = init_ctl_path(slug_);
   if (auto st = save_metadata(); !st) return st;
   // From here on something exists to tear down, even if this process is killed outright.
@@ -213,7 +249,12 @@ Status LocalBottle::write_agent_files() {
           write_file_atomic(a + "/ca-bundle.pem", system_ca_bundle() + "\n" + ca->cert_pem, 0644);
       !st)
     return st;
-  if (auto st = write_file_atomic(a + "/gitconfig", render_gitconfig(plan_), 0644); !st) return st;
+  // The workspace may belong to a uid the agent's namespace does not map (it shows as
+  // nobody inside): the agent's git must still work there.
+  if (auto st = write_file_atomic(a + "/gitconfig",
+                                  render_gitconfig(plan_) + "[safe]\n\tdirectory = *\n", 0644);
+      !st)
+    return st;
   if (auto st = write_file_atomic(a + "/prompt.md", plan_.prompt, 0600); !st) return st;
   // Skills are copies (read and checked before anything was created), so the agent
   // never writes into the operator's manifest tree.
@@ -225,6 +266,32 @@ Status LocalBottle::write_agent_files() {
   if (auto st = write_file_atomic(dir_ + "/routes/routes.yaml", render_routes_yaml(plan_), 0600);
       !st)
     return st;
+  // The agent reads these as its own uid (the prompt is 0600): they are its files.
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(a, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (::lchown(it->path().c_str(), user_.uid, user_.gid) != 0)
+      return Error{it->path().string() + ": chown: " + std::strerror(errno)};
+  }
+  if (ec) return Error{a + ": " + ec.message()};
+  if (::lchown(a.c_str(), user_.uid, user_.gid) != 0) return Error{a + ": chown: " + std::strerror(errno)};
+  return OkStatus();
+}
+
+// A bottle uid owns nothing in the workspace: it gets an ACL entry on every directory and
+// file there, revoked at teardown. The metadata says so first, so that a crash half-way
+// is cleaned up too.
+Status LocalBottle::share_workspace() {
+  if (user_.operator_account) return OkStatus();
+  md_.workspace_shared = true;
+  if (auto st = save_metadata(); !st) return st;
+  progress("sharing the workspace with the agent's " + describe(user_));
+  auto n = grant_workspace(opt_.workspace, user_.uid);
+  if (!n) return Error{n.error()};
+  if (n->failed) {
+    progress("warning: " + std::to_string(n->failed) +
+             " entries of the workspace could not be shared; the agent cannot write them");
+  }
   return OkStatus();
 }
 
@@ -343,14 +410,12 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   s.bwrap = find_helper_binary("bwrap");
   if (s.bwrap.empty()) return Error{"bwrap not found (apt-get install bubblewrap)"};
   s.workspace = opt_.workspace;
-  s.agent_files_dir = dir_ + "/agent";
-  s.interactive = opt_.interactive;
   s.system = host_system_dirs();
   s.argv = plan_.argv;
   for (const auto& skill : plan_.skills) {
     const std::string name = fs::path(skill.destination).filename().string();
     if (skill.destination.rfind(std::string(kAgentFilesDir) + "/", 0) != 0) {
-      s.ro_binds.emplace_back(dir_ + "/agent/skills/" + name, skill.destination);
+      s.agent_file_binds.emplace_back("skills/" + name, skill.destination);
     }
   }
   if (!plan_.supervise_daemon.binary.empty() && !plan_.mcp_registration.empty()) {
@@ -390,17 +455,42 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   s.env.insert(s.env.end(), env.begin(), env.end());
   auto ns = open_netns(ns_);
   if (!ns) return Error{ns.error()};
+  // bwrap runs as the agent's uid and reads these through descriptors: 3, 4, 5 in it.
+  auto seccomp = setid_filter_fd();
+  if (!seccomp) return Error{seccomp.error()};
+  auto passwd = memfd_with("passwd", agent_passwd());
+  if (!passwd) return Error{passwd.error()};
+  auto group = memfd_with("group", agent_group());
+  if (!group) return Error{group.error()};
+  s.seccomp_fd = 3;
+  s.passwd_fd = 4;
+  s.group_fd = 5;
+  // Never the operator's terminal or bottle's own pipes: its own, relayed.
+  auto io = AgentStdio::open(opt_.interactive, user_.uid, user_.gid);
+  if (!io) return Error{"agent stdio: " + io.error()};
+  // Its own session either way: with a pty the pty is its controlling terminal, else none.
+  s.new_session = !io->terminal();
   SpawnOptions so;
   so.argv = bwrap_argv(s);
   so.env = std::vector<std::string>{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
   so.netns_fd = ns->get();
-  progress("running agent: " + one_line(plan_.argv));
+  so.stdio = io->child_fds();
+  so.new_session = true;
+  so.controlling_terminal = io->terminal();
+  so.pass_fds = {seccomp->get(), passwd->get(), group->get()};
+  so.stage_dir = kStageDir;
+  so.staged = {{opt_.workspace, kStagedWorkspace}, {dir_ + "/agent", kStagedAgentFiles}};
+  so.run_as = std::make_pair(user_.uid, user_.gid);
+  md_.agent_started = static_cast<long long>(std::time(nullptr));
+  progress("running agent as " + describe(user_) + ": " + one_line(plan_.argv));
   auto child = spawn(so);
   if (!child) return Error{"agent: " + child.error()};
+  io->child_started();
   g_agent_pid = child->pid();
   md_.pids.agent = identify_process(child->pid());
   md_.status = "running";
   (void)save_metadata();
+  io->relay();
   int code = child->wait();
   g_agent_pid = 0;
   return code;
@@ -418,9 +508,11 @@ void LocalBottle::teardown() {
     kill_netns_processes(ns_);
     if (auto st = delete_netns(ns_); !st) progress("warning: " + st.error());
   }
+  check_workspace_after(md_, [this](const std::string& l) { progress(l); });
   std::error_code ec;
   fs::remove(dir_ + "/ca/ca-key.pem", ec);
   md_.status = "exited";
+  md_.workspace_shared = false;
   (void)save_metadata();
   guard_.disarm();
 }
@@ -459,6 +551,7 @@ Result<int> LocalBottle::run() {
   if (auto st = prepare_state(); !st) return Error{st.error()};
   progress("bottle " + slug_ + ": state in " + dir_);
   if (auto st = write_agent_files(); !st) return Error{st.error()};
+  if (auto st = share_workspace(); !st) return Error{st.error()};
   if (auto st = start_sidecar(*tokens); !st) return Error{st.error()};
   if (g_stop_requested) return 143;
   auto code = run_agent(*agent_env);
@@ -485,12 +578,9 @@ Result<int> run_local(const Plan& plan, const LaunchOptions& options) {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGHUP, &sa, nullptr);
-  if (!options.interactive) {
-    ::sigaction(SIGINT, &sa, nullptr);
-  } else {
-    // Ctrl-C belongs to the agent (same terminal process group).
-    ::signal(SIGINT, SIG_IGN);
-  }
+  // While the agent runs, an interactive Ctrl-C is a byte on the raw terminal, relayed to
+  // the agent's own pty; before and after, it stops the bottle.
+  ::sigaction(SIGINT, &sa, nullptr);
   LocalBottle bottle(plan, options);
   return bottle.run();
 }
@@ -510,9 +600,11 @@ Status remove_leftovers(const std::string& slug,
   Status deleted = delete_netns(ns);
   std::error_code ec;
   fs::remove(state_dir(slug) + "/ca/ca-key.pem", ec);
-  if (md && md->status != "exited" && fs::is_directory(state_dir(slug))) {
+  if (md && md->status != "exited") {
+    check_workspace_after(*md, progress);
     md->status = "exited";
-    (void)write_metadata(state_dir(slug), *md);
+    md->workspace_shared = false;
+    if (fs::is_directory(state_dir(slug))) (void)write_metadata(state_dir(slug), *md);
   }
   return deleted;
 }

@@ -5,6 +5,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <grp.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -37,7 +41,7 @@ int decode_status(int status) {
 // Only async-signal-safe calls between fork and exec.
 [[noreturn]] void child_fail(int err_fd, const char* what) {
   int e = errno;
-  (void)!::write(err_fd, what, std::strlen(what));
+  (void)!::write(err_fd, what, std::strlen(what) + 1);  // with its NUL: errno follows
   (void)!::write(err_fd, &e, sizeof e);
   ::_exit(127);
 }
@@ -103,6 +107,10 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
   if (::pipe2(errpipe, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
   UniqueFd err_r(errpipe[0]), err_w(errpipe[1]);
 
+  // Everything the child needs is built before fork: after it, only system calls.
+  std::vector<std::string> stage_targets;
+  std::vector<char> fd_path(64);
+  for (const auto& s : o.staged) stage_targets.push_back(o.stage_dir + "/" + s.name);
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
@@ -121,6 +129,35 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     if (o.netns_fd >= 0 && ::setns(o.netns_fd, CLONE_NEWNET) != 0) child_fail(ew, "setns");
+    if (!o.staged.empty()) {
+      if (::unshare(CLONE_NEWNS) != 0) child_fail(ew, "unshare mount namespace");
+      if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        child_fail(ew, "make mounts private");
+      // Opened in the new namespace (a bind source must be in it), before the tmpfs can
+      // hide a source that lies below stage_dir.
+      int sources[16];
+      const size_t count = std::min<size_t>(o.staged.size(), 16);
+      for (size_t i = 0; i < count; ++i) {
+        sources[i] = ::open(o.staged[i].path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (sources[i] < 0) child_fail(ew, "open staged directory");
+      }
+      if (::mount("tmpfs", o.stage_dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "mode=0755") != 0)
+        child_fail(ew, "mount stage tmpfs");
+      for (size_t i = 0; i < count; ++i) {
+        std::snprintf(fd_path.data(), fd_path.size(), "/proc/self/fd/%d", sources[i]);
+        if (::mkdir(stage_targets[i].c_str(), 0755) != 0 ||
+            ::mount(fd_path.data(), stage_targets[i].c_str(), nullptr, MS_BIND | MS_REC,
+                    nullptr) != 0)
+          child_fail(ew, "stage bind mount");
+        ::close(sources[i]);
+      }
+    }
+    for (int i = 0; i < 3; ++i) {
+      if (o.stdio[i] >= 0 && ::dup2(o.stdio[i], i) < 0) child_fail(ew, "dup2 stdio");
+    }
+    if (o.controlling_terminal && ::ioctl(0, TIOCSCTTY, 0) != 0)
+      child_fail(ew, "set controlling terminal");
     if (o.stdin_null) {
       int n = ::open("/dev/null", O_RDONLY);
       if (n < 0 || ::dup2(n, 0) < 0) child_fail(ew, "open /dev/null");
@@ -147,6 +184,12 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
     for (size_t i = 0; i < count; ++i) {
       if (::dup2(moved[i], 3 + static_cast<int>(i)) < 0) child_fail(ew, "dup2 passed fd");
     }
+    if (o.run_as) {
+      const auto [uid, gid] = *o.run_as;
+      if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+          ::setresuid(uid, uid, uid) != 0)
+        child_fail(ew, "drop privileges");
+    }
     if (o.env) {
       ::execve(argv[0], argv.data(), envp.data());
       if (errno == ENOENT && std::strchr(argv[0], '/') == nullptr) {
@@ -166,12 +209,28 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
   if (n > 0) {
     int e = 0;
     size_t len = ::strnlen(buf, sizeof buf - sizeof e);
-    if (static_cast<size_t>(n) >= len + sizeof e) std::memcpy(&e, buf + len, sizeof e);
+    if (static_cast<size_t>(n) >= len + 1 + sizeof e) std::memcpy(&e, buf + len + 1, sizeof e);
     int status;
     ::waitpid(pid, &status, 0);
     return Error{o.argv[0] + ": " + std::string(buf, len) + ": " + std::strerror(e)};
   }
   return ChildProcess(pid);
+}
+
+Result<UniqueFd> memfd_with(const std::string& name, std::string_view data) {
+  UniqueFd fd(::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd) return Error{"memfd " + name + ": " + std::strerror(errno)};
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{"memfd " + name + ": " + std::strerror(errno)};
+    off += static_cast<size_t>(n);
+  }
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0 ||
+      ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+    return Error{"memfd " + name + ": " + std::strerror(errno)};
+  return fd;
 }
 
 Result<CaptureResult> run_capture(const std::vector<std::string>& argv,

@@ -167,6 +167,12 @@ Status write_metadata(const std::string& dir, const BottleMetadata& m) {
   // Written once the port is chosen: an early save (netns recorded for cleanup) must not
   // advertise port 0 to `bottle info` or a script polling metadata.json.
   if (m.admin_port != 0) j["admin_port"] = m.admin_port;
+  if (m.agent_uid != 0) {
+    j["agent_user"] = {{"uid", m.agent_uid},
+                       {"gid", m.agent_gid},
+                       {"workspace_shared", m.workspace_shared},
+                       {"started", m.agent_started}};
+  }
   return write_file_atomic(dir + "/metadata.json", j.dump(2) + "\n", 0600);
 }
 
@@ -205,6 +211,20 @@ Result<BottleMetadata> read_metadata(const std::string& dir) {
     if (auto* start = number("pid_start_times")) id.start_time = start->get<unsigned long long>();
     return id;
   };
+  if (j.contains("agent_user") && j["agent_user"].is_object()) {
+    const auto& u = j["agent_user"];
+    auto id = [&](const char* k) -> uint32_t {
+      return u.contains(k) && u[k].is_number_unsigned() && u[k] <= 0xFFFFFFFEu ? u[k].get<uint32_t>()
+                                                                             : 0;
+    };
+    m.agent_uid = id("uid");
+    m.agent_gid = id("gid");
+    m.workspace_shared = u.contains("workspace_shared") && u["workspace_shared"].is_boolean() &&
+                         u["workspace_shared"].get<bool>();
+    m.agent_started = u.contains("started") && u["started"].is_number_integer()
+                          ? u["started"].get<long long>()
+                          : 0;
+  }
   m.pids.orchestrator = process("orchestrator");
   m.pids.crash_guard = process("crash_guard");
   m.pids.init = process("init");

@@ -31,6 +31,12 @@ struct BottleMetadata {
   int admin_port = 0;
   std::string init_ctl;
   std::string workspace;
+  // The agent's host uid/gid (0 = not chosen yet); whether the workspace was shared with
+  // it through ACL entries (to be revoked); when the agent started (epoch seconds).
+  uid_t agent_uid = 0;
+  gid_t agent_gid = 0;
+  bool workspace_shared = false;
+  long long agent_started = 0;
 };
 
 std::string state_root();

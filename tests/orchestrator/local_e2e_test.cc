@@ -3,6 +3,8 @@
 // reason) when not root or when the sidecar binaries are not built.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -485,6 +487,70 @@ TEST_F(LocalE2e, KeepLeavesTheSidecarUpUntilStop) {
   EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
 }
 
+bool has_access_acl(const std::string& path) {
+  return ::getxattr(path.c_str(), "system.posix_acl_access", nullptr, 0) >= 0;
+}
+
+// Issue 10 item 2: as plain root, the agent is a bottle uid that gets the (root-owned)
+// workspace through ACL entries; nothing it leaves there is root's or setuid.
+TEST_F(LocalE2e, AgentFilesAreNeitherRootOwnedNorSetuidOnTheHost) {
+  std::ofstream(workspace_ + "/existing.txt") << "before\n";
+  ::chmod((workspace_ + "/existing.txt").c_str(), 0644);
+  fs::create_directories(workspace_ + "/sub");
+  auto r = run_script(
+      "echo uid=$(id -u) user=$(whoami); "
+      "cp /bin/true suid-true && chmod 4755 suid-true; echo chmod=$?; "
+      "cp /bin/true sgid-true && chmod g+s sgid-true; echo chmodg=$?; "
+      "python3 -c \"import os; os.open('made-setuid', os.O_CREAT | os.O_WRONLY, 0o4755)\" "
+      "2>/dev/null; echo open=$?; "
+      "touch newfile; mkdir newdir; echo after > existing.txt; echo edit=$?; touch sub/deep; "
+      "awk -v ws=\"$PWD\" '$5 == ws {print \"mount=\" $6}' /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("uid=1000 user=agent"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("chmod=1"), std::string::npos) << "chmod 4755 must fail: " << r.out;
+  EXPECT_NE(r.out.find("chmodg=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("open=1"), std::string::npos) << "open(O_CREAT, 04755) must fail: " << r.out;
+  EXPECT_NE(r.out.find("edit=0"), std::string::npos) << "the workspace must stay writable: " << r.out;
+  const std::string mount = r.out.substr(r.out.find("mount=") + 6);
+  EXPECT_NE(mount.find("nosuid"), std::string::npos) << mount;
+  EXPECT_NE(mount.find("nodev"), std::string::npos) << mount;
+
+  struct stat st {};
+  for (const char* f : {"suid-true", "sgid-true", "newfile", "newdir", "sub/deep"}) {
+    ASSERT_EQ(::lstat((workspace_ + "/" + f).c_str(), &st), 0) << f;
+    EXPECT_NE(st.st_uid, 0u) << f << " belongs to host root";
+    EXPECT_NE(st.st_gid, 0u) << f << " belongs to host root's group";
+    EXPECT_EQ(st.st_mode & 06000, 0u) << f << " is setuid/setgid on the host";
+  }
+  EXPECT_FALSE(fs::exists(workspace_ + "/made-setuid"));
+  // The grant is gone again: the workspace is as the operator left it.
+  EXPECT_EQ(read_file(workspace_ + "/existing.txt"), "after\n");
+  ASSERT_EQ(::stat((workspace_ + "/existing.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+  for (const char* f : {"", "/existing.txt", "/sub"})
+    EXPECT_FALSE(has_access_acl(workspace_ + f)) << "ACL left on " << workspace_ + f;
+}
+
+TEST_F(LocalE2e, UnderSudoTheAgentIsTheOperator) {
+  ASSERT_EQ(::chown(workspace_.c_str(), 4242, 4242), 0);
+  auto r = run_bottle(home_.home(),
+                      {"run", "e2e", "--cwd", workspace_, "--", "sh", "-c",
+                       "id -u; touch mine; cp /bin/true t; chmod 4755 t; echo chmod=$?"},
+                      {std::string("E2E_UPSTREAM_TOKEN=") + kToken, "SUDO_UID=4242",
+                       "SUDO_GID=4242"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("uid 4242 (the operator, from SUDO_UID)"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("chmod=1"), std::string::npos) << r.out;
+  struct stat st {};
+  ASSERT_EQ(::stat((workspace_ + "/mine").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 4242u);
+  EXPECT_EQ(st.st_gid, 4242u);
+  ASSERT_EQ(::stat((workspace_ + "/t").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 06000, 0u);
+  EXPECT_FALSE(has_access_acl(workspace_)) << "the operator's own uid needs no grant";
+}
+
 // The CLI killed outright (no handler runs): its crash guard tears the bottle down, and
 // bottle-init, which holds the real token, dies with its parent in any case.
 TEST_F(LocalE2e, SigkillOfTheCliTearsTheBottleDown) {
@@ -510,6 +576,7 @@ TEST_F(LocalE2e, SigkillOfTheCliTearsTheBottleDown) {
       20s));
   EXPECT_FALSE(fs::exists(state(L) + "/ca/ca-key.pem"));
   EXPECT_FALSE(process_alive(md->pids.agent));
+  EXPECT_FALSE(has_access_acl(workspace_)) << "the workspace grant outlived the CLI";
   EXPECT_EQ(run_bottle(home_.home(), {"list"}).out.find(L), std::string::npos);
 }
 
