@@ -168,15 +168,15 @@ void AgentStdio::child_started() {
   err_w_.reset();
 }
 
-void AgentStdio::relay() {
+void AgentStdio::relay(const StdioWatch& watch) {
   if (terminal()) {
-    relay_terminal();
+    relay_terminal(watch);
   } else {
-    relay_pipes();
+    relay_pipes(watch);
   }
 }
 
-void AgentStdio::relay_terminal() {
+void AgentStdio::relay_terminal(const StdioWatch& watch) {
   WindowChanges winch;
   RawTerminal raw(STDIN_FILENO);
   set_nonblocking(master_.get());
@@ -189,14 +189,16 @@ void AgentStdio::relay_terminal() {
   std::string to_agent;
   char buf[kChunk];
   for (;;) {
-    pollfd fds[3] = {
+    pollfd fds[4] = {
         {stdin_open && to_agent.empty() ? STDIN_FILENO : -1, POLLIN, 0},
         {master_.get(), static_cast<short>(POLLIN | (to_agent.empty() ? 0 : POLLOUT)), 0},
-        {winch.fd(), POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+        {winch.fd(), POLLIN, 0},
+        {watch.fd, POLLIN, 0}};
+    if (::poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       return;
     }
+    if (fds[3].revents & POLLIN) watch.on_readable();
     if (fds[2].revents & POLLIN) {
       winch.drain();
       copy_size();
@@ -225,21 +227,23 @@ void AgentStdio::relay_terminal() {
   }
 }
 
-void AgentStdio::relay_pipes() {
+void AgentStdio::relay_pipes(const StdioWatch& watch) {
   if (in_w_) set_nonblocking(in_w_.get());
   bool stdin_open = static_cast<bool>(in_w_);
   std::string to_agent;
   char buf[kChunk];
   while (out_r_ || err_r_) {
-    pollfd fds[4] = {
+    pollfd fds[5] = {
         {stdin_open && to_agent.empty() ? STDIN_FILENO : -1, POLLIN, 0},
         {!to_agent.empty() && in_w_ ? in_w_.get() : -1, POLLOUT, 0},
         {out_r_ ? out_r_.get() : -1, POLLIN, 0},
-        {err_r_ ? err_r_.get() : -1, POLLIN, 0}};
-    if (::poll(fds, 4, -1) < 0) {
+        {err_r_ ? err_r_.get() : -1, POLLIN, 0},
+        {watch.fd, POLLIN, 0}};
+    if (::poll(fds, 5, -1) < 0) {
       if (errno == EINTR) continue;
       return;
     }
+    if (fds[4].revents & POLLIN) watch.on_readable();
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
       if (n > 0) {

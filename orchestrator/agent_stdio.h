@@ -20,12 +20,19 @@
 #include <termios.h>
 
 #include <array>
+#include <functional>
 #include <string>
 
 #include "common/result.h"
 #include "orchestrator/process.h"
 
 namespace bottle::orchestrator {
+
+// One more descriptor AgentStdio::relay() watches for its caller while the agent runs.
+struct StdioWatch {
+  int fd = -1;
+  std::function<void()> on_readable;
+};
 
 class AgentStdio {
  public:
@@ -43,11 +50,11 @@ class AgentStdio {
   void child_started();
   // Copies between bottle's stdio and the agent's until the agent has closed all its
   // output (it exited, and everything in its pid namespace with it).
-  void relay();
+  void relay(const StdioWatch& watch);
 
  private:
-  void relay_terminal();
-  void relay_pipes();
+  void relay_terminal(const StdioWatch& watch);
+  void relay_pipes(const StdioWatch& watch);
 
   // Terminal mode.
   UniqueFd master_, slave_;

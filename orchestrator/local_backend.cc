@@ -32,6 +32,7 @@
 #include "orchestrator/skills.h"
 #include "orchestrator/state.h"
 #include "orchestrator/workspace.h"
+#include "orchestrator/workspace_git.h"
 
 namespace bottle::orchestrator {
 
@@ -166,6 +167,8 @@ class LocalBottle {
   Status prepare_state();
   Status write_agent_files();
   Status share_workspace();
+  void warn_git_commands();
+  void report_git_added();
   Status start_sidecar(const std::vector<std::string>& token_env);
   Status wait_ready();
   Result<int> run_agent(const std::vector<std::string>& env);
@@ -178,6 +181,7 @@ class LocalBottle {
   BottleMetadata md_;
   std::vector<SkillContent> skills_;  // read before anything is created
   AgentUser user_;
+  std::vector<GitFinding> git_before_;  // what the host's git would run, before the agent
   CrashGuard guard_;                  // destroyed (disarmed) after ~LocalBottle's teardown()
   ChildProcess init_;
   bool netns_created_ = false;
@@ -276,6 +280,30 @@ Status LocalBottle::write_agent_files() {
   if (ec) return Error{a + ": " + ec.message()};
   if (::lchown(a.c_str(), user_.uid, user_.gid) != 0) return Error{a + ": chown: " + std::strerror(errno)};
   return OkStatus();
+}
+
+// Reusing a workspace whose git already runs commands (a previous bottle may have put
+// them there): say so before anything runs.
+void LocalBottle::warn_git_commands() {
+  git_before_ = scan_workspace_git(opt_.workspace);
+  constexpr size_t kShown = 10;
+  for (size_t i = 0; i < git_before_.size() && i < kShown; ++i) {
+    progress("warning: git in this workspace runs commands on your host: " +
+             git_before_[i].where + ": " + git_before_[i].what + " (check it before using git there)");
+  }
+  if (git_before_.size() > kShown)
+    progress("warning: ... and " + std::to_string(git_before_.size() - kShown) + " more");
+}
+
+void LocalBottle::report_git_added() {
+  for (const auto& f : added_findings(git_before_, scan_workspace_git(opt_.workspace))) {
+    if (remove_redirect(opt_.workspace, f)) {
+      progress("warning: the agent created " + f.where + " (" + f.what + "); removed");
+      continue;
+    }
+    progress("warning: the agent added something your host's git would run: " + f.where + ": " +
+             f.what + " (remove it before using git there)");
+  }
 }
 
 // A bottle uid owns nothing in the workspace: it gets an ACL entry on every directory and
@@ -410,6 +438,8 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   s.bwrap = find_helper_binary("bwrap");
   if (s.bwrap.empty()) return Error{"bwrap not found (apt-get install bubblewrap)"};
   s.workspace = opt_.workspace;
+  const auto git_binds = git_protection(opt_.workspace);
+  for (const auto& b : git_binds) s.workspace_binds.emplace_back(b.path, b.read_only);
   s.system = host_system_dirs();
   s.argv = plan_.argv;
   for (const auto& skill : plan_.skills) {
@@ -490,8 +520,16 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   md_.pids.agent = identify_process(child->pid());
   md_.status = "running";
   (void)save_metadata();
-  io->relay();
+  // Messages wait until the operator's terminal is itself again.
+  GitDirWatch git_watch = GitDirWatch::start(opt_.workspace, git_binds);
+  std::vector<std::string> redirects_removed;
+  io->relay({git_watch.fd(), [&] {
+               for (auto& r : git_watch.on_readable()) redirects_removed.push_back(std::move(r));
+             }});
   int code = child->wait();
+  for (const auto& r : redirects_removed)
+    progress("warning: the agent created " + r + " (it would point your host's git at another "
+             "config); removed");
   g_agent_pid = 0;
   return code;
 }
@@ -509,6 +547,7 @@ void LocalBottle::teardown() {
     if (auto st = delete_netns(ns_); !st) progress("warning: " + st.error());
   }
   check_workspace_after(md_, [this](const std::string& l) { progress(l); });
+  if (md_.pids.agent.pid > 0) report_git_added();
   std::error_code ec;
   fs::remove(dir_ + "/ca/ca-key.pem", ec);
   md_.status = "exited";
@@ -551,6 +590,7 @@ Result<int> LocalBottle::run() {
   if (auto st = prepare_state(); !st) return Error{st.error()};
   progress("bottle " + slug_ + ": state in " + dir_);
   if (auto st = write_agent_files(); !st) return Error{st.error()};
+  warn_git_commands();
   if (auto st = share_workspace(); !st) return Error{st.error()};
   if (auto st = start_sidecar(*tokens); !st) return Error{st.error()};
   if (g_stop_requested) return 143;

@@ -99,8 +99,9 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& s) {
   // bwrap binds are nosuid and nodev (only --dev-bind keeps devices).
   if (!s.workspace.empty()) {
     a.insert(a.end(), {"--bind", workspace, s.workspace, "--chdir", s.workspace});
-    for (const auto& rel : s.workspace_read_only)
-      a.insert(a.end(), {"--ro-bind", workspace + "/" + rel, s.workspace + "/" + rel});
+    for (const auto& [rel, read_only] : s.workspace_binds)
+      a.insert(a.end(), {read_only ? "--ro-bind" : "--bind", workspace + "/" + rel,
+                         s.workspace + "/" + rel});
   }
   for (const auto& [rel, to] : s.agent_file_binds)
     a.insert(a.end(), {"--ro-bind", agent_files + "/" + rel, to});

@@ -34,9 +34,9 @@ struct SandboxSpec {
   std::vector<std::pair<std::string, std::string>> system;
   // Read-only binds {path relative to the agent files dir, sandbox path} (skills).
   std::vector<std::pair<std::string, std::string>> agent_file_binds;
-  // Workspace-relative paths bound read-only onto themselves, after the workspace:
-  // what the host's git would run (workspace_git.h).
-  std::vector<std::string> workspace_read_only;
+  // Workspace-relative paths bound onto themselves after the workspace, in order:
+  // {path, read_only}. They protect what the host's git would run (workspace_git.h).
+  std::vector<std::pair<std::string, bool>> workspace_binds;
   // Descriptor numbers in the bwrap process: the seccomp program and the passwd and
   // group files the agent sees.
   int seccomp_fd = -1;

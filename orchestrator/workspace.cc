@@ -27,8 +27,9 @@ struct Entry {
 };
 
 // Depth-first over `root` and everything below it on the same filesystem. Symlinks,
-// devices, FIFOs and sockets are never visited, mount points never crossed.
-void walk(const std::string& root, const std::function<void(const Entry&)>& visit) {
+// devices, FIFOs and sockets are never visited, mount points never crossed. `visit`
+// returns false to stop the walk from descending into a directory.
+void walk(const std::string& root, const std::function<bool(const Entry&)>& visit) {
   UniqueFd top(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   struct stat root_st;
   if (!top || ::fstat(top.get(), &root_st) != 0) return;
@@ -57,7 +58,7 @@ void walk(const std::string& root, const std::function<void(const Entry&)>& visi
       if (S_ISREG(st.st_mode)) {
         visit({via + n, child_rel, st});
       } else if (S_ISDIR(st.st_mode)) {
-        visit({via + n, child_rel, st});
+        if (!visit({via + n, child_rel, st})) continue;
         UniqueFd sub(::openat(dir, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (sub) descend(sub.get(), child_rel);
       }
@@ -160,13 +161,14 @@ Result<WalkCount> grant_workspace(const std::string& workspace, uid_t uid) {
   WalkCount n;
   std::string root_error;
   walk(workspace, [&](const Entry& e) {
-    if (!S_ISDIR(e.st.st_mode) && e.st.st_nlink > 1) return;
+    if (!S_ISDIR(e.st.st_mode) && e.st.st_nlink > 1) return true;
     if (grant_one(e, uid)) {
       ++n.changed;
     } else {
       if (e.rel.empty()) root_error = std::strerror(errno);
       ++n.failed;
     }
+    return true;
   });
   if (n.changed == 0 || !root_error.empty()) {
     return Error{"workspace " + workspace + ": cannot give uid " + std::to_string(uid) +
@@ -182,6 +184,7 @@ WalkCount revoke_workspace(const std::string& workspace, uid_t uid) {
   walk(workspace, [&](const Entry& e) {
     bool ok = true;
     if (revoke_one(e, uid, ok)) ++(ok ? n.changed : n.failed);
+    return true;
   });
   return n;
 }
@@ -190,12 +193,28 @@ std::vector<std::string> clear_setid_files(const std::string& workspace, uid_t u
   std::vector<std::string> fixed;
   walk(workspace, [&](const Entry& e) {
     if (!S_ISREG(e.st.st_mode) || e.st.st_uid != uid || !(e.st.st_mode & (S_ISUID | S_ISGID)))
-      return;
-    if (e.st.st_ctime < since) return;
+      return true;
+    if (e.st.st_ctime < since) return true;
     if (::chmod(e.at.c_str(), e.st.st_mode & 07777 & ~static_cast<mode_t>(S_ISUID | S_ISGID)) == 0)
       fixed.push_back(e.rel);
+    return true;
   });
   return fixed;
+}
+
+std::vector<std::string> find_git_entries(const std::string& workspace, size_t limit) {
+  std::vector<std::string> found;
+  walk(workspace, [&](const Entry& e) {
+    const size_t slash = e.rel.rfind('/');
+    const bool is_git = e.rel.compare(slash == std::string::npos ? 0 : slash + 1,
+                                      std::string::npos, ".git") == 0;
+    if (is_git && found.size() < limit) found.push_back(e.rel);
+    return !is_git && found.size() < limit;
+  });
+  // The walk is depth-first in directory order: put the workspace's own repo first.
+  auto top = std::find(found.begin(), found.end(), ".git");
+  if (top != found.end()) std::rotate(found.begin(), top, top + 1);
+  return found;
 }
 
 }  // namespace bottle::orchestrator

@@ -33,4 +33,8 @@ WalkCount revoke_workspace(const std::string& workspace, uid_t uid);
 // workspace-relative paths it fixed.
 std::vector<std::string> clear_setid_files(const std::string& workspace, uid_t uid, time_t since);
 
+// Workspace-relative paths of every `.git` directory or file in the workspace, the
+// top-level one first (the walk does not descend into them). At most `limit`.
+std::vector<std::string> find_git_entries(const std::string& workspace, size_t limit);
+
 }  // namespace bottle::orchestrator

@@ -2,7 +2,11 @@
 // real bottle-egress, a real network namespace and bubblewrap. Skipped (with the
 // reason) when not root or when the sidecar binaries are not built.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -12,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <fstream>
 #include <sstream>
+#include <termios.h>
 #include <thread>
 
 #include "orchestrator/process.h"
@@ -549,6 +554,187 @@ TEST_F(LocalE2e, UnderSudoTheAgentIsTheOperator) {
   ASSERT_EQ(::stat((workspace_ + "/t").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 06000, 0u);
   EXPECT_FALSE(has_access_acl(workspace_)) << "the operator's own uid needs no grant";
+}
+
+// Issue 10 item 3: the agent tries every way to make the operator's git run a command
+// on the host; then the operator runs `git status` there, as root.
+TEST_F(LocalE2e, GitSetUpInsideNeverRunsCodeOnTheHost) {
+  ASSERT_EQ(run_capture({"git", "-C", workspace_, "init", "-q"})->exit_code, 0);
+  ASSERT_EQ(run_capture({"git", "-C", workspace_, "-c", "user.name=op", "-c", "user.email=op@x",
+                         "commit", "-q", "--allow-empty", "-m", "operator"})
+                ->exit_code,
+            0);
+  const std::string marker = home_.root() + "/git-ran-this";
+  auto r = run_script(
+      "M=" + marker +
+      "; git status --short >/dev/null && echo status=ok; "
+      "git -c user.name=a -c user.email=a@b commit -q --allow-empty -m agent && echo commit=ok; "
+      "git config core.fsmonitor \"touch $M\" 2>/dev/null; echo config=$?; "
+      "echo \"[core] fsmonitor = touch $M\" >> .git/config 2>/dev/null; echo append=$?; "
+      "printf '#!/bin/sh\\ntouch %s\\n' \"$M\" > .git/hooks/post-checkout 2>/dev/null; "
+      "echo hook=$?; "
+      "mv .git .git-away 2>/dev/null; echo mv=$?; "
+      "mkdir -p evil/objects evil/refs && cp .git/HEAD evil/ && "
+      "printf '[core]\\n\\tfsmonitor = touch %s\\n' \"$M\" > evil/config && "
+      "printf '../evil\\n' > .git/commondir; echo commondir=$?; "
+      "i=0; while [ -e .git/commondir ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; "
+      "[ -e .git/commondir ] || echo commondir=gone; "
+      "git init -q nested && git -C nested config core.fsmonitor \"touch $M\" && echo nested=ok");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("status=ok"), std::string::npos) << "git must work inside: " << r.out;
+  EXPECT_NE(r.out.find("commit=ok"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("config=0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("append=0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("hook=0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("mv=0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("commondir=gone"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nested=ok"), std::string::npos) << r.out;
+  // The exit report names what the agent left for the host's git.
+  EXPECT_NE(r.err.find("the agent created .git/commondir"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the agent added something your host's git would run: "
+                       "nested/.git/config: core.fsmonitor = touch " +
+                       marker),
+            std::string::npos)
+      << r.err;
+
+  // The operator's git, as root, in the workspace and in the agent's nested repository.
+  for (const std::string& dir : {workspace_, workspace_ + "/nested"}) {
+    auto st = run_capture({"git", "-C", dir, "status"});
+    ASSERT_TRUE(st.ok());
+  }
+  EXPECT_FALSE(fs::exists(marker)) << "the host's git ran a command the agent planted";
+  auto log = run_capture({"git", "-C", workspace_, "log", "--format=%s"});
+  EXPECT_EQ(log->out, "agent\noperator\n") << "the agent's commit reaches the host";
+
+  // Reusing the workspace: warned before anything runs.
+  auto again = run_script("true");
+  EXPECT_NE(again.err.find("warning: git in this workspace runs commands on your host: "
+                           "nested/.git/config: core.fsmonitor = touch " +
+                           marker),
+            std::string::npos)
+      << again.err;
+  EXPECT_FALSE(fs::exists(marker));
+}
+
+// The operator's terminal, played by a pseudo-terminal the test opens itself.
+class OperatorTerminal {
+ public:
+  OperatorTerminal() {
+    master_.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+    char name[128];
+    if (!master_ || ::grantpt(master_.get()) != 0 || ::unlockpt(master_.get()) != 0 ||
+        ::ptsname_r(master_.get(), name, sizeof name) != 0)
+      return;
+    slave_.reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    resize(30, 100);
+  }
+  bool ok() const { return static_cast<bool>(slave_); }
+  // Runs argv with this terminal as its stdin/stdout/stderr and controlling terminal.
+  ChildProcess run(const std::vector<std::string>& argv) {
+    SpawnOptions so;
+    so.argv = argv;
+    so.stdio = {slave_.get(), slave_.get(), slave_.get()};
+    so.new_session = true;
+    so.controlling_terminal = true;
+    auto c = spawn(so);
+    EXPECT_TRUE(c.ok()) << c.error();
+    return c ? std::move(*c) : ChildProcess();
+  }
+  // The kernel sends SIGWINCH to the terminal's foreground process group.
+  void resize(unsigned short rows, unsigned short cols) {
+    winsize ws{rows, cols, 0, 0};
+    ::ioctl(master_.get(), TIOCSWINSZ, &ws);
+  }
+  void type(const std::string& text) { (void)!::write(master_.get(), text.data(), text.size()); }
+  // Everything shown so far, read until `marker` appears (bounded).
+  bool wait_for(const std::string& marker, std::chrono::milliseconds limit = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (screen_.find(marker) == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd pfd{master_.get(), POLLIN, 0};
+      if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
+      char buf[4096];
+      ssize_t n = ::read(master_.get(), buf, sizeof buf);
+      if (n <= 0) return screen_.find(marker) != std::string::npos;
+      screen_.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+  const std::string& screen() const { return screen_; }
+  termios modes() const {
+    termios t{};
+    ::tcgetattr(slave_.get(), &t);
+    return t;
+  }
+
+ private:
+  UniqueFd master_, slave_;
+  std::string screen_;
+};
+
+// Issue 10 item 1: the agent pushes a command into its terminal with TIOCSTI (and tries
+// the TIOCLINUX paste). The operator's shell, which reads the terminal after `bottle
+// start` returns, must not run it.
+TEST_F(LocalE2e, TerminalInjectionNeverReachesTheOperatorsShell) {
+  OperatorTerminal tty;
+  ASSERT_TRUE(tty.ok());
+  home_.bottle("tty", "---\nsupervise: false\n---\n");
+  home_.agent("tty", "---\nbottle: tty\nprovider: command\n---\n");
+  const std::string marker = home_.root() + "/pwned";
+  std::ofstream(workspace_ + "/inject.py")
+      << "import fcntl, sys, termios\n"
+         "pushed = 0\n"
+         "for c in 'touch " << marker << "\\n':\n"
+         "    try:\n"
+         "        fcntl.ioctl(0, termios.TIOCSTI, c.encode()); pushed += 1\n"
+         "    except OSError:\n"
+         "        pass\n"
+         "try:\n"
+         "    fcntl.ioctl(0, 0x541C, bytes([3]))  # TIOCLINUX, TIOCL_PASTESEL\n"
+         "    print('tioclinux=pasted')\n"
+         "except OSError as e:\n"
+         "    print('tioclinux=refused', e.errno)\n"
+         "print('pushed', pushed, 'bytes into its own terminal', flush=True)\n";
+  const termios before = tty.modes();
+  ChildProcess shell = tty.run(
+      {"sh", "-c",
+       "env BOTTLE_HOME=" + home_.home() + " " + testing::bottle_binary() + " start tty --cwd " +
+           workspace_ +
+           " -- python3 inject.py; echo bottle-exited; IFS= read -r line; eval \"$line\"; "
+           "echo outer-done"});
+  ASSERT_TRUE(tty.wait_for("bottle-exited")) << tty.screen();
+  EXPECT_NE(tty.screen().find("tioclinux=refused"), std::string::npos) << tty.screen();
+  EXPECT_NE(tty.screen().find("pushed "), std::string::npos) << "the attack did not run";
+  // Whatever TIOCSTI pushed, the outer shell reads only what the operator types now.
+  tty.type("echo clean\n");
+  EXPECT_TRUE(tty.wait_for("outer-done")) << tty.screen();
+  shell.wait();
+  EXPECT_FALSE(fs::exists(marker)) << "the injected command ran in the operator's shell:\n"
+                                   << tty.screen();
+  // And the terminal is back the way it was (raw mode undone).
+  const termios after = tty.modes();
+  EXPECT_EQ(after.c_lflag, before.c_lflag);
+  EXPECT_EQ(after.c_iflag, before.c_iflag);
+  EXPECT_EQ(after.c_oflag, before.c_oflag);
+}
+
+TEST_F(LocalE2e, TerminalResizesReachTheAgent) {
+  OperatorTerminal tty;
+  ASSERT_TRUE(tty.ok());
+  home_.bottle("tty", "---\nsupervise: false\n---\n");
+  home_.agent("tty", "---\nbottle: tty\nprovider: command\n---\n");
+  ChildProcess bottle = tty.run(
+      {"env", "BOTTLE_HOME=" + home_.home(), testing::bottle_binary(), "start", "tty", "--cwd",
+       workspace_, "--", "sh", "-c",
+       "echo size=$(stty size); i=0; "
+       "while [ \"$(stty size)\" != '40 120' ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); "
+       "done; echo now=$(stty size); exit 3"});
+  ASSERT_TRUE(tty.wait_for("size=30 100")) << tty.screen();
+  tty.resize(40, 120);
+  EXPECT_TRUE(tty.wait_for("now=40 120")) << tty.screen();
+  EXPECT_EQ(bottle.wait(), 3) << tty.screen();
 }
 
 // The CLI killed outright (no handler runs): its crash guard tears the bottle down, and
