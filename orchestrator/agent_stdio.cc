@@ -143,7 +143,8 @@ Result<AgentStdio> AgentStdio::open(bool interactive, uid_t uid, gid_t gid) {
     if (::pipe2(p, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
     r.reset(p[0]);
     w.reset(p[1]);
-    if (::fchown(p[0], uid, gid) != 0) return Error{std::string("pipe: chown: ") + std::strerror(errno)};
+    if (::fchown(p[0], uid, gid) != 0)
+      return Error{std::string("pipe: chown: ") + std::strerror(errno)};
     return OkStatus();
   };
   if (::isatty(STDIN_FILENO)) {
@@ -211,7 +212,8 @@ void AgentStdio::relay_terminal(const StdioWatch& watch) {
         // Like a terminal's Ctrl-D: the agent reads end of file (in canonical mode).
         stdin_open = false;
         termios t;
-        if (::tcgetattr(master_.get(), &t) == 0) to_agent.push_back(static_cast<char>(t.c_cc[VEOF]));
+        if (::tcgetattr(master_.get(), &t) == 0)
+          to_agent.push_back(static_cast<char>(t.c_cc[VEOF]));
       }
     }
     if (!to_agent.empty() && !flush_pending(master_.get(), to_agent)) to_agent.clear();
@@ -233,12 +235,11 @@ void AgentStdio::relay_pipes(const StdioWatch& watch) {
   std::string to_agent;
   char buf[kChunk];
   while (out_r_ || err_r_) {
-    pollfd fds[5] = {
-        {stdin_open && to_agent.empty() ? STDIN_FILENO : -1, POLLIN, 0},
-        {!to_agent.empty() && in_w_ ? in_w_.get() : -1, POLLOUT, 0},
-        {out_r_ ? out_r_.get() : -1, POLLIN, 0},
-        {err_r_ ? err_r_.get() : -1, POLLIN, 0},
-        {watch.fd, POLLIN, 0}};
+    pollfd fds[5] = {{stdin_open && to_agent.empty() ? STDIN_FILENO : -1, POLLIN, 0},
+                     {!to_agent.empty() && in_w_ ? in_w_.get() : -1, POLLOUT, 0},
+                     {out_r_ ? out_r_.get() : -1, POLLIN, 0},
+                     {err_r_ ? err_r_.get() : -1, POLLIN, 0},
+                     {watch.fd, POLLIN, 0}};
     if (::poll(fds, 5, -1) < 0) {
       if (errno == EINTR) continue;
       return;
@@ -262,7 +263,8 @@ void AgentStdio::relay_pipes(const StdioWatch& watch) {
       UniqueFd& from;
       int to;
       short revents;
-    } outputs[] = {{out_r_, STDOUT_FILENO, fds[2].revents}, {err_r_, STDERR_FILENO, fds[3].revents}};
+    } outputs[] = {{out_r_, STDOUT_FILENO, fds[2].revents},
+                   {err_r_, STDERR_FILENO, fds[3].revents}};
     for (auto& o : outputs) {
       if (!o.from || !(o.revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = ::read(o.from.get(), buf, sizeof buf);

@@ -30,7 +30,8 @@ std::set<uid_t> uids_in_use() {
       std::string_view rest(line);
       rest.remove_prefix(4);
       while (!rest.empty() && (rest[0] == '\t' || rest[0] == ' ')) rest.remove_prefix(1);
-      if (auto uid = parse_id(std::string(rest.substr(0, rest.find_first_of("\t "))))) used.insert(*uid);
+      if (auto uid = parse_id(std::string(rest.substr(0, rest.find_first_of("\t ")))))
+        used.insert(*uid);
       break;
     }
   }

@@ -133,12 +133,13 @@ std::string render_gitconfig(const Plan& p) {
 // values no bottle would have recorded.
 void check_workspace_after(const BottleMetadata& md,
                            const std::function<void(const std::string&)>& progress) {
-  if (md.agent_uid == 0 || md.workspace.empty() || md.workspace[0] != '/' ||
-      md.workspace == "/" || !fs::is_directory(md.workspace))
+  if (md.agent_uid == 0 || md.workspace.empty() || md.workspace[0] != '/' || md.workspace == "/" ||
+      !fs::is_directory(md.workspace))
     return;
   if (md.agent_started != 0) {
     for (const auto& f : clear_setid_files(md.workspace, md.agent_uid, md.agent_started))
-      progress("warning: the agent left a setuid/setgid file; bits cleared: " + md.workspace + "/" + f);
+      progress("warning: the agent left a setuid/setgid file; bits cleared: " + md.workspace + "/" +
+               f);
   }
   if (md.workspace_shared && md.agent_uid >= kBottleUidBase &&
       md.agent_uid < kBottleUidBase + kBottleUidCount) {
@@ -182,7 +183,7 @@ class LocalBottle {
   std::vector<SkillContent> skills_;  // read before anything is created
   AgentUser user_;
   std::vector<GitFinding> git_before_;  // what the host's git would run, before the agent
-  CrashGuard guard_;                  // destroyed (disarmed) after ~LocalBottle's teardown()
+  CrashGuard guard_;                    // destroyed (disarmed) after ~LocalBottle's teardown()
   ChildProcess init_;
   bool netns_created_ = false;
   bool torn_down_ = false;
@@ -216,8 +217,8 @@ Status LocalBottle::prepare_state() {
   md_.status = "starting";
   md_.pids.orchestrator = identify_process(::getpid());
   md_.workspace = opt_.workspace;
-  auto user = choose_agent_user(slug_, opt_.env_sources.host ? opt_.env_sources.host
-                                                             : process_env_sources().host);
+  auto user = choose_agent_user(
+      slug_, opt_.env_sources.host ? opt_.env_sources.host : process_env_sources().host);
   if (!user) return Error{"agent uid: " + user.error()};
   user_ = *user;
   md_.agent_uid = user_.uid;
@@ -278,7 +279,8 @@ Status LocalBottle::write_agent_files() {
       return Error{it->path().string() + ": chown: " + std::strerror(errno)};
   }
   if (ec) return Error{a + ": " + ec.message()};
-  if (::lchown(a.c_str(), user_.uid, user_.gid) != 0) return Error{a + ": chown: " + std::strerror(errno)};
+  if (::lchown(a.c_str(), user_.uid, user_.gid) != 0)
+    return Error{a + ": chown: " + std::strerror(errno)};
   return OkStatus();
 }
 
@@ -288,8 +290,8 @@ void LocalBottle::warn_git_commands() {
   git_before_ = scan_workspace_git(opt_.workspace);
   constexpr size_t kShown = 10;
   for (size_t i = 0; i < git_before_.size() && i < kShown; ++i) {
-    progress("warning: git in this workspace runs commands on your host: " +
-             git_before_[i].where + ": " + git_before_[i].what + " (check it before using git there)");
+    progress("warning: git in this workspace runs commands on your host: " + git_before_[i].where +
+             ": " + git_before_[i].what + " (check it before using git there)");
   }
   if (git_before_.size() > kShown)
     progress("warning: ... and " + std::to_string(git_before_.size() - kShown) + " more");
@@ -528,7 +530,8 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
              }});
   int code = child->wait();
   for (const auto& r : redirects_removed)
-    progress("warning: the agent created " + r + " (it would point your host's git at another "
+    progress("warning: the agent created " + r +
+             " (it would point your host's git at another "
              "config); removed");
   g_agent_pid = 0;
   return code;
@@ -632,7 +635,8 @@ Status remove_leftovers(const std::string& slug,
     // Only the processes recorded with their start times: never a recycled pid.
     stop_process(md->pids.agent, 5s);
     if (process_alive(md->pids.init)) progress("stopping sidecar of " + slug);
-    if (!stop_process(md->pids.init, 10s)) progress("warning: bottle-init of " + slug + " survived");
+    if (!stop_process(md->pids.init, 10s))
+      progress("warning: bottle-init of " + slug + " survived");
   }
   // The namespace is named after the directory, whatever metadata.json says.
   const std::string ns = netns_name(slug);

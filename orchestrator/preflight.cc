@@ -77,11 +77,21 @@ std::string printable(std::string_view text, bool keep_newlines) {
       out += '\n';
     } else if (cp < 0x20 || cp == 0x7F) {
       switch (cp) {
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\a': out += "\\a"; break;
-        case 0x1B: out += "\\e"; break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\a':
+          out += "\\a";
+          break;
+        case 0x1B:
+          out += "\\e";
+          break;
         default:
           std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(cp));
           out += hex;

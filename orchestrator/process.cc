@@ -1,16 +1,16 @@
 #include "orchestrator/process.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/syscall.h>
-#include <grp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,8 +147,8 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
       for (size_t i = 0; i < count; ++i) {
         std::snprintf(fd_path.data(), fd_path.size(), "/proc/self/fd/%d", sources[i]);
         if (::mkdir(stage_targets[i].c_str(), 0755) != 0 ||
-            ::mount(fd_path.data(), stage_targets[i].c_str(), nullptr, MS_BIND | MS_REC,
-                    nullptr) != 0)
+            ::mount(fd_path.data(), stage_targets[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) !=
+                0)
           child_fail(ew, "stage bind mount");
         ::close(sources[i]);
       }

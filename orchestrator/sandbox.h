@@ -24,7 +24,7 @@ inline constexpr const char* kStagedAgentFiles = "agent";
 
 struct SandboxSpec {
   std::string bwrap = "bwrap";
-  std::string workspace;  // host path, mounted at the same path, read-write (staged)
+  std::string workspace;         // host path, mounted at the same path, read-write (staged)
   std::vector<std::string> env;  // "K=V"; the sandbox starts from an empty env
   std::vector<std::string> argv;
   // Own session (setsid): no controlling terminal. Off only when the caller gives the

@@ -103,11 +103,16 @@ struct ModeCall {
 
 std::vector<sock_filter> setid_filter() {
   std::vector<ModeCall> calls = {
-      {__NR_fchmod, 1, -1},     {__NR_fchmodat, 2, -1}, {__NR_fchmodat2, 2, -1},
-      {__NR_openat, 3, 2},      {__NR_mknodat, 2, -1},
+    {__NR_fchmod, 1, -1},
+    {__NR_fchmodat, 2, -1},
+    {__NR_fchmodat2, 2, -1},
+    {__NR_openat, 3, 2},
+    {__NR_mknodat, 2, -1},
 #if defined(__x86_64__)
-      {__NR_chmod, 1, -1},      {__NR_open, 2, 1},      {__NR_creat, 1, -1},
-      {__NR_mknod, 1, -1},
+    {__NR_chmod, 1, -1},
+    {__NR_open, 2, 1},
+    {__NR_creat, 1, -1},
+    {__NR_mknod, 1, -1},
 #endif
   };
   Program p;
@@ -138,9 +143,8 @@ std::vector<sock_filter> setid_filter() {
 
 Result<UniqueFd> setid_filter_fd() {
   const auto prog = setid_filter();
-  return memfd_with("bottle-seccomp",
-                    std::string_view(reinterpret_cast<const char*>(prog.data()),
-                                     prog.size() * sizeof(sock_filter)));
+  return memfd_with("bottle-seccomp", std::string_view(reinterpret_cast<const char*>(prog.data()),
+                                                       prog.size() * sizeof(sock_filter)));
 }
 
 }  // namespace bottle::orchestrator

@@ -127,8 +127,9 @@ Result<std::vector<SkillContent>> read_skills(const Plan& plan) {
   std::vector<SkillContent> out;
   for (const auto& s : plan.skills) {
     auto skill = read_skill(s.root, s.relative);
-    if (!skill) return Error{"skill " + s.relative + ": " + skill.error() + " (agent " +
-                             plan.agent_path + ")"};
+    if (!skill)
+      return Error{"skill " + s.relative + ": " + skill.error() + " (agent " + plan.agent_path +
+                   ")"};
     out.push_back(std::move(*skill));
   }
   return out;

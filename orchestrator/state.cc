@@ -143,27 +143,26 @@ Result<std::string> read_regular_file(const std::string& path, size_t max_bytes)
 }
 
 Status write_metadata(const std::string& dir, const BottleMetadata& m) {
-  nlohmann::json j = {
-      {"slug", m.slug},
-      {"label", m.label},
-      {"agent", m.agent},
-      {"bottle", m.bottle},
-      {"backend", m.backend},
-      {"created", m.created},
-      {"netns", m.netns},
-      {"status", m.status},
-      {"pids",
-       {{"orchestrator", m.pids.orchestrator.pid},
-        {"crash_guard", m.pids.crash_guard.pid},
-        {"init", m.pids.init.pid},
-        {"agent", m.pids.agent.pid}}},
-      {"pid_start_times",
-       {{"orchestrator", m.pids.orchestrator.start_time},
-        {"crash_guard", m.pids.crash_guard.start_time},
-        {"init", m.pids.init.start_time},
-        {"agent", m.pids.agent.start_time}}},
-      {"init_ctl", m.init_ctl},
-      {"workspace", m.workspace}};
+  nlohmann::json j = {{"slug", m.slug},
+                      {"label", m.label},
+                      {"agent", m.agent},
+                      {"bottle", m.bottle},
+                      {"backend", m.backend},
+                      {"created", m.created},
+                      {"netns", m.netns},
+                      {"status", m.status},
+                      {"pids",
+                       {{"orchestrator", m.pids.orchestrator.pid},
+                        {"crash_guard", m.pids.crash_guard.pid},
+                        {"init", m.pids.init.pid},
+                        {"agent", m.pids.agent.pid}}},
+                      {"pid_start_times",
+                       {{"orchestrator", m.pids.orchestrator.start_time},
+                        {"crash_guard", m.pids.crash_guard.start_time},
+                        {"init", m.pids.init.start_time},
+                        {"agent", m.pids.agent.start_time}}},
+                      {"init_ctl", m.init_ctl},
+                      {"workspace", m.workspace}};
   // Written once the port is chosen: an early save (netns recorded for cleanup) must not
   // advertise port 0 to `bottle info` or a script polling metadata.json.
   if (m.admin_port != 0) j["admin_port"] = m.admin_port;
@@ -178,9 +177,13 @@ Status write_metadata(const std::string& dir, const BottleMetadata& m) {
 
 Result<BottleMetadata> read_metadata(const std::string& dir) {
   const std::string path = dir + "/metadata.json";
-  std::ifstream in(path);
-  if (!in) return Error{path + ": " + std::strerror(errno)};
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  auto text = read_regular_file(path, kMaxAgentFileBytes);
+  if (!text) return Error{text.error()};
+  return parse_metadata(*text, path);
+}
+
+Result<BottleMetadata> parse_metadata(std::string_view json, const std::string& path) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Error{path + ": not valid JSON"};
   BottleMetadata m;
   auto s = [&](const char* k) {
@@ -214,8 +217,9 @@ Result<BottleMetadata> read_metadata(const std::string& dir) {
   if (j.contains("agent_user") && j["agent_user"].is_object()) {
     const auto& u = j["agent_user"];
     auto id = [&](const char* k) -> uint32_t {
-      return u.contains(k) && u[k].is_number_unsigned() && u[k] <= 0xFFFFFFFEu ? u[k].get<uint32_t>()
-                                                                             : 0;
+      return u.contains(k) && u[k].is_number_unsigned() && u[k] <= 0xFFFFFFFEu
+                 ? u[k].get<uint32_t>()
+                 : 0;
     };
     m.agent_uid = id("uid");
     m.agent_gid = id("gid");

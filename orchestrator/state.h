@@ -50,6 +50,9 @@ Result<std::string> choose_slug(const std::string& agent, const std::string& lab
 
 Status write_metadata(const std::string& dir, const BottleMetadata& md);
 Result<BottleMetadata> read_metadata(const std::string& dir);
+// metadata.json's text; `path` names it in errors. Every field is checked for its type;
+// a pid without its start time is kept as {pid, 0} (never alive, never signalled).
+Result<BottleMetadata> parse_metadata(std::string_view json, const std::string& path);
 // Every bottle under state/, oldest first. A bottle is named by its directory, never by
 // what its metadata.json says: `slug` is set to the directory name, and directories
 // whose names are not slugs are skipped.

@@ -206,8 +206,8 @@ std::vector<std::string> find_git_entries(const std::string& workspace, size_t l
   std::vector<std::string> found;
   walk(workspace, [&](const Entry& e) {
     const size_t slash = e.rel.rfind('/');
-    const bool is_git = e.rel.compare(slash == std::string::npos ? 0 : slash + 1,
-                                      std::string::npos, ".git") == 0;
+    const bool is_git =
+        e.rel.compare(slash == std::string::npos ? 0 : slash + 1, std::string::npos, ".git") == 0;
     if (is_git && found.size() < limit) found.push_back(e.rel);
     return !is_git && found.size() < limit;
   });

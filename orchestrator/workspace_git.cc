@@ -27,8 +27,8 @@ constexpr size_t kMaxRepos = 64;
 constexpr std::array<const char*, 2> kRedirects = {"commondir", "config.worktree"};
 
 // Inside a repository's git directory: what decides which commands git runs.
-constexpr std::array<const char*, 6> kGitDirControls = {"config",  "config.worktree", "commondir",
-                                                        "hooks",   "modules",         "worktrees"};
+constexpr std::array<const char*, 6> kGitDirControls = {"config", "config.worktree", "commondir",
+                                                        "hooks",  "modules",         "worktrees"};
 
 // `key` as `git config --list` prints it: section[.subsection].name, section and name
 // lower-case.
@@ -40,19 +40,31 @@ bool runs_a_command(const std::string& key) {
   if (section == "alias" || section == "pager") return true;
   if (!sub) {
     static const std::array<const char*, 15> kCommands = {
-        "core.fsmonitor",    "core.hookspath",  "core.sshcommand",
-        "core.editor",       "core.pager",      "core.askpass",
-        "core.gitproxy",     "core.alternaterefscommand", "diff.external",
-        "sequence.editor",   "gpg.program",     "credential.helper",
-        "include.path",      "uploadpack.packobjectshook", "diff.tool"};
+        "core.fsmonitor",  "core.hookspath",
+        "core.sshcommand", "core.editor",
+        "core.pager",      "core.askpass",
+        "core.gitproxy",   "core.alternaterefscommand",
+        "diff.external",   "sequence.editor",
+        "gpg.program",     "credential.helper",
+        "include.path",    "uploadpack.packobjectshook",
+        "diff.tool"};
     return std::find(kCommands.begin(), kCommands.end(), key) != kCommands.end();
   }
   static const std::array<std::pair<const char*, const char*>, 14> kPerName = {{
-      {"filter", "clean"},      {"filter", "smudge"},       {"filter", "process"},
-      {"diff", "textconv"},     {"diff", "command"},        {"merge", "driver"},
-      {"gpg", "program"},       {"credential", "helper"},   {"includeif", "path"},
-      {"difftool", "cmd"},      {"mergetool", "cmd"},       {"remote", "uploadpack"},
-      {"remote", "receivepack"}, {"browser", "cmd"},
+      {"filter", "clean"},
+      {"filter", "smudge"},
+      {"filter", "process"},
+      {"diff", "textconv"},
+      {"diff", "command"},
+      {"merge", "driver"},
+      {"gpg", "program"},
+      {"credential", "helper"},
+      {"includeif", "path"},
+      {"difftool", "cmd"},
+      {"mergetool", "cmd"},
+      {"remote", "uploadpack"},
+      {"remote", "receivepack"},
+      {"browser", "cmd"},
   }};
   return std::any_of(kPerName.begin(), kPerName.end(),
                      [&](const auto& p) { return section == p.first && name == p.second; });
@@ -92,7 +104,8 @@ std::optional<fs::path> git_dir_of(const fs::path& ws, const std::string& rel) {
 void scan_config(const fs::path& ws, const fs::path& file, std::vector<GitFinding>& out,
                  std::string* hooks_path) {
   if (!is_real(file.string(), false)) return;
-  auto r = run_capture({"git", "config", "--file", file.string(), "--no-includes", "--null", "--list"});
+  auto r =
+      run_capture({"git", "config", "--file", file.string(), "--no-includes", "--null", "--list"});
   if (!r || r->exit_code != 0) return;
   const std::string where = fs::relative(file, ws).string();
   size_t pos = 0;

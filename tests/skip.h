@@ -24,4 +24,4 @@ inline bool running_in_ci() {
                                                 : ::testing::TestPartResult::kSkip,        \
              __FILE__, __LINE__,                                                           \
              ::bottle::testing::running_in_ci() ? "cannot run under CI=true: " : "") =     \
-         ::testing::Message()
+             ::testing::Message()

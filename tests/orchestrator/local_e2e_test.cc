@@ -1,22 +1,22 @@
 // End-to-end `bottle run` on the local backend (SPEC §9.4, §10): real bottle-init,
 // real bottle-egress, a real network namespace and bubblewrap. Skipped (with the
 // reason) when not root or when the sidecar binaries are not built.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
-#include <termios.h>
 #include <thread>
 
 #include "orchestrator/process.h"
@@ -515,7 +515,8 @@ TEST_F(LocalE2e, AgentFilesAreNeitherRootOwnedNorSetuidOnTheHost) {
   EXPECT_NE(r.out.find("chmod=1"), std::string::npos) << "chmod 4755 must fail: " << r.out;
   EXPECT_NE(r.out.find("chmodg=1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("open=1"), std::string::npos) << "open(O_CREAT, 04755) must fail: " << r.out;
-  EXPECT_NE(r.out.find("edit=0"), std::string::npos) << "the workspace must stay writable: " << r.out;
+  EXPECT_NE(r.out.find("edit=0"), std::string::npos)
+      << "the workspace must stay writable: " << r.out;
   const std::string mount = r.out.substr(r.out.find("mount=") + 6);
   EXPECT_NE(mount.find("nosuid"), std::string::npos) << mount;
   EXPECT_NE(mount.find("nodev"), std::string::npos) << mount;
@@ -539,11 +540,11 @@ TEST_F(LocalE2e, AgentFilesAreNeitherRootOwnedNorSetuidOnTheHost) {
 
 TEST_F(LocalE2e, UnderSudoTheAgentIsTheOperator) {
   ASSERT_EQ(::chown(workspace_.c_str(), 4242, 4242), 0);
-  auto r = run_bottle(home_.home(),
-                      {"run", "e2e", "--cwd", workspace_, "--", "sh", "-c",
-                       "id -u; touch mine; cp /bin/true t; chmod 4755 t; echo chmod=$?"},
-                      {std::string("E2E_UPSTREAM_TOKEN=") + kToken, "SUDO_UID=4242",
-                       "SUDO_GID=4242"});
+  auto r =
+      run_bottle(home_.home(),
+                 {"run", "e2e", "--cwd", workspace_, "--", "sh", "-c",
+                  "id -u; touch mine; cp /bin/true t; chmod 4755 t; echo chmod=$?"},
+                 {std::string("E2E_UPSTREAM_TOKEN=") + kToken, "SUDO_UID=4242", "SUDO_GID=4242"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("uid 4242 (the operator, from SUDO_UID)"), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("chmod=1"), std::string::npos) << r.out;
@@ -686,7 +687,9 @@ TEST_F(LocalE2e, TerminalInjectionNeverReachesTheOperatorsShell) {
   std::ofstream(workspace_ + "/inject.py")
       << "import fcntl, sys, termios\n"
          "pushed = 0\n"
-         "for c in 'touch " << marker << "\\n':\n"
+         "for c in 'touch "
+      << marker
+      << "\\n':\n"
          "    try:\n"
          "        fcntl.ioctl(0, termios.TIOCSTI, c.encode()); pushed += 1\n"
          "    except OSError:\n"
@@ -698,12 +701,12 @@ TEST_F(LocalE2e, TerminalInjectionNeverReachesTheOperatorsShell) {
          "    print('tioclinux=refused', e.errno)\n"
          "print('pushed', pushed, 'bytes into its own terminal', flush=True)\n";
   const termios before = tty.modes();
-  ChildProcess shell = tty.run(
-      {"sh", "-c",
-       "env BOTTLE_HOME=" + home_.home() + " " + testing::bottle_binary() + " start tty --cwd " +
-           workspace_ +
-           " -- python3 inject.py; echo bottle-exited; IFS= read -r line; eval \"$line\"; "
-           "echo outer-done"});
+  ChildProcess shell =
+      tty.run({"sh", "-c",
+               "env BOTTLE_HOME=" + home_.home() + " " + testing::bottle_binary() +
+                   " start tty --cwd " + workspace_ +
+                   " -- python3 inject.py; echo bottle-exited; IFS= read -r line; eval \"$line\"; "
+                   "echo outer-done"});
   ASSERT_TRUE(tty.wait_for("bottle-exited")) << tty.screen();
   EXPECT_NE(tty.screen().find("tioclinux=refused"), std::string::npos) << tty.screen();
   EXPECT_NE(tty.screen().find("pushed "), std::string::npos) << "the attack did not run";

@@ -19,7 +19,9 @@ TEST(Printable, ControlCharactersBecomeEscapes) {
 }
 
 TEST(Printable, C1ControlsBidiOverridesAndBadUtf8AreEscaped) {
-  EXPECT_EQ(printable("\xC2\x9B" "2J"), "\\u009b2J");  // 8-bit CSI
+  EXPECT_EQ(printable("\xC2\x9B"
+                      "2J"),
+            "\\u009b2J");  // 8-bit CSI
   EXPECT_EQ(printable("\xE2\x80\xAEtxt.exe"), "\\u202etxt.exe");
   EXPECT_EQ(printable("\xE2\x81\xA6x"), "\\u2066x");
   EXPECT_EQ(printable("\xFF\xC3"), "\\xff\\xc3");

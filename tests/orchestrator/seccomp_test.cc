@@ -83,8 +83,9 @@ TEST_F(SetidFilter, FilesCannotBeCreatedSetuid) {
   EXPECT_EQ(filtered_errno([&] { return ::open(c.c_str(), O_CREAT | O_WRONLY, 0755); }), 0);
   EXPECT_EQ(mode_of(c) & 06000, 0u);
   // Without O_CREAT the mode argument is ignored by the kernel, and by the filter.
-  EXPECT_EQ(filtered_errno([&] { return ::syscall(SYS_openat, AT_FDCWD, c.c_str(), O_RDONLY, 04755); }),
-            0);
+  EXPECT_EQ(
+      filtered_errno([&] { return ::syscall(SYS_openat, AT_FDCWD, c.c_str(), O_RDONLY, 04755); }),
+      0);
 }
 
 TEST_F(SetidFilter, CallsWhoseModeItCannotSeeAreRefused) {

@@ -89,8 +89,7 @@ TEST_F(HostileProject, SkillFilesMustBeRegularAndAtMostOneMiB) {
   agent_with_skill("skills/review");
   auto fifo = run_bottle(h_.home(), {"info", "impl"}, {}, h_.project());
   EXPECT_EQ(fifo.exit_code, 1);
-  EXPECT_NE(fifo.err.find("skills/review/pipe: not a regular file"), std::string::npos)
-      << fifo.err;
+  EXPECT_NE(fifo.err.find("skills/review/pipe: not a regular file"), std::string::npos) << fifo.err;
 
   fs::remove(skills() + "/review/pipe");
   std::ofstream(skills() + "/review/big.md") << std::string((1 << 20) + 1, 'x');
@@ -121,16 +120,14 @@ TEST_F(HostileProject, AgentFileMustBeARegularFileOfAtMostOneMiB) {
 
   fs::remove(agent);
   fs::create_symlink("/dev/zero", agent);
-  auto zero = run_capture({"timeout", "10", "prlimit", "--as=1073741824", "env", "-C",
-                           h_.project(), "BOTTLE_HOME=" + h_.home(), testing::bottle_binary(),
-                           "info", "impl"});
+  auto zero = run_capture({"timeout", "10", "prlimit", "--as=1073741824", "env", "-C", h_.project(),
+                           "BOTTLE_HOME=" + h_.home(), testing::bottle_binary(), "info", "impl"});
   ASSERT_TRUE(zero.ok());
   EXPECT_EQ(zero->exit_code, 1);
   EXPECT_NE(zero->err.find(agent + ": not a regular file"), std::string::npos) << zero->err;
 
   fs::remove(agent);
-  std::ofstream(agent) << "---\nbottle: dev\nprovider: command\n---\n"
-                       << std::string(1 << 20, 'p');
+  std::ofstream(agent) << "---\nbottle: dev\nprovider: command\n---\n" << std::string(1 << 20, 'p');
   auto big = bottle({"info", "impl"});
   EXPECT_EQ(big.exit_code, 1);
   EXPECT_NE(big.err.find(agent + ": larger than 1 MiB"), std::string::npos) << big.err;
@@ -209,9 +206,10 @@ class ForgedState : public ::testing::Test {
 TEST_F(ForgedState, CleanupDoesNotSignalARecycledPid) {
   ChildProcess victim = bystander();
   // The recorded init pid is now someone else's: the start time does not match.
-  forge("gone", "{\"slug\":\"gone\",\"status\":\"running\",\"pids\":{\"orchestrator\":0,"
-                "\"init\":" +
-                    std::to_string(victim.pid()) + "},\"pid_start_times\":{\"init\":1}}");
+  forge("gone",
+        "{\"slug\":\"gone\",\"status\":\"running\",\"pids\":{\"orchestrator\":0,"
+        "\"init\":" +
+            std::to_string(victim.pid()) + "},\"pid_start_times\":{\"init\":1}}");
   auto r = run_bottle(h_.home(), {"cleanup"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::this_thread::sleep_for(100ms);  // a SIGTERM, had one been sent, lands at once
