@@ -51,6 +51,14 @@ bool flush_pending(int fd, std::string& pending) {
   return true;
 }
 
+// Appends what bottle's stdin has to `to_agent`; false once it is closed (or broken).
+bool read_stdin(std::string& to_agent) {
+  char buf[kChunk];
+  ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+  if (n > 0) to_agent.append(buf, static_cast<size_t>(n));
+  return n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN));
+}
+
 // Window size of the operator's terminal, from whichever of 0, 1, 2 is one.
 bool operator_winsize(winsize& ws) {
   for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
@@ -204,17 +212,11 @@ void AgentStdio::relay_terminal(const StdioWatch& watch) {
       winch.drain();
       copy_size();
     }
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-      if (n > 0) {
-        to_agent.append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        // Like a terminal's Ctrl-D: the agent reads end of file (in canonical mode).
-        stdin_open = false;
-        termios t;
-        if (::tcgetattr(master_.get(), &t) == 0)
-          to_agent.push_back(static_cast<char>(t.c_cc[VEOF]));
-      }
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && !read_stdin(to_agent)) {
+      // Like a terminal's Ctrl-D: the agent reads end of file (in canonical mode).
+      stdin_open = false;
+      termios t;
+      if (::tcgetattr(master_.get(), &t) == 0) to_agent.push_back(static_cast<char>(t.c_cc[VEOF]));
     }
     if (!to_agent.empty() && !flush_pending(master_.get(), to_agent)) to_agent.clear();
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -245,14 +247,8 @@ void AgentStdio::relay_pipes(const StdioWatch& watch) {
       return;
     }
     if (fds[4].revents & POLLIN) watch.on_readable();
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-      if (n > 0) {
-        to_agent.append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        stdin_open = false;
-      }
-    }
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) && !read_stdin(to_agent))
+      stdin_open = false;
     if (in_w_ && !flush_pending(in_w_.get(), to_agent)) {
       in_w_.reset();  // the agent closed its stdin
       stdin_open = false;

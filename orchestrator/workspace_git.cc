@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <functional>
 
 #include "common/ascii.h"
 #include "orchestrator/preflight.h"
@@ -149,16 +150,22 @@ std::optional<fs::path> hooks_dir_in_workspace(const fs::path& ws, const fs::pat
   return p;
 }
 
+// Calls `fn(ws, rel)` for every `.git` entry of the workspace (ws canonical).
+void for_each_repo(const std::string& workspace,
+                   const std::function<void(const fs::path&, const std::string&)>& fn) {
+  std::error_code ec;
+  const fs::path ws = fs::weakly_canonical(workspace, ec);
+  if (ec) return;
+  for (const auto& rel : find_git_entries(ws.string(), kMaxRepos)) fn(ws, rel);
+}
+
 }  // namespace
 
 std::vector<GitFinding> scan_workspace_git(const std::string& workspace) {
   std::vector<GitFinding> out;
-  std::error_code ec;
-  const fs::path ws = fs::weakly_canonical(workspace, ec);
-  if (ec) return out;
-  for (const auto& rel : find_git_entries(ws.string(), kMaxRepos)) {
+  for_each_repo(workspace, [&](const fs::path& ws, const std::string& rel) {
     auto dir = git_dir_of(ws, rel);
-    if (!dir) continue;
+    if (!dir) return;
     const fs::path worktree = (ws / rel).parent_path();
     std::string hooks_path;
     scan_config(ws, *dir / "config", out, &hooks_path);
@@ -171,7 +178,7 @@ std::vector<GitFinding> scan_workspace_git(const std::string& workspace) {
     }
     scan_hooks(ws, *dir / "hooks", out);
     if (auto hooks = hooks_dir_in_workspace(ws, worktree, hooks_path)) scan_hooks(ws, *hooks, out);
-  }
+  });
   return out;
 }
 
@@ -227,15 +234,12 @@ bool remove_redirect(const std::string& workspace, const GitFinding& f) {
 
 std::vector<GitBind> git_protection(const std::string& workspace) {
   std::vector<GitBind> binds;
-  std::error_code ec;
-  const fs::path ws = fs::weakly_canonical(workspace, ec);
-  if (ec) return binds;
-  for (const auto& rel : find_git_entries(ws.string(), kMaxRepos)) {
+  for_each_repo(workspace, [&](const fs::path& ws, const std::string& rel) {
     const fs::path entry = ws / rel;
     if (!is_real(entry.string(), true)) {
       // A gitfile points git elsewhere: the agent must not repoint it.
       if (is_real(entry.string(), false)) binds.push_back({rel, true});
-      continue;
+      return;
     }
     // Pinned read-write: a mount point cannot be renamed away and replaced.
     binds.push_back({rel, false});
@@ -250,7 +254,7 @@ std::vector<GitBind> git_protection(const std::string& workspace) {
     if (auto hooks = hooks_dir_in_workspace(ws, entry.parent_path(), hooks_path);
         hooks && is_real(hooks->string(), true))
       binds.push_back({fs::relative(*hooks, ws).string(), true});
-  }
+  });
   return binds;
 }
 
