@@ -136,18 +136,18 @@ void check_workspace_after(const BottleMetadata& md,
   if (md.agent_uid == 0 || md.workspace.empty() || md.workspace[0] != '/' || md.workspace == "/" ||
       !fs::is_directory(md.workspace))
     return;
-  if (md.agent_started != 0) {
-    for (const auto& f : clear_setid_files(md.workspace, md.agent_uid, md.agent_started))
-      progress("warning: the agent left a setuid/setgid file; bits cleared: " + md.workspace + "/" +
-               f);
-  }
-  if (md.workspace_shared && md.agent_uid >= kBottleUidBase &&
-      md.agent_uid < kBottleUidBase + kBottleUidCount) {
-    auto n = revoke_workspace(md.workspace, md.agent_uid);
-    if (n.failed)
-      progress("warning: " + std::to_string(n.failed) + " ACL entries for uid " +
-               std::to_string(md.agent_uid) + " could not be removed from " + md.workspace);
-  }
+  const bool revoke = md.workspace_shared && md.agent_uid >= kBottleUidBase &&
+                      md.agent_uid < kBottleUidBase + kBottleUidCount;
+  // Without a start time, only files changed from now on would count: none.
+  const time_t since = md.agent_started != 0 ? static_cast<time_t>(md.agent_started)
+                                             : std::time(nullptr) + 1;
+  auto r = finish_workspace(md.workspace, md.agent_uid, since, revoke);
+  for (const auto& f : r.setid_cleared)
+    progress("warning: the agent left a setuid/setgid file; bits cleared: " + md.workspace + "/" +
+             f);
+  if (r.revoked.failed)
+    progress("warning: " + std::to_string(r.revoked.failed) + " ACL entries for uid " +
+             std::to_string(md.agent_uid) + " could not be removed from " + md.workspace);
 }
 
 // Everything one running bottle holds. The destructor is the teardown, so every early

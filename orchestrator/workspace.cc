@@ -179,27 +179,18 @@ Result<WalkCount> grant_workspace(const std::string& workspace, uid_t uid) {
   return n;
 }
 
-WalkCount revoke_workspace(const std::string& workspace, uid_t uid) {
-  WalkCount n;
+AfterRun finish_workspace(const std::string& workspace, uid_t uid, time_t since, bool revoke) {
+  AfterRun r;
   walk(workspace, [&](const Entry& e) {
+    const mode_t setid = S_ISUID | S_ISGID;
+    if (S_ISREG(e.st.st_mode) && e.st.st_uid == uid && (e.st.st_mode & setid) &&
+        e.st.st_ctime >= since && ::chmod(e.at.c_str(), e.st.st_mode & 07777 & ~setid) == 0)
+      r.setid_cleared.push_back(e.rel);
     bool ok = true;
-    if (revoke_one(e, uid, ok)) ++(ok ? n.changed : n.failed);
+    if (revoke && revoke_one(e, uid, ok)) ++(ok ? r.revoked.changed : r.revoked.failed);
     return true;
   });
-  return n;
-}
-
-std::vector<std::string> clear_setid_files(const std::string& workspace, uid_t uid, time_t since) {
-  std::vector<std::string> fixed;
-  walk(workspace, [&](const Entry& e) {
-    if (!S_ISREG(e.st.st_mode) || e.st.st_uid != uid || !(e.st.st_mode & (S_ISUID | S_ISGID)))
-      return true;
-    if (e.st.st_ctime < since) return true;
-    if (::chmod(e.at.c_str(), e.st.st_mode & 07777 & ~static_cast<mode_t>(S_ISUID | S_ISGID)) == 0)
-      fixed.push_back(e.rel);
-    return true;
-  });
-  return fixed;
+  return r;
 }
 
 std::vector<std::string> find_git_entries(const std::string& workspace, size_t limit) {

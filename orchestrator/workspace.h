@@ -25,13 +25,15 @@ struct WalkCount {
 // with more than one hard link are skipped (the grant would reach their other names).
 // Fails when the workspace directory itself cannot carry the entry (no ACL support).
 Result<WalkCount> grant_workspace(const std::string& workspace, uid_t uid);
-// Removes exactly the entries grant_workspace added (any ACL entry naming `uid`).
-WalkCount revoke_workspace(const std::string& workspace, uid_t uid);
-
-// Clears setuid/setgid bits on regular files owned by `uid` whose status changed at or
-// after `since` (the operator's own older setuid files are left alone). Returns the
-// workspace-relative paths it fixed.
-std::vector<std::string> clear_setid_files(const std::string& workspace, uid_t uid, time_t since);
+// After the agent, in one walk: clears setuid/setgid bits on regular files owned by
+// `uid` whose status changed at or after `since` (the operator's own older setuid files
+// are left alone), and with `revoke` removes exactly the entries grant_workspace added
+// (any ACL entry naming `uid`).
+struct AfterRun {
+  std::vector<std::string> setid_cleared;  // workspace-relative paths
+  WalkCount revoked;
+};
+AfterRun finish_workspace(const std::string& workspace, uid_t uid, time_t since, bool revoke);
 
 // Workspace-relative paths of every `.git` directory or file in the workspace, the
 // top-level one first (the walk does not descend into them). At most `limit`.
