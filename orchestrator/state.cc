@@ -6,13 +6,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
 #include "orchestrator/manifest.h"
 #include "orchestrator/netns.h"
@@ -30,15 +28,6 @@ std::string state_dir(const std::string& slug) {
 }
 std::string init_ctl_path(const std::string& slug) {
   return state_dir(slug) + "/init.sock";
-}
-
-std::string now_iso8601() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 Result<std::string> choose_slug(const std::string& agent, const std::string& label) {
@@ -70,37 +59,6 @@ Status make_dir(const std::string& path, mode_t mode) {
   if (ec) return Error{path + ": " + ec.message()};
   if (::chmod(path.c_str(), mode) != 0) return Error{path + ": chmod: " + std::strerror(errno)};
   return OkStatus();
-}
-
-Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Error{tmp + ": " + std::strerror(errno)};
-  UniqueFd owned(fd);
-  if (::fchmod(fd, mode) != 0) return Error{tmp + ": chmod: " + std::strerror(errno)};
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::unlink(tmp.c_str());
-      return Error{tmp + ": write: " + std::strerror(errno)};
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Error{path + ": " + std::strerror(errno)};
-  }
-  return OkStatus();
-}
-
-Result<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot read: " + std::strerror(errno)};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/files.h"  // write_file_atomic, read_text_file, now_iso8601
 #include "common/result.h"
 #include "orchestrator/process.h"
 
@@ -65,13 +66,8 @@ bool bottle_alive(const BottleMetadata& md);
 // for `bottle cleanup`.
 bool bottle_has_leftovers(const BottleMetadata& md);
 
-std::string now_iso8601();
-
 // mkdir -p with a mode for the last component.
 Status make_dir(const std::string& path, mode_t mode);
-Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode);
-// Whole file; the error names the path and the reason.
-Result<std::string> read_text_file(const std::string& path);
 
 // Files a project repository supplies (agent manifests, skills) are read only if they
 // are regular files of at most this size: a FIFO would block `bottle`, a device
