@@ -6,7 +6,8 @@
 //   agent's stdin, stdout, stderr and controlling terminal, so TIOCSTI and TIOCLINUX
 //   reach at most that pty, never the operator's terminal. The operator's terminal is
 //   raw while the agent runs (every key, Ctrl-C included, goes to the agent's line
-//   discipline) and restored on every way out of relay(); window-size changes (SIGWINCH)
+//   discipline) and restored on every way out of relay() (not after a SIGKILL of bottle,
+//   as with ssh); window-size changes (SIGWINCH)
 //   are passed on with TIOCSWINSZ; EOF on bottle's stdin becomes the pty's EOF character.
 // - otherwise: pipes for stdin, stdout and stderr. A terminal on bottle's stdin is not
 //   passed on (the agent reads /dev/null), a closed reader of bottle's stdout closes the
