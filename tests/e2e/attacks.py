@@ -753,6 +753,115 @@ def attack6():
     emit("6", "curl-proxy-admin", out, BLOCK_HOST)
 
 
+# --- 8. files that outlive the bottle (issue 10 item 2) -----------------------------------
+# The host then checks that nothing the agent left in the workspace is root's or setuid.
+
+def attack8():
+    emit("8", "uid-inside", "uid:%d" % os.getuid(), ["uid:1000"])
+    src = open("/bin/true", "rb").read()
+    for case, mode in (("chmod-4755-copy", 0o4755), ("chmod-2755-copy", 0o2755),
+                       ("chmod-6755-copy", 0o6755)):
+        path = os.path.join(HERE, case)
+        with open(path, "wb") as f:
+            f.write(src)
+        try:
+            os.chmod(path, mode)
+            out = "set"
+        except OSError as e:
+            out = "refused:" + err_name(e)
+        emit("8", case, out, ["refused:EPERM"])
+    for case, make in (
+            ("open-creat-4755", lambda p: os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o4755))),
+            ("mknod-regular-4755", lambda p: os.mknod(p, 0o100000 | 0o4755)),
+            ("fchmod-4755", lambda p: (lambda fd: (os.fchmod(fd, 0o4755), os.close(fd)))(
+                os.open(p, os.O_CREAT | os.O_WRONLY, 0o755)))):
+        try:
+            make(os.path.join(HERE, case))
+            out = "set"
+        except OSError as e:
+            out = "refused:" + err_name(e)
+        emit("8", case, out, ["refused:EPERM"])
+
+
+# --- 9. git settings the host would run (issue 10 item 3) ---------------------------------
+# The workspace is a git repository the operator made. The host runs `git status` in it
+# (and in any repository the agent made) afterwards; P["git_marker"] must not appear.
+
+def git(*args):
+    try:
+        p = subprocess.run(["git"] + list(args), cwd=HERE, capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        return "ok" if p.returncode == 0 else "exit-%d" % p.returncode
+    except Exception as e:
+        return err_name(e)
+
+
+def try_write(path, text, mode="a"):
+    try:
+        with open(os.path.join(HERE, path), mode) as f:
+            f.write(text)
+        return "written"
+    except OSError as e:
+        return "refused:" + err_name(e)
+
+
+def attack9():
+    run = "touch " + P["git_marker"]
+    emit("9", "git-works-inside", git("status", "--short"), ["ok"])
+    emit("9", "git-config-fsmonitor", git("config", "core.fsmonitor", run), ["exit-255", "exit-4"])
+    for key in ("core.hooksPath", "core.sshCommand", "alias.st", "filter.x.smudge",
+                "diff.external"):
+        emit("9", "git-config-" + key, git("config", key, run), ["exit-255", "exit-4"])
+    emit("9", "append-to-config", try_write(".git/config", "[core]\n\tfsmonitor = %s\n" % run),
+         ["refused:EROFS", "refused:EACCES", "refused:EPERM"])
+    emit("9", "hook", try_write(".git/hooks/post-checkout", "#!/bin/sh\n%s\n" % run, "w"),
+         ["refused:EROFS", "refused:EACCES", "refused:EPERM"])
+    try:
+        os.rename(os.path.join(HERE, ".git"), os.path.join(HERE, ".git-away"))
+        out = "renamed"
+    except OSError as e:
+        out = "refused:" + err_name(e)
+    emit("9", "replace-dot-git", out, ["refused:EBUSY", "refused:EPERM", "refused:EACCES"])
+    # commondir makes git read config from elsewhere, without an ownership check.
+    os.makedirs(os.path.join(HERE, "evil", "objects"), exist_ok=True)
+    os.makedirs(os.path.join(HERE, "evil", "refs"), exist_ok=True)
+    try_write("evil/HEAD", "ref: refs/heads/master\n", "w")
+    try_write("evil/config", "[core]\n\tfsmonitor = %s\n" % run, "w")
+    try_write(".git/commondir", "../evil\n", "w")
+    deadline = time.monotonic() + 5
+    while os.path.exists(os.path.join(HERE, ".git/commondir")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    emit("9", "commondir-redirect",
+         "still-there" if os.path.exists(os.path.join(HERE, ".git/commondir")) else "removed",
+         ["removed"])
+    # A repository of the agent's own: safe.directory keeps the host's git out of it.
+    emit("9", "nested-repo", git("init", "-q", "nested"), ["ok"])
+    emit("9", "nested-fsmonitor", git("-C", "nested", "config", "core.fsmonitor", run), ["ok"])
+
+
+# --- the terminal (issue 10 item 1), in a separate interactive `bottle start` -------------
+
+def attack_terminal(marker):
+    import fcntl
+    import termios
+    pushed = 0
+    for c in "touch %s\n" % marker:
+        try:
+            fcntl.ioctl(0, termios.TIOCSTI, c.encode())
+            pushed += 1
+        except OSError:
+            pass
+    # Whatever it pushed lands in the agent's own pty; the host judges the operator's shell.
+    emit("tty", "tiocsti", "pushed-into-own-pty:%d" % pushed,
+         ["pushed-into-own-pty:%d" % len("touch %s\n" % marker), "pushed-into-own-pty:0"])
+    try:
+        fcntl.ioctl(0, 0x541C, bytes([3]))  # TIOCLINUX, TIOCL_PASTESEL
+        out = "pasted"
+    except OSError as e:
+        out = "refused:" + err_name(e)
+    emit("tty", "tioclinux-paste", out, ["refused:ENOTTY", "refused:EINVAL", "refused:EPERM"])
+
+
 def wait_admin_port():
     path = os.path.join(HERE, "admin_port")
     for _ in range(400):
@@ -764,6 +873,9 @@ def wait_admin_port():
 
 
 def main():
+    if sys.argv[1:2] == ["--terminal"]:
+        attack_terminal(sys.argv[2])
+        return
     hunted = [unhide(h) for h in P["hunted_hex"]]
     attack7(hunted)
     secrets = {k: unhide(v) for k, v in P["planted_hex"].items()}
@@ -778,6 +890,8 @@ def main():
     attack4(secrets)
     attack5()
     attack6()
+    attack8()
+    attack9()
     print(json.dumps({"attack": "done"}), flush=True)
 
 
