@@ -57,7 +57,7 @@ void run_parser(Http1Parser::Kind kind, std::string_view data, size_t chunk, boo
   parser.set_body_sink([&body](std::string_view c) { body += c.size(); });
   proxy::Arrival arrival;
   if (tunnel) {
-    arrival.tunnel = proxy::Authority{"api.test", 443, false};
+    arrival.tunnel = proxy::Authority{"api.test", "api.test", 443, false};
     arrival.tls = true;
   }
   std::string pending;
@@ -112,10 +112,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   run_parser(Http1Parser::Kind::request, input, chunk, false);
   run_parser(Http1Parser::Kind::request, input, chunk, true);
   run_parser(Http1Parser::Kind::response, input, chunk, false);
-  // The same bytes as a WebSocket stream after a 101.
-  proxy::WsMessageReader ws(4096);
+  // The same bytes as a WebSocket stream after a 101; the judge refuses messages that
+  // start with 'S', so the refusal path runs too.
+  proxy::WsMessageGate ws(4096);
+  std::string out;
+  auto judge = [](const proxy::WsMessage& m) { return m.payload.empty() || m.payload[0] != 'S'; };
   for (size_t off = 0; off < input.size(); off += chunk) {
-    if (!ws.feed(input.substr(off, chunk), [](std::string_view m) { (void)m.size(); })) break;
+    if (ws.feed(input.substr(off, chunk), judge, out) != proxy::WsMessageGate::Outcome::ok) break;
+    out.clear();
   }
   return 0;
 }
