@@ -704,7 +704,8 @@ def attack5():
 GIT_DETECTORS = ("secret.aws_access_key_id", "secret.anthropic_api_key", "secret.pem_private_key")
 
 
-def git(*args, cwd=None):
+def gate_git(*args, cwd=None):
+    """git for the git-gate attack (attack 9 has its own `git`)."""
     try:
         p = subprocess.run(["git"] + list(args), cwd=cwd, capture_output=True, text=True,
                            timeout=90)
@@ -717,9 +718,9 @@ def commit_files(repo, files, message):
     for name, text in files.items():
         with open(os.path.join(repo, name), "w") as f:
             f.write(text)
-    git("add", "-A", cwd=repo)
-    git("commit", "-q", "-m", message, cwd=repo)
-    return git("rev-parse", "HEAD", cwd=repo)[1].strip()
+    gate_git("add", "-A", cwd=repo)
+    gate_git("commit", "-q", "-m", message, cwd=repo)
+    return gate_git("rev-parse", "HEAD", cwd=repo)[1].strip()
 
 
 def secret_files():
@@ -744,31 +745,31 @@ def attack_gitgate():
     # The manifest's ssh URL: the gitconfig rewrites it to the gate (there is no other way
     # to 127.0.0.1:<sshd port> from inside the bottle).
     app = "/tmp/gitgate-app"
-    rc, out = git("clone", "-q", P["git_app_url"], app)
+    rc, out = gate_git("clone", "-q", P["git_app_url"], app)
     emit("gitgate", "clone-through-gate", "ok" if rc == 0 else "failed:" + out[-200:], ["ok"])
     if rc != 0:
         return
     clean = commit_files(app, {"feature.txt": "clean work\n"}, "clean work")
-    rc, out = git("push", "origin", "main", cwd=app)
+    rc, out = gate_git("push", "origin", "main", cwd=app)
     emit("gitgate", "clean-push", "ok" if rc == 0 else "failed:" + out[-200:], ["ok"], commit=clean)
     bad = commit_files(app, secret_files(), "three secret shapes")
-    rc, out = git("push", "origin", "main", cwd=app)
+    rc, out = gate_git("push", "origin", "main", cwd=app)
     emit("gitgate", "push-three-secret-shapes", judge_refusal(rc, out), ["refused-naming-all-three"],
          secret_commit=bad)
     # The vault's upstream only records connections (the gate's warm-up fetch at start is
     # one): a push refused before any upstream contact adds none while it runs; the clean
     # push after it must add one.
     vault = "/tmp/gitgate-vault"
-    git("init", "-q", "-b", "main", vault)
+    gate_git("init", "-q", "-b", "main", vault)
     commit_files(vault, secret_files(), "three secret shapes")
     start = time.time()
-    rc, out = git("push", P["git_vault_url"], "main", cwd=vault)
+    rc, out = gate_git("push", P["git_vault_url"], "main", cwd=vault)
     emit("gitgate", "vault-three-secret-shapes", judge_refusal(rc, out), ["refused-naming-all-three"],
          start=start, at=time.time())
     clean_vault = "/tmp/gitgate-vault-clean"
-    git("init", "-q", "-b", "main", clean_vault)
+    gate_git("init", "-q", "-b", "main", clean_vault)
     commit_files(clean_vault, {"ok.txt": "nothing secret\n"}, "clean")
-    rc, out = git("push", P["git_vault_url"], "main", cwd=clean_vault)
+    rc, out = gate_git("push", P["git_vault_url"], "main", cwd=clean_vault)
     emit("gitgate", "vault-clean-push-reaches-upstream",
          "upstream-error-shown" if rc != 0 and "upstream:" in out else "rc=%d" % rc,
          ["upstream-error-shown"])
