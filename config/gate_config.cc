@@ -16,8 +16,9 @@ bool is_alnum(char c) {
 }
 
 bool valid_user(std::string_view u) {
-  return !u.empty() && u[0] != '-' &&
-         std::all_of(u.begin(), u.end(), [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
+  return !u.empty() && u[0] != '-' && std::all_of(u.begin(), u.end(), [](char c) {
+    return is_alnum(c) || c == '.' || c == '_' || c == '-';
+  });
 }
 
 // A host name or an IPv4 literal; IPv6 literals arrive without their brackets.
@@ -30,7 +31,8 @@ bool valid_host(std::string_view h, bool bracketed) {
 
 bool valid_path(std::string_view p) {
   if (p.empty() || p[0] == '-') return false;
-  return std::none_of(p.begin(), p.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  return std::none_of(p.begin(), p.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 // "host", "host:port", "[v6]" or "[v6]:port" into `u`.
@@ -57,7 +59,8 @@ Status split_host_port(std::string_view hp, SshUrl& u, bool allow_port) {
   u.host = std::string(host);
   if (!port.empty()) {
     if (!allow_port) return Error{"a port needs the ssh:// form"};
-    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+    if (port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
         std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535) {
       return Error{"bad port '" + std::string(port) + "'"};
     }
@@ -124,12 +127,14 @@ Result<SshUrl> parse_ssh_url(std::string_view url) {
       if (!valid_user(u.user)) return bad("bad user '" + u.user + "'");
       host_start = at + 1;
     }
-    size_t colon = rest.find(':', rest.substr(host_start).starts_with('[') ? rest.find(']', host_start) : host_start);
+    size_t colon = rest.find(
+        ':', rest.substr(host_start).starts_with('[') ? rest.find(']', host_start) : host_start);
     size_t slash = rest.find('/');
     if (colon == std::string_view::npos || (slash != std::string_view::npos && slash < colon)) {
       return bad("not an ssh URL");
     }
-    if (auto st = split_host_port(rest.substr(host_start, colon - host_start), u, false); !st) return bad(st.error());
+    if (auto st = split_host_port(rest.substr(host_start, colon - host_start), u, false); !st)
+      return bad(st.error());
     u.path = std::string(rest.substr(colon + 1));
     // "<helper>::<address>" runs a git remote helper (ext:: runs a command): never ssh.
     if (u.path.starts_with(':')) return bad("'::' selects a git remote helper");
@@ -153,26 +158,29 @@ std::vector<std::string> SshUrl::equivalent_urls() const {
 }
 
 Result<std::string> parse_host_key(std::string_view text) {
-  static constexpr std::array<std::string_view, 7> kTypes = {
-      "ssh-ed25519",         "ssh-rsa",
-      "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-      "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
-      "sk-ecdsa-sha2-nistp256@openssh.com"};
+  static constexpr std::array<std::string_view, 7> kTypes = {"ssh-ed25519",
+                                                             "ssh-rsa",
+                                                             "ecdsa-sha2-nistp256",
+                                                             "ecdsa-sha2-nistp384",
+                                                             "ecdsa-sha2-nistp521",
+                                                             "sk-ssh-ed25519@openssh.com",
+                                                             "sk-ecdsa-sha2-nistp256@openssh.com"};
   std::istringstream in{std::string(text)};
   std::string type, blob;
   in >> type >> blob;
   if (std::find(kTypes.begin(), kTypes.end(), type) == kTypes.end()) {
-    return Error{"host_key must be '<type> <base64>' as in a known_hosts line without the host "
-                 "name (type one of ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa, ...; got '" +
-                 type + "')"};
+    return Error{
+        "host_key must be '<type> <base64>' as in a known_hosts line without the host "
+        "name (type one of ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa, ...; got '" +
+        type + "')"};
   }
   std::string head;
   const bool base64_text =
       blob.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
           std::string::npos &&
       blob.find('=') >= blob.size() - 2;
-  if (!base64_text || blob.size() < 16 || blob.size() % 4 != 0 || !base64_prefix(blob, 4 + type.size(), head) ||
-      head.size() < 4 + type.size() ||
+  if (!base64_text || blob.size() < 16 || blob.size() % 4 != 0 ||
+      !base64_prefix(blob, 4 + type.size(), head) || head.size() < 4 + type.size() ||
       head.substr(0, 4) != std::string({0, 0, 0, static_cast<char>(type.size())}) ||
       head.substr(4) != type) {
     return Error{"host_key: the base64 part is not a " + type + " key"};
@@ -182,7 +190,8 @@ Result<std::string> parse_host_key(std::string_view text) {
 
 bool valid_repo_name(std::string_view name) {
   return !name.empty() && name != "." && name != ".." &&
-         std::all_of(name.begin(), name.end(), [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
+         std::all_of(name.begin(), name.end(),
+                     [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
 const GateRepo* GateConfig::find(std::string_view name) const {
@@ -201,7 +210,8 @@ class GateConfigReader {
 
   Result<std::shared_ptr<const GateConfig>> read(const YAML::Node& root) {
     auto cfg = std::make_shared<GateConfig>();
-    if (!root.IsDefined() || root.IsNull()) return Error{file_ + ":1:1: empty gitgate file (expected 'repos:')"};
+    if (!root.IsDefined() || root.IsNull())
+      return Error{file_ + ":1:1: empty gitgate file (expected 'repos:')"};
     MapReader top(file_, root, "gitgate file");
     YAML::Node repos = top.node("repos");
     YAML::Node dlp = top.node("dlp");
@@ -209,8 +219,10 @@ class GateConfigReader {
     YAML::Node proposals = top.node("proposals");
     top.finish();
     if (!top.ok()) return Error{top.error()};
-    if (!repos.IsDefined()) return Error{file_ + ":1:1: missing 'repos' (the list of repos the gate fronts)"};
-    if (!repos.IsNull() && !repos.IsSequence()) return Error{where(file_, repos) + ": 'repos' must be a list"};
+    if (!repos.IsDefined())
+      return Error{file_ + ":1:1: missing 'repos' (the list of repos the gate fronts)"};
+    if (!repos.IsNull() && !repos.IsSequence())
+      return Error{where(file_, repos) + ": 'repos' must be a list"};
     if (repos.IsSequence()) {
       std::map<std::string, int> seen;
       for (const auto& r : repos) {
@@ -218,8 +230,8 @@ class GateConfigReader {
         if (auto st = read_repo(r, repo); !st) return Error{st.error()};
         auto [it, fresh] = seen.emplace(repo.name, repo.line);
         if (!fresh) {
-          return Error{where(file_, r) + ": duplicate repo name '" + repo.name + "' (first at line " +
-                       std::to_string(it->second) + ")"};
+          return Error{where(file_, r) + ": duplicate repo name '" + repo.name +
+                       "' (first at line " + std::to_string(it->second) + ")"};
         }
         cfg->repos.push_back(std::move(repo));
       }
@@ -228,14 +240,18 @@ class GateConfigReader {
       DlpKeys keys;
       keys.inbound = false;              // a push is only ever scanned outbound
       keys.stream_large_bodies = false;  // max_body_bytes is the per-blob scan cap
-      if (auto st = read_dlp_section(file_, dlp, "dlp", keys, opts_.env, cfg->dlp, &cfg->known_secrets_env); !st) {
+      if (auto st = read_dlp_section(file_, dlp, "dlp", keys, opts_.env, cfg->dlp,
+                                     &cfg->known_secrets_env);
+          !st) {
         return Error{st.error()};
       }
     }
     if (timeouts.IsDefined()) {
       MapReader t(file_, timeouts, "timeouts");
-      if (auto v = t.integer("request_ms", 1, 3'600'000)) cfg->timeouts.request_ms = static_cast<uint64_t>(*v);
-      if (auto v = t.integer("idle_ms", 1, 86'400'000)) cfg->timeouts.idle_ms = static_cast<uint64_t>(*v);
+      if (auto v = t.integer("request_ms", 1, 3'600'000))
+        cfg->timeouts.request_ms = static_cast<uint64_t>(*v);
+      if (auto v = t.integer("idle_ms", 1, 86'400'000))
+        cfg->timeouts.idle_ms = static_cast<uint64_t>(*v);
       t.finish();
       if (!t.ok()) return Error{t.error()};
     }
@@ -249,8 +265,9 @@ class GateConfigReader {
       p.finish();
       if (!p.ok()) return Error{p.error()};
       if (!queue || !queue->starts_with('/')) {
-        return Error{where(file_, queue ? queue_node : proposals) +
-                     ": 'proposals' needs 'queue: <absolute path of the proposal queue directory>'"};
+        return Error{
+            where(file_, queue ? queue_node : proposals) +
+            ": 'proposals' needs 'queue: <absolute path of the proposal queue directory>'"};
       }
       out.queue = *queue;
       cfg->proposals = out;
@@ -276,14 +293,16 @@ class GateConfigReader {
     const std::string at = where(file_, n);
     if (!name) return Error{at + ": repo is missing 'name'"};
     if (!valid_repo_name(*name)) {
-      return Error{where(file_, name_node) + ": repo name '" + *name + "' must match [A-Za-z0-9._-]+"};
+      return Error{where(file_, name_node) + ": repo name '" + *name +
+                   "' must match [A-Za-z0-9._-]+"};
     }
     if (name->ends_with(".git")) {
       return Error{where(file_, name_node) + ": repo name '" + *name +
                    "' must not end in .git (the gate serves it as /" + *name + ".git)"};
     }
     repo.name = *name;
-    if (!upstream) return Error{at + ": repo '" + repo.name + "' is missing 'upstream' (its ssh URL)"};
+    if (!upstream)
+      return Error{at + ": repo '" + repo.name + "' is missing 'upstream' (its ssh URL)"};
     auto url = parse_ssh_url(*upstream);
     if (!url) return Error{where(file_, up_node) + ": " + url.error()};
     repo.upstream = *upstream;
@@ -296,15 +315,20 @@ class GateConfigReader {
     auto hk = parse_host_key(*host_key);
     if (!hk) return Error{where(file_, hk_node) + ": " + hk.error()};
     repo.host_key = *hk;
-    if (!key) return Error{at + ": repo '" + repo.name + "' is missing 'key' (a private key file or GIT_KEY_<n>)"};
+    if (!key)
+      return Error{at + ": repo '" + repo.name +
+                   "' is missing 'key' (a private key file or GIT_KEY_<n>)"};
     if (key->starts_with('/')) {
       repo.key_file = *key;
     } else if (key->starts_with("GIT_KEY_") && key->size() > 8 &&
-               std::all_of(key->begin() + 8, key->end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      if (auto why = env_slot_problem(*key, opts_.env)) return Error{where(file_, key_node) + ": " + *why};
+               std::all_of(key->begin() + 8, key->end(),
+                           [](char c) { return c >= '0' && c <= '9'; })) {
+      if (auto why = env_slot_problem(*key, opts_.env))
+        return Error{where(file_, key_node) + ": " + *why};
       repo.key_env = *key;
     } else {
-      return Error{where(file_, key_node) + ": 'key' must be an absolute file path or an env slot GIT_KEY_<n> (got '" +
+      return Error{where(file_, key_node) +
+                   ": 'key' must be an absolute file path or an env slot GIT_KEY_<n> (got '" +
                    *key + "')"};
     }
     return OkStatus();
@@ -316,14 +340,16 @@ class GateConfigReader {
 
 }  // namespace
 
-Result<std::shared_ptr<const GateConfig>> parse_gate_config(std::string_view yaml, std::string_view file,
+Result<std::shared_ptr<const GateConfig>> parse_gate_config(std::string_view yaml,
+                                                            std::string_view file,
                                                             const GateLoadOptions& opts) {
   auto root = load_strict_yaml(yaml, file);
   if (!root) return Error{root.error()};
   return GateConfigReader(file, opts).read(*root);
 }
 
-Result<std::shared_ptr<const GateConfig>> load_gate_config(const std::string& path, const GateLoadOptions& opts) {
+Result<std::shared_ptr<const GateConfig>> load_gate_config(const std::string& path,
+                                                           const GateLoadOptions& opts) {
   auto text = read_text_file(path);
   if (!text) return Error{text.error()};
   return parse_gate_config(*text, path, opts);

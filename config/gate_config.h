@@ -15,8 +15,8 @@
 //   timeouts: {request_ms: 10000, idle_ms: 600000}
 //   proposals:                                     # optional operator override (supervise's queue)
 //     queue: /state/proposals                      # a push with findings becomes a gitleaks-allow
-//     wait_ms: 300000                              # proposal; the gate waits this long for an answer
-//     bottle: dev-1a2b3c                           # the slug written into proposals
+//     wait_ms: 300000                              # proposal; the gate waits this long for an
+//     answer bottle: dev-1a2b3c                           # the slug written into proposals
 #pragma once
 
 #include <cstdint>

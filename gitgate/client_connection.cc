@@ -30,13 +30,16 @@ std::string peer_of(uv_tcp_t* tcp) {
 
 }  // namespace
 
-ClientConnection::ClientConnection(GateContext& ctx) : ctx_(ctx), deadline_(ctx.loop, [this] { on_deadline(); }) {
+ClientConnection::ClientConnection(GateContext& ctx)
+    : ctx_(ctx), deadline_(ctx.loop, [this] { on_deadline(); }) {
   uv_tcp_init(ctx.loop, &tcp_);
   tcp_.data = this;
   ctx_.metrics.active_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
-ClientConnection::~ClientConnection() { ctx_.metrics.active_connections.fetch_sub(1, std::memory_order_relaxed); }
+ClientConnection::~ClientConnection() {
+  ctx_.metrics.active_connections.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void ClientConnection::accept(uv_stream_t* server) {
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&tcp_)) != 0) {
@@ -106,7 +109,8 @@ void ClientConnection::pause_reading() {
 void ClientConnection::resume_reading() {
   if (reading_ || ending_) return;
   reading_ = true;
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &ClientConnection::on_alloc, &ClientConnection::on_read);
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &ClientConnection::on_alloc,
+                &ClientConnection::on_read);
 }
 
 void ClientConnection::finish() {

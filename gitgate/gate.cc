@@ -18,11 +18,13 @@
 
 namespace bottle::gitgate {
 
-ServiceProcess::Spec GateContext::service_spec(const config::GateRepo& repo, Service service, bool stateless,
-                                               bool advertise_only, const std::string& protocol) {
+ServiceProcess::Spec GateContext::service_spec(const config::GateRepo& repo, Service service,
+                                               bool stateless, bool advertise_only,
+                                               const std::string& protocol) {
   ServiceProcess::Spec spec;
   spec.argv = {tools.git};
-  if (service == Service::receive_pack) spec.argv.insert(spec.argv.end(), {"-c", "core.hooksPath=" + state.hooks()});
+  if (service == Service::receive_pack)
+    spec.argv.insert(spec.argv.end(), {"-c", "core.hooksPath=" + state.hooks()});
   spec.argv.push_back(service == Service::upload_pack ? "upload-pack" : "receive-pack");
   if (service == Service::upload_pack) spec.argv.push_back("--strict");
   if (stateless) spec.argv.push_back("--stateless-rpc");
@@ -48,10 +50,17 @@ ServiceProcess::Spec GateContext::service_spec(const config::GateRepo& repo, Ser
       metrics.scanned_blobs.fetch_add(out.scan.blobs, std::memory_order_relaxed);
       metrics.binary_blobs_skipped.fetch_add(out.scan.binary_blobs, std::memory_order_relaxed);
       switch (out.kind) {
-        case PushOutcome::Kind::forwarded: metrics.pushes_forwarded.fetch_add(1); break;
-        case PushOutcome::Kind::rejected: metrics.pushes_rejected.fetch_add(1); break;
-        case PushOutcome::Kind::no_request: break;
-        default: metrics.pushes_failed.fetch_add(1); break;
+        case PushOutcome::Kind::forwarded:
+          metrics.pushes_forwarded.fetch_add(1);
+          break;
+        case PushOutcome::Kind::rejected:
+          metrics.pushes_rejected.fetch_add(1);
+          break;
+        case PushOutcome::Kind::no_request:
+          break;
+        default:
+          metrics.pushes_failed.fetch_add(1);
+          break;
       }
     };
   }
@@ -87,7 +96,8 @@ std::optional<ListenSpec> fd_spec(int fd) {
 }
 
 std::string describe(const ListenSpec& spec, int fd) {
-  return spec.kind == ListenSpec::Kind::fd ? spec.to_string() : spec.host + ":" + std::to_string(local_port(fd));
+  return spec.kind == ListenSpec::Kind::fd ? spec.to_string()
+                                           : spec.host + ":" + std::to_string(local_port(fd));
 }
 
 }  // namespace
@@ -119,13 +129,18 @@ int run_gitgate(const GateOptions& o) {
   }
   // LISTEN_FDS: by name (LISTEN_FDNAMES=git:http[:admin]); unnamed ones are git, then http.
   for (const auto& p : take_listen_fds()) {
-    std::optional<ListenSpec>* slot = p.name == "git" ? &git_spec : p.name == "http" ? &http_spec
+    std::optional<ListenSpec>* slot = p.name == "git"     ? &git_spec
+                                      : p.name == "http"  ? &http_spec
                                       : p.name == "admin" ? &admin_spec
-                                      : !git_spec ? &git_spec : &http_spec;
+                                      : !git_spec         ? &git_spec
+                                                          : &http_spec;
     if (!*slot) *slot = fd_spec(p.fd);
   }
   if (!git_spec || !http_spec) {
-    return fail("usage", "--listen-git and --listen-http are required (or LISTEN_FDS with LISTEN_FDNAMES=git:http)", 2);
+    return fail(
+        "usage",
+        "--listen-git and --listen-http are required (or LISTEN_FDS with LISTEN_FDNAMES=git:http)",
+        2);
   }
 
   auto tools = find_tools();
@@ -135,7 +150,8 @@ int run_gitgate(const GateOptions& o) {
   ctx.tools = *tools;
   std::error_code ec;
   ctx.state = StateDir(std::filesystem::absolute(o.state, ec).lexically_normal().string());
-  if (auto st = prepare_state(*ctx.config, ctx.tools, ctx.state, *lo.env); !st) return fail("state", st.error());
+  if (auto st = prepare_state(*ctx.config, ctx.tools, ctx.state, *lo.env); !st)
+    return fail("state", st.error());
 
   dlp::ScannerConfig sc;
   for (const auto& name : ctx.config->known_secrets_env) {
@@ -149,13 +165,15 @@ int run_gitgate(const GateOptions& o) {
   uv_loop_init(&loop);
   ctx.loop = &loop;
   for (const auto& repo : ctx.config->repos) {
-    ctx.queues.emplace(repo.name, std::make_unique<RepoQueue>(&loop, ctx.tools, ctx.state, repo, ctx.metrics));
+    ctx.queues.emplace(repo.name,
+                       std::make_unique<RepoQueue>(&loop, ctx.tools, ctx.state, repo, ctx.metrics));
   }
 
   Listener git_listener, http_listener;
   std::string git_addr, http_addr;
-  for (auto [listener, spec, addr, http] : {std::tuple{&git_listener, &*git_spec, &git_addr, false},
-                                            std::tuple{&http_listener, &*http_spec, &http_addr, true}}) {
+  for (auto [listener, spec, addr, http] :
+       {std::tuple{&git_listener, &*git_spec, &git_addr, false},
+        std::tuple{&http_listener, &*http_spec, &http_addr, true}}) {
     auto fd = open_listener(*spec);
     if (!fd) return fail("listen", fd.error());
     *addr = describe(*spec, *fd);
@@ -164,7 +182,8 @@ int run_gitgate(const GateOptions& o) {
     uv_tcp_init(&loop, &listener->tcp);
     listener->tcp.data = listener;
     int rc = uv_tcp_open(&listener->tcp, *fd);
-    if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->tcp), 128, &on_connection);
+    if (rc == 0)
+      rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->tcp), 128, &on_connection);
     if (rc != 0) return fail("listen", *addr + ": " + uv_strerror(rc));
   }
   std::unique_ptr<AdminServer> admin;
@@ -173,7 +192,8 @@ int run_gitgate(const GateOptions& o) {
     auto fd = open_listener(*admin_spec);
     if (!fd) return fail("admin", fd.error());
     admin_addr = describe(*admin_spec, *fd);
-    admin = std::make_unique<AdminServer>(&loop, AdminServer::Pages{[&ctx] { return ctx.metrics.render(); }, {}});
+    admin = std::make_unique<AdminServer>(
+        &loop, AdminServer::Pages{[&ctx] { return ctx.metrics.render(); }, {}});
     if (auto st = admin->start(*fd); !st) return fail("admin", st.error());
   }
 
@@ -189,13 +209,14 @@ int run_gitgate(const GateOptions& o) {
 
   nlohmann::json repos = nlohmann::json::array();
   for (const auto& r : ctx.config->repos) repos.push_back(r.name);
-  log::info("gitgate_started", {{"git", git_addr},
-                                {"http", http_addr},
-                                {"admin", admin_addr},
-                                {"state", ctx.state.root()},
-                                {"repos", repos},
-                                {"dlp_outbound", std::string(config::to_string(ctx.config->dlp.outbound))},
-                                {"blob_scan_cap", ctx.config->dlp.max_body_bytes}});
+  log::info("gitgate_started",
+            {{"git", git_addr},
+             {"http", http_addr},
+             {"admin", admin_addr},
+             {"state", ctx.state.root()},
+             {"repos", repos},
+             {"dlp_outbound", std::string(config::to_string(ctx.config->dlp.outbound))},
+             {"blob_scan_cap", ctx.config->dlp.max_body_bytes}});
   // Warm every mirror now, so the agent's first clone finds one (a read still waits for a
   // fetch of its own; this one only makes that fetch incremental).
   for (auto& [name, queue] : ctx.queues) queue->want_fresh([](const FetchOutcome&) {});

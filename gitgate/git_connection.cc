@@ -16,7 +16,8 @@ GitConnection::~GitConnection() {
 void GitConnection::refuse(const std::string& message, const std::string& log_reason) {
   if (!log_reason.empty()) {
     ctx_.metrics.bad_requests.fetch_add(1, std::memory_order_relaxed);
-    log::warn("gitgate_bad_request", {{"protocol", "git"}, {"reason", log_reason}, {"peer", peer()}});
+    log::warn("gitgate_bad_request",
+              {{"protocol", "git"}, {"reason", log_reason}, {"peer", peer()}});
   }
   state_ = State::done;
   send(err_pkt(message));
@@ -44,7 +45,8 @@ void GitConnection::on_bytes(std::string_view data) {
     case PktRead::Status::data:
       break;
     default:
-      return refuse("gitgate: expected a git-upload-pack or git-receive-pack request", "no service request");
+      return refuse("gitgate: expected a git-upload-pack or git-receive-pack request",
+                    "no service request");
   }
   auto request = parse_daemon_request(pkt.payload);
   if (!request) return refuse("gitgate: " + request.error(), request.error());
@@ -65,10 +67,13 @@ void GitConnection::on_bytes(std::string_view data) {
   state_ = State::fetching;
   pause_reading();
   disarm_deadline();
-  ctx_.queue(*repo).want_fresh([this, alive = alive_, repo, req = *request](const FetchOutcome& fetched) {
+  ctx_.queue(*repo).want_fresh([this, alive = alive_, repo,
+                                req = *request](const FetchOutcome& fetched) {
     if (!*alive) return;
     if (!fetched.ok) {
-      refuse("gitgate: fetch from the upstream failed, so nothing is served (no stale data):\n" + fetched.error, "");
+      refuse("gitgate: fetch from the upstream failed, so nothing is served (no stale data):\n" +
+                 fetched.error,
+             "");
       return;
     }
     start_child(*repo, req);
@@ -94,7 +99,8 @@ void GitConnection::start_child(const config::GateRepo& repo, const DaemonReques
   };
   h.in_drained = [this] { resume_reading(); };
   auto child = ServiceProcess::start(
-      ctx_.loop, ctx_.service_spec(repo, request.service, false, false, request.protocol), std::move(h));
+      ctx_.loop, ctx_.service_spec(repo, request.service, false, false, request.protocol),
+      std::move(h));
   if (!child) {
     log::error("gitgate_spawn_failed", {{"repo", repo.name}, {"error", child.error()}});
     refuse("gitgate: internal error starting git", "");
@@ -113,7 +119,9 @@ void GitConnection::child_done() {
   if (child_status_ != 0 && !child_spoke_) {
     // git failed before saying anything: say so the way git:// does (its own words, which
     // name host paths, stay in the gate's log).
-    refuse("gitgate: git failed on the gate (status " + std::to_string(child_status_) + "); see its log", "");
+    refuse("gitgate: git failed on the gate (status " + std::to_string(child_status_) +
+               "); see its log",
+           "");
     return;
   }
   state_ = State::done;
@@ -130,8 +138,9 @@ void GitConnection::on_client_eof() {
 
 void GitConnection::on_deadline() {
   ctx_.metrics.timeouts.fetch_add(1, std::memory_order_relaxed);
-  log::warn("gitgate_timeout",
-            {{"protocol", "git"}, {"phase", state_ == State::request ? "request" : "idle"}, {"peer", peer()}});
+  log::warn("gitgate_timeout", {{"protocol", "git"},
+                                {"phase", state_ == State::request ? "request" : "idle"},
+                                {"peer", peer()}});
   close_now();
 }
 

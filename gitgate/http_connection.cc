@@ -26,10 +26,12 @@ HttpConnection::~HttpConnection() {
 void HttpConnection::refuse(int status, const std::string& message, bool log_it) {
   if (log_it) {
     ctx_.metrics.bad_requests.fetch_add(1, std::memory_order_relaxed);
-    log::warn("gitgate_bad_request", {{"protocol", "http"}, {"status", status}, {"reason", message}, {"peer", peer()}});
+    log::warn("gitgate_bad_request",
+              {{"protocol", "http"}, {"status", status}, {"reason", message}, {"peer", peer()}});
   }
   state_ = State::done;
-  send(simple_response(status, reason_phrase(status), "text/plain; charset=utf-8", message + "\n", true));
+  send(simple_response(status, reason_phrase(status), "text/plain; charset=utf-8", message + "\n",
+                       true));
   finish();
 }
 
@@ -67,7 +69,8 @@ void HttpConnection::process() {
         if (route_.kind == HttpRoute::Kind::rpc) {
           if (gunzip_) {
             std::string tail;
-            if (auto st = gunzip_->finish(tail); !st) return refuse(400, "gitgate: bad gzip body: " + st.error(), true);
+            if (auto st = gunzip_->finish(tail); !st)
+              return refuse(400, "gitgate: bad gzip body: " + st.error(), true);
             if (child_) child_->write_in(tail);
           }
           if (child_) child_->close_in();
@@ -83,8 +86,10 @@ void HttpConnection::process() {
           ctx_.queue(*route_.repo).want_fresh([this, alive = alive_](const FetchOutcome& fetched) {
             if (!*alive) return;
             if (!fetched.ok) {
-              refuse(502, "gitgate: fetch from the upstream failed, so nothing is served (no stale data):\n" +
-                              fetched.error,
+              refuse(502,
+                     "gitgate: fetch from the upstream failed, so nothing is served (no stale "
+                     "data):\n" +
+                         fetched.error,
                      false);
               return;
             }
@@ -100,17 +105,19 @@ void HttpConnection::process() {
 
 void HttpConnection::handle_head(const MessageHead& head) {
   auto routed = route_http(head, *ctx_.config);
-  if (auto* no = std::get_if<HttpRefusal>(&routed)) return refuse(no->status, "gitgate: " + no->message, true);
+  if (auto* no = std::get_if<HttpRefusal>(&routed))
+    return refuse(no->status, "gitgate: " + no->message, true);
   route_ = std::get<HttpRoute>(routed);
   keep_alive_ = head.keep_alive;
   chunked_ = head.http_minor >= 1;
   if (!chunked_) keep_alive_ = false;
   ctx_.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
-  log::info("gitgate_request", {{"protocol", "http"},
-                                {"service", std::string(service_name(route_.service))},
-                                {"repo", route_.repo->name},
-                                {"kind", route_.kind == HttpRoute::Kind::rpc ? "rpc" : "advertisement"},
-                                {"peer", peer()}});
+  log::info("gitgate_request",
+            {{"protocol", "http"},
+             {"service", std::string(service_name(route_.service))},
+             {"repo", route_.repo->name},
+             {"kind", route_.kind == HttpRoute::Kind::rpc ? "rpc" : "advertisement"},
+             {"peer", peer()}});
   state_ = State::body;
   arm_deadline(ctx_.config->timeouts.request_ms);
   if (route_.kind != HttpRoute::Kind::rpc) return;
@@ -159,7 +166,8 @@ void HttpConnection::start_child() {
     }
   };
   auto child = ServiceProcess::start(
-      ctx_.loop, ctx_.service_spec(*route_.repo, route_.service, true, advertise, route_.protocol), std::move(h));
+      ctx_.loop, ctx_.service_spec(*route_.repo, route_.service, true, advertise, route_.protocol),
+      std::move(h));
   if (!child) {
     log::error("gitgate_spawn_failed", {{"repo", route_.repo->name}, {"error", child.error()}});
     return refuse(500, "gitgate: internal error starting git", false);
@@ -179,7 +187,8 @@ void HttpConnection::child_out(std::string_view bytes) {
     const bool advertise = route_.kind == HttpRoute::Kind::advertisement;
     const std::string service(service_name(route_.service));
     std::string head = "HTTP/1.1 200 OK\r\n";
-    append_header(head, "Content-Type", "application/x-" + service + (advertise ? "-advertisement" : "-result"));
+    append_header(head, "Content-Type",
+                  "application/x-" + service + (advertise ? "-advertisement" : "-result"));
     append_header(head, "Cache-Control", "no-cache");
     if (chunked_) append_header(head, "Transfer-Encoding", "chunked");
     if (!keep_alive_) append_header(head, "Connection", "close");
@@ -187,7 +196,8 @@ void HttpConnection::child_out(std::string_view bytes) {
     send(head);
     // Protocol v0/v1 advertisements start with the service line; v2 (upload-pack only)
     // starts with its capabilities.
-    if (advertise && !(route_.service == Service::upload_pack && route_.protocol.find("version=2") != std::string::npos)) {
+    if (advertise && !(route_.service == Service::upload_pack &&
+                       route_.protocol.find("version=2") != std::string::npos)) {
       std::string prefix = pkt_line("# service=" + service + "\n") + std::string(kFlushPkt);
       send(chunked_ ? chunk_frame(prefix) : prefix);
     }
@@ -204,8 +214,10 @@ void HttpConnection::maybe_end_response() {
   if (child_status_ != 0) {
     if (!response_started_) {
       // git's own words name host paths: they stay in the gate's log (gitgate_child_stderr).
-      return refuse(500, "gitgate: " + std::string(service_name(route_.service)) + " failed on the gate (status " +
-                             std::to_string(child_status_) + "); see its log",
+      return refuse(500,
+                    "gitgate: " + std::string(service_name(route_.service)) +
+                        " failed on the gate (status " + std::to_string(child_status_) +
+                        "); see its log",
                     false);
     }
     state_ = State::done;
@@ -234,7 +246,9 @@ void HttpConnection::next_request() {
   process();
 }
 
-void HttpConnection::on_client_eof() { close_now(); }
+void HttpConnection::on_client_eof() {
+  close_now();
+}
 
 void HttpConnection::on_deadline() {
   ctx_.metrics.timeouts.fetch_add(1, std::memory_order_relaxed);

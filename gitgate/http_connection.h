@@ -42,7 +42,7 @@ class HttpConnection final : public ClientConnection {
   std::string in_;
   HttpRoute route_;
   bool keep_alive_ = true;
-  bool chunked_ = true;  // HTTP/1.1 responses are chunked; 1.0 ones end at close
+  bool chunked_ = true;        // HTTP/1.1 responses are chunked; 1.0 ones end at close
   bool head_started_ = false;  // bytes of a request head arrived
   bool body_done_ = false;
   bool response_started_ = false;

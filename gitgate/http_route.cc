@@ -5,7 +5,9 @@
 namespace bottle::gitgate {
 namespace {
 
-HttpRefusal refuse(int status, std::string message) { return {status, std::move(message)}; }
+HttpRefusal refuse(int status, std::string message) {
+  return {status, std::move(message)};
+}
 
 // The single `service=` parameter of an info/refs query, or "" when absent or repeated.
 std::string service_param(std::string_view query) {
@@ -26,7 +28,8 @@ std::string service_param(std::string_view query) {
 
 }  // namespace
 
-std::variant<HttpRoute, HttpRefusal> route_http(const MessageHead& head, const config::GateConfig& config) {
+std::variant<HttpRoute, HttpRefusal> route_http(const MessageHead& head,
+                                                const config::GateConfig& config) {
   std::string_view target = head.target;
   if (!target.starts_with('/')) return refuse(400, "request target must be a path");
   size_t q = target.find('?');
@@ -50,7 +53,9 @@ std::variant<HttpRoute, HttpRefusal> route_http(const MessageHead& head, const c
     repo_part = path.substr(0, slash);
     service = std::string(path.substr(slash + 1));
   } else {
-    return refuse(404, "not a git smart HTTP path (/<repo>.git/info/refs, /git-upload-pack, /git-receive-pack)");
+    return refuse(
+        404,
+        "not a git smart HTTP path (/<repo>.git/info/refs, /git-upload-pack, /git-receive-pack)");
   }
   if (service == "git-upload-pack") {
     route.service = Service::upload_pack;
@@ -71,7 +76,8 @@ std::variant<HttpRoute, HttpRefusal> route_http(const MessageHead& head, const c
     if (ascii_lower(head.header("content-type").value_or("")) != want) {
       return refuse(415, "Content-Type must be " + want);
     }
-    if (!head.chunked && !head.content_length) return refuse(400, "a request body needs Content-Length or chunked encoding");
+    if (!head.chunked && !head.content_length)
+      return refuse(400, "a request body needs Content-Length or chunked encoding");
     if (head.content_length && *head.content_length > kMaxDeclaredBody) {
       return refuse(413, "request body over 1 MiB declared; send it chunked");
     }

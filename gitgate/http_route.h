@@ -23,8 +23,8 @@ struct HttpRoute {
   Kind kind = Kind::advertisement;
   const config::GateRepo* repo = nullptr;
   Service service = Service::upload_pack;
-  bool gzip = false;      // request body is Content-Encoding: gzip
-  std::string protocol;   // Git-Protocol header, sanitized, for GIT_PROTOCOL
+  bool gzip = false;     // request body is Content-Encoding: gzip
+  std::string protocol;  // Git-Protocol header, sanitized, for GIT_PROTOCOL
 };
 
 // A refusal: status and a one-line text/plain body git shows the user.
@@ -33,6 +33,7 @@ struct HttpRefusal {
   std::string message;
 };
 
-std::variant<HttpRoute, HttpRefusal> route_http(const MessageHead& head, const config::GateConfig& config);
+std::variant<HttpRoute, HttpRefusal> route_http(const MessageHead& head,
+                                                const config::GateConfig& config);
 
 }  // namespace bottle::gitgate

@@ -35,8 +35,12 @@ class StateDir {
   const std::string& root() const { return root_; }
   std::string home() const { return root_ + "/home"; }
   std::string hooks() const { return root_ + "/hooks"; }
-  std::string mirror(const config::GateRepo& r) const { return root_ + "/mirrors/" + r.name + ".git"; }
-  std::string known_hosts(const config::GateRepo& r) const { return root_ + "/known_hosts/" + r.name; }
+  std::string mirror(const config::GateRepo& r) const {
+    return root_ + "/mirrors/" + r.name + ".git";
+  }
+  std::string known_hosts(const config::GateRepo& r) const {
+    return root_ + "/known_hosts/" + r.name;
+  }
   // "" when the path would not fit a unix socket address (multiplexing is then off).
   std::string ssh_control(const config::GateRepo& r) const {
     std::string p = root_ + "/ssh/" + r.name;
@@ -55,8 +59,10 @@ class StateDir {
 std::vector<std::string> base_env(const GateTools& tools, const StateDir& state);
 // base_env plus GIT_SSH_COMMAND for the repo: its key only, BatchMode, ConnectTimeout=10,
 // StrictHostKeyChecking against the pinned key alone, one multiplexed connection.
-std::vector<std::string> upstream_env(const GateTools& tools, const StateDir& state, const config::GateRepo& repo);
-std::string ssh_command(const GateTools& tools, const StateDir& state, const config::GateRepo& repo);
+std::vector<std::string> upstream_env(const GateTools& tools, const StateDir& state,
+                                      const config::GateRepo& repo);
+std::string ssh_command(const GateTools& tools, const StateDir& state,
+                        const config::GateRepo& repo);
 // POSIX shell single-quoting (git runs GIT_SSH_COMMAND through sh).
 std::string shell_quote(std::string_view s);
 
@@ -64,11 +70,12 @@ std::string shell_quote(std::string_view s);
 // keys, the hook link, and every missing mirror (built in a temporary directory and
 // renamed, so a crash never leaves half a mirror). An existing mirror keeps its objects;
 // its origin URL follows the config.
-Status prepare_state(const config::GateConfig& config, const GateTools& tools, const StateDir& state,
-                     const config::EnvLookup& env);
+Status prepare_state(const config::GateConfig& config, const GateTools& tools,
+                     const StateDir& state, const config::EnvLookup& env);
 
 // Closes the multiplexed ssh connections (at shutdown), so none outlives the gate.
-void close_ssh_connections(const config::GateConfig& config, const GateTools& tools, const StateDir& state);
+void close_ssh_connections(const config::GateConfig& config, const GateTools& tools,
+                           const StateDir& state);
 
 struct FetchOutcome {
   bool ok = false;
@@ -78,8 +85,8 @@ struct FetchOutcome {
 };
 // `git fetch --prune origin`; with `sync_head`, then points HEAD at the upstream's default
 // branch (`ls-remote --symref`). Blocking: call it off the loop.
-FetchOutcome fetch_mirror(const GateTools& tools, const StateDir& state, const config::GateRepo& repo,
-                          bool sync_head);
+FetchOutcome fetch_mirror(const GateTools& tools, const StateDir& state,
+                          const config::GateRepo& repo, bool sync_head);
 
 // Upper bound on one upstream command (fetch, ls-remote, push): ssh's own timeouts end a
 // dead connection sooner; this ends a live one that never finishes.

@@ -10,12 +10,15 @@ namespace bottle::gitgate {
 
 std::variant<GateOptions, int> parse_options(int argc, char** argv) {
   GateOptions o;
-  CLI::App app{"bottle-gitgate: git:// and smart-HTTP front of bare mirrors; pushes are secret-scanned before "
-               "they reach the upstream"};
+  CLI::App app{
+      "bottle-gitgate: git:// and smart-HTTP front of bare mirrors; pushes are secret-scanned "
+      "before "
+      "they reach the upstream"};
   app.set_version_flag("--version", std::string("bottle-gitgate ") + kVersion);
   app.add_option("--config", o.config, "gitgate.yaml")->required();
   app.add_option("--state", o.state, "state directory (mirrors, keys, pinned host keys)");
-  app.add_option("--listen-git", o.listen_git, "git:// listener: host:port, [v6]:port or fd:N (default: LISTEN_FDS 'git')");
+  app.add_option("--listen-git", o.listen_git,
+                 "git:// listener: host:port, [v6]:port or fd:N (default: LISTEN_FDS 'git')");
   app.add_option("--listen-http", o.listen_http,
                  "smart-HTTP listener: host:port, [v6]:port or fd:N (default: LISTEN_FDS 'http')");
   app.add_option("--admin", o.admin, "admin listener for /healthz and /metrics");

@@ -10,7 +10,7 @@ namespace bottle::gitgate {
 struct GateOptions {
   std::string config;
   std::string state;
-  std::optional<std::string> listen_git;   // host:port | [v6]:port | fd:N; absent = LISTEN_FDS "git"
+  std::optional<std::string> listen_git;  // host:port | [v6]:port | fd:N; absent = LISTEN_FDS "git"
   std::optional<std::string> listen_http;  // likewise; LISTEN_FDS "http"
   std::optional<std::string> admin;        // /healthz, /metrics; LISTEN_FDS "admin"
   bool check = false;

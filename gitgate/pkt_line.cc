@@ -38,9 +38,15 @@ PktRead read_pkt(std::string_view in) {
   if (len < 4) {
     r.consumed = 4;
     switch (len) {
-      case 0: r.status = PktRead::Status::flush; break;
-      case 1: r.status = PktRead::Status::delim; break;
-      case 2: r.status = PktRead::Status::response_end; break;
+      case 0:
+        r.status = PktRead::Status::flush;
+        break;
+      case 1:
+        r.status = PktRead::Status::delim;
+        break;
+      case 2:
+        r.status = PktRead::Status::response_end;
+        break;
       default:
         r.status = PktRead::Status::error;
         r.error = "bad pkt-line length";
@@ -132,7 +138,8 @@ std::string sanitize_git_protocol(std::string_view value) {
   while (!value.empty()) {
     size_t colon = value.find(':');
     std::string_view item = value.substr(0, colon);
-    if (!item.empty() && item.size() <= 64 && std::all_of(item.begin(), item.end(), protocol_char)) {
+    if (!item.empty() && item.size() <= 64 &&
+        std::all_of(item.begin(), item.end(), protocol_char)) {
       out += (out.empty() ? "" : ":") + std::string(item);
     }
     if (colon == std::string_view::npos) break;

@@ -21,8 +21,8 @@
 namespace bottle::gitgate {
 namespace {
 
-constexpr const char* kQuarantineVars[] = {"GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-                                           "GIT_QUARANTINE_PATH"};
+constexpr const char* kQuarantineVars[] = {
+    "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH"};
 constexpr size_t kMaxRequestLine = 16 << 20;
 
 bool write_all(int fd, std::string_view data) {
@@ -37,7 +37,8 @@ bool write_all(int fd, std::string_view data) {
 
 // Every path of a (colon-separated) object directory list lies in <repo>/objects.
 bool inside_objects(const std::string& repo_dir, std::string_view list) {
-  const std::filesystem::path objects = std::filesystem::path(repo_dir + "/objects").lexically_normal();
+  const std::filesystem::path objects =
+      std::filesystem::path(repo_dir + "/objects").lexically_normal();
   while (true) {
     size_t colon = list.find(':');
     auto p = std::filesystem::path(std::string(list.substr(0, colon))).lexically_normal();
@@ -49,8 +50,9 @@ bool inside_objects(const std::string& repo_dir, std::string_view list) {
 }
 
 uint64_t ms_since(std::chrono::steady_clock::time_point start) {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
 }
 
 // Ref names were scanned with the push; one that carried a finding is not logged.
@@ -77,7 +79,8 @@ std::vector<std::string> detector_ids(const PushScan& scan) {
 }
 
 // The refs' current values in the mirror, for the refs this push updates.
-Result<std::map<std::string, std::string>> current_refs(const QuarantineGit& git, const std::vector<RefUpdate>& updates) {
+Result<std::map<std::string, std::string>> current_refs(const QuarantineGit& git,
+                                                        const std::vector<RefUpdate>& updates) {
   SpawnSpec spec;
   spec.env = git.env;
   spec.argv = {git.git, "-C", git.repo_dir, "for-each-ref", "--format=%(objectname) %(refname)"};
@@ -102,7 +105,8 @@ Result<std::map<std::string, std::string>> current_refs(const QuarantineGit& git
 Result<std::string> refspec(const QuarantineGit& git, const RefUpdate& u) {
   if (u.deletes()) return ":" + u.ref;
   if (u.creates()) return u.new_id + ":" + u.ref;
-  if (!u.ref.starts_with("refs/heads/")) return "+" + u.new_id + ":" + u.ref;  // tags move only by force
+  if (!u.ref.starts_with("refs/heads/"))
+    return "+" + u.new_id + ":" + u.ref;  // tags move only by force
   SpawnSpec spec;
   spec.env = git.env;
   spec.argv = {git.git, "-C", git.repo_dir, "merge-base", "--is-ancestor", u.old_id, u.new_id};
@@ -119,7 +123,8 @@ struct OperatorVerdict {
   bool allowed = false;
 };
 
-OperatorVerdict ask_operator(const PushGateContext& ctx, const std::vector<RefUpdate>& updates, const PushScan& scan) {
+OperatorVerdict ask_operator(const PushGateContext& ctx, const std::vector<RefUpdate>& updates,
+                             const PushScan& scan) {
   const config::GateProposals& cfg = *ctx.proposals;
   ProposalQueue queue(cfg.queue);
   Proposal p;
@@ -129,7 +134,9 @@ OperatorVerdict ask_operator(const PushGateContext& ctx, const std::vector<RefUp
   p.bottle = cfg.bottle;
   p.reason = "a push to " + ctx.repo->name + " adds " + std::to_string(scan.findings.size()) +
              " secret(s); forward it to the upstream anyway?";
-  p.request = {{"repo", ctx.repo->name}, {"refs", loggable_refs(updates, scan)}, {"findings", findings_json(scan)}};
+  p.request = {{"repo", ctx.repo->name},
+               {"refs", loggable_refs(updates, scan)},
+               {"findings", findings_json(scan)}};
   OperatorVerdict v;
   if (auto st = queue.create(p); !st) {
     log::error("gitgate_override_unavailable", {{"repo", ctx.repo->name}, {"error", st.error()}});
@@ -137,9 +144,11 @@ OperatorVerdict ask_operator(const PushGateContext& ctx, const std::vector<RefUp
     return v;
   }
   v.id = p.id;
-  log::info("gitgate_override_requested", {{"repo", ctx.repo->name}, {"proposal", p.id}, {"wait_ms", cfg.wait_ms}});
-  ctx.say("gitgate: asked the operator to allow it: proposal " + p.id + " (bottle proposals approve|reject " + p.id +
-          "); waiting up to " + std::to_string(cfg.wait_ms / 1000) + " s");
+  log::info("gitgate_override_requested",
+            {{"repo", ctx.repo->name}, {"proposal", p.id}, {"wait_ms", cfg.wait_ms}});
+  ctx.say("gitgate: asked the operator to allow it: proposal " + p.id +
+          " (bottle proposals approve|reject " + p.id + "); waiting up to " +
+          std::to_string(cfg.wait_ms / 1000) + " s");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(cfg.wait_ms);
   std::optional<Response> answer;
   while (true) {
@@ -148,29 +157,36 @@ OperatorVerdict ask_operator(const PushGateContext& ctx, const std::vector<RefUp
       answer = **r;
       break;
     }
-    if (!r.ok()) log::warn("gitgate_override_unreadable", {{"proposal", p.id}, {"error", r.error()}});
+    if (!r.ok())
+      log::warn("gitgate_override_unreadable", {{"proposal", p.id}, {"error", r.error()}});
     if (std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (!answer) {
     // Nobody answered: record that through the same race an operator's answer takes, so
     // an answer landing at this very moment still counts.
-    Response timeout{p.id, Decision::reject, "no answer within " + std::to_string(cfg.wait_ms / 1000) + " s",
-                     "bottle-gitgate", now_iso8601(), std::nullopt};
+    Response timeout{p.id,
+                     Decision::reject,
+                     "no answer within " + std::to_string(cfg.wait_ms / 1000) + " s",
+                     "bottle-gitgate",
+                     now_iso8601(),
+                     std::nullopt};
     (void)queue.answer(timeout);
     auto r = queue.response(p.id);
     answer = r.ok() && *r ? **r : timeout;
   }
   v.allowed = answer->decision == Decision::approve;
-  log::info("gitgate_override_answered",
-            {{"repo", ctx.repo->name}, {"proposal", p.id}, {"decision", std::string(to_string(answer->decision))},
-             {"by", answer->by}});
-  ctx.say("gitgate: the operator " + std::string(v.allowed ? "allowed" : "did not allow") + " it (" + answer->by +
-          (answer->text.empty() ? "" : ": " + answer->text) + ")");
+  log::info("gitgate_override_answered", {{"repo", ctx.repo->name},
+                                          {"proposal", p.id},
+                                          {"decision", std::string(to_string(answer->decision))},
+                                          {"by", answer->by}});
+  ctx.say("gitgate: the operator " + std::string(v.allowed ? "allowed" : "did not allow") +
+          " it (" + answer->by + (answer->text.empty() ? "" : ": " + answer->text) + ")");
   return v;
 }
 
-void archive_proposal(const PushGateContext& ctx, const std::string& id, bool ok, const std::string& detail) {
+void archive_proposal(const PushGateContext& ctx, const std::string& id, bool ok,
+                      const std::string& detail) {
   if (id.empty()) return;
   Outcome o{id, ok, detail, now_iso8601()};
   if (auto st = ProposalQueue(ctx.proposals->queue).archive(id, o); !st) {
@@ -182,33 +198,42 @@ void archive_proposal(const PushGateContext& ctx, const std::string& id, bool ok
 
 std::string_view outcome_name(PushOutcome::Kind k) {
   switch (k) {
-    case PushOutcome::Kind::forwarded: return "forwarded";
-    case PushOutcome::Kind::rejected: return "rejected";
-    case PushOutcome::Kind::upstream_failed: return "upstream_failed";
-    case PushOutcome::Kind::stale: return "stale";
-    case PushOutcome::Kind::error: return "error";
-    case PushOutcome::Kind::no_request: return "no_request";
+    case PushOutcome::Kind::forwarded:
+      return "forwarded";
+    case PushOutcome::Kind::rejected:
+      return "rejected";
+    case PushOutcome::Kind::upstream_failed:
+      return "upstream_failed";
+    case PushOutcome::Kind::stale:
+      return "stale";
+    case PushOutcome::Kind::error:
+      return "error";
+    case PushOutcome::Kind::no_request:
+      return "no_request";
   }
   return "error";
 }
 
 Result<HookRequest> parse_hook_request(std::string_view line) {
   auto j = nlohmann::json::parse(line, nullptr, false);
-  if (!j.is_object() || !j.contains("updates") || !j["updates"].is_array()) return Error{"bad hook request"};
+  if (!j.is_object() || !j.contains("updates") || !j["updates"].is_array())
+    return Error{"bad hook request"};
   HookRequest req;
   for (const auto& u : j["updates"]) {
-    if (!u.is_object() || !u.value("old", nlohmann::json()).is_string() || !u.value("new", nlohmann::json()).is_string() ||
+    if (!u.is_object() || !u.value("old", nlohmann::json()).is_string() ||
+        !u.value("new", nlohmann::json()).is_string() ||
         !u.value("ref", nlohmann::json()).is_string()) {
       return Error{"bad hook request update"};
     }
-    auto parsed = parse_ref_update(u["old"].get<std::string>() + " " + u["new"].get<std::string>() + " " +
-                                   u["ref"].get<std::string>());
+    auto parsed = parse_ref_update(u["old"].get<std::string>() + " " + u["new"].get<std::string>() +
+                                   " " + u["ref"].get<std::string>());
     if (!parsed) return Error{parsed.error()};
     req.updates.push_back(*parsed);
   }
   if (j.contains("env") && j["env"].is_object()) {
     for (const char* name : kQuarantineVars) {
-      if (j["env"].contains(name) && j["env"][name].is_string()) req.quarantine[name] = j["env"][name];
+      if (j["env"].contains(name) && j["env"][name].is_string())
+        req.quarantine[name] = j["env"][name];
     }
   }
   return req;
@@ -217,17 +242,21 @@ Result<HookRequest> parse_hook_request(std::string_view line) {
 std::string hook_request_line(const HookRequest& request) {
   nlohmann::json j;
   j["updates"] = nlohmann::json::array();
-  for (const auto& u : request.updates) j["updates"].push_back({{"old", u.old_id}, {"new", u.new_id}, {"ref", u.ref}});
+  for (const auto& u : request.updates)
+    j["updates"].push_back({{"old", u.old_id}, {"new", u.new_id}, {"ref", u.ref}});
   j["env"] = request.quarantine;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string hook_say_line(std::string_view text) {
-  return nlohmann::json{{"say", std::string(text)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+  return nlohmann::json{{"say", std::string(text)}}.dump(-1, ' ', false,
+                                                         nlohmann::json::error_handler_t::replace) +
          "\n";
 }
 
-std::string hook_verdict_line(bool accept) { return nlohmann::json{{"accept", accept}}.dump() + "\n"; }
+std::string hook_verdict_line(bool accept) {
+  return nlohmann::json{{"accept", accept}}.dump() + "\n";
+}
 
 int run_pre_receive_hook() {
   const char* fd_text = std::getenv(kHookFdEnv);
@@ -296,7 +325,8 @@ PushOutcome gate_push(const PushGateContext& ctx, const HookRequest& request) {
     auto it = refs->find(u.ref);
     const bool matches = it == refs->end() ? u.creates() : it->second == u.old_id;
     if (!matches) {
-      ctx.say("gitgate: " + u.ref + " moved since this push started (another push landed first); fetch and retry");
+      ctx.say("gitgate: " + u.ref +
+              " moved since this push started (another push landed first); fetch and retry");
       return finish(PushOutcome::Kind::stale, u.ref);
     }
   }
@@ -342,7 +372,9 @@ PushOutcome gate_push(const PushGateContext& ctx, const HookRequest& request) {
         block = !verdict.allowed;
       }
       if (block) {
-        ctx.say("gitgate: nothing was sent upstream; remove the secrets from these commits and push again");
+        ctx.say(
+            "gitgate: nothing was sent upstream; remove the secrets from these commits and push "
+            "again");
         log::warn("gitgate_push_rejected", std::move(fields));
         return finish(PushOutcome::Kind::rejected, "");
       }
@@ -374,13 +406,14 @@ PushOutcome gate_push(const PushGateContext& ctx, const HookRequest& request) {
   const int status = child->wait(kUpstreamCommandTimeoutMs);
   const std::string porcelain = child->captured_stdout(1 << 20);
   if (status != 0 || child->timed_out()) {
-    std::string why = child->timed_out() ? "the upstream push timed out" : tail_lines(said + porcelain, 6);
+    std::string why =
+        child->timed_out() ? "the upstream push timed out" : tail_lines(said + porcelain, 6);
     ctx.say("gitgate: the upstream did not take the push; the gate's mirror is unchanged");
     archive_proposal(ctx, override_id, false, "the upstream refused the push: " + why);
     log::warn("gitgate_push_failed", {{"repo", repo.name},
-                                     {"refs", loggable_refs(request.updates, out.scan)},
-                                     {"status", status},
-                                     {"upstream", why}});
+                                      {"refs", loggable_refs(request.updates, out.scan)},
+                                      {"status", status},
+                                      {"upstream", why}});
     return finish(PushOutcome::Kind::upstream_failed, why);
   }
   archive_proposal(ctx, override_id, true, "push forwarded to the upstream");

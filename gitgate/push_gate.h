@@ -3,9 +3,12 @@
 //
 //   agent ──pack──▶ git receive-pack (mirror, quarantine)
 //                     └─ pre-receive hook = this binary ──hook channel──▶ bottle-gitgate
-//                                                                           1. refs still where the pusher saw them?
-//                                                                           2. scan what is new (push_scan.h)
-//                                                                           3. git push to the upstream
+//                                                                           1. refs still where the
+//                                                                           pusher saw them?
+//                                                                           2. scan what is new
+//                                                                           (push_scan.h)
+//                                                                           3. git push to the
+//                                                                           upstream
 //                     ◀── accept / reject (+ the lines the client shows as "remote: ...")
 //   receive-pack moves the mirror's refs only after an accept.
 //
@@ -67,7 +70,7 @@ struct PushGateContext {
   const dlp::Scanner* scanner = nullptr;
   config::DlpPolicy policy;
   const config::GateProposals* proposals = nullptr;  // operator override; null: findings reject
-  std::function<void(std::string_view line)> say;  // a line for the client ("remote: ...")
+  std::function<void(std::string_view line)> say;    // a line for the client ("remote: ...")
 };
 
 // Steps 1-3 above for one hook request. Blocking: run it off the event loop, one push

@@ -13,8 +13,9 @@ namespace bottle::gitgate {
 namespace {
 
 bool is_hex_id(std::string_view s) {
-  return (s.size() == 40 || s.size() == 64) &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return (s.size() == 40 || s.size() == 64) && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 // Buffered reads of cat-file's output: header lines and exact-size contents.
@@ -69,7 +70,8 @@ class BatchReader {
 
 uint64_t line_of(std::string_view text, uint64_t offset) {
   offset = std::min<uint64_t>(offset, text.size());
-  return 1 + static_cast<uint64_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+  return 1 + static_cast<uint64_t>(std::count(
+                 text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
 }
 
 // "dir/name" for every entry of a raw tree object, one per line.
@@ -125,7 +127,8 @@ Result<RefUpdate> parse_ref_update(std::string_view line) {
   if (!is_hex_id(u.old_id) || !is_hex_id(u.new_id) || u.old_id.size() != u.new_id.size()) {
     return Error{"bad object id"};
   }
-  if (!u.ref.starts_with("refs/") || u.ref.find_first_of(" \t\n\r") != std::string::npos) return Error{"bad ref name"};
+  if (!u.ref.starts_with("refs/") || u.ref.find_first_of(" \t\n\r") != std::string::npos)
+    return Error{"bad ref name"};
   return u;
 }
 
@@ -139,8 +142,10 @@ Result<PushScan> scan_push(const QuarantineGit& git, const std::vector<RefUpdate
   ScanCollector collect(scanner, out);
   std::vector<std::string> tips;
   for (const auto& u : updates) {
-    for (const auto& f : scanner.scan(u.ref, dlp::Direction::outbound, "ref")) collect.add(f.detector, "a ref name");
-    if (!u.deletes() && std::find(tips.begin(), tips.end(), u.new_id) == tips.end()) tips.push_back(u.new_id);
+    for (const auto& f : scanner.scan(u.ref, dlp::Direction::outbound, "ref"))
+      collect.add(f.detector, "a ref name");
+    if (!u.deletes() && std::find(tips.begin(), tips.end(), u.new_id) == tips.end())
+      tips.push_back(u.new_id);
   }
   if (tips.empty()) return out;
 
@@ -156,8 +161,12 @@ Result<PushScan> scan_push(const QuarantineGit& git, const std::vector<RefUpdate
 
   SpawnSpec batch;
   batch.env = git.env;
-  batch.argv = {git.git, "-C", git.repo_dir, "cat-file",
-                "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)", "--buffer"};
+  batch.argv = {git.git,
+                "-C",
+                git.repo_dir,
+                "cat-file",
+                "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)",
+                "--buffer"};
   batch.input = std::move(objects->out);
   batch.live = SpawnSpec::Live::stdout_pipe;
   auto cat = Subprocess::start(batch);
@@ -175,13 +184,15 @@ Result<PushScan> scan_push(const QuarantineGit& git, const std::vector<RefUpdate
     const std::string id = header.substr(0, s1);
     const std::string type = header.substr(s1 + 1, s2 - s1 - 1);
     const std::string size_text = header.substr(s2 + 1, s3 - s2 - 1);
-    if (size_text.empty() || size_text.size() > 15 || size_text.find_first_not_of("0123456789") != std::string::npos) {
+    if (size_text.empty() || size_text.size() > 15 ||
+        size_text.find_first_not_of("0123456789") != std::string::npos) {
       continue;
     }
     const uint64_t size = std::stoull(size_text);
     const std::string path = header.substr(s3 + 1);
     content.clear();
-    const size_t keep = type == "blob" ? static_cast<size_t>(std::min<uint64_t>(size, blob_cap)) : size;
+    const size_t keep =
+        type == "blob" ? static_cast<size_t>(std::min<uint64_t>(size, blob_cap)) : size;
     if (!reader.bytes(size + 1, keep, content)) return Error{"git cat-file: output ended early"};
     ++out.objects;
     if (type == "blob") {
@@ -191,14 +202,15 @@ Result<PushScan> scan_push(const QuarantineGit& git, const std::vector<RefUpdate
       }
       ++out.blobs;
       if (size > blob_cap) {
-        out.unscanned.push_back(collect.display_path(path) + ": " + std::to_string(size) + " bytes, first " +
-                                std::to_string(blob_cap) + " scanned");
+        out.unscanned.push_back(collect.display_path(path) + ": " + std::to_string(size) +
+                                " bytes, first " + std::to_string(blob_cap) + " scanned");
       }
       collect.scan(content, [&](uint64_t off) {
         return collect.display_path(path) + ":" + std::to_string(line_of(content, off));
       });
     } else if (type == "tree") {
-      collect.scan(tree_names(content, path, hash_bytes), [](uint64_t) { return std::string("a path name"); });
+      collect.scan(tree_names(content, path, hash_bytes),
+                   [](uint64_t) { return std::string("a path name"); });
     } else if (type == "commit" || type == "tag") {
       std::string where = type + " " + id.substr(0, 12);
       collect.scan(content, [&](uint64_t) { return where; });

@@ -23,8 +23,8 @@ void run_blocking(uv_loop_t* loop, std::function<void()> work, std::function<voi
       });
 }
 
-RepoQueue::RepoQueue(uv_loop_t* loop, const GateTools& tools, const StateDir& state, const config::GateRepo& repo,
-                     GateMetrics& metrics)
+RepoQueue::RepoQueue(uv_loop_t* loop, const GateTools& tools, const StateDir& state,
+                     const config::GateRepo& repo, GateMetrics& metrics)
     : loop_(loop), tools_(tools), state_(state), repo_(repo), metrics_(metrics) {}
 
 void RepoQueue::want_fresh(std::function<void(const FetchOutcome&)> done) {
@@ -40,23 +40,28 @@ void RepoQueue::want_fresh(std::function<void(const FetchOutcome&)> done) {
 void RepoQueue::start_fetch(Release release) {
   // Reads arriving from now on wait for the next fetch: this one may already be too old.
   fetch_queued_ = false;
-  auto waiters = std::make_shared<std::vector<std::function<void(const FetchOutcome&)>>>(std::move(waiting_));
+  auto waiters =
+      std::make_shared<std::vector<std::function<void(const FetchOutcome&)>>>(std::move(waiting_));
   waiting_.clear();
   auto outcome = std::make_shared<FetchOutcome>();
   const bool sync_head = !head_synced_;
   run_blocking(
-      loop_, [this, outcome, sync_head] { *outcome = fetch_mirror(tools_, state_, repo_, sync_head); },
+      loop_,
+      [this, outcome, sync_head] { *outcome = fetch_mirror(tools_, state_, repo_, sync_head); },
       [this, outcome, waiters, release = std::move(release)] {
         if (outcome->ok) {
           head_synced_ = true;
           metrics_.fetches_ok.fetch_add(1, std::memory_order_relaxed);
-          nlohmann::json fields = {{"repo", repo_.name}, {"ms", outcome->ms}, {"readers", waiters->size()}};
+          nlohmann::json fields = {
+              {"repo", repo_.name}, {"ms", outcome->ms}, {"readers", waiters->size()}};
           if (!outcome->head.empty()) fields["head"] = outcome->head;
           log::info("gitgate_fetch", std::move(fields));
         } else {
           metrics_.fetches_failed.fetch_add(1, std::memory_order_relaxed);
-          log::warn("gitgate_fetch_failed",
-                    {{"repo", repo_.name}, {"ms", outcome->ms}, {"readers", waiters->size()}, {"error", outcome->error}});
+          log::warn("gitgate_fetch_failed", {{"repo", repo_.name},
+                                             {"ms", outcome->ms},
+                                             {"readers", waiters->size()},
+                                             {"error", outcome->error}});
         }
         release();
         for (auto& w : *waiters) w(*outcome);

@@ -25,8 +25,8 @@ void run_blocking(uv_loop_t* loop, std::function<void()> work, std::function<voi
 
 class RepoQueue {
  public:
-  RepoQueue(uv_loop_t* loop, const GateTools& tools, const StateDir& state, const config::GateRepo& repo,
-            GateMetrics& metrics);
+  RepoQueue(uv_loop_t* loop, const GateTools& tools, const StateDir& state,
+            const config::GateRepo& repo, GateMetrics& metrics);
   RepoQueue(const RepoQueue&) = delete;
   RepoQueue& operator=(const RepoQueue&) = delete;
 

@@ -76,22 +76,27 @@ Result<ServiceProcess*> ServiceProcess::start(uv_loop_t* loop, Spec spec, Handle
     self->handlers_ = {};
     if (self->hook_fd_ >= 0) ::close(self->hook_fd_);
     self->hook_fd_ = -1;
-    for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&self->process_), reinterpret_cast<uv_handle_t*>(&self->in_),
-                           reinterpret_cast<uv_handle_t*>(&self->out_), reinterpret_cast<uv_handle_t*>(&self->err_),
-                           reinterpret_cast<uv_handle_t*>(&self->kill_timer_)}) {
+    for (uv_handle_t* h :
+         {reinterpret_cast<uv_handle_t*>(&self->process_),
+          reinterpret_cast<uv_handle_t*>(&self->in_), reinterpret_cast<uv_handle_t*>(&self->out_),
+          reinterpret_cast<uv_handle_t*>(&self->err_),
+          reinterpret_cast<uv_handle_t*>(&self->kill_timer_)}) {
       self->close_handle(h);
     }
     return Error{std::string("spawn git: ") + uv_strerror(rc)};
   }
-  if (self->spec_.metrics) self->spec_.metrics->active_children.fetch_add(1, std::memory_order_relaxed);
+  if (self->spec_.metrics)
+    self->spec_.metrics->active_children.fetch_add(1, std::memory_order_relaxed);
   if (self->hook_fd_ >= 0) {
     uv_poll_init(loop, &self->hook_poll_, self->hook_fd_);
     self->hook_poll_.data = self;
     ++self->open_handles_;
     uv_poll_start(&self->hook_poll_, UV_READABLE, &ServiceProcess::on_hook_readable);
   }
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&self->out_), &ServiceProcess::on_alloc, &ServiceProcess::on_out);
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&self->err_), &ServiceProcess::on_alloc, &ServiceProcess::on_err);
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&self->out_), &ServiceProcess::on_alloc,
+                &ServiceProcess::on_out);
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&self->err_), &ServiceProcess::on_alloc,
+                &ServiceProcess::on_err);
   return self;
 }
 
@@ -121,7 +126,8 @@ void ServiceProcess::kill_group(int sig) {
 void ServiceProcess::on_exit(uv_process_t* p, int64_t status, int signal) {
   auto* self = static_cast<ServiceProcess*>(p->data);
   self->exited_ = true;
-  if (self->spec_.metrics) self->spec_.metrics->active_children.fetch_sub(1, std::memory_order_relaxed);
+  if (self->spec_.metrics)
+    self->spec_.metrics->active_children.fetch_sub(1, std::memory_order_relaxed);
   uv_timer_stop(&self->kill_timer_);
   self->close_handle(reinterpret_cast<uv_handle_t*>(&self->kill_timer_));
   self->close_handle(reinterpret_cast<uv_handle_t*>(p));
@@ -145,7 +151,8 @@ void ServiceProcess::on_exit(uv_process_t* p, int64_t status, int signal) {
 void ServiceProcess::on_out(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   auto* self = static_cast<ServiceProcess*>(s->data);
   if (n > 0) {
-    if (self->handlers_.out) self->handlers_.out(std::string_view(buf->base, static_cast<size_t>(n)));
+    if (self->handlers_.out)
+      self->handlers_.out(std::string_view(buf->base, static_cast<size_t>(n)));
     return;
   }
   if (n == 0) return;
@@ -179,7 +186,8 @@ void ServiceProcess::log_stderr_line(std::string_view line) {
   if (line.empty()) return;
   std::string text(line.substr(0, 2000));
   // git may echo what the client sent (a ref name, a path): never a secret into the log.
-  if (spec_.scanner && !spec_.scanner->scan(text, dlp::Direction::outbound, "stderr").empty()) text = "********";
+  if (spec_.scanner && !spec_.scanner->scan(text, dlp::Direction::outbound, "stderr").empty())
+    text = "********";
   log::warn("gitgate_child_stderr", {{"child", spec_.name}, {"line", text}});
 }
 
@@ -190,8 +198,10 @@ void ServiceProcess::write_in(std::string_view data) {
   if (uv_stream_get_write_queue_size(stream) == 0) {
     int n = uv_try_write(stream, &b, 1);
     if (n == static_cast<int>(data.size())) return;
-    if (n > 0) data.remove_prefix(static_cast<size_t>(n));
-    else if (n != UV_EAGAIN) return;  // the child closed its stdin; it has what it wanted
+    if (n > 0)
+      data.remove_prefix(static_cast<size_t>(n));
+    else if (n != UV_EAGAIN)
+      return;  // the child closed its stdin; it has what it wanted
   }
   auto* req = new WriteReq{};
   req->data.assign(data);
@@ -200,14 +210,16 @@ void ServiceProcess::write_in(std::string_view data) {
   if (uv_write(&req->req, stream, &b, 1, [](uv_write_t* r, int) {
         std::unique_ptr<WriteReq> done(reinterpret_cast<WriteReq*>(r));
         auto* self = static_cast<ServiceProcess*>(r->data);
-        if (self->in_queued() < kLowWater && self->handlers_.in_drained) self->handlers_.in_drained();
+        if (self->in_queued() < kLowWater && self->handlers_.in_drained)
+          self->handlers_.in_drained();
       }) != 0) {
     delete req;
   }
 }
 
 size_t ServiceProcess::in_queued() const {
-  return in_closed_ ? 0 : uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&in_));
+  return in_closed_ ? 0
+                    : uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&in_));
 }
 
 void ServiceProcess::close_in() {
@@ -227,12 +239,14 @@ void ServiceProcess::close_in() {
 }
 
 void ServiceProcess::pause_out() {
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&out_))) uv_read_stop(reinterpret_cast<uv_stream_t*>(&out_));
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&out_)))
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&out_));
 }
 
 void ServiceProcess::resume_out() {
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&out_))) {
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&out_), &ServiceProcess::on_alloc, &ServiceProcess::on_out);
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&out_), &ServiceProcess::on_alloc,
+                  &ServiceProcess::on_out);
   }
 }
 
@@ -247,7 +261,8 @@ void ServiceProcess::detach(uint64_t grace_ms) {
         &kill_timer_,
         [](uv_timer_t* t) {
           auto* self = static_cast<ServiceProcess*>(t->data);
-          log::warn("gitgate_child_killed", {{"child", self->spec_.name}, {"why", "outlived its client"}});
+          log::warn("gitgate_child_killed",
+                    {{"child", self->spec_.name}, {"why", "outlived its client"}});
           self->kill_group(SIGKILL);
         },
         grace_ms, 0);

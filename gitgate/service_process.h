@@ -34,7 +34,7 @@ class ServiceProcess {
   // Set for receive-pack: where the hook channel's request is gated.
   struct HookGate {
     RepoQueue* queue = nullptr;
-    PushGateContext context;  // say is filled in per request
+    PushGateContext context;                       // say is filled in per request
     std::function<void(const PushOutcome&)> done;  // on the loop, for metrics
   };
   struct Spec {

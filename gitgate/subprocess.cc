@@ -17,7 +17,9 @@
 namespace bottle::gitgate {
 namespace {
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
 
 Result<UniqueFd> memory_file(std::string_view contents) {
   UniqueFd fd(memfd_create("gitgate", MFD_CLOEXEC));
@@ -40,7 +42,8 @@ std::string read_all(int fd, size_t limit) {
   if (fd < 0) return out;
   char buf[65536];
   while (out.size() < limit) {
-    ssize_t n = ::pread(fd, buf, std::min(sizeof buf, limit - out.size()), static_cast<off_t>(out.size()));
+    ssize_t n =
+        ::pread(fd, buf, std::min(sizeof buf, limit - out.size()), static_cast<off_t>(out.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
@@ -113,7 +116,8 @@ Result<Subprocess> Subprocess::start(const SpawnSpec& spec) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setpgroup(&attr, 0);  // own group: a timeout kills git and its ssh
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   std::vector<char*> argv, envp;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -158,7 +162,8 @@ int Subprocess::wait(uint64_t timeout_ms) {
     while (true) {
       pid_t r = ::waitpid(pid_, &status, WNOHANG);
       if (r == pid_) break;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         timed_out_ = true;
         ::kill(-pid_, SIGKILL);
@@ -181,8 +186,12 @@ int Subprocess::wait(uint64_t timeout_ms) {
   return decode_status(status);
 }
 
-std::string Subprocess::captured_stdout(size_t limit) const { return read_all(out_.get(), limit); }
-std::string Subprocess::captured_stderr(size_t limit) const { return read_all(err_.get(), limit); }
+std::string Subprocess::captured_stdout(size_t limit) const {
+  return read_all(out_.get(), limit);
+}
+std::string Subprocess::captured_stderr(size_t limit) const {
+  return read_all(err_.get(), limit);
+}
 
 Result<CommandResult> run_command(const SpawnSpec& spec, uint64_t timeout_ms) {
   SpawnSpec s = spec;

@@ -37,7 +37,7 @@ class Subprocess {
   ~Subprocess();  // kills and reaps a child still running
 
   int stream_fd() const { return live_.get(); }  // the pipe of SpawnSpec::live, or -1
-  void signal(int sig) const;                      // to the child (not its group)
+  void signal(int sig) const;                    // to the child (not its group)
   pid_t pid() const { return pid_; }
   // Waits for the child; with a timeout (ms, 0 = none) it is killed (SIGKILL) when the
   // time is up. Returns the exit code, or 128+signal.

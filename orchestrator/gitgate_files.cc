@@ -14,8 +14,8 @@ std::string expand_home(const std::string& path) {
   return std::string(home && *home ? home : "/root") + path.substr(1);
 }
 
-Status write_gitgate_files(const Plan& plan, const std::string& gate_dir, const std::string& config_path,
-                           GitgateLayout layout) {
+Status write_gitgate_files(const Plan& plan, const std::string& gate_dir,
+                           const std::string& config_path, GitgateLayout layout) {
   const std::string keys = gate_dir + "/keys";
   layout.keys_dir = keys;
   for (const auto& dir : {gate_dir, keys}) {

@@ -14,8 +14,8 @@ namespace bottle::orchestrator {
 // Creates <gate_dir> (0700) with keys/<repo>, and writes `config_path` (`layout` without
 // its keys_dir: that is <gate_dir>/keys). An unreadable key is an error naming the repo
 // and the path.
-Status write_gitgate_files(const Plan& plan, const std::string& gate_dir, const std::string& config_path,
-                           GitgateLayout layout = {});
+Status write_gitgate_files(const Plan& plan, const std::string& gate_dir,
+                           const std::string& config_path, GitgateLayout layout = {});
 
 // "~/x" -> "$HOME/x"; other paths unchanged.
 std::string expand_home(const std::string& path);

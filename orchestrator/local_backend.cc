@@ -356,7 +356,9 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
     GitgateLayout gate;
     if (!plan_.supervise_daemon.binary.empty()) gate.proposals_queue = layout.supervise_queue;
     gate.bottle = slug_;
-    if (auto st = write_gitgate_files(plan_, layout.gitgate_state, layout.gitgate_config, gate); !st) return st;
+    if (auto st = write_gitgate_files(plan_, layout.gitgate_state, layout.gitgate_config, gate);
+        !st)
+      return st;
   }
   if (auto st = write_file_atomic(dir_ + "/init.yaml", render_init_yaml(plan_, layout), 0600); !st)
     return st;

@@ -52,18 +52,25 @@ PlanRoute to_plan_route(const YAML::Node& manifest_route, bool from_provider,
 Status check_repo(const GitRepo& r) {
   const std::string at = r.origin + ": repo '" + r.name + "': ";
   if (!r.fields["url"]) return Error{at + "needs 'url' (the upstream's ssh URL)"};
-  if (auto url = config::parse_ssh_url(r.fields["url"].Scalar()); !url) return Error{at + url.error()};
+  if (auto url = config::parse_ssh_url(r.fields["url"].Scalar()); !url)
+    return Error{at + url.error()};
   if (!r.fields["host_key"]) {
-    return Error{at + "needs 'host_key' (the upstream's ssh host key, e.g. from ssh-keyscan; the gate never "
-                      "trusts a key on first use)"};
+    return Error{
+        at +
+        "needs 'host_key' (the upstream's ssh host key, e.g. from ssh-keyscan; the gate never "
+        "trusts a key on first use)"};
   }
-  if (auto hk = config::parse_host_key(r.fields["host_key"].Scalar()); !hk) return Error{at + hk.error()};
+  if (auto hk = config::parse_host_key(r.fields["host_key"].Scalar()); !hk)
+    return Error{at + hk.error()};
   const YAML::Node key = r.fields["key"];
-  if (!key || !key.IsMap()) return Error{at + "needs 'key: {provider: static, path: ...}' (the gate's ssh key)"};
+  if (!key || !key.IsMap())
+    return Error{at + "needs 'key: {provider: static, path: ...}' (the gate's ssh key)"};
   if (key["provider"].Scalar() != "static") {
-    return Error{at + "key provider '" + key["provider"].Scalar() + "' is not supported yet (use provider: static)"};
+    return Error{at + "key provider '" + key["provider"].Scalar() +
+                 "' is not supported yet (use provider: static)"};
   }
-  if (!key["path"] || key["path"].Scalar().empty()) return Error{at + "key {provider: static} needs 'path'"};
+  if (!key["path"] || key["path"].Scalar().empty())
+    return Error{at + "key {provider: static} needs 'path'"};
   return OkStatus();
 }
 
@@ -169,8 +176,8 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     }
     if (!p.repos.empty()) {
       for (size_t i = 0; i < names.size(); ++i) {
-        p.token_slots.push_back(
-            {"GITGATE_SECRET_" + std::to_string(i), names[i].Scalar(), "bottle " + m.bottle.egress->origin});
+        p.token_slots.push_back({"GITGATE_SECRET_" + std::to_string(i), names[i].Scalar(),
+                                 "bottle " + m.bottle.egress->origin});
       }
     }
     p.egress_dlp["known_secrets_env"] = slots;

@@ -177,8 +177,8 @@ std::string format_preflight(const Plan& p) {
     o << "skill:     " << P(s.source) << " -> " << P(s.destination) << "\n";
   o << "git-gate:  " << P(daemon_state(p.gitgate));
   if (!p.repos.empty() && !p.gitgate.binary.empty()) {
-    o << " (in the bottle: git://127.0.0.1:" << kGitgateGitPort << "/<repo>.git, http://127.0.0.1:"
-      << kGitgateHttpPort << "/<repo>.git)";
+    o << " (in the bottle: git://127.0.0.1:" << kGitgateGitPort
+      << "/<repo>.git, http://127.0.0.1:" << kGitgateHttpPort << "/<repo>.git)";
   }
   o << "\n";
   for (const auto& r : p.repos) o << "  " << P(r.name) << " -> " << P(repo_line(r)) << "\n";

@@ -28,8 +28,10 @@ std::string render_gitgate_yaml(const Plan& p, const GitgateLayout& layout) {
   for (const auto& r : p.repos) {
     out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << r.name;
     out << YAML::Key << "upstream" << YAML::Value << YAML::DoubleQuoted << r.fields["url"].Scalar();
-    out << YAML::Key << "host_key" << YAML::Value << YAML::DoubleQuoted << r.fields["host_key"].Scalar();
-    out << YAML::Key << "key" << YAML::Value << YAML::DoubleQuoted << layout.keys_dir + "/" + r.name;
+    out << YAML::Key << "host_key" << YAML::Value << YAML::DoubleQuoted
+        << r.fields["host_key"].Scalar();
+    out << YAML::Key << "key" << YAML::Value << YAML::DoubleQuoted
+        << layout.keys_dir + "/" + r.name;
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
@@ -38,18 +40,20 @@ std::string render_gitgate_yaml(const Plan& p, const GitgateLayout& layout) {
     if (t.slot.starts_with("GITGATE_SECRET_")) secrets.push_back(t.slot);
   }
   if (!secrets.empty()) {
-    out << YAML::Key << "dlp" << YAML::Value << YAML::BeginMap << YAML::Key << "known_secrets_env" << YAML::Value
-        << YAML::Flow << secrets << YAML::EndMap;
+    out << YAML::Key << "dlp" << YAML::Value << YAML::BeginMap << YAML::Key << "known_secrets_env"
+        << YAML::Value << YAML::Flow << secrets << YAML::EndMap;
   }
   if (!layout.proposals_queue.empty()) {
-    out << YAML::Key << "proposals" << YAML::Value << YAML::BeginMap << YAML::Key << "queue" << YAML::Value
-        << YAML::DoubleQuoted << layout.proposals_queue << YAML::Key << "wait_ms" << YAML::Value << 300000;
-    if (!layout.bottle.empty()) out << YAML::Key << "bottle" << YAML::Value << YAML::DoubleQuoted << layout.bottle;
+    out << YAML::Key << "proposals" << YAML::Value << YAML::BeginMap << YAML::Key << "queue"
+        << YAML::Value << YAML::DoubleQuoted << layout.proposals_queue << YAML::Key << "wait_ms"
+        << YAML::Value << 300000;
+    if (!layout.bottle.empty())
+      out << YAML::Key << "bottle" << YAML::Value << YAML::DoubleQuoted << layout.bottle;
     out << YAML::EndMap;
   }
   out << YAML::EndMap;
-  return "# Rendered by bottle from " + p.agent_path + " (git-gate.repos); keys are copies.\n" + out.c_str() +
-         "\n";
+  return "# Rendered by bottle from " + p.agent_path + " (git-gate.repos); keys are copies.\n" +
+         out.c_str() + "\n";
 }
 
 namespace {
@@ -142,15 +146,16 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
     argv.push_back("--resolve");
     argv.push_back(r);
   }
-  daemon_entry(out, "egress", argv, {"PATH", "HOME", "EGRESS_TOKEN_*", "EGRESS_SECRET_*"}, {l.egress_fd},
-               admin + "/healthz", true);
-  if (p.gitgate.wanted && !p.gitgate.binary.empty() && l.gitgate_git_fd >= 0 && l.gitgate_http_fd >= 0) {
+  daemon_entry(out, "egress", argv, {"PATH", "HOME", "EGRESS_TOKEN_*", "EGRESS_SECRET_*"},
+               {l.egress_fd}, admin + "/healthz", true);
+  if (p.gitgate.wanted && !p.gitgate.binary.empty() && l.gitgate_git_fd >= 0 &&
+      l.gitgate_http_fd >= 0) {
     const std::string gate_admin = "127.0.0.1:" + std::to_string(l.gitgate_admin_port);
     daemon_entry(out, "gitgate",
-                 {p.gitgate.binary, "--config", l.gitgate_config, "--state", l.gitgate_state, "--listen-git",
-                  "fd:3", "--listen-http", "fd:4", "--admin", gate_admin},
-                 {"PATH", "HOME", "GIT_KEY_*", "GITGATE_SECRET_*"}, {l.gitgate_git_fd, l.gitgate_http_fd},
-                 gate_admin + "/healthz", false);
+                 {p.gitgate.binary, "--config", l.gitgate_config, "--state", l.gitgate_state,
+                  "--listen-git", "fd:3", "--listen-http", "fd:4", "--admin", gate_admin},
+                 {"PATH", "HOME", "GIT_KEY_*", "GITGATE_SECRET_*"},
+                 {l.gitgate_git_fd, l.gitgate_http_fd}, gate_admin + "/healthz", false);
   }
   if (p.supervise_daemon.wanted && !p.supervise_daemon.binary.empty() && l.supervise_fd >= 0) {
     daemon_entry(out, "supervise",

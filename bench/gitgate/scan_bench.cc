@@ -28,9 +28,13 @@ std::string which(const std::string& name) {
   return "";
 }
 
-const std::vector<std::string> kEnv = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/nonexistent",
-                                       "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=b", "GIT_AUTHOR_EMAIL=b@x",
-                                       "GIT_COMMITTER_NAME=b", "GIT_COMMITTER_EMAIL=b@x"};
+const std::vector<std::string> kEnv = {"PATH=/usr/local/bin:/usr/bin:/bin",
+                                       "HOME=/nonexistent",
+                                       "GIT_CONFIG_NOSYSTEM=1",
+                                       "GIT_AUTHOR_NAME=b",
+                                       "GIT_AUTHOR_EMAIL=b@x",
+                                       "GIT_COMMITTER_NAME=b",
+                                       "GIT_COMMITTER_EMAIL=b@x"};
 
 void git(const std::string& repo, std::vector<std::string> args) {
   args.insert(args.begin(), {which("git"), "-C", repo});
@@ -45,7 +49,8 @@ void git(const std::string& repo, std::vector<std::string> args) {
 std::string source_text() {
   std::string all;
   for (const char* dir : {"common", "config", "proxy", "gitgate", "orchestrator", "init"}) {
-    for (const auto& e : fs::recursive_directory_iterator(std::string(BOTTLE_SOURCE_DIR) + "/" + dir)) {
+    for (const auto& e :
+         fs::recursive_directory_iterator(std::string(BOTTLE_SOURCE_DIR) + "/" + dir)) {
       const auto ext = e.path().extension();
       if (ext != ".cc" && ext != ".h" && ext != ".md" && ext != ".txt") continue;
       std::ifstream in(e.path(), std::ios::binary);
@@ -84,7 +89,8 @@ PushFixture make_push(size_t files, size_t file_bytes) {
       offset = (offset + take) % text.size();
     }
     fs::create_directories(f.repo + "/src/d" + std::to_string(i % 16));
-    std::ofstream(f.repo + "/src/d" + std::to_string(i % 16) + "/f" + std::to_string(i) + ".cc", std::ios::binary)
+    std::ofstream(f.repo + "/src/d" + std::to_string(i % 16) + "/f" + std::to_string(i) + ".cc",
+                  std::ios::binary)
         << body;
     f.bytes += body.size();
   }
@@ -134,7 +140,8 @@ void ScanPush(benchmark::State& state) {
   const double cpu = cpu_seconds() - cpu_before;
   state.SetBytesProcessed(static_cast<int64_t>(f.bytes) * state.iterations());
   state.counters["findings"] = static_cast<double>(findings);
-  state.counters["MB/s_of_cpu"] = static_cast<double>(f.bytes) * static_cast<double>(state.iterations()) / cpu / 1e6;
+  state.counters["MB/s_of_cpu"] =
+      static_cast<double>(f.bytes) * static_cast<double>(state.iterations()) / cpu / 1e6;
 }
 // The DLP engine alone on the same text, blob-sized units: what the git plumbing adds is
 // ScanPush minus this.
@@ -145,7 +152,8 @@ void ScanTextOnly(benchmark::State& state) {
   uint64_t bytes = 0;
   for (auto _ : state) {
     for (size_t off = 0; off + unit <= text.size(); off += unit) {
-      benchmark::DoNotOptimize(sc.scan(std::string_view(text).substr(off, unit), dlp::Direction::outbound, "b"));
+      benchmark::DoNotOptimize(
+          sc.scan(std::string_view(text).substr(off, unit), dlp::Direction::outbound, "b"));
       bytes += unit;
     }
   }
@@ -154,7 +162,11 @@ void ScanTextOnly(benchmark::State& state) {
 BENCHMARK(ScanTextOnly)->Arg(128 << 10)->Arg(4 << 10)->Unit(benchmark::kMillisecond);
 
 // 32 MiB in 256 files of 128 KiB; 10 MiB in 2560 files of 4 KiB (a typical change set).
-BENCHMARK(ScanPush)->Args({256, 128 << 10})->Args({2560, 4 << 10})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(ScanPush)
+    ->Args({256, 128 << 10})
+    ->Args({2560, 4 << 10})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

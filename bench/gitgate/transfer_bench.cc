@@ -32,8 +32,11 @@ double median(std::vector<double> v) {
 
 // Text for pushes: varied source-like lines, unique per round so every blob is new.
 std::string text_blob(std::mt19937& rng, size_t bytes) {
-  static const char* kWords[] = {"return", "auto", "const", "std::string", "if", "for", "status", "config",
-                                 "// the gate scans what is new", "value", "repo", "upstream", "push", "fetch"};
+  static const char* kWords[] = {"return",      "auto",   "const",
+                                 "std::string", "if",     "for",
+                                 "status",      "config", "// the gate scans what is new",
+                                 "value",       "repo",   "upstream",
+                                 "push",        "fetch"};
   std::string out;
   while (out.size() < bytes) {
     for (int w = 0; w < 9; ++w) out += std::string(kWords[rng() % 14]) + (w == 8 ? ";\n" : " ");
@@ -48,8 +51,8 @@ std::string random_blob(std::mt19937& rng, size_t bytes) {
   return out;
 }
 
-bool commit_files(const std::string& repo, size_t files, size_t bytes_each, bool text, std::mt19937& rng,
-                  const std::string& tag) {
+bool commit_files(const std::string& repo, size_t files, size_t bytes_each, bool text,
+                  std::mt19937& rng, const std::string& tag) {
   for (size_t i = 0; i < files; ++i) {
     write_file(repo + "/" + tag + "-" + std::to_string(i) + (text ? ".txt" : ".bin"),
                text ? text_blob(rng, bytes_each) : random_blob(rng, bytes_each));
@@ -75,7 +78,8 @@ int main(int argc, char** argv) {
     } else if (a == "--clone-mb" && i + 1 < argc) {
       clone_mb = std::stoul(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--rounds N] [--push-mb N] [--clone-mb N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--rounds N] [--push-mb N] [--clone-mb N]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -95,16 +99,18 @@ int main(int argc, char** argv) {
   {
     const std::string seed = dir.file("seed");
     git({"clone", "-q", up.repo_dir("big"), seed});
-    if (!commit_files(seed, std::max<size_t>(1, clone_mb / 2), std::min<size_t>(clone_mb, 2) << 20, false, rng, "big") ||
+    if (!commit_files(seed, std::max<size_t>(1, clone_mb / 2), std::min<size_t>(clone_mb, 2) << 20,
+                      false, rng, "big") ||
         !git({"push", "-q", "origin", "HEAD:main"}, seed).ok()) {
       std::fprintf(stderr, "bench_gitgate_transfer: could not build the clone source\n");
       return 1;
     }
   }
   const std::map<std::string, std::string> direct_ssh = {
-      {"GIT_SSH_COMMAND", "ssh -F /dev/null -i " + up.client_key() +
-                              " -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o "
-                              "LogLevel=ERROR"}};
+      {"GIT_SSH_COMMAND",
+       "ssh -F /dev/null -i " + up.client_key() +
+           " -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o "
+           "LogLevel=ERROR"}};
 
   std::vector<double> push_direct, push_git, push_http, clone_direct, clone_cold, clone_warm;
   const std::string work_direct = dir.file("w-direct"), work_gate = dir.file("w-gate");
@@ -120,33 +126,45 @@ int main(int argc, char** argv) {
     // the whole repo, then an incremental one, then is served).
     const std::string c1 = dir.file("c-direct"), c2 = dir.file("c-cold"), c3 = dir.file("c-warm");
     for (const auto& c : {c1, c2, c3}) fs::remove_all(c);
-    clone_cold.push_back(seconds_of([&] { return git({"clone", "-q", gate.git_url("big"), c2}).ok(); }));
+    clone_cold.push_back(seconds_of([&] {
+      return git({"clone", "-q", gate.git_url("big"), c2}).ok();
+    }));
     fs::remove_all(work_gate);
     if (!git({"clone", "-q", gate.git_url("gated"), work_gate}).ok()) return 1;
     const size_t files = std::max<size_t>(1, push_mb * 10);
     const size_t each = (push_mb << 20) / files;
     const std::string tag = "r" + std::to_string(r);
     commit_files(work_direct, files, each, true, rng, tag);
-    push_direct.push_back(seconds_of([&] { return git({"push", "-q", "origin", "HEAD:main"}, work_direct, direct_ssh).ok(); }));
+    push_direct.push_back(seconds_of([&] {
+      return git({"push", "-q", "origin", "HEAD:main"}, work_direct, direct_ssh).ok();
+    }));
     commit_files(work_gate, files, each, true, rng, tag + "g");
-    push_git.push_back(seconds_of([&] { return git({"push", "-q", "origin", "HEAD:main"}, work_gate).ok(); }));
+    push_git.push_back(seconds_of([&] {
+      return git({"push", "-q", "origin", "HEAD:main"}, work_gate).ok();
+    }));
     commit_files(work_gate, files, each, true, rng, tag + "h");
-    push_http.push_back(
-        seconds_of([&] { return git({"push", "-q", gate.http_url("gated"), "HEAD:main"}, work_gate).ok(); }));
-    clone_direct.push_back(seconds_of([&] { return git({"clone", "-q", up.url("big"), c1}, "", direct_ssh).ok(); }));
-    clone_warm.push_back(seconds_of([&] { return git({"clone", "-q", gate.git_url("big"), c3}).ok(); }));
+    push_http.push_back(seconds_of([&] {
+      return git({"push", "-q", gate.http_url("gated"), "HEAD:main"}, work_gate).ok();
+    }));
+    clone_direct.push_back(seconds_of([&] {
+      return git({"clone", "-q", up.url("big"), c1}, "", direct_ssh).ok();
+    }));
+    clone_warm.push_back(seconds_of([&] {
+      return git({"clone", "-q", gate.git_url("big"), c3}).ok();
+    }));
   }
   auto row = [](const char* what, double direct, double gated) {
     std::printf("| %-38s | %7.3f s | %7.3f s | %5.2fx |\n", what, direct, gated, gated / direct);
   };
-  std::printf("| %zu MB push / %zu MB clone, median of %d | direct | gate | ratio |\n|---|---|---|---|\n", push_mb,
-              clone_mb, rounds);
+  std::printf(
+      "| %zu MB push / %zu MB clone, median of %d | direct | gate | ratio |\n|---|---|---|---|\n",
+      push_mb, clone_mb, rounds);
   row("push over git:// (scan + forward)", median(push_direct), median(push_git));
   row("push over smart HTTP (scan + forward)", median(push_direct), median(push_http));
   row("clone right after the gate started (cold)", median(clone_direct), median(clone_cold));
   row("clone once the mirror is warm", median(clone_direct), median(clone_warm));
-  for (double v : {median(push_direct), median(push_git), median(push_http), median(clone_direct), median(clone_cold),
-                   median(clone_warm)}) {
+  for (double v : {median(push_direct), median(push_git), median(push_http), median(clone_direct),
+                   median(clone_cold), median(clone_warm)}) {
     if (v < 0) {
       std::fprintf(stderr, "bench_gitgate_transfer: a step failed\n");
       return 1;

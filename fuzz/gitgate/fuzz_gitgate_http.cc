@@ -23,10 +23,12 @@ const config::GateConfig& gate_config() {
     auto c = config::parse_gate_config(
         "repos:\n"
         "  - name: app\n    upstream: ssh://git@h:2222/org/app.git\n"
-        "    host_key: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
+        "    host_key: \"ssh-ed25519 "
+        "AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
         "    key: /k\n"
         "  - name: my.lib-2\n    upstream: git@h:org/lib.git\n"
-        "    host_key: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
+        "    host_key: \"ssh-ed25519 "
+        "AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
         "    key: GIT_KEY_0\n",
         "fuzz.yaml");
     if (!c) __builtin_trap();

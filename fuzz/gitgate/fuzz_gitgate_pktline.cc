@@ -46,7 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     if (r.status == PktRead::Status::data) {
-      check(r.payload.data() >= buffer.data() && r.payload.data() + r.payload.size() <= buffer.data() + buffer.size());
+      check(r.payload.data() >= buffer.data() &&
+            r.payload.data() + r.payload.size() <= buffer.data() + buffer.size());
       check(r.payload.size() + 4 == r.consumed);
       if (auto req = parse_daemon_request(r.payload)) {
         const std::string name = repo_name_from_path(req->path);

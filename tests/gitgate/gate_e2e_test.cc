@@ -27,7 +27,8 @@ class GateE2E : public ::testing::Test {
 
   void start_gate(const std::string& extra = "", const std::string& host_key = "",
                   std::vector<std::string> env = {}) {
-    gate_ = std::make_unique<GateProcess>(dir_.path(), gate_yaml(*up_, {"app"}, extra, host_key), std::move(env));
+    gate_ = std::make_unique<GateProcess>(dir_.path(), gate_yaml(*up_, {"app"}, extra, host_key),
+                                          std::move(env));
     ASSERT_TRUE(gate_->start()) << gate_->log();
   }
 
@@ -64,7 +65,9 @@ class GateE2E : public ::testing::Test {
 class GateProtocols : public GateE2E, public ::testing::WithParamInterface<Proto> {};
 
 INSTANTIATE_TEST_SUITE_P(Both, GateProtocols, ::testing::Values(Proto::git, Proto::http),
-                         [](const auto& info) { return info.param == Proto::git ? "git" : "http"; });
+                         [](const auto& info) {
+                           return info.param == Proto::git ? "git" : "http";
+                         });
 
 TEST_P(GateProtocols, CloneSeesTheUpstreamsCurrentCommit) {
   start_gate();
@@ -138,9 +141,10 @@ TEST_P(GateProtocols, APushWithThreeSecretShapesIsRejectedAndTheUpstreamIsUnchan
   const std::string bad = head(work);
   auto pushed = git({"push", "origin", "main"}, work);
   EXPECT_FALSE(pushed.ok());
-  for (const char* want : {"secret.aws_access_key_id at aws.env:2", "secret.anthropic_api_key at notes.md:1",
-                           "secret.pem_private_key at deploy.pem:1", "pre-receive hook declined",
-                           "nothing was sent upstream"}) {
+  for (const char* want :
+       {"secret.aws_access_key_id at aws.env:2", "secret.anthropic_api_key at notes.md:1",
+        "secret.pem_private_key at deploy.pem:1", "pre-receive hook declined",
+        "nothing was sent upstream"}) {
     EXPECT_NE(pushed.err.find(want), std::string::npos) << want << "\n" << pushed.err;
   }
   // Never the secret itself, neither to the client nor into the log.
@@ -157,7 +161,8 @@ TEST_P(GateProtocols, APushWithThreeSecretShapesIsRejectedAndTheUpstreamIsUnchan
 }
 
 TEST_F(GateE2E, AnOldSecretAlreadyInHistoryDoesNotBlockANewBranch) {
-  up_->commit("app", {{"legacy.env", secret_text("secret.aws_access_key_id")}}, "an old mistake, already public");
+  up_->commit("app", {{"legacy.env", secret_text("secret.aws_access_key_id")}},
+              "an old mistake, already public");
   start_gate();
   const std::string work = clone(Proto::git, "work");
   ASSERT_TRUE(git({"checkout", "-q", "-b", "feature"}, work).ok());
@@ -202,7 +207,8 @@ TEST_F(GateE2E, TheUpstreamsRefusalFailsThePushWithItsMessageAndTheMirrorStays) 
   const std::string tip = commit(work, "f.txt", "x\n");
   auto pushed = git({"push", "origin", "main"}, work);
   EXPECT_FALSE(pushed.ok());
-  EXPECT_NE(pushed.err.find("upstream policy: main is frozen today"), std::string::npos) << pushed.err;
+  EXPECT_NE(pushed.err.find("upstream policy: main is frozen today"), std::string::npos)
+      << pushed.err;
   EXPECT_EQ(gate_->mirror_rev("app", "refs/heads/main"), before);
   EXPECT_FALSE(up_->has_object("app", tip));
   EXPECT_NE(gate_->log().find("\"event\":\"gitgate_push_failed\""), std::string::npos);
@@ -223,7 +229,8 @@ TEST_F(GateE2E, OfTwoConcurrentPushesToOneRefExactlyOneWins) {
   tb.join();
   ASSERT_NE(ra.ok(), rb.ok()) << "a: " << ra.all() << "\nb: " << rb.all();
   const std::string winner = ra.ok() ? tip_a : tip_b;
-  EXPECT_NE((ra.ok() ? rb : ra).err.find("another push landed first"), std::string::npos) << (ra.ok() ? rb : ra).err;
+  EXPECT_NE((ra.ok() ? rb : ra).err.find("another push landed first"), std::string::npos)
+      << (ra.ok() ? rb : ra).err;
   EXPECT_EQ(up_->rev("app", "refs/heads/main"), winner);
   EXPECT_EQ(gate_->mirror_rev("app", "refs/heads/main"), winner);
   EXPECT_FALSE(up_->has_object("app", ra.ok() ? tip_b : tip_a));
@@ -233,17 +240,21 @@ TEST_F(GateE2E, TheGateWarmsItsMirrorsAtStart) {
   const std::string tip = up_->commit("app", {{"warm.txt", "w\n"}}, "before the gate starts");
   start_gate();
   // No client has asked yet.
-  EXPECT_TRUE(eventually([&] { return gate_->mirror_rev("app", "refs/heads/main") == tip; })) << gate_->log();
+  EXPECT_TRUE(eventually([&] { return gate_->mirror_rev("app", "refs/heads/main") == tip; }))
+      << gate_->log();
 }
 
 TEST_F(GateE2E, ReadsArrivingTogetherShareAFetch) {
   start_gate();
-  ASSERT_TRUE(eventually([&] { return gate_->metric("gitgate_fetches_total{result=\"ok\"}") == 1; }));  // the warm-up
+  ASSERT_TRUE(eventually(
+      [&] { return gate_->metric("gitgate_fetches_total{result=\"ok\"}") == 1; }));  // the warm-up
   constexpr int kReaders = 6;
   std::vector<std::thread> readers;
   std::atomic<int> ok{0};
   for (int i = 0; i < kReaders; ++i) {
-    readers.emplace_back([&, i] { ok += git({"ls-remote", i % 2 ? gate_->git_url("app") : gate_->http_url("app")}).ok(); });
+    readers.emplace_back([&, i] {
+      ok += git({"ls-remote", i % 2 ? gate_->git_url("app") : gate_->http_url("app")}).ok();
+    });
   }
   for (auto& t : readers) t.join();
   EXPECT_EQ(ok.load(), kReaders);
@@ -330,11 +341,13 @@ TEST_F(GateE2E, TheOperatorCanAllowABlockedPush) {
   EXPECT_EQ(p->request["repo"], "app");
   EXPECT_EQ(p->request["findings"][0]["detector"], "secret.aws_access_key_id");
   EXPECT_EQ(p->request["findings"][0]["where"], "fixture.env:1");
-  auto answered = q.answer(Response{p->id, Decision::approve, "a test fixture, not a real key", "alice", now_iso8601(), {}});
+  auto answered = q.answer(Response{
+      p->id, Decision::approve, "a test fixture, not a real key", "alice", now_iso8601(), {}});
   ASSERT_TRUE(answered.ok()) << answered.error();
   pusher.join();
   ASSERT_TRUE(pushed.ok()) << pushed.all() << gate_->log();
-  EXPECT_NE(pushed.err.find("the operator allowed it (alice: a test fixture, not a real key)"), std::string::npos)
+  EXPECT_NE(pushed.err.find("the operator allowed it (alice: a test fixture, not a real key)"),
+            std::string::npos)
       << pushed.err;
   EXPECT_EQ(up_->rev("app", "refs/heads/main"), tip);
   // The gate archived it, with what came of it.
@@ -354,7 +367,8 @@ TEST_F(GateE2E, NoAnswerInTimeOrARefusalRejectsThePush) {
   const std::string tip = commit(work, "fixture.env", secret_text("secret.aws_access_key_id"));
   auto timed_out = git({"push", "origin", "main"}, work);
   EXPECT_FALSE(timed_out.ok());
-  EXPECT_NE(timed_out.err.find("did not allow it (bottle-gitgate: no answer within 1 s)"), std::string::npos)
+  EXPECT_NE(timed_out.err.find("did not allow it (bottle-gitgate: no answer within 1 s)"),
+            std::string::npos)
       << timed_out.err;
   ProposalQueue q(queue_dir);
   auto archived = q.scan(true);
@@ -372,7 +386,8 @@ TEST_F(GateE2E, NoAnswerInTimeOrARefusalRejectsThePush) {
   if (p) (void)q.answer(Response{p->id, Decision::reject, "not today", "bob", now_iso8601(), {}});
   pusher.join();
   EXPECT_FALSE(refused.ok());
-  EXPECT_NE(refused.err.find("did not allow it (bob: not today)"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("did not allow it (bob: not today)"), std::string::npos)
+      << refused.err;
   EXPECT_FALSE(up_->has_object("app", tip));
   EXPECT_EQ(q.scan().entries.size(), 0u);  // nothing left pending
 }
@@ -388,10 +403,11 @@ TEST_F(GateE2E, AGzipRequestBodyIsInflatedForUploadPack) {
   gz.argv = {which("gzip"), "-c", dir_.file("req")};
   auto packed = gitgate::run_command(gz);
   ASSERT_TRUE(packed.ok() && packed->ok());
-  const std::string request = "POST /app.git/git-upload-pack HTTP/1.1\r\nHost: gate\r\nContent-Type: "
-                              "application/x-git-upload-pack-request\r\nContent-Encoding: gzip\r\nGit-Protocol: "
-                              "version=2\r\nConnection: close\r\nContent-Length: " +
-                              std::to_string(packed->out.size()) + "\r\n\r\n" + packed->out;
+  const std::string request =
+      "POST /app.git/git-upload-pack HTTP/1.1\r\nHost: gate\r\nContent-Type: "
+      "application/x-git-upload-pack-request\r\nContent-Encoding: gzip\r\nGit-Protocol: "
+      "version=2\r\nConnection: close\r\nContent-Length: " +
+      std::to_string(packed->out.size()) + "\r\n\r\n" + packed->out;
   const std::string answer = exchange(gate_->http_port(), request);
   EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
   EXPECT_NE(answer.find("refs/heads/main"), std::string::npos) << answer;

@@ -60,7 +60,9 @@ std::string trimmed(std::string s) {
 
 }  // namespace
 
-std::string gitgate_binary() { return BOTTLE_GITGATE_BINARY; }
+std::string gitgate_binary() {
+  return BOTTLE_GITGATE_BINARY;
+}
 
 std::string gate_e2e_blocker() {
   if (which("git").empty()) return "git is not installed";
@@ -70,7 +72,8 @@ std::string gate_e2e_blocker() {
   return "";
 }
 
-GitRun git(const std::vector<std::string>& args, const std::string& cwd, const std::map<std::string, std::string>& env) {
+GitRun git(const std::vector<std::string>& args, const std::string& cwd,
+           const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv = {which("git")};
   if (!cwd.empty()) argv.insert(argv.end(), {"-C", cwd});
   argv.insert(argv.end(), args.begin(), args.end());
@@ -81,12 +84,16 @@ SshUpstream::SshUpstream(const std::string& dir) : dir_(dir + "/upstream") {
   std::filesystem::create_directories(dir_ + "/repos");
 }
 
-SshUpstream::~SshUpstream() { stop(); }
+SshUpstream::~SshUpstream() {
+  stop();
+}
 
 bool SshUpstream::start() {
   for (const char* key : {"hostkey", "client"}) {
     if (!std::filesystem::exists(dir_ + "/" + key)) {
-      auto r = run({which("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-C", key, "-f", dir_ + "/" + key}, client_env({}));
+      auto r = run(
+          {which("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-C", key, "-f", dir_ + "/" + key},
+          client_env({}));
       if (!r.ok()) {
         error_ = "ssh-keygen: " + r.err;
         return false;
@@ -96,13 +103,13 @@ bool SshUpstream::start() {
   write_file(dir_ + "/authorized_keys", read_file(dir_ + "/client.pub"));
   chmod((dir_ + "/authorized_keys").c_str(), 0600);
   if (port_ == 0) port_ = free_port();
-  write_file(dir_ + "/sshd_config", "Port " + std::to_string(port_) +
-                                        "\nListenAddress 127.0.0.1\nHostKey " + dir_ +
-                                        "/hostkey\nAuthorizedKeysFile " + dir_ +
-                                        "/authorized_keys\nPasswordAuthentication no\n"
-                                        "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
-                                        "StrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n"
-                                        "PidFile none\nLogLevel ERROR\nMaxStartups 100:30:200\n");
+  write_file(dir_ + "/sshd_config",
+             "Port " + std::to_string(port_) + "\nListenAddress 127.0.0.1\nHostKey " + dir_ +
+                 "/hostkey\nAuthorizedKeysFile " + dir_ +
+                 "/authorized_keys\nPasswordAuthentication no\n"
+                 "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
+                 "StrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n"
+                 "PidFile none\nLogLevel ERROR\nMaxStartups 100:30:200\n");
   // sshd's privilege separation directory (Debian creates it at boot, containers may not).
   mkdir("/run/sshd", 0755);
   gitgate::SpawnSpec spec;
@@ -179,13 +186,15 @@ void SshUpstream::create_repo(const std::string& name) {
   commit(name, {{"README", "hello from the upstream\n"}}, "initial commit");
 }
 
-std::string SshUpstream::commit(const std::string& name, const std::map<std::string, std::string>& files,
+std::string SshUpstream::commit(const std::string& name,
+                                const std::map<std::string, std::string>& files,
                                 const std::string& message, const std::string& branch) {
   const std::string work = dir_ + "/work-" + name;
   std::filesystem::remove_all(work);
   git({"clone", "-q", repo_dir(name), work});
   git({"checkout", "-q", "-B", branch}, work);
-  if (!rev(name, "refs/heads/" + branch).empty()) git({"reset", "-q", "--hard", "origin/" + branch}, work);
+  if (!rev(name, "refs/heads/" + branch).empty())
+    git({"reset", "-q", "--hard", "origin/" + branch}, work);
   for (const auto& [path, text] : files) {
     std::filesystem::create_directories(std::filesystem::path(work + "/" + path).parent_path());
     write_file(work + "/" + path, text);
@@ -211,18 +220,22 @@ bool SshUpstream::has_object(const std::string& name, const std::string& id) con
   return git({"cat-file", "-e", id}, repo_dir(name)).ok();
 }
 
-GateProcess::GateProcess(const std::string& dir, const std::string& yaml, std::vector<std::string> extra_env)
+GateProcess::GateProcess(const std::string& dir, const std::string& yaml,
+                         std::vector<std::string> extra_env)
     : dir_(dir + "/gate"), extra_env_(std::move(extra_env)) {
   std::filesystem::create_directories(dir_);
   write_file(dir_ + "/gitgate.yaml", yaml);
 }
 
-GateProcess::~GateProcess() { stop(); }
+GateProcess::~GateProcess() {
+  stop();
+}
 
 bool GateProcess::start() {
   gitgate::SpawnSpec spec;
-  spec.argv = {gitgate_binary(), "--config", dir_ + "/gitgate.yaml", "--state", state_dir(),
-               "--listen-git", "127.0.0.1:0", "--listen-http", "127.0.0.1:0", "--admin", "127.0.0.1:0"};
+  spec.argv = {gitgate_binary(), "--config",     dir_ + "/gitgate.yaml", "--state",
+               state_dir(),      "--listen-git", "127.0.0.1:0",          "--listen-http",
+               "127.0.0.1:0",    "--admin",      "127.0.0.1:0"};
   spec.env = client_env({});
   spec.env.insert(spec.env.end(), extra_env_.begin(), extra_env_.end());
   auto p = gitgate::Subprocess::start(spec);
@@ -262,7 +275,9 @@ std::string GateProcess::http_url(const std::string& name) const {
   return "http://127.0.0.1:" + std::to_string(http_port_) + "/" + name + ".git";
 }
 
-std::string GateProcess::log() const { return proc_ ? proc_->captured_stderr(64 << 20) : ""; }
+std::string GateProcess::log() const {
+  return proc_ ? proc_->captured_stderr(64 << 20) : "";
+}
 
 uint64_t GateProcess::metric(const std::string& prefix) const {
   std::istringstream in(http_get(admin_port_, "/metrics"));
@@ -278,8 +293,8 @@ std::string GateProcess::mirror_rev(const std::string& name, const std::string& 
   return r.ok() ? trimmed(r.out) : "";
 }
 
-std::string gate_yaml(const SshUpstream& up, const std::vector<std::string>& repos, const std::string& extra,
-                      const std::string& host_key) {
+std::string gate_yaml(const SshUpstream& up, const std::vector<std::string>& repos,
+                      const std::string& extra, const std::string& host_key) {
   std::string y = "repos:\n";
   for (const auto& name : repos) {
     y += "  - name: " + name + "\n    upstream: " + up.url(name) + "\n    host_key: \"" +

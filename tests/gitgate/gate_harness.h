@@ -40,7 +40,7 @@ class SshUpstream {
   void stop();
   uint16_t port() const { return port_; }
   const std::string& error() const { return error_; }
-  std::string host_key() const;            // "ssh-ed25519 AAAA..."
+  std::string host_key() const;  // "ssh-ed25519 AAAA..."
   std::string client_key() const { return dir_ + "/client"; }
   std::string repo_dir(const std::string& name) const { return dir_ + "/repos/" + name + ".git"; }
   std::string url(const std::string& name) const;
@@ -49,9 +49,10 @@ class SshUpstream {
   // Commits `files` on `branch` of the upstream repo out of band (not through the gate);
   // returns the new commit id.
   std::string commit(const std::string& name, const std::map<std::string, std::string>& files,
-                     const std::string& message = "out of band", const std::string& branch = "main");
+                     const std::string& message = "out of band",
+                     const std::string& branch = "main");
   std::string rev(const std::string& name, const std::string& ref) const;  // "" if absent
-  std::string refs(const std::string& name) const;                        // for-each-ref output
+  std::string refs(const std::string& name) const;                         // for-each-ref output
   bool has_object(const std::string& name, const std::string& id) const;
 
  private:
@@ -64,7 +65,8 @@ class SshUpstream {
 // bottle-gitgate with a config; listeners on kernel-chosen loopback ports.
 class GateProcess {
  public:
-  GateProcess(const std::string& dir, const std::string& yaml, std::vector<std::string> extra_env = {});
+  GateProcess(const std::string& dir, const std::string& yaml,
+              std::vector<std::string> extra_env = {});
   ~GateProcess();
   bool start();
   void stop();
@@ -86,8 +88,8 @@ class GateProcess {
 };
 
 // gitgate.yaml for repos served from `up` (same key for all); `extra` is appended.
-std::string gate_yaml(const SshUpstream& up, const std::vector<std::string>& repos, const std::string& extra = "",
-                      const std::string& host_key = "");
+std::string gate_yaml(const SshUpstream& up, const std::vector<std::string>& repos,
+                      const std::string& extra = "", const std::string& host_key = "");
 
 // A realistic line (or block) holding a fake secret the detector `id` finds
 // (tests/dlp/fake_secrets.h); built at run time, never checked in.

@@ -73,30 +73,41 @@ TEST(DaemonRequest, ParsesServicePathHostAndProtocol) {
 }
 
 TEST(DaemonRequest, DropsExtraParametersThatCannotBeGitProtocol) {
-  auto r = parse_daemon_request("git-upload-pack /app.git\0host=h\0\0version=2\0evil value;rm\0object-format=sha1\0"s);
+  auto r = parse_daemon_request(
+      "git-upload-pack /app.git\0host=h\0\0version=2\0evil value;rm\0object-format=sha1\0"s);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->protocol, "version=2:object-format=sha1");
 }
 
 TEST(DaemonRequest, RefusesOtherServicesAndShapes) {
   for (const std::string& bad : {"git-upload-archive /app.git\0"s, "/app.git"s, "git-upload-pack"s,
-                                "git-upload-pack \0host=x\0"s, ""s}) {
+                                 "git-upload-pack \0host=x\0"s, ""s}) {
     EXPECT_FALSE(parse_daemon_request(bad).ok()) << bad;
   }
 }
 
 TEST(RepoPath, OnlyAConfiguredNameShapeSurvives) {
   const std::map<std::string, std::string> cases = {
-      {"/app.git", "app"}, {"/app", "app"},          {"app.git/", "app"},      {"/my.repo-1_x.git", "my.repo-1_x"},
-      {"/../app.git", ""}, {"/a/b.git", ""},         {"/~root/app.git", ""},   {"/..", ""},
-      {"/.git", ""},       {"/app%2e.git", ""},      {"/app.git.git", "app.git"}, {"", ""},
+      {"/app.git", "app"},
+      {"/app", "app"},
+      {"app.git/", "app"},
+      {"/my.repo-1_x.git", "my.repo-1_x"},
+      {"/../app.git", ""},
+      {"/a/b.git", ""},
+      {"/~root/app.git", ""},
+      {"/..", ""},
+      {"/.git", ""},
+      {"/app%2e.git", ""},
+      {"/app.git.git", "app.git"},
+      {"", ""},
   };
   for (const auto& [path, name] : cases) EXPECT_EQ(repo_name_from_path(path), name) << path;
 }
 
 TEST(GitProtocol, KeepsOnlyWellFormedItems) {
   EXPECT_EQ(sanitize_git_protocol("version=2"), "version=2");
-  EXPECT_EQ(sanitize_git_protocol("version=2:object-format=sha256"), "version=2:object-format=sha256");
+  EXPECT_EQ(sanitize_git_protocol("version=2:object-format=sha256"),
+            "version=2:object-format=sha256");
   EXPECT_EQ(sanitize_git_protocol("version=2:$(reboot):x y"), "version=2");
   EXPECT_EQ(sanitize_git_protocol(""), "");
 }
@@ -112,7 +123,8 @@ MessageHead head_of(const std::string& raw) {
 std::shared_ptr<const config::GateConfig> one_repo_config() {
   auto c = config::parse_gate_config(
       "repos:\n  - name: app\n    upstream: ssh://git@h/app.git\n    host_key: "
-      "\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n    key: /k\n",
+      "\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n    "
+      "key: /k\n",
       "gitgate.yaml");
   EXPECT_TRUE(c.ok()) << c.error();
   return *c;
@@ -120,18 +132,20 @@ std::shared_ptr<const config::GateConfig> one_repo_config() {
 
 TEST(HttpRoute, RoutesAdvertisementsAndRpcs) {
   auto cfg = one_repo_config();
-  auto adv = route_http(head_of("GET /app.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: g\r\n"
-                                "Git-Protocol: version=2\r\n\r\n"),
-                        *cfg);
+  auto adv =
+      route_http(head_of("GET /app.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: g\r\n"
+                         "Git-Protocol: version=2\r\n\r\n"),
+                 *cfg);
   ASSERT_TRUE(std::holds_alternative<HttpRoute>(adv));
   auto& a = std::get<HttpRoute>(adv);
   EXPECT_EQ(a.kind, HttpRoute::Kind::advertisement);
   EXPECT_EQ(a.service, Service::upload_pack);
   EXPECT_EQ(a.repo->name, "app");
   EXPECT_EQ(a.protocol, "version=2");
-  auto rpc = route_http(head_of("POST /app/git-receive-pack HTTP/1.1\r\nHost: g\r\nContent-Type: "
-                                "application/x-git-receive-pack-request\r\nTransfer-Encoding: chunked\r\n\r\n"),
-                        *cfg);
+  auto rpc = route_http(
+      head_of("POST /app/git-receive-pack HTTP/1.1\r\nHost: g\r\nContent-Type: "
+              "application/x-git-receive-pack-request\r\nTransfer-Encoding: chunked\r\n\r\n"),
+      *cfg);
   ASSERT_TRUE(std::holds_alternative<HttpRoute>(rpc));
   EXPECT_EQ(std::get<HttpRoute>(rpc).service, Service::receive_pack);
   auto gz = route_http(head_of("POST /app.git/git-upload-pack HTTP/1.1\r\nContent-Type: "
@@ -151,15 +165,19 @@ TEST(HttpRoute, RefusesWithTheRightStatus) {
       {"GET /%2e%2e/app.git/info/refs?service=git-upload-pack HTTP/1.1\r\n\r\n", 400},
       {"GET /app.git/info/refs HTTP/1.1\r\n\r\n", 403},
       {"GET /app.git/info/refs?service=git-upload-archive HTTP/1.1\r\n\r\n", 403},
-      {"GET /app.git/info/refs?service=git-upload-pack&service=git-receive-pack HTTP/1.1\r\n\r\n", 403},
+      {"GET /app.git/info/refs?service=git-upload-pack&service=git-receive-pack HTTP/1.1\r\n\r\n",
+       403},
       {"GET /app.git/HEAD HTTP/1.1\r\n\r\n", 404},
       {"GET /app.git/objects/info/packs HTTP/1.1\r\n\r\n", 404},
-      {"POST /app.git/info/refs?service=git-upload-pack HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 405},
+      {"POST /app.git/info/refs?service=git-upload-pack HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+       405},
       {"GET /app.git/git-upload-pack HTTP/1.1\r\n\r\n", 405},
       {"POST /app.git/git-upload-pack HTTP/1.1\r\nContent-Length: 4\r\n\r\n", 415},
       {"POST /app.git/git-upload-pack HTTP/1.1\r\n" + ct + "\r\n", 400},
       {"POST /app.git/git-upload-pack HTTP/1.1\r\n" + ct + "Content-Length: 1048577\r\n\r\n", 413},
-      {"POST /app.git/git-upload-pack HTTP/1.1\r\n" + ct + "Content-Encoding: br\r\nContent-Length: 4\r\n\r\n", 415},
+      {"POST /app.git/git-upload-pack HTTP/1.1\r\n" + ct +
+           "Content-Encoding: br\r\nContent-Length: 4\r\n\r\n",
+       415},
       {"GET http://evil/app.git/info/refs?service=git-upload-pack HTTP/1.1\r\n\r\n", 400},
   };
   for (const auto& [raw, status] : cases) {
@@ -168,15 +186,19 @@ TEST(HttpRoute, RefusesWithTheRightStatus) {
     EXPECT_EQ(std::get<HttpRefusal>(r).status, status) << raw;
   }
   // Exactly the cap is fine.
-  auto at_cap = route_http(head_of("POST /app.git/git-upload-pack HTTP/1.1\r\n" + ct + "Content-Length: 1048576\r\n\r\n"), *cfg);
+  auto at_cap = route_http(head_of("POST /app.git/git-upload-pack HTTP/1.1\r\n" + ct +
+                                   "Content-Length: 1048576\r\n\r\n"),
+                           *cfg);
   EXPECT_TRUE(std::holds_alternative<HttpRoute>(at_cap));
 }
 
 TEST(HttpRoute, TheParserRefusesBadFramingBeforeRouting) {
-  for (const char* raw : {"POST /app.git/git-upload-pack HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
-                          "POST /app.git/git-upload-pack HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-                          "POST /app.git/git-upload-pack HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                          "POST /app.git/git-upload-pack HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"}) {
+  for (const char* raw :
+       {"POST /app.git/git-upload-pack HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+        "POST /app.git/git-upload-pack HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        "POST /app.git/git-upload-pack HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "POST /app.git/git-upload-pack HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n"}) {
     Http1Parser p(Http1Parser::Kind::request);
     EXPECT_EQ(p.feed(raw).status, Http1Parser::Status::error) << raw;
     EXPECT_EQ(p.error_status(), 400) << raw;
@@ -191,16 +213,19 @@ TEST(RefUpdate, ParsesHookLines) {
   EXPECT_FALSE(u->deletes());
   EXPECT_TRUE(parse_ref_update(z + " " + b + " refs/heads/new")->creates());
   EXPECT_TRUE(parse_ref_update(a + " " + z + " refs/tags/v1")->deletes());
-  EXPECT_TRUE(parse_ref_update(std::string(64, 'c') + " " + std::string(64, 'd') + " refs/heads/x").ok());
-  for (const std::string& bad : {a + " " + b, a + " " + b + " HEAD", "xyz " + b + " refs/heads/x",
-                                a + " " + std::string(64, 'd') + " refs/heads/x", a + " " + b + " refs/heads/a b"}) {
+  EXPECT_TRUE(
+      parse_ref_update(std::string(64, 'c') + " " + std::string(64, 'd') + " refs/heads/x").ok());
+  for (const std::string& bad :
+       {a + " " + b, a + " " + b + " HEAD", "xyz " + b + " refs/heads/x",
+        a + " " + std::string(64, 'd') + " refs/heads/x", a + " " + b + " refs/heads/a b"}) {
     EXPECT_FALSE(parse_ref_update(bad).ok()) << bad;
   }
 }
 
 TEST(HookChannel, RequestsRoundTripAndSayLinesCarryAnyText) {
   HookRequest req;
-  req.updates.push_back(*parse_ref_update(std::string(kZeroId) + " " + std::string(40, '1') + " refs/heads/main"));
+  req.updates.push_back(
+      *parse_ref_update(std::string(kZeroId) + " " + std::string(40, '1') + " refs/heads/main"));
   req.quarantine["GIT_QUARANTINE_PATH"] = "/s/mirrors/app.git/objects/incoming-x";
   auto back = parse_hook_request(hook_request_line(req));
   ASSERT_TRUE(back.ok()) << back.error();
@@ -212,7 +237,8 @@ TEST(HookChannel, RequestsRoundTripAndSayLinesCarryAnyText) {
   EXPECT_FALSE(parse_hook_request("not json").ok());
   EXPECT_FALSE(parse_hook_request("{\"updates\":[{\"old\":1}]}").ok());
   // Variables other than the quarantine's are never taken from the channel.
-  auto env = parse_hook_request("{\"updates\":[],\"env\":{\"GIT_SSH_COMMAND\":\"x\",\"GIT_OBJECT_DIRECTORY\":\"/o\"}}");
+  auto env = parse_hook_request(
+      "{\"updates\":[],\"env\":{\"GIT_SSH_COMMAND\":\"x\",\"GIT_OBJECT_DIRECTORY\":\"/o\"}}");
   ASSERT_TRUE(env.ok());
   EXPECT_EQ(env->quarantine.count("GIT_SSH_COMMAND"), 0u);
   EXPECT_EQ(env->quarantine.count("GIT_OBJECT_DIRECTORY"), 1u);
@@ -231,10 +257,11 @@ TEST(SshCommand, PinsTheHostKeyAndNeverAsks) {
   repo.name = "app";
   repo.key_file = "/keys/it's";
   const std::string cmd = ssh_command(tools, state, repo);
-  for (const char* want : {"'BatchMode=yes'", "'ConnectTimeout=10'", "'StrictHostKeyChecking=yes'",
-                           "'UserKnownHostsFile=/st ate/known_hosts/app'", "'HostKeyAlias=gitgate-app'",
-                           "'-i' '/keys/it'\\''s'", "'IdentitiesOnly=yes'", "'-F' '/dev/null'",
-                           "'GlobalKnownHostsFile=/dev/null'"}) {
+  for (const char* want :
+       {"'BatchMode=yes'", "'ConnectTimeout=10'", "'StrictHostKeyChecking=yes'",
+        "'UserKnownHostsFile=/st ate/known_hosts/app'", "'HostKeyAlias=gitgate-app'",
+        "'-i' '/keys/it'\\''s'", "'IdentitiesOnly=yes'", "'-F' '/dev/null'",
+        "'GlobalKnownHostsFile=/dev/null'"}) {
     EXPECT_NE(cmd.find(want), std::string::npos) << want << " in " << cmd;
   }
   auto env = upstream_env(tools, state, repo);
@@ -249,7 +276,8 @@ TEST(SshCommand, PinsTheHostKeyAndNeverAsks) {
 TEST(SshCommand, ShellQuotingSurvivesTheShell) {
   auto sh = test::which("sh");
   BOTTLE_SKIP_UNLESS(!sh.empty(), "no sh");
-  for (const std::string& s : std::vector<std::string>{"plain", "it's", "a b", "$(x)`y`", "\"q\"", "semi;colon", "new\nline", ""}) {
+  for (const std::string& s : std::vector<std::string>{"plain", "it's", "a b", "$(x)`y`", "\"q\"",
+                                                       "semi;colon", "new\nline", ""}) {
     SpawnSpec spec;
     spec.argv = {sh, "-c", "printf %s " + shell_quote(s)};
     auto r = run_command(spec);

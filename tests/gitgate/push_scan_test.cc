@@ -41,7 +41,8 @@ class PushScanTest : public ::testing::Test {
   }
 
   // Commits on a branch that is then deleted: its objects exist but no ref reaches them.
-  std::string pushed_commit(const std::map<std::string, std::string>& files, const std::string& message = "work") {
+  std::string pushed_commit(const std::map<std::string, std::string>& files,
+                            const std::string& message = "work") {
     EXPECT_TRUE(git({"checkout", "-q", "-b", "incoming", "main"}, repo_).ok());
     std::string id = commit(files, message);
     EXPECT_TRUE(git({"checkout", "-q", "main"}, repo_).ok());
@@ -49,8 +50,10 @@ class PushScanTest : public ::testing::Test {
     return id;
   }
 
-  PushScan scan(const std::string& id, const std::string& ref = "refs/heads/topic", uint64_t cap = 8 << 20) {
-    QuarantineGit q{test::which("git"), repo_ + "/.git", {"PATH=/usr/bin:/bin", "GIT_CONFIG_NOSYSTEM=1"}};
+  PushScan scan(const std::string& id, const std::string& ref = "refs/heads/topic",
+                uint64_t cap = 8 << 20) {
+    QuarantineGit q{
+        test::which("git"), repo_ + "/.git", {"PATH=/usr/bin:/bin", "GIT_CONFIG_NOSYSTEM=1"}};
     RefUpdate u{std::string(kZeroId), id, ref};
     auto r = scan_push(q, {u}, scanner(), cap);
     EXPECT_TRUE(r.ok()) << r.error();
@@ -69,20 +72,23 @@ class PushScanTest : public ::testing::Test {
 };
 
 TEST_F(PushScanTest, FindsTheThreeShapesWithPathAndLine) {
-  std::string id = pushed_commit({{"config/aws.env", "# creds\n" + test::secret_text("secret.aws_access_key_id")},
-                                  {"notes.md", test::secret_text("secret.anthropic_api_key")},
-                                  {"keys/deploy.pem", test::secret_text("secret.pem_private_key")}});
+  std::string id = pushed_commit(
+      {{"config/aws.env", "# creds\n" + test::secret_text("secret.aws_access_key_id")},
+       {"notes.md", test::secret_text("secret.anthropic_api_key")},
+       {"keys/deploy.pem", test::secret_text("secret.pem_private_key")}});
   auto s = scan(id);
   const auto all = found(s);
-  for (const char* want : {"secret.anthropic_api_key at notes.md:1", "secret.aws_access_key_id at config/aws.env:2",
-                           "secret.pem_private_key at keys/deploy.pem:1"}) {
+  for (const char* want :
+       {"secret.anthropic_api_key at notes.md:1", "secret.aws_access_key_id at config/aws.env:2",
+        "secret.pem_private_key at keys/deploy.pem:1"}) {
     EXPECT_NE(std::find(all.begin(), all.end(), want), all.end()) << want;
   }
   EXPECT_EQ(s.blobs, 3u);
 }
 
 TEST_F(PushScanTest, HistoryTheGateAlreadyHasIsNotScannedAgain) {
-  commit({{"old.env", test::secret_text("secret.aws_access_key_id")}}, "an old secret, already upstream");
+  commit({{"old.env", test::secret_text("secret.aws_access_key_id")}},
+         "an old secret, already upstream");
   std::string id = pushed_commit({{"feature.txt", "clean work\n"}});
   auto s = scan(id);
   EXPECT_TRUE(s.findings.empty()) << found(s).front();
@@ -90,7 +96,8 @@ TEST_F(PushScanTest, HistoryTheGateAlreadyHasIsNotScannedAgain) {
 }
 
 TEST_F(PushScanTest, BinaryBlobsAreSkippedAndCounted) {
-  std::string binary = std::string("\x89PNG\0\0", 6) + test::secret_text("secret.aws_access_key_id");
+  std::string binary =
+      std::string("\x89PNG\0\0", 6) + test::secret_text("secret.aws_access_key_id");
   auto s = scan(pushed_commit({{"logo.png", binary}}));
   EXPECT_TRUE(s.findings.empty());
   EXPECT_EQ(s.binary_blobs, 1u);
@@ -102,10 +109,12 @@ TEST_F(PushScanTest, ABlobIsScannedUpToTheCapAndTheRestIsReported) {
   auto late = scan(pushed_commit({{"big.txt", big}}), "refs/heads/a", 1000);
   EXPECT_TRUE(late.findings.empty());
   ASSERT_EQ(late.unscanned.size(), 1u);
-  EXPECT_NE(late.unscanned[0].find("big.txt: " + std::to_string(big.size()) + " bytes"), std::string::npos)
+  EXPECT_NE(late.unscanned[0].find("big.txt: " + std::to_string(big.size()) + " bytes"),
+            std::string::npos)
       << late.unscanned[0];
   EXPECT_NE(late.unscanned[0].find("first 1000 scanned"), std::string::npos);
-  auto early = scan(pushed_commit({{"big2.txt", secret + std::string(5000, 'x')}}), "refs/heads/b", 1000);
+  auto early =
+      scan(pushed_commit({{"big2.txt", secret + std::string(5000, 'x')}}), "refs/heads/b", 1000);
   EXPECT_EQ(found(early), std::vector<std::string>{"secret.aws_access_key_id at big2.txt:1"});
 }
 
@@ -146,7 +155,8 @@ TEST_F(PushScanTest, FindingsNeverCarryTheSecret) {
 TEST_F(PushScanTest, DeletesScanNothing) {
   QuarantineGit q{test::which("git"), repo_ + "/.git", {"PATH=/usr/bin:/bin"}};
   std::string main = git({"rev-parse", "main"}, repo_).out.substr(0, 40);
-  auto r = scan_push(q, {RefUpdate{main, std::string(kZeroId), "refs/heads/main"}}, scanner(), 1 << 20);
+  auto r =
+      scan_push(q, {RefUpdate{main, std::string(kZeroId), "refs/heads/main"}}, scanner(), 1 << 20);
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->objects, 0u);
 }

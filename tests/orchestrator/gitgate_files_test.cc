@@ -23,9 +23,12 @@ mode_t mode_of(const std::string& path) {
 }
 
 Plan plan_with_key(TestHome& h, const std::string& key_path) {
-  h.bottle("dev", "---\ngit-gate:\n  repos:\n    - name: app\n      url: ssh://git@h:2222/org/app.git\n"
-                  "      host_key: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
-                  "      key: {provider: static, path: \"" + key_path + "\"}\n---\n");
+  h.bottle("dev",
+           "---\ngit-gate:\n  repos:\n    - name: app\n      url: ssh://git@h:2222/org/app.git\n"
+           "      host_key: \"ssh-ed25519 "
+           "AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
+           "      key: {provider: static, path: \"" +
+               key_path + "\"}\n---\n");
   h.agent("impl", "---\nbottle: dev\nprovider: command\ncommand: [\"true\"]\n---\n");
   auto p = make_plan(*load_manifest(h.dirs(), "impl"), PlanOptions{});
   EXPECT_TRUE(p.ok()) << p.error();

@@ -64,7 +64,8 @@ const char* kClaudeBottle =
     "  repos:\n"
     "    - name: app\n"
     "      url: ssh://git@git.example.com:2222/org/app.git\n"
-    "      host_key: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
+    "      host_key: \"ssh-ed25519 "
+    "AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
     "      key: {provider: static, path: /keys/app}\n"
     "---\n";
 
@@ -313,14 +314,18 @@ TEST(PlanGolden, EveryExampleManifestLoadsAndPlans) {
 }
 
 TEST(PlanGolden, GitgateReposNeedAnSshUrlAPinnedHostKeyAndAStaticKey) {
-  const std::string good_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj";
+  const std::string good_key =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"url: ssh://git@h/app.git\n      key: {provider: static, path: /k}\n", "needs 'host_key'"},
-      {"url: https://h/app.git\n      host_key: \"" + good_key + "\"\n      key: {provider: static, path: /k}\n",
+      {"url: https://h/app.git\n      host_key: \"" + good_key +
+           "\"\n      key: {provider: static, path: /k}\n",
        "scheme 'https' is not ssh"},
-      {"url: ssh://git@h/app.git\n      host_key: \"ssh-ed25519 AAAA\"\n      key: {provider: static, path: /k}\n",
+      {"url: ssh://git@h/app.git\n      host_key: \"ssh-ed25519 AAAA\"\n      key: {provider: "
+       "static, path: /k}\n",
        "not a ssh-ed25519 key"},
-      {"url: ssh://git@h/app.git\n      host_key: \"" + good_key + "\"\n", "needs 'key: {provider: static"},
+      {"url: ssh://git@h/app.git\n      host_key: \"" + good_key + "\"\n",
+       "needs 'key: {provider: static"},
       {"url: ssh://git@h/app.git\n      host_key: \"" + good_key +
            "\"\n      key: {provider: gitea, provisioner_token: T}\n",
        "key provider 'gitea' is not supported yet"},
@@ -333,15 +338,18 @@ TEST(PlanGolden, GitgateReposNeedAnSshUrlAPinnedHostKeyAndAStaticKey) {
     ASSERT_TRUE(m.ok()) << m.error();
     auto p = make_plan(*m, PlanOptions{});
     ASSERT_FALSE(p.ok()) << fields;
-    EXPECT_NE(p.error().find(h.bottle_path("dev") + ":4:7: repo 'app': "), std::string::npos) << p.error();
+    EXPECT_NE(p.error().find(h.bottle_path("dev") + ":4:7: repo 'app': "), std::string::npos)
+        << p.error();
     EXPECT_NE(p.error().find(want), std::string::npos) << p.error();
   }
 }
 
 TEST(PlanGolden, OperatorSecretsReachTheGateThroughItsOwnSlots) {
   TestHome h;
-  h.bottle("dev", std::string(kClaudeBottle).replace(std::string(kClaudeBottle).find("  dlp: {outbound: block, inbound: warn}"),
-                                                      39, "  dlp: {known_secrets_env: [OPS_DB_PASSWORD]}"));
+  h.bottle("dev",
+           std::string(kClaudeBottle)
+               .replace(std::string(kClaudeBottle).find("  dlp: {outbound: block, inbound: warn}"),
+                        39, "  dlp: {known_secrets_env: [OPS_DB_PASSWORD]}"));
   h.agent("impl", "---\nbottle: dev\nprovider: claude\n---\n");
   PlanOptions o;
   o.find_binary = [](const std::string& n) { return "/opt/bottle/bin/" + n; };
@@ -368,11 +376,14 @@ TEST(PlanGolden, OperatorSecretsReachTheGateThroughItsOwnSlots) {
 
 TEST(PlanGolden, GitconfigRewritesEverySpellingOfTheRepoUrl) {
   TestHome h;
-  h.bottle("dev", "---\ngit-gate:\n  repos:\n    - name: app\n      url: git@github.com:org/app.git\n"
-                  "      host_key: \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
-                  "      key: {provider: static, path: /k}\n---\n");
-  h.agent("impl", "---\nbottle: dev\nprovider: command\ncommand: [\"true\"]\n"
-                  "git: {user: {name: \"Bot #1\", email: bot@example.test}}\n---\n");
+  h.bottle("dev",
+           "---\ngit-gate:\n  repos:\n    - name: app\n      url: git@github.com:org/app.git\n"
+           "      host_key: \"ssh-ed25519 "
+           "AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
+           "      key: {provider: static, path: /k}\n---\n");
+  h.agent("impl",
+          "---\nbottle: dev\nprovider: command\ncommand: [\"true\"]\n"
+          "git: {user: {name: \"Bot #1\", email: bot@example.test}}\n---\n");
   PlanOptions o;
   o.find_binary = [](const std::string& n) { return "/opt/bottle/bin/" + n; };
   auto p = make_plan(*load_manifest(h.dirs(), "impl"), o);

@@ -107,7 +107,8 @@ std::string exchange(uint16_t port, const std::string& data, std::chrono::millis
   const auto deadline = std::chrono::steady_clock::now() + limit;
   char buf[16384];
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     pollfd p{fd, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
@@ -120,8 +121,9 @@ std::string exchange(uint16_t port, const std::string& data, std::chrono::millis
 }
 
 std::string http_get(uint16_t port, const std::string& path) {
-  std::string resp = exchange(port, "GET " + path + " HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n",
-                              std::chrono::seconds(5));
+  std::string resp =
+      exchange(port, "GET " + path + " HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n",
+               std::chrono::seconds(5));
   size_t body = resp.find("\r\n\r\n");
   if (resp.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) return {};
   return resp.substr(body + 4);
