@@ -1,8 +1,10 @@
 #include "orchestrator/render.h"
 
-#include "orchestrator/yaml_emit.h"
+#include "config/yaml_emit.h"
 
 namespace bottle::orchestrator {
+
+using config::emit_node;
 
 std::string render_routes_yaml(const Plan& p) {
   YAML::Emitter out;
