@@ -142,6 +142,8 @@ int RequestReader::on_headers_complete(llhttp_t* p) {
   for (auto& h : r->req_.headers) trim(h.second);
   r->req_.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
   r->req_.keep_alive = llhttp_should_keep_alive(p) != 0;
+  // CONNECT and upgrades: what follows the head is not HTTP; answer, then close.
+  if (p->method == HTTP_CONNECT || r->req_.header("upgrade")) r->req_.keep_alive = false;
   // A declared length over the cap is refused before any of the body is read.
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->max_body_) {
     r->fail(413, "request body larger than " + std::to_string(r->max_body_) + " bytes");
@@ -164,7 +166,6 @@ int RequestReader::on_body(llhttp_t* p, const char* at, size_t n) {
 
 int RequestReader::on_message_complete(llhttp_t* p) {
   auto* r = reader(p);
-  r->req_.keep_alive = llhttp_should_keep_alive(p) != 0;
   r->complete_ = true;
   r->in_request_ = false;
   return HPE_PAUSED;  // one request at a time: the caller answers before reading on
