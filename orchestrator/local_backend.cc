@@ -247,6 +247,7 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   layout.gitgate_state = dir_ + "/gitgate";
   layout.supervise_queue = dir_ + "/proposals";
   layout.init_ctl = md_.init_ctl;
+  layout.slug = slug_;
   if (!plan_.gitgate.binary.empty()) {
     if (auto st = make_dir(layout.gitgate_state, 0700); !st) return st;
     if (auto st = write_file_atomic(layout.gitgate_config, render_gitgate_yaml(plan_), 0600); !st)

@@ -25,6 +25,7 @@ struct InitLayout {
   std::string gitgate_state;
   std::string supervise_queue;
   std::string init_ctl;
+  std::string slug;  // written into supervise's proposals ("" = not known)
 };
 
 // gitgate.yaml: the bottle's repos as written in the manifest (after `extends`), under
