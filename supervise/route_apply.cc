@@ -1,6 +1,7 @@
 #include "supervise/route_apply.h"
 
 #include <algorithm>
+#include <future>
 #include <thread>
 
 #include "common/files.h"
@@ -83,7 +84,14 @@ Result<RouteApplyReport> apply_route(const RouteApplySettings& s, const nlohmann
   if (!s.egress_admin) return report;
 
   // Egress compiles off its event loop; watch its counters until the new table shows.
-  const std::string expected = merged->table->to_yaml();
+  // What /routes must then say is rendered meanwhile (at 10,000 routes it takes as long
+  // as a good part of egress's reload).
+  auto rendering = std::async(std::launch::async, [table = merged->table] { return table->to_yaml(); });
+  std::optional<std::string> expected_text;
+  auto expected = [&]() -> const std::string& {
+    if (!expected_text) expected_text = rendering.get();
+    return *expected_text;
+  };
   const auto deadline = std::chrono::steady_clock::now() + s.confirm_timeout;
   auto delay = 1ms;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -92,7 +100,7 @@ Result<RouteApplyReport> apply_route(const RouteApplySettings& s, const nlohmann
     if (now->reloads > start->reloads) {
       auto live = admin_get(*s.egress_admin, "/routes", kAdminTimeout);
       if (!live) return restore(live.error());
-      if (*live == expected) {
+      if (*live == expected()) {
         report.confirmed = true;
         report.reloads = now->reloads;
         return report;
@@ -101,7 +109,7 @@ Result<RouteApplyReport> apply_route(const RouteApplySettings& s, const nlohmann
     if (now->failures > start->failures) {
       // A failure can come before a later success (coalesced reloads); one more look.
       auto live = admin_get(*s.egress_admin, "/routes", kAdminTimeout);
-      if (live && *live == expected) continue;
+      if (live && *live == expected()) continue;
       return restore("egress refused the new routes (see config_reload_failed in the sidecar log)");
     }
     std::this_thread::sleep_for(delay);
