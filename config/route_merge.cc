@@ -4,6 +4,7 @@
 #include <set>
 #include <vector>
 
+#include "common/ascii.h"
 #include "config/strict_yaml.h"
 #include "config/yaml_emit.h"
 
@@ -17,11 +18,27 @@ constexpr size_t kMaxStringBytes = 4096;
 
 // Keys in the order routes.yaml is written (SPEC §4.3); anything else follows, sorted.
 const std::vector<std::string>& key_order() {
-  static const std::vector<std::string> order = {
-      "host",   "port",   "matches", "path",  "method",         "headers",        "queryParams",
-      "name",   "type",   "value",   "auth",  "scheme",         "token_env",      "header",
-      "dlp",    "outbound", "inbound", "max_body_bytes", "stream_large_bodies", "detectors",
-      "allow_private"};
+  static const std::vector<std::string> order = {"host",
+                                                 "port",
+                                                 "matches",
+                                                 "path",
+                                                 "method",
+                                                 "headers",
+                                                 "queryParams",
+                                                 "name",
+                                                 "type",
+                                                 "value",
+                                                 "auth",
+                                                 "scheme",
+                                                 "token_env",
+                                                 "header",
+                                                 "dlp",
+                                                 "outbound",
+                                                 "inbound",
+                                                 "max_body_bytes",
+                                                 "stream_large_bodies",
+                                                 "detectors",
+                                                 "allow_private"};
   return order;
 }
 
@@ -119,9 +136,8 @@ json scalar_json(const YAML::Node& n) {
   if (n.Tag() == "?") {
     if (s == "true") return true;
     if (s == "false") return false;
-    if (!s.empty() && s.size() < 19 && std::all_of(s.begin(), s.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        })) {
+    if (!s.empty() && s.size() < 19 &&
+        std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       return std::stoll(s);
     }
   }
@@ -147,11 +163,6 @@ json node_json(const YAML::Node& n) {
   }
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::set<int64_t> ports_of(const YAML::Node& route) {
   YAML::Node p = route["port"];
   if (p && p.IsScalar()) {
@@ -172,7 +183,8 @@ std::string leading_comments(std::string_view text) {
   size_t end = 0;
   while (end < text.size()) {
     size_t nl = text.find('\n', end);
-    std::string_view line = text.substr(end, nl == std::string_view::npos ? text.size() - end : nl - end);
+    std::string_view line =
+        text.substr(end, nl == std::string_view::npos ? text.size() - end : nl - end);
     if (!line.empty() && line[0] != '#') break;
     if (nl == std::string_view::npos) return std::string(text);
     end = nl + 1;
@@ -254,14 +266,14 @@ Result<MergedRoutes> merge_route(std::string_view routes_yaml, std::string_view 
   if (!routes.IsSequence()) return Error{where(file, routes) + ": 'routes' must be a list"};
   routes.SetStyle(YAML::EmitterStyle::Block);
 
-  const std::string host = lower(route["host"].Scalar());
+  const std::string host = ascii_lower(route["host"].Scalar());
   const std::set<int64_t> ports = ports_of(route);
   const YAML::Node new_matches = route["matches"];
   MergedRoutes out;
   std::vector<std::string> notes;
   bool overlapped = false;
   for (YAML::Node existing : routes) {
-    if (!existing.IsMap() || !existing["host"] || lower(existing["host"].Scalar()) != host) {
+    if (!existing.IsMap() || !existing["host"] || ascii_lower(existing["host"].Scalar()) != host) {
       continue;
     }
     std::set<int64_t> theirs = ports_of(existing);

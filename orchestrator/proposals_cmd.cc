@@ -8,8 +8,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -103,14 +103,19 @@ std::string route_summary(const json& route) {
   if (route.contains("matches") && route["matches"].is_array()) {
     for (const auto& m : route["matches"]) {
       std::string one;
-      if (m.is_object() && m.contains("method") && m["method"].is_string()) one += m["method"].get<std::string>();
+      if (m.is_object() && m.contains("method") && m["method"].is_string())
+        one += m["method"].get<std::string>();
       if (m.is_object() && m.contains("path") && m["path"].is_object()) {
         const json& p = m["path"];
         std::string v = p.value("value", std::string());
         std::string t = p.value("type", std::string());
-        one += (one.empty() ? "" : " ") + v + (t == "PathPrefix" ? "*" : t == "RegularExpression" ? " (regex)" : "");
+        one += (one.empty() ? "" : " ") + v +
+               (t == "PathPrefix"          ? "*"
+                : t == "RegularExpression" ? " (regex)"
+                                           : "");
       }
-      if (m.is_object() && (m.contains("headers") || m.contains("queryParams"))) one += " +conditions";
+      if (m.is_object() && (m.contains("headers") || m.contains("queryParams")))
+        one += " +conditions";
       s += " [" + (one.empty() ? std::string("any") : one) + "]";
     }
   }
@@ -140,7 +145,9 @@ std::string status_of(const ProposalQueue::Entry& e) {
   return s;
 }
 
-bool stdin_is_terminal() { return ::isatty(STDIN_FILENO) != 0; }
+bool stdin_is_terminal() {
+  return ::isatty(STDIN_FILENO) != 0;
+}
 
 // Blocks until the consumer archived `id` (or `wait` passed); prints what came of it.
 int await_outcome(const ProposalQueue& q, const std::string& id, std::chrono::milliseconds wait,
@@ -192,10 +199,11 @@ Result<json> edit_route(const Found& f, std::ostream& err) {
     const char* path;
     ~Remove() { ::unlink(path); }
   } remove{tmpl};
-  const std::string original =
-      "# The route to approve for bottle " + f.md.slug + ". Edit, save and quit; an unchanged\n"
-      "# file approves the route as proposed. Keys: host, port, matches, auth, dlp, allow_private.\n" +
-      config::route_yaml(*node);
+  const std::string original = "# The route to approve for bottle " + f.md.slug +
+                               ". Edit, save and quit; an unchanged\n"
+                               "# file approves the route as proposed. Keys: host, port, matches, "
+                               "auth, dlp, allow_private.\n" +
+                               config::route_yaml(*node);
   if (auto st = write_file_atomic(tmpl, original, 0600); !st) return Error{st.error()};
   const char* editor = std::getenv("VISUAL");
   if (!editor || !*editor) editor = std::getenv("EDITOR");
@@ -226,7 +234,8 @@ Result<json> edit_route(const Found& f, std::ostream& err) {
     };
     auto result = check();
     if (result || !stdin_is_terminal()) return result;
-    err << "bottle: " << result.error() << "\nbottle: press Enter to edit again, Ctrl-C to give up\n";
+    err << "bottle: " << result.error()
+        << "\nbottle: press Enter to edit again, Ctrl-C to give up\n";
     std::string line;
     if (!std::getline(std::cin, line)) return result;
   }
@@ -256,13 +265,15 @@ void print_route_diff(const Found& f, const json& route, config::RouteSource sou
   }
   out << "approving applies this change to " << routes_path(f.md.slug) << " ("
       << printable(merged->summary) << "):\n"
-      << printable(config::unified_diff(*current, merged->text, "routes.yaml",
-                                        "routes.yaml (approved)"),
-                   std::string::npos);
+      << printable(
+             config::unified_diff(*current, merged->text, "routes.yaml", "routes.yaml (approved)"),
+             std::string::npos);
 }
 
 std::atomic<bool> g_watch_stop{false};
-void on_watch_signal(int) { g_watch_stop = true; }
+void on_watch_signal(int) {
+  g_watch_stop = true;
+}
 
 }  // namespace
 
@@ -295,7 +306,8 @@ std::string printable(std::string_view text, size_t max) {
       out += static_cast<char>(c);
     }
     if (max != std::string::npos && out.size() >= max && i + 1 < text.size()) {
-      while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0) == 0x80) out.pop_back();
+      while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0) == 0x80)
+        out.pop_back();
       if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0) out.pop_back();
       out += "...";
       break;
@@ -314,8 +326,9 @@ int proposals_list(bool all, bool as_json, std::ostream& out, std::ostream& err)
       json j = to_json(f.entry.proposal);
       j["label"] = f.md.label;
       j["bottle_running"] = f.alive;
-      j["status"] = f.entry.response ? (f.entry.archived ? "archived" : "answered")
-                                     : f.entry.archived ? "archived" : "pending";
+      j["status"] = f.entry.response   ? (f.entry.archived ? "archived" : "answered")
+                    : f.entry.archived ? "archived"
+                                       : "pending";
       if (f.entry.response) j["response"] = to_json(*f.entry.response);
       if (f.entry.outcome) j["outcome"] = to_json(*f.entry.outcome);
       arr.push_back(std::move(j));
@@ -416,7 +429,9 @@ int proposals_answer(const AnswerOptions& o, std::ostream& out, std::ostream& er
     if (again && again->entry.response) return report_existing(*again->entry.response);
     return fail("proposal " + p.id + " was answered by someone else and archived");
   }
-  out << (o.decision == Decision::approve ? "approved " : o.decision == Decision::reject ? "rejected " : "answered ")
+  out << (o.decision == Decision::approve  ? "approved "
+          : o.decision == Decision::reject ? "rejected "
+                                           : "answered ")
       << p.id << " (" << to_string(p.kind) << ", bottle " << f->md.slug << ")\n";
   return await_outcome(q, p.id, o.wait, consumer_of(p.kind), out, err);
 }
@@ -463,13 +478,16 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
     auto rows = ordered();
     if (selected >= rows.size()) selected = rows.empty() ? 0 : rows.size() - 1;
     std::string screen = "\x1b[H\x1b[2J";
-    screen += "bottle proposals  (j/k move, a approve, e edit+approve, r reject, t answer, q quit)\r\n\r\n";
+    screen +=
+        "bottle proposals  (j/k move, a approve, e edit+approve, r reject, t answer, q "
+        "quit)\r\n\r\n";
     if (rows.empty()) screen += "  no pending proposals\r\n";
     for (size_t i = 0; i < rows.size(); ++i) {
       const Proposal& p = rows[i]->entry.proposal;
-      std::string line = (i == selected ? "> " : "  ") + p.id + "  " + printable(rows[i]->md.label, 20) +
-                         "  " + std::string(to_string(p.kind)) + "  " + age(p.created) + "  " +
-                         printable(what_of(p), 50) + " -- " + printable(p.reason, 60);
+      std::string line = (i == selected ? "> " : "  ") + p.id + "  " +
+                         printable(rows[i]->md.label, 20) + "  " + std::string(to_string(p.kind)) +
+                         "  " + age(p.created) + "  " + printable(what_of(p), 50) + " -- " +
+                         printable(p.reason, 60);
       if (i == selected) line = "\x1b[7m" + line + "\x1b[0m";
       screen += line + "\r\n";
     }
@@ -509,7 +527,8 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
     std::vector<std::string> problems;
     auto found = collect(false, problems);
     for (const auto& p : problems) {
-      if (reported_problems.insert(p).second && !tty) err << "bottle: warning: " << printable(p, 300) << "\n";
+      if (reported_problems.insert(p).second && !tty)
+        err << "bottle: warning: " << printable(p, 300) << "\n";
     }
     std::map<std::string, Found> now;
     for (auto& f : found) now.emplace(f.entry.proposal.id, std::move(f));

@@ -31,8 +31,8 @@ struct AnswerOptions {
   std::string id;
   std::string bottle;  // narrows the search to one bottle ("" = all)
   Decision decision = Decision::approve;
-  std::string text;    // reason (approve/reject) or the answer
-  bool edit = false;   // approve: edit the route in $EDITOR first
+  std::string text;                        // reason (approve/reject) or the answer
+  bool edit = false;                       // approve: edit the route in $EDITOR first
   std::chrono::milliseconds wait{30'000};  // for the consumer's outcome; 0 = do not wait
 };
 

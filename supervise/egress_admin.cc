@@ -56,13 +56,15 @@ Result<std::string> admin_get(const ListenSpec& admin, std::string_view path,
     auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
     a->sin6_family = AF_INET6;
     a->sin6_port = htons(admin.port);
-    if (inet_pton(AF_INET6, admin.host.c_str(), &a->sin6_addr) != 1) return Error{where + ": bad address"};
+    if (inet_pton(AF_INET6, admin.host.c_str(), &a->sin6_addr) != 1)
+      return Error{where + ": bad address"};
     len = sizeof *a;
   } else {
     auto* a = reinterpret_cast<sockaddr_in*>(&ss);
     a->sin_family = AF_INET;
     a->sin_port = htons(admin.port);
-    if (inet_pton(AF_INET, admin.host.c_str(), &a->sin_addr) != 1) return Error{where + ": bad address"};
+    if (inet_pton(AF_INET, admin.host.c_str(), &a->sin_addr) != 1)
+      return Error{where + ": bad address"};
     len = sizeof *a;
   }
   Socket s(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

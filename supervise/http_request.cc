@@ -2,22 +2,13 @@
 
 #include <cstdint>
 
+#include "common/ascii.h"
+
 namespace bottle::supervise {
 namespace {
 
 RequestReader* reader(llhttp_t* p) {
   return static_cast<RequestReader*>(p->data);
-}
-
-bool name_equals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 void trim(std::string& s) {
@@ -30,22 +21,38 @@ void trim(std::string& s) {
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
   }
 }
 
@@ -54,7 +61,7 @@ std::string_view reason_phrase(int status) {
 std::optional<std::string> HttpRequest::header(std::string_view name) const {
   std::optional<std::string> out;
   for (const auto& [n, v] : headers) {
-    if (!name_equals(n, name)) continue;
+    if (!ascii_iequals(n, name)) continue;
     if (out) {
       *out += ", ";
       *out += v;
@@ -150,7 +157,7 @@ int RequestReader::on_headers_complete(llhttp_t* p) {
     return -1;
   }
   auto expect = r->req_.header("expect");
-  if (expect && name_equals(*expect, "100-continue")) r->continue_pending_ = true;
+  if (expect && ascii_iequals(*expect, "100-continue")) r->continue_pending_ = true;
   return 0;
 }
 
@@ -215,8 +222,8 @@ bool RequestReader::take_continue_request() {
 std::string http_response(int status, std::string_view content_type, std::string_view body,
                           const std::vector<std::pair<std::string, std::string>>& extra_headers,
                           bool close) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) +
-                    "\r\n";
+  std::string out =
+      "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) + "\r\n";
   if (!content_type.empty()) out += "Content-Type: " + std::string(content_type) + "\r\n";
   if (status != 204) out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   for (const auto& [name, value] : extra_headers) out += name + ": " + value + "\r\n";

@@ -24,8 +24,8 @@ inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
 inline constexpr size_t kMaxHeaders = 100;
 
 struct HttpRequest {
-  std::string method;  // "POST"
-  std::string target;  // "/mcp?x=1" as sent
+  std::string method;                                        // "POST"
+  std::string target;                                        // "/mcp?x=1" as sent
   std::vector<std::pair<std::string, std::string>> headers;  // names as sent, values trimmed
   std::string body;
   bool keep_alive = true;

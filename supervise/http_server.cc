@@ -210,10 +210,10 @@ class HttpServer::Connection {
       in_.erase(0, out.consumed);
       if (reader_.take_continue_request()) write("HTTP/1.1 100 Continue\r\n\r\n");
       if (out.state == RequestReader::State::failed) {
-        log::warn("http_refused", {{"status", reader_.error_status()},
-                                   {"why", reader_.error_reason()}});
-        write(http_response(reader_.error_status(), "text/plain", reader_.error_reason() + "\n",
-                            {}, true));
+        log::warn("http_refused",
+                  {{"status", reader_.error_status()}, {"why", reader_.error_reason()}});
+        write(http_response(reader_.error_status(), "text/plain", reader_.error_reason() + "\n", {},
+                            true));
         close_after_write_ = true;
         maybe_close();
         break;
@@ -250,7 +250,9 @@ class HttpServer::Connection {
 HttpServer::HttpServer(uv_loop_t* loop, McpServer& mcp, HttpLimits limits)
     : loop_(loop), mcp_(mcp), limits_(limits) {}
 
-HttpServer::~HttpServer() { close(); }
+HttpServer::~HttpServer() {
+  close();
+}
 
 Status HttpServer::start(int listen_fd) {
   uv_tcp_init(loop_, &listener_);

@@ -66,8 +66,7 @@ int main(int argc, char** argv) {
   app.add_option("--egress-admin", f.egress_admin,
                  "egress admin listener host:port, to confirm reloads and list routes");
   app.add_option("--bottle", f.bottle, "this bottle's slug, written into proposals");
-  app.add_option("--answer-timeout", f.answer_timeout,
-                 "seconds a tool call waits for the operator")
+  app.add_option("--answer-timeout", f.answer_timeout, "seconds a tool call waits for the operator")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 86400.0));
   app.add_option("--progress-interval", f.progress_interval,
@@ -104,7 +103,8 @@ int main(int argc, char** argv) {
     ts.routes.egress_admin = *a;
   }
   struct stat st {};
-  if (::stat(f.queue.c_str(), &st) != 0) return fail("queue", f.queue + ": " + std::strerror(errno));
+  if (::stat(f.queue.c_str(), &st) != 0)
+    return fail("queue", f.queue + ": " + std::strerror(errno));
   if (!S_ISDIR(st.st_mode)) return fail("queue", f.queue + ": not a directory");
 
   std::optional<ListenSpec> spec;

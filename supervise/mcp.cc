@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "common/ascii.h"
 #include "common/log.h"
 #include "common/version.h"
 
@@ -10,12 +11,6 @@ namespace bottle::supervise {
 namespace {
 
 using nlohmann::json;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -31,7 +26,7 @@ std::vector<std::string> media_types(const std::optional<std::string>& header) {
   while (!rest.empty()) {
     size_t comma = rest.find(',');
     std::string_view item = rest.substr(0, comma);
-    out.push_back(lower(trim(item.substr(0, item.find(';')))));
+    out.push_back(ascii_lower(trim(item.substr(0, item.find(';')))));
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }
@@ -50,10 +45,10 @@ std::string authority_host(std::string_view authority) {
     if (close == std::string_view::npos) return "";
     std::string_view rest = authority.substr(close + 1);
     if (!rest.empty() && rest.front() != ':') return "";
-    return lower(authority.substr(1, close - 1));
+    return ascii_lower(authority.substr(1, close - 1));
   }
   std::string_view host = authority.substr(0, authority.find(':'));
-  return lower(host);
+  return ascii_lower(host);
 }
 
 bool valid_id(const json& id) {
@@ -185,7 +180,7 @@ struct McpServer::Session {
 
 McpServer::McpServer(ToolHost& tools, McpOptions options)
     : tools_(tools), options_(std::move(options)) {
-  for (auto& h : options_.allowed_hosts) h = lower(h);
+  for (auto& h : options_.allowed_hosts) h = ascii_lower(h);
 }
 
 McpServer::~McpServer() {
@@ -337,10 +332,11 @@ void McpServer::initialize(const json& msg, const std::shared_ptr<Exchange>& ex)
   const std::string sid = s->id;
   sessions_.emplace(sid, std::move(s));
   log::info("mcp_session_started", {{"session", log::redact(sid, 8)}, {"protocol", version}});
-  json result{{"protocolVersion", version},
-              {"capabilities", {{"tools", {{"listChanged", false}}}}},
-              {"serverInfo",
-               {{"name", "bottle-supervise"}, {"title", "bot-bottle supervise"}, {"version", kVersion}}}};
+  json result{
+      {"protocolVersion", version},
+      {"capabilities", {{"tools", {{"listChanged", false}}}}},
+      {"serverInfo",
+       {{"name", "bottle-supervise"}, {"title", "bot-bottle supervise"}, {"version", kVersion}}}};
   if (!options_.instructions.empty()) result["instructions"] = options_.instructions;
   ex->reply(200, "application/json", dump(json{{"jsonrpc", "2.0"}, {"id", id}, {"result", result}}),
             {{"Mcp-Session-Id", sid}});
@@ -396,7 +392,8 @@ void McpServer::call_tool(Session& s, const HttpRequest& req, const json& msg,
   }
   json arguments = json::object();
   if (params.contains("arguments") && !params["arguments"].is_null()) {
-    if (!params["arguments"].is_object()) return invalid("Invalid params: arguments must be an object");
+    if (!params["arguments"].is_object())
+      return invalid("Invalid params: arguments must be an object");
     arguments = params["arguments"];
   }
   std::optional<json> token;

@@ -86,7 +86,8 @@ Result<RouteApplyReport> apply_route(const RouteApplySettings& s, const nlohmann
   // Egress compiles off its event loop; watch its counters until the new table shows.
   // What /routes must then say is rendered meanwhile (at 10,000 routes it takes as long
   // as a good part of egress's reload).
-  auto rendering = std::async(std::launch::async, [table = merged->table] { return table->to_yaml(); });
+  auto rendering =
+      std::async(std::launch::async, [table = merged->table] { return table->to_yaml(); });
   std::optional<std::string> expected_text;
   auto expected = [&]() -> const std::string& {
     if (!expected_text) expected_text = rendering.get();

@@ -30,10 +30,10 @@ struct RouteApplySettings {
 };
 
 struct RouteApplyReport {
-  bool changed = false;   // false: already allowed, nothing written or reloaded
-  std::string summary;    // from the merge: "added route pypi.org:443"
-  bool confirmed = false; // egress showed the new table
-  uint64_t reloads = 0;   // egress_reloads_total once confirmed
+  bool changed = false;    // false: already allowed, nothing written or reloaded
+  std::string summary;     // from the merge: "added route pypi.org:443"
+  bool confirmed = false;  // egress showed the new table
+  uint64_t reloads = 0;    // egress_reloads_total once confirmed
 };
 
 Result<RouteApplyReport> apply_route(const RouteApplySettings& settings,

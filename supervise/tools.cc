@@ -70,7 +70,8 @@ json tool_list() {
                  {{"type", "string"}, {"enum", {"Exact", "PathPrefix", "RegularExpression"}}}},
                 {"value",
                  {{"type", "string"},
-                  {"description", "e.g. /simple/ for PathPrefix; RE2 syntax for RegularExpression"}}}}}}},
+                  {"description",
+                   "e.g. /simple/ for PathPrefix; RE2 syntax for RegularExpression"}}}}}}},
             {"method", {{"type", "string"}, {"description", "HTTP method, e.g. GET"}}},
             {"headers", match_value_schema()},
             {"queryParams", match_value_schema()}}}}}}},
@@ -107,7 +108,8 @@ json tool_list() {
          "proxy: retry your request. A rejection or a timeout returns an error with the "
          "reason; do not ask again for the same thing unless something changed."},
         {"inputSchema", obj(routes_props, {"host", "reason"})},
-        {"annotations", {{"readOnlyHint", false}, {"destructiveHint", false}, {"openWorldHint", false}}}},
+        {"annotations",
+         {{"readOnlyHint", false}, {"destructiveHint", false}, {"openWorldHint", false}}}},
        {{"name", kCapabilityBlock},
         {"title", "Report a missing capability"},
         {"description",
@@ -115,18 +117,17 @@ json tool_list() {
          "tool, a package, a credential, or access request-egress-route cannot give) and ask "
          "what to do. The call waits for the operator's free-text answer (up to a few "
          "minutes) and returns it. A rejection or a timeout returns an error with the reason."},
-        {"inputSchema",
-         obj({{"what",
-               {{"type", "string"},
-                {"minLength", 1},
-                {"maxLength", kMaxWhat},
-                {"description", "What is missing, e.g. \"the psql client\"."}}},
-              {"reason",
-               {{"type", "string"},
-                {"minLength", 1},
-                {"maxLength", kMaxReason},
-                {"description", "Why you need it and what you tried."}}}},
-             {"what", "reason"})},
+        {"inputSchema", obj({{"what",
+                              {{"type", "string"},
+                               {"minLength", 1},
+                               {"maxLength", kMaxWhat},
+                               {"description", "What is missing, e.g. \"the psql client\"."}}},
+                             {"reason",
+                              {{"type", "string"},
+                               {"minLength", 1},
+                               {"maxLength", kMaxReason},
+                               {"description", "Why you need it and what you tried."}}}},
+                            {"what", "reason"})},
         {"annotations", {{"readOnlyHint", true}, {"openWorldHint", false}}}},
        {{"name", kReportStuck},
         {"title", "Report being stuck"},
@@ -156,7 +157,8 @@ std::string check_strings(const json& args, const std::vector<std::string>& keys
     }
   }
   for (const auto& [key, max] : required) {
-    if (!args.contains(key) || !args[key].is_string() || args[key].get_ref<const std::string&>().empty()) {
+    if (!args.contains(key) || !args[key].is_string() ||
+        args[key].get_ref<const std::string&>().empty()) {
       return "'" + key + "' is required (a non-empty string)";
     }
     if (args[key].get_ref<const std::string&>().size() > max) {
@@ -200,7 +202,9 @@ struct SuperviseTools::Job {
 SuperviseTools::SuperviseTools(uv_loop_t* loop, ToolSettings settings)
     : loop_(loop), settings_(std::move(settings)), queue_(settings_.queue_dir) {}
 
-SuperviseTools::~SuperviseTools() { *alive_ = false; }
+SuperviseTools::~SuperviseTools() {
+  *alive_ = false;
+}
 
 Status SuperviseTools::start() {
   uv_timer_init(loop_, &tick_);
@@ -208,10 +212,12 @@ Status SuperviseTools::start() {
   uv_fs_event_init(loop_, &fs_event_);
   fs_event_.data = this;
   started_ = true;
-  int r = uv_fs_event_start(&fs_event_, &SuperviseTools::on_fs_event, settings_.queue_dir.c_str(), 0);
+  int r =
+      uv_fs_event_start(&fs_event_, &SuperviseTools::on_fs_event, settings_.queue_dir.c_str(), 0);
   if (r != 0) {
     // No inotify here (or no such directory yet): the one-second rescan still finds answers.
-    log::warn("queue_watch_unavailable", {{"queue", settings_.queue_dir}, {"error", uv_strerror(r)}});
+    log::warn("queue_watch_unavailable",
+              {{"queue", settings_.queue_dir}, {"error", uv_strerror(r)}});
   } else {
     watching_ = true;
   }
@@ -309,7 +315,8 @@ void SuperviseTools::request_route(const json& args, const std::shared_ptr<ToolC
 }
 
 void SuperviseTools::capability_block(const json& args, const std::shared_ptr<ToolCall>& call) {
-  if (auto e = check_strings(args, {"what", "reason"}, {{"what", kMaxWhat}, {"reason", kMaxReason}});
+  if (auto e =
+          check_strings(args, {"what", "reason"}, {{"what", kMaxWhat}, {"reason", kMaxReason}});
       !e.empty()) {
     return call->finish({"Invalid capability-block arguments: " + e, true});
   }
@@ -341,7 +348,8 @@ void SuperviseTools::open_proposal(Proposal p, std::shared_ptr<ToolCall> call, b
   p.created = now_iso8601();
   p.bottle = settings_.bottle;
   if (auto st = queue_.create(p); !st) {
-    log::error("proposal_failed", {{"kind", std::string(to_string(p.kind))}, {"error", st.error()}});
+    log::error("proposal_failed",
+               {{"kind", std::string(to_string(p.kind))}, {"error", st.error()}});
     return call->finish({"The request could not be queued for the operator: " + st.error(), true});
   }
   const std::string id = p.id;
@@ -372,8 +380,10 @@ void SuperviseTools::open_proposal(Proposal p, std::shared_ptr<ToolCall> call, b
     }
   });
   call->progress(0, settings_.answer_timeout.count() / 1000.0,
-                 "Waiting for the operator to answer proposal " + id + " (bottle proposals "
-                 "approve|reject " + id + ")");
+                 "Waiting for the operator to answer proposal " + id +
+                     " (bottle proposals "
+                     "approve|reject " +
+                     id + ")");
   update_tick_timer();
   check_answer(id);  // answered already? (a fast operator, or a test)
 }
@@ -406,8 +416,10 @@ void SuperviseTools::act_on(const std::string& id, const Response& r) {
   switch (o.proposal.kind) {
     case ProposalKind::egress_route: {
       if (r.decision != Decision::approve) {
-        return settle(id, {"Rejected by " + who + ": " + (r.text.empty() ? "(no reason given)" : r.text), true},
-                      true, "rejected");
+        return settle(
+            id,
+            {"Rejected by " + who + ": " + (r.text.empty() ? "(no reason given)" : r.text), true},
+            true, "rejected");
       }
       const bool edited = r.route.has_value();
       const json route = edited ? *r.route : o.proposal.request.value("route", json::object());
@@ -415,15 +427,16 @@ void SuperviseTools::act_on(const std::string& id, const Response& r) {
       const RouteApplySettings routes = settings_.routes;
       run_job(
           [result, routes, route, edited] {
-            *result = apply_route(routes, route,
-                                  edited ? config::RouteSource::operator_edit : config::RouteSource::agent);
+            *result = apply_route(
+                routes, route,
+                edited ? config::RouteSource::operator_edit : config::RouteSource::agent);
           },
           [this, id, result, who, text = r.text, edited] {
             if (!*result) {
               log::error("route_apply_failed", {{"id", id}, {"error", result->error()}});
               return settle(id,
-                            {"Approved by " + who + ", but the route could not be applied: " +
-                                 result->error(),
+                            {"Approved by " + who +
+                                 ", but the route could not be applied: " + result->error(),
                              true},
                             false, result->error());
             }
@@ -433,11 +446,13 @@ void SuperviseTools::act_on(const std::string& id, const Response& r) {
                                         {"confirmed", rep.confirmed},
                                         {"reloads", rep.reloads},
                                         {"edited", edited}});
-            std::string msg = "Approved by " + who + (edited ? " (edited)" : "") + ": " + rep.summary + ".";
+            std::string msg =
+                "Approved by " + who + (edited ? " (edited)" : "") + ": " + rep.summary + ".";
             std::string detail = rep.summary;
             if (!rep.changed) {
-              msg += " If your request is still blocked, compare its path and method with "
-                     "list-egress-routes.";
+              msg +=
+                  " If your request is still blocked, compare its path and method with "
+                  "list-egress-routes.";
             } else if (rep.confirmed) {
               msg += " The route is live in the egress proxy now; retry your request.";
               detail += "; live in egress (reload " + std::to_string(rep.reloads) + ")";
@@ -452,12 +467,15 @@ void SuperviseTools::act_on(const std::string& id, const Response& r) {
     }
     case ProposalKind::capability:
       if (r.decision == Decision::reject) {
-        return settle(id, {"Declined by " + who + ": " + (r.text.empty() ? "(no reason given)" : r.text), true},
-                      true, "declined");
+        return settle(
+            id,
+            {"Declined by " + who + ": " + (r.text.empty() ? "(no reason given)" : r.text), true},
+            true, "declined");
       }
-      return settle(id, {(r.decision == Decision::answer ? "Answer from " : "Approved by ") + who +
-                             ": " + (r.text.empty() ? "(no text)" : r.text),
-                         false},
+      return settle(id,
+                    {(r.decision == Decision::answer ? "Answer from " : "Approved by ") + who +
+                         ": " + (r.text.empty() ? "(no text)" : r.text),
+                     false},
                     true, "answered");
     case ProposalKind::stuck:
       return settle(id, {"", false}, true, "acknowledged");
@@ -566,7 +584,9 @@ void SuperviseTools::update_tick_timer() {
   }
 }
 
-void SuperviseTools::on_tick(uv_timer_t* t) { static_cast<SuperviseTools*>(t->data)->tick(); }
+void SuperviseTools::on_tick(uv_timer_t* t) {
+  static_cast<SuperviseTools*>(t->data)->tick();
+}
 
 void SuperviseTools::on_fs_event(uv_fs_event_t* h, const char* filename, int, int status) {
   auto* self = static_cast<SuperviseTools*>(h->data);

@@ -33,7 +33,8 @@ using Clock = std::chrono::steady_clock;
 std::string routes_file(int n) {
   std::string s = "log: blocks\nroutes:\n";
   for (int i = 0; i < n; ++i) {
-    s += "  - host: host-" + std::to_string(i) + ".example.com\n    matches:\n"
+    s += "  - host: host-" + std::to_string(i) +
+         ".example.com\n    matches:\n"
          "      - path: {type: PathPrefix, value: /v1/}\n";
   }
   return s;
@@ -92,13 +93,15 @@ int run(int routes, int rounds) {
   std::vector<double> e2e_ms;
   for (int i = 0; i < rounds; ++i) {
     // The agent's call, on a raw socket so that its answer is timed where it lands.
-    json body = mcp.call_body("request-egress-route",
-                              {{"host", "e2e-" + std::to_string(i) + ".example.org"}, {"reason", "bench"}},
-                              100 + i);
-    std::string request = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                          "Accept: application/json\r\nMcp-Session-Id: " + mcp.id() +
-                          "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.dump().size()) +
-                          "\r\n\r\n" + body.dump();
+    json body = mcp.call_body(
+        "request-egress-route",
+        {{"host", "e2e-" + std::to_string(i) + ".example.org"}, {"reason", "bench"}}, 100 + i);
+    std::string request =
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Accept: application/json\r\nMcp-Session-Id: " +
+        mcp.id() +
+        "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.dump().size()) +
+        "\r\n\r\n" + body.dump();
     std::string reply;
     Clock::time_point answered{}, arrived{};
     std::thread agent([&] {
@@ -112,7 +115,8 @@ int run(int routes, int rounds) {
       return 1;
     }
     answered = Clock::now();
-    (void)queue.answer({pending[0].id, Decision::approve, "", "bench", now_iso8601(), std::nullopt});
+    (void)queue.answer(
+        {pending[0].id, Decision::approve, "", "bench", now_iso8601(), std::nullopt});
     agent.join();
     if (reply.find("live in the egress proxy") == std::string::npos) {
       std::fprintf(stderr, "unexpected answer: %s\n", reply.c_str());
@@ -123,8 +127,10 @@ int run(int routes, int rounds) {
     eventually([&] { return queue.scan().entries.empty(); });
   }
   auto a = stats(apply_ms), e = stats(e2e_ms);
-  std::printf("%6d routes  apply: median %7.1f ms (min %7.1f, max %7.1f)   end-to-end: median %7.1f ms (min %7.1f, max %7.1f)   [%d rounds]\n",
-              routes, a.median, a.min, a.max, e.median, e.min, e.max, rounds);
+  std::printf(
+      "%6d routes  apply: median %7.1f ms (min %7.1f, max %7.1f)   end-to-end: median %7.1f ms "
+      "(min %7.1f, max %7.1f)   [%d rounds]\n",
+      routes, a.median, a.min, a.max, e.median, e.min, e.max, rounds);
   return 0;
 }
 

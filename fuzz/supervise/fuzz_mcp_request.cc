@@ -49,9 +49,10 @@ class SinkExchange : public Exchange {
 class Tools : public ToolHost {
  public:
   json list() const override {
-    return json::array({{{"name", "now"}, {"description", "d"}, {"inputSchema", {{"type", "object"}}}},
-                        {{"name", "stream"}, {"description", "d"}, {"inputSchema", {{"type", "object"}}}},
-                        {{"name", "hold"}, {"description", "d"}, {"inputSchema", {{"type", "object"}}}}});
+    return json::array(
+        {{{"name", "now"}, {"description", "d"}, {"inputSchema", {{"type", "object"}}}},
+         {{"name", "stream"}, {"description", "d"}, {"inputSchema", {{"type", "object"}}}},
+         {{"name", "hold"}, {"description", "d"}, {"inputSchema", {{"type", "object"}}}}});
   }
   bool has(std::string_view n) const override { return n == "now" || n == "stream" || n == "hold"; }
   void call(std::string_view n, const json& args, std::shared_ptr<ToolCall> c) override {
@@ -108,16 +109,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   };
   auto ping = std::make_shared<Status>();
-  if (!sid.empty()) server.handle(request(R"({"jsonrpc":"2.0","id":0,"method":"ping"})", sid), ping);
+  if (!sid.empty())
+    server.handle(request(R"({"jsonrpc":"2.0","id":0,"method":"ping"})", sid), ping);
   if (ping->status != 200) {
-    server.handle(request(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})", ""),
-                  std::make_shared<SinkExchange>());
+    server.handle(
+        request(
+            R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})",
+            ""),
+        std::make_shared<SinkExchange>());
     sid = SinkExchange::last_session;
   }
   if (size == 0) return 0;
   const size_t step = 1 + data[0] % 64;  // how the bytes arrive
-  const std::string input = with_session(
-      std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1), sid);
+  const std::string input =
+      with_session(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1), sid);
   RequestReader reader;
   std::string pending;
   std::vector<std::shared_ptr<SinkExchange>> exchanges;

@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     __builtin_trap();
   }
   if (auto o = bottle::outcome_from_json(j, "q/x.json"); !o && !named(o.error())) __builtin_trap();
-  for (auto source : {bottle::config::RouteSource::agent, bottle::config::RouteSource::operator_edit}) {
+  for (auto source :
+       {bottle::config::RouteSource::agent, bottle::config::RouteSource::operator_edit}) {
     auto node = bottle::config::route_from_json(j, source);
     if (!node) continue;
     auto merged = bottle::config::merge_route(

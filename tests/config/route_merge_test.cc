@@ -47,10 +47,11 @@ TEST(RouteMerge, NewHostIsAppendedAndTheRestOfTheFileStaysByteForByte) {
 }
 
 TEST(RouteMerge, DiffOfAnApprovalShowsOnlyTheAddedLines) {
-  auto m = merged(kRendered, {{"host", "pypi.org"},
-                              {"matches", json::array({{{"path", {{"type", "PathPrefix"},
-                                                                  {"value", "/simple/"}}},
-                                                        {"method", "GET"}}})}});
+  auto m =
+      merged(kRendered,
+             {{"host", "pypi.org"},
+              {"matches", json::array({{{"path", {{"type", "PathPrefix"}, {"value", "/simple/"}}},
+                                        {"method", "GET"}}})}});
   EXPECT_EQ(unified_diff(kRendered, m.text, "routes.yaml", "routes.yaml (approved)"),
             "--- routes.yaml\n"
             "+++ routes.yaml (approved)\n"
@@ -65,11 +66,12 @@ TEST(RouteMerge, DiffOfAnApprovalShowsOnlyTheAddedLines) {
 }
 
 TEST(RouteMerge, MatchesForAKnownHostAreAddedToItsRoute) {
-  auto m = merged(kRendered,
-                  {{"host", "API.GitHub.com"},
-                   {"matches", json::array({{{"path", {{"type", "PathPrefix"}, {"value", "/user"}}}},
-                                            {{"path", {{"type", "PathPrefix"}, {"value", "/repos/"}}},
-                                             {"method", "GET"}}})}});
+  auto m =
+      merged(kRendered,
+             {{"host", "API.GitHub.com"},
+              {"matches", json::array({{{"path", {{"type", "PathPrefix"}, {"value", "/user"}}}},
+                                       {{"path", {{"type", "PathPrefix"}, {"value", "/repos/"}}},
+                                        {"method", "GET"}}})}});
   ASSERT_TRUE(m.changed);
   EXPECT_EQ(m.summary, "added 1 match to route api.github.com");  // the second one exists
   EXPECT_NE(m.text.find("      - path: {type: PathPrefix, value: /user}\n"), std::string::npos)
@@ -79,9 +81,9 @@ TEST(RouteMerge, MatchesForAKnownHostAreAddedToItsRoute) {
 }
 
 TEST(RouteMerge, RouteAlreadyAllowingEverythingLeavesTheFileUntouched) {
-  auto m = merged(kRendered,
-                  {{"host", "api.anthropic.com"},
-                   {"matches", json::array({{{"path", {{"type", "Exact"}, {"value", "/v1/x"}}}}})}});
+  auto m = merged(
+      kRendered, {{"host", "api.anthropic.com"},
+                  {"matches", json::array({{{"path", {{"type", "Exact"}, {"value", "/v1/x"}}}}})}});
   EXPECT_FALSE(m.changed);
   EXPECT_EQ(m.text, kRendered);
   EXPECT_EQ(m.summary, "already allowed by route api.anthropic.com; nothing to change");
@@ -109,15 +111,15 @@ TEST(RouteMerge, EmptyOrMissingRoutesListGetsABlockList) {
 }
 
 TEST(RouteMerge, OperatorEditsMayAddAuthDlpAndAllowPrivateAndReplaceTheOldValues) {
-  auto r = route_from_json({{"host", "api.anthropic.com"},
-                            {"allow_private", true},
-                            {"dlp", {{"inbound", "off"}}}},
-                           RouteSource::operator_edit);
+  auto r = route_from_json(
+      {{"host", "api.anthropic.com"}, {"allow_private", true}, {"dlp", {{"inbound", "off"}}}},
+      RouteSource::operator_edit);
   ASSERT_TRUE(r.ok()) << r.error();
   auto m = merge_route(kRendered, "routes.yaml", *r);
   ASSERT_TRUE(m.ok()) << m.error();
-  EXPECT_EQ(m->summary, "set dlp on route api.anthropic.com:443; set allow_private on route "
-                        "api.anthropic.com:443");
+  EXPECT_EQ(m->summary,
+            "set dlp on route api.anthropic.com:443; set allow_private on route "
+            "api.anthropic.com:443");
   EXPECT_TRUE(m->table->routes[0].allow_private);
   EXPECT_NE(m->text.find("    dlp: {inbound: \"off\"}\n"), std::string::npos) << m->text;
 }
@@ -142,7 +144,8 @@ TEST(RouteFromJson, ValidationErrorsComeFromTheRoutesLoaderWithoutPositions) {
   EXPECT_EQ(agent_error({{"host", "x.org"}, {"matches", json::array({{{"methd", "GET"}}})}}),
             "route: unknown key 'methd' in match (did you mean 'method'?)");
   EXPECT_EQ(agent_error({{"host", "x.org"}, {"port", "443"}}).substr(0, 13), "route: 'port'");
-  EXPECT_EQ(agent_error({{"host", "x.org"}, {"port", nullptr}}), "route: 'port' has no value (null)");
+  EXPECT_EQ(agent_error({{"host", "x.org"}, {"port", nullptr}}),
+            "route: 'port' has no value (null)");
   std::string re = agent_error(
       {{"host", "x.org"},
        {"matches", json::array({{{"path", {{"type", "RegularExpression"}, {"value", "(("}}}}})}});
@@ -151,12 +154,14 @@ TEST(RouteFromJson, ValidationErrorsComeFromTheRoutesLoaderWithoutPositions) {
 }
 
 TEST(RouteFromJson, StringsThatYamlWouldRetypeAreQuoted) {
-  auto n = agent_route({{"host", "x.org"},
-                        {"matches", json::array({{{"method", "GET"},
-                                                  {"path", {{"type", "Exact"}, {"value", "/on"}}},
-                                                  {"headers", json::array({{{"name", "v"},
-                                                                            {"type", "Exact"},
-                                                                            {"value", "2023-06-01"}}})}}})}});
+  auto n = agent_route(
+      {{"host", "x.org"},
+       {"matches",
+        json::array(
+            {{{"method", "GET"},
+              {"path", {{"type", "Exact"}, {"value", "/on"}}},
+              {"headers",
+               json::array({{{"name", "v"}, {"type", "Exact"}, {"value", "2023-06-01"}}})}}})}});
   const std::string text = route_yaml(n);
   EXPECT_NE(text.find("value: \"2023-06-01\""), std::string::npos) << text;
   auto back = route_json_from_yaml(text, "edit.yaml");

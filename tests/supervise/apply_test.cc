@@ -26,9 +26,9 @@ class ApplyRoute : public ::testing::Test {
     upstream_ = std::make_unique<EchoUpstream>();
     ASSERT_TRUE(upstream_->ok()) << "python3 echo upstream did not start";
     port_ = std::to_string(upstream_->port());
-    sidecar_ = std::make_unique<Sidecar>(home_.routes(),
-                                         std::vector<std::string>{"new.test:" + port_ + ":127.0.0.1",
-                                                                  "bad.test:" + port_ + ":127.0.0.1"});
+    sidecar_ = std::make_unique<Sidecar>(
+        home_.routes(), std::vector<std::string>{"new.test:" + port_ + ":127.0.0.1",
+                                                 "bad.test:" + port_ + ":127.0.0.1"});
     ASSERT_TRUE(sidecar_->ok()) << sidecar_->error();
     SuperviseOptions o;
     o.queue = home_.queue();
@@ -64,9 +64,10 @@ class ApplyRoute : public ::testing::Test {
 TEST_F(ApplyRoute, ApprovedRouteIsLiveInEgressWhenTheCallReturns) {
   EXPECT_EQ(through_proxy("new.test"), "403 host_not_allowed");
   McpSession m(supervise_->url());
-  auto call = m.call_background("request-egress-route",
-                                {{"host", "new.test"}, {"port", std::stoi(port_)}, {"reason", "fetch the data"}},
-                                out("call"));
+  auto call = m.call_background(
+      "request-egress-route",
+      {{"host", "new.test"}, {"port", std::stoi(port_)}, {"reason", "fetch the data"}},
+      out("call"));
   auto pending = wait_for_proposals(home_.queue(), 1);
   ASSERT_EQ(pending.size(), 1u);
   // The upstream is on loopback: the operator adds allow_private while approving.
@@ -88,8 +89,8 @@ TEST_F(ApplyRoute, ApprovedRouteIsLiveInEgressWhenTheCallReturns) {
                                 "request.\nOperator's note: ok");
   // Live, not just written: the admin page shows it and the proxy lets the request pass.
   EXPECT_NE(sidecar_->admin_get("/routes").find("host: \"new.test\""), std::string::npos);
-  EXPECT_NE(read_file(home_.routes()).find("  - host: new.test\n    port: " + port_ +
-                                           "\n    allow_private: true\n"),
+  EXPECT_NE(read_file(home_.routes())
+                .find("  - host: new.test\n    port: " + port_ + "\n    allow_private: true\n"),
             std::string::npos)
       << read_file(home_.routes());
   EXPECT_EQ(through_proxy("new.test"), "200 ");
@@ -103,8 +104,13 @@ TEST_F(ApplyRoute, EgressRefusingTheNewTableLeavesRoutesYamlAsItWas) {
   ASSERT_EQ(pending.size(), 1u);
   // An edited route naming a token slot egress has no value for: valid YAML, refused by
   // egress at reload (this test answers through the queue, past the CLI's slot check).
-  Response a{pending[0].id, Decision::approve, "", "alice", now_iso8601(),
-             json{{"host", "bad.test"}, {"auth", {{"scheme", "Bearer"}, {"token_env", "EGRESS_TOKEN_9"}}}}};
+  Response a{pending[0].id,
+             Decision::approve,
+             "",
+             "alice",
+             now_iso8601(),
+             json{{"host", "bad.test"},
+                  {"auth", {{"scheme", "Bearer"}, {"token_env", "EGRESS_TOKEN_9"}}}}};
   ASSERT_EQ(*ProposalQueue(home_.queue()).answer(a), ProposalQueue::AnswerResult::recorded);
   EXPECT_EQ(call.wait(), 0);
   json r = reply_in(out("bad"));

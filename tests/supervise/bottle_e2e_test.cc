@@ -36,8 +36,10 @@ class BottleLoop : public ::testing::Test {
     fs::create_directories(workspace());
     write_file(home() + "/bottles/loop.md",
                "---\nsupervise: true\negress:\n  log: blocks\n  resolve: [\"known.demo:" + port_ +
-                   ":127.0.0.1\", \"new.demo:" + port_ + ":127.0.0.1\"]\n  routes:\n"
-                   "    - host: known.demo\n      port: " + port_ + "\n      allow_private: true\n---\n");
+                   ":127.0.0.1\", \"new.demo:" + port_ +
+                   ":127.0.0.1\"]\n  routes:\n"
+                   "    - host: known.demo\n      port: " +
+                   port_ + "\n      allow_private: true\n---\n");
     write_file(home() + "/agents/loop.md",
                "---\nbottle: loop\nprovider: command\ncommand: [\"true\"]\n---\nprompt\n");
   }
@@ -51,24 +53,46 @@ class BottleLoop : public ::testing::Test {
     const std::string url = "http://127.0.0.1:9100/mcp";
     const std::string h = "-H 'Content-Type: application/json' -H 'Accept: application/json'";
     const std::string target = "http://new.demo:" + port_ + "/";
-    return "first=$(curl -s -o /dev/null -w '%{http_code}' " + target + "); echo \"FIRST=$first\"\n"
-           "sid=$(curl -s --noproxy '*' -D - -o /dev/null " + h + " --data '"
+    return "first=$(curl -s -o /dev/null -w '%{http_code}' " + target +
+           "); echo \"FIRST=$first\"\n"
+           "sid=$(curl -s --noproxy '*' -D - -o /dev/null " +
+           h +
+           " --data '"
            R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"agent","version":"1"}}})"
-           "' " + url + " | tr -d '\\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')\n"
+           "' " +
+           url +
+           " | tr -d '\\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')\n"
            "echo \"SESSION=$sid\"\n"
-           "curl -s --noproxy '*' " + h + " -H \"Mcp-Session-Id: $sid\" --data '"
-           R"({"jsonrpc":"2.0","method":"notifications/initialized"})" "' " + url + "\n"
-           "call=$(curl -s --noproxy '*' --max-time 60 " + h + " -H \"Mcp-Session-Id: $sid\" --data '"
+           "curl -s --noproxy '*' " +
+           h +
+           " -H \"Mcp-Session-Id: $sid\" --data '"
+           R"({"jsonrpc":"2.0","method":"notifications/initialized"})"
+           "' " +
+           url +
+           "\n"
+           "call=$(curl -s --noproxy '*' --max-time 60 " +
+           h +
+           " -H \"Mcp-Session-Id: $sid\" --data '"
            R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"request-egress-route","arguments":{"host":"new.demo","port":)" +
-           port_ + R"(,"reason":"the build downloads from new.demo"}}})" "' " + url + ")\n"
+           port_ +
+           R"(,"reason":"the build downloads from new.demo"}}})"
+           "' " +
+           url +
+           ")\n"
            "echo \"CALL=$call\"\n"
-           "second=$(curl -s -o /dev/null -w '%{http_code}' " + target + "); echo \"SECOND=$second\"\n";
+           "second=$(curl -s -o /dev/null -w '%{http_code}' " +
+           target + "); echo \"SECOND=$second\"\n";
   }
 
   ChildProcess start(const std::string& label, const std::string& log) const {
     orchestrator::SpawnOptions so;
-    so.argv = {"env", "BOTTLE_HOME=" + home(), bottle_binary(), "run", "--label", label, "loop",
-               "--cwd", workspace(), "--", "bash", "-c", agent_script()};
+    so.argv = {"env",           "BOTTLE_HOME=" + home(),
+               bottle_binary(), "run",
+               "--label",       label,
+               "loop",          "--cwd",
+               workspace(),     "--",
+               "bash",          "-c",
+               agent_script()};
     so.stdout_file = so.stderr_file = log;
     so.stdin_null = true;
     auto c = orchestrator::spawn(so);
@@ -110,7 +134,9 @@ class BottleLoop : public ::testing::Test {
     return log.substr(start, log.find('\n', start) - start);
   }
 
-  static std::string label(const std::string& base) { return base + "-" + std::to_string(::getpid()); }
+  static std::string label(const std::string& base) {
+    return base + "-" + std::to_string(::getpid());
+  }
 
   TempDir dir_;
   std::unique_ptr<EchoUpstream> upstream_;

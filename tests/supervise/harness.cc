@@ -29,11 +29,21 @@ bool in_ci() {
   return v && std::string(v) == "true";
 }
 
-std::string supervise_binary() { return BOTTLE_SUPERVISE_BIN; }
-std::string bottle_binary() { return BOTTLE_BIN; }
-std::string egress_binary() { return BOTTLE_EGRESS_BIN; }
-std::string init_binary() { return BOTTLE_INIT_BIN; }
-std::string node_dir() { return BOTTLE_SUPERVISE_NODE_DIR; }
+std::string supervise_binary() {
+  return BOTTLE_SUPERVISE_BIN;
+}
+std::string bottle_binary() {
+  return BOTTLE_BIN;
+}
+std::string egress_binary() {
+  return BOTTLE_EGRESS_BIN;
+}
+std::string init_binary() {
+  return BOTTLE_INIT_BIN;
+}
+std::string node_dir() {
+  return BOTTLE_SUPERVISE_NODE_DIR;
+}
 
 TempDir::TempDir() {
   char tmpl[] = "/tmp/bottle-sv-XXXXXX";
@@ -96,8 +106,14 @@ ChildProcess BottleHome::bottle_background(const std::vector<std::string>& args,
 
 Supervise::Supervise(const SuperviseOptions& o) : log_(dir_.path() + "/supervise.log") {
   SpawnOptions so;
-  so.argv = {supervise_binary(), "--listen", "127.0.0.1:0", "--queue", o.queue,
-             "--answer-timeout", std::to_string(o.answer_timeout), "--progress-interval",
+  so.argv = {supervise_binary(),
+             "--listen",
+             "127.0.0.1:0",
+             "--queue",
+             o.queue,
+             "--answer-timeout",
+             std::to_string(o.answer_timeout),
+             "--progress-interval",
              std::to_string(o.progress_interval)};
   if (!o.routes.empty()) so.argv.insert(so.argv.end(), {"--routes", o.routes});
   if (!o.init_ctl.empty()) so.argv.insert(so.argv.end(), {"--init-ctl", o.init_ctl});
@@ -123,7 +139,9 @@ Supervise::Supervise(const SuperviseOptions& o) : log_(dir_.path() + "/supervise
   });
 }
 
-Supervise::~Supervise() { stop(); }
+Supervise::~Supervise() {
+  stop();
+}
 
 int Supervise::stop() {
   if (child_.pid() <= 0) return -1;
@@ -165,8 +183,17 @@ namespace {
 
 std::vector<std::string> curl_argv(const std::string& url, const std::vector<std::string>& headers,
                                    int max_time) {
-  std::vector<std::string> argv = {"curl", "-sS", "-i", "-N", "--max-time", std::to_string(max_time),
-                                   "-X", "POST", url, "-H", "Content-Type: application/json"};
+  std::vector<std::string> argv = {"curl",
+                                   "-sS",
+                                   "-i",
+                                   "-N",
+                                   "--max-time",
+                                   std::to_string(max_time),
+                                   "-X",
+                                   "POST",
+                                   url,
+                                   "-H",
+                                   "Content-Type: application/json"};
   bool accept = false;
   for (const auto& h : headers) {
     argv.insert(argv.end(), {"-H", h});
@@ -333,7 +360,8 @@ Sidecar::Sidecar(const std::string& routes_file, const std::vector<std::string>&
   admin_port_ = local_port(*admin);
   std::string argv = "[\"" + egress_binary() + "\", \"--config\", \"" + routes_file +
                      "\", \"--listen\", \"fd:3\", \"--admin\", \"fd:4\", \"--threads\", \"1\", "
-                     "\"--ca-cert\", \"" + d + "/ca.pem\", \"--ca-key\", \"" + d + "/ca-key.pem\"";
+                     "\"--ca-cert\", \"" +
+                     d + "/ca.pem\", \"--ca-key\", \"" + d + "/ca-key.pem\"";
   for (const auto& r : resolve) argv += ", \"--resolve\", \"" + r + "\"";
   argv += "]";
   write_file(d + "/init.yaml", "daemons:\n  egress:\n    argv: " + argv +
@@ -343,8 +371,8 @@ Sidecar::Sidecar(const std::string& routes_file, const std::vector<std::string>&
                                    "/healthz\"}\n    reload_signal: true\n");
   init_ctl_ = d + "/init.sock";
   SpawnOptions so;
-  so.argv = {init_binary(), "--config", d + "/init.yaml", "--ctl", init_ctl_, "--ready-file",
-             d + "/ready"};
+  so.argv = {init_binary(), "--config",     d + "/init.yaml", "--ctl",
+             init_ctl_,     "--ready-file", d + "/ready"};
   so.env = std::vector<std::string>{"PATH=/usr/bin:/bin", "HOME=" + d, "BOTTLE_DAEMONS=egress"};
   so.pass_fds = {proxy_fd.get(), admin_fd.get()};
   so.stdout_file = so.stderr_file = d + "/sidecar.log";

@@ -22,10 +22,10 @@ using orchestrator::ChildProcess;
 // A test that cannot run here (no root, no node) skips; under CI=true it fails instead,
 // so a misconfigured CI machine can never pass by skipping.
 bool in_ci();
-#define SUPERVISE_SKIP_OR_FAIL(why)                                 \
-  do {                                                              \
-    if (::bottle::supervise::testing::in_ci()) FAIL() << (why);     \
-    GTEST_SKIP() << (why);                                          \
+#define SUPERVISE_SKIP_OR_FAIL(why)                             \
+  do {                                                          \
+    if (::bottle::supervise::testing::in_ci()) FAIL() << (why); \
+    GTEST_SKIP() << (why);                                      \
   } while (0)
 
 // Waits for `pred` with a bounded poll.
@@ -34,7 +34,9 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::second
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred()) return true;
-    struct timespec ts {0, 10'000'000};
+    struct timespec ts {
+      0, 10'000'000
+    };
     ::nanosleep(&ts, nullptr);
   }
   return pred();
@@ -59,8 +61,9 @@ void write_file(const std::string& path, const std::string& text);
 // runs (its owner is this test process), a proposals/ queue and routes/routes.yaml.
 class BottleHome {
  public:
-  explicit BottleHome(const std::string& slug = "dev-test", const std::string& routes_yaml =
-                                                              "log: blocks\nroutes:\n  - host: api.github.com\n");
+  explicit BottleHome(
+      const std::string& slug = "dev-test",
+      const std::string& routes_yaml = "log: blocks\nroutes:\n  - host: api.github.com\n");
   const std::string& home() const { return dir_.path(); }
   std::string state() const { return dir_.path() + "/state/" + slug_; }
   std::string queue() const { return state() + "/proposals"; }

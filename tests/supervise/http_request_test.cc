@@ -110,14 +110,15 @@ TEST(HttpRequest, SmugglingShapesAndGarbageAre400) {
 
 TEST(HttpRequest, ExpectContinueIsSignalledOnceAndNotForARefusedBody) {
   RequestReader r;
-  auto o = r.feed(
-      "POST /mcp HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  auto o =
+      r.feed("POST /mcp HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
   EXPECT_EQ(o.state, RequestReader::State::need_more);
   EXPECT_TRUE(r.take_continue_request());
   EXPECT_FALSE(r.take_continue_request());
   EXPECT_EQ(r.feed("{}").state, RequestReader::State::complete);
   RequestReader big;
-  big.feed("POST /mcp HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 9999999\r\n\r\n");
+  big.feed(
+      "POST /mcp HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 9999999\r\n\r\n");
   EXPECT_FALSE(big.take_continue_request());
   EXPECT_EQ(big.error_status(), 413);
 }

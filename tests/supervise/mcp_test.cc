@@ -61,8 +61,9 @@ class FakeTools : public ToolHost {
   bool cancelled = false;
 
   json list() const override {
-    return json::array({{{"name", "echo"}, {"description", "d"}, {"inputSchema", {{"type", "object"}}}},
-                        {{"name", "wait"}, {"description", "d"}, {"inputSchema", {{"type", "object"}}}}});
+    return json::array(
+        {{{"name", "echo"}, {"description", "d"}, {"inputSchema", {{"type", "object"}}}},
+         {{"name", "wait"}, {"description", "d"}, {"inputSchema", {{"type", "object"}}}}});
   }
   bool has(std::string_view n) const override { return n == "echo" || n == "wait"; }
   void call(std::string_view n, const json& args, std::shared_ptr<ToolCall> c) override {
@@ -115,11 +116,11 @@ class Mcp : public ::testing::Test {
 };
 
 TEST_F(Mcp, InitializeNegotiatesCurrentOrPreviousVersionAndMintsASession) {
-  for (auto [asked, answered] : std::vector<std::pair<std::string, std::string>>{
-           {"2025-11-25", "2025-11-25"},
-           {"2025-06-18", "2025-06-18"},
-           {"2025-03-26", "2025-11-25"},
-           {"1999-01-01", "2025-11-25"}}) {
+  for (auto [asked, answered] :
+       std::vector<std::pair<std::string, std::string>>{{"2025-11-25", "2025-11-25"},
+                                                        {"2025-06-18", "2025-06-18"},
+                                                        {"2025-03-26", "2025-11-25"},
+                                                        {"1999-01-01", "2025-11-25"}}) {
     auto ex = send(post({{"jsonrpc", "2.0"},
                          {"id", "init"},
                          {"method", "initialize"},
@@ -136,7 +137,8 @@ TEST_F(Mcp, InitializeNegotiatesCurrentOrPreviousVersionAndMintsASession) {
 }
 
 TEST_F(Mcp, InitializeWithoutAVersionIsInvalidParams) {
-  auto ex = send(post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"}, {"params", json::object()}}));
+  auto ex = send(
+      post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"}, {"params", json::object()}}));
   EXPECT_EQ(ex->json_body()["error"]["code"], kInvalidParams);
   EXPECT_EQ(server_.session_count(), 0u);
 }
@@ -165,7 +167,8 @@ TEST_F(Mcp, BadJsonBatchesAndNonRpcAreRefusedWithTheRightCodes) {
   for (const auto& c : std::vector<Case>{
            {json("{\"jsonrpc\":"), 400, kParseError},
            {json(""), 400, kParseError},
-           {json::array({{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "ping"}}}), 400, kInvalidRequest},
+           {json::array({{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "ping"}}}), 400,
+            kInvalidRequest},
            {json{{"jsonrpc", "1.0"}, {"id", 1}, {"method", "ping"}}, 400, kInvalidRequest},
            {json{{"jsonrpc", "2.0"}, {"id", 1.5}, {"method", "ping"}}, 400, kInvalidRequest},
            {json{{"jsonrpc", "2.0"}, {"id", nullptr}, {"method", "ping"}}, 400, kInvalidRequest},
@@ -185,7 +188,8 @@ TEST_F(Mcp, UnknownMethodsAndToolsAreJsonRpcErrors) {
   EXPECT_EQ(m->json_body()["error"]["code"], kMethodNotFound);
   auto t = send(post(call(sid, 4, "no-such-tool"), sid));
   EXPECT_EQ(t->json_body()["error"]["code"], kInvalidParams);
-  EXPECT_EQ(t->json_body()["error"]["message"], "Unknown tool: no-such-tool (tools/list shows the tools)");
+  EXPECT_EQ(t->json_body()["error"]["message"],
+            "Unknown tool: no-such-tool (tools/list shows the tools)");
   auto args = send(post({{"jsonrpc", "2.0"},
                          {"id", 5},
                          {"method", "tools/call"},
@@ -301,7 +305,10 @@ TEST_F(Mcp, DeleteEndsTheSessionAndCancelsItsCalls) {
 }
 
 TEST_F(Mcp, HostAndOriginMustBeLoopbackNames) {
-  json init{{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"}, {"params", {{"protocolVersion", "2025-11-25"}}}};
+  json init{{"jsonrpc", "2.0"},
+            {"id", 1},
+            {"method", "initialize"},
+            {"params", {{"protocolVersion", "2025-11-25"}}}};
   struct Case {
     std::string host, origin;
     int status;
@@ -328,7 +335,10 @@ TEST_F(Mcp, ExtraAllowedHostsAreAccepted) {
   McpOptions o;
   o.allowed_hosts.push_back("Supervise");
   McpServer s(tools_, o);
-  HttpRequest r = post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"}, {"params", {{"protocolVersion", "2025-11-25"}}}});
+  HttpRequest r = post({{"jsonrpc", "2.0"},
+                        {"id", 1},
+                        {"method", "initialize"},
+                        {"params", {{"protocolVersion", "2025-11-25"}}}});
   r.headers[0].second = "supervise:9100";
   auto ex = std::make_shared<RecordingExchange>();
   s.handle(r, ex);
@@ -371,7 +381,11 @@ TEST_F(Mcp, SessionsAreCappedAndTheLeastRecentlyUsedIdleOneGoes) {
   McpServer s(tools_, o);
   auto init = [&] {
     auto ex = std::make_shared<RecordingExchange>();
-    s.handle(post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"}, {"params", {{"protocolVersion", "2025-11-25"}}}}), ex);
+    s.handle(post({{"jsonrpc", "2.0"},
+                   {"id", 1},
+                   {"method", "initialize"},
+                   {"params", {{"protocolVersion", "2025-11-25"}}}}),
+             ex);
     return ex->header("Mcp-Session-Id");
   };
   auto ping = [&](const std::string& sid) {
@@ -397,7 +411,11 @@ TEST_F(Mcp, AToolThatDropsItsCallStillAnswers500) {
   } dropper;
   McpServer s(dropper, McpOptions{});
   auto init = std::make_shared<RecordingExchange>();
-  s.handle(post({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "initialize"}, {"params", {{"protocolVersion", "2025-11-25"}}}}), init);
+  s.handle(post({{"jsonrpc", "2.0"},
+                 {"id", 1},
+                 {"method", "initialize"},
+                 {"params", {{"protocolVersion", "2025-11-25"}}}}),
+           init);
   const std::string sid = init->header("Mcp-Session-Id");
   auto ex = std::make_shared<RecordingExchange>();
   s.handle(post(call(sid, 1, "x"), sid), ex);

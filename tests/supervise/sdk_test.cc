@@ -22,7 +22,8 @@ class OfficialClients : public ::testing::Test {
     if (node_.empty()) SUPERVISE_SKIP_OR_FAIL("node (Node.js 20) is needed");
     if (!fs::exists(node_dir() + "/node_modules/@modelcontextprotocol/sdk") ||
         !fs::exists(node_dir() + "/node_modules/@modelcontextprotocol/conformance")) {
-      SUPERVISE_SKIP_OR_FAIL("npm packages missing: run scripts/install-deps (npm ci in tests/supervise)");
+      SUPERVISE_SKIP_OR_FAIL(
+          "npm packages missing: run scripts/install-deps (npm ci in tests/supervise)");
     }
   }
   std::string node_;
@@ -63,7 +64,9 @@ TEST_F(OfficialClients, TypeScriptSdkClientListsAndCallsEveryTool) {
       }
       (void)q.answer(r);
     }
-    struct timespec ts {0, 20'000'000};
+    struct timespec ts {
+      0, 20'000'000
+    };
     ::nanosleep(&ts, nullptr);
   }
   if (!code) code = node->terminate(std::chrono::seconds(5));
@@ -83,14 +86,16 @@ TEST_F(OfficialClients, ConformanceSuiteFailsOnlyWhereACapabilityIsNotOffered) {
   o.queue = home_.queue();
   Supervise s(o);
   ASSERT_TRUE(s.ok()) << s.log();
-  auto r = orchestrator::run_capture({node_, node_dir() + "/node_modules/@modelcontextprotocol/conformance/dist/index.js",
-                                      "server", "--url", s.url(), "--suite", "all",
-                                      "--expected-failures", node_dir() + "/conformance-baseline.yaml"});
+  auto r = orchestrator::run_capture(
+      {node_, node_dir() + "/node_modules/@modelcontextprotocol/conformance/dist/index.js",
+       "server", "--url", s.url(), "--suite", "all", "--expected-failures",
+       node_dir() + "/conformance-baseline.yaml"});
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->exit_code, 0) << r->out << r->err;
   for (const char* passing : {"server-initialize", "ping", "tools-list", "server-sse-polling",
                               "server-sse-multiple-streams", "dns-rebinding-protection"}) {
-    EXPECT_NE(r->out.find(std::string("✓ ") + passing + ":"), std::string::npos) << passing << "\n" << r->out;
+    EXPECT_NE(r->out.find(std::string("✓ ") + passing + ":"), std::string::npos) << passing << "\n"
+                                                                                 << r->out;
   }
   EXPECT_NE(r->out.find("Baseline check passed"), std::string::npos) << r->out;
 }

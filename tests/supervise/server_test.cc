@@ -33,7 +33,9 @@ class SuperviseServer : public ::testing::Test {
     return s;
   }
   std::string out(const std::string& name) const { return work_.path() + "/" + name; }
-  json reply_in(const std::string& file) const { return rpc_message(parse_curl_output(read_file(file)).body); }
+  json reply_in(const std::string& file) const {
+    return rpc_message(parse_curl_output(read_file(file)).body);
+  }
 
   BottleHome home_;
   TempDir work_;
@@ -41,14 +43,17 @@ class SuperviseServer : public ::testing::Test {
 
 TEST_F(SuperviseServer, InitializeListAndPingOverRealHttp) {
   auto s = start();
-  auto r = curl_post(s->url(), R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"8"}}})");
+  auto r = curl_post(
+      s->url(),
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"curl","version":"8"}}})");
   ASSERT_EQ(r.status, 200) << r.error << r.body;
   EXPECT_EQ(r.headers["content-type"], "application/json");
   ASSERT_EQ(r.headers["mcp-session-id"].size(), 32u);
   EXPECT_EQ(json::parse(r.body)["result"]["protocolVersion"], "2025-06-18");
   McpSession m(s->url());
   ASSERT_TRUE(m.ok());
-  auto list = rpc_message(curl_post(s->url(), R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})", m.headers()).body);
+  auto list = rpc_message(
+      curl_post(s->url(), R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})", m.headers()).body);
   std::vector<std::string> names;
   for (const auto& t : list["result"]["tools"]) {
     names.push_back(t["name"]);
@@ -70,7 +75,8 @@ TEST_F(SuperviseServer, BadInputGetsProtocolErrorsAndNeverStopsTheServer) {
   EXPECT_EQ(json::parse(bad_json.body)["error"]["code"], -32700);
   auto big = curl_post(s->url(), std::string(2 << 20, ' '), m.headers());
   EXPECT_EQ(big.status, 413) << big.error;
-  auto method = curl_post(s->url(), R"({"jsonrpc":"2.0","id":1,"method":"sampling/createMessage"})", m.headers());
+  auto method = curl_post(s->url(), R"({"jsonrpc":"2.0","id":1,"method":"sampling/createMessage"})",
+                          m.headers());
   EXPECT_EQ(json::parse(method.body)["error"]["code"], -32601);
   auto tool = m.call("rm-rf", json::object());
   EXPECT_EQ(tool["error"]["code"], -32602);
@@ -84,19 +90,23 @@ TEST_F(SuperviseServer, BadInputGetsProtocolErrorsAndNeverStopsTheServer) {
                              {"Host: evil.example.com"});
   EXPECT_EQ(rebinding.status, 403);
   // Raw bytes: a chunked body over the cap, a TLS hello, a smuggling shape.
-  std::string chunked = "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                        "Transfer-Encoding: chunked\r\n\r\n";
+  std::string chunked =
+      "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 17; ++i) chunked += "10000\r\n" + std::string(0x10000, 'x') + "\r\n";
   EXPECT_EQ(raw_exchange(s->port(), chunked).substr(0, 12), "HTTP/1.1 413");
-  EXPECT_EQ(raw_exchange(s->port(), std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11)).substr(0, 12),
-            "HTTP/1.1 400");
-  EXPECT_EQ(raw_exchange(s->port(), "POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
-                                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+  EXPECT_EQ(raw_exchange(s->port(), std::string("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11))
                 .substr(0, 12),
             "HTTP/1.1 400");
-  EXPECT_EQ(raw_exchange(s->port(), "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+  EXPECT_EQ(raw_exchange(s->port(),
+                         "POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
                 .substr(0, 12),
-            "HTTP/1.1 405");
+            "HTTP/1.1 400");
+  EXPECT_EQ(
+      raw_exchange(s->port(), "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+          .substr(0, 12),
+      "HTTP/1.1 405");
   // Still serving the session after all that.
   auto ping = curl_post(s->url(), R"({"jsonrpc":"2.0","id":9,"method":"ping"})", m.headers());
   EXPECT_EQ(ping.status, 200);
@@ -109,12 +119,14 @@ TEST_F(SuperviseServer, InvalidToolArgumentsAreToolErrorsTheModelCanFix) {
   McpSession m(s->url());
   auto r = m.call("request-egress-route", {{"host", "pypi.org"}});
   EXPECT_EQ(r["result"]["isError"], true);
-  EXPECT_EQ(result_text(r), "Invalid request-egress-route arguments: 'reason' is required (a non-empty string)");
+  EXPECT_EQ(result_text(r),
+            "Invalid request-egress-route arguments: 'reason' is required (a non-empty string)");
   auto auth = m.call("request-egress-route",
                      {{"host", "pypi.org"}, {"reason", "x"}, {"allow_private", true}});
   EXPECT_NE(result_text(auth).find("unknown argument 'allow_private'"), std::string::npos) << auth;
-  auto bad = m.call("request-egress-route",
-                    {{"host", "pypi.org"}, {"reason", "x"}, {"matches", json::array({{{"methd", "GET"}}})}});
+  auto bad = m.call(
+      "request-egress-route",
+      {{"host", "pypi.org"}, {"reason", "x"}, {"matches", json::array({{{"methd", "GET"}}})}});
   EXPECT_EQ(result_text(bad),
             "Invalid request-egress-route arguments: route: unknown key 'methd' in match (did you "
             "mean 'method'?)");
@@ -126,8 +138,8 @@ TEST_F(SuperviseServer, InvalidToolArgumentsAreToolErrorsTheModelCanFix) {
 TEST_F(SuperviseServer, CapabilityBlockReturnsTheOperatorsAnswerFromBottleProposals) {
   auto s = start();
   McpSession m(s->url());
-  auto call = m.call_background("capability-block", {{"what", "psql"}, {"reason", "the tests need a database"}},
-                                out("cap"));
+  auto call = m.call_background(
+      "capability-block", {{"what", "psql"}, {"reason", "the tests need a database"}}, out("cap"));
   auto pending = wait_for_proposals(home_.queue(), 1);
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].kind, ProposalKind::capability);
@@ -209,8 +221,9 @@ TEST_F(SuperviseServer, ProgressIsStreamedWhileTheCallWaits) {
     EXPECT_GT(events[i]["params"]["progress"].get<double>(), last);
     last = events[i]["params"]["progress"];
   }
-  EXPECT_NE(events[0]["params"]["message"].get<std::string>().find("bottle proposals approve|reject"),
-            std::string::npos);
+  EXPECT_NE(
+      events[0]["params"]["message"].get<std::string>().find("bottle proposals approve|reject"),
+      std::string::npos);
   EXPECT_EQ(events.back()["id"], 4);
   EXPECT_EQ(events.back()["result"]["isError"], true);
 }
@@ -232,7 +245,8 @@ TEST_F(SuperviseServer, AClientThatGoesAwayWithdrawsItsProposal) {
   // The operator is told, not misled, when they answer afterwards.
   auto late = home_.bottle({"proposals", "approve", all.entries[0].proposal.id});
   EXPECT_EQ(late.exit_code, 1);
-  EXPECT_NE(late.out.find("already answered: reject by bottle-supervise"), std::string::npos) << late.out;
+  EXPECT_NE(late.out.find("already answered: reject by bottle-supervise"), std::string::npos)
+      << late.out;
 }
 
 TEST_F(SuperviseServer, ConcurrentProposalsAreAnsweredEachOnItsOwn) {
@@ -251,7 +265,8 @@ TEST_F(SuperviseServer, ConcurrentProposalsAreAnsweredEachOnItsOwn) {
   for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
     std::string what = it->request["what"];
     ProposalQueue q(home_.queue());
-    Response r{it->id, Decision::answer, "answer for " + what, "alice", now_iso8601(), std::nullopt};
+    Response r{it->id,  Decision::answer, "answer for " + what,
+               "alice", now_iso8601(),    std::nullopt};
     ASSERT_EQ(*q.answer(r), ProposalQueue::AnswerResult::recorded);
   }
   for (int i = 0; i < kCalls; ++i) {
@@ -268,8 +283,9 @@ TEST_F(SuperviseServer, TwoOperatorsApprovingAtOnceYieldOneResult) {
   auto call = m.call_background("capability-block", {{"what", "x"}, {"reason", "y"}}, out("two"));
   auto pending = wait_for_proposals(home_.queue(), 1);
   ASSERT_EQ(pending.size(), 1u);
-  auto a = home_.bottle_background({"proposals", "approve", pending[0].id, "--reason", "from alice"},
-                                   out("alice.log"), {"BOTTLE_OPERATOR=alice"});
+  auto a =
+      home_.bottle_background({"proposals", "approve", pending[0].id, "--reason", "from alice"},
+                              out("alice.log"), {"BOTTLE_OPERATOR=alice"});
   auto b = home_.bottle_background({"proposals", "approve", pending[0].id, "--reason", "from bob"},
                                    out("bob.log"), {"BOTTLE_OPERATOR=bob"});
   EXPECT_EQ(a.wait(), 0);
@@ -313,7 +329,8 @@ TEST_F(SuperviseServer, ARestartSettlesWhatTheLastRunLeftBehind) {
   make("2-cap", ProposalKind::capability);
   make("3-stuck", ProposalKind::stuck);
   make("4-gitleaks", ProposalKind::gitleaks_allow);
-  ASSERT_TRUE(q.answer({"2-cap", Decision::answer, "ok", "alice", now_iso8601(), std::nullopt}).ok());
+  ASSERT_TRUE(
+      q.answer({"2-cap", Decision::answer, "ok", "alice", now_iso8601(), std::nullopt}).ok());
   write_file(home_.queue() + "/junk.json", "{");
   auto s = start();
   // The route request lost its caller: withdrawn. The answered capability: archived.
@@ -336,8 +353,9 @@ TEST_F(SuperviseServer, ARestartSettlesWhatTheLastRunLeftBehind) {
 }
 
 TEST_F(SuperviseServer, ListEgressRoutesReadsTheRoutesFileWithoutAnEgressAdmin) {
-  write_file(home_.routes(),
-             "routes:\n  - host: api.github.com\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n");
+  write_file(
+      home_.routes(),
+      "routes:\n  - host: api.github.com\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n");
   auto s = start();
   McpSession m(s->url());
   auto r = m.call("list-egress-routes", json::object());
@@ -371,7 +389,9 @@ TEST(SuperviseCli, UsageErrorsExit2AndRuntimeErrors1) {
   EXPECT_EQ(missing.err.rfind("bottle-supervise: usage: ", 0), 0u) << missing.err;
   auto half = run({"--queue", "/tmp", "--routes", "/tmp/r.yaml"});
   EXPECT_EQ(half.exit_code, 2);
-  EXPECT_EQ(half.err, "bottle-supervise: usage: --routes and --init-ctl go together (one writes, the other reloads)\n");
+  EXPECT_EQ(half.err,
+            "bottle-supervise: usage: --routes and --init-ctl go together (one writes, the other "
+            "reloads)\n");
   auto no_queue = run({"--queue", "/nonexistent/q"});
   EXPECT_EQ(no_queue.exit_code, 1);
   EXPECT_EQ(no_queue.err, "bottle-supervise: queue: /nonexistent/q: No such file or directory\n");

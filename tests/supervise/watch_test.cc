@@ -16,8 +16,8 @@ namespace {
 using nlohmann::json;
 
 Proposal proposal(const std::string& id, const std::string& what) {
-  return {id, ProposalKind::capability, now_iso8601(), "dev-test", "needs " + what,
-          json{{"what", what}}};
+  return {id,         ProposalKind::capability, now_iso8601(),
+          "dev-test", "needs " + what,          json{{"what", what}}};
 }
 
 TEST(ProposalsWatch, LineModePrintsPendingNewAndAnsweredProposals) {
@@ -27,11 +27,14 @@ TEST(ProposalsWatch, LineModePrintsPendingNewAndAnsweredProposals) {
   ASSERT_TRUE(q.create(proposal("100-first", "psql")).ok());
   const std::string log = work.path() + "/watch.log";
   ChildProcess watch = home.bottle_background({"proposals", "watch"}, log);
-  ASSERT_TRUE(eventually([&] { return read_file(log).find("pending 100-first") != std::string::npos; }))
-      << read_file(log);
+  ASSERT_TRUE(eventually([&] {
+    return read_file(log).find("pending 100-first") != std::string::npos;
+  })) << read_file(log);
   ASSERT_TRUE(q.create(proposal("200-second", "gdb")).ok());
-  ASSERT_TRUE(eventually([&] { return read_file(log).find("new 200-second") != std::string::npos; }));
-  ASSERT_TRUE(q.answer({"200-second", Decision::answer, "ok", "alice", now_iso8601(), std::nullopt}).ok());
+  ASSERT_TRUE(
+      eventually([&] { return read_file(log).find("new 200-second") != std::string::npos; }));
+  ASSERT_TRUE(
+      q.answer({"200-second", Decision::answer, "ok", "alice", now_iso8601(), std::nullopt}).ok());
   ASSERT_TRUE(eventually([&] {
     return read_file(log).find("answered 200-second: answer by alice") != std::string::npos;
   })) << read_file(log);
@@ -127,7 +130,9 @@ TEST(ProposalsWatch, AgentTextCannotDriveTheOperatorsTerminal) {
   BottleHome home;
   ProposalQueue q(home.queue());
   Proposal p = proposal("300-evil", "x");
-  p.reason = "hi \x1b]0;owned\x07\x1b[2J \xc2\x9b" "31m there";
+  p.reason =
+      "hi \x1b]0;owned\x07\x1b[2J \xc2\x9b"
+      "31m there";
   ASSERT_TRUE(q.create(p).ok());
   auto list = home.bottle({"proposals", "list"});
   EXPECT_EQ(list.out.find('\x1b'), std::string::npos) << list.out;
