@@ -13,7 +13,7 @@
 #include "common/listen.h"
 #include "common/log.h"
 #include "common/tls/contexts.h"
-#include "proxy/admin.h"
+#include "common/http/admin_server.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
 

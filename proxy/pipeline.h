@@ -24,7 +24,7 @@
 #include "common/dlp/scanner.h"
 #include "config/route_table.h"
 #include "proxy/block.h"
-#include "proxy/http1_parser.h"
+#include "common/http/http1_parser.h"
 #include "proxy/snapshot.h"
 #include "proxy/target.h"
 

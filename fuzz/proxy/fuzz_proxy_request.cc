@@ -11,7 +11,7 @@
 
 #include "config/route_table.h"
 #include "proxy/block.h"
-#include "proxy/http1_parser.h"
+#include "common/http/http1_parser.h"
 #include "proxy/http1_wire.h"
 #include "proxy/pipeline.h"
 #include "proxy/snapshot.h"

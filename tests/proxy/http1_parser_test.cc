@@ -1,4 +1,4 @@
-#include "proxy/http1_parser.h"
+#include "common/http/http1_parser.h"
 
 #include <gtest/gtest.h>
 

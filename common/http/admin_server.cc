@@ -1,12 +1,12 @@
-#include "proxy/admin.h"
+#include "common/http/admin_server.h"
 
 #include <unistd.h>
 
 #include <memory>
 
-#include "proxy/http1_wire.h"
+#include "common/http/http1_response.h"
 
-namespace bottle::proxy {
+namespace bottle {
 namespace {
 
 // One admin request: read the head, answer, close. Deletes itself in the close callback.
@@ -115,9 +115,9 @@ std::string AdminServer::respond(std::string_view method, std::string_view path)
   if (path == "/metrics") {
     return simple_response(200, "OK", "text/plain; version=0.0.4", pages_.metrics(), true);
   }
-  if (path == "/routes")
+  if (path == "/routes" && pages_.routes)
     return simple_response(200, "OK", "application/yaml", pages_.routes(), true);
   return simple_response(404, "Not Found", "text/plain", "not found\n", true);
 }
 
-}  // namespace bottle::proxy
+}  // namespace bottle

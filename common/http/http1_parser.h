@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace bottle::proxy {
+namespace bottle {
 
 inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
 
@@ -126,4 +126,4 @@ class Http1Parser {
   BodySink body_sink_;
 };
 
-}  // namespace bottle::proxy
+}  // namespace bottle

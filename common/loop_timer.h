@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <functional>
 
-namespace bottle::proxy {
+namespace bottle {
 
 class LoopTimer {
  public:
@@ -39,4 +39,4 @@ class LoopTimer {
   Handle* h_;
 };
 
-}  // namespace bottle::proxy
+}  // namespace bottle

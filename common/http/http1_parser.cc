@@ -1,8 +1,8 @@
-#include "proxy/http1_parser.h"
+#include "common/http/http1_parser.h"
 
 #include <algorithm>
 
-namespace bottle::proxy {
+namespace bottle {
 namespace {
 
 bool is_blank(char c) {
@@ -233,4 +233,4 @@ int Http1Parser::on_message_complete(llhttp_t* p) {
   return HPE_PAUSED;
 }
 
-}  // namespace bottle::proxy
+}  // namespace bottle

@@ -1,5 +1,6 @@
-// The admin listener (SPEC §4.5; never reachable by the agent): GET /healthz, /metrics,
-// /routes. Runs on the control loop, so a slow scrape never delays proxied traffic.
+// The admin listener of a daemon (SPEC §4.5; never reachable by the agent): GET /healthz,
+// /metrics and, when the daemon has one, /routes. Runs on the control loop, so a slow
+// scrape never delays the traffic the daemon serves.
 #pragma once
 
 #include <uv.h>
@@ -9,13 +10,13 @@
 
 #include "common/result.h"
 
-namespace bottle::proxy {
+namespace bottle {
 
 class AdminServer {
  public:
   struct Pages {
     std::function<std::string()> metrics;  // Prometheus text
-    std::function<std::string()> routes;   // effective routes as YAML
+    std::function<std::string()> routes;   // effective routes as YAML; empty: no /routes
   };
 
   AdminServer(uv_loop_t* loop, Pages pages);
@@ -37,4 +38,4 @@ class AdminServer {
   bool open_ = false;
 };
 
-}  // namespace bottle::proxy
+}  // namespace bottle

@@ -1,12 +1,12 @@
-// Owns one file descriptor; closes it on destruction. Every fd bottle-init opens lives in
-// one of these, so restarts cannot leak pipes or sockets.
+// Owns one file descriptor; closes it on destruction. Every fd a daemon opens outside
+// libuv lives in one of these, so restarts and error paths cannot leak pipes or sockets.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace bottle::init {
+namespace bottle {
 
 class UniqueFd {
  public:
@@ -32,4 +32,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace bottle::init
+}  // namespace bottle
