@@ -1,15 +1,13 @@
-// HTTP/1.1 requests for the MCP endpoint, parsed by llhttp without sockets: bytes in,
-// whole requests out (head and body, bounded). The transport and the fuzzer drive the
-// same code. One request at a time: the reader stops after each, so pipelined bytes
-// wait until the caller has answered.
+// HTTP/1.1 requests for the MCP endpoint, without sockets: bytes in, whole requests out
+// (head and body, bounded), on the shared llhttp parser (common/http/http1_parser.h).
+// The transport and the fuzzer drive the same code. One request at a time: the reader
+// stops after each, so pipelined bytes wait until the caller has answered.
 //
 // Refused input is an error with the status to answer: body over the cap (declared or
 // streamed) → 413, header block over 64 KiB or more than 100 headers → 431, anything
-// llhttp rejects (bad framing, smuggling shapes) → 400. After an error the connection
-// must be closed.
+// the parser rejects (bad framing, smuggling shapes, obs-fold) → 400. After an error the
+// connection must be closed.
 #pragma once
-
-#include <llhttp.h>
 
 #include <optional>
 #include <string>
@@ -17,10 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "common/http/http1_parser.h"
+
 namespace bottle::supervise {
 
 inline constexpr size_t kMaxBodyBytes = 1 << 20;  // SPEC §7: 1 MiB
-inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
 inline constexpr size_t kMaxHeaders = 100;
 
 struct HttpRequest {
@@ -63,27 +62,15 @@ class RequestReader {
   const std::string& error_reason() const { return error_reason_; }
 
  private:
-  static int on_message_begin(llhttp_t* p);
-  static int on_url(llhttp_t* p, const char* at, size_t n);
-  static int on_method(llhttp_t* p, const char* at, size_t n);
-  static int on_header_field(llhttp_t* p, const char* at, size_t n);
-  static int on_header_value(llhttp_t* p, const char* at, size_t n);
-  static int on_headers_complete(llhttp_t* p);
-  static int on_body(llhttp_t* p, const char* at, size_t n);
-  static int on_message_complete(llhttp_t* p);
-
-  bool count_head_bytes(size_t n);
   void fail(int status, std::string reason);
 
   size_t max_body_;
-  llhttp_settings_t settings_{};
-  llhttp_t parser_{};
+  Http1Parser parser_{Http1Parser::Kind::request};
   HttpRequest req_;
-  bool in_field_ = false;
   bool in_request_ = false;
   bool complete_ = false;
   bool continue_pending_ = false;
-  size_t head_bytes_ = 0;
+  bool body_too_large_ = false;
   int error_status_ = 0;
   std::string error_reason_;
 };

@@ -2,21 +2,13 @@
 
 #include <memory>
 
+#include "common/http/http1_response.h"
 #include "common/log.h"
 
 namespace bottle::supervise {
 namespace {
 
 constexpr size_t kMaxBuffered = 2 * kMaxBodyBytes;  // pipelined bytes held while busy
-
-std::string chunk(std::string_view data) {
-  char size[20];
-  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  std::string out = size;
-  out += data;
-  out += "\r\n";
-  return out;
-}
 
 }  // namespace
 
@@ -74,13 +66,13 @@ class HttpServer::Connection {
     }
     void event(const nlohmann::json& message) override {
       if (!conn_ || !streaming_) return;
-      conn_->write(chunk("event: message\ndata: " +
+      conn_->write(chunk_frame("event: message\ndata: " +
                          message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
                          "\n\n"));
     }
     void end_events() override {
       if (!conn_ || !streaming_) return;
-      conn_->write(std::string("0\r\n\r\n"));
+      conn_->write(std::string(kLastChunk));
       finish(!keep_alive_);
     }
     void abort() override {

@@ -245,7 +245,7 @@ void McpServer::handle_delete(const HttpRequest& req, const std::shared_ptr<Exch
   sessions_.erase(it);
   session->cancel_all();
   log::info("mcp_session_ended", {{"session", log::redact(session->id, 8)}});
-  ex->reply(204, "", "", {});
+  ex->reply(200, "", "", {});
 }
 
 void McpServer::handle_post(const HttpRequest& req, const std::shared_ptr<Exchange>& ex) {
