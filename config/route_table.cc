@@ -413,7 +413,11 @@ const Route* RouteTable::find_host(std::string_view host, uint16_t port) const {
   }
   if (wildcard_.empty()) return nullptr;
   // Longest suffix first: "a.b.example.com" tries ".b.example.com", ".example.com", ".com".
+  // The label in front of a suffix must not be empty: ".example.com" and "a..example.com"
+  // are no subdomains.
+  if (host.empty() || host.front() == '.') return nullptr;
   for (size_t dot = host.find('.'); dot != std::string_view::npos; dot = host.find('.', dot + 1)) {
+    if (host[dot - 1] == '.') return nullptr;
     if (auto it = wildcard_.find(host.substr(dot)); it != wildcard_.end()) {
       if (const Route* r = pick(it->second, port)) return r;
     }
@@ -428,18 +432,24 @@ bool value_matches(const ValueMatch& m, const std::string& v) {
   return RE2::FullMatch(v, *m.re);
 }
 
-std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+// Servers disagree on a parameter given twice (first wins, last wins, a list), so every
+// occurrence must satisfy the match, and at least one must be present. A name without
+// '=' counts as an empty value.
+bool query_param_matches(const ValueMatch& m, std::string_view query) {
+  bool seen = false;
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     size_t eq = pair.find('=');
-    if (percent_decode(pair.substr(0, eq)) == name) {
-      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+    if (percent_decode(pair.substr(0, eq)) == m.name) {
+      std::string value = eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+      if (!value_matches(m, value)) return false;
+      seen = true;
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
-  return std::nullopt;
+  return seen;
 }
 
 bool path_matches(const PathMatch& m, const std::string& path) {
@@ -469,8 +479,7 @@ bool entry_matches(const RouteMatch& m, const RequestView& req,
     if (!v || !value_matches(h, *v)) return false;
   }
   for (const auto& q : m.query_params) {
-    auto v = query_param(req.query, q.name);
-    if (!v || !value_matches(q, *v)) return false;
+    if (!query_param_matches(q, req.query)) return false;
   }
   return true;
 }

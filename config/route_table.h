@@ -49,6 +49,8 @@ struct PathMatch {
   std::shared_ptr<const RE2> re;  // regex type only
 };
 
+// A query parameter match holds for every occurrence of the name (and needs one):
+// "?beta=true&beta=false" does not match beta=true.
 struct ValueMatch {
   std::string name;  // header names lower-cased; query names as written (case-sensitive)
   ValueMatchType type = ValueMatchType::exact;

@@ -126,6 +126,7 @@ Status parse_egress(MapReader& top, const YAML::Node& node, const std::string& p
   auto upstream_ca = r.str("upstream_ca");
   r.finish();
   if (!r.ok()) return Error{r.error()};
+  egress.origin = top.where(node);
   if (log) egress.log = *log;
   if (dlp && !dlp.IsNull()) egress.dlp = dlp;
   if (resolve) egress.resolve = *resolve;

@@ -34,7 +34,8 @@ bool is_sandbox_env(const std::string& name) {
 
 namespace {
 
-PlanRoute to_plan_route(const YAML::Node& manifest_route, bool from_provider) {
+PlanRoute to_plan_route(const YAML::Node& manifest_route, bool from_provider,
+                        const std::string& origin) {
   PlanRoute r;
   r.node = clone_node(manifest_route);
   r.host = r.node["host"].Scalar();
@@ -43,6 +44,7 @@ PlanRoute to_plan_route(const YAML::Node& manifest_route, bool from_provider) {
   if (r.node["auth"] && r.node["auth"].IsMap()) {
     r.scheme = r.node["auth"]["scheme"].Scalar();
     r.token_ref = r.node["auth"]["token_ref"].Scalar();
+    r.token_origin = origin;
   }
   return r;
 }
@@ -68,6 +70,7 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
   p.prompt = m.agent.prompt;
   p.git_user = m.agent.git_user;
   p.repos = m.bottle.repos;
+  p.warnings = m.warnings;
   // Supervise defaults on: an agent that can ask for help is the safer default.
   p.supervise = m.bottle.supervise.value_or(true);
 
@@ -87,13 +90,17 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     std::filesystem::path rel(s);
     std::string name =
         rel.filename().empty() ? rel.parent_path().filename().string() : rel.filename().string();
-    p.skills.push_back({(root / rel).lexically_normal().string(), prov->skills_dir + "/" + name});
+    p.skills.push_back({(root / rel).lexically_normal().string(), root.string(), s,
+                        prov->skills_dir + "/" + name});
   }
 
   // Routes: provider routes own their hosts; manifest routes for other hosts follow.
   std::map<std::string, bool> provider_hosts;
+  // A provider route carries the credential the agent file names in auth_token.
+  const std::string agent_origin =
+      (m.agent.from_project ? "project agent " : "agent ") + m.agent.auth_token_at;
   for (const auto& r : prov->routes) {
-    p.routes.push_back(to_plan_route(r, true));
+    p.routes.push_back(to_plan_route(r, true, agent_origin));
     provider_hosts[ascii_lower(r["host"].Scalar())] = true;
   }
   if (m.bottle.egress) {
@@ -110,7 +117,7 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
                              p.provider + " provider's route (it owns that host's credential)");
         continue;
       }
-      p.routes.push_back(to_plan_route(e.routes[i], false));
+      p.routes.push_back(to_plan_route(e.routes[i], false, "bottle " + e.route_origins[i]));
     }
   }
   // One EGRESS_TOKEN_<n> slot per distinct host variable, in route order.
@@ -121,7 +128,7 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     if (it == slot_of.end()) {
       std::string slot = "EGRESS_TOKEN_" + std::to_string(slot_of.size());
       it = slot_of.emplace(r.token_ref, slot).first;
-      p.token_slots.push_back({slot, r.token_ref});
+      p.token_slots.push_back({slot, r.token_ref, r.token_origin});
     }
     r.token_slot = it->second;
     YAML::Node auth = r.node["auth"];
@@ -135,7 +142,7 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     YAML::Node slots(YAML::NodeType::Sequence);
     for (size_t i = 0; i < names.size(); ++i) {
       std::string slot = "EGRESS_SECRET_" + std::to_string(i);
-      p.token_slots.push_back({slot, names[i].Scalar()});
+      p.token_slots.push_back({slot, names[i].Scalar(), "bottle " + m.bottle.egress->origin});
       slots.push_back(slot);
     }
     p.egress_dlp["known_secrets_env"] = slots;

@@ -20,6 +20,7 @@
 
 #include "common/files.h"
 #include "config/route_merge.h"
+#include "orchestrator/preflight.h"
 #include "orchestrator/process.h"
 #include "orchestrator/routes_cmd.h"
 #include "orchestrator/state.h"
@@ -37,6 +38,16 @@ struct Found {
   bool alive = false;
   ProposalQueue::Entry entry;
 };
+
+// Agent text for one line of a terminal: escaped (shown()), cut to about `max` bytes.
+std::string shown(std::string_view text, size_t max = std::string::npos) {
+  std::string out = printable(text);
+  if (max == std::string::npos || out.size() <= max) return out;
+  out.resize(max);
+  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0) == 0x80) out.pop_back();
+  if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0) out.pop_back();
+  return out + "...";
+}
 
 std::string queue_dir_of(const std::string& slug) {
   return state_dir(slug) + "/proposals";
@@ -174,10 +185,10 @@ int await_outcome(const ProposalQueue& q, const std::string& id, std::chrono::mi
     return 1;
   }
   if (!outcome->ok) {
-    err << "bottle: " << consumer << ": " << printable(outcome->detail) << "\n";
+    err << "bottle: " << consumer << ": " << shown(outcome->detail) << "\n";
     return 1;
   }
-  out << "done: " << printable(outcome->detail) << "\n";
+  out << "done: " << shown(outcome->detail) << "\n";
   return 0;
 }
 
@@ -246,7 +257,7 @@ void print_route_diff(const Found& f, const json& route, config::RouteSource sou
                       std::ostream& out) {
   auto node = config::route_from_json(route, source);
   if (!node) {
-    out << "the route is invalid: " << printable(node.error()) << "\n";
+    out << "the route is invalid: " << shown(node.error()) << "\n";
     return;
   }
   auto current = routes_show(f.md.slug);
@@ -256,18 +267,18 @@ void print_route_diff(const Found& f, const json& route, config::RouteSource sou
   }
   auto merged = config::merge_route(*current, "routes.yaml", *node);
   if (!merged) {
-    out << "approving would fail: " << printable(merged.error()) << "\n";
+    out << "approving would fail: " << shown(merged.error()) << "\n";
     return;
   }
   if (!merged->changed) {
-    out << "approving changes nothing: " << printable(merged->summary) << "\n";
+    out << "approving changes nothing: " << shown(merged->summary) << "\n";
     return;
   }
   out << "approving applies this change to " << routes_path(f.md.slug) << " ("
-      << printable(merged->summary) << "):\n"
+      << shown(merged->summary) << "):\n"
       << printable(
              config::unified_diff(*current, merged->text, "routes.yaml", "routes.yaml (approved)"),
-             std::string::npos);
+             true);
 }
 
 std::atomic<bool> g_watch_stop{false};
@@ -280,46 +291,16 @@ void on_watch_signal(int) {
 std::string operator_name() {
   for (const char* var : {"BOTTLE_OPERATOR", "SUDO_USER", "USER"}) {
     const char* v = std::getenv(var);
-    if (v && *v) return printable(v, 64);
+    if (v && *v) return shown(v, 64);
   }
   if (passwd* pw = ::getpwuid(::getuid())) return pw->pw_name;
   return "operator";
 }
 
-std::string printable(std::string_view text, size_t max) {
-  std::string out;
-  out.reserve(std::min(text.size(), max == std::string::npos ? text.size() : max));
-  for (size_t i = 0; i < text.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '\n' && max == std::string::npos) {
-      out += '\n';  // multi-line blocks (diffs) keep their lines
-    } else if (c == '\t' || c == '\n' || c == '\r') {
-      out += ' ';
-    } else if (c < 0x20 || c == 0x7f) {
-      out += '?';
-    } else if (c == 0xc2 && i + 1 < text.size() &&
-               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
-      out += '?';  // C1 controls (U+0080..U+009F), e.g. the 8-bit CSI
-      ++i;
-    } else {
-      out += static_cast<char>(c);
-    }
-    if (max != std::string::npos && out.size() >= max && i + 1 < text.size()) {
-      while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0) == 0x80)
-        out.pop_back();
-      if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0) out.pop_back();
-      out += "...";
-      break;
-    }
-  }
-  return out;
-}
-
 int proposals_list(bool all, bool as_json, std::ostream& out, std::ostream& err) {
   std::vector<std::string> problems;
   auto found = collect(all, problems);
-  for (const auto& p : problems) err << "bottle: warning: " << printable(p, 300) << "\n";
+  for (const auto& p : problems) err << "bottle: warning: " << shown(p, 300) << "\n";
   if (as_json) {
     json arr = json::array();
     for (const auto& f : found) {
@@ -347,9 +328,9 @@ int proposals_list(bool all, bool as_json, std::ostream& out, std::ostream& err)
   for (const auto& f : found) {
     const Proposal& p = f.entry.proposal;
     std::snprintf(line, sizeof line, "%-24s %-20s %-14s %-5s %-22s ", p.id.c_str(),
-                  printable(f.md.label, 20).c_str(), std::string(to_string(p.kind)).c_str(),
-                  age(p.created).c_str(), printable(status_of(f.entry), 22).c_str());
-    out << line << printable(what_of(p), 60) << " -- " << printable(p.reason, 80) << "\n";
+                  shown(f.md.label, 20).c_str(), std::string(to_string(p.kind)).c_str(),
+                  age(p.created).c_str(), shown(status_of(f.entry), 22).c_str());
+    out << line << shown(what_of(p), 60) << " -- " << shown(p.reason, 80) << "\n";
   }
   return 0;
 }
@@ -365,16 +346,16 @@ int proposals_show(const std::string& id, const std::string& bottle, std::ostrea
   out << "proposal " << p.id << " (" << to_string(p.kind) << ") in bottle " << f->md.slug
       << (f->alive ? "" : " (not running)") << "\n"
       << "created:  " << p.created << " (" << age(p.created) << " ago)\n"
-      << "status:   " << printable(status_of(f->entry)) << "\n"
-      << "asked:    " << printable(what_of(p), 500) << "\n"
-      << "reason:   " << printable(p.reason, 4096) << "\n"
-      << "request:  " << printable(p.request.dump(), 4096) << "\n";
+      << "status:   " << shown(status_of(f->entry)) << "\n"
+      << "asked:    " << shown(what_of(p), 500) << "\n"
+      << "reason:   " << shown(p.reason, 4096) << "\n"
+      << "request:  " << shown(p.request.dump(), 4096) << "\n";
   if (const auto& r = f->entry.response) {
-    out << "answer:   " << to_string(r->decision) << " by " << printable(r->by) << " at "
-        << r->decided << (r->text.empty() ? "" : ": " + printable(r->text, 4096)) << "\n";
+    out << "answer:   " << to_string(r->decision) << " by " << shown(r->by) << " at "
+        << r->decided << (r->text.empty() ? "" : ": " + shown(r->text, 4096)) << "\n";
   }
   if (const auto& o = f->entry.outcome) {
-    out << "outcome:  " << (o->ok ? "ok: " : "failed: ") << printable(o->detail, 4096) << "\n";
+    out << "outcome:  " << (o->ok ? "ok: " : "failed: ") << shown(o->detail, 4096) << "\n";
   }
   if (p.kind == ProposalKind::egress_route && !f->entry.response && !f->entry.archived) {
     out << "\n";
@@ -395,7 +376,7 @@ int proposals_answer(const AnswerOptions& o, std::ostream& out, std::ostream& er
   // Answered before (by someone else, or by us a moment ago): report, do not overwrite.
   auto report_existing = [&](const Response& r) {
     out << "proposal " << p.id << " was already answered: " << to_string(r.decision) << " by "
-        << printable(r.by) << (r.text.empty() ? "" : ": " + printable(r.text, 500)) << "\n";
+        << shown(r.by) << (r.text.empty() ? "" : ": " + shown(r.text, 500)) << "\n";
     return r.decision == o.decision ? 0 : 1;
   };
   if (f->entry.response) return report_existing(*f->entry.response);
@@ -485,13 +466,13 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
     for (size_t i = 0; i < rows.size(); ++i) {
       const Proposal& p = rows[i]->entry.proposal;
       std::string line = (i == selected ? "> " : "  ") + p.id + "  " +
-                         printable(rows[i]->md.label, 20) + "  " + std::string(to_string(p.kind)) +
-                         "  " + age(p.created) + "  " + printable(what_of(p), 50) + " -- " +
-                         printable(p.reason, 60);
+                         shown(rows[i]->md.label, 20) + "  " + std::string(to_string(p.kind)) +
+                         "  " + age(p.created) + "  " + shown(what_of(p), 50) + " -- " +
+                         shown(p.reason, 60);
       if (i == selected) line = "\x1b[7m" + line + "\x1b[0m";
       screen += line + "\r\n";
     }
-    screen += "\r\n" + printable(status, 200) + "\r\n";
+    screen += "\r\n" + shown(status, 200) + "\r\n";
     out << screen << std::flush;
   };
   auto prompt = [&](const std::string& question) {
@@ -528,7 +509,7 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
     auto found = collect(false, problems);
     for (const auto& p : problems) {
       if (reported_problems.insert(p).second && !tty)
-        err << "bottle: warning: " << printable(p, 300) << "\n";
+        err << "bottle: warning: " << shown(p, 300) << "\n";
     }
     std::map<std::string, Found> now;
     for (auto& f : found) now.emplace(f.entry.proposal.id, std::move(f));
@@ -539,9 +520,9 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
       arrived = arrived || !first;
       if (!tty) {
         const Proposal& p = f.entry.proposal;
-        out << (first ? "pending " : "new ") << p.id << " " << printable(f.md.label, 40) << " "
-            << to_string(p.kind) << " " << printable(what_of(p), 200) << " -- "
-            << printable(p.reason, 500) << "\n";
+        out << (first ? "pending " : "new ") << p.id << " " << shown(f.md.label, 40) << " "
+            << to_string(p.kind) << " " << shown(what_of(p), 200) << " -- "
+            << shown(p.reason, 500) << "\n";
       }
     }
     for (const auto& [id, f] : shown) {
@@ -552,8 +533,8 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
       std::string line = "answered " + id;
       if (done && done->entry.response) {
         line = "answered " + id + ": " + std::string(to_string(done->entry.response->decision)) +
-               " by " + printable(done->entry.response->by, 64);
-        if (done->entry.outcome) line += " (" + printable(done->entry.outcome->detail, 200) + ")";
+               " by " + shown(done->entry.response->by, 64);
+        if (done->entry.outcome) line += " (" + shown(done->entry.outcome->detail, 200) + ")";
       }
       if (tty) {
         status = line;

@@ -13,8 +13,8 @@
 // Answers go through ProposalQueue::answer, so two operators answering at once get one
 // result: the loser is told who answered first. After answering, the command waits
 // (bounded) for the consumer (supervise, gitgate) to act and prints what came of it.
-// Everything the agent wrote is printed with control characters replaced, so a proposal
-// cannot drive the operator's terminal.
+// Everything the agent wrote is printed through printable() (preflight.h), so a
+// proposal cannot drive the operator's terminal.
 #pragma once
 
 #include <chrono>
@@ -46,9 +46,5 @@ int proposals_watch(std::ostream& out, std::ostream& err);
 
 // Who answers: $BOTTLE_OPERATOR, else the (sudo) user name.
 std::string operator_name();
-
-// Agent text made safe for a terminal: control characters replaced, cut to `max` bytes
-// (on a UTF-8 boundary, with "..." when cut).
-std::string printable(std::string_view text, size_t max = std::string::npos);
 
 }  // namespace bottle::orchestrator

@@ -69,7 +69,7 @@ Status routes_apply(const std::string& slug, const std::string& text, const std:
   if (auto st = write_file_atomic(routes_path(slug), text, 0600); !st) return st;
   const std::string init = find_helper_binary("bottle-init");
   if (init.empty()) return Error{"bottle-init not found; routes written but not reloaded"};
-  auto r = run_capture({init, "ctl", "--socket", md->init_ctl, "reload"});
+  auto r = run_capture({init, "ctl", "--socket", init_ctl_path(slug), "reload"});
   if (!r) return Error{"bottle-init ctl reload: " + r.error()};
   if (r->exit_code != 0) {
     return Error{"bottle-init ctl reload: " + first_line(r->err.empty() ? r->out : r->err)};

@@ -1,10 +1,13 @@
 #include "proxy/egress.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -38,7 +41,38 @@ struct Control {
   bool reload_again = false;
   uv_signal_t sighup{}, sigterm{}, sigint{};
   std::unique_ptr<AdminServer> admin;
+  // Replaced snapshots. The control loop keeps a reference to each until no exchange
+  // uses it, so no worker ever drops the last one: freeing a config (Hyperscan databases,
+  // thousands of routes) then runs on the thread pool, never on an event loop.
+  std::vector<std::shared_ptr<const Snapshot>> retired;
+  uv_timer_t reclaim{};
 };
+
+// Snapshots no exchange holds any more go to the thread pool to be freed.
+void reclaim_snapshots(Control& c) {
+  auto idle = std::partition(c.retired.begin(), c.retired.end(),
+                             [](const auto& s) { return s.use_count() > 1; });
+  if (idle != c.retired.end()) {
+    struct FreeJob {
+      uv_work_t req{};
+      std::vector<std::shared_ptr<const Snapshot>> snaps;
+    };
+    auto* job = new FreeJob{};  // deleted in the after-work callback
+    job->req.data = job;
+    job->snaps.assign(std::make_move_iterator(idle), std::make_move_iterator(c.retired.end()));
+    c.retired.erase(idle, c.retired.end());
+    uv_queue_work(
+        &c.loop, &job->req,
+        [](uv_work_t* r) {
+          static_cast<FreeJob*>(r->data)->snaps.clear();
+#ifdef __GLIBC__
+          malloc_trim(0);  // a config is megabytes: hand the pages back, not just to malloc
+#endif
+        },
+        [](uv_work_t* r, int) { delete static_cast<FreeJob*>(r->data); });
+  }
+  c.counters.snapshots_retained.store(c.retired.size(), std::memory_order_relaxed);
+}
 
 struct ReloadJob {
   uv_work_t req{};
@@ -55,6 +89,7 @@ void reload_done(uv_work_t* req, int) {
   Control& c = *job->control;
   c.reloading = false;
   if (job->result && job->result->ok()) {
+    c.retired.push_back(std::move(c.current));
     c.current = job->result->value();
     for (auto& w : c.workers) w->publish(c.current);
     c.counters.reloads.fetch_add(1, std::memory_order_relaxed);
@@ -147,10 +182,14 @@ int run_egress(const EgressOptions& o) {
     std::printf("%s: ok (%zu routes)\n", o.config.c_str(), snap.value()->routes->routes.size());
     return 0;
   }
-  c.current = snap.value();
+  c.current = std::move(snap.value());  // a copy left here would pin the first config
 
   auto resolve = ResolveOverrides::parse(o.resolve);
   if (!resolve) return fail("usage", resolve.error(), 2);
+  Timeouts timeouts;
+  for (const auto& t : o.timeouts) {
+    if (auto s = timeouts.set(t); !s) return fail("usage", "--timeout: " + s.error(), 2);
+  }
   std::optional<ListenSpec> listen_spec, admin_spec;
   std::vector<PassedFd> passed = take_listen_fds();
   if (o.listen) {
@@ -187,6 +226,9 @@ int run_egress(const EgressOptions& o) {
   if (!upstream_ctx) return fail("upstream-ca", upstream_ctx.error());
   shared.upstream_ctx = std::move(upstream_ctx.value());
   shared.resolve = std::move(resolve.value());
+  shared.timeouts = timeouts;
+  shared.budget = std::make_unique<BufferBudget>(o.max_buffered);
+  c.counters.budget = shared.budget.get();
 
   unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   auto fds = open_proxy_listeners(*listen_spec, threads);
@@ -209,6 +251,11 @@ int run_egress(const EgressOptions& o) {
         AdminServer::Pages{[&c] { return metrics_page(c); }, [&c] { return routes_page(c); }});
     if (auto s = c.admin->start(*admin_fd); !s) return fail("admin", s.error());
   }
+  uv_timer_init(&c.loop, &c.reclaim);
+  c.reclaim.data = &c;
+  uv_timer_start(
+      &c.reclaim, [](uv_timer_t* t) { reclaim_snapshots(*static_cast<Control*>(t->data)); }, 500,
+      500);
   uv_signal_init(&c.loop, &c.sighup);
   c.sighup.data = &c;
   uv_signal_start(

@@ -64,6 +64,9 @@ std::string serialize_request_head(const MessageHead& head, const UpstreamReques
     if (header_name_equals(h.name, "host") || dropped(h.name, conn_tokens)) continue;
     if (!up.inject_name.empty() && header_name_equals(h.name, up.inject_name)) continue;
     if (header_name_equals(h.name, "expect")) continue;  // the proxy answers 100-continue itself
+    // No WebSocket extension is offered upstream: permessage-deflate frames would carry
+    // compressed payloads past the message gates (SPEC §4.2.8).
+    if (up.websocket && header_name_equals(h.name, "sec-websocket-extensions")) continue;
     if (up.accept_encoding && header_name_equals(h.name, "accept-encoding")) {
       append_header(out, h.name, *up.accept_encoding);
       continue;

@@ -19,6 +19,12 @@ void trim_in_place(std::string& s) {
   s.erase(0, begin);
 }
 
+// RFC 9110 §5.6.2 tchar.
+bool is_tchar(char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
 // A typical head has a dozen headers or fewer: one allocation instead of a doubling run.
 constexpr size_t kExpectedHeaders = 16;
 
@@ -194,7 +200,13 @@ int Http1Parser::on_header_value_complete(llhttp_t* p) {
   Header& h = s->head_.headers.back();
   // obs-fold (a value continued on the next line) hides headers from intermediaries.
   if (std::any_of(h.value.begin(), h.value.end(), [](char c) { return c == '\r' || c == '\n'; })) {
-    s->fail(400, "obsolete line folding in header '" + h.name + "'");
+    s->fail(400, "obsolete line folding in a header");
+    return HPE_USER;
+  }
+  // A name that is not a token ("X Forwarded", "X-A ") is read differently by different
+  // servers: refuse it rather than forward it.
+  if (h.name.empty() || !std::all_of(h.name.begin(), h.name.end(), is_tchar)) {
+    s->fail(400, "header name is not a token");
     return HPE_USER;
   }
   trim_in_place(h.value);

@@ -1,5 +1,6 @@
 // bottle: the operator's CLI (SPEC §9.2). Each verb is a few lines over
 // bottle_orchestrator_lib: load manifest -> plan -> print or launch.
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -24,19 +25,22 @@
 #include "orchestrator/proposals_cmd.h"
 #include "orchestrator/render.h"
 #include "orchestrator/routes_cmd.h"
+#include "orchestrator/skills.h"
 #include "orchestrator/state.h"
 
 namespace {
 
 using namespace bottle::orchestrator;
 
+// Messages quote manifest text (paths, keys, commands): no control characters reach the
+// operator's terminal.
 int fail(const std::string& message) {
-  std::fprintf(stderr, "bottle: %s\n", message.c_str());
+  std::fprintf(stderr, "bottle: %s\n", printable(message, true).c_str());
   return 1;
 }
 
 void progress(const std::string& line) {
-  std::fprintf(stderr, "bottle: %s\n", line.c_str());
+  std::fprintf(stderr, "bottle: %s\n", printable(line, true).c_str());
 }
 
 // flag > BOTTLE_BACKEND > local. Returns "" after printing an error.
@@ -64,7 +68,12 @@ bottle::Result<Plan> plan_for(const std::string& agent, const std::string& backe
   o.backend = backend;
   o.command = command;
   o.find_binary = find_helper_binary;
-  return make_plan(*m, o);
+  auto plan = make_plan(*m, o);
+  if (!plan) return plan;
+  // Skills come from a tree a project may control: refuse a bad one before the plan is
+  // shown or anything is created.
+  if (auto skills = read_skills(*plan); !skills) return bottle::Error{skills.error()};
+  return plan;
 }
 
 struct LaunchFlags {
@@ -122,10 +131,14 @@ int cmd_list(bool all) {
   auto bottles = list_metadata();
   std::printf("%-28s %-16s %-8s %-21s %s\n", "SLUG", "AGENT", "BACKEND", "CREATED", "STATUS");
   for (const auto& m : bottles) {
-    bool alive = bottle_alive(m);
-    if (!alive && !all) continue;
+    // A bottle whose `bottle` process died but whose sidecar or namespace is still
+    // there is shown until `bottle cleanup` removes it.
+    std::string status = bottle_alive(m)           ? m.status
+                         : bottle_has_leftovers(m) ? "orphaned (bottle cleanup)"
+                                                   : "exited";
+    if (status == "exited" && !all) continue;
     std::printf("%-28s %-16s %-8s %-21s %s\n", m.slug.c_str(), m.agent.c_str(), m.backend.c_str(),
-                m.created.c_str(), alive ? m.status.c_str() : "exited");
+                m.created.c_str(), status.c_str());
   }
   return 0;
 }
@@ -188,6 +201,9 @@ std::string read_input(const std::string& file, bool& ok) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A reader that went away (`bottle run ... | head`) must not kill bottle halfway
+  // through a teardown: writes fail with EPIPE instead. Children get SIGPIPE back.
+  ::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"bottle: run AI coding agents in a sandbox whose only way out is a filtering proxy"};
   app.set_version_flag("--version", bottle::kVersion);
   app.require_subcommand(1);

@@ -13,15 +13,22 @@
 """
 import argparse
 import base64
+import fcntl
 import hashlib
 import json
 import os
 import random
+import select
+import shlex
 import shutil
+import signal
 import socket
+import ssl
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 import zlib
@@ -29,6 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SKIP = 77
+# Under CI every test must run: a skip for want of root or a tool is a failure there.
+IN_CI = os.environ.get("CI") == "true"
 RUN_TIMEOUT = 100  # seconds for the whole `bottle run`
 
 # --- secrets --------------------------------------------------------------------------
@@ -59,9 +68,11 @@ def hide(s):
 # --- host-side observers -----------------------------------------------------------------
 
 class Upstream:
-    """Loopback HTTP upstream that records every request line, header and body."""
+    """Loopback upstream that records every request line, header and body: plain HTTP on
+    `port`, and HTTPS on `tls_port` with a certificate for allowed.test from its own CA
+    (egress is told to trust it with the manifest's `upstream_ca`)."""
 
-    def __init__(self):
+    def __init__(self, tls_files=None):
         self.requests = []
         self.connections = 0
         lock = threading.Lock()
@@ -70,7 +81,8 @@ class Upstream:
         class Handler(BaseHTTPRequestHandler):
             def parse_request(self):
                 with lock:
-                    outer.requests.append({"raw": self.raw_requestline.decode("latin-1")})
+                    outer.requests.append({"raw": self.raw_requestline.decode("latin-1"),
+                                           "tls": isinstance(self.connection, ssl.SSLSocket)})
                 return super().parse_request()
 
             def handle_any(self):
@@ -151,13 +163,39 @@ class Upstream:
                     outer.connections += 1
                 super().process_request(request, client_address)
 
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.servers = [Server(("127.0.0.1", 0), Handler)]
+        self.port = self.servers[0].server_address[1]
+        self.tls_port = None
+        if tls_files:
+            tls = Server(("127.0.0.1", 0), Handler)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls_files)
+            tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+            self.servers.append(tls)
+            self.tls_port = tls.server_address[1]
+        for srv in self.servers:
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        for srv in self.servers:
+            srv.shutdown()
+            srv.server_close()
+
+
+def mint_upstream_pki(d):
+    """A CA and an allowed.test certificate (openssl CLI): the HTTPS upstream's identity."""
+    run = lambda *a: subprocess.run(list(a), check=True, capture_output=True, timeout=60)
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-days", "2", "-subj", "/CN=escape upstream CA", "-keyout", d + "/up-ca-key.pem",
+        "-out", d + "/up-ca.pem")
+    run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-subj", "/CN=allowed.test", "-keyout", d + "/up-key.pem", "-out", d + "/up.csr")
+    with open(d + "/up.ext", "w") as f:
+        f.write("subjectAltName=DNS:allowed.test\n")
+    run("openssl", "x509", "-req", "-in", d + "/up.csr", "-CA", d + "/up-ca.pem", "-CAkey",
+        d + "/up-ca-key.pem", "-CAcreateserial", "-days", "2", "-extfile", d + "/up.ext",
+        "-out", d + "/up.pem")
+    return d + "/up-ca.pem", (d + "/up.pem", d + "/up-key.pem")
 
 
 class Listener:
@@ -202,29 +240,36 @@ def skip_reason(bottle):
     missing = sidecar_binaries_present(bottle)
     if missing:
         return missing
-    for tool in ("bwrap", "curl"):
+    for tool in ("bwrap", "curl", "git", "openssl"):
         if shutil.which(tool) is None:
             return tool + " is needed"
     return None
 
 
-def manifests(port, label_pins):
-    resolve = ["allowed.test:%d:127.0.0.1" % port, "allowed.test:443:127.0.0.1"]
+def manifests(port, tls_port, upstream_ca, label_pins):
+    resolve = ["allowed.test:%d:127.0.0.1" % p for p in (port, tls_port)]
+    resolve.append("cleartext.test:%d:127.0.0.1" % port)
     # Pins for the wildcard attack names: should DLP miss them, egress dials the local
     # upstream (which records the leak) instead of asking a real resolver.
     resolve += ["%s.wild.test:%d:127.0.0.1" % (l.lower(), port) for l in label_pins]
+    # allowed.test: plain HTTP without a token (the DLP cases), HTTPS with the token
+    # injected; cleartext.test: a token route on plain HTTP, which egress must refuse.
     bottle = """---
 supervise: false
 egress:
   log: blocks
   resolve: %s
+  upstream_ca: %s
   routes:
     - host: allowed.test
       port: %d
       allow_private: true
-      auth: {scheme: Bearer, token_ref: E2E_ROUTE_TOKEN}
     - host: allowed.test
-      port: 443
+      port: %d
+      allow_private: true
+      auth: {scheme: Bearer, token_ref: E2E_ROUTE_TOKEN}
+    - host: cleartext.test
+      port: %d
       allow_private: true
       auth: {scheme: Bearer, token_ref: E2E_ROUTE_TOKEN}
     - host: "*.wild.test"
@@ -234,7 +279,7 @@ egress:
   dlp:
     known_secrets_env: [E2E_PLANTED_SECRET]
 ---
-""" % (json.dumps(resolve), port, port)
+""" % (json.dumps(resolve), upstream_ca, port, tls_port, port, port)
     agent = """---
 bottle: escape
 provider: command
@@ -264,6 +309,137 @@ def read_text(path):
         return ""
 
 
+# --- the sandbox itself (issue 10 items 1-4), observed from the host -----------------------
+
+def workspace_files(ws):
+    """Every path in the workspace (not following symlinks) with its owner and mode."""
+    found = {}
+    for dirpath, dirs, files in os.walk(ws):
+        for name in dirs + files:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            found[os.path.relpath(p, ws)] = {"uid": st.st_uid, "gid": st.st_gid,
+                                             "mode": st.st_mode}
+    return found
+
+
+def run_host_git(ws, marker):
+    """What the operator does next: `git status`, as root, wherever the agent left a repo."""
+    ran = []
+    for rel in ("", "nested"):
+        d = os.path.join(ws, rel)
+        if os.path.isdir(d):
+            p = subprocess.run(["git", "-C", d, "status", "--short"], capture_output=True,
+                               text=True, timeout=30)
+            ran.append({"dir": rel or ".", "exit": p.returncode, "stderr": p.stderr[-300:]})
+    return {"ran": ran, "marker_exists": os.path.exists(marker)}
+
+
+def read_until(fd, needle, seconds):
+    out = b""
+    deadline = time.monotonic() + seconds
+    while needle not in out and time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not r:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: every process holding the terminal is gone
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def terminal_attack(bottle, env, home, ws):
+    """An interactive `bottle start` on a pty: the agent pushes a command into its terminal
+    with TIOCSTI; the operator's shell reads the terminal right after bottle returns."""
+    marker = home + "/tty-marker"
+    master, slave = os.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    cmd = ("%s start --label esc-tty-%d attacker --cwd %s -- python3 attacks.py --terminal %s; "
+           "echo bottle-exited; IFS= read -r line; eval \"$line\"; echo outer-done" %
+           (shlex.quote(bottle), os.getpid(), shlex.quote(ws), shlex.quote(marker)))
+
+    def controlling_terminal():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen(["sh", "-c", cmd], stdin=slave, stdout=slave, stderr=slave, env=env,
+                         preexec_fn=controlling_terminal)
+    os.close(slave)
+    try:
+        screen = read_until(master, b"bottle-exited", 60)
+        os.write(master, b"echo clean\n")  # what the operator types next
+        screen += read_until(master, b"outer-done", 15)
+        code = p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        code = p.wait()
+    finally:
+        os.close(master)
+    return {"screen": screen.decode("utf-8", "replace"), "exit": code,
+            "marker_exists": os.path.exists(marker)}
+
+
+def process_gone(pid, start):
+    """`start` (the recorded start time) tells a recycled pid apart, when there is one."""
+    try:
+        fields = open("/proc/%d/stat" % pid).read().rpartition(")")[2].split()
+    except OSError:
+        return True
+    return fields[0] == "Z" or (start is not None and fields[19] != str(start))
+
+
+def poll(pred, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def orphan_attack(bottle, env, home, ws):
+    """The CLI dies (SIGKILL; a pipe reader gone): the sidecar holding the token and the
+    namespace must go too."""
+    out = {}
+    label = "esc-kill-%d" % os.getpid()
+    ready = os.path.join(ws, "orphan-ready")
+    p = subprocess.Popen([bottle, "run", "--label", label, "attacker", "--cwd", ws, "--", "sh",
+                          "-c", "touch orphan-ready; exec sleep 60"], env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    if not poll(lambda: os.path.exists(ready), 30):
+        p.kill()
+        p.wait()
+        return {"error": "the bottle never started"}
+    md = json.load(open("%s/state/%s/metadata.json" % (home, label)))
+    init, start = md["pids"]["init"], md.get("pid_start_times", {}).get("init")
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    out["init_gone"] = poll(lambda: process_gone(init, start), 20)
+    out["netns_gone"] = poll(lambda: not os.path.exists("/run/netns/bottle-" + label), 20)
+    out["ca_key_gone"] = poll(
+        lambda: not os.path.exists("%s/state/%s/ca/ca-key.pem" % (home, label)), 5)
+    label = "esc-pipe-%d" % os.getpid()
+    subprocess.run(["sh", "-c", "%s run --label %s attacker --cwd %s -- sh -c 'yes | head -c "
+                    "100000' 2>&1 | head -c1 >/dev/null" % (shlex.quote(bottle), label,
+                                                         shlex.quote(ws))],
+                   env=env, stdin=subprocess.DEVNULL, timeout=60)
+
+    def exited():
+        try:
+            return json.load(open("%s/state/%s/metadata.json" % (home, label)))["status"] == \
+                "exited"
+        except (OSError, ValueError, KeyError):
+            return False
+    out["pipe_teardown"] = poll(exited, 30) and \
+        poll(lambda: not os.path.exists("/run/netns/bottle-" + label), 5)
+    return out
+
+
 def run(args):
     out = {"skip": skip_reason(args.bottle)}
     if out["skip"]:
@@ -274,24 +450,34 @@ def run(args):
     ghp = fake_github_token(rng)
     home = tempfile.mkdtemp(prefix="bottle-escape-")
     label = "esc-%d" % os.getpid()
-    upstream, listener = Upstream(), Listener()
+    upstream_ca, tls_files = mint_upstream_pki(home)
+    upstream, listener = Upstream(tls_files), Listener()
     try:
         os.makedirs(home + "/bottles")
         os.makedirs(home + "/agents")
         ws = home + "/ws"
         os.makedirs(ws)
-        bottle_md, agent_md = manifests(upstream.port, [ghp, known])
+        b32 = base64.b32encode(known.encode()).decode().rstrip("=").lower()
+        # The operator's own repository: attack 9 tries to make its git run code.
+        for git_args in (["init", "-q"], ["-c", "user.name=op", "-c", "user.email=op@x",
+                                          "commit", "-q", "--allow-empty", "-m", "operator"]):
+            subprocess.run(["git", "-C", ws] + git_args, check=True, timeout=30)
+        bottle_md, agent_md = manifests(upstream.port, upstream.tls_port, upstream_ca,
+                                        [ghp, known, b32])
         open(home + "/bottles/escape.md", "w").write(bottle_md)
         open(home + "/agents/attacker.md", "w").write(agent_md)
         shutil.copy(os.path.join(HERE, "attacks.py"), ws + "/attacks.py")
         state = home + "/state/" + label
-        json.dump({"upstream_port": upstream.port, "host_listener_port": listener.port,
+        json.dump({"upstream_port": upstream.port, "upstream_tls_port": upstream.tls_port,
+                   "host_listener_port": listener.port,
                    "hunted_hex": [hide(route_token), hide(known)],
                    "planted_hex": {"route-token": hide(route_token), "known-secret": hide(known),
                                    "planted-ghp": hide(ghp)},
                    "host_paths": [state, home + "/bottles", home + "/agents", "/run/netns"],
                    "host_addresses": host_addresses(),
+                   "git_marker": home + "/git-marker",
                    "walk_seconds": 20}, open(ws + "/params.json", "w"))
+        files_before = set(workspace_files(ws))
         env = dict(os.environ, BOTTLE_HOME=home, E2E_ROUTE_TOKEN=route_token,
                    E2E_PLANTED_SECRET=known)
         start = time.monotonic()
@@ -317,6 +503,13 @@ def run(args):
             if proc.poll() is None:
                 proc.kill()
             code = proc.wait()
+        # The host side of attacks 8 and 9, then the runs of their own.
+        files = workspace_files(ws)
+        out["workspace_files"] = {k: v for k, v in files.items()
+                                  if k not in files_before and not k.startswith("admin_port")}
+        out["host_git"] = run_host_git(ws, home + "/git-marker")
+        out["terminal"] = terminal_attack(args.bottle, env, home, ws)
+        out["orphan"] = orphan_attack(args.bottle, env, home, ws)
         state_files = {}
         for dirpath, _, files in os.walk(state):
             for f in files:
@@ -432,7 +625,7 @@ def check(args):
     results = json.load(open(args.results))
     if results.get("skip"):
         print("skipped: " + results["skip"])
-        return SKIP
+        return 1 if IN_CI else SKIP
     attack = args.attack
     if attack == "gitgate":
         print("skipped: git-gate (bottle-gitgate, SPEC §6) is not implemented yet; the push of a "
@@ -447,6 +640,10 @@ def check(args):
         return 1
     if attack == "logs":
         return report(log_leaks(results))
+    if attack == "tty":
+        return report(check_terminal(results))
+    if attack == "orphan":
+        return report(check_orphan(results))
     failures = judge_lines(results, attack)
     failures += network_layer_fast(results, attack)
     every = ["route-token", "known-secret", "planted-ghp"]
@@ -456,6 +653,11 @@ def check(args):
         failures += upstream_leaks(results, every, allow_auth_token=True)
     elif attack == "3ws":
         failures += upstream_leaks(results, every, allow_auth_token=True, websocket=True)
+    elif attack == "cleartext":
+        token = results["secrets"]["route-token"]
+        failures += ["the route token crossed in cleartext: " + r.get("raw", "").strip()
+                     for r in results["upstream_requests"]
+                     if not r.get("tls") and token in json.dumps(r)]
     elif attack == "5":
         failures += ["a push reached the upstream: " + r.get("raw", "")
                      for r in results["upstream_requests"] if "receive-pack" in r.get("raw", "")]
@@ -463,12 +665,69 @@ def check(args):
         if results["listener_accepts"]:
             failures.append("the host loopback listener accepted %d connections" %
                             results["listener_accepts"])
+    elif attack == "8":
+        failures += check_workspace_files(results)
+    elif attack == "9":
+        failures += check_host_git(results)
     elif attack == "7":
         token = results["secrets"]["route-token"]
         for name, text in results["state_files"].items():
             if token in text:
                 failures.append("state dir file %s holds the real token" % name)
     return report(failures)
+
+
+def check_workspace_files(results):
+    """Nothing the agent left in the workspace belongs to host root or is setuid/setgid."""
+    failures = []
+    for path, st in sorted(results.get("workspace_files", {}).items()):
+        if st["uid"] == 0 or st["gid"] == 0:
+            failures.append("%s belongs to host root (uid %d gid %d)" %
+                            (path, st["uid"], st["gid"]))
+        if st["mode"] & 0o6000 and not (st["mode"] & 0o170000 == 0o040000):
+            failures.append("%s is setuid/setgid on the host (mode %o)" % (path, st["mode"]))
+    print("workspace entries the agent made: %d" % len(results.get("workspace_files", {})))
+    return failures
+
+
+def check_host_git(results):
+    failures = []
+    g = results.get("host_git", {})
+    for r in g.get("ran", []):
+        print("host git status in %s: exit %d %s" % (r["dir"], r["exit"], r["stderr"].strip()))
+    if g.get("marker_exists"):
+        failures.append("the host's git ran a command the agent planted")
+    return failures
+
+
+def check_terminal(results):
+    t = results.get("terminal", {})
+    lines = []
+    for l in t.get("screen", "").replace("\r", "").splitlines():
+        try:
+            lines.append(json.loads(l))
+        except ValueError:
+            pass
+    fake = {"stdout": "\n".join(json.dumps(l) for l in lines)}
+    failures = judge_lines(fake, "tty")
+    if "outer-done" not in t.get("screen", ""):
+        failures.append("the operator's shell never finished: " + t.get("screen", "")[-500:])
+    if t.get("marker_exists"):
+        failures.append("a command the agent pushed into the terminal ran in the operator's shell")
+    return failures
+
+
+def check_orphan(results):
+    o = results.get("orphan", {})
+    failures = [o["error"]] if "error" in o else []
+    for key, what in (("init_gone", "bottle-init (holding the token) outlived the killed CLI"),
+                      ("netns_gone", "the namespace outlived the killed CLI"),
+                      ("ca_key_gone", "the CA key outlived the killed CLI"),
+                      ("pipe_teardown", "`bottle run ... | head -c1` left the bottle up")):
+        print("%-14s %s" % (key, o.get(key)))
+        if not o.get(key):
+            failures.append(what)
+    return failures
 
 
 def check_legit(results):
@@ -481,6 +740,8 @@ def check_legit(results):
         if r is None:
             failures.append("upstream never saw " + path)
             continue
+        if not r.get("tls"):
+            failures.append("%s reached the upstream without TLS" % path)
         auth = header(r, "Authorization")
         if auth != "Bearer " + token:
             failures.append("%s reached the upstream with Authorization %r, not the injected "

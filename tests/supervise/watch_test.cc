@@ -137,7 +137,7 @@ TEST(ProposalsWatch, AgentTextCannotDriveTheOperatorsTerminal) {
   auto list = home.bottle({"proposals", "list"});
   EXPECT_EQ(list.out.find('\x1b'), std::string::npos) << list.out;
   EXPECT_EQ(list.out.find('\a'), std::string::npos);
-  EXPECT_NE(list.out.find("hi ?]0;owned??[2J ?31m there"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("hi \\e]0;owned\\a\\e[2J \\u009b31m there"), std::string::npos) << list.out;
   auto show = home.bottle({"proposals", "show", "300-evil"});
   EXPECT_EQ(show.out.find('\x1b'), std::string::npos) << show.out;
 }
