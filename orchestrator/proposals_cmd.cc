@@ -425,7 +425,7 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   const bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
-  std::map<std::string, Found> shown;  // pending proposals on screen, by id
+  std::map<std::string, Found> on_screen;  // pending proposals on screen, by id
   std::set<std::string> reported_problems;
   bool first = true;
   size_t selected = 0;
@@ -447,7 +447,7 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
 
   auto ordered = [&] {
     std::vector<const Found*> v;
-    for (const auto& [id, f] : shown) v.push_back(&f);
+    for (const auto& [id, f] : on_screen) v.push_back(&f);
     std::stable_sort(v.begin(), v.end(), [](const Found* a, const Found* b) {
       return parse_iso8601(a->entry.proposal.created).value_or(0) <
              parse_iso8601(b->entry.proposal.created).value_or(0);
@@ -515,7 +515,7 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
     for (auto& f : found) now.emplace(f.entry.proposal.id, std::move(f));
     bool changed = false, arrived = false;
     for (const auto& [id, f] : now) {
-      if (shown.count(id)) continue;
+      if (on_screen.count(id)) continue;
       changed = true;
       arrived = arrived || !first;
       if (!tty) {
@@ -525,7 +525,7 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
             << shown(p.reason, 500) << "\n";
       }
     }
-    for (const auto& [id, f] : shown) {
+    for (const auto& [id, f] : on_screen) {
       if (now.count(id)) continue;
       changed = true;
       // Answered or archived: say by whom and how it ended.
@@ -542,7 +542,7 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
         out << line << "\n";
       }
     }
-    shown = std::move(now);
+    on_screen = std::move(now);
     if (arrived && tty) out << "\a";
     if (changed || first) {
       draw();
@@ -558,7 +558,7 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
     ssize_t n = ::read(STDIN_FILENO, keys, sizeof keys);
     for (ssize_t i = 0; i < n; ++i) {
       char k = keys[i];
-      const size_t count = shown.size();
+      const size_t count = on_screen.size();
       if (k == 'q') g_watch_stop = true;
       if ((k == 'j' || k == 'B') && selected + 1 < count) ++selected;  // 'B': arrow down
       if ((k == 'k' || k == 'A') && selected > 0) --selected;          // 'A': arrow up
