@@ -14,6 +14,7 @@
 #include "common/files.h"
 #include "common/listen.h"
 #include "common/tls/ca.h"
+#include "orchestrator/state.h"
 #include "supervise/egress_admin.h"
 
 namespace bottle::supervise::testing {
@@ -70,14 +71,15 @@ BottleHome::BottleHome(const std::string& slug, const std::string& routes_yaml) 
   fs::create_directories(queue());
   fs::create_directories(state() + "/routes");
   write_file(routes(), routes_yaml);
-  json md{{"slug", slug},
-          {"label", slug},
-          {"agent", "test"},
-          {"backend", "local"},
-          {"created", now_iso8601()},
-          {"status", "running"},
-          {"pids", {{"orchestrator", ::getpid()}, {"init", 0}, {"agent", 0}}}};
-  write_file(state() + "/metadata.json", md.dump(2));
+  // Written the way `bottle start` writes it; this test process plays the owner.
+  orchestrator::BottleMetadata md;
+  md.slug = md.label = slug;
+  md.agent = "test";
+  md.backend = "local";
+  md.created = now_iso8601();
+  md.status = "running";
+  md.pids.orchestrator = orchestrator::identify_process(::getpid());
+  (void)orchestrator::write_metadata(state(), md);
 }
 
 CaptureResult BottleHome::bottle(const std::vector<std::string>& args,
