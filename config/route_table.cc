@@ -343,8 +343,14 @@ Result<std::shared_ptr<const RouteTable>> parse_routes(std::string_view yaml, st
                                                        const LoadOptions& opts) {
   auto root = load_strict_yaml(yaml, file);
   if (!root) return Error{root.error()};
+  return build_routes(*root, file, opts);
+}
+
+Result<std::shared_ptr<const RouteTable>> build_routes(const YAML::Node& root,
+                                                       std::string_view file,
+                                                       const LoadOptions& opts) {
   RouteTableBuilder b(file, opts);
-  return b.build(*root);
+  return b.build(root);
 }
 
 Result<std::shared_ptr<const RouteTable>> load_routes_file(const std::string& path,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <re2/re2.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <functional>
@@ -134,6 +135,11 @@ Result<std::shared_ptr<const RouteTable>> parse_routes(std::string_view yaml,
                                                        const LoadOptions& opts = {});
 Result<std::shared_ptr<const RouteTable>> load_routes_file(const std::string& path,
                                                            const LoadOptions& opts = {});
+// Compiles a document already loaded with load_strict_yaml (or built from one, like a
+// merged route): saves parsing the text again.
+Result<std::shared_ptr<const RouteTable>> build_routes(const YAML::Node& root,
+                                                       std::string_view file,
+                                                       const LoadOptions& opts = {});
 
 // True if `request_path` matches a Gateway API PathPrefix `prefix` (element-wise).
 bool path_prefix_matches(std::string_view prefix, std::string_view request_path);

@@ -349,6 +349,7 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   layout.gitgate_state = dir_ + "/gitgate";
   layout.supervise_queue = dir_ + "/proposals";
   layout.init_ctl = md_.init_ctl;
+  layout.slug = slug_;
   if (!plan_.supervise_daemon.binary.empty()) {
     if (auto st = make_dir(layout.supervise_queue, 0700); !st) return st;
   }

@@ -6,10 +6,12 @@
 
 #include "common/ascii.h"
 #include "config/gate_config.h"
+#include "config/yaml_emit.h"
 #include "orchestrator/provider.h"
-#include "orchestrator/yaml_emit.h"
 
 namespace bottle::orchestrator {
+
+using config::clone_node;
 
 bool is_sandbox_env(const std::string& name) {
   static const char* const kNames[] = {"HTTPS_PROXY",

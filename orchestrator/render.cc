@@ -3,9 +3,11 @@
 #include <sstream>
 
 #include "config/gate_config.h"
-#include "orchestrator/yaml_emit.h"
+#include "config/yaml_emit.h"
 
 namespace bottle::orchestrator {
+
+using config::emit_node;
 
 std::string render_routes_yaml(const Plan& p) {
   YAML::Emitter out;
@@ -158,10 +160,16 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
                  {l.gitgate_git_fd, l.gitgate_http_fd}, gate_admin + "/healthz", false);
   }
   if (p.supervise_daemon.wanted && !p.supervise_daemon.binary.empty() && l.supervise_fd >= 0) {
-    daemon_entry(out, "supervise",
-                 {p.supervise_daemon.binary, "--listen", "fd:3", "--queue", l.supervise_queue,
-                  "--routes", l.routes_file, "--init-ctl", l.init_ctl},
-                 {"PATH", "HOME"}, {l.supervise_fd}, "", false);
+    // supervise confirms a route approval through egress's admin listener (/metrics,
+    // /routes) before it tells the agent the route is live.
+    std::vector<std::string> sv = {p.supervise_daemon.binary, "--listen", "fd:3"};
+    sv.insert(sv.end(), {"--queue", l.supervise_queue, "--routes", l.routes_file});
+    sv.insert(sv.end(), {"--init-ctl", l.init_ctl, "--egress-admin", admin});
+    if (!l.slug.empty()) {
+      sv.push_back("--bottle");
+      sv.push_back(l.slug);
+    }
+    daemon_entry(out, "supervise", sv, {"PATH", "HOME"}, {l.supervise_fd}, "", false);
   }
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

@@ -27,6 +27,7 @@ struct InitLayout {
   std::string gitgate_state;
   std::string supervise_queue;
   std::string init_ctl;
+  std::string slug;  // written into supervise's proposals ("" = not known)
 };
 
 // Where the agent reaches the gate (inside its namespace): git:// and smart HTTP.
