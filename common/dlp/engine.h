@@ -36,6 +36,8 @@ inline constexpr uint32_t kKnownBase = 1u << 20;
 inline constexpr uint32_t kTriggerPercent = 1u << 24;
 inline constexpr uint32_t kTriggerBase64 = kTriggerPercent + 1;
 inline constexpr uint32_t kTriggerUnicode = kTriggerPercent + 2;
+inline constexpr uint32_t kTriggerEscape = kTriggerPercent + 3;  // "&#", "\u", "\x", "\/"
+inline constexpr uint32_t kTriggerHexRun = kTriggerPercent + 4;  // "41:4b:49", "41 4b 49"
 
 inline constexpr int kMaxDecodeDepth = 4;       // base64(base64(base64(x))) plus one spare
 inline constexpr size_t kInjectionWindow = 500;  // disclosure + jailbreak within this → block
@@ -157,7 +159,7 @@ inline bool is_word_delimiter(unsigned char c) { return (kCharClasses[c] & kDeli
 // For the base64 trigger: is this complete base64/hex run worth finding its word and
 // decoding? Random runs (hashes, UUIDs, inline images) are the common case and fail
 // the text-shape tests; WIF-length runs and path-like runs always pass.
-struct RunShape;
+struct RunShape;  // class_kernels.h
 bool run_worth_decoding(std::string_view run, const RunShape* shape = nullptr);  // shape: run_shape() of run
 
 }  // namespace bottle::dlp::internal
