@@ -28,7 +28,7 @@ using bottle::dlp::Finding;
 namespace fs = std::filesystem;
 namespace t = bottle::dlp::testing;
 
-int attack_table(uint32_t seed, size_t per_class, bool show_misses) {
+int attack_table(uint32_t seed, size_t per_class, bool show_misses, const std::string& dump) {
   const auto corpus = t::generate_attack_corpus(seed, per_class);
   auto snap = t::corpus_snapshot(corpus);
   if (!snap) {
@@ -51,9 +51,27 @@ int attack_table(uint32_t seed, size_t per_class, bool show_misses) {
     row.blocked += r.blocked;
     if (show_misses && r.blocked == c.benign) {
       std::string ids;
-      for (const auto& f : r.findings) ids += f.detector + (f.blocking ? "(block) " : "(warn) ");
+      for (const auto& f : r.findings) {
+        ids += f.detector + (f.blocking ? "(block" : "(warn") + (f.score ? " " + std::to_string(f.score) : "") + ")";
+        for (const auto& s : f.signals) ids += " " + s;
+        ids += "; ";
+      }
       std::printf("%s %s: host=%s target=%.120s findings: %s\n", c.benign ? "FALSE BLOCK" : "MISS", c.cls.c_str(),
                   c.x.host.c_str(), c.x.target.c_str(), ids.empty() ? "none" : ids.c_str());
+      for (const auto& [n, v] : c.x.headers) std::printf("    %s: %.200s\n", n.c_str(), v.c_str());
+      for (const std::string* b : {&c.x.body, &c.x.response_body}) {
+        if (b->empty()) continue;
+        if (!dump.empty()) {
+          std::ofstream(dump + "/" + c.cls + "_" + std::to_string(i), std::ios::binary) << *b;
+        }
+        std::string shown;
+        for (unsigned char ch : b->substr(0, 600)) {
+          if (ch >= 0x20 && ch < 0x7f) shown.push_back(static_cast<char>(ch));
+          else if (ch == '\n') shown += "\\n";
+          else shown += "\\x" + std::string(1, "0123456789abcdef"[ch >> 4]) + "0123456789abcdef"[ch & 15];
+        }
+        std::printf("    body: %s\n", shown.c_str());
+      }
     }
   }
   std::printf("\n| class | blocked / total |\n|---|--:|\n");
@@ -74,7 +92,9 @@ struct Count {
   size_t block = 0, warn = 0;
 };
 
-int benign_table(const std::string& dir) {
+int benign_table(const std::string& dir, const std::string& list) {
+  std::ofstream all;
+  if (!list.empty()) all.open(list);
   std::vector<std::string> secrets = {"egress-token-0-1f2e3d4c5b6a79880", "operator-listed-secret-42"};
   bottle::dlp::ScannerConfig config;
   config.known_secrets = secrets;
@@ -107,11 +127,13 @@ int benign_table(const std::string& dir) {
       for (const auto& f : out) {
         Count& c = found[{kind, f.detector, d}];
         (f.blocking ? c.block : c.warn)++;
-        if (examples.size() < 200) {
-          examples.push_back(std::string(d == Direction::outbound ? "out " : "in  ") + f.detector +
-                             (f.blocking ? " block " : " warn  ") + path.string() + "@" + std::to_string(f.offset) +
-                             ": " + f.snippet);
-        }
+        std::string line = std::string(d == Direction::outbound ? "out " : "in  ") + f.detector +
+                           (f.blocking ? " block " : " warn  ") + path.string() + "@" + std::to_string(f.offset) +
+                           ": " + f.snippet;
+        if (f.score != 0) line += " score=" + std::to_string(f.score);
+        for (const auto& sig : f.signals) line += " " + sig;
+        if (all.is_open()) all << line << "\n";
+        if (examples.size() < 40) examples.push_back(std::move(line));
       }
     }
   }
@@ -147,12 +169,16 @@ int main(int argc, char** argv) {
   uint32_t seed = 13;
   std::string benign;
   bool misses = false;
+  std::string dump, list;
   app.add_option("--per-class", per_class, "generated cases per attack class")->check(CLI::Range(1, 100000));
   app.add_option("--seed", seed, "corpus seed");
   app.add_option("--benign", benign, "benign corpus directory (make_benign_corpus.py)")->check(CLI::ExistingDirectory);
   app.add_flag("--misses", misses, "list every missed attack and every false block");
+  app.add_option("--dump", dump, "with --misses: write each listed case's body to this directory")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--findings", list, "with --benign: write every finding on the benign corpus to this file");
   app.set_version_flag("--version", "bench_dlp_corpus 1");
   CLI11_PARSE(app, argc, argv);
-  if (int rc = attack_table(seed, per_class, misses); rc != 0) return rc;
-  return benign.empty() ? 0 : benign_table(benign);
+  if (int rc = attack_table(seed, per_class, misses, dump); rc != 0) return rc;
+  return benign.empty() ? 0 : benign_table(benign, list);
 }

@@ -223,7 +223,7 @@ def add_html(sink):
             if is_text(data):
                 sink.write(p, data)
     for p in files_under(REPO, "*.md"):
-        if "/build" in p or "/.git/" in p or "/node_modules/" in p:
+        if "/build" in p or "/.git/" in p or "/node_modules/" in p or "/corpus/malicious/" in p:
             continue
         with open(p, encoding="utf-8", errors="replace") as f:
             sink.write(os.path.relpath(p, REPO) + ".html", markdown_to_html(f.read(), p).encode())

@@ -28,6 +28,7 @@ constexpr std::array<bool, 256> kBase58 = make_base58();
 bool base64_byte(char c) { return (kCharClasses[static_cast<unsigned char>(c)] & kBase64Char) != 0; }
 
 bool base32_byte(char c) { return (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'); }
+bool base32_lower_byte(char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); }
 
 // ---- portable (SSE2 where the compiler has it) ----------------------------------------
 
@@ -57,7 +58,7 @@ void masks_one_portable(const uint8_t* p, ClassMasks& mk) {
     mk.sep |= bits(_mm_or_si128(space, dash));
     mk.percent |= bits(eq('%'));
     mk.high |= bits(v);
-    mk.pair_sep |= bits(_mm_or_si128(_mm_or_si128(space, dash), eq(':')));
+    mk.pair_sep |= bits(_mm_or_si128(_mm_or_si128(space, range(',', '.')), eq(':')));
   }
 #else
   for (int i = 0; i < 64; ++i) {
@@ -72,7 +73,7 @@ void masks_one_portable(const uint8_t* p, ClassMasks& mk) {
     if (c == ' ' || c == '-') mk.sep |= b;
     if (c == '%') mk.percent |= b;
     if (c >= 0x80) mk.high |= b;
-    if (c == ' ' || c == '-' || c == ':') mk.pair_sep |= b;
+    if (c == ' ' || c == ',' || c == '-' || c == '.' || c == ':') mk.pair_sep |= b;
   }
 #endif
 }
@@ -108,6 +109,7 @@ void run_shape_portable(std::string_view s, size_t i, RunShape& r) {
     if ((c & kBase64Char) == 0) break;
     r.all_hex = r.all_hex && (c & kHexChar) != 0;
     r.all_base32 = r.all_base32 && base32_byte(s[i]);
+    r.all_base32_lower = r.all_base32_lower && base32_lower_byte(s[i]);
     r.has_slash = r.has_slash || s[i] == '/';
   }
   r.end = i;
@@ -161,7 +163,7 @@ BOTTLE_AVX2 void masks_avx2(const uint8_t* p, size_t blocks, ClassMasks* out) {
       mk.sep |= bits256(_mm256_or_si256(space, dash), shift);
       mk.percent |= bits256(eq256(v, '%'), shift);
       mk.high |= bits256(v, shift);
-      mk.pair_sep |= bits256(_mm256_or_si256(_mm256_or_si256(space, dash), eq256(v, ':')), shift);
+      mk.pair_sep |= bits256(_mm256_or_si256(_mm256_or_si256(space, range256(v, ',', '.')), eq256(v, ':')), shift);
     }
   }
 }
@@ -234,7 +236,7 @@ BOTTLE_AVX512 void masks_avx512(const uint8_t* p, size_t blocks, ClassMasks* out
     mk.sep = space | dash;
     mk.percent = eq512(v, '%');
     mk.high = _mm512_movepi8_mask(v);
-    mk.pair_sep = space | dash | eq512(v, ':');
+    mk.pair_sep = space | range512(v, ',', '.') | eq512(v, ':');  // ',' '-' '.' are 0x2C..0x2E
   }
 }
 
@@ -276,15 +278,15 @@ BOTTLE_AVX512 void run_bits_avx512(std::string_view s, size_t i, size_t blocks, 
 BOTTLE_AVX512 void run_shape_avx512(std::string_view s, size_t i, RunShape& r) {
   for (; i + 64 <= s.size(); i += 64) {
     const __m512i v = _mm512_loadu_si512(s.data() + i);
-    const __mmask64 digit = range512(v, '0', '9'), upper = range512(v, 'A', 'Z');
-    const __mmask64 b64 = digit | upper | range512(v, 'a', 'z') | eq512(v, '-') | eq512(v, '+') | eq512(v, '/') |
-                          eq512(v, '_');
+    const __mmask64 digit = range512(v, '0', '9'), upper = range512(v, 'A', 'Z'), lower = range512(v, 'a', 'z');
+    const __mmask64 b64 = digit | upper | lower | eq512(v, '-') | eq512(v, '+') | eq512(v, '/') | eq512(v, '_');
     const __mmask64 hex = digit | range512(v, 'a', 'f') | range512(v, 'A', 'F');
-    const __mmask64 b32 = upper | range512(v, '2', '7');
+    const __mmask64 b32_digit = range512(v, '2', '7');
     const uint64_t miss = ~static_cast<uint64_t>(b64);
     const uint64_t inside = miss == 0 ? ~uint64_t{0} : (uint64_t{1} << __builtin_ctzll(miss)) - 1;
     r.all_hex = r.all_hex && (inside & ~static_cast<uint64_t>(hex)) == 0;
-    r.all_base32 = r.all_base32 && (inside & ~static_cast<uint64_t>(b32)) == 0;
+    r.all_base32 = r.all_base32 && (inside & ~static_cast<uint64_t>(upper | b32_digit)) == 0;
+    r.all_base32_lower = r.all_base32_lower && (inside & ~static_cast<uint64_t>(lower | b32_digit)) == 0;
     r.has_slash = r.has_slash || (inside & static_cast<uint64_t>(eq512(v, '/'))) != 0;
     if (miss != 0) {
       r.end = i + static_cast<size_t>(__builtin_ctzll(miss));

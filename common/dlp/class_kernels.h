@@ -18,15 +18,16 @@ struct ClassMasks {
   uint64_t sep = 0;      // ' ' or '-' (card number separators)
   uint64_t percent = 0;  // '%'
   uint64_t high = 0;     // >= 0x80
-  uint64_t pair_sep = 0; // ' ' '-' ':': separators between hex pairs ("41:4b", "41 4b")
+  uint64_t pair_sep = 0; // ' ' ',' '-' '.' ':': separators between hex pairs ("41:4b", "41 4b")
 };
 
 // The base64 run starting at s[begin]: where it ends, whether every character is a hex
-// digit or an upper-case base32 letter or digit (A-Z 2-7), and whether it holds a '/'.
+// digit, or in one case of the base32 alphabet (A-Z 2-7, a-z 2-7), and whether it holds a '/'.
 struct RunShape {
   size_t end = 0;
   bool all_hex = true;
-  bool all_base32 = true;
+  bool all_base32 = true;        // upper case
+  bool all_base32_lower = true;  // lower case
   bool has_slash = false;
 };
 

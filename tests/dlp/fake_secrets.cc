@@ -194,6 +194,7 @@ std::vector<Sample> fake_samples(uint32_t seed) {
   add("secret.connection_string_password", r.pick(kAlnum, 14), "DATABASE_URL=postgres://app:",
       "@db.internal:5432/app");
   add("secret.generic_assignment", r.pick(kAlnum, 24), "{\"client_secret\": \"", "\"}");
+  add("secret.env_assignment", r.pick(kAlnum, 28), "PAYMENTS_SIGNING_KEY=", "\nLOG_LEVEL=info\n");
   add("secret.credit_card", fake_card_number(seed), "card=", "&exp=12/29");
   add("secret.iban", fake_iban(seed), "Please wire to ", " today.");
   add("secret.crypto_wif_private_key", base58check_encode("\x80" + r.bytes(32) + "\x01"), "wif: ");
