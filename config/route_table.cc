@@ -150,6 +150,7 @@ class RouteTableBuilder {
     read_action(r, "inbound", p.inbound);
     if (auto v = r.integer("max_body_bytes", 0, int64_t(1) << 40)) p.max_body_bytes = *v;
     if (auto v = r.boolean("stream_large_bodies")) p.stream_large_bodies = *v;
+    if (YAML::Node d = r.node("detectors"); d.IsDefined() && !read_detectors(d, p.detectors)) return false;
     if (secrets) {
       YAML::Node names = r.node("known_secrets_env");
       if (auto v = r.str_list("known_secrets_env")) {
@@ -157,6 +158,34 @@ class RouteTableBuilder {
           if (!check_env_name((*v)[i], names[i])) return false;
         }
         *secrets = *v;
+      }
+    }
+    r.finish();
+    return take(r);
+  }
+
+  // `detectors: {<id>: block|warn|off}`, entries added to (or replacing) `out`.
+  bool read_detectors(const YAML::Node& n, std::map<std::string, DlpAction, std::less<>>& out) {
+    MapReader r(file_, n, "dlp.detectors");
+    if (!take(r)) return false;
+    std::vector<std::string> ids;
+    for (const auto& kv : n) {
+      const std::string id = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (id == "dlp.scan_error") {
+        return fail(kv.first, "'dlp.scan_error' cannot be set: a unit that cannot be scanned is always blocked");
+      }
+      if (!opts_.detector_ids) {
+        const bool well_formed = !id.empty() && id.front() != '.' && id.back() != '.' &&
+                                 std::all_of(id.begin(), id.end(), [](char c) {
+                                   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+                                 });
+        if (!well_formed) return fail(kv.first, "'" + id + "' is not a detector id (like 'secret.jwt')");
+        ids.push_back(id);
+      }
+    }
+    for (const std::string& id : opts_.detector_ids ? *opts_.detector_ids : ids) {
+      if (auto v = r.one_of(id, {"block", "warn", "off"})) {
+        out[id] = *v == "block" ? DlpAction::block : *v == "warn" ? DlpAction::warn : DlpAction::off;
       }
     }
     r.finish();
@@ -551,6 +580,11 @@ std::string RouteTable::to_yaml() const {
   e << YAML::Key << "max_body_bytes" << YAML::Value << default_dlp.max_body_bytes;
   e << YAML::Key << "outbound" << YAML::Value << action(default_dlp.outbound);
   e << YAML::Key << "inbound" << YAML::Value << action(default_dlp.inbound);
+  if (!default_dlp.detectors.empty()) {
+    e << YAML::Key << "detectors" << YAML::Value << YAML::BeginMap;
+    for (const auto& [id, a] : default_dlp.detectors) e << YAML::Key << id << YAML::Value << action(a);
+    e << YAML::EndMap;
+  }
   e << YAML::EndMap;
   e << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
   for (const auto& r : routes) {
@@ -597,7 +631,13 @@ std::string RouteTable::to_yaml() const {
     }
     e << YAML::Key << "dlp" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
       << "outbound" << YAML::Value << action(r.dlp.outbound) << YAML::Key << "inbound"
-      << YAML::Value << action(r.dlp.inbound) << YAML::EndMap;
+      << YAML::Value << action(r.dlp.inbound);
+    if (r.dlp.detectors != default_dlp.detectors) {
+      e << YAML::Key << "detectors" << YAML::Value << YAML::BeginMap;
+      for (const auto& [id, a] : r.dlp.detectors) e << YAML::Key << id << YAML::Value << action(a);
+      e << YAML::EndMap;
+    }
+    e << YAML::EndMap;
     if (r.allow_private) e << YAML::Key << "allow_private" << YAML::Value << true;
     e << YAML::EndMap;
   }

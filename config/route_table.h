@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,10 @@ struct DlpPolicy {
   DlpAction inbound = DlpAction::warn;    // prompt injection coming in
   uint64_t max_body_bytes = 8ull << 20;   // outbound bodies scanned before release
   bool stream_large_bodies = false;       // route opt-in: bodies over the cap stream unscanned-tail
+  // Per-detector actions (`dlp.detectors: {secret.jwt: warn}`, SPEC §5), overriding each
+  // detector's default; a route's entries overlay the top level's. A detector can only
+  // block when its direction's mode (outbound/inbound) is `block`.
+  std::map<std::string, DlpAction, std::less<>> detectors;
 };
 
 // Credential injection: the proxy sets `header: <scheme> <value>` and drops whatever the
@@ -136,6 +141,9 @@ struct LoadOptions {
   // header values are filled in. When unset (render/validate without secrets), tokens
   // are left empty.
   std::optional<EnvLookup> env;
+  // When set, `dlp.detectors` keys must be among these (egress passes the DLP engine's
+  // detector ids); when unset, any dotted lower-case id is accepted.
+  std::optional<std::vector<std::string>> detector_ids;
 };
 
 Result<std::shared_ptr<const RouteTable>> parse_routes(std::string_view yaml,
