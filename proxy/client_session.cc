@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "common/tls/contexts.h"
+#include "proxy/dlp_policy.h"
 #include "proxy/evidence.h"
 #include "proxy/http1_wire.h"
 #include "proxy/worker.h"
@@ -16,13 +17,6 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr size_t kMaxBufferedInput = 128 * 1024;
 // Decoded bytes scanned per compressed body; past this a zip bomb stops being read.
 constexpr size_t kMaxDecodedBody = 64u << 20;
-
-bool has_blocking(const std::vector<dlp::Finding>& findings) {
-  for (const auto& f : findings) {
-    if (f.blocking) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -310,16 +304,17 @@ void ClientSession::on_request_body(std::string_view chunk) {
   }
 }
 
-bool ClientSession::judge_outbound_body(bool readable, const std::vector<dlp::Finding>& found) {
+bool ClientSession::judge_outbound_body(bool readable, std::vector<dlp::Finding>& found) {
   bool blocking_mode = verdict_.body_dlp == config::DlpAction::block;
   if (!readable && blocking_mode) {
     block(BlockReason::dlp_outbound, 403, "unreadable request body: " + out_scan_->error(), true);
     return false;
   }
+  const bool blocks = judge_findings(verdict_.route->dlp, dlp::Direction::outbound, found);
   if (found.empty()) return true;
   Metrics& m = worker_.mutable_metrics();
   m.add(m.dlp_findings, found.size());
-  if (blocking_mode && has_blocking(found)) {
+  if (blocking_mode && blocks) {
     block(BlockReason::dlp_outbound, 403, "secret in request body", true, found);
     return false;
   }
@@ -490,11 +485,11 @@ void ClientSession::on_response_body(std::string_view chunk) {
   if (client_.queued() > Transport::kHighWater && up_) up_->pause();
 }
 
-bool ClientSession::judge_inbound(bool readable, const std::vector<dlp::Finding>& found,
-                                  std::string_view cut) {
+bool ClientSession::judge_inbound(bool readable, std::vector<dlp::Finding>& found, std::string_view cut) {
   Metrics& m = worker_.mutable_metrics();
+  const bool blocks = judge_findings(verdict_.route->dlp, dlp::Direction::inbound, found);
   if (!found.empty()) m.add(m.dlp_findings, found.size());
-  if (verdict_.route->dlp.inbound == config::DlpAction::block && (!readable || has_blocking(found))) {
+  if (verdict_.route->dlp.inbound == config::DlpAction::block && (!readable || blocks)) {
     // The head is already out: cutting the stream is the only signal left.
     m.block(BlockReason::dlp_inbound);
     log_block(log_level(), facts(), BlockReason::dlp_inbound,
@@ -602,9 +597,10 @@ bool ClientSession::inspect_ws(WsMessageReader& reader, std::string_view bytes,
     auto f = snap_->scanner->scan(message, dir, "ws_frame");
     found.insert(found.end(), f.begin(), f.end());
   });
+  const bool blocks = judge_findings(verdict_.route->dlp, dir, found);
   if (!found.empty())
     worker_.mutable_metrics().add(worker_.mutable_metrics().dlp_findings, found.size());
-  if (!framed || (action == config::DlpAction::block && has_blocking(found))) {
+  if (!framed || (action == config::DlpAction::block && blocks)) {
     BlockReason reason = outbound ? BlockReason::dlp_outbound : BlockReason::dlp_inbound;
     worker_.mutable_metrics().block(reason);
     log_block(log_level(), facts(), reason, framed ? "WebSocket message cut" : reader.error(),

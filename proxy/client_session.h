@@ -70,14 +70,14 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   void choose_tunnel_protocol(std::string_view first_bytes);
   void on_request_body(std::string_view chunk);
   void on_request_end();
-  bool judge_outbound_body(bool readable, const std::vector<dlp::Finding>& found);
+  bool judge_outbound_body(bool readable, std::vector<dlp::Finding>& found);
   void send_request_head();
   void dial();
   bool retry_on_fresh_connection();
   void on_response_body(std::string_view chunk);
   // Response findings: counted, then a cut (returns false, the exchange is aborted)
   // or a one-time warning.
-  bool judge_inbound(bool readable, const std::vector<dlp::Finding>& found, std::string_view cut);
+  bool judge_inbound(bool readable, std::vector<dlp::Finding>& found, std::string_view cut);
   // End of a response body (every path to finish_exchange passes here): the inbound
   // scanner's last findings, then the held bytes. Returns false when they cut the stream.
   bool release_response_tail();

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/ascii.h"
+#include "proxy/dlp_policy.h"
 #include "proxy/evidence.h"
 
 namespace bottle::proxy {
@@ -58,6 +59,41 @@ Verdict& block_unknown_host(Verdict& v, const Snapshot& snap) {
   }
   std::string shown = suspicious ? loggable_host(host) : std::string(host);
   return block(v, BlockReason::host_not_allowed, "no route for " + shown);
+}
+
+// The labels of `host` (as the agent wrote it, case kept) below a wildcard route's suffix:
+// "aGVsbG8.d29ybGQ" of "aGVsbG8.d29ybGQ.example.com" under "*.example.com".
+std::string_view labels_below(const config::Route& route, std::string_view host) {
+  const std::string_view suffix = std::string_view(route.host).substr(1);  // ".example.com"
+  if (host.size() <= suffix.size() || ascii_lower(host.substr(host.size() - suffix.size())) != suffix) return {};
+  return host.substr(0, host.size() - suffix.size());
+}
+
+// The host part of an authority or absolute URL as sent ("HoSt" of "http://HoSt:80/x").
+std::string_view raw_host(std::string_view s) {
+  if (const size_t scheme = s.find("://"); scheme != std::string_view::npos) s.remove_prefix(scheme + 3);
+  return s.substr(0, std::min(s.find_first_of(":/?#"), s.size()));
+}
+
+// Data encoded into the DNS labels of a host under a routed wildcard: stage 5's check,
+// also run at CONNECT time before a tunnel exists.
+std::vector<dlp::Finding> host_label_findings(const Snapshot& snap, const config::Route& route, std::string_view host) {
+  if (!route.wildcard || route.dlp.outbound == config::DlpAction::off || !snap.scanner) return {};
+  const std::string_view labels = labels_below(route, raw_host(host));
+  if (labels.empty()) return {};
+  return snap.scanner->scan_host_labels(labels, "url");
+}
+
+// The values of a query string, in order (the names stay: a split needs only the values).
+std::vector<std::string_view> query_values(std::string_view query) {
+  std::vector<std::string_view> out;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (const size_t eq = pair.find('='); eq != std::string_view::npos) out.push_back(pair.substr(eq + 1));
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+  }
+  return out;
 }
 
 // Stage 2. Wildcards never cover an IP literal: only a route naming it does.
@@ -170,16 +206,26 @@ bool stage_dlp(Verdict& v, const Snapshot& snap, const MessageHead& head) {
   v.max_body_bytes = policy.max_body_bytes;
   v.stream_large_bodies = policy.stream_large_bodies;
   if (policy.outbound == config::DlpAction::off || !snap.scanner) return true;
+  auto add = [&v](std::vector<dlp::Finding> found) {
+    v.findings.insert(v.findings.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
+  };
   std::string url = v.target.host + v.origin_target;
-  auto found = snap.scanner->scan(url, dlp::Direction::outbound, "url");
-  v.findings.insert(v.findings.end(), found.begin(), found.end());
+  add(snap.scanner->scan(url, dlp::Direction::outbound, "url"));
+  std::vector<std::string_view> values;
   for (const auto& h : head.headers) {
     std::string name = ascii_lower(h.name);
     if (!v.inject_name.empty() && name == v.inject_name) continue;
-    auto hf = snap.scanner->scan(h.value, dlp::Direction::outbound, "header:" + name);
-    v.findings.insert(v.findings.end(), hf.begin(), hf.end());
+    add(snap.scanner->scan(h.value, dlp::Direction::outbound, "header:" + name));
+    if (name != "host") values.push_back(h.value);
   }
-  if (!v.findings.empty() && policy.outbound == config::DlpAction::block) {
+  // A secret cut in pieces across header values or query parameters, and data in the
+  // labels of a host under a wildcard route.
+  add(snap.scanner->scan_split(values, "headers"));
+  add(snap.scanner->scan_split(query_values(v.query), "url"));
+  const auto host = head.header("host");
+  add(host_label_findings(snap, *v.route, !head.target.empty() && head.target.front() == '/' && host ? std::string_view(*host)
+                                                                            : std::string_view(head.target)));
+  if (judge_findings(policy, dlp::Direction::outbound, v.findings)) {
     block(v, BlockReason::dlp_outbound, "secret in " + v.findings.front().location);
     return false;
   }
@@ -196,6 +242,10 @@ Verdict evaluate_connect(const Snapshot& snap, std::string_view authority) {
   v.upstream_tls = true;
   v.route = find_route_for_host(*snap.routes, v.target);
   if (!v.route) return block_unknown_host(v, snap);
+  v.findings = host_label_findings(snap, *v.route, authority);
+  if (judge_findings(v.route->dlp, dlp::Direction::outbound, v.findings)) {
+    return block(v, BlockReason::dlp_outbound, "data in the host's labels");
+  }
   return v;
 }
 
