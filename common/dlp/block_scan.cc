@@ -5,6 +5,7 @@
 // kMaxDecodeDepth levels deep. Validation and decoding are shared with body_scan.cc.
 #include <algorithm>
 #include <array>
+#include <iterator>
 
 #include "common/dlp/bip39_words.h"
 #include "common/dlp/checksums.h"
@@ -161,22 +162,26 @@ bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t&
 
 }  // namespace
 
+// Longest base64 run searched for WIF keys and base64 path segments when it is not text.
+constexpr size_t kMaxPathRun = 1024;
+
 bool run_worth_decoding(std::string_view run, const RunShape* shape) {
   auto all_hex = [](std::string_view r) {
     return std::all_of(r.begin(), r.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); });
   };
-  auto text_like = [&](std::string_view r) {
-    return all_hex(r) ? hex_of_text(r) : base64_of_text(r) || (all_of_base32(r) && base32_of_text(r));
-  };
+  // Base32 has no '/': a path-like run's segments are checked as base64 or hex only.
+  auto text_like = [&](std::string_view r) { return all_hex(r) ? hex_of_text(r) : base64_of_text(r); };
   if (shape != nullptr ? (shape->all_hex ? hex_of_text(run)
                                          : base64_of_text(run) || ((shape->all_base32 || shape->all_base32_lower) &&
                                                                    base32_of_text(run)))
                        : text_like(run)) {
     return true;
   }
-  // Hashes and UUIDs: too short for a WIF key, and no path in them.
+  // Hashes and UUIDs: too short for a WIF key, and no path in them. Blobs over a
+  // kilobyte that are not text (images, archives) are not paths either: looking for a
+  // key between their '/'s cost a tenth of the scan.
   const bool slash = shape != nullptr ? shape->has_slash : std::find(run.begin(), run.end(), '/') != run.end();
-  if (run.size() < 51 && !slash) return false;
+  if ((run.size() < 51 && !slash) || run.size() > kMaxPathRun) return false;
   // WIF keys, and path-like runs (scan_word also decodes each '/'-separated segment).
   bool worth = false;
   for_each_run_piece(
@@ -287,25 +292,23 @@ void Engine::scan_decoded(Sink& sink, std::string_view decoded, const Origin& fr
   // Too short to hold any detector's match or known secret.
   if (decoded.size() < min_view_) return;
   const Origin o{from.begin, from.end, from.how.empty() ? std::string(how) : from.how + ">" + std::string(how)};
-  // Compressed (base64 of gzip), or text in UTF-16/32 (PowerShell's -EncodedCommand):
-  // undone first, then scanned like any other view.
-  if (const Packing packing = sniff_packing(decoded); packing != Packing::none && depth + 1 < kMaxDecodeDepth) {
-    auto decoder = packing_decoder(packing, kMaxViewInflate);
-    std::string inflated;
-    (void)decoder->feed(decoded, inflated);  // a cut or broken stream still yields its first bytes
-    if (!inflated.empty()) {
-      scan_decoded(sink, inflated, o, packing_name(packing), depth + 1);
-      return;
+  // Text is scanned as it is (it is neither compressed nor wide). Otherwise it may be
+  // compressed (base64 of gzip) or UTF-16/32 text (PowerShell's -EncodedCommand): undone
+  // first, then scanned like any other view; random bytes (hashes, images, UUIDs read as
+  // base64) hide no credential.
+  if (!mostly_text(decoded)) {
+    if (const Packing packing = sniff_packing(decoded); packing != Packing::none && depth + 1 < kMaxDecodeDepth) {
+      auto decoder = packing_decoder(packing, kMaxViewInflate);
+      std::string inflated;
+      (void)decoder->feed(decoded, inflated);  // a cut or broken stream still yields its first bytes
+      if (!inflated.empty()) scan_decoded(sink, inflated, o, packing_name(packing), depth + 1);
+    } else if (const WideText wide = sniff_wide_text(decoded); wide != WideText::none) {
+      std::string narrow;
+      wide_to_utf8(decoded, wide, narrow);
+      if (narrow.size() < decoded.size()) scan_decoded(sink, narrow, o, "utf16", depth);
     }
-  }
-  if (const WideText wide = sniff_wide_text(decoded); wide != WideText::none) {
-    std::string narrow;
-    wide_to_utf8(decoded, wide, narrow);
-    if (narrow.size() < decoded.size()) scan_decoded(sink, narrow, o, "utf16", depth);
     return;
   }
-  // Random bytes (hashes, images, UUIDs read as base64) hide no credential.
-  if (!mostly_text(decoded)) return;
   scan_view(sink, decoded, &o, depth + 1);
 }
 
@@ -323,8 +326,9 @@ void Engine::scan_word(Sink& sink, std::string_view word, WordKind kind, const O
     if (hex_groups_decode(word, buf)) scan_decoded(sink, buf, origin, "hex", depth);
     return;
   }
-  // Base64 wrapped over lines (see word_end): decoded as the one run it is.
-  if (word.find('\n') != std::string_view::npos) {
+  // Base64 wrapped over lines (see word_end): decoded as the one run it is. The first line
+  // break, if any, comes within the widest wrap.
+  if (word.substr(0, kMaxWrapWidth + 2).find('\n') != std::string_view::npos) {
     std::string joined;
     joined.reserve(word.size());
     for (char c : word) {
@@ -388,7 +392,7 @@ void Engine::scan_word(Sink& sink, std::string_view word, WordKind kind, const O
     }
     if (run.size() < kMinBase64Run) continue;
     if (base64_of_text(run) && base64_decode(run, buf)) scan_decoded(sink, buf, origin, "base64", depth);
-    if (all_of_base32(run) && base32_of_text(run) && base32_decode(run, buf)) {
+    if (base32_of_text(run) && all_of_base32(run) && base32_decode(run, buf)) {
       scan_decoded(sink, buf, origin, "base32", depth);
     }
   }
@@ -405,6 +409,7 @@ bool Engine::block_hits(const hs_database_t* db, std::string_view text, std::vec
 void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, int depth) const {
   std::vector<Hit> hits;
   if (!block_hits(out_block_.get(), text, hits)) return;
+  const size_t hs_hits = hits.size();
   std::vector<Region> regions;
   ClassScanner classes;
   classes.feed(text, hits, regions);
@@ -417,11 +422,15 @@ void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, 
   }
   if (hits.empty()) return;
 
+  // Hyperscan's hits come first, in end order (detectors, known secrets and the escape
+  // and hex-run triggers), then the class pass's triggers, also in end order.
+  const size_t class_from = hs_hits;
   std::vector<uint64_t> covered(secret_.size(), 0);
-  std::vector<Hit> triggers;
-  for (const Hit& h : hits) {
+  std::vector<Hit> hs_triggers;
+  for (size_t i = 0; i < class_from; ++i) {
+    const Hit& h = hits[i];
     if (h.id >= kTriggerPercent) {
-      triggers.push_back(h);
+      hs_triggers.push_back(h);
       continue;
     }
     const HitWindow hw = hit_window(h);
@@ -429,8 +438,15 @@ void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, 
     confirm_hit(sink, h, text.substr(static_cast<size_t>(hw.from), static_cast<size_t>(to - hw.from)), hw.from, origin,
                 covered);
   }
-  if (triggers.empty() || depth >= kMaxDecodeDepth) return;
-  std::stable_sort(triggers.begin(), triggers.end(), [](const Hit& a, const Hit& b) { return a.end < b.end; });
+  if ((hs_triggers.empty() && class_from == hits.size()) || depth >= kMaxDecodeDepth) return;
+  std::span<const Hit> triggers(hits.data() + class_from, hits.size() - class_from);
+  std::vector<Hit> merged;
+  if (!hs_triggers.empty()) {
+    merged.reserve(hs_triggers.size() + triggers.size());
+    std::merge(hs_triggers.begin(), hs_triggers.end(), triggers.begin(), triggers.end(), std::back_inserter(merged),
+               [](const Hit& a, const Hit& b) { return a.end < b.end; });
+    triggers = merged;
+  }
   const Window w(text);
   std::array<uint64_t, kWordKinds> done{};
   for_each_trigger_word(w, triggers, done, ~uint64_t{0}, true, [&](uint64_t b, uint64_t e, uint64_t, WordKind kind) {
@@ -454,9 +470,15 @@ std::vector<Finding> Engine::scan(std::string_view data, Direction dir, std::str
     return out;
   }
   Sink sink{&out, location, 0};
-  // A whole payload sent compressed or in UTF-16/32: scanned as what it says, too.
+  // A whole payload sent compressed or in UTF-16/32: scanned as what it says, too. (A URL
+  // or header value is text from its first byte: that test is all it pays.)
   const Origin whole{0, data.size(), ""};
-  if (const Packing packing = sniff_packing(data); packing != Packing::none) {
+  const auto first = data.empty() ? 0 : static_cast<unsigned char>(data[0]);
+  if (first >= 0x20 && first < 0x7f && first != 'x' && first != 'P') {
+    // Text: not gzip (0x1f), zlib (0x78 'x'), zip ("PK"), a byte-order mark, UTF-16 BE
+    // (0x00 first) or brotli's usual first bytes; UTF-16 LE of text starts printable.
+    if (data.size() >= 16 && sniff_wide_text(data) != WideText::none) scan_decoded(sink, data, whole, "", 0);
+  } else if (const Packing packing = sniff_packing(data); packing != Packing::none) {
     auto decoder = packing_decoder(packing, kMaxSniffedOutput);
     std::string inflated;
     (void)decoder->feed(data, inflated);
@@ -467,7 +489,7 @@ std::vector<Finding> Engine::scan(std::string_view data, Direction dir, std::str
     // Brotli has no magic: a binary payload that inflates to text was brotli.
     auto decoder = packing_decoder(Packing::brotli, kMaxSniffedOutput);
     std::string inflated;
-    if (decoder->feed(data, inflated).ok() && mostly_text(inflated.substr(0, 4096))) {
+    if (decoder->feed(data, inflated).ok() && mostly_text(std::string_view(inflated).substr(0, 4096))) {
       scan_decoded(sink, inflated, whole, "br", 0);
     }
   }

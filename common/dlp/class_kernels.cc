@@ -56,7 +56,7 @@ void masks_one_portable(const uint8_t* p, ClassMasks& mk) {
     mk.b64 |= bits(b64);
     mk.space |= bits(space);
     mk.sep |= bits(_mm_or_si128(space, dash));
-    mk.percent |= bits(eq('%'));
+    mk.escape |= bits(_mm_or_si128(_mm_or_si128(eq('%'), eq('&')), eq('\\')));
     mk.high |= bits(v);
     mk.pair_sep |= bits(_mm_or_si128(_mm_or_si128(space, range(',', '.')), eq(':')));
   }
@@ -71,7 +71,7 @@ void masks_one_portable(const uint8_t* p, ClassMasks& mk) {
     if (digit || upper || lower || c == '+' || c == '/' || c == '-' || c == '_') mk.b64 |= b;
     if (c == ' ') mk.space |= b;
     if (c == ' ' || c == '-') mk.sep |= b;
-    if (c == '%') mk.percent |= b;
+    if (c == '%' || c == '&' || c == '\\') mk.escape |= b;
     if (c >= 0x80) mk.high |= b;
     if (c == ' ' || c == ',' || c == '-' || c == '.' || c == ':') mk.pair_sep |= b;
   }
@@ -161,7 +161,7 @@ BOTTLE_AVX2 void masks_avx2(const uint8_t* p, size_t blocks, ClassMasks* out) {
       mk.b64 |= bits256(b64, shift);
       mk.space |= bits256(space, shift);
       mk.sep |= bits256(_mm256_or_si256(space, dash), shift);
-      mk.percent |= bits256(eq256(v, '%'), shift);
+      mk.escape |= bits256(_mm256_or_si256(_mm256_or_si256(eq256(v, '%'), eq256(v, '&')), eq256(v, '\\')), shift);
       mk.high |= bits256(v, shift);
       mk.pair_sep |= bits256(_mm256_or_si256(_mm256_or_si256(space, range256(v, ',', '.')), eq256(v, ':')), shift);
     }
@@ -222,31 +222,77 @@ BOTTLE_AVX512 inline __mmask64 range512(__m512i v, char lo, char hi) {
 }
 BOTTLE_AVX512 inline __mmask64 eq512(__m512i v, char c) { return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c)); }
 
-BOTTLE_AVX512 void masks_avx512(const uint8_t* p, size_t blocks, ClassMasks* out) {
+// Every class of an ASCII byte as one byte of flags, looked up for all 64 bytes at once
+// with a two-table byte permute (VBMI): one lookup and a bit test per mask instead of a
+// compare per character and range (the kernel is the scan's single hottest function).
+enum : uint8_t {
+  kClsDigit = 1, kClsUpper = 2, kClsLower = 4, kClsB64Punct = 8, kClsSpace = 16, kClsDash = 32, kClsEscape = 64,
+  kClsPairSep = 128
+};
+constexpr std::array<uint8_t, 128> make_ascii_classes() {
+  std::array<uint8_t, 128> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] |= kClsDigit;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] |= kClsUpper;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] |= kClsLower;
+  for (char c : std::string_view("+/-_")) t[static_cast<unsigned char>(c)] |= kClsB64Punct;
+  t[' '] |= kClsSpace | kClsPairSep;
+  t['-'] |= kClsDash | kClsPairSep;
+  for (char c : std::string_view(",.:")) t[static_cast<unsigned char>(c)] |= kClsPairSep;
+  for (char c : std::string_view("%&\\")) t[static_cast<unsigned char>(c)] |= kClsEscape;
+  return t;
+}
+alignas(64) constexpr std::array<uint8_t, 128> kAsciiClasses = make_ascii_classes();
+
+// The same for the shape of a base64 run (run_shape) and base64 spans.
+enum : uint8_t { kShapeB64 = 1, kShapeHex = 2, kShapeB32Upper = 4, kShapeB32Lower = 8, kShapeSlash = 16 };
+constexpr std::array<uint8_t, 128> make_shape_classes() {
+  std::array<uint8_t, 128> t{};
+  for (int c = 0; c < 128; ++c) {
+    const bool digit = c >= '0' && c <= '9', upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z';
+    if (digit || upper || lower || c == '+' || c == '/' || c == '-' || c == '_') t[c] |= kShapeB64;
+    if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) t[c] |= kShapeHex;
+    if (upper || (c >= '2' && c <= '7')) t[c] |= kShapeB32Upper;
+    if (lower || (c >= '2' && c <= '7')) t[c] |= kShapeB32Lower;
+  }
+  t['/'] |= kShapeSlash;
+  return t;
+}
+alignas(64) constexpr std::array<uint8_t, 128> kShapeClasses = make_shape_classes();
+
+#define BOTTLE_AVX512_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+BOTTLE_AVX512_VBMI inline __mmask64 test512(__m512i cls, uint8_t bits) {
+  return _mm512_test_epi8_mask(cls, _mm512_set1_epi8(static_cast<char>(bits)));
+}
+// The class flags of 64 bytes from a 128-entry table (bytes >= 0x80 get none).
+BOTTLE_AVX512_VBMI inline __m512i classes512(__m512i v, const std::array<uint8_t, 128>& table) {
+  const __mmask64 high = _mm512_movepi8_mask(v);
+  return _mm512_maskz_permutex2var_epi8(~high, _mm512_load_si512(table.data()), v, _mm512_load_si512(table.data() + 64));
+}
+
+
+BOTTLE_AVX512_VBMI void masks_avx512(const uint8_t* p, size_t blocks, ClassMasks* out) {
   for (size_t k = 0; k < blocks; ++k) {
     ClassMasks& mk = out[k];
     const __m512i v = _mm512_loadu_si512(p + 64 * k);
-    const __mmask64 digit = range512(v, '0', '9'), upper = range512(v, 'A', 'Z'), lower = range512(v, 'a', 'z');
-    const __mmask64 space = eq512(v, ' '), dash = eq512(v, '-');
-    mk.digit = digit;
-    mk.upper = upper;
-    mk.lower = lower;
-    mk.b64 = digit | upper | lower | dash | eq512(v, '+') | eq512(v, '/') | eq512(v, '_');
-    mk.space = space;
-    mk.sep = space | dash;
-    mk.percent = eq512(v, '%');
-    mk.high = _mm512_movepi8_mask(v);
-    mk.pair_sep = space | range512(v, ',', '.') | eq512(v, ':');  // ',' '-' '.' are 0x2C..0x2E
+    const __mmask64 high = _mm512_movepi8_mask(v);
+    const __m512i cls = classes512(v, kAsciiClasses);
+    mk.digit = test512(cls, kClsDigit);
+    mk.upper = test512(cls, kClsUpper);
+    mk.lower = test512(cls, kClsLower);
+    mk.b64 = test512(cls, kClsDigit | kClsUpper | kClsLower | kClsB64Punct);
+    mk.space = test512(cls, kClsSpace);
+    mk.sep = test512(cls, kClsSpace | kClsDash);
+    mk.escape = test512(cls, kClsEscape);
+    mk.high = high;
+    mk.pair_sep = test512(cls, kClsPairSep);
   }
 }
 
-BOTTLE_AVX512 inline uint64_t b64_bits512(const char* p) {
-  const __m512i v = _mm512_loadu_si512(p);
-  return range512(v, '0', '9') | range512(v, 'A', 'Z') | range512(v, 'a', 'z') | eq512(v, '-') | eq512(v, '+') |
-         eq512(v, '/') | eq512(v, '_');
+BOTTLE_AVX512_VBMI inline uint64_t b64_bits512(const char* p) {
+  return test512(classes512(_mm512_loadu_si512(p), kShapeClasses), kShapeB64);
 }
 
-BOTTLE_AVX512 size_t span_end_avx512(std::string_view s, size_t i) {
+BOTTLE_AVX512_VBMI size_t span_end_avx512(std::string_view s, size_t i) {
   for (; i + 64 <= s.size(); i += 64) {
     const uint64_t miss = ~b64_bits512(s.data() + i);
     if (miss != 0) return i + static_cast<size_t>(__builtin_ctzll(miss));
@@ -254,7 +300,7 @@ BOTTLE_AVX512 size_t span_end_avx512(std::string_view s, size_t i) {
   return span_end_avx2(s, i);
 }
 
-BOTTLE_AVX512 size_t span_begin_avx512(std::string_view s, size_t i) {
+BOTTLE_AVX512_VBMI size_t span_begin_avx512(std::string_view s, size_t i) {
   for (; i >= 64; i -= 64) {
     const uint64_t miss = ~b64_bits512(s.data() + i - 64);
     if (miss != 0) return i - static_cast<size_t>(__builtin_clzll(miss));
@@ -275,19 +321,15 @@ BOTTLE_AVX512 void run_bits_avx512(std::string_view s, size_t i, size_t blocks, 
   }
 }
 
-BOTTLE_AVX512 void run_shape_avx512(std::string_view s, size_t i, RunShape& r) {
+BOTTLE_AVX512_VBMI void run_shape_avx512(std::string_view s, size_t i, RunShape& r) {
   for (; i + 64 <= s.size(); i += 64) {
-    const __m512i v = _mm512_loadu_si512(s.data() + i);
-    const __mmask64 digit = range512(v, '0', '9'), upper = range512(v, 'A', 'Z'), lower = range512(v, 'a', 'z');
-    const __mmask64 b64 = digit | upper | lower | eq512(v, '-') | eq512(v, '+') | eq512(v, '/') | eq512(v, '_');
-    const __mmask64 hex = digit | range512(v, 'a', 'f') | range512(v, 'A', 'F');
-    const __mmask64 b32_digit = range512(v, '2', '7');
-    const uint64_t miss = ~static_cast<uint64_t>(b64);
+    const __m512i cls = classes512(_mm512_loadu_si512(s.data() + i), kShapeClasses);
+    const uint64_t miss = ~static_cast<uint64_t>(test512(cls, kShapeB64));
     const uint64_t inside = miss == 0 ? ~uint64_t{0} : (uint64_t{1} << __builtin_ctzll(miss)) - 1;
-    r.all_hex = r.all_hex && (inside & ~static_cast<uint64_t>(hex)) == 0;
-    r.all_base32 = r.all_base32 && (inside & ~static_cast<uint64_t>(upper | b32_digit)) == 0;
-    r.all_base32_lower = r.all_base32_lower && (inside & ~static_cast<uint64_t>(lower | b32_digit)) == 0;
-    r.has_slash = r.has_slash || (inside & static_cast<uint64_t>(eq512(v, '/'))) != 0;
+    r.all_hex = r.all_hex && (inside & ~static_cast<uint64_t>(test512(cls, kShapeHex))) == 0;
+    r.all_base32 = r.all_base32 && (inside & ~static_cast<uint64_t>(test512(cls, kShapeB32Upper))) == 0;
+    r.all_base32_lower = r.all_base32_lower && (inside & ~static_cast<uint64_t>(test512(cls, kShapeB32Lower))) == 0;
+    r.has_slash = r.has_slash || (inside & static_cast<uint64_t>(test512(cls, kShapeSlash))) != 0;
     if (miss != 0) {
       r.end = i + static_cast<size_t>(__builtin_ctzll(miss));
       return;

@@ -16,7 +16,7 @@ struct ClassMasks {
   uint64_t b64 = 0;      // A-Z a-z 0-9 + / - _
   uint64_t space = 0;    // ' '
   uint64_t sep = 0;      // ' ' or '-' (card number separators)
-  uint64_t percent = 0;  // '%'
+  uint64_t escape = 0;   // '%' '&' '\\': may open a percent escape, an HTML entity, a JSON/C escape
   uint64_t high = 0;     // >= 0x80
   uint64_t pair_sep = 0; // ' ' ',' '-' '.' ':': separators between hex pairs ("41:4b", "41 4b")
 };

@@ -30,7 +30,7 @@ constexpr KindSpec kSpecs[kRunKinds] = {{13, 64}, {15, 128}, {51, 128}, {47, 409
 // shifted-in zeros clear bits below N-1); windows reaching back are the leading run of
 // `m` continuing the previous block's trailing run, computed from two bit counts.
 template <unsigned N>
-inline uint64_t at_least(uint64_t prev, uint64_t m) {
+[[gnu::always_inline]] inline uint64_t at_least(uint64_t prev, uint64_t m) {
   static_assert(N >= 1 && N <= 64);
   uint64_t acc = ~uint64_t{0}, pow = m;
   unsigned have = 0;
@@ -74,9 +74,25 @@ inline uint64_t shl(uint64_t x, uint64_t prev) {
   return (x << K) | (prev >> (64 - K));
 }
 
+// After a '\\' at p[at]: "\\u" or "\\x" with hex digits, "\\/" after a base64
+// character, or "\\n" right after a base64 run (`b64_long`: runs of 16+ ending at each
+// byte). p[0, readable) can be read (the block, and what follows it in the chunk); a
+// sequence running past that counts, and the word decides.
+inline bool escape_after_backslash(const uint8_t* p, size_t at, size_t readable, uint64_t b64_long,
+                                   bool b64_long_before) {
+  auto hex_at = [&](size_t i) { return i >= readable || (kCharClasses[p[i]] & kHexChar) != 0; };
+  if (at + 1 >= readable) return true;
+  const uint8_t next = p[at + 1];
+  if (next == 'u' || next == 'U') return hex_at(at + 2) && hex_at(at + 3) && hex_at(at + 4) && hex_at(at + 5);
+  if (next == 'x') return hex_at(at + 2) && hex_at(at + 3);
+  if (next == '/') return at == 0 || base64_byte(static_cast<char>(p[at - 1]));
+  if (next == 'n') return at == 0 ? b64_long_before : ((b64_long >> (at - 1)) & 1) != 0;
+  return false;
+}
+
 }  // namespace
 
-[[gnu::always_inline]] inline void ClassScanner::block(const uint8_t* p, const ClassMasks& mk,
+[[gnu::always_inline]] inline void ClassScanner::block(const uint8_t* p, size_t readable, const ClassMasks& mk,
                                                        std::vector<Hit>& triggers, std::vector<Region>& regions) {
   const uint64_t base = pos_;
 
@@ -86,22 +102,28 @@ inline uint64_t shl(uint64_t x, uint64_t prev) {
   for (uint64_t first = b64_long & ~((b64_long << 1) | (prev_b64_long_ ? 1 : 0)); first != 0; first &= first - 1) {
     add_trigger(triggers, kTriggerBase64, base + static_cast<uint64_t>(ctz(first)));
   }
+  const bool b64_long_before = prev_b64_long_;  // the previous block's last byte ends a long run
   prev_b64_ = b64;
   prev_b64_long_ = (b64_long >> 63) != 0;
   // Hex pairs with separators ("41:4b:49", "41 4b 49", "41-4b"): 24 bytes in a row where
   // each byte is a separator after two letters or digits, one after a separator, or the
   // second of two after a separator. Words of three or more letters break it, so prose,
   // hashes and timestamps rarely get that far; the word decides whether it is hex.
-  const uint64_t hx = mk.digit | mk.upper | mk.lower, sp = mk.pair_sep;
-  const uint64_t pair_end = sp & shl<1>(hx, prev_hex_) & shl<2>(hx, prev_hex_);
-  const uint64_t pair_lead = hx & shl<1>(sp, prev_hex_sep_);
-  const uint64_t pair_tail = hx & shl<1>(hx, prev_hex_) & shl<2>(sp, prev_hex_sep_);
-  const uint64_t paired = pair_end | pair_lead | pair_tail;
-  // Too few members here, even with the run carried in, to reach 24 (prose, mostly).
-  const unsigned carried = ~prev_paired_ == 0 ? 64 : static_cast<unsigned>(__builtin_clzll(~prev_paired_));
-  const uint64_t paired_long = carried + static_cast<unsigned>(__builtin_popcountll(paired)) < 24
-                                   ? 0
-                                   : at_least<24>(prev_paired_, paired);
+  const uint64_t sp = mk.pair_sep;
+  // Cheap first: a hex dump ends a two-character token with a separator every third byte;
+  // prose has few two-letter words (four in one block is rare), code and logs fewer.
+  const uint64_t hx = mk.digit | mk.upper | mk.lower;
+  uint64_t paired_long = 0, paired = 0;
+  const bool maybe_pairs = __builtin_popcountll(sp & (hx << 1) & (hx << 2) & ~(hx << 3)) >= 4;
+  if (maybe_pairs || prev_paired_ != 0) {
+    const uint64_t pair_end = sp & shl<1>(hx, prev_hex_) & shl<2>(hx, prev_hex_);
+    const uint64_t pair_lead = hx & shl<1>(sp, prev_hex_sep_);
+    const uint64_t pair_tail = hx & shl<1>(hx, prev_hex_) & shl<2>(sp, prev_hex_sep_);
+    paired = pair_end | pair_lead | pair_tail;
+    // Too few members here, even with the run carried in, to reach 24.
+    const unsigned carried = ~prev_paired_ == 0 ? 64 : static_cast<unsigned>(__builtin_clzll(~prev_paired_));
+    if (carried + static_cast<unsigned>(__builtin_popcountll(paired)) >= 24) paired_long = at_least<24>(prev_paired_, paired);
+  }
   for (uint64_t first = paired_long & ~((paired_long << 1) | (prev_paired_long_ ? 1 : 0)); first != 0;
        first &= first - 1) {
     add_trigger(triggers, kTriggerHexRun, base + static_cast<uint64_t>(ctz(first)));
@@ -110,12 +132,29 @@ inline uint64_t shl(uint64_t x, uint64_t prev) {
   prev_hex_sep_ = sp;
   prev_paired_ = paired;
   prev_paired_long_ = (paired_long >> 63) != 0;
-  // A '%' opens a word only as an escape: "%" and two hex digits (or the block ends first).
-  for (uint64_t m = mk.percent; m != 0; m &= m - 1) {
+  // Escapes open a word only when they are escapes: '%' and two hex digits; "&#" (an
+  // HTML numeric entity); '\\' before 'u' 'U' 'x' or '/' (JSON and C escapes), or before
+  // 'n' right after a base64 run (a wrapped blob inside a JSON string: code is full of
+  // other "\\n"). A byte whose successor is in the next block decides with what it has.
+  // JSON and HTML escapes are ASCII text; a block of mostly high bytes is binary (or
+  // text with invisible characters in it, whose Unicode view is scanned again anyway).
+  const bool ascii_text = __builtin_popcountll(mk.high) <= 16;
+  for (uint64_t m = mk.escape; m != 0; m &= m - 1) {
     const auto at = static_cast<size_t>(ctz(m));
-    if ((at + 1 >= 64 || (kCharClasses[p[at + 1]] & kHexChar) != 0) &&
-        (at + 2 >= 64 || (kCharClasses[p[at + 2]] & kHexChar) != 0)) {
-      add_trigger(triggers, kTriggerPercent, base + at);
+    const uint8_t c = p[at];
+    if (c != '%' && !ascii_text) continue;
+    // Bytes past `readable` are not here yet: an escape running into them counts.
+    auto hex_at = [&](size_t i) { return i >= readable || (kCharClasses[p[i]] & kHexChar) != 0; };
+    if (c == '%') {
+      if (hex_at(at + 1) && hex_at(at + 2)) add_trigger(triggers, kTriggerPercent, base + at);
+    } else if (c == '&') {
+      // "&#" and a digit, or "&#x": a numeric entity.
+      const bool entity = at + 1 >= readable ||
+                          (p[at + 1] == '#' && (at + 2 >= readable || (p[at + 2] >= '0' && p[at + 2] <= '9') ||
+                                                (p[at + 2] | 0x20) == 'x'));
+      if (entity) add_trigger(triggers, kTriggerEscape, base + at);
+    } else if (escape_after_backslash(p, at, readable, b64_long, b64_long_before)) {
+      add_trigger(triggers, kTriggerEscape, base + at);
     }
   }
   // Only code points the Unicode view would change open a word: random binary is half
@@ -303,13 +342,13 @@ void ClassScanner::feed(std::string_view data, std::vector<Hit>& triggers, std::
     n -= take;
     if (pending_len_ < 64) return;
     masks_of(pending_.data(), 1, masks);
-    block(pending_.data(), masks[0], triggers, regions);
+    block(pending_.data(), 64, masks[0], triggers, regions);
     pending_len_ = 0;
   }
   while (n >= 64) {
     const size_t blocks = std::min(kBatch, n / 64);
     masks_of(p, blocks, masks);
-    for (size_t k = 0; k < blocks; ++k, p += 64, n -= 64) block(p, masks[k], triggers, regions);
+    for (size_t k = 0; k < blocks; ++k, p += 64, n -= 64) block(p, n, masks[k], triggers, regions);
   }
   std::memcpy(pending_.data(), p, n);
   pending_len_ = n;
@@ -321,7 +360,7 @@ void ClassScanner::finish(std::vector<Hit>& triggers, std::vector<Region>& regio
   const uint64_t real_end = pos_ + pending_len_;
   ClassMasks masks;
   class_kernels().masks(pending_.data(), 1, &masks);
-  block(pending_.data(), masks, triggers, regions);
+  block(pending_.data(), pending_len_, masks, triggers, regions);
   pending_len_ = 0;
   for (auto& r : regions) r.end = std::min(r.end, real_end);
 }

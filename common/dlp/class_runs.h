@@ -75,7 +75,9 @@ class ClassScanner {
     uint64_t start = 0;
   };
   static constexpr size_t kBatch = 16;  // blocks whose masks are computed in one call
-  void block(const uint8_t* p, const ClassMasks& mk, std::vector<Hit>& triggers, std::vector<Region>& regions);
+  // One 64-byte block at p; p[0, readable) are real bytes (readable may pass 64).
+  void block(const uint8_t* p, size_t readable, const ClassMasks& mk, std::vector<Hit>& triggers,
+             std::vector<Region>& regions);
   template <size_t K>
   void classify(uint64_t m, RunKind kind, std::vector<Region>& regions);
   // `m`: this block's class mask; `r`: positions at least the minimum length into a run.

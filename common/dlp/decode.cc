@@ -339,7 +339,8 @@ WideText sniff_wide_text(std::string_view head) {
   if (head.size() >= 2 && byte(0) == 0xFF && byte(1) == 0xFE) return WideText::utf16le;
   if (head.size() >= 2 && byte(0) == 0xFE && byte(1) == 0xFF) return WideText::utf16be;
   const size_t n = std::min<size_t>(head.size(), 64) & ~size_t{3};
-  if (n < 16) return WideText::none;
+  // Wide ASCII text is half zero bytes: no zero byte, no wide text (the common case).
+  if (n < 16 || std::memchr(head.data(), 0, n) == nullptr) return WideText::none;
   // Mostly ASCII text: the high byte(s) of each unit zero, the low byte not.
   size_t le16 = 0, be16 = 0, le32 = 0, be32 = 0;
   for (size_t i = 0; i < n; i += 2) {

@@ -127,7 +127,11 @@ class Window {
 // How a trigger's word is delimited and decoded.
 enum class WordKind : uint8_t { plain, escaped, hex_groups };
 inline constexpr size_t kWordKinds = 3;
-WordKind word_kind(uint32_t trigger);
+inline WordKind word_kind(uint32_t trigger) {
+  return trigger == kTriggerEscape ? WordKind::escaped : trigger == kTriggerHexRun ? WordKind::hex_groups : WordKind::plain;
+}
+// Base64 wrapped at kMinWrapWidth..kMaxWrapWidth columns is joined across its line breaks.
+inline constexpr uint64_t kMinWrapWidth = 40, kMaxWrapWidth = 256;
 
 // Byte classes for word splitting and encoded-run detection, one table lookup each.
 inline constexpr uint8_t kDelimiter = 1, kBase64Char = 2, kHexChar = 4, kPercentChar = 8, kHighByte = 16,

@@ -72,14 +72,7 @@ Result<std::unique_ptr<RE2>> compile_re2(std::string_view pattern, bool caseless
   return re;
 }
 
-// Escapes that open an escaped word (kTriggerEscape): HTML numeric entities, JSON and C
-// escapes, and a JSON "\n" ending a line of base64 (a wrapped blob inside a string).
-constexpr std::string_view kEscapeTriggers[] = {
-    R"(&#[xX]?[0-9a-fA-F])", R"(\\[uU][0-9a-fA-F]{4})", R"(\\x[0-9a-fA-F]{2})", R"(\\/)",
-    R"([A-Za-z0-9+/=]{16}(?:\\r)?\\n[A-Za-z0-9+/])"};
-// Hex written as C literals ("0x41, 0x4b, ..."), which the class pass does not see as
-// pairs (kTriggerHexRun).
-constexpr std::string_view kHexRunTriggers[] = {R"((?:0[xX][0-9a-fA-F]{2}\s{0,2},\s{0,2}){4})"};
+constexpr std::string_view kHexRunTriggers[] = {R"(, 0x)", R"(,0x)", R"(, 0X)", R"(,0X)"};
 
 struct ScratchSlot {
   uint64_t engine = 0;
@@ -133,7 +126,6 @@ Result<std::shared_ptr<const Engine>> Engine::create(const ScannerConfig& config
     const std::string_view hs = d.prefilter.empty() ? d.pattern : d.prefilter;
     out_set.add(std::string(hs), d.caseless ? HS_FLAG_CASELESS : 0u, static_cast<unsigned>(i), std::string(d.id));
   }
-  for (std::string_view e : kEscapeTriggers) out_set.add(std::string(e), 0u, kTriggerEscape, "escape trigger");
   for (std::string_view e : kHexRunTriggers) out_set.add(std::string(e), 0u, kTriggerHexRun, "hex trigger");
   for (size_t i = 0; i < engine->signals_.size(); ++i) {
     const SignalPattern& p = *engine->signals_[i].def;

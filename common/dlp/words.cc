@@ -23,16 +23,7 @@ size_t end_in(std::string_view s, size_t p, WordKind kind) {
   return p;
 }
 
-// Base64 wrapped at this many columns or more is joined across its line breaks.
-constexpr uint64_t kMinWrapWidth = 40;
-
 }  // namespace
-
-WordKind word_kind(uint32_t trigger) {
-  if (trigger == kTriggerEscape) return WordKind::escaped;
-  if (trigger == kTriggerHexRun) return WordKind::hex_groups;
-  return WordKind::plain;
-}
 
 uint64_t word_begin(const Window& w, uint64_t p, uint64_t lowest, WordKind kind) {
   lowest = std::max(lowest, w.begin());
@@ -55,9 +46,9 @@ uint64_t word_end(const Window& w, uint64_t p, uint64_t word_start, WordKind kin
     // A line break inside wrapped base64: the line so far is a whole number of 4-character
     // groups of base64, at least kMinWrapWidth wide, and the next line goes on with it.
     uint64_t line = e;
-    while (line > std::max(word_start, w.begin()) && w.at(line - 1) != '\n') --line;
+    while (line > std::max(word_start, w.begin()) && w.at(line - 1) != '\n' && e - line <= kMaxWrapWidth) --line;
     const uint64_t width = e - line;
-    if (width < kMinWrapWidth || width % 4 != 0) return e;
+    if (width < kMinWrapWidth || width > kMaxWrapWidth || width % 4 != 0) return e;
     for (uint64_t k = line; k < e; ++k) {
       if (!base64_char(w.at(k))) return e;
     }
