@@ -56,6 +56,10 @@ bool base32_of_text(std::string_view run) {
   return groups > 0;
 }
 
+bool all_hex(std::string_view run) {
+  return std::all_of(run.begin(), run.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); });
+}
+
 bool all_of_base32(std::string_view run) {
   const bool upper = std::all_of(run.begin(), run.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'); });
   return upper || std::all_of(run.begin(), run.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); });
@@ -165,28 +169,24 @@ bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t&
 // Longest base64 run searched for WIF keys and base64 path segments when it is not text.
 constexpr size_t kMaxPathRun = 1024;
 
-bool run_worth_decoding(std::string_view run, const RunShape* shape) {
-  auto all_hex = [](std::string_view r) {
-    return std::all_of(r.begin(), r.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); });
-  };
-  // Base32 has no '/': a path-like run's segments are checked as base64 or hex only.
-  auto text_like = [&](std::string_view r) { return all_hex(r) ? hex_of_text(r) : base64_of_text(r); };
-  if (shape != nullptr ? (shape->all_hex ? hex_of_text(run)
-                                         : base64_of_text(run) || ((shape->all_base32 || shape->all_base32_lower) &&
-                                                                   base32_of_text(run)))
-                       : text_like(run)) {
+bool run_worth_decoding(std::string_view run, const RunShape& shape) {
+  if (shape.all_hex ? hex_of_text(run)
+                    : base64_of_text(run) || ((shape.all_base32 || shape.all_base32_lower) && base32_of_text(run))) {
     return true;
   }
   // Hashes and UUIDs: too short for a WIF key, and no path in them. Blobs over a
   // kilobyte that are not text (images, archives) are not paths either: looking for a
   // key between their '/'s cost a tenth of the scan.
-  const bool slash = shape != nullptr ? shape->has_slash : std::find(run.begin(), run.end(), '/') != run.end();
-  if ((run.size() < 51 && !slash) || run.size() > kMaxPathRun) return false;
+  if ((run.size() < 51 && !shape.has_slash) || run.size() > kMaxPathRun) return false;
   // WIF keys, and path-like runs (scan_word also decodes each '/'-separated segment).
   bool worth = false;
   for_each_run_piece(
       run, [&](size_t, size_t) { return worth = true; },
-      [&](size_t at, size_t n) { return worth = n >= kMinBase64Run && text_like(run.substr(at, n)); });
+      [&](size_t at, size_t n) {
+        // Base32 has no '/': a path-like run's segments are checked as base64 or hex only.
+        const std::string_view piece = run.substr(at, n);
+        return worth = n >= kMinBase64Run && (all_hex(piece) ? hex_of_text(piece) : base64_of_text(piece));
+      });
   return worth;
 }
 
@@ -384,7 +384,7 @@ void Engine::scan_word(Sink& sink, std::string_view word, WordKind kind, const O
             return false;
           });
     }
-    if (std::all_of(run.begin(), run.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); })) {
+    if (all_hex(run)) {
       if (hex_of_text(run) && hex_decode(run.substr(0, run.size() & ~size_t{1}), buf)) {
         scan_decoded(sink, buf, origin, "hex", depth);
       }

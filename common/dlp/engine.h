@@ -175,7 +175,7 @@ uint64_t word_end(const Window& w, uint64_t p, uint64_t word_start, WordKind kin
 // decoding? Random runs (hashes, UUIDs, inline images) are the common case and fail
 // the text-shape tests; WIF-length runs and path-like runs always pass.
 struct RunShape;  // class_kernels.h
-bool run_worth_decoding(std::string_view run, const RunShape* shape = nullptr);  // shape: run_shape() of run
+bool run_worth_decoding(std::string_view run, const RunShape& shape);  // shape: run_shape() of run
 // run_worth_decoding for the run a base64 trigger fired in (true for other triggers, and
 // while a stream's run may still go on).
 bool base64_run_worth(const Window& w, const Hit& h, bool final);

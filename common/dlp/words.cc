@@ -87,12 +87,15 @@ bool base64_run_worth(const Window& w, const Hit& h, bool final) {
     const size_t rel = static_cast<size_t>(begin - w.chunk_begin());
     const RunShape shape = run_shape(chunk, rel);
     if (shape.end == chunk.size() && !final) return true;  // the run goes on: decided when its word closes
-    return run_worth_decoding(chunk.substr(rel, shape.end - rel), &shape);
+    return run_worth_decoding(chunk.substr(rel, shape.end - rel), shape);
   }
   uint64_t end = h.end;
   while (end < w.end() && base64_char(w.at(end))) ++end;
   if (end == w.end() && !final) return true;
-  return run_worth_decoding(w.slice(begin, end, buf));
+  // The run began in an earlier chunk: its shape over the whole run (a base32 run's
+  // shape decides whether it is tried as base32).
+  const std::string_view run = w.slice(begin, end, buf);
+  return run_worth_decoding(run, run_shape(run, 0));
 }
 
 }  // namespace bottle::dlp::internal

@@ -154,6 +154,59 @@ TEST(Scanner, SecretSplitAtEveryChunkBoundaryIsFound) {
   }
 }
 
+// Each encoding a decoded view undoes, cut into two chunks at every offset: the encoded
+// run may start in one chunk and be recognised (or end) in the next.
+TEST(Scanner, EncodedSecretCutAtEveryOffsetIsFound) {
+  auto scanner = build_scanner();
+  const std::string token = fake_github_token("ghp_", 44);
+  const std::string line = "found it: " + token + " (from the deploy config)";
+  auto base32 = [](std::string_view s, bool lower) {
+    const char* digits = lower ? "abcdefghijklmnopqrstuvwxyz234567" : "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    std::string out;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (unsigned char c : s) {
+      acc = (acc << 8) | c;
+      for (bits += 8; bits >= 5; bits -= 5) out += digits[(acc >> (bits - 5)) & 31];
+    }
+    if (bits > 0) out += digits[(acc << (5 - bits)) & 31];
+    return out;
+  };
+  auto each_byte = [&](std::string_view pre, bool hex_form, std::string_view post) {
+    std::string out;
+    for (unsigned char c : line) {
+      out += pre;
+      out += hex_form ? hex(std::string(1, static_cast<char>(c)), false) : std::to_string(c);
+      out += post;
+    }
+    return out;
+  };
+  std::string wrapped;
+  const std::string b64 = base64_encode(line + "\n" + line + "\n");
+  for (size_t at = 0; at < b64.size(); at += 64) wrapped += b64.substr(at, 64) + "\r\n";
+  std::string grouped = hex(line, false);
+  for (size_t at = 2; at < grouped.size(); at += 3) grouped.insert(at, ":");
+  const std::vector<std::pair<std::string, std::string>> forms = {
+      {"base32 lower", base32(line, true)},     {"base32 upper", base32(line, false)},
+      {"hex groups", grouped},                  {"html entities", each_byte("&#", false, ";")},
+      {"json unicode", each_byte("\\u00", true, "")}, {"c escapes", each_byte("\\x", true, "")},
+      {"wrapped base64", wrapped},
+  };
+  for (const auto& [name, encoded] : forms) {
+    const std::string text = "The release improves startup time.\n" + encoded + "\nSee the changelog.\n";
+    EXPECT_TRUE(has_detector(scanner->scan(text, Direction::outbound, "body"), "secret.github_pat")) << name;
+    for (size_t split = 1; split < text.size(); ++split) {
+      auto body = scanner->open_body(Direction::outbound, "body");
+      std::vector<Finding> out;
+      body->feed(std::string_view(text).substr(0, split), out);
+      body->feed(std::string_view(text).substr(split), out);
+      body->finish(out);
+      EXPECT_TRUE(has_detector(out, "secret.github_pat")) << name << ", split at " << split;
+      expect_no_leak(out, token);
+    }
+  }
+}
+
 TEST(Scanner, BodyFindingsAreReportedOnceAndWithAbsoluteOffsets) {
   auto scanner = build_scanner();
   const std::string token = fake_github_token("ghp_", 8);
