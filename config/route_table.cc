@@ -135,70 +135,18 @@ class RouteTableBuilder {
     return r.ok();
   }
 
-  bool read_action(MapReader& r, const char* key, DlpAction& out) {
-    if (auto v = r.one_of(key, {"block", "warn", "off"})) {
-      out = *v == "block" ? DlpAction::block : *v == "warn" ? DlpAction::warn : DlpAction::off;
-    }
-    return r.ok();
-  }
-
   bool read_dlp(const YAML::Node& n, DlpPolicy& p, std::vector<std::string>* secrets,
                 std::string_view what) {
-    MapReader r(file_, n, what);
-    if (!take(r)) return false;
-    read_action(r, "outbound", p.outbound);
-    read_action(r, "inbound", p.inbound);
-    if (auto v = r.integer("max_body_bytes", 0, int64_t(1) << 40)) p.max_body_bytes = *v;
-    if (auto v = r.boolean("stream_large_bodies")) p.stream_large_bodies = *v;
-    if (YAML::Node d = r.node("detectors"); d.IsDefined() && !read_detectors(d, p.detectors)) return false;
-    if (secrets) {
-      YAML::Node names = r.node("known_secrets_env");
-      if (auto v = r.str_list("known_secrets_env")) {
-        for (size_t i = 0; i < v->size(); ++i) {
-          if (!check_env_name((*v)[i], names[i])) return false;
-        }
-        *secrets = *v;
-      }
-    }
-    r.finish();
-    return take(r);
-  }
-
-  // `detectors: {<id>: block|warn|off}`, entries added to (or replacing) `out`.
-  bool read_detectors(const YAML::Node& n, std::map<std::string, DlpAction, std::less<>>& out) {
-    MapReader r(file_, n, "dlp.detectors");
-    if (!take(r)) return false;
-    std::vector<std::string> ids;
-    for (const auto& kv : n) {
-      const std::string id = kv.first.IsScalar() ? kv.first.Scalar() : "";
-      if (id == "dlp.scan_error") {
-        return fail(kv.first, "'dlp.scan_error' cannot be set: a unit that cannot be scanned is always blocked");
-      }
-      if (!opts_.detector_ids) {
-        const bool well_formed = !id.empty() && id.front() != '.' && id.back() != '.' &&
-                                 std::all_of(id.begin(), id.end(), [](char c) {
-                                   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
-                                 });
-        if (!well_formed) return fail(kv.first, "'" + id + "' is not a detector id (like 'secret.jwt')");
-        ids.push_back(id);
-      }
-    }
-    for (const std::string& id : opts_.detector_ids ? *opts_.detector_ids : ids) {
-      if (auto v = r.one_of(id, {"block", "warn", "off"})) {
-        out[id] = *v == "block" ? DlpAction::block : *v == "warn" ? DlpAction::warn : DlpAction::off;
-      }
-    }
-    r.finish();
-    return take(r);
+    DlpKeys keys;
+    keys.known_secrets_env = secrets != nullptr;
+    if (opts_.detector_ids) keys.detector_ids = &*opts_.detector_ids;
+    auto st = read_dlp_section(file_, n, what, keys, opts_.env, p, secrets);
+    if (!st.ok() && error_.empty()) error_ = st.error();
+    return st.ok();
   }
 
   bool check_env_name(const std::string& name, const YAML::Node& at) {
-    bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
-    for (char c : name) ok = ok && (std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_');
-    if (!ok) return fail(at, "'" + name + "' is not an environment variable name ([A-Z_][A-Z0-9_]*)");
-    if (opts_.env && !(*opts_.env)(name)) {
-      return fail(at, "environment variable " + name + " is not set");
-    }
+    if (auto why = env_slot_problem(name, opts_.env)) return fail(at, *why);
     return true;
   }
 
@@ -392,20 +340,18 @@ class RouteTableBuilder {
   YAML::Node r_map_;
 };
 
-EnvLookup process_env() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    const char* v = std::getenv(name.c_str());
-    if (!v) return std::nullopt;
-    return std::string(v);
-  };
-}
-
 Result<std::shared_ptr<const RouteTable>> parse_routes(std::string_view yaml, std::string_view file,
                                                        const LoadOptions& opts) {
   auto root = load_strict_yaml(yaml, file);
   if (!root) return Error{root.error()};
+  return build_routes(*root, file, opts);
+}
+
+Result<std::shared_ptr<const RouteTable>> build_routes(const YAML::Node& root,
+                                                       std::string_view file,
+                                                       const LoadOptions& opts) {
   RouteTableBuilder b(file, opts);
-  return b.build(*root);
+  return b.build(root);
 }
 
 Result<std::shared_ptr<const RouteTable>> load_routes_file(const std::string& path,
@@ -436,7 +382,11 @@ const Route* RouteTable::find_host(std::string_view host, uint16_t port) const {
   }
   if (wildcard_.empty()) return nullptr;
   // Longest suffix first: "a.b.example.com" tries ".b.example.com", ".example.com", ".com".
+  // The label in front of a suffix must not be empty: ".example.com" and "a..example.com"
+  // are no subdomains.
+  if (host.empty() || host.front() == '.') return nullptr;
   for (size_t dot = host.find('.'); dot != std::string_view::npos; dot = host.find('.', dot + 1)) {
+    if (host[dot - 1] == '.') return nullptr;
     if (auto it = wildcard_.find(host.substr(dot)); it != wildcard_.end()) {
       if (const Route* r = pick(it->second, port)) return r;
     }
@@ -451,18 +401,24 @@ bool value_matches(const ValueMatch& m, const std::string& v) {
   return RE2::FullMatch(v, *m.re);
 }
 
-std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+// Servers disagree on a parameter given twice (first wins, last wins, a list), so every
+// occurrence must satisfy the match, and at least one must be present. A name without
+// '=' counts as an empty value.
+bool query_param_matches(const ValueMatch& m, std::string_view query) {
+  bool seen = false;
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     size_t eq = pair.find('=');
-    if (percent_decode(pair.substr(0, eq)) == name) {
-      return eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+    if (percent_decode(pair.substr(0, eq)) == m.name) {
+      std::string value = eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
+      if (!value_matches(m, value)) return false;
+      seen = true;
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
-  return std::nullopt;
+  return seen;
 }
 
 bool path_matches(const PathMatch& m, const std::string& path) {
@@ -492,8 +448,7 @@ bool entry_matches(const RouteMatch& m, const RequestView& req,
     if (!v || !value_matches(h, *v)) return false;
   }
   for (const auto& q : m.query_params) {
-    auto v = query_param(req.query, q.name);
-    if (!v || !value_matches(q, *v)) return false;
+    if (!query_param_matches(q, req.query)) return false;
   }
   return true;
 }
@@ -569,7 +524,7 @@ std::string normalize_path(std::string_view raw, bool decode_slashes) {
 }
 
 std::string RouteTable::to_yaml() const {
-  auto action = [](DlpAction a) { return a == DlpAction::block ? "block" : a == DlpAction::warn ? "warn" : "off"; };
+  auto action = [](DlpAction a) { return std::string(to_string(a)); };
   YAML::Emitter e;
   // User-written strings are emitted double-quoted so that a value like 2023-06-01 or
   // "yes" reads back as the same string under strict loading.

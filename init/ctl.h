@@ -9,7 +9,7 @@
 #include <string>
 
 #include "common/result.h"
-#include "init/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace bottle::init {
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "init/config.h"
-#include "init/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace bottle::init {
 

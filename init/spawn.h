@@ -10,7 +10,7 @@
 
 #include "common/result.h"
 #include "init/config.h"
-#include "init/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace bottle::init {
 

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include "orchestrator/agent_user.h"
 #include "orchestrator/netns.h"
 #include "orchestrator/process.h"
+#include "orchestrator/state.h"
 
 namespace bottle::orchestrator {
 
@@ -37,12 +39,25 @@ std::vector<DoctorCheck> run_doctor() {
     if (st) (void)delete_netns(ns);
     out.push_back(c);
   }
-  if (out[2].ok) {
-    auto r = run_capture({out[2].detail, "--unshare-user", "--unshare-pid", "--ro-bind", "/", "/",
-                          "--proc", "/proc", "--dev", "/dev", "true"});
-    bool ok = r && r->exit_code == 0;
+  if (out[2].ok && root) {
+    // bwrap runs as the agent's unprivileged uid: its user namespace must work unprivileged.
+    char log[] = "/tmp/bottle-doctor-XXXXXX";
+    UniqueFd log_fd(::mkstemp(log));
+    SpawnOptions so;
+    so.argv = {out[2].detail, "--unshare-user", "--uid",     "1000", "--gid",
+               "1000",        "--unshare-pid",  "--ro-bind", "/",    "/",
+               "--proc",      "/proc",          "--dev",     "/dev", "true"};
+    so.stdin_null = true;
+    so.stdout_file = so.stderr_file = log;
+    so.run_as = std::make_pair(kBottleUidBase, kBottleUidBase);
+    auto child = spawn(so);
+    const int code = child ? child->wait() : -1;
+    auto err = read_text_file(log);
+    ::unlink(log);
+    const bool ok = code == 0;
     out.push_back({"bwrap sandbox", ok,
-                   ok ? "user + pid namespaces work" : (r ? first_line(r->err) : r.error()),
+                   ok ? "user + pid namespaces work for an unprivileged uid"
+                      : (child ? first_line(err ? *err : "") : child.error()),
                    "enable unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1 "
                    "(and user.max_user_namespaces > 0)"});
   }

@@ -1,6 +1,7 @@
 #include "orchestrator/local_backend.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -18,12 +20,20 @@
 #include <thread>
 
 #include "common/tls/ca.h"
+#include "orchestrator/agent_stdio.h"
+#include "orchestrator/agent_user.h"
+#include "orchestrator/crash_guard.h"
+#include "orchestrator/gitgate_files.h"
 #include "orchestrator/netns.h"
 #include "orchestrator/preflight.h"
 #include "orchestrator/process.h"
 #include "orchestrator/render.h"
 #include "orchestrator/sandbox.h"
+#include "orchestrator/seccomp.h"
+#include "orchestrator/skills.h"
 #include "orchestrator/state.h"
+#include "orchestrator/workspace.h"
+#include "orchestrator/workspace_git.h"
 
 namespace bottle::orchestrator {
 
@@ -33,7 +43,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr uint16_t kEgressPort = 9099;
-constexpr uint16_t kGitgatePort = 9418;
 constexpr uint16_t kSupervisePort = 9100;
 constexpr auto kReadyTimeout = 20s;
 
@@ -101,21 +110,27 @@ bool agent_program_exists(const std::string& program) {
   return false;
 }
 
-std::string render_gitconfig(const Plan& p) {
-  std::ostringstream o;
-  if (!p.git_user.name.empty() || !p.git_user.email.empty()) {
-    o << "[user]\n";
-    if (!p.git_user.name.empty()) o << "\tname = " << p.git_user.name << "\n";
-    if (!p.git_user.email.empty()) o << "\temail = " << p.git_user.email << "\n";
-  }
-  if (!p.gitgate.binary.empty()) {
-    for (const auto& r : p.repos) {
-      if (!r.fields["url"]) continue;
-      o << "[url \"git://127.0.0.1:" << kGitgatePort << "/" << r.name << ".git\"]\n"
-        << "\tinsteadOf = " << r.fields["url"].Scalar() << "\n";
-    }
-  }
-  return o.str();
+// After the agent is gone: setuid/setgid bits it managed to leave are cleared (the
+// seccomp filter should have refused them), and the workspace ACL entries of a bottle
+// uid are revoked. Works from metadata alone (teardown, crash guard, cleanup); refuses
+// values no bottle would have recorded.
+void check_workspace_after(const BottleMetadata& md,
+                           const std::function<void(const std::string&)>& progress) {
+  if (md.agent_uid == 0 || md.workspace.empty() || md.workspace[0] != '/' || md.workspace == "/" ||
+      !fs::is_directory(md.workspace))
+    return;
+  const bool revoke = md.workspace_shared && md.agent_uid >= kBottleUidBase &&
+                      md.agent_uid < kBottleUidBase + kBottleUidCount;
+  // Without a start time, only files changed from now on would count: none.
+  const time_t since = md.agent_started != 0 ? static_cast<time_t>(md.agent_started)
+                                             : std::time(nullptr) + 1;
+  auto r = finish_workspace(md.workspace, md.agent_uid, since, revoke);
+  for (const auto& f : r.setid_cleared)
+    progress("warning: the agent left a setuid/setgid file; bits cleared: " + md.workspace + "/" +
+             f);
+  if (r.revoked.failed)
+    progress("warning: " + std::to_string(r.revoked.failed) + " ACL entries for uid " +
+             std::to_string(md.agent_uid) + " could not be removed from " + md.workspace);
 }
 
 // Everything one running bottle holds. The destructor is the teardown, so every early
@@ -135,6 +150,9 @@ class LocalBottle {
   }
   Status prepare_state();
   Status write_agent_files();
+  Status share_workspace();
+  void warn_git_commands();
+  void report_git_added();
   Status start_sidecar(const std::vector<std::string>& token_env);
   Status wait_ready();
   Result<int> run_agent(const std::vector<std::string>& env);
@@ -145,6 +163,10 @@ class LocalBottle {
   const LaunchOptions& opt_;
   std::string slug_, dir_, ns_;
   BottleMetadata md_;
+  std::vector<SkillContent> skills_;  // read before anything is created
+  AgentUser user_;
+  std::vector<GitFinding> git_before_;  // what the host's git would run, before the agent
+  CrashGuard guard_;                    // destroyed (disarmed) after ~LocalBottle's teardown()
   ChildProcess init_;
   bool netns_created_ = false;
   bool torn_down_ = false;
@@ -176,9 +198,31 @@ Status LocalBottle::prepare_state() {
   md_.backend = "local";
   md_.created = now_iso8601();
   md_.status = "starting";
-  md_.orchestrator_pid = ::getpid();
+  md_.pids.orchestrator = identify_process(::getpid());
   md_.workspace = opt_.workspace;
-  md_.init_ctl = dir_ + "/init.sock";
+  auto user = choose_agent_user(
+      slug_, opt_.env_sources.host ? opt_.env_sources.host : process_env_sources().host);
+  if (!user) return Error{"agent uid: " + user.error()};
+  user_ = *user;
+  md_.agent_uid = user_.uid;
+  md_.agent_gid = user_.gid;
+  md_.init_ctl = init_ctl_path(slug_);
+  if (auto st = save_metadata(); !st) return st;
+  // From here on something exists to tear down, even if this process is killed outright.
+  auto guard = CrashGuard::start(
+      [slug = slug_] {
+        auto md = read_metadata(state_dir(slug));
+        if (md && md->status == "kept") return;
+        auto log = [](const std::string& line) {
+          std::fprintf(stderr, "bottle: %s\n", line.c_str());
+        };
+        log("the bottle process died; tearing " + slug + " down");
+        (void)remove_leftovers(slug, log);
+      },
+      dir_ + "/logs/crash-guard.log");
+  if (!guard) return Error{"crash guard: " + guard.error()};
+  guard_ = std::move(*guard);
+  md_.pids.crash_guard = identify_process(guard_.pid());
   return save_metadata();
 }
 
@@ -193,23 +237,74 @@ Status LocalBottle::write_agent_files() {
           write_file_atomic(a + "/ca-bundle.pem", system_ca_bundle() + "\n" + ca->cert_pem, 0644);
       !st)
     return st;
-  if (auto st = write_file_atomic(a + "/gitconfig", render_gitconfig(plan_), 0644); !st) return st;
+  // The workspace may belong to a uid the agent's namespace does not map (it shows as
+  // nobody inside): the agent's git must still work there.
+  if (auto st = write_file_atomic(a + "/gitconfig",
+                                  render_gitconfig(plan_) + "[safe]\n\tdirectory = *\n", 0644);
+      !st)
+    return st;
   if (auto st = write_file_atomic(a + "/prompt.md", plan_.prompt, 0600); !st) return st;
-  // Skills are copied, so the agent never writes into the operator's manifest tree.
-  for (const auto& skill : plan_.skills) {
-    std::error_code ec;
-    if (!fs::is_directory(skill.source, ec) && !fs::is_regular_file(skill.source, ec)) {
-      return Error{"skill " + skill.source + ": not found (agent " + plan_.agent_path + ")"};
-    }
-    const std::string copy = a + "/skills/" + fs::path(skill.destination).filename().string();
-    fs::create_directories(a + "/skills", ec);
-    fs::copy(skill.source, copy, fs::copy_options::recursive | fs::copy_options::overwrite_existing,
-             ec);
-    if (ec) return Error{"skill " + skill.source + ": copy: " + ec.message()};
+  // Skills are copies (read and checked before anything was created), so the agent
+  // never writes into the operator's manifest tree.
+  for (size_t i = 0; i < plan_.skills.size(); ++i) {
+    if (auto st = make_dir(a + "/skills", 0755); !st) return st;
+    const std::string name = fs::path(plan_.skills[i].destination).filename().string();
+    if (auto st = write_skill(skills_[i], a + "/skills/" + name); !st) return st;
   }
   if (auto st = write_file_atomic(dir_ + "/routes/routes.yaml", render_routes_yaml(plan_), 0600);
       !st)
     return st;
+  // The agent reads these as its own uid (the prompt is 0600): they are its files.
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(a, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (::lchown(it->path().c_str(), user_.uid, user_.gid) != 0)
+      return Error{it->path().string() + ": chown: " + std::strerror(errno)};
+  }
+  if (ec) return Error{a + ": " + ec.message()};
+  if (::lchown(a.c_str(), user_.uid, user_.gid) != 0)
+    return Error{a + ": chown: " + std::strerror(errno)};
+  return OkStatus();
+}
+
+// Reusing a workspace whose git already runs commands (a previous bottle may have put
+// them there): say so before anything runs.
+void LocalBottle::warn_git_commands() {
+  git_before_ = scan_workspace_git(opt_.workspace);
+  constexpr size_t kShown = 10;
+  for (size_t i = 0; i < git_before_.size() && i < kShown; ++i) {
+    progress("warning: git in this workspace runs commands on your host: " + git_before_[i].where +
+             ": " + git_before_[i].what + " (check it before using git there)");
+  }
+  if (git_before_.size() > kShown)
+    progress("warning: ... and " + std::to_string(git_before_.size() - kShown) + " more");
+}
+
+void LocalBottle::report_git_added() {
+  for (const auto& f : added_findings(git_before_, scan_workspace_git(opt_.workspace))) {
+    if (remove_redirect(opt_.workspace, f)) {
+      progress("warning: the agent created " + f.where + " (" + f.what + "); removed");
+      continue;
+    }
+    progress("warning: the agent added something your host's git would run: " + f.where + ": " +
+             f.what + " (remove it before using git there)");
+  }
+}
+
+// A bottle uid owns nothing in the workspace: it gets an ACL entry on every directory and
+// file there, revoked at teardown. The metadata says so first, so that a crash half-way
+// is cleaned up too.
+Status LocalBottle::share_workspace() {
+  if (user_.operator_account) return OkStatus();
+  md_.workspace_shared = true;
+  if (auto st = save_metadata(); !st) return st;
+  progress("sharing the workspace with the agent's " + describe(user_));
+  auto n = grant_workspace(opt_.workspace, user_.uid);
+  if (!n) return Error{n.error()};
+  if (n->failed) {
+    progress("warning: " + std::to_string(n->failed) +
+             " entries of the workspace could not be shared; the agent cannot write them");
+  }
   return OkStatus();
 }
 
@@ -231,7 +326,8 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   };
   if (auto st = add(kEgressPort, layout.egress_fd); !st) return st;
   if (!plan_.gitgate.binary.empty()) {
-    if (auto st = add(kGitgatePort, layout.gitgate_fd); !st) return st;
+    if (auto st = add(kGitgateGitPort, layout.gitgate_git_fd); !st) return st;
+    if (auto st = add(kGitgateHttpPort, layout.gitgate_http_fd); !st) return st;
   }
   if (!plan_.supervise_daemon.binary.empty()) {
     if (auto st = add(kSupervisePort, layout.supervise_fd); !st) return st;
@@ -240,6 +336,12 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   if (!port) return Error{port.error()};
   md_.admin_port = *port;
   layout.admin_port = *port;
+  while (!plan_.gitgate.binary.empty() &&
+         (layout.gitgate_admin_port == 0 || layout.gitgate_admin_port == layout.admin_port)) {
+    auto gate_admin = free_loopback_port();
+    if (!gate_admin) return Error{gate_admin.error()};
+    layout.gitgate_admin_port = *gate_admin;
+  }
   layout.routes_file = dir_ + "/routes/routes.yaml";
   layout.ca_cert = dir_ + "/ca/ca.pem";
   layout.ca_key = dir_ + "/ca/ca-key.pem";
@@ -247,13 +349,17 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   layout.gitgate_state = dir_ + "/gitgate";
   layout.supervise_queue = dir_ + "/proposals";
   layout.init_ctl = md_.init_ctl;
-  if (!plan_.gitgate.binary.empty()) {
-    if (auto st = make_dir(layout.gitgate_state, 0700); !st) return st;
-    if (auto st = write_file_atomic(layout.gitgate_config, render_gitgate_yaml(plan_), 0600); !st)
-      return st;
-  }
+  layout.slug = slug_;
   if (!plan_.supervise_daemon.binary.empty()) {
     if (auto st = make_dir(layout.supervise_queue, 0700); !st) return st;
+  }
+  if (!plan_.gitgate.binary.empty()) {
+    GitgateLayout gate;
+    if (!plan_.supervise_daemon.binary.empty()) gate.proposals_queue = layout.supervise_queue;
+    gate.bottle = slug_;
+    if (auto st = write_gitgate_files(plan_, layout.gitgate_state, layout.gitgate_config, gate);
+        !st)
+      return st;
   }
   if (auto st = write_file_atomic(dir_ + "/init.yaml", render_init_yaml(plan_, layout), 0600); !st)
     return st;
@@ -270,11 +376,13 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   so.stdout_file = so.stderr_file = dir_ + "/logs/sidecar.log";
   so.stdin_null = true;
   so.new_session = true;  // the operator's Ctrl-C is for the agent; we stop init ourselves
+  // The token holder dies with us, whatever kills us. A kept bottle outlives us on purpose.
+  if (!opt_.keep) so.parent_death_signal = SIGTERM;
   progress("starting sidecar: bottle-init with " + daemons_csv(plan_));
   auto child = spawn(so);
   if (!child) return Error{"bottle-init: " + child.error()};
   init_ = std::move(*child);
-  md_.init_pid = init_.pid();
+  md_.pids.init = identify_process(init_.pid());
   (void)save_metadata();
   return wait_ready();
 }
@@ -326,14 +434,14 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   s.bwrap = find_helper_binary("bwrap");
   if (s.bwrap.empty()) return Error{"bwrap not found (apt-get install bubblewrap)"};
   s.workspace = opt_.workspace;
-  s.agent_files_dir = dir_ + "/agent";
-  s.interactive = opt_.interactive;
+  const auto git_binds = git_protection(opt_.workspace);
+  for (const auto& b : git_binds) s.workspace_binds.emplace_back(b.path, b.read_only);
   s.system = host_system_dirs();
   s.argv = plan_.argv;
   for (const auto& skill : plan_.skills) {
     const std::string name = fs::path(skill.destination).filename().string();
     if (skill.destination.rfind(std::string(kAgentFilesDir) + "/", 0) != 0) {
-      s.ro_binds.emplace_back(dir_ + "/agent/skills/" + name, skill.destination);
+      s.agent_file_binds.emplace_back("skills/" + name, skill.destination);
     }
   }
   if (!plan_.supervise_daemon.binary.empty() && !plan_.mcp_registration.empty()) {
@@ -373,18 +481,52 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   s.env.insert(s.env.end(), env.begin(), env.end());
   auto ns = open_netns(ns_);
   if (!ns) return Error{ns.error()};
+  // bwrap runs as the agent's uid and reads these through descriptors: 3, 4, 5 in it.
+  auto seccomp = setid_filter_fd();
+  if (!seccomp) return Error{seccomp.error()};
+  auto passwd = memfd_with("passwd", agent_passwd());
+  if (!passwd) return Error{passwd.error()};
+  auto group = memfd_with("group", agent_group());
+  if (!group) return Error{group.error()};
+  s.seccomp_fd = 3;
+  s.passwd_fd = 4;
+  s.group_fd = 5;
+  // Never the operator's terminal or bottle's own pipes: its own, relayed.
+  auto io = AgentStdio::open(opt_.interactive, user_.uid, user_.gid);
+  if (!io) return Error{"agent stdio: " + io.error()};
+  // Its own session either way: with a pty the pty is its controlling terminal, else none.
+  s.new_session = !io->terminal();
   SpawnOptions so;
   so.argv = bwrap_argv(s);
   so.env = std::vector<std::string>{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
   so.netns_fd = ns->get();
-  progress("running agent: " + one_line(plan_.argv));
+  so.stdio = io->child_fds();
+  so.new_session = true;
+  so.controlling_terminal = io->terminal();
+  so.pass_fds = {seccomp->get(), passwd->get(), group->get()};
+  so.stage_dir = kStageDir;
+  so.staged = {{opt_.workspace, kStagedWorkspace}, {dir_ + "/agent", kStagedAgentFiles}};
+  so.run_as = std::make_pair(user_.uid, user_.gid);
+  md_.agent_started = static_cast<long long>(std::time(nullptr));
+  progress("running agent as " + describe(user_) + ": " + one_line(plan_.argv));
   auto child = spawn(so);
   if (!child) return Error{"agent: " + child.error()};
+  io->child_started();
   g_agent_pid = child->pid();
-  md_.agent_pid = child->pid();
+  md_.pids.agent = identify_process(child->pid());
   md_.status = "running";
   (void)save_metadata();
+  // Messages wait until the operator's terminal is itself again.
+  GitDirWatch git_watch = GitDirWatch::start(opt_.workspace, git_binds);
+  std::vector<std::string> redirects_removed;
+  io->relay({git_watch.fd(), [&] {
+               for (auto& r : git_watch.on_readable()) redirects_removed.push_back(std::move(r));
+             }});
   int code = child->wait();
+  for (const auto& r : redirects_removed)
+    progress("warning: the agent created " + r +
+             " (it would point your host's git at another "
+             "config); removed");
   g_agent_pid = 0;
   return code;
 }
@@ -398,13 +540,17 @@ void LocalBottle::teardown() {
   }
   if (netns_created_) {
     // Anything still inside the namespace (a daemon init lost track of) goes too.
-    for (int pid : netns_pids(ns_)) ::kill(pid, SIGKILL);
+    kill_netns_processes(ns_);
     if (auto st = delete_netns(ns_); !st) progress("warning: " + st.error());
   }
+  check_workspace_after(md_, [this](const std::string& l) { progress(l); });
+  if (md_.pids.agent.pid > 0) report_git_added();
   std::error_code ec;
   fs::remove(dir_ + "/ca/ca-key.pem", ec);
   md_.status = "exited";
+  md_.workspace_shared = false;
   (void)save_metadata();
+  guard_.disarm();
 }
 
 Result<int> LocalBottle::run() {
@@ -434,10 +580,15 @@ Result<int> LocalBottle::run() {
   if (!agent_env) return Error{agent_env.error()};
   auto tokens = resolve_token_slots(plan_, opt_.env_sources);
   if (!tokens) return Error{tokens.error()};
+  auto skills = read_skills(plan_);
+  if (!skills) return Error{skills.error()};
+  skills_ = std::move(*skills);
 
   if (auto st = prepare_state(); !st) return Error{st.error()};
   progress("bottle " + slug_ + ": state in " + dir_);
   if (auto st = write_agent_files(); !st) return Error{st.error()};
+  warn_git_commands();
+  if (auto st = share_workspace(); !st) return Error{st.error()};
   if (auto st = start_sidecar(*tokens); !st) return Error{st.error()};
   if (g_stop_requested) return 143;
   auto code = run_agent(*agent_env);
@@ -447,6 +598,7 @@ Result<int> LocalBottle::run() {
     torn_down_ = true;
     md_.status = "kept";
     (void)save_metadata();
+    guard_.disarm();
     progress("kept " + slug_ + " (sidecar and namespace " + ns_ + " still up): bottle stop " +
              slug_);
     return code;
@@ -463,48 +615,53 @@ Result<int> run_local(const Plan& plan, const LaunchOptions& options) {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGHUP, &sa, nullptr);
-  if (!options.interactive) {
-    ::sigaction(SIGINT, &sa, nullptr);
-  } else {
-    // Ctrl-C belongs to the agent (same terminal process group).
-    ::signal(SIGINT, SIG_IGN);
-  }
+  // While the agent runs, an interactive Ctrl-C is a byte on the raw terminal, relayed to
+  // the agent's own pty; before and after, it stops the bottle.
+  ::sigaction(SIGINT, &sa, nullptr);
   LocalBottle bottle(plan, options);
   return bottle.run();
+}
+
+Status remove_leftovers(const std::string& slug,
+                        const std::function<void(const std::string&)>& progress) {
+  auto md = read_metadata(state_dir(slug));
+  if (md) {
+    // Only the processes recorded with their start times: never a recycled pid.
+    stop_process(md->pids.agent, 5s);
+    if (process_alive(md->pids.init)) progress("stopping sidecar of " + slug);
+    if (!stop_process(md->pids.init, 10s))
+      progress("warning: bottle-init of " + slug + " survived");
+  }
+  // The namespace is named after the directory, whatever metadata.json says.
+  const std::string ns = netns_name(slug);
+  kill_netns_processes(ns);
+  Status deleted = delete_netns(ns);
+  std::error_code ec;
+  fs::remove(state_dir(slug) + "/ca/ca-key.pem", ec);
+  if (md && md->status != "exited") {
+    check_workspace_after(*md, progress);
+    md->status = "exited";
+    md->workspace_shared = false;
+    if (fs::is_directory(state_dir(slug))) (void)write_metadata(state_dir(slug), *md);
+  }
+  return deleted;
 }
 
 Status stop_local(const std::string& slug,
                   const std::function<void(const std::string&)>& progress) {
   auto md = read_metadata(state_dir(slug));
   if (!md) return Error{"no bottle '" + slug + "' (" + md.error() + ")"};
-  auto wait_gone = [](pid_t pid, std::chrono::milliseconds limit) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (process_alive(pid) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(10ms);
-    return !process_alive(pid);
-  };
   // The orchestrator process owns the teardown; ask it first.
-  if (md->orchestrator_pid != ::getpid() && process_alive(md->orchestrator_pid)) {
-    progress("asking bottle " + slug + " (pid " + std::to_string(md->orchestrator_pid) +
+  if (md->pids.orchestrator.pid != ::getpid() && process_alive(md->pids.orchestrator)) {
+    progress("asking bottle " + slug + " (pid " + std::to_string(md->pids.orchestrator.pid) +
              ") to stop");
-    ::kill(md->orchestrator_pid, SIGTERM);
-    wait_gone(md->orchestrator_pid, 15s);
+    signal_process(md->pids.orchestrator, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (process_alive(md->pids.orchestrator) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(10ms);
   }
   // Then make sure, in case it crashed or hung.
-  for (pid_t pid : {md->agent_pid, md->init_pid}) {
-    if (!process_alive(pid)) continue;
-    ::kill(pid, SIGTERM);
-    if (!wait_gone(pid, 10s)) ::kill(pid, SIGKILL);
-  }
-  std::string ns = md->netns.empty() ? netns_name(slug) : md->netns;
-  for (int pid : netns_pids(ns)) ::kill(pid, SIGKILL);
-  if (auto st = delete_netns(ns); !st) return st;
-  std::error_code ec;
-  fs::remove(state_dir(slug) + "/ca/ca-key.pem", ec);
-  auto fresh = read_metadata(state_dir(slug));
-  BottleMetadata m = fresh ? *fresh : *md;
-  m.status = "exited";
-  (void)write_metadata(state_dir(slug), m);
+  if (auto st = remove_leftovers(slug, progress); !st) return st;
   progress("stopped " + slug);
   return OkStatus();
 }
@@ -512,12 +669,12 @@ Status stop_local(const std::string& slug,
 std::vector<std::string> cleanup_local() {
   std::vector<std::string> done;
   std::vector<std::string> live_ns;
-  for (const auto& md : list_metadata()) {
+  for (const auto& md : list_metadata()) {  // md.slug is the validated directory name
     if (bottle_alive(md)) {
-      live_ns.push_back(md.netns.empty() ? netns_name(md.slug) : md.netns);
+      live_ns.push_back(netns_name(md.slug));
       continue;
     }
-    (void)stop_local(md.slug, [](const std::string&) {});
+    (void)remove_leftovers(md.slug, [](const std::string&) {});
     std::error_code ec;
     fs::remove_all(state_dir(md.slug), ec);
     done.push_back("removed state of " + md.slug);

@@ -32,4 +32,10 @@ Status stop_local(const std::string& slug, const std::function<void(const std::s
 // Removes namespaces and state of bottles whose processes are gone. Returns what it did.
 std::vector<std::string> cleanup_local();
 
+// What `bottle` would have torn down, found from the state directory alone: recorded
+// processes (by identity), the namespace named after `slug`, the CA key. Idempotent;
+// the crash guard, `stop` and `cleanup` use it.
+Status remove_leftovers(const std::string& slug,
+                        const std::function<void(const std::string&)>& progress);
+
 }  // namespace bottle::orchestrator

@@ -27,6 +27,8 @@ struct AgentSpec {
   std::string provider = "claude";   // claude | codex | command
   std::vector<std::string> command;  // provider: command
   std::string auth_token;            // host env var with the real credential
+  std::string auth_token_at;         // "path:line:col" of auth_token
+  bool from_project = false;         // found in a project's .bot-bottle/, not the operator's
   GitUser git_user;
   std::vector<std::string> skills;  // relative to the manifest root (the dir holding agents/)
   std::string prompt;               // the Markdown body
@@ -55,6 +57,7 @@ struct EgressSpec {
   std::vector<YAML::Node> routes;          // each a mapping
   std::vector<std::string> route_origins;  // "path:line" per route
   std::vector<std::string> resolve;        // host:port:addr pins for bottle-egress (demos, tests)
+  std::string origin;                      // "path:line:col" of the egress section
   std::string upstream_ca;  // PEM bundle replacing egress's trust store (local TLS upstreams)
 };
 
@@ -70,10 +73,13 @@ struct BottleSpec {
 struct Manifest {
   AgentSpec agent;
   BottleSpec bottle;  // effective: `extends` resolved
+  std::vector<std::string> warnings;
 };
 
 struct ManifestDirs {
-  std::vector<std::string> agent_dirs;  // searched in order
+  // Searched in order. The last is the operator's own; the ones before it belong to
+  // the project in the current directory (untrusted: they may ship agents, not bottles).
+  std::vector<std::string> agent_dirs;
   std::string bottle_dir;
 };
 
@@ -99,6 +105,8 @@ Result<RawBottle> parse_bottle(std::string_view text, const std::string& path,
                                const std::string& name);
 
 Result<std::string> find_agent_file(const ManifestDirs& dirs, const std::string& name);
+// Every file named `name` in the search dirs, in search order (the first one wins).
+std::vector<std::string> find_agent_files(const ManifestDirs& dirs, const std::string& name);
 Result<BottleSpec> load_bottle(const ManifestDirs& dirs, const std::string& name);
 Result<Manifest> load_manifest(const ManifestDirs& dirs, const std::string& agent_name);
 // Agent names visible in the search dirs (file names only; nothing is parsed).

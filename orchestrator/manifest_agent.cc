@@ -40,7 +40,10 @@ Result<AgentSpec> parse_agent(std::string_view text, const std::string& path,
   }
   if (provider) a.provider = *provider;
   if (command) a.command = *command;
-  if (auth) a.auth_token = *auth;
+  if (auth) {
+    a.auth_token = *auth;
+    a.auth_token_at = r.where(r.node("auth_token"));
+  }
   if (skills) {
     for (const auto& s : *skills) {
       // Skills are copied from the operator's manifest tree; never from elsewhere.

@@ -4,11 +4,14 @@
 
 #include "config/route_table.h"
 #include "config/strict_yaml.h"
+#include "config/yaml_emit.h"
 #include "orchestrator/frontmatter.h"
 #include "orchestrator/manifest.h"
-#include "orchestrator/yaml_emit.h"
 
 namespace bottle::orchestrator {
+
+using config::clone_node;
+using config::to_yaml_text;
 
 using config::MapReader;
 
@@ -123,6 +126,7 @@ Status parse_egress(MapReader& top, const YAML::Node& node, const std::string& p
   auto upstream_ca = r.str("upstream_ca");
   r.finish();
   if (!r.ok()) return Error{r.error()};
+  egress.origin = top.where(node);
   if (log) egress.log = *log;
   if (dlp && !dlp.IsNull()) egress.dlp = dlp;
   if (resolve) egress.resolve = *resolve;

@@ -8,11 +8,13 @@
 #include <set>
 #include <sstream>
 
+#include "config/yaml_emit.h"
 #include "orchestrator/manifest.h"
 #include "orchestrator/state.h"
-#include "orchestrator/yaml_emit.h"
 
 namespace bottle::orchestrator {
+
+using config::clone_node;
 
 namespace fs = std::filesystem;
 
@@ -97,7 +99,7 @@ Result<BottleSpec> resolve(const ManifestDirs& dirs, const std::string& name,
                  "; available: " + (avail.empty() ? "none" : join(avail, ", "))};
   }
   visiting.push_back(name);
-  auto text = read_text_file(path);
+  auto text = read_regular_file(path, kMaxAgentFileBytes);
   if (!text) return Error{text.error()};
   auto raw = parse_bottle(*text, path, name);
   if (!raw) return Error{raw.error()};
@@ -131,15 +133,27 @@ std::vector<std::string> list_agent_names(const ManifestDirs& dirs) {
   return {all.begin(), all.end()};
 }
 
+std::vector<std::string> find_agent_files(const ManifestDirs& dirs, const std::string& name) {
+  std::vector<std::string> found;
+  if (!valid_manifest_name(name)) return found;
+  for (const auto& d : dirs.agent_dirs) {
+    std::string p = d + "/" + name + ".md";
+    std::error_code ec;
+    // Two search dirs can be one directory (run from the home directory itself).
+    bool seen = std::any_of(found.begin(), found.end(),
+                            [&](const std::string& f) { return fs::equivalent(f, p, ec); });
+    if (fs::exists(fs::symlink_status(p, ec)) && !seen) found.push_back(p);
+  }
+  return found;
+}
+
 Result<std::string> find_agent_file(const ManifestDirs& dirs, const std::string& name) {
   if (!valid_manifest_name(name)) {
     return Error{"agent name '" + name +
                  "' must match [a-z][a-z0-9-]* (the file name without .md)"};
   }
-  for (const auto& d : dirs.agent_dirs) {
-    std::string p = d + "/" + name + ".md";
-    if (fs::exists(p)) return p;
-  }
+  auto found = find_agent_files(dirs, name);
+  if (!found.empty()) return found.front();
   auto avail = list_agent_names(dirs);
   return Error{"agent '" + name + "' not found in " + join(dirs.agent_dirs, " or ") +
                "; available: " + (avail.empty() ? "none" : join(avail, ", "))};
@@ -153,16 +167,27 @@ Result<BottleSpec> load_bottle(const ManifestDirs& dirs, const std::string& name
 Result<Manifest> load_manifest(const ManifestDirs& dirs, const std::string& agent_name) {
   auto path = find_agent_file(dirs, agent_name);
   if (!path) return Error{path.error()};
-  auto text = read_text_file(*path);
+  auto text = read_regular_file(*path, kMaxAgentFileBytes);
   if (!text) return Error{text.error()};
   auto agent = parse_agent(*text, *path, agent_name);
   if (!agent) return Error{agent.error()};
+  std::vector<std::string> warnings;
+  const auto all = find_agent_files(dirs, agent_name);
+  const std::string own_dir = dirs.agent_dirs.empty() ? "" : dirs.agent_dirs.back();
+  std::error_code ec;
+  agent->from_project = !fs::equivalent(fs::path(*path).parent_path(), own_dir, ec);
+  if (agent->from_project && all.size() > 1) {
+    // The project's file wins the lookup; the operator should know theirs was passed over.
+    warnings.push_back("project agent " + *path + " shadows your agent " + all.back() +
+                       " (the project's is used)");
+  }
   std::vector<std::string> visiting;
   auto bottle = resolve(dirs, agent->bottle, visiting, agent->bottle_at);
   if (!bottle) return Error{bottle.error()};
   Manifest m;
   m.agent = std::move(*agent);
   m.bottle = std::move(*bottle);
+  m.warnings = std::move(warnings);
   return m;
 }
 

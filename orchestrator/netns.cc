@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,6 +71,25 @@ std::vector<int> netns_pids(const std::string& name) {
   int pid;
   while (in >> pid) pids.push_back(pid);
   return pids;
+}
+
+int kill_netns_processes(const std::string& name) {
+  struct stat ns;
+  if (::stat(netns_path(name).c_str(), &ns) != 0) return 0;
+  int killed = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid_text = e.path().filename().string();
+    if (pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    UniqueFd pidfd = open_pidfd(pid);
+    if (!pidfd) continue;
+    struct stat net;
+    if (::stat(("/proc/" + pid_text + "/ns/net").c_str(), &net) != 0) continue;
+    if (net.st_dev != ns.st_dev || net.st_ino != ns.st_ino) continue;
+    if (pidfd_signal(pidfd, SIGKILL)) ++killed;
+  }
+  return killed;
 }
 
 Result<UniqueFd> open_netns(const std::string& name) {

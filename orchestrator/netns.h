@@ -21,6 +21,9 @@ Status delete_netns(const std::string& name);
 std::vector<std::string> list_bottle_netns();
 // pids of processes whose network namespace is `name` (`ip netns pids`).
 std::vector<int> netns_pids(const std::string& name);
+// SIGKILLs every process inside namespace `name`. Each is held by a pidfd while its
+// namespace is checked, so a pid recycled meanwhile is not hit. Returns how many.
+int kill_netns_processes(const std::string& name);
 
 // A listening TCP socket bound to 127.0.0.1:<port> inside the namespace: a helper
 // thread enters the namespace, binds, and hands the fd back (a socket keeps the

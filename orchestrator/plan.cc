@@ -5,10 +5,13 @@
 #include <map>
 
 #include "common/ascii.h"
+#include "config/gate_config.h"
+#include "config/yaml_emit.h"
 #include "orchestrator/provider.h"
-#include "orchestrator/yaml_emit.h"
 
 namespace bottle::orchestrator {
+
+using config::clone_node;
 
 bool is_sandbox_env(const std::string& name) {
   static const char* const kNames[] = {"HTTPS_PROXY",
@@ -32,7 +35,8 @@ bool is_sandbox_env(const std::string& name) {
 
 namespace {
 
-PlanRoute to_plan_route(const YAML::Node& manifest_route, bool from_provider) {
+PlanRoute to_plan_route(const YAML::Node& manifest_route, bool from_provider,
+                        const std::string& origin) {
   PlanRoute r;
   r.node = clone_node(manifest_route);
   r.host = r.node["host"].Scalar();
@@ -41,8 +45,35 @@ PlanRoute to_plan_route(const YAML::Node& manifest_route, bool from_provider) {
   if (r.node["auth"] && r.node["auth"].IsMap()) {
     r.scheme = r.node["auth"]["scheme"].Scalar();
     r.token_ref = r.node["auth"]["token_ref"].Scalar();
+    r.token_origin = origin;
   }
   return r;
+}
+
+// A repo the gate cannot serve is a manifest error now, not a crash-looping gate later.
+Status check_repo(const GitRepo& r) {
+  const std::string at = r.origin + ": repo '" + r.name + "': ";
+  if (!r.fields["url"]) return Error{at + "needs 'url' (the upstream's ssh URL)"};
+  if (auto url = config::parse_ssh_url(r.fields["url"].Scalar()); !url)
+    return Error{at + url.error()};
+  if (!r.fields["host_key"]) {
+    return Error{
+        at +
+        "needs 'host_key' (the upstream's ssh host key, e.g. from ssh-keyscan; the gate never "
+        "trusts a key on first use)"};
+  }
+  if (auto hk = config::parse_host_key(r.fields["host_key"].Scalar()); !hk)
+    return Error{at + hk.error()};
+  const YAML::Node key = r.fields["key"];
+  if (!key || !key.IsMap())
+    return Error{at + "needs 'key: {provider: static, path: ...}' (the gate's ssh key)"};
+  if (key["provider"].Scalar() != "static") {
+    return Error{at + "key provider '" + key["provider"].Scalar() +
+                 "' is not supported yet (use provider: static)"};
+  }
+  if (!key["path"] || key["path"].Scalar().empty())
+    return Error{at + "key {provider: static} needs 'path'"};
+  return OkStatus();
 }
 
 PlanDaemon daemon(const std::string& name, bool wanted, const BinaryFinder& find) {
@@ -66,6 +97,10 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
   p.prompt = m.agent.prompt;
   p.git_user = m.agent.git_user;
   p.repos = m.bottle.repos;
+  p.warnings = m.warnings;
+  for (const auto& r : p.repos) {
+    if (auto st = check_repo(r); !st) return Error{st.error()};
+  }
   // Supervise defaults on: an agent that can ask for help is the safer default.
   p.supervise = m.bottle.supervise.value_or(true);
 
@@ -85,13 +120,17 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     std::filesystem::path rel(s);
     std::string name =
         rel.filename().empty() ? rel.parent_path().filename().string() : rel.filename().string();
-    p.skills.push_back({(root / rel).lexically_normal().string(), prov->skills_dir + "/" + name});
+    p.skills.push_back({(root / rel).lexically_normal().string(), root.string(), s,
+                        prov->skills_dir + "/" + name});
   }
 
   // Routes: provider routes own their hosts; manifest routes for other hosts follow.
   std::map<std::string, bool> provider_hosts;
+  // A provider route carries the credential the agent file names in auth_token.
+  const std::string agent_origin =
+      (m.agent.from_project ? "project agent " : "agent ") + m.agent.auth_token_at;
   for (const auto& r : prov->routes) {
-    p.routes.push_back(to_plan_route(r, true));
+    p.routes.push_back(to_plan_route(r, true, agent_origin));
     provider_hosts[ascii_lower(r["host"].Scalar())] = true;
   }
   if (m.bottle.egress) {
@@ -108,7 +147,7 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
                              p.provider + " provider's route (it owns that host's credential)");
         continue;
       }
-      p.routes.push_back(to_plan_route(e.routes[i], false));
+      p.routes.push_back(to_plan_route(e.routes[i], false, "bottle " + e.route_origins[i]));
     }
   }
   // One EGRESS_TOKEN_<n> slot per distinct host variable, in route order.
@@ -119,7 +158,7 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     if (it == slot_of.end()) {
       std::string slot = "EGRESS_TOKEN_" + std::to_string(slot_of.size());
       it = slot_of.emplace(r.token_ref, slot).first;
-      p.token_slots.push_back({slot, r.token_ref});
+      p.token_slots.push_back({slot, r.token_ref, r.token_origin});
     }
     r.token_slot = it->second;
     YAML::Node auth = r.node["auth"];
@@ -127,14 +166,21 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     auth["token_env"] = r.token_slot;
   }
   // Operator-listed secrets name host variables too; egress only receives the
-  // EGRESS_SECRET_<n> slots init hands it, so rewrite the list to those slots.
+  // EGRESS_SECRET_<n> slots init hands it, so rewrite the list to those slots. The gate
+  // watches pushes for the same secrets through its own GITGATE_SECRET_<n> slots.
   if (p.egress_dlp && p.egress_dlp.IsMap() && p.egress_dlp["known_secrets_env"]) {
     YAML::Node names = p.egress_dlp["known_secrets_env"];
     YAML::Node slots(YAML::NodeType::Sequence);
     for (size_t i = 0; i < names.size(); ++i) {
       std::string slot = "EGRESS_SECRET_" + std::to_string(i);
-      p.token_slots.push_back({slot, names[i].Scalar()});
+      p.token_slots.push_back({slot, names[i].Scalar(), "bottle " + m.bottle.egress->origin});
       slots.push_back(slot);
+    }
+    if (!p.repos.empty()) {
+      for (size_t i = 0; i < names.size(); ++i) {
+        p.token_slots.push_back({"GITGATE_SECRET_" + std::to_string(i), names[i].Scalar(),
+                                 "bottle " + m.bottle.egress->origin});
+      }
     }
     p.egress_dlp["known_secrets_env"] = slots;
   }

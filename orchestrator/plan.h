@@ -22,6 +22,7 @@ struct PlanRoute {
   std::string scheme;      // "" = no injection
   std::string token_ref;   // host env var with the credential
   std::string token_slot;  // EGRESS_TOKEN_<n>
+  std::string token_origin;  // who chose token_ref: "project agent <path:line:col>", ...
   bool from_provider = false;
 };
 
@@ -39,8 +40,10 @@ struct PlanDaemon {
 };
 
 struct TokenSlot {
-  std::string slot;      // EGRESS_TOKEN_<n>, or EGRESS_SECRET_<n> for dlp.known_secrets_env
+  std::string
+      slot;  // EGRESS_TOKEN_<n>; EGRESS_SECRET_<n> / GITGATE_SECRET_<n> for dlp.known_secrets_env
   std::string host_env;  // where its value comes from at launch
+  std::string origin;    // the manifest that named host_env (for known secrets)
 };
 
 struct Plan {
@@ -64,7 +67,9 @@ struct Plan {
   std::string backend;
   std::string prompt;
   struct Skill {
-    std::string source;       // host directory (manifest root / entry)
+    std::string source;       // host path (manifest root / relative), for messages
+    std::string root;         // the manifest root: the directory holding agents/
+    std::string relative;     // as the agent file lists it (skills/review)
     std::string destination;  // where the agent finds it
   };
   std::vector<Skill> skills;

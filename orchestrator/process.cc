@@ -1,17 +1,26 @@
 #include "orchestrator/process.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 namespace bottle::orchestrator {
@@ -32,7 +41,7 @@ int decode_status(int status) {
 // Only async-signal-safe calls between fork and exec.
 [[noreturn]] void child_fail(int err_fd, const char* what) {
   int e = errno;
-  (void)!::write(err_fd, what, std::strlen(what));
+  (void)!::write(err_fd, what, std::strlen(what) + 1);  // with its NUL: errno follows
   (void)!::write(err_fd, &e, sizeof e);
   ::_exit(127);
 }
@@ -98,11 +107,21 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
   if (::pipe2(errpipe, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
   UniqueFd err_r(errpipe[0]), err_w(errpipe[1]);
 
+  // Everything the child needs is built before fork: after it, only system calls.
+  std::vector<std::string> stage_targets;
+  std::vector<char> fd_path(64);
+  for (const auto& s : o.staged) stage_targets.push_back(o.stage_dir + "/" + s.name);
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
   if (pid == 0) {
     // Keep the error pipe clear of the fd range the passed fds will occupy.
     const int ew = ::fcntl(err_w.get(), F_DUPFD_CLOEXEC, 200);
+    if (o.parent_death_signal != 0) {
+      ::prctl(PR_SET_PDEATHSIG, o.parent_death_signal);
+      // The parent may have died before the prctl: then nobody is left to signal us.
+      if (::getppid() != parent) ::_exit(127);
+    }
     if (o.new_session) ::setsid();
     // Ignored signals survive exec: `bottle start` ignores SIGINT, its agent must not.
     for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGHUP, SIGTERM}) ::signal(sig, SIG_DFL);
@@ -110,6 +129,35 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     if (o.netns_fd >= 0 && ::setns(o.netns_fd, CLONE_NEWNET) != 0) child_fail(ew, "setns");
+    if (!o.staged.empty()) {
+      if (::unshare(CLONE_NEWNS) != 0) child_fail(ew, "unshare mount namespace");
+      if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        child_fail(ew, "make mounts private");
+      // Opened in the new namespace (a bind source must be in it), before the tmpfs can
+      // hide a source that lies below stage_dir.
+      int sources[16];
+      const size_t count = std::min<size_t>(o.staged.size(), 16);
+      for (size_t i = 0; i < count; ++i) {
+        sources[i] = ::open(o.staged[i].path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (sources[i] < 0) child_fail(ew, "open staged directory");
+      }
+      if (::mount("tmpfs", o.stage_dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "mode=0755") != 0)
+        child_fail(ew, "mount stage tmpfs");
+      for (size_t i = 0; i < count; ++i) {
+        std::snprintf(fd_path.data(), fd_path.size(), "/proc/self/fd/%d", sources[i]);
+        if (::mkdir(stage_targets[i].c_str(), 0755) != 0 ||
+            ::mount(fd_path.data(), stage_targets[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) !=
+                0)
+          child_fail(ew, "stage bind mount");
+        ::close(sources[i]);
+      }
+    }
+    for (int i = 0; i < 3; ++i) {
+      if (o.stdio[i] >= 0 && ::dup2(o.stdio[i], i) < 0) child_fail(ew, "dup2 stdio");
+    }
+    if (o.controlling_terminal && ::ioctl(0, TIOCSCTTY, 0) != 0)
+      child_fail(ew, "set controlling terminal");
     if (o.stdin_null) {
       int n = ::open("/dev/null", O_RDONLY);
       if (n < 0 || ::dup2(n, 0) < 0) child_fail(ew, "open /dev/null");
@@ -136,6 +184,12 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
     for (size_t i = 0; i < count; ++i) {
       if (::dup2(moved[i], 3 + static_cast<int>(i)) < 0) child_fail(ew, "dup2 passed fd");
     }
+    if (o.run_as) {
+      const auto [uid, gid] = *o.run_as;
+      if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+          ::setresuid(uid, uid, uid) != 0)
+        child_fail(ew, "drop privileges");
+    }
     if (o.env) {
       ::execve(argv[0], argv.data(), envp.data());
       if (errno == ENOENT && std::strchr(argv[0], '/') == nullptr) {
@@ -155,12 +209,28 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
   if (n > 0) {
     int e = 0;
     size_t len = ::strnlen(buf, sizeof buf - sizeof e);
-    if (static_cast<size_t>(n) >= len + sizeof e) std::memcpy(&e, buf + len, sizeof e);
+    if (static_cast<size_t>(n) >= len + 1 + sizeof e) std::memcpy(&e, buf + len + 1, sizeof e);
     int status;
     ::waitpid(pid, &status, 0);
     return Error{o.argv[0] + ": " + std::string(buf, len) + ": " + std::strerror(e)};
   }
   return ChildProcess(pid);
+}
+
+Result<UniqueFd> memfd_with(const std::string& name, std::string_view data) {
+  UniqueFd fd(::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd) return Error{"memfd " + name + ": " + std::strerror(errno)};
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{"memfd " + name + ": " + std::strerror(errno)};
+    off += static_cast<size_t>(n);
+  }
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0 ||
+      ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0)
+    return Error{"memfd " + name + ": " + std::strerror(errno)};
+  return fd;
 }
 
 Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
@@ -253,19 +323,80 @@ std::string find_helper_binary(const std::string& name) {
   return "";
 }
 
-bool process_alive(pid_t pid) {
-  if (pid <= 0) return false;
-  if (::kill(pid, 0) != 0) return errno == EPERM;
-  // A zombie is not alive for our purposes.
-  std::string stat_path = "/proc/" + std::to_string(pid) + "/stat";
-  FILE* f = std::fopen(stat_path.c_str(), "r");
-  if (!f) return false;
-  char buf[512] = {};
-  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  std::string s(buf, n);
+namespace {
+
+struct ProcStat {
+  char state = 0;
+  unsigned long long start_time = 0;
+};
+
+// /proc/<pid>/stat: "pid (comm) state ppid ... starttime(22) ...". comm may hold spaces
+// and parentheses, so fields are counted from the last ')'.
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  char buf[1024];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return std::nullopt;
+  std::string_view s(buf, static_cast<size_t>(n));
   size_t paren = s.rfind(')');
-  return !(paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] == 'Z');
+  if (paren == std::string_view::npos || paren + 2 >= s.size()) return std::nullopt;
+  ProcStat st;
+  st.state = s[paren + 2];
+  // Field 3 is the state; field 22 the start time: 19 more spaces to skip.
+  size_t pos = paren + 2;
+  for (int field = 3; field < 22 && pos != std::string_view::npos; ++field) {
+    pos = s.find(' ', pos);
+    if (pos != std::string_view::npos) ++pos;
+  }
+  if (pos == std::string_view::npos) return std::nullopt;
+  st.start_time = std::strtoull(std::string(s.substr(pos, 24)).c_str(), nullptr, 10);
+  return st;
+}
+
+}  // namespace
+
+ProcessId identify_process(pid_t pid) {
+  auto st = read_proc_stat(pid);
+  return {pid, st && st->state != 'Z' ? st->start_time : 0};
+}
+
+bool process_alive(const ProcessId& p) {
+  if (p.start_time == 0) return false;
+  auto st = read_proc_stat(p.pid);
+  return st && st->state != 'Z' && st->start_time == p.start_time;
+}
+
+// Raw syscalls: glibc 2.36's <sys/pidfd.h> lacks C linkage for C++.
+UniqueFd open_pidfd(pid_t pid) {
+  if (pid <= 0) return UniqueFd();
+  return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+}
+
+bool pidfd_signal(const UniqueFd& pidfd, int sig) {
+  return pidfd && ::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) == 0;
+}
+
+bool signal_process(const ProcessId& p, int sig) {
+  if (p.pid <= 0 || p.start_time == 0) return false;
+  UniqueFd pidfd = open_pidfd(p.pid);
+  // The pidfd names one process for good; if that is the recorded one now, it is the
+  // one the signal reaches.
+  if (!pidfd || !process_alive(p)) return false;
+  return pidfd_signal(pidfd, sig);
+}
+
+bool stop_process(const ProcessId& p, std::chrono::milliseconds grace) {
+  if (!signal_process(p, SIGTERM)) return !process_alive(p);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (process_alive(p) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (process_alive(p)) signal_process(p, SIGKILL);
+  for (int i = 0; i < 200 && process_alive(p); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return !process_alive(p);
 }
 
 }  // namespace bottle::orchestrator

@@ -4,9 +4,11 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,8 +48,27 @@ struct SpawnOptions {
   std::string stdout_file;                      // append; empty = inherit
   std::string stderr_file;  // append; empty = inherit (or same as stdout when equal)
   bool stdin_null = false;
+  // Become the child's 0, 1, 2 where not -1 (before stdout_file/stderr_file apply).
+  std::array<int, 3> stdio = {-1, -1, -1};
   bool new_session = false;  // setsid: its own process group, no controlling tty
+  // With new_session: the terminal on fd 0 becomes the new session's controlling tty.
+  bool controlling_terminal = false;
   int netns_fd = -1;         // setns(CLONE_NEWNET) before exec
+  // Sent to the child when the thread that called spawn() exits (PR_SET_PDEATHSIG; it
+  // survives exec). Call spawn() from the main thread, so that thread is the process.
+  int parent_death_signal = 0;
+  // Directories the child reaches through a private stage: in its own mount namespace
+  // it opens each `path` (still as root), mounts a tmpfs on `stage_dir` and bind-mounts
+  // each directory at stage_dir/<name>. A child that then drops to `run_as` reaches
+  // them there even when it could not search the directories above them.
+  struct Staged {
+    std::string path;
+    std::string name;
+  };
+  std::string stage_dir;
+  std::vector<Staged> staged;
+  // uid and gid to switch to (supplementary groups dropped) right before exec.
+  std::optional<std::pair<uid_t, gid_t>> run_as;
 };
 
 class ChildProcess {
@@ -79,6 +100,9 @@ struct CaptureResult {
   std::string out;
   std::string err;
 };
+// A sealed memfd holding `data`, read from offset 0 (e.g. bwrap's --ro-bind-data FD).
+Result<UniqueFd> memfd_with(const std::string& name, std::string_view data);
+
 // Runs argv to completion, capturing stdout and stderr (each capped at 1 MiB).
 Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
                                   const std::string& stdin_data = "");
@@ -89,6 +113,26 @@ std::string first_line(const std::string& text);
 // Executable next to the running `bottle` binary, else on PATH; "" if not found.
 std::string find_helper_binary(const std::string& name);
 
-bool process_alive(pid_t pid);
+// A process as metadata.json records it: its pid and its start time (clock ticks after
+// boot, field 22 of /proc/<pid>/stat). A pid the kernel has since handed to another
+// process has another start time, so it is never mistaken for the recorded one.
+struct ProcessId {
+  pid_t pid = 0;
+  unsigned long long start_time = 0;  // 0: unknown, so never treated as alive
+};
+
+// The identity of a running process; {pid, 0} when there is no such process.
+ProcessId identify_process(pid_t pid);
+// True while that very process runs (a zombie or a recycled pid is not alive).
+bool process_alive(const ProcessId& process);
+// Sends `sig` to that very process through a pidfd, so no other process can take its
+// pid between the identity check and the signal. False when it is gone.
+bool signal_process(const ProcessId& process, int sig);
+// A pidfd for `pid`, empty when there is no such process. It names that one process for
+// good: signals sent through it never reach a later owner of the pid.
+UniqueFd open_pidfd(pid_t pid);
+bool pidfd_signal(const UniqueFd& pidfd, int sig);
+// SIGTERM, up to `grace` for it to go, then SIGKILL. True when it is gone.
+bool stop_process(const ProcessId& process, std::chrono::milliseconds grace);
 
 }  // namespace bottle::orchestrator

@@ -2,18 +2,18 @@
 
 #include <filesystem>
 
+#include "orchestrator/agent_user.h"
+
 namespace bottle::orchestrator {
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// The agent maps to the host's uid 0 (so it can write a root-owned workspace), which
-// would let it read root-only files such as /etc/shadow or ssh host keys. So /etc is an
-// allow-list of what programs need, not the whole directory.
-constexpr const char* kEtcAllowList[] = {"passwd",
-                                         "group",
-                                         "hosts",
+// /etc is an allow-list of what programs need, not the whole directory: the host's
+// configuration (users, sudoers, ssh, service settings) is none of the agent's business,
+// even where its unprivileged uid could read it. passwd and group are the bottle's own.
+constexpr const char* kEtcAllowList[] = {"hosts",
                                          "hostname",
                                          "nsswitch.conf",
                                          "host.conf",
@@ -77,6 +77,9 @@ std::vector<std::pair<std::string, std::string>> host_system_dirs() {
 }
 
 std::vector<std::string> bwrap_argv(const SandboxSpec& s) {
+  const std::string stage = kStageDir;
+  const std::string agent_files = stage + "/" + kStagedAgentFiles;
+  const std::string workspace = stage + "/" + kStagedWorkspace;
   std::vector<std::string> a = {s.bwrap};
   for (const auto& [path, link] : s.system) {
     if (link.empty()) {
@@ -88,16 +91,27 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& s) {
   a.insert(a.end(),
            {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs",
             "/home", "--dir", kAgentHome, "--tmpfs", "/root", "--tmpfs", "/run"});
-  a.insert(a.end(), {"--ro-bind", s.agent_files_dir, kAgentFilesDir});
-  if (!s.workspace.empty())
-    a.insert(a.end(), {"--bind", s.workspace, s.workspace, "--chdir", s.workspace});
-  for (const auto& [from, to] : s.ro_binds) a.insert(a.end(), {"--ro-bind", from, to});
-  // The user namespace takes the agent's capabilities away even though it maps to uid 0,
-  // so it cannot reconfigure the network namespace it was placed in.
+  if (s.passwd_fd >= 0)
+    a.insert(a.end(), {"--ro-bind-data", std::to_string(s.passwd_fd), "/etc/passwd"});
+  if (s.group_fd >= 0)
+    a.insert(a.end(), {"--ro-bind-data", std::to_string(s.group_fd), "/etc/group"});
+  a.insert(a.end(), {"--ro-bind", agent_files, kAgentFilesDir});
+  // bwrap binds are nosuid and nodev (only --dev-bind keeps devices).
+  if (!s.workspace.empty()) {
+    a.insert(a.end(), {"--bind", workspace, s.workspace, "--chdir", s.workspace});
+    for (const auto& [rel, read_only] : s.workspace_binds)
+      a.insert(a.end(), {read_only ? "--ro-bind" : "--bind", workspace + "/" + rel,
+                         s.workspace + "/" + rel});
+  }
+  for (const auto& [rel, to] : s.agent_file_binds)
+    a.insert(a.end(), {"--ro-bind", agent_files + "/" + rel, to});
+  // bwrap runs unprivileged; the user namespace maps the agent's inside uid to it alone.
+  const std::string inside = std::to_string(kAgentUidInside);
   a.insert(a.end(),
-           {"--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid", "--unshare-ipc",
+           {"--unshare-user", "--uid", inside, "--gid", inside, "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--hostname", "bottle", "--cap-drop", "ALL", "--die-with-parent"});
-  if (!s.interactive) a.push_back("--new-session");  // no TIOCSTI into the operator's tty
+  if (s.new_session) a.push_back("--new-session");  // no TIOCSTI into any terminal
+  if (s.seccomp_fd >= 0) a.insert(a.end(), {"--seccomp", std::to_string(s.seccomp_fd)});
   a.push_back("--clearenv");
   for (const auto& kv : s.env) {
     size_t eq = kv.find('=');

@@ -6,14 +6,14 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
 #include "orchestrator/manifest.h"
+#include "orchestrator/netns.h"
 #include "orchestrator/process.h"
 
 namespace bottle::orchestrator {
@@ -26,14 +26,8 @@ std::string state_root() {
 std::string state_dir(const std::string& slug) {
   return state_root() + "/" + slug;
 }
-
-std::string now_iso8601() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+std::string init_ctl_path(const std::string& slug) {
+  return state_dir(slug) + "/init.sock";
 }
 
 Result<std::string> choose_slug(const std::string& agent, const std::string& label) {
@@ -67,62 +61,87 @@ Status make_dir(const std::string& path, mode_t mode) {
   return OkStatus();
 }
 
-Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Error{tmp + ": " + std::strerror(errno)};
-  UniqueFd owned(fd);
-  if (::fchmod(fd, mode) != 0) return Error{tmp + ": chmod: " + std::strerror(errno)};
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::unlink(tmp.c_str());
-      return Error{tmp + ": write: " + std::strerror(errno)};
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Error{path + ": " + std::strerror(errno)};
-  }
-  return OkStatus();
+namespace {
+
+std::string size_name(size_t bytes) {
+  if (bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes) + " bytes";
 }
 
-Result<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{path + ": cannot read: " + std::strerror(errno)};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+}  // namespace
+
+Result<std::string> read_regular_fd(int path_fd, const std::string& shown, size_t max_bytes) {
+  struct stat st;
+  if (::fstat(path_fd, &st) != 0) return Error{shown + ": " + std::strerror(errno)};
+  if (S_ISLNK(st.st_mode)) return Error{shown + ": is a symbolic link"};
+  if (!S_ISREG(st.st_mode)) return Error{shown + ": not a regular file"};
+  if (static_cast<uint64_t>(st.st_size) > max_bytes)
+    return Error{shown + ": larger than " + size_name(max_bytes)};
+  // Reopening the O_PATH descriptor through /proc reaches the same, checked inode.
+  const std::string via = "/proc/self/fd/" + std::to_string(path_fd);
+  UniqueFd fd(::open(via.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return Error{shown + ": " + std::strerror(errno)};
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error{shown + ": read: " + std::strerror(errno)};
+    if (n == 0) return data;
+    data.append(buf, static_cast<size_t>(n));
+    // The size was checked, but a file can grow while it is read.
+    if (data.size() > max_bytes) return Error{shown + ": larger than " + size_name(max_bytes)};
+  }
+}
+
+Result<std::string> read_regular_file(const std::string& path, size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+  if (!fd) return Error{path + ": " + std::strerror(errno)};
+  return read_regular_fd(fd.get(), path, max_bytes);
 }
 
 Status write_metadata(const std::string& dir, const BottleMetadata& m) {
-  nlohmann::json j = {
-      {"slug", m.slug},
-      {"label", m.label},
-      {"agent", m.agent},
-      {"bottle", m.bottle},
-      {"backend", m.backend},
-      {"created", m.created},
-      {"netns", m.netns},
-      {"status", m.status},
-      {"pids",
-       {{"orchestrator", m.orchestrator_pid}, {"init", m.init_pid}, {"agent", m.agent_pid}}},
-      {"init_ctl", m.init_ctl},
-      {"workspace", m.workspace}};
+  nlohmann::json j = {{"slug", m.slug},
+                      {"label", m.label},
+                      {"agent", m.agent},
+                      {"bottle", m.bottle},
+                      {"backend", m.backend},
+                      {"created", m.created},
+                      {"netns", m.netns},
+                      {"status", m.status},
+                      {"pids",
+                       {{"orchestrator", m.pids.orchestrator.pid},
+                        {"crash_guard", m.pids.crash_guard.pid},
+                        {"init", m.pids.init.pid},
+                        {"agent", m.pids.agent.pid}}},
+                      {"pid_start_times",
+                       {{"orchestrator", m.pids.orchestrator.start_time},
+                        {"crash_guard", m.pids.crash_guard.start_time},
+                        {"init", m.pids.init.start_time},
+                        {"agent", m.pids.agent.start_time}}},
+                      {"init_ctl", m.init_ctl},
+                      {"workspace", m.workspace}};
   // Written once the port is chosen: an early save (netns recorded for cleanup) must not
   // advertise port 0 to `bottle info` or a script polling metadata.json.
   if (m.admin_port != 0) j["admin_port"] = m.admin_port;
+  if (m.agent_uid != 0) {
+    j["agent_user"] = {{"uid", m.agent_uid},
+                       {"gid", m.agent_gid},
+                       {"workspace_shared", m.workspace_shared},
+                       {"started", m.agent_started}};
+  }
   return write_file_atomic(dir + "/metadata.json", j.dump(2) + "\n", 0600);
 }
 
 Result<BottleMetadata> read_metadata(const std::string& dir) {
   const std::string path = dir + "/metadata.json";
-  std::ifstream in(path);
-  if (!in) return Error{path + ": " + std::strerror(errno)};
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  auto text = read_regular_file(path, kMaxAgentFileBytes);
+  if (!text) return Error{text.error()};
+  return parse_metadata(*text, path);
+}
+
+Result<BottleMetadata> parse_metadata(std::string_view json, const std::string& path) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Error{path + ": not valid JSON"};
   BottleMetadata m;
   auto s = [&](const char* k) {
@@ -140,15 +159,38 @@ Result<BottleMetadata> read_metadata(const std::string& dir) {
   m.workspace = s("workspace");
   if (j.contains("admin_port") && j["admin_port"].is_number_integer())
     m.admin_port = j["admin_port"];
-  if (j.contains("pids") && j["pids"].is_object()) {
-    auto p = [&](const char* k) {
-      return j["pids"].contains(k) && j["pids"][k].is_number_integer() ? j["pids"][k].get<pid_t>()
-                                                                       : 0;
+  // A process without a recorded start time cannot be told from a recycled pid: it
+  // stays {pid, 0}, which is never alive and never signalled.
+  auto process = [&](const char* k) {
+    ProcessId id;
+    auto number = [&](const char* table) -> const nlohmann::json* {
+      if (!j.contains(table) || !j[table].is_object() || !j[table].contains(k)) return nullptr;
+      return j[table][k].is_number_unsigned() ? &j[table][k] : nullptr;
     };
-    m.orchestrator_pid = p("orchestrator");
-    m.init_pid = p("init");
-    m.agent_pid = p("agent");
+    if (auto* pid = number("pids"); pid && *pid <= std::numeric_limits<pid_t>::max())
+      id.pid = pid->get<pid_t>();
+    if (auto* start = number("pid_start_times")) id.start_time = start->get<unsigned long long>();
+    return id;
+  };
+  if (j.contains("agent_user") && j["agent_user"].is_object()) {
+    const auto& u = j["agent_user"];
+    auto id = [&](const char* k) -> uint32_t {
+      return u.contains(k) && u[k].is_number_unsigned() && u[k] <= 0xFFFFFFFEu
+                 ? u[k].get<uint32_t>()
+                 : 0;
+    };
+    m.agent_uid = id("uid");
+    m.agent_gid = id("gid");
+    m.workspace_shared = u.contains("workspace_shared") && u["workspace_shared"].is_boolean() &&
+                         u["workspace_shared"].get<bool>();
+    m.agent_started = u.contains("started") && u["started"].is_number_integer()
+                          ? u["started"].get<long long>()
+                          : 0;
   }
+  m.pids.orchestrator = process("orchestrator");
+  m.pids.crash_guard = process("crash_guard");
+  m.pids.init = process("init");
+  m.pids.agent = process("agent");
   if (m.slug.empty()) return Error{path + ": missing slug"};
   return m;
 }
@@ -157,8 +199,12 @@ std::vector<BottleMetadata> list_metadata() {
   std::vector<BottleMetadata> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(state_root(), ec)) {
-    if (!e.is_directory()) continue;
-    if (auto m = read_metadata(e.path().string())) out.push_back(std::move(*m));
+    const std::string name = e.path().filename().string();
+    if (e.is_symlink() || !e.is_directory() || !valid_manifest_name(name)) continue;
+    if (auto m = read_metadata(e.path().string())) {
+      m->slug = name;
+      out.push_back(std::move(*m));
+    }
   }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.created < b.created; });
@@ -167,8 +213,14 @@ std::vector<BottleMetadata> list_metadata() {
 
 bool bottle_alive(const BottleMetadata& m) {
   if (m.status == "exited") return false;
-  if (m.status == "kept") return process_alive(m.init_pid);
-  return process_alive(m.orchestrator_pid);
+  if (m.status == "kept") return process_alive(m.pids.init);
+  return process_alive(m.pids.orchestrator);
+}
+
+bool bottle_has_leftovers(const BottleMetadata& m) {
+  if (bottle_alive(m)) return false;
+  return process_alive(m.pids.init) || process_alive(m.pids.agent) ||
+         fs::exists(netns_path(netns_name(m.slug)));
 }
 
 }  // namespace bottle::orchestrator

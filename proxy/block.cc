@@ -26,6 +26,8 @@ std::string_view reason_name(BlockReason r) {
       return "git_push_via_proxy";
     case BlockReason::bad_request:
       return "bad_request";
+    case BlockReason::cleartext_credential:
+      return "cleartext_credential";
   }
   return "bad_request";
 }

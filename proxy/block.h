@@ -19,8 +19,9 @@ enum class BlockReason {
   body_too_large,
   git_push_via_proxy,
   bad_request,
+  cleartext_credential,
 };
-inline constexpr int kBlockReasonCount = 9;
+inline constexpr int kBlockReasonCount = 10;
 
 std::string_view reason_name(BlockReason r);
 

@@ -24,7 +24,7 @@ void BodyInspector::fail(std::string why) {
 }
 
 bool BodyInspector::feed(std::string_view chunk, std::vector<dlp::Finding>& out) {
-  if (!error_.empty()) return !unreadable();
+  if (!error_.empty()) return false;
   if (!decoder_) {
     scan_->feed(chunk, out);
     return true;
@@ -32,19 +32,19 @@ bool BodyInspector::feed(std::string_view chunk, std::vector<dlp::Finding>& out)
   decoded_.clear();
   if (auto s = decoder_->feed(chunk, decoded_); !s) {
     fail(s.error());
-    return !unreadable();
+    return false;
   }
   if (!decoded_.empty()) scan_->feed(decoded_, out);
   return true;
 }
 
 bool BodyInspector::finish(std::vector<dlp::Finding>& out) {
-  if (!error_.empty()) return !unreadable();
+  if (!error_.empty()) return false;
   if (decoder_) {
     decoded_.clear();
     if (auto s = decoder_->finish(decoded_); !s) {
       fail(s.error());
-      return !unreadable();
+      return false;
     }
     if (!decoded_.empty()) scan_->feed(decoded_, out);
   }

@@ -18,7 +18,8 @@ namespace bottle::proxy {
 class BodyInspector {
  public:
   // `content_encoding`: the header value, if any. Decoded output past `max_decoded` stops
-  // the scan (too_large()) rather than buffering: a zip bomb costs nothing.
+  // the scan (too_large()) rather than buffering, so a zip bomb costs nothing; the body is
+  // then unreadable too: its tail was never scanned (SPEC §4.2.7).
   BodyInspector(const dlp::Scanner& scanner, dlp::Direction dir, std::string_view location,
                 const std::optional<std::string>& content_encoding, size_t max_decoded);
 
@@ -26,7 +27,7 @@ class BodyInspector {
   bool feed(std::string_view chunk, std::vector<dlp::Finding>& out);
   bool finish(std::vector<dlp::Finding>& out);
 
-  bool unreadable() const { return !error_.empty() && !too_large_; }
+  bool unreadable() const { return !error_.empty(); }
   bool too_large() const { return too_large_; }
   const std::string& error() const { return error_; }
 

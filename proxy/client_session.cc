@@ -1,5 +1,6 @@
 #include "proxy/client_session.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "common/log.h"
@@ -27,17 +28,93 @@ void ClientSession::accept(Worker& worker, uv_stream_t* server) {
     s->client_.close();
     return;
   }
-  s->deadline_.arm(kIdleMs);
+  s->arm_deadline();
   s->client_.start_reading();
 }
 
+void ClientSession::arm_deadline() {
+  phase_started_ = last_activity_ = uv_now(worker_.loop());
+  if (state_ != State::closing) deadline_.arm(phase_check_ms());
+}
+
+// Which limit applies may change inside a phase (reads paused and resumed), so the timer
+// checks at least as often as the smallest one.
+uint64_t ClientSession::phase_check_ms() const {
+  const Timeouts& t = worker_.shared().timeouts;
+  if (state_ == State::body) return std::min(t.body_ms, t.upstream_ms);
+  if (state_ == State::awaiting_response) return std::min(t.client_ms, t.upstream_ms);
+  return phase_limit_ms();
+}
+
+void ClientSession::touch() {
+  last_activity_ = uv_now(worker_.loop());
+}
+
+uint64_t ClientSession::phase_limit_ms() const {
+  const Timeouts& t = worker_.shared().timeouts;
+  switch (state_) {
+    case State::head:
+    case State::tunnel_choice:
+    case State::discard:
+      return t.idle_ms;
+    case State::dialing:
+      return t.connect_ms;
+    case State::body:  // reads from the client stop while the upstream is slow to take them
+      return client_.reading() ? t.body_ms : t.upstream_ms;
+    case State::awaiting_response:  // the upstream is paused while the client is slow to read
+      return up_ && up_->paused() ? t.client_ms : t.upstream_ms;
+    case State::raw:
+      return t.websocket_ms;
+    case State::closing:
+      break;
+  }
+  return t.idle_ms;
+}
+
 void ClientSession::on_deadline() {
-  if (state_ == State::dialing) {
-    respond_error(504, "Gateway Timeout", "upstream connect timed out");
+  if (state_ == State::closing) return;
+  // Head, idle, dial and a refused body's drain run against the clock; the other phases
+  // against silence.
+  const bool absolute = state_ == State::head || state_ == State::tunnel_choice ||
+                        state_ == State::discard || state_ == State::dialing;
+  const uint64_t now = uv_now(worker_.loop());
+  const uint64_t since = now - (absolute ? phase_started_ : last_activity_);
+  const uint64_t limit = phase_limit_ms();
+  if (since < limit) {
+    deadline_.arm(std::min(limit - since, phase_check_ms()));
     return;
   }
-  if (state_ == State::head || state_ == State::tunnel_choice || state_ == State::discard) {
-    abort_all();  // idle, a slow head, or a refused body that never finishes
+  static constexpr const char* kPhase[] = {"idle", "tunnel", "connect", "request_body",
+                                           "response", "discard", "websocket", "closing"};
+  const char* phase = kPhase[static_cast<int>(state_)];
+  if (state_ == State::awaiting_response && up_ && up_->paused()) phase = "client_not_reading";
+  Metrics& m = worker_.mutable_metrics();
+  m.add(m.timeouts);
+  if (log_level() != config::LogLevel::off && state_ != State::head) {
+    log::warn("egress_timeout", {{"request_id", request_id_},
+                                 {"phase", phase},
+                                 {"host", verdict_.target.host},
+                                 {"seconds", static_cast<double>(limit) / 1000.0}});
+  }
+  if (response_head_sent_ || state_ == State::head || state_ == State::tunnel_choice ||
+      state_ == State::discard || state_ == State::raw ||
+      (up_ && up_->paused() && state_ == State::awaiting_response)) {
+    abort_all();  // idle, a slow head, a stalled reader: nothing useful left to say
+  } else if (state_ == State::body) {
+    if (up_) {
+      up_->close();  // the upstream must not take a truncated body for a whole one
+      up_ = nullptr;
+    }
+    held_.clear();
+    body_lease_.reset();
+    client_.write(simple_response(408, "Request Timeout", "text/plain",
+                                  "egress: the request body stalled\n", true));
+    state_ = State::closing;
+    client_.close_after_flush();
+  } else {
+    respond_error(504, "Gateway Timeout",
+                  state_ == State::dialing ? "upstream connect timed out"
+                                           : "upstream sent no response in time");
   }
 }
 
@@ -45,7 +122,9 @@ ClientSession::ClientSession(Worker& worker)
     : worker_(worker),
       client_(worker.loop(), this),
       deadline_(worker.loop(), [this] { on_deadline(); }),
-      req_parser_(std::make_unique<Http1Parser>(Http1Parser::Kind::request)) {
+      req_parser_(std::make_unique<Http1Parser>(Http1Parser::Kind::request)),
+      ws_lease_(worker.shared().budget.get()),
+      body_lease_(worker.shared().budget.get()) {
   req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
   worker_.mutable_metrics().active_connections.fetch_add(1, std::memory_order_relaxed);
 }
@@ -57,13 +136,20 @@ config::LogLevel ClientSession::log_level() const {
 
 ExchangeFacts ClientSession::facts() const {
   ExchangeFacts f;
+  const auto& snap = snap_ ? snap_ : worker_.snapshot();
+  f.scanner = snap->scanner.get();
+  f.url_scanned = verdict_.url_scanned;
   f.request_id = request_id_;
   f.method = req_.method;
   f.host = verdict_.target.host;
   f.port = verdict_.target.port;
   f.path = verdict_.path;
   f.query = verdict_.query;
-  if (verdict_.route) f.rule = verdict_.route->id;
+  if (verdict_.route) {
+    f.rule = verdict_.route->id;
+  } else if (!ws_rule_.empty()) {
+    f.rule = ws_rule_;
+  }
   return f;
 }
 
@@ -71,6 +157,7 @@ ExchangeFacts ClientSession::facts() const {
 
 void ClientSession::on_data(Transport&, std::string_view data) {
   if (state_ == State::closing) return;
+  touch();
   if (state_ == State::raw) {
     relay_ws_to_upstream(data);
     update_client_reading();
@@ -185,8 +272,13 @@ void ClientSession::on_request_head() {
     }
     out_scan_ = std::make_unique<BodyInspector>(*snap_->scanner, dlp::Direction::outbound, "body",
                                                 req_.header("content-encoding"), kMaxDecodedBody);
-    // "block" means nothing leaves before the scan said yes: hold the body (bounded).
+    // "block" means nothing leaves before the scan said yes: hold the body (bounded, and
+    // drawn from the process budget: a declared length is taken at once).
     hold_body_ = verdict_.body_dlp == config::DlpAction::block && !too_large;
+    if (hold_body_ && !body_lease_.resize(req_.content_length.value_or(0))) {
+      respond_busy();
+      return;
+    }
   }
   if (req_.has_body()) {
     auto expect = req_.header("expect");
@@ -196,7 +288,7 @@ void ClientSession::on_request_head() {
   log_request(log_level(), facts());
 
   state_ = State::dialing;
-  deadline_.arm(kConnectMs);
+  arm_deadline();
   std::string key = UpstreamConn::pool_key(verdict_.target, verdict_.upstream_tls,
                                            verdict_.route && verdict_.route->allow_private);
   if (UpstreamConn* idle = worker_.take_idle(key)) {
@@ -230,7 +322,7 @@ bool ClientSession::retry_on_fresh_connection() {
   }
   retrying_ = true;
   state_ = State::dialing;
-  deadline_.arm(kConnectMs);
+  arm_deadline();
   dial();
   return true;
 }
@@ -244,13 +336,13 @@ void ClientSession::on_connect_request() {
     return;
   }
   arrival_.tunnel = verdict_.target;
-  deadline_.arm(kIdleMs);
   client_.write(kConnectEstablished);
   // The CONNECT parser is spent (llhttp treats the rest as another protocol).
   req_parser_ = std::make_unique<Http1Parser>(Http1Parser::Kind::request);
   req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
   reset_exchange();
   state_ = State::tunnel_choice;
+  arm_deadline();
 }
 
 void ClientSession::choose_tunnel_protocol(std::string_view first_bytes) {
@@ -281,6 +373,11 @@ void ClientSession::on_request_body(std::string_view chunk) {
   }
   if (hold_body_) {
     std::string framed = req_.chunked ? chunk_frame(chunk) : std::string(chunk);
+    if (body_bytes_ > body_lease_.held() && body_bytes_ <= verdict_.max_body_bytes &&
+        !body_lease_.resize(body_bytes_)) {
+      respond_busy();  // a chunked body grew past what the budget has left
+      return;
+    }
     if (body_bytes_ > verdict_.max_body_bytes) {
       if (!verdict_.stream_large_bodies) {
         block(BlockReason::body_too_large, 403, "request body exceeds dlp.max_body_bytes", true);
@@ -291,6 +388,7 @@ void ClientSession::on_request_body(std::string_view chunk) {
       send_request_head();
       for (const auto& piece : held_) up_->write(piece);
       held_.clear();
+      body_lease_.reset();
       up_->write(framed);
       return;
     }
@@ -326,7 +424,7 @@ void ClientSession::on_request_end() {
   if (state_ == State::discard) {
     reset_exchange();
     state_ = State::head;
-    deadline_.arm(kIdleMs);
+    arm_deadline();
     return;
   }
   if (state_ != State::body) return;
@@ -340,10 +438,12 @@ void ClientSession::on_request_end() {
     for (const auto& piece : held_) up_->write(piece);
     held_.clear();
     hold_body_ = false;
+    body_lease_.reset();
   }
   if (req_.chunked) up_->write(kLastChunk);
   request_sent_ = true;
   state_ = State::awaiting_response;
+  arm_deadline();
 }
 
 void ClientSession::send_request_head() {
@@ -364,8 +464,8 @@ void ClientSession::send_request_head() {
 
 void ClientSession::on_upstream_ready(UpstreamConn& up) {
   if (&up != up_ || state_ != State::dialing) return;
-  deadline_.disarm();  // responses may stream for as long as the upstream likes
   state_ = State::body;
+  arm_deadline();
   resp_parser_ = std::make_unique<Http1Parser>(Http1Parser::Kind::response);
   resp_parser_->set_body_sink([this](std::string_view c) { on_response_body(c); });
   if (req_.method == "HEAD") resp_parser_->expect_no_body();
@@ -375,6 +475,7 @@ void ClientSession::on_upstream_ready(UpstreamConn& up) {
     send_request_head();
     request_sent_ = true;
     state_ = State::awaiting_response;
+    arm_deadline();
     return;
   }
   if (!hold_body_) send_request_head();
@@ -383,6 +484,7 @@ void ClientSession::on_upstream_ready(UpstreamConn& up) {
 
 void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
   if (&up != up_) return;
+  touch();
   if (state_ == State::raw) {
     relay_ws_to_client(data);
     return;
@@ -404,9 +506,16 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
       case Http1Parser::Status::head: {
         resp_ = resp_parser_->take_head();
         if (resp_.status == 101 && verdict_.websocket) {
+          // The request offered no extension (Sec-WebSocket-Extensions is never forwarded):
+          // an upstream that negotiates one anyway would send frames the gates cannot read.
+          if (resp_.header("sec-websocket-extensions")) {
+            respond_error(502, "Bad Gateway", "upstream negotiated a WebSocket extension");
+            return;
+          }
           client_.write(serialize_response_head(resp_, false));
           response_head_sent_ = true;
           state_ = State::raw;
+          arm_deadline();
           start_ws_inspection();
           if (!data.empty()) relay_ws_to_client(data);
           if (state_ == State::raw) process_input();  // WebSocket bytes the client sent early
@@ -563,12 +672,14 @@ void ClientSession::on_upstream_failed(UpstreamConn& up, UpstreamConn::Failure k
 
 void ClientSession::on_upstream_drained(UpstreamConn& up) {
   if (&up != up_) return;
+  touch();
   if (!client_.reading() && (state_ == State::body || state_ == State::raw)) {
     process_input();
   }
 }
 
 void ClientSession::on_drained(Transport&) {
+  touch();
   if (up_ && up_->paused() && !up_->closing() &&
       (state_ == State::awaiting_response || state_ == State::body || state_ == State::raw)) {
     up_->resume();
@@ -578,33 +689,49 @@ void ClientSession::on_drained(Transport&) {
 // ---- WebSocket ----------------------------------------------------------------------
 
 void ClientSession::start_ws_inspection() {
-  if (!verdict_.route || !snap_->scanner) return;
-  size_t cap = verdict_.route->dlp.max_body_bytes;
-  if (verdict_.route->dlp.outbound != config::DlpAction::off)
-    ws_out_ = std::make_unique<WsMessageReader>(cap);
-  if (verdict_.route->dlp.inbound != config::DlpAction::off)
-    ws_in_ = std::make_unique<WsMessageReader>(cap);
+  // What the gates need of the route, copied: the exchange's snapshot is released so a
+  // long-lived WebSocket does not pin an old config.
+  if (verdict_.route && snap_->scanner) {
+    ws_dlp_ = verdict_.route->dlp;
+    ws_rule_ = verdict_.route->id;
+    if (ws_dlp_.outbound != config::DlpAction::off)
+      ws_out_ = std::make_unique<WsMessageGate>(ws_dlp_.max_body_bytes);
+    if (ws_dlp_.inbound != config::DlpAction::off)
+      ws_in_ = std::make_unique<WsMessageGate>(ws_dlp_.max_body_bytes);
+  }
+  out_scan_.reset();
+  in_scan_.reset();
+  verdict_.route = nullptr;
+  snap_.reset();
 }
 
-// Scans each complete message before the bytes that complete it are forwarded; false
-// when the connection was cut.
-bool ClientSession::inspect_ws(WsMessageReader& reader, std::string_view bytes,
-                               dlp::Direction dir) {
-  bool outbound = dir == dlp::Direction::outbound;
-  config::DlpAction action = outbound ? verdict_.route->dlp.outbound : verdict_.route->dlp.inbound;
+bool ClientSession::gate_ws(WsMessageGate& gate, std::string_view bytes, dlp::Direction dir,
+                            std::string& out) {
+  const bool outbound = dir == dlp::Direction::outbound;
+  const config::DlpAction action = outbound ? ws_dlp_.outbound : ws_dlp_.inbound;
+  const dlp::Scanner* scanner = worker_.snapshot()->scanner.get();
   std::vector<dlp::Finding> found;
-  bool framed = reader.feed(bytes, [&](std::string_view message) {
-    auto f = snap_->scanner->scan(message, dir, "ws_frame");
+  auto judge = [&](const WsMessage& m) {
+    if (!scanner) return action != config::DlpAction::block;  // fail closed
+    auto f = scanner->scan(m.payload, dir, "ws_frame");
+    const bool refuse = judge_findings(ws_dlp_, dir, f);
     found.insert(found.end(), f.begin(), f.end());
-  });
-  const bool blocks = judge_findings(verdict_.route->dlp, dir, found);
-  if (!found.empty())
-    worker_.mutable_metrics().add(worker_.mutable_metrics().dlp_findings, found.size());
-  if (!framed || (action == config::DlpAction::block && blocks)) {
+    return !refuse;
+  };
+  WsMessageGate::Outcome outcome = gate.feed(bytes, judge, out);
+  Metrics& m = worker_.mutable_metrics();
+  if (!found.empty()) m.add(m.dlp_findings, found.size());
+  std::string why;
+  if (outcome != WsMessageGate::Outcome::ok) {
+    why = outcome == WsMessageGate::Outcome::refused ? "WebSocket message cut" : gate.error();
+  } else if (!ws_lease_.resize((ws_out_ ? ws_out_->held() : 0) + (ws_in_ ? ws_in_->held() : 0))) {
+    why = "WebSocket message cut: held bodies reached --max-buffered";
+    m.add(m.buffer_refusals);
+  }
+  if (!why.empty()) {
     BlockReason reason = outbound ? BlockReason::dlp_outbound : BlockReason::dlp_inbound;
-    worker_.mutable_metrics().block(reason);
-    log_block(log_level(), facts(), reason, framed ? "WebSocket message cut" : reader.error(),
-              found);
+    m.block(reason);
+    log_block(log_level(), facts(), reason, why, found);
     abort_all();
     return false;
   }
@@ -614,15 +741,27 @@ bool ClientSession::inspect_ws(WsMessageReader& reader, std::string_view bytes,
 
 void ClientSession::relay_ws_to_upstream(std::string_view data) {
   if (!up_) return;
-  if (ws_out_ && !inspect_ws(*ws_out_, data, dlp::Direction::outbound)) return;
+  if (ws_out_) {
+    std::string out;
+    if (!gate_ws(*ws_out_, data, dlp::Direction::outbound, out)) return;
+    bytes_up_ += out.size();
+    if (!out.empty()) up_->write(out);
+    return;
+  }
   bytes_up_ += data.size();
   up_->write(data);
 }
 
 void ClientSession::relay_ws_to_client(std::string_view data) {
-  if (ws_in_ && !inspect_ws(*ws_in_, data, dlp::Direction::inbound)) return;
-  bytes_down_ += data.size();
-  client_.write(data);
+  if (ws_in_) {
+    std::string out;
+    if (!gate_ws(*ws_in_, data, dlp::Direction::inbound, out)) return;
+    bytes_down_ += out.size();
+    if (!out.empty()) client_.write(out);
+  } else {
+    bytes_down_ += data.size();
+    client_.write(data);
+  }
   if (client_.queued() > Transport::kHighWater && up_) up_->pause();
 }
 
@@ -658,7 +797,7 @@ void ClientSession::finish_exchange() {
   }
   reset_exchange();
   state_ = State::head;
-  deadline_.arm(kIdleMs);
+  arm_deadline();
   process_input();  // a pipelined request may already be waiting
 }
 
@@ -681,7 +820,9 @@ void ClientSession::reset_exchange() {
   resp_tail_.clear();
   bytes_up_ = 0;
   bytes_down_ = 0;
+  body_lease_.reset();
   req_parser_->resume_next();
+  snap_.reset();  // last: the scans above point into it. An idle connection holds no config.
 }
 
 void ClientSession::block(BlockReason reason, int status, std::string_view detail, bool close,
@@ -704,13 +845,15 @@ void ClientSession::block(BlockReason reason, int status, std::string_view detai
   if (verdict_.route) info.rule = verdict_.route->id;
   info.request_id = request_id_;
   client_.write(render_block(info, close));
+  held_.clear();
+  body_lease_.reset();
   if (close) {
     state_ = State::closing;
     client_.close_after_flush();
     return;
   }
-  deadline_.arm(kIdleMs);
   state_ = State::discard;
+  arm_deadline();
 }
 
 void ClientSession::respond_error(int status, std::string_view reason_text,
@@ -726,14 +869,41 @@ void ClientSession::respond_error(int status, std::string_view reason_text,
     up_->close();
     up_ = nullptr;
   }
+  held_.clear();
+  body_lease_.reset();
   std::string body = "egress: upstream error: " + std::string(detail) + "\n";
   client_.write(simple_response(status, reason_text, "text/plain", body, true));
   state_ = State::closing;
   client_.close_after_flush();
 }
 
+void ClientSession::respond_busy() {
+  Metrics& m = worker_.mutable_metrics();
+  m.add(m.buffer_refusals);
+  if (log_level() != config::LogLevel::off) {
+    log::warn("egress_buffer_full", {{"request_id", request_id_},
+                                     {"host", verdict_.target.host},
+                                     {"buffered_bytes", worker_.shared().budget->in_use()},
+                                     {"cap", worker_.shared().budget->cap()}});
+  }
+  if (up_) {
+    up_->close();
+    up_ = nullptr;
+  }
+  held_.clear();
+  body_lease_.reset();
+  client_.write(simple_response(503, "Service Unavailable", "text/plain",
+                                "egress: too many request bodies held for scanning; retry\n", true,
+                                "Retry-After: 1\r\n"));
+  state_ = State::closing;
+  client_.close_after_flush();
+}
+
 void ClientSession::abort_all() {
   state_ = State::closing;
+  held_.clear();
+  body_lease_.reset();
+  ws_lease_.reset();
   if (up_) {
     up_->close();
     up_ = nullptr;

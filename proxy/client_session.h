@@ -2,6 +2,10 @@
 // (TLS with a minted leaf) and then read as HTTP/1.1. Runs each request through
 // pipeline.h, then streams it to an UpstreamConn and the response back, with
 // backpressure both ways. Deletes itself when its socket is closed.
+//
+// Lifetimes: the config snapshot is held from a request head to the end of its exchange
+// only (an idle keep-alive connection holds none; a WebSocket copies the little policy it
+// needs). Every phase has a deadline (limits.h); held bodies draw on the process budget.
 #pragma once
 
 #include <uv.h>
@@ -17,8 +21,9 @@
 #include "proxy/block.h"
 #include "proxy/body_inspector.h"
 #include "proxy/evidence.h"
-#include "proxy/http1_parser.h"
-#include "proxy/loop_timer.h"
+#include "common/http/http1_parser.h"
+#include "common/loop_timer.h"
+#include "proxy/limits.h"
 #include "proxy/pipeline.h"
 #include "proxy/snapshot.h"
 #include "proxy/transport.h"
@@ -83,7 +88,9 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   bool release_response_tail();
   void finish_exchange();
   void start_ws_inspection();
-  bool inspect_ws(WsMessageReader& reader, std::string_view bytes, dlp::Direction dir);
+  // Passes the complete, allowed messages of `bytes` to `out`; false when it cut the
+  // connection.
+  bool gate_ws(WsMessageGate& gate, std::string_view bytes, dlp::Direction dir, std::string& out);
   void relay_ws_to_upstream(std::string_view data);
   void relay_ws_to_client(std::string_view data);
   void reset_exchange();
@@ -91,19 +98,26 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   void block(BlockReason reason, int status, std::string_view detail, bool close,
              const std::vector<dlp::Finding>& findings = {});
   void respond_error(int status, std::string_view reason_text, std::string_view detail);
+  // 503: the process-wide body budget is spent. Nothing of the body was forwarded.
+  void respond_busy();
   void abort_all();
   void update_client_reading();
   ExchangeFacts facts() const;
   config::LogLevel log_level() const;
 
-  // How long a connection may sit without a request head, and how long a dial may take.
-  static constexpr uint64_t kIdleMs = 60'000;
-  static constexpr uint64_t kConnectMs = 15'000;
+  // Deadlines (SPEC §4.2.11). arm_deadline() starts the current state's phase; activity
+  // that extends a phase only stamps a time, and on_deadline re-arms for what is left.
+  void arm_deadline();
+  void touch();
+  uint64_t phase_limit_ms() const;
+  uint64_t phase_check_ms() const;
   void on_deadline();
 
   Worker& worker_;
   Transport client_;
   LoopTimer deadline_;
+  uint64_t phase_started_ = 0;  // uv_now at arm_deadline
+  uint64_t last_activity_ = 0;  // uv_now of the last byte that counts for the phase
   State state_ = State::head;
   std::string inbuf_;  // client plaintext not yet parsed
   std::unique_ptr<Http1Parser> req_parser_;
@@ -119,9 +133,15 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   MessageHead resp_;
   std::unique_ptr<BodyInspector> out_scan_;
   std::unique_ptr<BodyInspector> in_scan_;
-  std::unique_ptr<WsMessageReader> ws_out_;  // WebSocket frame DLP after a 101
-  std::unique_ptr<WsMessageReader> ws_in_;
+  // WebSocket after a 101: message gates, and the route's policy copied so that the
+  // snapshot can go (new messages are scanned with the current config's scanner).
+  std::unique_ptr<WsMessageGate> ws_out_;
+  std::unique_ptr<WsMessageGate> ws_in_;
+  config::DlpPolicy ws_dlp_;  // the route's, copied: modes and detector actions
+  std::string ws_rule_;
+  BufferLease ws_lease_;
   bool hold_body_ = false;
+  BufferLease body_lease_;  // bytes of held_ (or declared) drawn from the process budget
   std::vector<std::string> held_;
   uint64_t body_bytes_ = 0;
   bool request_sent_ = false;     // head and complete body are with the upstream

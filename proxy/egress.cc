@@ -1,10 +1,13 @@
 #include "proxy/egress.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -13,7 +16,7 @@
 #include "common/listen.h"
 #include "common/log.h"
 #include "common/tls/contexts.h"
-#include "proxy/admin.h"
+#include "common/http/admin_server.h"
 #include "proxy/dlp_policy.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
@@ -39,12 +42,44 @@ struct Control {
   bool reload_again = false;
   uv_signal_t sighup{}, sigterm{}, sigint{};
   std::unique_ptr<AdminServer> admin;
+  // Replaced snapshots. The control loop keeps a reference to each until no exchange
+  // uses it, so no worker ever drops the last one: freeing a config (Hyperscan databases,
+  // thousands of routes) then runs on the thread pool, never on an event loop.
+  std::vector<std::shared_ptr<const Snapshot>> retired;
+  uv_timer_t reclaim{};
 };
+
+// Snapshots no exchange holds any more go to the thread pool to be freed.
+void reclaim_snapshots(Control& c) {
+  auto idle = std::partition(c.retired.begin(), c.retired.end(),
+                             [](const auto& s) { return s.use_count() > 1; });
+  if (idle != c.retired.end()) {
+    struct FreeJob {
+      uv_work_t req{};
+      std::vector<std::shared_ptr<const Snapshot>> snaps;
+    };
+    auto* job = new FreeJob{};  // deleted in the after-work callback
+    job->req.data = job;
+    job->snaps.assign(std::make_move_iterator(idle), std::make_move_iterator(c.retired.end()));
+    c.retired.erase(idle, c.retired.end());
+    uv_queue_work(
+        &c.loop, &job->req,
+        [](uv_work_t* r) {
+          static_cast<FreeJob*>(r->data)->snaps.clear();
+#ifdef __GLIBC__
+          malloc_trim(0);  // a config is megabytes: hand the pages back, not just to malloc
+#endif
+        },
+        [](uv_work_t* r, int) { delete static_cast<FreeJob*>(r->data); });
+  }
+  c.counters.snapshots_retained.store(c.retired.size(), std::memory_order_relaxed);
+}
 
 struct ReloadJob {
   uv_work_t req{};
   Control* control = nullptr;
   uint64_t generation = 0;
+  std::shared_ptr<const Snapshot> previous;  // its scanner is reused if the secrets match
   std::optional<Result<std::shared_ptr<const Snapshot>>> result;
 };
 
@@ -55,6 +90,7 @@ void reload_done(uv_work_t* req, int) {
   Control& c = *job->control;
   c.reloading = false;
   if (job->result && job->result->ok()) {
+    c.retired.push_back(std::move(c.current));
     c.current = job->result->value();
     for (auto& w : c.workers) w->publish(c.current);
     c.counters.reloads.fetch_add(1, std::memory_order_relaxed);
@@ -84,11 +120,13 @@ void start_reload(Control& c) {
   job->req.data = job;
   job->control = &c;
   job->generation = ++c.generation;
+  job->previous = c.current;
   uv_queue_work(
       &c.loop, &job->req,
       [](uv_work_t* req) {
         auto* j = static_cast<ReloadJob*>(req->data);
-        j->result = load_snapshot(j->control->options->config, j->control->env, j->generation);
+        j->result = load_snapshot(j->control->options->config, j->control->env, j->generation,
+                                  std::move(j->previous));
       },
       &reload_done);
 }
@@ -146,10 +184,14 @@ int run_egress(const EgressOptions& o) {
                 describe_detector_actions(*snap.value()->routes).c_str());
     return 0;
   }
-  c.current = snap.value();
+  c.current = std::move(snap.value());  // a copy left here would pin the first config
 
   auto resolve = ResolveOverrides::parse(o.resolve);
   if (!resolve) return fail("usage", resolve.error(), 2);
+  Timeouts timeouts;
+  for (const auto& t : o.timeouts) {
+    if (auto s = timeouts.set(t); !s) return fail("usage", "--timeout: " + s.error(), 2);
+  }
   std::optional<ListenSpec> listen_spec, admin_spec;
   std::vector<PassedFd> passed = take_listen_fds();
   if (o.listen) {
@@ -186,6 +228,9 @@ int run_egress(const EgressOptions& o) {
   if (!upstream_ctx) return fail("upstream-ca", upstream_ctx.error());
   shared.upstream_ctx = std::move(upstream_ctx.value());
   shared.resolve = std::move(resolve.value());
+  shared.timeouts = timeouts;
+  shared.budget = std::make_unique<BufferBudget>(o.max_buffered);
+  c.counters.budget = shared.budget.get();
 
   unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   auto fds = open_proxy_listeners(*listen_spec, threads);
@@ -208,6 +253,11 @@ int run_egress(const EgressOptions& o) {
         AdminServer::Pages{[&c] { return metrics_page(c); }, [&c] { return routes_page(c); }});
     if (auto s = c.admin->start(*admin_fd); !s) return fail("admin", s.error());
   }
+  uv_timer_init(&c.loop, &c.reclaim);
+  c.reclaim.data = &c;
+  uv_timer_start(
+      &c.reclaim, [](uv_timer_t* t) { reclaim_snapshots(*static_cast<Control*>(t->data)); }, 500,
+      500);
   uv_signal_init(&c.loop, &c.sighup);
   c.sighup.data = &c;
   uv_signal_start(

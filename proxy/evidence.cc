@@ -5,11 +5,32 @@
 namespace bottle::proxy {
 namespace {
 
+bool is_alnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool scanner_finds(const dlp::Scanner* scanner, std::string_view text) {
+  return scanner && !text.empty() &&
+         !scanner->scan(text, dlp::Direction::outbound, "url").empty();
+}
+
+// A URL the DLP stage did not read (the request was refused earlier) is checked here.
+bool url_looks_secret(const ExchangeFacts& f) {
+  if (f.url_scanned) return false;
+  if (has_encoded_run(f.host) || has_encoded_run(f.path) || has_encoded_run(f.query)) return true;
+  if (!f.scanner) return false;
+  std::string url(f.host);
+  url.append(f.path);
+  if (!f.query.empty()) url.append("?").append(f.query);
+  return scanner_finds(f.scanner, url);
+}
+
 nlohmann::json base(const ExchangeFacts& f, bool secret_in_url) {
+  secret_in_url = secret_in_url || url_looks_secret(f);
   nlohmann::json j = {
       {"request_id", std::string(f.request_id)},
       {"method", std::string(f.method)},
-      {"host", secret_in_url ? loggable_host(f.host) : std::string(f.host)},
+      {"host", secret_in_url ? masked_host(f.scanner, f.host) : std::string(f.host)},
       {"port", f.port},
       {"path", loggable_target(f.path, f.query, secret_in_url)},
   };
@@ -54,6 +75,50 @@ std::string loggable_host(std::string_view host) {
   return "********" + std::string(host.substr(cut));
 }
 
+bool has_encoded_run(std::string_view text) {
+  size_t run = 0;
+  bool letter = false, digit = false;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i < text.size() && is_alnum(text[i])) {
+      ++run;
+      (text[i] <= '9' ? digit : letter) = true;
+      continue;
+    }
+    if (run >= 16 && letter && digit) return true;
+    run = 0;
+    letter = digit = false;
+  }
+  return false;
+}
+
+std::string redact_agent_text(const dlp::Scanner* scanner, std::string_view text) {
+  if (scanner_finds(scanner, text)) return "(withheld: it carried a secret)";
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (!is_alnum(text[i])) {
+      out += text[i++];
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && is_alnum(text[end])) ++end;
+    std::string_view run = text.substr(i, end - i);
+    out.append(has_encoded_run(run) ? std::string_view("********") : run);
+    i = end;
+  }
+  return out;
+}
+
+std::string masked_host(const dlp::Scanner* scanner, std::string_view host) {
+  std::string kept = loggable_host(host);
+  return has_encoded_run(kept) || scanner_finds(scanner, kept) ? "********" : kept;
+}
+
+std::string shown_host(const dlp::Scanner* scanner, std::string_view host) {
+  if (has_encoded_run(host) || scanner_finds(scanner, host)) return masked_host(scanner, host);
+  return std::string(host);
+}
+
 std::string loggable_target(std::string_view path, std::string_view query, bool secret_in_url) {
   std::string out;
   if (secret_in_url) return "/********";  // any segment may be the secret
@@ -80,7 +145,7 @@ void log_block(config::LogLevel level, const ExchangeFacts& facts, BlockReason r
   if (level == config::LogLevel::off) return;
   nlohmann::json j = base(facts, url_finding(findings));
   j["reason"] = std::string(reason_name(reason));
-  j["detail"] = std::string(detail);
+  j["detail"] = redact_agent_text(facts.scanner, detail);
   if (!findings.empty()) {
     j["detector"] = findings.front().detector;
     j["location"] = findings.front().location;

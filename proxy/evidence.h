@@ -15,6 +15,9 @@
 namespace bottle::proxy {
 
 struct ExchangeFacts {
+  // Redacts agent-sent text the pipeline did not already scan (SPEC §4.4); may be null.
+  const dlp::Scanner* scanner = nullptr;
+  bool url_scanned = false;  // the DLP stage scanned host, path and query and found nothing
   std::string_view request_id;
   std::string_view method;
   std::string_view host;
@@ -28,6 +31,21 @@ struct ExchangeFacts {
 std::string loggable_target(std::string_view path, std::string_view query, bool secret_in_url);
 // "a.b.example.com" → "********.example.com" (for URLs that carried a secret).
 std::string loggable_host(std::string_view host);
+
+// True when `text` holds a run of 16 or more ASCII letters and digits that mixes both: the
+// shape of an encoded value (hex, base32, base64, a token), not of a word or a name.
+bool has_encoded_run(std::string_view text);
+
+// Agent-sent text bound for a log line. Unchanged when it looks harmless; a run with the
+// encoded shape becomes "********"; text in which the DLP scanner finds anything is
+// withheld as a whole (a finding does not say where the secret ends).
+std::string redact_agent_text(const dlp::Scanner* scanner, std::string_view text);
+
+// loggable_host, then "********" when even the last two labels carry a value.
+std::string masked_host(const dlp::Scanner* scanner, std::string_view host);
+
+// A host for a detail line: as is, or masked_host when it looks like it carries a value.
+std::string shown_host(const dlp::Scanner* scanner, std::string_view host);
 
 // egress_block (level blocks and full). `findings` may be empty.
 void log_block(config::LogLevel level, const ExchangeFacts& facts, BlockReason reason,

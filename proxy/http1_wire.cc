@@ -36,13 +36,6 @@ bool dropped(std::string_view name, const std::vector<std::string>& conn_tokens)
                      [name](const std::string& t) { return header_name_equals(name, t); });
 }
 
-void append_header(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ");
-  out.append(value);
-  out.append("\r\n");
-}
-
 void append_framing(std::string& out, const MessageHead& head) {
   if (head.chunked) {
     out.append("Transfer-Encoding: chunked\r\n");
@@ -71,6 +64,9 @@ std::string serialize_request_head(const MessageHead& head, const UpstreamReques
     if (header_name_equals(h.name, "host") || dropped(h.name, conn_tokens)) continue;
     if (!up.inject_name.empty() && header_name_equals(h.name, up.inject_name)) continue;
     if (header_name_equals(h.name, "expect")) continue;  // the proxy answers 100-continue itself
+    // No WebSocket extension is offered upstream: permessage-deflate frames would carry
+    // compressed payloads past the message gates (SPEC §4.2.8).
+    if (up.websocket && header_name_equals(h.name, "sec-websocket-extensions")) continue;
     if (up.accept_encoding && header_name_equals(h.name, "accept-encoding")) {
       append_header(out, h.name, *up.accept_encoding);
       continue;
@@ -112,57 +108,6 @@ std::string serialize_response_head(const MessageHead& head, bool close) {
   }
   out.append("\r\n");
   return out;
-}
-
-std::string chunk_frame(std::string_view data) {
-  char size[20];
-  int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  std::string out;
-  out.reserve(n + data.size() + 2);
-  out.append(size, n).append(data).append("\r\n");
-  return out;
-}
-
-std::string simple_response(int status, std::string_view reason, std::string_view content_type,
-                            std::string_view body, bool close, std::string_view extra_headers) {
-  std::string out;
-  out.reserve(160 + body.size() + extra_headers.size());
-  out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(reason).append("\r\n");
-  if (!content_type.empty()) append_header(out, "Content-Type", content_type);
-  append_header(out, "Content-Length", std::to_string(body.size()));
-  out.append(extra_headers);
-  if (close) out.append("Connection: close\r\n");
-  out.append("\r\n").append(body);
-  return out;
-}
-
-std::string_view reason_phrase(int status) {
-  switch (status) {
-    case 101:
-      return "Switching Protocols";
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Unknown";
-  }
 }
 
 }  // namespace bottle::proxy

@@ -7,7 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/http1_parser.h"
+#include "common/http/http1_parser.h"
+#include "common/http/http1_response.h"
 
 namespace bottle::proxy {
 
@@ -32,15 +33,5 @@ std::string serialize_request_head(const MessageHead& head, const UpstreamReques
 // Response head for the client. `close` adds Connection: close; a response that ends at
 // EOF upstream is re-framed by the caller (close) because we cannot know its length.
 std::string serialize_response_head(const MessageHead& head, bool close);
-
-// One chunk of a chunked body ("<hex>\r\n<data>\r\n"), and the terminator.
-std::string chunk_frame(std::string_view data);
-inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
-
-// A complete short response (errors, CONNECT answers) with Content-Length.
-std::string simple_response(int status, std::string_view reason, std::string_view content_type,
-                            std::string_view body, bool close, std::string_view extra_headers = {});
-
-std::string_view reason_phrase(int status);
 
 }  // namespace bottle::proxy

@@ -27,7 +27,7 @@ void counter(std::string& out, const char* name, const char* help, uint64_t v) {
 std::string render_metrics(const std::vector<const Metrics*>& workers,
                            const ProcessCounters& process) {
   uint64_t requests = 0, connects = 0, findings = 0, up = 0, down = 0, upstream_errors = 0,
-           sum_us = 0;
+           sum_us = 0, refusals = 0, timeouts = 0;
   int64_t active = 0;
   std::array<uint64_t, kBlockReasonCount> blocks{};
   std::array<uint64_t, Metrics::kLatencyBounds.size() + 1> hist{};
@@ -38,6 +38,8 @@ std::string render_metrics(const std::vector<const Metrics*>& workers,
     up += load(m->bytes_up);
     down += load(m->bytes_down);
     upstream_errors += load(m->upstream_errors);
+    refusals += load(m->buffer_refusals);
+    timeouts += load(m->timeouts);
     sum_us += load(m->latency_sum_us);
     active += m->active_connections.load(std::memory_order_relaxed);
     for (size_t i = 0; i < blocks.size(); ++i) blocks[i] += load(m->blocks[i]);
@@ -66,6 +68,19 @@ std::string render_metrics(const std::vector<const Metrics*>& workers,
       "# HELP egress_active_connections Client connections open now.\n"
       "# TYPE egress_active_connections gauge\negress_active_connections " +
       std::to_string(active) + "\n";
+  counter(out, "egress_buffer_refusals_total",
+          "Requests answered 503 because held bodies reached --max-buffered.", refusals);
+  counter(out, "egress_timeouts_total", "Exchanges closed by a phase deadline.", timeouts);
+  if (process.budget) {
+    out +=
+        "# HELP egress_buffered_body_bytes Body bytes held in memory now (all connections).\n"
+        "# TYPE egress_buffered_body_bytes gauge\negress_buffered_body_bytes " +
+        std::to_string(process.budget->in_use()) + "\n";
+  }
+  out +=
+      "# HELP egress_snapshots_retained Replaced configs still held by an exchange.\n"
+      "# TYPE egress_snapshots_retained gauge\negress_snapshots_retained " +
+      std::to_string(load(process.snapshots_retained)) + "\n";
   counter(out, "egress_reloads_total", "Successful config reloads.", load(process.reloads));
   counter(out, "egress_reload_failures_total", "Config reloads that kept the old config.",
           load(process.reload_failures));

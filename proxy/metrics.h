@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proxy/block.h"
+#include "proxy/limits.h"
 
 namespace bottle::proxy {
 
@@ -25,6 +26,8 @@ struct Metrics {
   std::atomic<uint64_t> bytes_down{0};  // response bytes toward clients
   std::atomic<int64_t> active_connections{0};
   std::atomic<uint64_t> upstream_errors{0};
+  std::atomic<uint64_t> buffer_refusals{0};  // 503: the process-wide body budget was spent
+  std::atomic<uint64_t> timeouts{0};         // exchanges closed by a phase deadline
   std::array<std::atomic<uint64_t>, kLatencyBounds.size() + 1> latency{};
   std::atomic<uint64_t> latency_sum_us{0};
 
@@ -34,6 +37,8 @@ struct Metrics {
 };
 
 struct ProcessCounters {
+  const BufferBudget* budget = nullptr;
+  std::atomic<uint64_t> snapshots_retained{0};  // replaced configs still used by an exchange
   std::atomic<uint64_t> reloads{0};
   std::atomic<uint64_t> reload_failures{0};
   std::atomic<uint64_t> config_generation{0};

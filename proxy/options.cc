@@ -23,6 +23,11 @@ std::variant<EgressOptions, int> parse_options(int argc, char** argv) {
       ->check(CLI::Range(1u, 256u));
   app.add_option("--upstream-ca", o.upstream_ca, "PEM bundle that replaces the system trust store");
   app.add_option("--resolve", o.resolve, "pin DNS: host:port:addr (repeatable)");
+  app.add_option("--timeout", o.timeouts,
+                 "PHASE=SECONDS, repeatable: idle, connect, body, upstream, client, websocket");
+  app.add_option("--max-buffered", o.max_buffered,
+                 "bytes of bodies held in memory at once, all connections (default 256 MiB)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   app.add_flag("--check", o.check, "validate the config and exit (0 ok, 1 invalid)");
   if (auto code = parse_command_line(app, argc, argv, "bottle-egress")) return *code;
   if (!o.check) {

@@ -1,6 +1,7 @@
 // bottle-egress command line (SPEC §4.1), parsed with CLI11.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -17,6 +18,8 @@ struct EgressOptions {
   unsigned threads = 0;  // 0 = one per core
   std::optional<std::string> upstream_ca;
   std::vector<std::string> resolve;
+  std::vector<std::string> timeouts;  // PHASE=SECONDS (limits.h)
+  uint64_t max_buffered = 256ull << 20;
   bool check = false;
 };
 

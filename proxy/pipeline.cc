@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/ascii.h"
+#include "common/dlp/decode.h"
 #include "proxy/dlp_policy.h"
 #include "proxy/evidence.h"
 
@@ -17,71 +18,64 @@ Verdict& block(Verdict& v, BlockReason reason, std::string detail, int status = 
   return v;
 }
 
-// A DNS label long and mixed enough to be an encoded value rather than a name. Hosts
-// arrive lower-cased, which breaks the checksums DLP validates tokens with, so the
-// shape alone decides for labels.
-bool label_may_hold_secret(std::string_view label) {
-  bool letter = false, digit = false;
-  for (char c : label) {
-    letter |= std::isalpha(static_cast<unsigned char>(c)) != 0;
-    digit |= std::isdigit(static_cast<unsigned char>(c)) != 0;
-  }
-  return label.size() >= 16 && letter && digit;
+// Host labels the agent chose: all of them for an unrouted host, those left of the suffix
+// under a wildcard route, none for an exact route (the operator wrote that name). A label
+// run long and mixed enough to be an encoded value is suspect even when no detector fires:
+// DNS folds case, so a token's checksum no longer validates once lower-cased.
+bool agent_labels_look_encoded(std::string_view host, const config::Route* route) {
+  if (route && !route->wildcard) return false;
+  if (route) host.remove_suffix(route->host.size() - 1);  // "*.wild.test" covers ".wild.test"
+  return has_encoded_run(host);
 }
 
-// Stage 2's block. The host is the agent's to choose and may carry a secret
-// ("<secret>.allowed.example"): it is scanned like a URL, and when DLP or the label
-// shape says so, the evidence names only the last two labels.
-Verdict& block_unknown_host(Verdict& v, const Snapshot& snap) {
-  std::string_view host = v.target.host;
-  bool suspicious = false;
-  if (!v.target.is_ip) {
-    for (size_t start = 0; start < host.size();) {
-      size_t dot = std::min(host.find('.', start), host.size());
-      suspicious |= label_may_hold_secret(host.substr(start, dot - start));
-      start = dot + 1;
-    }
+// The host as sent, scanned before lower-casing; under a wildcard route the labels in
+// front of the suffix are also read as data (hex, base32, base64url, chunked, random key
+// material: the engine's scan_host_labels). A shape-only suspicion becomes a synthetic
+// finding on the URL, so the evidence never carries the label.
+std::vector<dlp::Finding> scan_host(const Snapshot& snap, const Authority& a,
+                                    const config::Route* route) {
+  std::vector<dlp::Finding> found;
+  if (a.is_ip) return found;
+  if (snap.scanner) found = snap.scanner->scan(a.sent_host, dlp::Direction::outbound, "url");
+  if (found.empty() && snap.scanner && route && route->wildcard) {
+    std::string_view labels = a.sent_host;
+    labels.remove_suffix(std::min(labels.size(), route->host.size() - 1));  // "*.wild.test" covers ".wild.test"
+    found = snap.scanner->scan_host_labels(labels, "url");
   }
-  if (snap.scanner) {
-    auto found = snap.scanner->scan(host, dlp::Direction::outbound, "url");
-    suspicious |= !found.empty();
-    v.findings = std::move(found);
-  }
-  if (suspicious && v.findings.empty()) {
-    // No detector fired, but the evidence must still not carry the label: a synthetic
-    // finding on the URL makes the logger redact host and path.
+  if (found.empty() && agent_labels_look_encoded(a.host, route)) {
     dlp::Finding f;
     f.detector = "egress.encoded_host_label";
     f.location = "url";
-    f.snippet = loggable_host(host);
+    f.snippet = masked_host(snap.scanner.get(), a.host);
     f.blocking = true;
-    v.findings.push_back(std::move(f));
+    found.push_back(std::move(f));
   }
-  std::string shown = suspicious ? loggable_host(host) : std::string(host);
+  return found;
+}
+
+// Stage 2's block. The host is the agent's to choose and may carry a secret
+// ("<secret>.allowed.example"): when it does, the evidence names only the last two labels.
+Verdict& block_unknown_host(Verdict& v, const Snapshot& snap) {
+  v.findings = scan_host(snap, v.target, nullptr);
+  std::string shown =
+      v.findings.empty() ? v.target.host : masked_host(snap.scanner.get(), v.target.host);
   return block(v, BlockReason::host_not_allowed, "no route for " + shown);
 }
 
-// The labels of `host` (as the agent wrote it, case kept) below a wildcard route's suffix:
-// "aGVsbG8.d29ybGQ" of "aGVsbG8.d29ybGQ.example.com" under "*.example.com".
-std::string_view labels_below(const config::Route& route, std::string_view host) {
-  const std::string_view suffix = std::string_view(route.host).substr(1);  // ".example.com"
-  if (host.size() <= suffix.size() || ascii_lower(host.substr(host.size() - suffix.size())) != suffix) return {};
-  return host.substr(0, host.size() - suffix.size());
-}
-
-// The host part of an authority or absolute URL as sent ("HoSt" of "http://HoSt:80/x").
-std::string_view raw_host(std::string_view s) {
-  if (const size_t scheme = s.find("://"); scheme != std::string_view::npos) s.remove_prefix(scheme + 3);
-  return s.substr(0, std::min(s.find_first_of(":/?#"), s.size()));
-}
-
-// Data encoded into the DNS labels of a host under a routed wildcard: stage 5's check,
-// also run at CONNECT time before a tunnel exists.
-std::vector<dlp::Finding> host_label_findings(const Snapshot& snap, const config::Route& route, std::string_view host) {
-  if (!route.wildcard || route.dlp.outbound == config::DlpAction::off || !snap.scanner) return {};
-  const std::string_view labels = labels_below(route, raw_host(host));
-  if (labels.empty()) return {};
-  return snap.scanner->scan_host_labels(labels, "url");
+// Stage 2 for a routed host: a wildcard route forwards whatever labels the agent put in
+// front of its suffix, so they are scanned like the rest of the URL. The route's detector
+// actions judge what is found.
+bool stage_host_labels(Verdict& v, const Snapshot& snap) {
+  if (v.route->dlp.outbound == config::DlpAction::off) return true;
+  auto found = scan_host(snap, v.target, v.route);
+  if (found.empty()) return true;
+  const size_t from = v.findings.size();
+  v.findings.insert(v.findings.end(), found.begin(), found.end());
+  if (judge_findings(v.route->dlp, dlp::Direction::outbound, v.findings, from)) {
+    block(v, BlockReason::dlp_outbound, "secret in the host name");
+    return false;
+  }
+  return true;
 }
 
 // The values of a query string, in order (the names stay: a split needs only the values).
@@ -104,7 +98,8 @@ const config::Route* find_route_for_host(const config::RouteTable& table, const 
 }
 
 // Stage 1: fills v.target, v.upstream_tls, v.path, v.query, v.origin_target.
-bool stage_target(Verdict& v, const MessageHead& head, const Arrival& arrival) {
+bool stage_target(Verdict& v, const Snapshot& snap, const MessageHead& head,
+                  const Arrival& arrival) {
   std::string_view target = head.target;
   std::string path_and_query;
   if (!target.empty() && target.front() == '/') {
@@ -118,7 +113,7 @@ bool stage_target(Verdict& v, const MessageHead& head, const Arrival& arrival) {
   } else {
     auto url = parse_absolute_url(target);
     if (!url) {
-      block(v, BlockReason::bad_request, url.error(), 400);
+      block(v, BlockReason::bad_request, "bad request target: " + url.error(), 400);
       return false;
     }
     v.target = url->authority;
@@ -145,8 +140,10 @@ bool stage_target(Verdict& v, const MessageHead& head, const Arrival& arrival) {
       return false;
     }
     if (h->host != v.target.host || h->port != v.target.port) {
+      const dlp::Scanner* scanner = snap.scanner.get();
       block(v, BlockReason::host_mismatch,
-            "Host header '" + h->host + "' differs from '" + v.target.host + "'");
+            "Host header '" + shown_host(scanner, h->host) + "' differs from '" +
+                shown_host(scanner, v.target.host) + "'");
       return false;
     }
   }
@@ -159,13 +156,39 @@ bool stage_target(Verdict& v, const MessageHead& head, const Arrival& arrival) {
   return true;
 }
 
-// Stage 3: pushes go through git-gate, where they are scanned.
+// Percent-decoded until nothing changes ("%256b" → "%6b" → "k"), lower-cased: the
+// spelling a lenient server may act on.
+std::string decoded_lower(std::string_view text) {
+  std::string cur(text), next;
+  for (int round = 0; round < 4 && cur.find('%') != std::string::npos; ++round) {
+    next.clear();
+    if (!dlp::percent_decode(cur, next) || next == cur) break;
+    cur.swap(next);
+  }
+  return ascii_lower(cur);
+}
+
+// Stage 3: pushes go through git-gate, where they are scanned. Checked on the decoded,
+// lower-cased path segments (";params" cut) and query, so no spelling slips past.
 bool stage_policy(Verdict& v) {
-  bool push = v.path.ends_with("/git-receive-pack");
+  constexpr std::string_view kPush = "git-receive-pack";
+  bool push = false;
+  std::string path = decoded_lower(v.path);
+  for (size_t start = 0; !push && start <= path.size();) {
+    size_t slash = std::min(path.find('/', start), path.size());
+    std::string_view seg = std::string_view(path).substr(start, slash - start);
+    push = seg.substr(0, seg.find(';')) == kPush;
+    start = slash + 1;
+  }
   std::string_view q = v.query;
-  for (size_t pos = q.find("service=git-receive-pack"); !push && pos != std::string_view::npos;
-       pos = q.find("service=git-receive-pack", pos + 1)) {
-    push = pos == 0 || q[pos - 1] == '&';
+  while (!push && !q.empty()) {
+    size_t amp = std::min(q.find('&'), q.size());
+    std::string_view pair = q.substr(0, amp);
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && decoded_lower(pair.substr(0, eq)) == "service") {
+      push = decoded_lower(pair.substr(eq + 1)) == kPush;
+    }
+    q.remove_prefix(std::min(amp + 1, q.size()));
   }
   if (push) {
     block(v, BlockReason::git_push_via_proxy, "git push must go through git-gate");
@@ -199,37 +222,52 @@ bool stage_route(Verdict& v, const Snapshot& snap, const MessageHead& head) {
 }
 
 // Stage 5. The header the route injects into is skipped: whatever the agent put there is
-// dropped, never forwarded.
+// dropped, never forwarded. Header names are the agent's too: scanned in one pass, and
+// kept out of a finding's location when they carry something.
 bool stage_dlp(Verdict& v, const Snapshot& snap, const MessageHead& head) {
   const config::DlpPolicy& policy = v.route->dlp;
   v.body_dlp = policy.outbound;
   v.max_body_bytes = policy.max_body_bytes;
   v.stream_large_bodies = policy.stream_large_bodies;
   if (policy.outbound == config::DlpAction::off || !snap.scanner) return true;
-  auto add = [&v](std::vector<dlp::Finding> found) {
-    v.findings.insert(v.findings.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
-  };
-  std::string url = v.target.host + v.origin_target;
-  add(snap.scanner->scan(url, dlp::Direction::outbound, "url"));
+  std::string url = v.target.sent_host + v.origin_target;
+  auto found = snap.scanner->scan(url, dlp::Direction::outbound, "url");
+  if (found.empty() && v.route->wildcard) found = scan_host(snap, v.target, v.route);
+  v.url_scanned = found.empty();
+  v.findings.insert(v.findings.end(), found.begin(), found.end());
+  std::string names;
+  for (const auto& h : head.headers) names.append(h.name).append("\n");
+  auto nf = snap.scanner->scan(names, dlp::Direction::outbound, "header_name");
+  const bool names_carry = !nf.empty() || has_encoded_run(names);
+  v.findings.insert(v.findings.end(), nf.begin(), nf.end());
   std::vector<std::string_view> values;
   for (const auto& h : head.headers) {
     std::string name = ascii_lower(h.name);
     if (!v.inject_name.empty() && name == v.inject_name) continue;
-    add(snap.scanner->scan(h.value, dlp::Direction::outbound, "header:" + name));
+    auto hf = snap.scanner->scan(h.value, dlp::Direction::outbound,
+                                 names_carry ? std::string("header:********") : "header:" + name);
+    v.findings.insert(v.findings.end(), hf.begin(), hf.end());
     if (name != "host") values.push_back(h.value);
   }
-  // A secret cut in pieces across header values or query parameters, and data in the
-  // labels of a host under a wildcard route.
-  add(snap.scanner->scan_split(values, "headers"));
-  add(snap.scanner->scan_split(query_values(v.query), "url"));
-  const auto host = head.header("host");
-  add(host_label_findings(snap, *v.route, !head.target.empty() && head.target.front() == '/' && host ? std::string_view(*host)
-                                                                            : std::string_view(head.target)));
+  // A secret cut in pieces across header values or query parameters.
+  auto split = snap.scanner->scan_split(values, "headers");
+  auto query_split = snap.scanner->scan_split(query_values(v.query), "url");
+  v.findings.insert(v.findings.end(), split.begin(), split.end());
+  v.findings.insert(v.findings.end(), query_split.begin(), query_split.end());
   if (judge_findings(policy, dlp::Direction::outbound, v.findings)) {
     block(v, BlockReason::dlp_outbound, "secret in " + v.findings.front().location);
     return false;
   }
   return true;
+}
+
+// Stage 6's precondition (SPEC §4.2.10): a credential only travels inside TLS to the
+// upstream. Plain http:// (any port) or plain HTTP inside a tunnel never gets it.
+bool stage_cleartext(Verdict& v) {
+  if (!v.route->auth || v.upstream_tls) return true;
+  block(v, BlockReason::cleartext_credential,
+        "route injects a credential but the request is not TLS to the upstream");
+  return false;
 }
 
 }  // namespace
@@ -242,21 +280,19 @@ Verdict evaluate_connect(const Snapshot& snap, std::string_view authority) {
   v.upstream_tls = true;
   v.route = find_route_for_host(*snap.routes, v.target);
   if (!v.route) return block_unknown_host(v, snap);
-  v.findings = host_label_findings(snap, *v.route, authority);
-  if (judge_findings(v.route->dlp, dlp::Direction::outbound, v.findings)) {
-    return block(v, BlockReason::dlp_outbound, "data in the host's labels");
-  }
+  stage_host_labels(v, snap);
   return v;
 }
 
 Verdict evaluate_request(const Snapshot& snap, const MessageHead& head, const Arrival& arrival) {
   Verdict v;
-  if (!stage_target(v, head, arrival)) return v;
+  if (!stage_target(v, snap, head, arrival)) return v;
   if (!find_route_for_host(*snap.routes, v.target)) return block_unknown_host(v, snap);
   if (!stage_policy(v)) return v;
   if (!stage_route(v, snap, head)) return v;
   if (v.route->auth) v.inject_name = ascii_lower(v.route->auth->header);  // stage 6, applied on the wire
   if (!stage_dlp(v, snap, head)) return v;
+  if (!stage_cleartext(v)) return v;
   v.websocket = head.upgrade;
   if (v.route->dlp.inbound != config::DlpAction::off) {
     if (auto ae = head.header("accept-encoding")) v.accept_encoding = scannable_encodings(*ae);

@@ -5,10 +5,12 @@
 //   1. target   absolute-form URL, or origin-form + Host inside a CONNECT tunnel;
 //               tunnel authority and Host must agree              → host_mismatch
 //   2. host     a route owns host:port (IP literals only by name) → host_not_allowed
+//               labels the agent chose (wildcard or unrouted), scanned as sent → dlp_outbound
 //   3. policy   git-receive-pack never goes through the proxy     → git_push_via_proxy
 //   4. route    RouteTable::match on method, path, headers, query → route_not_matched
 //   5. dlp      outbound scan of the URL and every header         → dlp_outbound
-//   6. inject   the route's credential replaces the agent's header (never scanned/logged)
+//   6. inject   the route's credential replaces the agent's header (never scanned/logged),
+//               only on a connection that is TLS to the upstream  → cleartext_credential
 //   -- in the connection (client_session.cc):
 //   7. body     outbound body scan (held up to max_body_bytes)    → dlp_outbound / body_too_large
 //   8. forward  dial; the dialed address passes the SSRF guard    → ssrf_blocked
@@ -24,7 +26,7 @@
 #include "common/dlp/scanner.h"
 #include "config/route_table.h"
 #include "proxy/block.h"
-#include "proxy/http1_parser.h"
+#include "common/http/http1_parser.h"
 #include "proxy/snapshot.h"
 #include "proxy/target.h"
 
@@ -48,6 +50,7 @@ struct Verdict {
   std::string origin_target;  // what the upstream receives: path[?query]
   const config::Route* route = nullptr;
   std::vector<dlp::Finding> findings;  // outbound DLP on URL/headers (block or warn)
+  bool url_scanned = false;            // stage 5 read host, path and query: nothing in them
   std::string inject_name;             // lower-case header name; empty = no injection
   // When responses are scanned: Accept-Encoding cut down to codings the scanner decodes,
   // so the upstream never answers in one it cannot read (e.g. zstd).
@@ -59,7 +62,8 @@ struct Verdict {
   bool websocket = false;
 };
 
-// CONNECT host:port: only the host stage applies before the tunnel exists.
+// CONNECT host:port: only the host stage (route, then the agent's labels) applies before
+// the tunnel exists.
 Verdict evaluate_connect(const Snapshot& snap, std::string_view authority);
 
 // A request head (absolute-form, or origin-form inside a tunnel): stages 1-6.

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/ascii.h"
+
 namespace bottle::proxy {
 namespace {
 
@@ -21,44 +23,46 @@ std::string Authority::host_header(uint16_t default_port) const {
 }
 
 Result<Authority> parse_authority(std::string_view text, uint16_t default_port) {
-  const std::string shown(text.substr(0, 200));
   if (text.empty()) return Error{"empty authority"};
-  if (text.find('@') != std::string_view::npos) {
-    return Error{"authority '" + shown + "' carries userinfo"};
-  }
+  if (text.find('@') != std::string_view::npos) return Error{"authority carries userinfo"};
   Authority a;
   std::string_view host, port;
   if (text.front() == '[') {
     size_t close = text.find(']');
-    if (close == std::string_view::npos) return Error{"authority '" + shown + "': unclosed '['"};
+    if (close == std::string_view::npos) return Error{"authority has an unclosed '['"};
     host = text.substr(1, close - 1);
     std::string_view rest = text.substr(close + 1);
     if (!rest.empty()) {
-      if (rest.front() != ':') return Error{"authority '" + shown + "': junk after ']'"};
+      if (rest.front() != ':') return Error{"authority has junk after ']'"};
       port = rest.substr(1);
     }
     in6_addr a6;
     if (inet_pton(AF_INET6, std::string(host).c_str(), &a6) != 1) {
-      return Error{"authority '" + shown + "': bad IPv6 literal"};
+      return Error{"authority has a bad IPv6 literal"};
     }
     char buf[INET6_ADDRSTRLEN];
     inet_ntop(AF_INET6, &a6, buf, sizeof buf);
     a.host = buf;
+    a.sent_host = a.host;
     a.is_ip = true;
   } else {
     size_t colon = text.rfind(':');
     host = text.substr(0, colon);
     if (colon != std::string_view::npos) port = text.substr(colon + 1);
     if (colon != std::string_view::npos && port.empty()) {
-      return Error{"authority '" + shown + "': empty port"};
+      return Error{"authority has an empty port"};
     }
     for (char c : host) {
-      if (!host_char_ok(c)) return Error{"authority '" + shown + "': bad character in host"};
+      if (!host_char_ok(c)) return Error{"authority has a bad character in its host"};
     }
-    std::string h(host);
-    for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!h.empty() && h.back() == '.') h.pop_back();
-    if (h.empty() || h.size() > 253) return Error{"authority '" + shown + "': bad host"};
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    // An empty label (".wild.test", "a..b") is no name: a wildcard must not cover it.
+    if (host.empty() || host.size() > 253 || host.front() == '.' ||
+        host.find("..") != std::string_view::npos) {
+      return Error{"authority has a bad host"};
+    }
+    a.sent_host = std::string(host);
+    std::string h = ascii_lower(host);
     in_addr a4;
     a.is_ip = inet_pton(AF_INET, h.c_str(), &a4) == 1;
     a.host = std::move(h);
@@ -68,7 +72,7 @@ Result<Authority> parse_authority(std::string_view text, uint16_t default_port) 
     unsigned v = 0;
     auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
     if (ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535) {
-      return Error{"authority '" + shown + "': bad port"};
+      return Error{"authority has a bad port"};
     }
     a.port = static_cast<uint16_t>(v);
   }
@@ -79,12 +83,11 @@ Result<AbsoluteUrl> parse_absolute_url(std::string_view url) {
   AbsoluteUrl out;
   size_t sep = url.find("://");
   if (sep == std::string_view::npos) return Error{"request target is not absolute-form"};
-  std::string scheme(url.substr(0, sep));
-  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string scheme = ascii_lower(url.substr(0, sep));
   if (scheme == "https") {
     out.https = true;
   } else if (scheme != "http") {
-    return Error{"unsupported scheme '" + scheme.substr(0, 20) + "'"};
+    return Error{"unsupported URL scheme"};
   }
   std::string_view rest = url.substr(sep + 3);
   size_t end = rest.find_first_of("/?#");

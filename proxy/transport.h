@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/loop_timer.h"
+#include "common/loop_timer.h"
 #include "proxy/tls_channel.h"
 
 namespace bottle::proxy {

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/loop_timer.h"
+#include "common/loop_timer.h"
 #include "proxy/target.h"
 #include "proxy/transport.h"
 

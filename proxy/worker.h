@@ -18,6 +18,7 @@
 #include "common/result.h"
 #include "common/tls/ca.h"
 #include "common/tls/leaf_cache.h"
+#include "proxy/limits.h"
 #include "proxy/metrics.h"
 #include "proxy/resolve.h"
 #include "proxy/snapshot.h"
@@ -32,6 +33,8 @@ struct ProxyShared {
   bssl::UniquePtr<SSL_CTX> client_ctx;    // agent-facing (bumped) side
   bssl::UniquePtr<SSL_CTX> upstream_ctx;  // verifies upstream servers
   ResolveOverrides resolve;
+  Timeouts timeouts;
+  std::unique_ptr<BufferBudget> budget;  // every worker draws on the one budget
 };
 
 class Worker {

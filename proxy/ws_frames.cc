@@ -1,11 +1,12 @@
 #include "proxy/ws_frames.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace bottle::proxy {
 
-bool WsMessageReader::parse_header() {
-  // Returns true once header_ holds a complete header (fields filled in).
+bool WsMessageGate::parse_header() {
+  // True once header_ holds a complete header (fields filled in).
   if (header_.size() < 2) return false;
   auto b0 = static_cast<uint8_t>(header_[0]);
   auto b1 = static_cast<uint8_t>(header_[1]);
@@ -17,6 +18,7 @@ bool WsMessageReader::parse_header() {
   if (masked) need += 4;
   if (header_.size() < need) return false;
   fin_ = (b0 & 0x80) != 0;
+  rsv_ = (b0 & 0x70) != 0;
   opcode_ = b0 & 0x0f;
   masked_ = masked;
   uint64_t len = len7;
@@ -37,63 +39,129 @@ bool WsMessageReader::parse_header() {
   return true;
 }
 
-bool WsMessageReader::feed(std::string_view bytes, const OnMessage& on_message) {
-  if (!error_.empty()) return false;
+WsMessageGate::Outcome WsMessageGate::fail(Outcome o, std::string why) {
+  spent_ = o;
+  error_ = std::move(why);
+  std::string().swap(message_);
+  return o;
+}
+
+void WsMessageGate::release_message() {
+  // A connection idling after one large message must not keep its buffer.
+  if (message_.capacity() > 64 * 1024) {
+    std::string().swap(message_);
+  } else {
+    message_.clear();
+  }
+}
+
+void WsMessageGate::emit(uint8_t opcode, bool masked, const uint8_t* key, std::string_view payload,
+                         std::string& out) const {
+  out.push_back(static_cast<char>(0x80 | opcode));
+  uint8_t m = masked ? 0x80 : 0;
+  size_t n = payload.size();
+  if (n < 126) {
+    out.push_back(static_cast<char>(m | n));
+  } else if (n <= 0xffff) {
+    out.push_back(static_cast<char>(m | 126));
+    out.push_back(static_cast<char>(n >> 8));
+    out.push_back(static_cast<char>(n & 0xff));
+  } else {
+    out.push_back(static_cast<char>(m | 127));
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      out.push_back(static_cast<char>((uint64_t{n} >> shift) & 0xff));
+    }
+  }
+  if (!masked) {
+    out.append(payload);
+    return;
+  }
+  out.append(reinterpret_cast<const char*>(key), 4);
+  size_t start = out.size();
+  out.append(payload);
+  for (size_t i = 0; i < n; ++i) out[start + i] ^= static_cast<char>(key[i & 3]);
+}
+
+WsMessageGate::Outcome WsMessageGate::feed(std::string_view bytes, const Judge& judge,
+                                           std::string& out) {
+  if (spent_ != Outcome::ok) return spent_;
   while (!bytes.empty() || (in_payload_ && remaining_ == 0)) {
     if (!in_payload_) {
       header_.push_back(bytes.front());
       bytes.remove_prefix(1);
       if (!parse_header()) continue;
       header_.clear();
-      bool control = opcode_ >= 8;
+      const bool control = opcode_ >= 8;
+      if (closed_) return fail(Outcome::bad_frame, "WebSocket frame after a close frame");
       if ((opcode_ > 2 && opcode_ < 8) || opcode_ > 10) {
-        fail("reserved WebSocket opcode " + std::to_string(opcode_));
-        return false;
+        return fail(Outcome::bad_frame, "reserved WebSocket opcode " + std::to_string(opcode_));
+      }
+      if (rsv_) {
+        return fail(Outcome::bad_frame,
+                    "WebSocket frame with an RSV bit set (no extension was negotiated)");
       }
       if (control && (!fin_ || remaining_ > 125)) {
-        fail("fragmented or oversized WebSocket control frame");
-        return false;
+        return fail(Outcome::bad_frame, "fragmented or oversized WebSocket control frame");
       }
       if (remaining_ >> 63) {
-        fail("WebSocket frame length has the top bit set");
-        return false;
+        return fail(Outcome::bad_frame, "WebSocket frame length has the top bit set");
       }
       if (!control) {
         if (opcode_ == 0 && !in_message_) {
-          fail("WebSocket continuation without a message");
-          return false;
+          return fail(Outcome::bad_frame, "WebSocket continuation without a message");
         }
         if (opcode_ != 0 && in_message_) {
-          fail("WebSocket data frame inside a fragmented message");
-          return false;
+          return fail(Outcome::bad_frame, "WebSocket data frame inside a fragmented message");
         }
-        if (opcode_ != 0) message_.clear();
-        in_message_ = true;
+        if (opcode_ != 0) {
+          in_message_ = true;
+          message_opcode_ = opcode_;
+          message_masked_ = masked_;
+          std::memcpy(message_key_, mask_, 4);
+          message_.clear();
+        }
+        if (remaining_ > max_message_ - message_.size()) {
+          return fail(Outcome::too_large, "WebSocket message larger than " +
+                                              std::to_string(max_message_) + " bytes");
+        }
+      } else {
+        control_.clear();
       }
       in_payload_ = true;
     }
-    size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, bytes.size()));
-    if (opcode_ < 8 && message_.size() < max_message_) {
-      size_t keep = std::min(take, max_message_ - message_.size());
-      size_t start = message_.size();
-      message_.append(bytes.substr(0, keep));
-      if (masked_) {
-        for (size_t i = 0; i < keep; ++i)
-          message_[start + i] ^= static_cast<char>(mask_[(mask_pos_ + i) & 3]);
-      }
+    const size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, bytes.size()));
+    std::string& into = opcode_ >= 8 ? control_ : message_;
+    const size_t start = into.size();
+    into.append(bytes.substr(0, take));
+    if (masked_) {
+      for (size_t i = 0; i < take; ++i)
+        into[start + i] ^= static_cast<char>(mask_[(mask_pos_ + i) & 3]);
     }
     mask_pos_ += take;
     remaining_ -= take;
     bytes.remove_prefix(take);
     if (remaining_ > 0) break;
     in_payload_ = false;
-    if (opcode_ < 8 && fin_) {
+    if (opcode_ >= 8) {
+      if (!judge(WsMessage{opcode_, control_})) {
+        return fail(Outcome::refused, "WebSocket control frame refused");
+      }
+      emit(opcode_, masked_, mask_, control_, out);
+      if (opcode_ == 8) {
+        closed_ = true;  // a fragmented message still open never completes: drop it
+        in_message_ = false;
+        release_message();
+      }
+    } else if (fin_) {
       in_message_ = false;
-      on_message(message_);
-      message_.clear();
+      if (!judge(WsMessage{message_opcode_, message_})) {
+        return fail(Outcome::refused, "WebSocket message refused");
+      }
+      emit(message_opcode_, message_masked_, message_key_, message_, out);
+      release_message();
     }
   }
-  return true;
+  return Outcome::ok;
 }
 
 }  // namespace bottle::proxy

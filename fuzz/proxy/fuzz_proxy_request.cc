@@ -11,7 +11,7 @@
 
 #include "config/route_table.h"
 #include "proxy/block.h"
-#include "proxy/http1_parser.h"
+#include "common/http/http1_parser.h"
 #include "proxy/http1_wire.h"
 #include "proxy/pipeline.h"
 #include "proxy/snapshot.h"
@@ -51,13 +51,13 @@ routes:
   return *snap;
 }
 
-void run_parser(proxy::Http1Parser::Kind kind, std::string_view data, size_t chunk, bool tunnel) {
-  proxy::Http1Parser parser(kind);
+void run_parser(Http1Parser::Kind kind, std::string_view data, size_t chunk, bool tunnel) {
+  Http1Parser parser(kind);
   uint64_t body = 0;
   parser.set_body_sink([&body](std::string_view c) { body += c.size(); });
   proxy::Arrival arrival;
   if (tunnel) {
-    arrival.tunnel = proxy::Authority{"api.test", 443, false};
+    arrival.tunnel = proxy::Authority{"api.test", "api.test", 443, false};
     arrival.tls = true;
   }
   std::string pending;
@@ -66,9 +66,9 @@ void run_parser(proxy::Http1Parser::Kind kind, std::string_view data, size_t chu
     for (int guard = 0; guard < 64; ++guard) {
       auto out = parser.feed(pending);
       pending.erase(0, out.consumed);
-      if (out.status == proxy::Http1Parser::Status::head) {
-        proxy::MessageHead head = parser.take_head();
-        if (kind == proxy::Http1Parser::Kind::request) {
+      if (out.status == Http1Parser::Status::head) {
+        MessageHead head = parser.take_head();
+        if (kind == Http1Parser::Kind::request) {
           proxy::Verdict v = head.method == "CONNECT"
                                  ? proxy::evaluate_connect(snapshot(), head.target)
                                  : proxy::evaluate_request(snapshot(), head, arrival);
@@ -92,11 +92,11 @@ void run_parser(proxy::Http1Parser::Kind kind, std::string_view data, size_t chu
         }
         continue;
       }
-      if (out.status == proxy::Http1Parser::Status::message_end) {
+      if (out.status == Http1Parser::Status::message_end) {
         parser.resume_next();
         continue;
       }
-      if (out.status != proxy::Http1Parser::Status::need_more) return;  // error or upgrade
+      if (out.status != Http1Parser::Status::need_more) return;  // error or upgrade
       break;
     }
   }
@@ -109,13 +109,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   size_t chunk = 1 + data[0] % 64;
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  run_parser(proxy::Http1Parser::Kind::request, input, chunk, false);
-  run_parser(proxy::Http1Parser::Kind::request, input, chunk, true);
-  run_parser(proxy::Http1Parser::Kind::response, input, chunk, false);
-  // The same bytes as a WebSocket stream after a 101.
-  proxy::WsMessageReader ws(4096);
+  run_parser(Http1Parser::Kind::request, input, chunk, false);
+  run_parser(Http1Parser::Kind::request, input, chunk, true);
+  run_parser(Http1Parser::Kind::response, input, chunk, false);
+  // The same bytes as a WebSocket stream after a 101; the judge refuses messages that
+  // start with 'S', so the refusal path runs too.
+  proxy::WsMessageGate ws(4096);
+  std::string out;
+  auto judge = [](const proxy::WsMessage& m) { return m.payload.empty() || m.payload[0] != 'S'; };
   for (size_t off = 0; off < input.size(); off += chunk) {
-    if (!ws.feed(input.substr(off, chunk), [](std::string_view m) { (void)m.size(); })) break;
+    if (ws.feed(input.substr(off, chunk), judge, out) != proxy::WsMessageGate::Outcome::ok) break;
+    out.clear();
   }
   return 0;
 }

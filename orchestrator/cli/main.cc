@@ -1,5 +1,6 @@
 // bottle: the operator's CLI (SPEC §9.2). Each verb is a few lines over
 // bottle_orchestrator_lib: load manifest -> plan -> print or launch.
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -21,21 +22,25 @@
 #include "orchestrator/plan.h"
 #include "orchestrator/preflight.h"
 #include "orchestrator/process.h"
+#include "orchestrator/proposals_cmd.h"
 #include "orchestrator/render.h"
 #include "orchestrator/routes_cmd.h"
+#include "orchestrator/skills.h"
 #include "orchestrator/state.h"
 
 namespace {
 
 using namespace bottle::orchestrator;
 
+// Messages quote manifest text (paths, keys, commands): no control characters reach the
+// operator's terminal.
 int fail(const std::string& message) {
-  std::fprintf(stderr, "bottle: %s\n", message.c_str());
+  std::fprintf(stderr, "bottle: %s\n", printable(message, true).c_str());
   return 1;
 }
 
 void progress(const std::string& line) {
-  std::fprintf(stderr, "bottle: %s\n", line.c_str());
+  std::fprintf(stderr, "bottle: %s\n", printable(line, true).c_str());
 }
 
 // flag > BOTTLE_BACKEND > local. Returns "" after printing an error.
@@ -63,7 +68,12 @@ bottle::Result<Plan> plan_for(const std::string& agent, const std::string& backe
   o.backend = backend;
   o.command = command;
   o.find_binary = find_helper_binary;
-  return make_plan(*m, o);
+  auto plan = make_plan(*m, o);
+  if (!plan) return plan;
+  // Skills come from a tree a project may control: refuse a bad one before the plan is
+  // shown or anything is created.
+  if (auto skills = read_skills(*plan); !skills) return bottle::Error{skills.error()};
+  return plan;
 }
 
 struct LaunchFlags {
@@ -121,10 +131,14 @@ int cmd_list(bool all) {
   auto bottles = list_metadata();
   std::printf("%-28s %-16s %-8s %-21s %s\n", "SLUG", "AGENT", "BACKEND", "CREATED", "STATUS");
   for (const auto& m : bottles) {
-    bool alive = bottle_alive(m);
-    if (!alive && !all) continue;
+    // A bottle whose `bottle` process died but whose sidecar or namespace is still
+    // there is shown until `bottle cleanup` removes it.
+    std::string status = bottle_alive(m)           ? m.status
+                         : bottle_has_leftovers(m) ? "orphaned (bottle cleanup)"
+                                                   : "exited";
+    if (status == "exited" && !all) continue;
     std::printf("%-28s %-16s %-8s %-21s %s\n", m.slug.c_str(), m.agent.c_str(), m.backend.c_str(),
-                m.created.c_str(), alive ? m.status.c_str() : "exited");
+                m.created.c_str(), status.c_str());
   }
   return 0;
 }
@@ -187,6 +201,9 @@ std::string read_input(const std::string& file, bool& ok) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A reader that went away (`bottle run ... | head`) must not kill bottle halfway
+  // through a teardown: writes fail with EPIPE instead. Children get SIGPIPE back.
+  ::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"bottle: run AI coding agents in a sandbox whose only way out is a filtering proxy"};
   app.set_version_flag("--version", bottle::kVersion);
   app.require_subcommand(1);
@@ -240,8 +257,35 @@ int main(int argc, char** argv) {
 
   auto* doctor =
       app.add_subcommand("doctor", "check that this machine can run bottles, and how to fix it");
-  auto* proposals = app.add_subcommand("proposals", "supervise proposals (needs bottle-supervise)");
-  proposals->allow_extras();
+  auto* proposals =
+      app.add_subcommand("proposals", "answer what agents ask for (routes, capabilities, help)");
+  proposals->require_subcommand(1);
+  bool p_all = false, p_json = false, p_edit = false;
+  std::string p_id, p_bottle, p_text;
+  double p_wait = 30;
+  auto* p_list = proposals->add_subcommand("list", "pending proposals of every running bottle");
+  p_list->add_flag("--all", p_all, "also answered and archived ones, and stopped bottles");
+  p_list->add_flag("--json", p_json, "JSON array instead of a table");
+  auto* p_show = proposals->add_subcommand("show", "one proposal, with the routes.yaml diff");
+  auto* p_approve = proposals->add_subcommand("approve", "approve a proposal");
+  p_approve->add_flag("--edit", p_edit, "edit the route in $EDITOR before approving");
+  p_approve->add_option("--reason", p_text, "note for the agent");
+  auto* p_reject = proposals->add_subcommand("reject", "reject a proposal");
+  p_reject->add_option("--reason", p_text, "why (the agent reads it)")->required();
+  auto* p_answer =
+      proposals->add_subcommand("answer", "answer a capability-block or report-stuck proposal");
+  auto* p_watch = proposals->add_subcommand(
+      "watch", "live list of proposals: bell on arrival, one-key approve/reject");
+  for (auto* sub : {p_show, p_approve, p_reject, p_answer}) {
+    sub->add_option("id", p_id, "proposal id (from bottle proposals list)")->required();
+    sub->add_option("--bottle", p_bottle, "look only in this bottle");
+  }
+  p_answer->add_option("text", p_text, "the answer the agent receives")->required();
+  for (auto* sub : {p_approve, p_reject, p_answer}) {
+    sub->add_option("--wait", p_wait, "seconds to wait for the bottle to act on the answer")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 3600.0));
+  }
 
   if (auto code = bottle::parse_command_line(app, argc, argv, "bottle")) return *code;
 
@@ -298,7 +342,21 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*doctor) return cmd_doctor();
-    if (*proposals) return fail("proposals: not implemented yet (needs bottle-supervise)");
+    if (*p_list) return proposals_list(p_all, p_json, std::cout, std::cerr);
+    if (*p_show) return proposals_show(p_id, p_bottle, std::cout, std::cerr);
+    if (*p_watch) return proposals_watch(std::cout, std::cerr);
+    if (*p_approve || *p_reject || *p_answer) {
+      AnswerOptions o;
+      o.id = p_id;
+      o.bottle = p_bottle;
+      o.decision = *p_approve ? bottle::Decision::approve
+                   : *p_reject ? bottle::Decision::reject
+                               : bottle::Decision::answer;
+      o.text = p_text;
+      o.edit = p_edit;
+      o.wait = std::chrono::milliseconds(static_cast<int64_t>(p_wait * 1000));
+      return proposals_answer(o, std::cout, std::cerr);
+    }
     return 2;
   };
   try {

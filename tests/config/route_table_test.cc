@@ -80,6 +80,9 @@ TEST(RouteTable, WildcardMatchesSubdomainsNotApex) {
   EXPECT_EQ(outcome(*t, {.host = "a.b.example.com"}), MatchOutcome::matched);
   EXPECT_EQ(outcome(*t, {.host = "example.com"}), MatchOutcome::host_not_allowed);
   EXPECT_EQ(outcome(*t, {.host = "badexample.com"}), MatchOutcome::host_not_allowed);
+  // An empty label is not a subdomain.
+  EXPECT_EQ(outcome(*t, {.host = ".example.com"}), MatchOutcome::host_not_allowed);
+  EXPECT_EQ(outcome(*t, {.host = "a..example.com"}), MatchOutcome::host_not_allowed);
 }
 
 TEST(RouteTable, ExactBeatsWildcardAndLongestSuffixWins) {
@@ -171,6 +174,22 @@ TEST(RouteTable, AndInsideOneEntryOrAcrossEntries) {
   Req encoded = ok;
   encoded.query = "x=1&b%65ta=%74rue";
   EXPECT_EQ(outcome(*t, encoded), MatchOutcome::matched);
+}
+
+// A parameter given twice is read differently by different servers (first wins, last
+// wins, a list): every occurrence must satisfy the match.
+TEST(RouteTable, EveryOccurrenceOfAQueryParamMustMatch) {
+  auto t = load(R"(routes:
+  - host: api.example.com
+    matches:
+      - queryParams: [{name: beta, type: Exact, value: "true"}]
+)");
+  EXPECT_EQ(outcome(*t, {.query = "beta=true"}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.query = "beta=true&beta=true"}), MatchOutcome::matched);
+  EXPECT_EQ(outcome(*t, {.query = "beta=true&beta=false"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.query = "beta=false&beta=true"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.query = "beta=true&b%65ta=false"}), MatchOutcome::route_not_matched);
+  EXPECT_EQ(outcome(*t, {.query = "beta=true&beta"}), MatchOutcome::route_not_matched);
 }
 
 TEST(RouteTable, AuthHeaderValueFromEnvironment) {

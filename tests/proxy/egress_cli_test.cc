@@ -48,6 +48,20 @@ TEST_F(EgressCli, BadListenSpecIsUsageError) {
   EXPECT_NE(stderr_.find("--listen"), std::string::npos) << stderr_;
 }
 
+TEST_F(EgressCli, BadTimeoutOrBufferCapIsUsageError) {
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--timeout", "bogus=1"},
+                                       {"--timeout", "body"},
+                                       {"--timeout", "body=-1"},
+                                       {"--max-buffered", "0"}}) {
+    auto args = base();
+    args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+    args.insert(args.end(), bad.begin(), bad.end());
+    EXPECT_EQ(egress(args).exit_code, 2) << bad[0] << " " << bad[1];
+    EXPECT_EQ(stderr_.rfind("bottle-egress: ", 0), 0u) << stderr_;
+    EXPECT_EQ(std::count(stderr_.begin(), stderr_.end(), '\n'), 1) << stderr_;
+  }
+}
+
 TEST_F(EgressCli, CheckAcceptsValidAndRejectsInvalidConfig) {
   EXPECT_EQ(egress({"--config", dir_.file("routes.yaml"), "--check"}).exit_code, 0) << stderr_;
   write_file(dir_.file("bad.yaml"), "routes:\n  - host: api.test\n    prot: 443\n");

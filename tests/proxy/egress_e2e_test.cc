@@ -58,28 +58,6 @@ class EgressE2E : public ::testing::Test {
     return out;
   }
 
-  // A loopback server that runs `serve` on each accepted connection (one at a time).
-  struct ScriptedUpstream {
-    uint16_t port = 0;
-    int fd = -1;
-    std::thread thread;
-    explicit ScriptedUpstream(std::function<void(int)> serve) {
-      fd = listen_loopback(&port);
-      thread = std::thread([this, serve] {
-        while (true) {
-          int c = accept(fd, nullptr, nullptr);
-          if (c < 0) return;
-          serve(c);
-          close(c);
-        }
-      });
-    }
-    ~ScriptedUpstream() {
-      shutdown(fd, SHUT_RDWR);
-      close(fd);
-      thread.join();
-    }
-  };
   // Sends a partial response then closes: an upstream dying mid-body.
   static void serve_dying(int c) {
     char buf[8192];
@@ -198,28 +176,10 @@ class EgressE2E : public ::testing::Test {
   // A WebSocket through the proxy to ws_: the socket after the 101, and any bytes that
   // followed the 101 head in `early`. -1 if the upgrade failed.
   static int open_websocket(std::string* early) {
-    int fd = connect_loopback(egress_->port());
-    if (fd < 0) return -1;
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string auth = "ws.test:" + std::to_string(ws_->port);
-    std::string req = "GET http://" + auth + "/chat HTTP/1.1\r\nHost: " + auth +
-                      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      "Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    std::string got;
-    char buf[4096];
-    if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) > 0) {
-      while (got.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        got.append(buf, static_cast<size_t>(n));
-      }
-    }
-    if (got.rfind("HTTP/1.1 101", 0) != 0) {
-      close(fd);
-      return -1;
-    }
-    *early = got.substr(got.find("\r\n\r\n") + 4);
+    std::string resp;
+    int fd = open_websocket_via(egress_->port(), "ws.test:" + std::to_string(ws_->port), "/chat",
+                                "", &resp);
+    if (fd >= 0) *early = resp.substr(resp.find("\r\n\r\n") + 4);
     return fd;
   }
 
@@ -242,9 +202,9 @@ class EgressE2E : public ::testing::Test {
 
 ScratchDir* EgressE2E::dir_ = nullptr;
 Nginx* EgressE2E::nginx_ = nullptr;
-EgressE2E::ScriptedUpstream* EgressE2E::dying_ = nullptr;
-EgressE2E::ScriptedUpstream* EgressE2E::ws_ = nullptr;
-EgressE2E::ScriptedUpstream* EgressE2E::flaky_ = nullptr;
+ScriptedUpstream* EgressE2E::dying_ = nullptr;
+ScriptedUpstream* EgressE2E::ws_ = nullptr;
+ScriptedUpstream* EgressE2E::flaky_ = nullptr;
 Egress* EgressE2E::egress_ = nullptr;
 
 TEST_F(EgressE2E, AllowedRequestReachesUpstreamThroughBump) {

@@ -24,6 +24,9 @@ extern char** environ;
 namespace bottle::test {
 
 std::string egress_binary() {
+  // BOTTLE_EGRESS_BINARY in the environment runs the suite against another build (e.g. an
+  // older one, to see a new test fail there first).
+  if (const char* other = std::getenv("BOTTLE_EGRESS_BINARY"); other && *other) return other;
   return BOTTLE_EGRESS_BINARY;
 }
 
@@ -171,6 +174,51 @@ std::string exchange(uint16_t port, const std::string& data, std::chrono::millis
   }
   close(fd);
   return out;
+}
+
+ScriptedUpstream::ScriptedUpstream(std::function<void(int)> serve) {
+  fd_ = listen_loopback(&port);
+  thread_ = std::thread([this, serve] {
+    while (true) {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      serve(c);
+      close(c);
+    }
+  });
+}
+
+ScriptedUpstream::~ScriptedUpstream() {
+  shutdown(fd_, SHUT_RDWR);
+  close(fd_);
+  thread_.join();
+}
+
+int open_websocket_via(uint16_t proxy_port, const std::string& authority, const std::string& path,
+                       const std::string& extra_headers, std::string* response) {
+  int fd = connect_loopback(proxy_port);
+  if (fd < 0) return -1;
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string req = "GET http://" + authority + path + " HTTP/1.1\r\nHost: " + authority +
+                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+                    extra_headers + "\r\n";
+  std::string got;
+  char buf[4096];
+  if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+    while (got.find("\r\n\r\n") == std::string::npos) {
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+  }
+  if (response) *response = got;
+  if (got.rfind("HTTP/1.1 101", 0) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 std::string http_get(uint16_t port, const std::string& path) {

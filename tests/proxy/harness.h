@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace bottle::test {
@@ -52,6 +53,26 @@ int connect_loopback(uint16_t port);
 std::string exchange(uint16_t port, const std::string& data,
                      std::chrono::milliseconds limit = std::chrono::seconds(5));
 std::string http_get(uint16_t port, const std::string& path);
+// An absolute-form WebSocket upgrade to `authority` through the proxy on `proxy_port`
+// (`extra_headers`: whole lines). The socket after a 101, or -1; `response` gets the head
+// and any bytes that came with it. Receives time out after 5 s.
+int open_websocket_via(uint16_t proxy_port, const std::string& authority, const std::string& path,
+                       const std::string& extra_headers = "", std::string* response = nullptr);
+
+// A loopback server that runs `serve` on each accepted connection (one at a time, on its
+// own thread) until destroyed.
+class ScriptedUpstream {
+ public:
+  explicit ScriptedUpstream(std::function<void(int)> serve);
+  ~ScriptedUpstream();
+  ScriptedUpstream(const ScriptedUpstream&) = delete;
+  ScriptedUpstream& operator=(const ScriptedUpstream&) = delete;
+  uint16_t port = 0;
+
+ private:
+  int fd_ = -1;
+  std::thread thread_;
+};
 
 // Bottle CA (ca.pem/ca-key.pem) and an upstream CA + server cert for api.test & co.
 void mint_test_pki(const std::string& dir);

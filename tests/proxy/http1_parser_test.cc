@@ -1,4 +1,4 @@
-#include "proxy/http1_parser.h"
+#include "common/http/http1_parser.h"
 
 #include <gtest/gtest.h>
 
@@ -59,6 +59,10 @@ TEST(Http1Parser, RejectsSmugglingShapesWith400) {
       "POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",           // CL != CL
       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",                // chunk size
       "GET / HTTP/1.1\r\nX-A: one\r\n two\r\n\r\n",                                  // obs-fold
+      "GET / HTTP/1.1\r\nX Forwarded: a\r\n\r\n",         // space inside a header name
+      "GET / HTTP/1.1\r\nX-A : a\r\n\r\n",                // space before the colon
+      "GET / HTTP/1.1\r\nX\tA: a\r\n\r\n",               // tab inside a header name
+      "GET / HTTP/1.1\r\nX-A(b): a\r\n\r\n",              // a separator in a header name
   };
   for (const char* shape : shapes) {
     for (size_t step : {size_t{1}, size_t{1000}}) {

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "common/ascii.h"
+
 namespace bottle::proxy {
 namespace {
 
@@ -18,6 +20,8 @@ routes:
   - host: 10.1.2.3
   - host: open.test
     dlp: {outbound: off}
+  - host: "*.warn.test"
+    dlp: {outbound: warn}
 )";
 
 class Pipeline : public ::testing::Test {
@@ -194,6 +198,103 @@ TEST_F(Pipeline, DataInTheLabelsOfAWildcardHostIsBlocked) {
   }
 }
 
+// SPEC §4.2.10: the token only ever travels inside TLS to the upstream.
+TEST_F(Pipeline, RouteWithAuthOverCleartextIsBlocked) {
+  for (const char* url : {"http://api.test/v1/x", "http://api.test:443/v1/x"}) {
+    std::string host(url + 7);
+    host = host.substr(0, host.find('/'));
+    Verdict v = request("GET", url, {{"Host", host}});
+    EXPECT_EQ(v.block, BlockReason::cleartext_credential) << url << ": " << v.detail;
+  }
+  // Plain HTTP inside a CONNECT tunnel (the first byte was not a TLS handshake).
+  MessageHead h;
+  h.method = "GET";
+  h.target = "/v1/x";
+  h.headers = {{"Host", "api.test"}};
+  Arrival plain;
+  plain.tunnel = tunnel("api.test");
+  plain.tls = false;
+  EXPECT_EQ(evaluate_request(*snap_, h, plain).block, BlockReason::cleartext_credential);
+  // https:// in absolute form: the proxy dials TLS itself, so the token may go.
+  EXPECT_FALSE(request("GET", "https://api.test/v1/x", {{"Host", "api.test"}}).block);
+  // A secret in the URL still reports as DLP: the more telling evidence.
+  EXPECT_EQ(request("GET", "http://api.test/v1/x?k=real-token-value-123456", {{"Host", "api.test"}})
+                .block,
+            BlockReason::dlp_outbound);
+}
+
+// SPEC §5: hosts are scanned label by label before lower-casing, routed or not.
+TEST_F(Pipeline, SecretAsWildcardLabelIsBlockedInAnyCase) {
+  const char* aws = "AKIASYWXGTB4G7DBXZVV";
+  for (std::string host : {std::string(aws) + ".wild.test", ascii_lower(aws) + ".wild.test",
+                           // base32 of the same key: lower-case letters and digits 2-7
+                           std::string("iffusqktlflvqr2uii2eon2eijmfuvsw.wild.test")}) {
+    Verdict r = request("GET", "http://" + host + "/", {{"Host", host}});
+    EXPECT_EQ(r.block, BlockReason::dlp_outbound) << host << ": " << r.detail;
+    ASSERT_FALSE(r.findings.empty()) << host;
+    EXPECT_EQ(r.findings.front().location, "url");
+    Verdict c = evaluate_connect(*snap_, host + ":443");
+    EXPECT_EQ(c.block, BlockReason::dlp_outbound) << host << ": " << c.detail;
+  }
+  // An ordinary subdomain, and labels with short runs, still pass.
+  EXPECT_FALSE(request("GET", "http://cdn-2024-eu-west.wild.test/", {}).block);
+  EXPECT_FALSE(evaluate_connect(*snap_, "objects.wild.test:443").block);
+  // A warn route forwards, with the finding kept for the log.
+  Verdict w = request("GET", std::string("http://") + aws + ".warn.test/", {});
+  EXPECT_FALSE(w.block) << w.detail;
+  EXPECT_FALSE(w.findings.empty());
+}
+
+TEST_F(Pipeline, EmptyFirstLabelIsNotAWildcardMatch) {
+  EXPECT_TRUE(request("GET", "http://.wild.test/", {}).block);
+  EXPECT_TRUE(evaluate_connect(*snap_, ".wild.test:443").block);
+  EXPECT_TRUE(evaluate_connect(*snap_, "a..wild.test:443").block);
+}
+
+TEST_F(Pipeline, GitReceivePackIsFoundDecodedAndNormalized) {
+  for (const char* target : {"http://open.test/r.git/info/refs?service=git-receive-pac%6b",
+                             "http://open.test/r.git/info/refs?service=git-receive-pac%256b",
+                             "http://open.test/r.git/info/refs?x=1&SERVICE=GIT-RECEIVE-PACK",
+                             "http://open.test/r.git/info/refs?service=git%2Dreceive%2Dpack&x",
+                             "http://open.test/r.git/git-receive-pack/",
+                             "http://open.test/r.git/GIT-RECEIVE-PACK",
+                             "http://open.test/r.git/git-receive-pac%6b",
+                             "http://open.test/r.git/git-receive-pack;x=1"}) {
+    EXPECT_EQ(request("POST", target, {}).block, BlockReason::git_push_via_proxy) << target;
+  }
+  EXPECT_FALSE(request("GET", "http://open.test/r.git/info/refs?service=git-upload-pack", {}).block);
+  EXPECT_FALSE(request("GET", "http://open.test/docs/git-receive-pack-howto", {}).block);
+}
+
+// SPEC §4.4: nothing the agent sent reaches a detail unredacted.
+TEST_F(Pipeline, DetailsNeverEchoWhatTheAgentSent) {
+  const std::string secret = "real-token-value-123456";
+  std::vector<Verdict> verdicts = {
+      evaluate_connect(*snap_, secret + "@api.test:443"),
+      evaluate_connect(*snap_, secret + ":443"),
+      request("GET", "http://" + secret + "@api.test/v1/x", {{"Host", "api.test"}}),
+      request("GET", "/v1/x", {{"Host", secret + "@api.test"}}, tunnel("api.test")),
+      request("GET", "/v1/x", {{"Host", secret + ".open.test"}}, tunnel("api.test")),
+      request("GET", "http://api.test/v1/x", {{"Host", secret + ".wild.test"}}),
+      request("GET", secret + "://api.test/", {}),
+      request("GET", "/v1/x", {{"Host", "api.test"}, {secret, "1"}}, tunnel("api.test")),
+  };
+  for (const Verdict& v : verdicts) {
+    ASSERT_TRUE(v.block);
+    EXPECT_EQ(v.detail.find("real-token"), std::string::npos) << v.detail << " reason " << static_cast<int>(*v.block) << " findings " << v.findings.size();
+    for (const auto& f : v.findings) {
+      EXPECT_EQ(f.location.find("real-token"), std::string::npos) << f.location;
+      EXPECT_EQ(f.snippet.find("real-token"), std::string::npos) << f.snippet;
+    }
+  }
+}
+
+TEST_F(Pipeline, SecretInAHeaderNameIsFound) {
+  Verdict v = request("GET", "/v1/x", {{"Host", "api.test"}, {"AKIASYWXGTB4G7DBXZVV", "1"}},
+                      tunnel("api.test"));
+  EXPECT_EQ(v.block, BlockReason::dlp_outbound) << v.detail;
+}
+
 TEST_F(Pipeline, AgentCredentialHeaderIsNotScannedBecauseItIsReplaced) {
   Verdict v = request("GET", "/v1/x",
                       {{"Host", "api.test"}, {"Authorization", "Bearer real-token-value-123456"}},
@@ -211,6 +312,31 @@ TEST(ScannableEncodings, KeepsOnlyCodingsTheScannerDecodes) {
   EXPECT_EQ(scannable_encodings("gzip, deflate, br, zstd"), "gzip, deflate, br");
   EXPECT_EQ(scannable_encodings("zstd;q=1.0, GZIP;q=0.5"), "GZIP;q=0.5");
   EXPECT_EQ(scannable_encodings("zstd"), "identity");
+}
+
+TEST(Snapshot, ReloadKeepsTheScannerWhileTheKnownSecretsStayTheSame) {
+  auto env = [](const std::string& k) -> std::optional<std::string> {
+    if (k == "EGRESS_TOKEN_0") return std::string("tok-aaaaaaaaaaaaaaaa");
+    if (k == "EGRESS_TOKEN_1") return std::string("tok-bbbbbbbbbbbbbbbb");
+    return std::nullopt;
+  };
+  config::LoadOptions opts;
+  opts.env = env;
+  auto table = [&](const char* yaml) { return *config::parse_routes(yaml, "routes.yaml", opts); };
+  const char* one = "routes:\n  - host: a.example\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n";
+  auto first = *make_snapshot(table(one), env, 1);
+  auto same_secrets = *make_snapshot(
+      table("routes:\n  - host: a.example\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
+            "  - host: new.example\n"),
+      env, 2, first);
+  EXPECT_EQ(same_secrets->scanner, first->scanner);
+  EXPECT_EQ(same_secrets->routes->routes.size(), 2u);
+  auto new_secret = *make_snapshot(
+      table("routes:\n  - host: b.example\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_1}\n"),
+      env, 3, same_secrets);
+  EXPECT_NE(new_secret->scanner, first->scanner);
+  EXPECT_EQ(new_secret->known_secrets, std::vector<std::string>{"tok-bbbbbbbbbbbbbbbb"});
+  EXPECT_FALSE(new_secret->scanner->scan("x=tok-bbbbbbbbbbbbbbbb", dlp::Direction::outbound, "url").empty());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/tls/contexts.h"
+#include "tests/skip.h"
 #include "tests/tls/temp_dir.h"
 #include "tests/tls/test_ca.h"
 
@@ -203,14 +204,14 @@ TEST(UpstreamCtx, BundleWithoutCertificatesIsRejected) {
 
 TEST(UpstreamCtx, SystemTrustStoreLoads) {
   if (::access("/etc/ssl/certs/ca-certificates.crt", R_OK) != 0)
-    GTEST_SKIP() << "no system CA bundle";
+    BOTTLE_SKIP() << "no system CA bundle";
   auto ctx = make_upstream_ctx(std::nullopt);
   EXPECT_TRUE(ctx) << ctx.error();
 }
 
 TEST(UpstreamHost, RejectsMalformedHost) {
   auto ctx = make_upstream_ctx(std::nullopt);
-  if (!ctx) GTEST_SKIP() << ctx.error();
+  if (!ctx) BOTTLE_SKIP() << ctx.error();
   bssl::UniquePtr<SSL> ssl(SSL_new(ctx->get()));
   EXPECT_FALSE(set_upstream_host(ssl.get(), "bad host"));
   EXPECT_FALSE(offer_alpn(ssl.get(), {""}));
