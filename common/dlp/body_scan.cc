@@ -119,16 +119,14 @@ class StreamScan final : public BodyScan {
   void run(std::string_view chunk, std::vector<Finding>& out, bool final) {
     hs_scratch_t* scratch = eng_->scratch();
     if (stream_ == nullptr || scratch == nullptr) {
-      if (!error_reported_) out.push_back(scan_error(location_, consumed_, "body could not be scanned"));
-      error_reported_ = true;
+      report_stream_error(error_reported_, location_, consumed_, out);
       return;
     }
     hits_.clear();
     HitCollector collector{&hits_};
     if (!chunk.empty() && hs_scan_stream(stream_.get(), chunk.data(), static_cast<unsigned>(chunk.size()), 0, scratch,
                                          &HitCollector::on_match, &collector) != HS_SUCCESS) {
-      if (!error_reported_) out.push_back(scan_error(location_, consumed_, "body could not be scanned"));
-      error_reported_ = true;
+      report_stream_error(error_reported_, location_, consumed_, out);
       return;
     }
     if (final) hs_close_stream(stream_.release(), scratch, &HitCollector::on_match, &collector);
@@ -165,12 +163,7 @@ class StreamScan final : public BodyScan {
                            pending_regions_.begin() + static_cast<std::ptrdiff_t>(regions_done));
 
     // Keep the last tail_max_ bytes for windows and straddling words.
-    if (chunk.size() >= tail_max_) {
-      tail_.assign(chunk.substr(chunk.size() - tail_max_));
-    } else {
-      tail_.append(chunk);
-      if (tail_.size() > tail_max_) tail_.erase(0, tail_.size() - tail_max_);
-    }
+    keep_tail(tail_, chunk, tail_max_);
     consumed_ = end;
   }
 

@@ -99,6 +99,12 @@ struct Sink {
 // The finding for a unit that could not be scanned (fail closed), for block scans and
 // streams alike.
 Finding scan_error(std::string_view location, uint64_t offset, std::string_view why);
+// A stream that cannot be scanned reports that once ("body could not be scanned" at
+// `offset`), however many chunks follow.
+void report_stream_error(bool& reported, std::string_view location, uint64_t offset, std::vector<Finding>& out);
+// A stream's retained tail after `chunk`: the last `max` bytes of tail + chunk, for the
+// windows and words that straddle the next chunk boundary.
+void keep_tail(std::string& tail, std::string_view chunk, size_t max);
 
 // Bytes of the input a scan can see, by absolute offset: one contiguous text (block
 // scans), or a body's retained tail followed by its current chunk (streams).

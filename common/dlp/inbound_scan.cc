@@ -83,8 +83,7 @@ class InboundScan final : public BodyScan {
     if (stream_ == nullptr || scratch == nullptr ||
         (!chunk.empty() && hs_scan_stream(stream_.get(), chunk.data(), static_cast<unsigned>(chunk.size()), 0,
                                           scratch, &HitCollector::on_match, &collector_) != HS_SUCCESS)) {
-      if (!error_reported_) out.push_back(scan_error(location_, consumed_, "body could not be scanned"));
-      error_reported_ = true;
+      report_stream_error(error_reported_, location_, consumed_, out);
       return;
     }
     if (final) hs_close_stream(stream_.release(), scratch, &HitCollector::on_match, &collector_);
@@ -108,12 +107,7 @@ class InboundScan final : public BodyScan {
     if (final) judge_.finish(out);
     for (size_t i = first_new; i < out.size(); ++i) out[i].location = location_;
 
-    if (chunk.size() >= tail_max_) {
-      tail_.assign(chunk.substr(chunk.size() - tail_max_));
-    } else {
-      tail_.append(chunk);
-      if (tail_.size() > tail_max_) tail_.erase(0, tail_.size() - tail_max_);
-    }
+    keep_tail(tail_, chunk, tail_max_);
     consumed_ = end;
   }
 

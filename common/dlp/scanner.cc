@@ -206,6 +206,20 @@ Finding scan_error(std::string_view location, uint64_t offset, std::string_view 
   return f;
 }
 
+void report_stream_error(bool& reported, std::string_view location, uint64_t offset, std::vector<Finding>& out) {
+  if (!reported) out.push_back(scan_error(location, offset, "body could not be scanned"));
+  reported = true;
+}
+
+void keep_tail(std::string& tail, std::string_view chunk, size_t max) {
+  if (chunk.size() >= max) {
+    tail.assign(chunk.substr(chunk.size() - max));
+  } else {
+    tail.append(chunk);
+    if (tail.size() > max) tail.erase(0, tail.size() - max);
+  }
+}
+
 int HitCollector::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
   static_cast<HitCollector*>(ctx)->hits->push_back({id, to, to});
   return 0;

@@ -25,29 +25,6 @@ constexpr std::string_view kApiHost = "api.service.example";
 constexpr std::string_view kDocsHost = "docs.example.org";
 constexpr std::string_view kWildcardSuffix = "edge.cdn.example";
 
-struct Rng {
-  std::mt19937 gen;
-  explicit Rng(uint32_t seed) : gen(seed) {}
-  size_t below(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(gen); }
-  size_t between(size_t lo, size_t hi) { return lo + below(hi - lo + 1); }
-  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(gen) < p; }
-  std::string pick(std::string_view alphabet, size_t n) {
-    std::string out;
-    for (size_t i = 0; i < n; ++i) out.push_back(alphabet[below(alphabet.size())]);
-    return out;
-  }
-  std::string bytes(size_t n) {
-    std::string out;
-    for (size_t i = 0; i < n; ++i) out.push_back(static_cast<char>(gen() & 0xff));
-    return out;
-  }
-  template <typename T>
-  const T& one(const std::vector<T>& v) {
-    return v[below(v.size())];
-  }
-  std::string_view one(std::initializer_list<std::string_view> v) { return *(v.begin() + below(v.size())); }
-};
-
 // ---- encoders ----------------------------------------------------------------------
 
 std::string hex(std::string_view s, bool upper = false, std::string_view sep = "", std::string_view prefix = "") {

@@ -17,22 +17,6 @@ constexpr std::string_view kHex = "0123456789abcdef";
 constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::string_view kUrlSafe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 
-struct Rng {
-  std::mt19937 gen;
-  explicit Rng(uint32_t seed) : gen(seed) {}
-  std::string pick(std::string_view alphabet, size_t n) {
-    std::uniform_int_distribution<size_t> d(0, alphabet.size() - 1);
-    std::string out;
-    for (size_t i = 0; i < n; ++i) out.push_back(alphabet[d(gen)]);
-    return out;
-  }
-  std::string bytes(size_t n) {
-    std::string out;
-    for (size_t i = 0; i < n; ++i) out.push_back(static_cast<char>(gen() & 0xff));
-    return out;
-  }
-};
-
 std::string github_like(std::string_view prefix, Rng& rng) {
   const std::string random = rng.pick(kAlnum, 30);
   const auto crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(random.data()), 30));
