@@ -143,11 +143,7 @@ TEST(Scanner, SecretSplitAtEveryChunkBoundaryIsFound) {
   const std::string token = fake_github_token("ghp_", 31);
   const std::string text = "{\"note\": \"" + token + "\", \"other\": \"" + kKnown + "\"}";
   for (size_t split = 1; split < text.size(); ++split) {
-    auto body = scanner->open_body(Direction::outbound, "body");
-    std::vector<Finding> out;
-    body->feed(std::string_view(text).substr(0, split), out);
-    body->feed(std::string_view(text).substr(split), out);
-    body->finish(out);
+    const std::vector<Finding> out = scan_in_two(*scanner, text, split);
     EXPECT_TRUE(has_detector(out, "secret.github_pat")) << "split at " << split;
     EXPECT_TRUE(has_detector(out, "known_secret")) << "split at " << split;
     expect_no_leak(out, token);
@@ -196,11 +192,7 @@ TEST(Scanner, EncodedSecretCutAtEveryOffsetIsFound) {
     const std::string text = "The release improves startup time.\n" + encoded + "\nSee the changelog.\n";
     EXPECT_TRUE(has_detector(scanner->scan(text, Direction::outbound, "body"), "secret.github_pat")) << name;
     for (size_t split = 1; split < text.size(); ++split) {
-      auto body = scanner->open_body(Direction::outbound, "body");
-      std::vector<Finding> out;
-      body->feed(std::string_view(text).substr(0, split), out);
-      body->feed(std::string_view(text).substr(split), out);
-      body->finish(out);
+      const std::vector<Finding> out = scan_in_two(*scanner, text, split);
       EXPECT_TRUE(has_detector(out, "secret.github_pat")) << name << ", split at " << split;
       expect_no_leak(out, token);
     }
