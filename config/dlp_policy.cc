@@ -1,5 +1,6 @@
 #include "config/dlp_policy.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -31,6 +32,44 @@ std::string_view to_string(DlpAction a) {
   return a == DlpAction::block ? "block" : a == DlpAction::warn ? "warn" : "off";
 }
 
+namespace {
+
+// `detectors: {<id>: block|warn|off}`, entries added to (or replacing) `out`.
+Status read_detectors(std::string_view file, const YAML::Node& node, const DlpKeys& keys,
+                      std::map<std::string, DlpAction, std::less<>>& out) {
+  MapReader r(file, node, "dlp.detectors");
+  if (!r.ok()) return Error{r.error()};
+  std::vector<std::string> ids;
+  for (const auto& kv : node) {
+    const std::string id = kv.first.IsScalar() ? kv.first.Scalar() : "";
+    if (id == "dlp.scan_error") {
+      r.fail(kv.first, "'dlp.scan_error' cannot be set: a unit that cannot be scanned is always blocked");
+      return Error{r.error()};
+    }
+    if (!keys.detector_ids) {
+      const bool well_formed = !id.empty() && id.front() != '.' && id.back() != '.' &&
+                               std::all_of(id.begin(), id.end(), [](char c) {
+                                 return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+                               });
+      if (!well_formed) {
+        r.fail(kv.first, "'" + id + "' is not a detector id (like 'secret.jwt')");
+        return Error{r.error()};
+      }
+      ids.push_back(id);
+    }
+  }
+  for (const std::string& id : keys.detector_ids ? *keys.detector_ids : ids) {
+    if (auto v = r.one_of(id, {"block", "warn", "off"})) {
+      out[id] = *v == "block" ? DlpAction::block : *v == "warn" ? DlpAction::warn : DlpAction::off;
+    }
+  }
+  r.finish();
+  if (!r.ok()) return Error{r.error()};
+  return OkStatus();
+}
+
+}  // namespace
+
 Status read_dlp_section(std::string_view file, const YAML::Node& node, std::string_view what,
                         const DlpKeys& keys, const std::optional<EnvLookup>& env, DlpPolicy& policy,
                         std::vector<std::string>* secrets) {
@@ -46,6 +85,11 @@ Status read_dlp_section(std::string_view file, const YAML::Node& node, std::stri
   if (auto v = r.integer("max_body_bytes", 0, int64_t(1) << 40)) policy.max_body_bytes = *v;
   if (keys.stream_large_bodies) {
     if (auto v = r.boolean("stream_large_bodies")) policy.stream_large_bodies = *v;
+  }
+  if (keys.detectors) {
+    if (YAML::Node d = r.node("detectors"); d.IsDefined()) {
+      if (auto st = read_detectors(file, d, keys, policy.detectors); !st) return st;
+    }
   }
   if (keys.known_secrets_env && secrets) {
     YAML::Node names = r.node("known_secrets_env");

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ struct DlpPolicy {
   // Egress: outbound bodies scanned before release. gitgate: the bytes scanned per blob.
   uint64_t max_body_bytes = 8ull << 20;
   bool stream_large_bodies = false;  // route opt-in: bodies over the cap stream unscanned-tail
+  // Per-detector actions (`dlp.detectors: {secret.jwt: warn}`, SPEC §5), overriding each
+  // detector's default; a route's entries overlay the top level's. A detector can only
+  // block when its direction's mode (outbound/inbound) is `block`.
+  std::map<std::string, DlpAction, std::less<>> detectors;
 };
 
 // Looks up an environment variable (tests pass a map; production passes getenv).
@@ -34,6 +39,10 @@ struct DlpKeys {
   bool inbound = true;              // routes.yaml: responses are scanned too
   bool stream_large_bodies = true;  // routes.yaml only
   bool known_secrets_env = true;    // file level only (not per route)
+  bool detectors = true;            // routes.yaml: `detectors: {<id>: block|warn|off}`
+  // When set, `detectors` keys must be among these (egress passes the DLP engine's
+  // catalog); otherwise any well-formed id is accepted.
+  const std::vector<std::string>* detector_ids = nullptr;
 };
 
 // Reads one `dlp:` mapping: keys present overwrite `policy`, and `known_secrets_env` (when

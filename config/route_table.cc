@@ -139,6 +139,7 @@ class RouteTableBuilder {
                 std::string_view what) {
     DlpKeys keys;
     keys.known_secrets_env = secrets != nullptr;
+    if (opts_.detector_ids) keys.detector_ids = &*opts_.detector_ids;
     auto st = read_dlp_section(file_, n, what, keys, opts_.env, p, secrets);
     if (!st.ok() && error_.empty()) error_ = st.error();
     return st.ok();
@@ -534,6 +535,11 @@ std::string RouteTable::to_yaml() const {
   e << YAML::Key << "max_body_bytes" << YAML::Value << default_dlp.max_body_bytes;
   e << YAML::Key << "outbound" << YAML::Value << action(default_dlp.outbound);
   e << YAML::Key << "inbound" << YAML::Value << action(default_dlp.inbound);
+  if (!default_dlp.detectors.empty()) {
+    e << YAML::Key << "detectors" << YAML::Value << YAML::BeginMap;
+    for (const auto& [id, a] : default_dlp.detectors) e << YAML::Key << id << YAML::Value << action(a);
+    e << YAML::EndMap;
+  }
   e << YAML::EndMap;
   e << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
   for (const auto& r : routes) {
@@ -580,7 +586,13 @@ std::string RouteTable::to_yaml() const {
     }
     e << YAML::Key << "dlp" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
       << "outbound" << YAML::Value << action(r.dlp.outbound) << YAML::Key << "inbound"
-      << YAML::Value << action(r.dlp.inbound) << YAML::EndMap;
+      << YAML::Value << action(r.dlp.inbound);
+    if (r.dlp.detectors != default_dlp.detectors) {
+      e << YAML::Key << "detectors" << YAML::Value << YAML::BeginMap;
+      for (const auto& [id, a] : r.dlp.detectors) e << YAML::Key << id << YAML::Value << action(a);
+      e << YAML::EndMap;
+    }
+    e << YAML::EndMap;
     if (r.allow_private) e << YAML::Key << "allow_private" << YAML::Value << true;
     e << YAML::EndMap;
   }

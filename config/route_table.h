@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -128,6 +129,9 @@ struct LoadOptions {
   // header values are filled in. When unset (render/validate without secrets), tokens
   // are left empty.
   std::optional<EnvLookup> env;
+  // When set, `dlp.detectors` keys must be among these (egress passes the DLP engine's
+  // detector ids); when unset, any dotted lower-case id is accepted.
+  std::optional<std::vector<std::string>> detector_ids;
 };
 
 Result<std::shared_ptr<const RouteTable>> parse_routes(std::string_view yaml,

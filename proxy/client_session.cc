@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "common/tls/contexts.h"
+#include "proxy/dlp_policy.h"
 #include "proxy/evidence.h"
 #include "proxy/http1_wire.h"
 #include "proxy/worker.h"
@@ -17,13 +18,6 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr size_t kMaxBufferedInput = 128 * 1024;
 // Decoded bytes scanned per compressed body; past this a zip bomb stops being read.
 constexpr size_t kMaxDecodedBody = 64u << 20;
-
-bool has_blocking(const std::vector<dlp::Finding>& findings) {
-  for (const auto& f : findings) {
-    if (f.blocking) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -408,16 +402,17 @@ void ClientSession::on_request_body(std::string_view chunk) {
   }
 }
 
-bool ClientSession::judge_outbound_body(bool readable, const std::vector<dlp::Finding>& found) {
+bool ClientSession::judge_outbound_body(bool readable, std::vector<dlp::Finding>& found) {
   bool blocking_mode = verdict_.body_dlp == config::DlpAction::block;
   if (!readable && blocking_mode) {
     block(BlockReason::dlp_outbound, 403, "unreadable request body: " + out_scan_->error(), true);
     return false;
   }
+  const bool blocks = judge_findings(verdict_.route->dlp, dlp::Direction::outbound, found);
   if (found.empty()) return true;
   Metrics& m = worker_.mutable_metrics();
   m.add(m.dlp_findings, found.size());
-  if (blocking_mode && has_blocking(found)) {
+  if (blocking_mode && blocks) {
     block(BlockReason::dlp_outbound, 403, "secret in request body", true, found);
     return false;
   }
@@ -599,11 +594,11 @@ void ClientSession::on_response_body(std::string_view chunk) {
   if (client_.queued() > Transport::kHighWater && up_) up_->pause();
 }
 
-bool ClientSession::judge_inbound(bool readable, const std::vector<dlp::Finding>& found,
-                                  std::string_view cut) {
+bool ClientSession::judge_inbound(bool readable, std::vector<dlp::Finding>& found, std::string_view cut) {
   Metrics& m = worker_.mutable_metrics();
+  const bool blocks = judge_findings(verdict_.route->dlp, dlp::Direction::inbound, found);
   if (!found.empty()) m.add(m.dlp_findings, found.size());
-  if (verdict_.route->dlp.inbound == config::DlpAction::block && (!readable || has_blocking(found))) {
+  if (verdict_.route->dlp.inbound == config::DlpAction::block && (!readable || blocks)) {
     // The head is already out: cutting the stream is the only signal left.
     m.block(BlockReason::dlp_inbound);
     log_block(log_level(), facts(), BlockReason::dlp_inbound,
@@ -697,14 +692,12 @@ void ClientSession::start_ws_inspection() {
   // What the gates need of the route, copied: the exchange's snapshot is released so a
   // long-lived WebSocket does not pin an old config.
   if (verdict_.route && snap_->scanner) {
-    const config::DlpPolicy& dlp = verdict_.route->dlp;
-    ws_out_action_ = dlp.outbound;
-    ws_in_action_ = dlp.inbound;
+    ws_dlp_ = verdict_.route->dlp;
     ws_rule_ = verdict_.route->id;
-    if (ws_out_action_ != config::DlpAction::off)
-      ws_out_ = std::make_unique<WsMessageGate>(dlp.max_body_bytes);
-    if (ws_in_action_ != config::DlpAction::off)
-      ws_in_ = std::make_unique<WsMessageGate>(dlp.max_body_bytes);
+    if (ws_dlp_.outbound != config::DlpAction::off)
+      ws_out_ = std::make_unique<WsMessageGate>(ws_dlp_.max_body_bytes);
+    if (ws_dlp_.inbound != config::DlpAction::off)
+      ws_in_ = std::make_unique<WsMessageGate>(ws_dlp_.max_body_bytes);
   }
   out_scan_.reset();
   in_scan_.reset();
@@ -715,13 +708,13 @@ void ClientSession::start_ws_inspection() {
 bool ClientSession::gate_ws(WsMessageGate& gate, std::string_view bytes, dlp::Direction dir,
                             std::string& out) {
   const bool outbound = dir == dlp::Direction::outbound;
-  const config::DlpAction action = outbound ? ws_out_action_ : ws_in_action_;
+  const config::DlpAction action = outbound ? ws_dlp_.outbound : ws_dlp_.inbound;
   const dlp::Scanner* scanner = worker_.snapshot()->scanner.get();
   std::vector<dlp::Finding> found;
   auto judge = [&](const WsMessage& m) {
     if (!scanner) return action != config::DlpAction::block;  // fail closed
     auto f = scanner->scan(m.payload, dir, "ws_frame");
-    const bool refuse = action == config::DlpAction::block && has_blocking(f);
+    const bool refuse = judge_findings(ws_dlp_, dir, f);
     found.insert(found.end(), f.begin(), f.end());
     return !refuse;
   };

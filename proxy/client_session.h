@@ -75,14 +75,14 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   void choose_tunnel_protocol(std::string_view first_bytes);
   void on_request_body(std::string_view chunk);
   void on_request_end();
-  bool judge_outbound_body(bool readable, const std::vector<dlp::Finding>& found);
+  bool judge_outbound_body(bool readable, std::vector<dlp::Finding>& found);
   void send_request_head();
   void dial();
   bool retry_on_fresh_connection();
   void on_response_body(std::string_view chunk);
   // Response findings: counted, then a cut (returns false, the exchange is aborted)
   // or a one-time warning.
-  bool judge_inbound(bool readable, const std::vector<dlp::Finding>& found, std::string_view cut);
+  bool judge_inbound(bool readable, std::vector<dlp::Finding>& found, std::string_view cut);
   // End of a response body (every path to finish_exchange passes here): the inbound
   // scanner's last findings, then the held bytes. Returns false when they cut the stream.
   bool release_response_tail();
@@ -137,8 +137,7 @@ class ClientSession final : private Transport::Handler, private UpstreamConn::Ow
   // snapshot can go (new messages are scanned with the current config's scanner).
   std::unique_ptr<WsMessageGate> ws_out_;
   std::unique_ptr<WsMessageGate> ws_in_;
-  config::DlpAction ws_out_action_ = config::DlpAction::off;
-  config::DlpAction ws_in_action_ = config::DlpAction::off;
+  config::DlpPolicy ws_dlp_;  // the route's, copied: modes and detector actions
   std::string ws_rule_;
   BufferLease ws_lease_;
   bool hold_body_ = false;

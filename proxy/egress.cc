@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/tls/contexts.h"
 #include "common/http/admin_server.h"
+#include "proxy/dlp_policy.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
 
@@ -179,7 +180,8 @@ int run_egress(const EgressOptions& o) {
   auto snap = load_snapshot(o.config, c.env, c.generation);
   if (!snap) return fail("config", snap.error());
   if (o.check) {
-    std::printf("%s: ok (%zu routes)\n", o.config.c_str(), snap.value()->routes->routes.size());
+    std::printf("%s: ok (%zu routes)\n%s", o.config.c_str(), snap.value()->routes->routes.size(),
+                describe_detector_actions(*snap.value()->routes).c_str());
     return 0;
   }
   c.current = std::move(snap.value());  // a copy left here would pin the first config

@@ -49,11 +49,16 @@ bool url_finding(const std::vector<dlp::Finding>& findings) {
 nlohmann::json findings_json(const std::vector<dlp::Finding>& findings) {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& f : findings) {
-    arr.push_back({{"detector", f.detector},
-                   {"location", f.location},
-                   {"offset", f.offset},
-                   {"snippet", f.snippet},
-                   {"blocking", f.blocking}});
+    nlohmann::json j = {{"detector", f.detector},
+                        {"location", f.location},
+                        {"offset", f.offset},
+                        {"snippet", f.snippet},
+                        {"blocking", f.blocking}};
+    if (!f.signals.empty()) {  // an injection verdict: why it scored what it scored
+      j["score"] = f.score;
+      j["signals"] = f.signals;
+    }
+    arr.push_back(std::move(j));
   }
   return arr;
 }

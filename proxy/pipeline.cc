@@ -5,6 +5,7 @@
 
 #include "common/ascii.h"
 #include "common/dlp/decode.h"
+#include "proxy/dlp_policy.h"
 #include "proxy/evidence.h"
 
 namespace bottle::proxy {
@@ -27,13 +28,20 @@ bool agent_labels_look_encoded(std::string_view host, const config::Route* route
   return has_encoded_run(host);
 }
 
-// The host as sent, scanned before lower-casing; a shape-only suspicion becomes a
-// synthetic finding on the URL, so the evidence never carries the label.
+// The host as sent, scanned before lower-casing; under a wildcard route the labels in
+// front of the suffix are also read as data (hex, base32, base64url, chunked, random key
+// material: the engine's scan_host_labels). A shape-only suspicion becomes a synthetic
+// finding on the URL, so the evidence never carries the label.
 std::vector<dlp::Finding> scan_host(const Snapshot& snap, const Authority& a,
                                     const config::Route* route) {
   std::vector<dlp::Finding> found;
   if (a.is_ip) return found;
   if (snap.scanner) found = snap.scanner->scan(a.sent_host, dlp::Direction::outbound, "url");
+  if (found.empty() && snap.scanner && route && route->wildcard) {
+    std::string_view labels = a.sent_host;
+    labels.remove_suffix(std::min(labels.size(), route->host.size() - 1));  // "*.wild.test" covers ".wild.test"
+    found = snap.scanner->scan_host_labels(labels, "url");
+  }
   if (found.empty() && agent_labels_look_encoded(a.host, route)) {
     dlp::Finding f;
     f.detector = "egress.encoded_host_label";
@@ -55,17 +63,31 @@ Verdict& block_unknown_host(Verdict& v, const Snapshot& snap) {
 }
 
 // Stage 2 for a routed host: a wildcard route forwards whatever labels the agent put in
-// front of its suffix, so they are scanned like the rest of the URL.
+// front of its suffix, so they are scanned like the rest of the URL. The route's detector
+// actions judge what is found.
 bool stage_host_labels(Verdict& v, const Snapshot& snap) {
   if (v.route->dlp.outbound == config::DlpAction::off) return true;
   auto found = scan_host(snap, v.target, v.route);
   if (found.empty()) return true;
+  const size_t from = v.findings.size();
   v.findings.insert(v.findings.end(), found.begin(), found.end());
-  if (v.route->dlp.outbound == config::DlpAction::block) {
+  if (judge_findings(v.route->dlp, dlp::Direction::outbound, v.findings, from)) {
     block(v, BlockReason::dlp_outbound, "secret in the host name");
     return false;
   }
   return true;
+}
+
+// The values of a query string, in order (the names stay: a split needs only the values).
+std::vector<std::string_view> query_values(std::string_view query) {
+  std::vector<std::string_view> out;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (const size_t eq = pair.find('='); eq != std::string_view::npos) out.push_back(pair.substr(eq + 1));
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+  }
+  return out;
 }
 
 // Stage 2. Wildcards never cover an IP literal: only a route naming it does.
@@ -210,9 +232,7 @@ bool stage_dlp(Verdict& v, const Snapshot& snap, const MessageHead& head) {
   if (policy.outbound == config::DlpAction::off || !snap.scanner) return true;
   std::string url = v.target.sent_host + v.origin_target;
   auto found = snap.scanner->scan(url, dlp::Direction::outbound, "url");
-  if (found.empty() && agent_labels_look_encoded(v.target.host, v.route)) {
-    found = scan_host(snap, v.target, v.route);
-  }
+  if (found.empty() && v.route->wildcard) found = scan_host(snap, v.target, v.route);
   v.url_scanned = found.empty();
   v.findings.insert(v.findings.end(), found.begin(), found.end());
   std::string names;
@@ -220,14 +240,21 @@ bool stage_dlp(Verdict& v, const Snapshot& snap, const MessageHead& head) {
   auto nf = snap.scanner->scan(names, dlp::Direction::outbound, "header_name");
   const bool names_carry = !nf.empty() || has_encoded_run(names);
   v.findings.insert(v.findings.end(), nf.begin(), nf.end());
+  std::vector<std::string_view> values;
   for (const auto& h : head.headers) {
     std::string name = ascii_lower(h.name);
     if (!v.inject_name.empty() && name == v.inject_name) continue;
     auto hf = snap.scanner->scan(h.value, dlp::Direction::outbound,
                                  names_carry ? std::string("header:********") : "header:" + name);
     v.findings.insert(v.findings.end(), hf.begin(), hf.end());
+    if (name != "host") values.push_back(h.value);
   }
-  if (!v.findings.empty() && policy.outbound == config::DlpAction::block) {
+  // A secret cut in pieces across header values or query parameters.
+  auto split = snap.scanner->scan_split(values, "headers");
+  auto query_split = snap.scanner->scan_split(query_values(v.query), "url");
+  v.findings.insert(v.findings.end(), split.begin(), split.end());
+  v.findings.insert(v.findings.end(), query_split.begin(), query_split.end());
+  if (judge_findings(policy, dlp::Direction::outbound, v.findings)) {
     block(v, BlockReason::dlp_outbound, "secret in " + v.findings.front().location);
     return false;
   }

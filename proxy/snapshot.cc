@@ -35,6 +35,8 @@ Result<std::shared_ptr<const Snapshot>> load_snapshot(const std::string& path,
                                                       std::shared_ptr<const Snapshot> previous) {
   config::LoadOptions opts;
   opts.env = env;
+  opts.detector_ids.emplace();
+  for (const dlp::DetectorInfo& d : dlp::detector_catalog()) opts.detector_ids->emplace_back(d.id);
   auto routes = config::load_routes_file(path, opts);
   if (!routes) return Error{routes.error()};
   return make_snapshot(std::move(routes.value()), env, generation, std::move(previous));

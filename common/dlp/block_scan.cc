@@ -1,28 +1,22 @@
-// Block-mode scanning (one unit at a time): one Hyperscan pass and one class-run pass
-// per view, RE2 validation around each candidate, and decoded views for the words that
-// look encoded, scanned the same way up to kMaxDecodeDepth levels deep.
+// Block-mode scanning (one unit at a time, outbound): one Hyperscan pass and one
+// class-run pass per view, RE2 validation around each candidate, and decoded views for
+// the words that look encoded (percent, Unicode, base64, base32, hex, hex groups, HTML and
+// JSON escapes; compressed or UTF-16/32 payloads), scanned the same way up to
+// kMaxDecodeDepth levels deep. Validation and decoding are shared with body_scan.cc.
 #include <algorithm>
 #include <array>
+#include <iterator>
 
 #include "common/dlp/bip39_words.h"
 #include "common/dlp/checksums.h"
 #include "common/dlp/class_runs.h"
 #include "common/dlp/decode.h"
+#include "common/dlp/decompress.h"
 #include "common/dlp/engine.h"
 #include "common/dlp/redact.h"
 
 namespace bottle::dlp::internal {
 namespace {
-
-bool has_high_byte(std::string_view s) { return first_high_byte(s) != s.size(); }
-
-// Credentials are text; a decoded view full of control bytes is binary (a hash, an
-// image, a UUID read as base64) and not worth scanning.
-bool mostly_text(std::string_view s) {
-  size_t control = 0;
-  for (unsigned char c : s) control += (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
-  return control * 32 <= s.size();
-}
 
 bool base64_char(unsigned char c) { return (kCharClasses[c] & kBase64Char) != 0; }
 bool hex_char(unsigned char c) { return (kCharClasses[c] & kHexChar) != 0; }
@@ -47,6 +41,28 @@ bool base64_of_text(std::string_view run) {
     if (misses > allowed) return false;
   }
   return groups > 0;
+}
+
+// Base32 of printable ASCII: the first character of each 8-character group carries a
+// byte's top five bits, 0x04..0x0F for 0x20..0x7E, so it is one of E..P (either case).
+bool base32_of_text(std::string_view run) {
+  const size_t groups = std::min<size_t>(16, run.size() / 8);
+  size_t misses = 0;
+  for (size_t g = 0; g < groups; ++g) {
+    const char c = static_cast<char>(run[8 * g] & ~0x20);
+    misses += c < 'E' || c > 'P';
+    if (misses * 8 > groups) return false;
+  }
+  return groups > 0;
+}
+
+bool all_hex(std::string_view run) {
+  return std::all_of(run.begin(), run.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); });
+}
+
+bool all_of_base32(std::string_view run) {
+  const bool upper = std::all_of(run.begin(), run.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7'); });
+  return upper || std::all_of(run.begin(), run.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); });
 }
 
 // At most one pair in eight may miss; random hex (hashes, ids) misses half the time,
@@ -150,48 +166,36 @@ bool find_mnemonic(std::string_view text, size_t hit_end, size_t& begin, size_t&
 
 }  // namespace
 
-bool run_worth_decoding(std::string_view run, const RunShape* shape) {
-  auto all_hex = [](std::string_view r) {
-    return std::all_of(r.begin(), r.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); });
-  };
-  auto text_like = [&](std::string_view r) { return all_hex(r) ? hex_of_text(r) : base64_of_text(r); };
-  if (shape != nullptr ? (shape->all_hex ? hex_of_text(run) : base64_of_text(run)) : text_like(run)) return true;
-  // Hashes and UUIDs: too short for a WIF key, and no path in them.
-  const bool slash = shape != nullptr ? shape->has_slash : std::find(run.begin(), run.end(), '/') != run.end();
-  if (run.size() < 51 && !slash) return false;
+// Longest base64 run searched for WIF keys and base64 path segments when it is not text.
+constexpr size_t kMaxPathRun = 1024;
+
+bool run_worth_decoding(std::string_view run, const RunShape& shape) {
+  if (shape.all_hex ? hex_of_text(run)
+                    : base64_of_text(run) || ((shape.all_base32 || shape.all_base32_lower) && base32_of_text(run))) {
+    return true;
+  }
+  // Hashes and UUIDs: too short for a WIF key, and no path in them. Blobs over a
+  // kilobyte that are not text (images, archives) are not paths either: looking for a
+  // key between their '/'s cost a tenth of the scan.
+  if ((run.size() < 51 && !shape.has_slash) || run.size() > kMaxPathRun) return false;
   // WIF keys, and path-like runs (scan_word also decodes each '/'-separated segment).
   bool worth = false;
   for_each_run_piece(
       run, [&](size_t, size_t) { return worth = true; },
-      [&](size_t at, size_t n) { return worth = n >= kMinBase64Run && text_like(run.substr(at, n)); });
+      [&](size_t at, size_t n) {
+        // Base32 has no '/': a path-like run's segments are checked as base64 or hex only.
+        const std::string_view piece = run.substr(at, n);
+        return worth = n >= kMinBase64Run && (all_hex(piece) ? hex_of_text(piece) : base64_of_text(piece));
+      });
   return worth;
 }
 
-int HitCollector::on_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
-  static_cast<HitCollector*>(ctx)->hits->push_back({id, to, to});
-  return 0;
-}
-
-void Sink::add(Finding f, const Origin* origin) {
-  // A unit with this many findings is blocked many times over; more only costs time.
-  if (out->size() - first_new >= kMaxFindingsPerCall) return;
-  for (size_t i = first_new; i < out->size(); ++i) {
-    const Finding& g = (*out)[i];
-    if (g.detector != f.detector) continue;
-    if (g.offset == f.offset) return;
-    // A decoded view re-finding what a raw or other view already reported in the same word.
-    if (origin != nullptr && g.offset >= origin->begin && g.offset <= origin->end) return;
-  }
-  f.location = std::string(location);
-  out->push_back(std::move(f));
-}
-
-
-uint64_t Engine::confirm(Sink& sink, Direction dir, uint32_t id, std::string_view window, uint64_t window_abs,
-                         uint64_t hit_end, const Origin* origin, bool whole_window) const {
-  const CompiledDetector& cd = detector(dir, id);
+uint64_t Engine::confirm(Sink& sink, uint32_t id, std::string_view window, uint64_t window_abs, uint64_t hit_end,
+                         const Origin* origin, bool whole_window) const {
+  const CompiledDetector& cd = secret_[id];
   const Detector& d = *cd.def;
   const size_t rel_end = static_cast<size_t>(hit_end - window_abs);
+  const std::string_view how = origin != nullptr ? std::string_view(origin->how) : std::string_view();
 
   if (d.kind == DetectorKind::mnemonic) {
     size_t b = 0, e = 0, covered = rel_end;
@@ -200,7 +204,7 @@ uint64_t Engine::confirm(Sink& sink, Direction dir, uint32_t id, std::string_vie
     f.detector = std::string(d.id);
     f.severity = d.severity;
     f.offset = origin != nullptr ? origin->begin : window_abs + b;
-    f.snippet = redacted_snippet(window, b, e, origin != nullptr ? origin->how : "");
+    f.snippet = redacted_snippet(window, b, e, how);
     sink.add(std::move(f), origin);
     return window_abs + covered;
   }
@@ -209,8 +213,7 @@ uint64_t Engine::confirm(Sink& sink, Direction dir, uint32_t id, std::string_vie
   re2::StringPiece groups[2];
   const int ngroups = std::min(2, cd.re->NumberOfCapturingGroups() + 1);
   size_t pos = 0;
-  while (pos <= window.size() &&
-         cd.re->Match(input, pos, window.size(), RE2::UNANCHORED, groups, ngroups)) {
+  while (pos <= window.size() && cd.re->Match(input, pos, window.size(), RE2::UNANCHORED, groups, ngroups)) {
     const size_t m_begin = static_cast<size_t>(groups[0].data() - window.data());
     const size_t m_end = m_begin + groups[0].size();
     if (m_end == m_begin) {
@@ -225,19 +228,12 @@ uint64_t Engine::confirm(Sink& sink, Direction dir, uint32_t id, std::string_vie
     const re2::StringPiece secret = ngroups > 1 && groups[1].data() != nullptr ? groups[1] : groups[0];
     const std::string_view sv(secret.data(), secret.size());
     const size_t s_begin = static_cast<size_t>(secret.data() - window.data());
-    const bool is_secret = d.kind == DetectorKind::secret;
-    if ((d.validate == nullptr || d.validate(sv)) && !(is_secret && (is_documented_example(sv) || exempt(sv)))) {
+    if ((d.validate == nullptr || d.validate(sv)) && !exempt(sv)) {
       Finding f;
       f.detector = std::string(d.id);
       f.severity = d.severity;
-      if (is_secret) {
-        f.offset = origin != nullptr ? origin->begin : window_abs + s_begin;
-        f.snippet = redacted_snippet(window, s_begin, s_begin + sv.size(), origin != nullptr ? origin->how : "");
-      } else {
-        f.offset = window_abs + m_begin;
-        f.snippet = printable_excerpt(window.substr(m_begin, m_end - m_begin), 120);
-        f.blocking = false;  // apply_injection_proximity decides
-      }
+      f.offset = origin != nullptr ? origin->begin : window_abs + s_begin;
+      f.snippet = redacted_snippet(window, s_begin, s_begin + sv.size(), how);
       sink.add(std::move(f), origin);
     }
     if (!whole_window) return window_abs + m_end;
@@ -264,36 +260,99 @@ void Engine::emit_known(Sink& sink, uint32_t id, std::string_view window, uint64
   sink.add(std::move(f), origin);
 }
 
-void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, int depth) const {
+HitWindow Engine::hit_window(const Hit& h) const {
+  if (h.id >= kKnownBase) {
+    const size_t len = known(h.id).length;
+    return {h.end > len + 16 ? h.end - len - 16 : 0, h.end + 8};
+  }
+  const size_t max_len = secret_[h.id].def->max_len;
+  return {h.end > max_len + 1 ? h.end - max_len - 1 : 0, h.end + max_len};
+}
+
+void Engine::confirm_hit(Sink& sink, const Hit& h, std::string_view window, uint64_t window_abs, const Origin* origin,
+                         std::vector<uint64_t>& covered) const {
+  if (h.id >= kKnownBase) {
+    emit_known(sink, h.id, window, window_abs, h.end, origin);
+  } else if (h.end > covered[h.id]) {
+    covered[h.id] = confirm(sink, h.id, window, window_abs, h.end, origin);
+  }
+}
+
+void Engine::confirm_region(Sink& sink, size_t kind, std::string_view window, uint64_t window_abs,
+                            uint64_t region_begin, uint64_t region_end, const Origin* origin) const {
+  const size_t skip = region_begin > window_abs ? static_cast<size_t>(region_begin - window_abs) : 0;
+  const std::string_view region =
+      window.substr(std::min(skip, window.size()), static_cast<size_t>(region_end - region_begin));
+  if (!region_may_match(region, static_cast<RunKind>(kind))) return;
+  confirm(sink, region_detector_[kind], window, window_abs, region_end, origin, true);
+}
+
+void Engine::scan_decoded(Sink& sink, std::string_view decoded, const Origin& from, std::string_view how,
+                          int depth) const {
+  // Too short to hold any detector's match or known secret.
+  if (decoded.size() < min_view_) return;
+  const Origin o{from.begin, from.end, from.how.empty() ? std::string(how) : from.how + ">" + std::string(how)};
+  // Text is scanned as it is (it is neither compressed nor wide). Otherwise it may be
+  // compressed (base64 of gzip) or UTF-16/32 text (PowerShell's -EncodedCommand): undone
+  // first, then scanned like any other view; random bytes (hashes, images, UUIDs read as
+  // base64) hide no credential.
+  if (!mostly_text(decoded)) {
+    if (const Packing packing = sniff_packing(decoded); packing != Packing::none && depth + 1 < kMaxDecodeDepth) {
+      auto decoder = packing_decoder(packing, kMaxViewInflate);
+      std::string inflated;
+      (void)decoder->feed(decoded, inflated);  // a cut or broken stream still yields its first bytes
+      if (!inflated.empty()) scan_decoded(sink, inflated, o, packing_name(packing), depth + 1);
+    } else if (const WideText wide = sniff_wide_text(decoded); wide != WideText::none) {
+      std::string narrow;
+      wide_to_utf8(decoded, wide, narrow);
+      if (narrow.size() < decoded.size()) scan_decoded(sink, narrow, o, "utf16", depth);
+    }
+    return;
+  }
+  scan_view(sink, decoded, &o, depth + 1);
+}
+
+void Engine::scan_word(Sink& sink, std::string_view word, WordKind kind, const Origin& origin, int depth) const {
   // Shorter than every view and every run worth decoding (random binary is full of such
   // words): none of the decoders below could produce anything.
   if (depth >= kMaxDecodeDepth || word.size() < std::min(min_view_, kMinHexRun)) return;
   static_assert(kMinHexRun <= kMinBase64Run && kMinHexRun <= 51);
-  auto nested = [&](std::string_view decoded, std::string_view how) {
-    // Too short to hold any detector's match or known secret, or random bytes (hashes,
-    // images, UUIDs read as base64) that hide no credential.
-    if (decoded.size() < min_view_ || !mostly_text(decoded)) return;
-    Origin o{origin.begin, origin.end, origin.how.empty() ? std::string(how) : origin.how + ">" + std::string(how)};
-    scan_view(sink, decoded, &o, depth + 1);
-  };
+  std::string buf;
+  if (kind == WordKind::escaped) {
+    if (unescape(word, buf)) scan_decoded(sink, buf, origin, "unescape", depth);
+    return;
+  }
+  if (kind == WordKind::hex_groups) {
+    if (hex_groups_decode(word, buf)) scan_decoded(sink, buf, origin, "hex", depth);
+    return;
+  }
+  // Base64 wrapped over lines (see word_end): decoded as the one run it is. The first line
+  // break, if any, comes within the widest wrap.
+  if (word.substr(0, kMaxWrapWidth + 2).find('\n') != std::string_view::npos) {
+    std::string joined;
+    joined.reserve(word.size());
+    for (char c : word) {
+      if (c != '\r' && c != '\n') joined.push_back(c);
+    }
+    scan_word(sink, joined, kind, origin, depth);
+    return;
+  }
   const auto percents = static_cast<size_t>(std::count(word.begin(), word.end(), '%'));
   // A short word with escapes ("hello%20world") whose decoded view would be too short, no
   // non-ASCII byte and no room for a base64/hex run: nothing below can apply.
   const bool non_ascii = first_high_byte(word) != word.size();
   if (word.size() < kMinHexRun && word.size() < min_view_ + 2 * percents && !non_ascii) return;
-  std::string buf;
   // Each %XX shrinks by two bytes; a view that ends up too short is not worth decoding.
   if (percents != 0 && word.size() >= min_view_ + 2 * percents && percent_decode(word, buf)) {
-    nested(buf, "percent");
+    scan_decoded(sink, buf, origin, "percent", depth);
   }
   // Normalizing never lengthens a word, so a word shorter than a view is not worth it
   // (random binary is full of such words).
-  if (word.size() >= min_view_ && non_ascii && unicode_would_change(word) &&
-      normalize_unicode(word, buf)) {
-    nested(buf, "unicode");
+  if (word.size() >= min_view_ && non_ascii && unicode_would_change(word) && normalize_unicode(word, buf)) {
+    scan_decoded(sink, buf, origin, "unicode", depth);
   }
 
-  // Base64 / hex runs inside the word.
+  // Base64 / base32 / hex runs inside the word.
   size_t i = 0;
   while (i < word.size()) {
     if (!base64_char(static_cast<unsigned char>(word[i]))) {
@@ -313,22 +372,29 @@ void Engine::scan_word(Sink& sink, std::string_view word, const Origin& origin, 
             // Raw words point at the key itself; decoded ones at the encoded word they came from.
             const uint64_t abs = run_abs + at;
             const Origin o = origin.how.empty() ? Origin{abs, abs + n, ""} : origin;
-            confirm(sink, Direction::outbound, region_detector_[static_cast<size_t>(RunKind::base58)],
-                    run.substr(at, n), abs, abs + n, &o, true);
+            confirm(sink, region_detector_[static_cast<size_t>(RunKind::base58)], run.substr(at, n), abs, abs + n, &o,
+                    true);
             return false;
           },
           [&](size_t at, size_t n) {
             const std::string_view part = run.substr(at, n);
-            if (n >= kMinBase64Run && base64_of_text(part) && base64_decode(part, buf)) nested(buf, "base64");
+            if (n >= kMinBase64Run && base64_of_text(part) && base64_decode(part, buf)) {
+              scan_decoded(sink, buf, origin, "base64", depth);
+            }
             return false;
           });
     }
-    if (std::all_of(run.begin(), run.end(), [](char c) { return hex_char(static_cast<unsigned char>(c)); })) {
-      if (hex_of_text(run) && hex_decode(run.substr(0, run.size() & ~size_t{1}), buf)) nested(buf, "hex");
+    if (all_hex(run)) {
+      if (hex_of_text(run) && hex_decode(run.substr(0, run.size() & ~size_t{1}), buf)) {
+        scan_decoded(sink, buf, origin, "hex", depth);
+      }
       continue;
     }
     if (run.size() < kMinBase64Run) continue;
-    if (base64_of_text(run) && base64_decode(run, buf)) nested(buf, "base64");
+    if (base64_of_text(run) && base64_decode(run, buf)) scan_decoded(sink, buf, origin, "base64", depth);
+    if (base32_of_text(run) && all_of_base32(run) && base32_decode(run, buf)) {
+      scan_decoded(sink, buf, origin, "base32", depth);
+    }
   }
 }
 
@@ -343,120 +409,92 @@ bool Engine::block_hits(const hs_database_t* db, std::string_view text, std::vec
 void Engine::scan_view(Sink& sink, std::string_view text, const Origin* origin, int depth) const {
   std::vector<Hit> hits;
   if (!block_hits(out_block_.get(), text, hits)) return;
+  const size_t hs_hits = hits.size();
   std::vector<Region> regions;
   ClassScanner classes;
   classes.feed(text, hits, regions);
   classes.finish(hits, regions);
   for (const Region& r : regions) {
-    if (!region_may_match(text.substr(static_cast<size_t>(r.begin), static_cast<size_t>(r.end - r.begin)), r.kind)) {
-      continue;
-    }
     const uint64_t from = r.begin > 0 ? r.begin - 1 : 0;
     const uint64_t to = std::min<uint64_t>(text.size(), r.end + 1);
-    confirm(sink, Direction::outbound, region_detector_[static_cast<size_t>(r.kind)],
-            text.substr(static_cast<size_t>(from), static_cast<size_t>(to - from)), from, r.end, origin, true);
+    confirm_region(sink, static_cast<size_t>(r.kind), text.substr(static_cast<size_t>(from), static_cast<size_t>(to - from)),
+                   from, r.begin, r.end, origin);
   }
   if (hits.empty()) return;
 
+  // Hyperscan's hits come first, in end order (detectors, known secrets and the escape
+  // and hex-run triggers), then the class pass's triggers, also in end order.
+  const size_t class_from = hs_hits;
   std::vector<uint64_t> covered(secret_.size(), 0);
-  uint64_t words_done = 0;
-  bool any_trigger = false;
-  for (const Hit& h : hits) {
-    if (h.id < kKnownBase) {
-      if (h.end <= covered[h.id]) continue;
-      const size_t max_len = secret_[h.id].def->max_len;
-      const size_t from = h.end > max_len + 1 ? h.end - max_len - 1 : 0;
-      const size_t to = std::min<size_t>(text.size(), h.end + max_len);
-      covered[h.id] = confirm(sink, Direction::outbound, h.id, text.substr(from, to - from), from, h.end, origin);
-    } else if (h.id < kTriggerPercent) {
-      const size_t len = known(h.id).length;
-      const size_t from = h.end > len + 16 ? h.end - len - 16 : 0;
-      const size_t to = std::min<size_t>(text.size(), h.end + 8);
-      emit_known(sink, h.id, text.substr(from, to - from), from, h.end, origin);
-    } else {
-      any_trigger = true;
+  std::vector<Hit> hs_triggers;
+  for (size_t i = 0; i < class_from; ++i) {
+    const Hit& h = hits[i];
+    if (h.id >= kTriggerPercent) {
+      hs_triggers.push_back(h);
+      continue;
     }
+    const HitWindow hw = hit_window(h);
+    const uint64_t to = std::min<uint64_t>(hw.to, text.size());
+    confirm_hit(sink, h, text.substr(static_cast<size_t>(hw.from), static_cast<size_t>(to - hw.from)), hw.from, origin,
+                covered);
   }
-  if (!any_trigger || depth >= kMaxDecodeDepth) return;
-  for (const Hit& h : hits) {
-    if (h.id < kTriggerPercent) continue;
-    if (h.id == kTriggerBase64 && h.last_end == h.end && h.end >= kMinBase64Run) {
-      const size_t begin = static_cast<size_t>(h.end) - kMinBase64Run;
-      const RunShape shape = run_shape(text, begin);
-      if (!run_worth_decoding(text.substr(begin, shape.end - begin), &shape)) continue;
-    }
-    // Every word overlapping [h.end-1, h.last_end-1].
-    size_t p = static_cast<size_t>(h.end - 1);
-    const size_t last = static_cast<size_t>(h.last_end - 1);
-    while (p <= last && p < text.size()) {
-      if (p < words_done) {
-        p = static_cast<size_t>(words_done);
-        continue;
-      }
-      if (is_word_delimiter(static_cast<unsigned char>(text[p]))) {
-        ++p;
-        continue;
-      }
-      const size_t b = word_begin(text, p), e = word_end(text, p);
-      const Origin o = origin != nullptr ? *origin : Origin{b, e, ""};
-      scan_word(sink, text.substr(b, e - b), o, depth);
-      words_done = e;
-      p = e;
-    }
+  if ((hs_triggers.empty() && class_from == hits.size()) || depth >= kMaxDecodeDepth) return;
+  std::span<const Hit> triggers(hits.data() + class_from, hits.size() - class_from);
+  std::vector<Hit> merged;
+  if (!hs_triggers.empty()) {
+    merged.reserve(hs_triggers.size() + triggers.size());
+    std::merge(hs_triggers.begin(), hs_triggers.end(), triggers.begin(), triggers.end(), std::back_inserter(merged),
+               [](const Hit& a, const Hit& b) { return a.end < b.end; });
+    triggers = merged;
   }
-}
-
-void Engine::apply_injection_proximity(std::vector<Finding>& out, size_t from) {
-  for (size_t i = from; i < out.size(); ++i) {
-    const bool disclosure = out[i].detector == "injection.disclosure";
-    for (size_t j = from; j < out.size(); ++j) {
-      const bool other = disclosure ? out[j].detector == "injection.jailbreak"
-                                    : out[j].detector == "injection.disclosure";
-      if (!other) continue;
-      const uint64_t a = out[i].offset, b = out[j].offset;
-      if ((a > b ? a - b : b - a) <= kInjectionWindow) {
-        out[i].blocking = true;
-        break;
-      }
-    }
-  }
-}
-
-void Engine::scan_inbound(Sink& sink, std::string_view text) const {
-  std::string normalized;
-  if (has_high_byte(text) && normalize_unicode(text, normalized)) text = normalized;
-  std::vector<Hit> hits;
-  if (!block_hits(in_block_.get(), text, hits)) return;
-  std::vector<uint64_t> covered(injection_.size(), 0);
-  for (const Hit& h : hits) {
-    if (h.end <= covered[h.id]) continue;
-    const size_t max_len = injection_[h.id].def->max_len;
-    const size_t from = h.end > max_len + 1 ? h.end - max_len - 1 : 0;
-    const size_t to = std::min<size_t>(text.size(), h.end + 1);
-    covered[h.id] = confirm(sink, Direction::inbound, h.id, text.substr(from, to - from), from, h.end, nullptr);
-  }
+  const Window w(text);
+  std::array<uint64_t, kWordKinds> done{};
+  for_each_trigger_word(w, triggers, done, ~uint64_t{0}, true, [&](uint64_t b, uint64_t e, uint64_t, WordKind kind) {
+    const Origin o = origin != nullptr ? *origin : Origin{b, e, ""};
+    scan_word(sink, text.substr(static_cast<size_t>(b), static_cast<size_t>(e - b)), kind, o, depth);
+    return true;
+  });
 }
 
 std::vector<Finding> Engine::scan(std::string_view data, Direction dir, std::string_view location) const {
   std::vector<Finding> out;
+  if (dir == Direction::inbound) {
+    auto body = open_body(dir, location);
+    body->feed(data, out);
+    body->finish(out);
+    return out;
+  }
   if (scratch() == nullptr) {
     // Fail closed: a unit we could not scan is reported, never waved through.
-    Finding f;
-    f.detector = "dlp.scan_error";
-    f.location = std::string(location);
-    f.snippet = "scanner out of memory";
-    out.push_back(std::move(f));
+    out.push_back(scan_error(location, 0, "scanner out of memory"));
     return out;
   }
   Sink sink{&out, location, 0};
-  if (dir == Direction::outbound) {
-    scan_view(sink, data, nullptr, 0);
-  } else {
-    scan_inbound(sink, data);
-    apply_injection_proximity(out, 0);
+  // A whole payload sent compressed or in UTF-16/32: scanned as what it says, too. (A URL
+  // or header value is text from its first byte: that test is all it pays.)
+  const Origin whole{0, data.size(), ""};
+  const auto first = data.empty() ? 0 : static_cast<unsigned char>(data[0]);
+  if (first >= 0x20 && first < 0x7f && first != 'x' && first != 'P') {
+    // Text: not gzip (0x1f), zlib (0x78 'x'), zip ("PK"), a byte-order mark, UTF-16 BE
+    // (0x00 first) or brotli's usual first bytes; UTF-16 LE of text starts printable.
+    if (data.size() >= 16 && sniff_wide_text(data) != WideText::none) scan_decoded(sink, data, whole, "", 0);
+  } else if (const Packing packing = sniff_packing(data); packing != Packing::none) {
+    auto decoder = packing_decoder(packing, kMaxSniffedOutput);
+    std::string inflated;
+    (void)decoder->feed(data, inflated);
+    scan_decoded(sink, inflated, whole, packing_name(packing), 0);
+  } else if (sniff_wide_text(data) != WideText::none) {
+    scan_decoded(sink, data, whole, "", 0);
+  } else if (looks_binary(data.substr(0, 64))) {
+    // Brotli has no magic: a binary payload that inflates to text was brotli.
+    auto decoder = packing_decoder(Packing::brotli, kMaxSniffedOutput);
+    std::string inflated;
+    if (decoder->feed(data, inflated).ok() && mostly_text(std::string_view(inflated).substr(0, 4096))) {
+      scan_decoded(sink, inflated, whole, "br", 0);
+    }
   }
+  scan_view(sink, data, nullptr, 0);
   return out;
 }
-
 
 }  // namespace bottle::dlp::internal

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/dlp/class_kernels.h"
 #include "common/dlp/engine.h"
 
 namespace bottle::dlp::internal {
@@ -51,13 +52,8 @@ struct RunMasks {
 void run_masks(std::string_view s, size_t i, RunMasks& masks);
 bool is_base58(char c);
 
-// The base64 run starting at s[begin]: where it ends, whether every character is a hex
-// digit and whether it holds a '/'. One vector step covers a hash or an id.
-struct RunShape {
-  size_t end = 0;
-  bool all_hex = true;
-  bool has_slash = false;
-};
+// The shape of the base64 run starting at s[begin] (class_kernels.h). One vector step
+// covers a hash or an id.
 RunShape run_shape(std::string_view s, size_t begin);
 
 // Word bounds around a non-delimiter byte (see is_word_delimiter), skipping base64 spans fast.
@@ -71,8 +67,6 @@ class ClassScanner {
   void feed(std::string_view data, std::vector<Hit>& triggers, std::vector<Region>& regions);
   void finish(std::vector<Hit>& triggers, std::vector<Region>& regions);
 
-  struct Masks;  // per-block class bitmaps (public for the SIMD helpers)
-
  private:
   struct RunState {
     uint64_t prev = 0;        // previous block's class mask
@@ -81,7 +75,9 @@ class ClassScanner {
     uint64_t start = 0;
   };
   static constexpr size_t kBatch = 16;  // blocks whose masks are computed in one call
-  void block(const uint8_t* p, const Masks& mk, std::vector<Hit>& triggers, std::vector<Region>& regions);
+  // One 64-byte block at p; p[0, readable) are real bytes (readable may pass 64).
+  void block(const uint8_t* p, size_t readable, const ClassMasks& mk, std::vector<Hit>& triggers,
+             std::vector<Region>& regions);
   template <size_t K>
   void classify(uint64_t m, RunKind kind, std::vector<Region>& regions);
   // `m`: this block's class mask; `r`: positions at least the minimum length into a run.
@@ -95,6 +91,8 @@ class ClassScanner {
   bool prev_b64_long_ = false;
   bool prev_digit_ = false, prev_alnum_upper_ = false;
   uint64_t prev_lower_ = 0;  // previous block's lowercase mask
+  uint64_t prev_hex_ = 0, prev_hex_sep_ = 0, prev_paired_ = 0;  // hex-pair runs
+  bool prev_paired_long_ = false;
   std::array<RunState, kRunKinds> runs_{};
 };
 

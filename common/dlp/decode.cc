@@ -9,6 +9,9 @@
 
 #include "common/dlp/cpu.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -94,6 +97,302 @@ bool hex_decode(std::string_view in, std::string& out) {
 
 namespace {
 
+bool is_hex_digit(char c) { return hex_value(static_cast<unsigned char>(c)) >= 0; }
+
+void append_utf8(uint32_t cp, std::string& out) {
+  if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// `n` hex digits at s[i] as a number, or -1.
+int64_t hex_number(std::string_view s, size_t i, size_t n) {
+  if (i + n > s.size()) return -1;
+  int64_t v = 0;
+  for (size_t k = 0; k < n; ++k) {
+    const int d = hex_value(static_cast<unsigned char>(s[i + k]));
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// One group of hex digits in a separated hex dump (see hex_groups_decode).
+struct HexGroup {
+  size_t digits = 0, len = 0;  // where the digits are, how many
+  bool prefixed = false;       // "0x" or "\x"
+  char sep = 0;                // separator after it; 0 at the end, '\\' for a following "\x"
+};
+
+}  // namespace
+
+bool hex_groups_decode(std::string_view in, std::string& out) {
+  out.clear();
+  std::vector<HexGroup> groups;
+  size_t i = 0;
+  while (i < in.size()) {
+    const size_t start = i;
+    HexGroup g;
+    if (i + 2 < in.size() && (in[i] == '\\' || in[i] == '0') && (in[i + 1] == 'x' || in[i + 1] == 'X') &&
+        is_hex_digit(in[i + 2])) {
+      g.prefixed = true;
+      i += 2;
+    }
+    g.digits = i;
+    while (i < in.size() && is_hex_digit(in[i])) ++i;
+    g.len = i - g.digits;
+    const bool valid = g.len >= 2 && g.len <= 8 && g.len % 2 == 0;
+    if (i < in.size() && std::string_view(":- ,.").find(in[i]) != std::string_view::npos) {
+      g.sep = in[i++];
+      while (i < in.size() && in[i] == ' ') ++i;
+    } else if (i < in.size() && in[i] == '\\') {
+      g.sep = '\\';
+    } else if (i < in.size()) {
+      g.sep = '?';  // anything else ends a run
+      ++i;
+    }
+    groups.push_back(valid ? g : HexGroup{});  // an invalid group breaks a run
+    if (i == start) ++i;
+  }
+  // The longest stretch of groups with one layout: same separator, same prefix, same
+  // width (the last group may be narrower).
+  size_t best_begin = 0, best_end = 0, best_bytes = 0;
+  for (size_t a = 0; a < groups.size();) {
+    if (groups[a].len == 0) {
+      ++a;
+      continue;
+    }
+    size_t b = a + 1, bytes = groups[a].len / 2;
+    while (b < groups.size() && groups[b].len != 0 && groups[b - 1].sep == groups[a].sep && groups[a].sep != '?' &&
+           groups[a].sep != 0 && groups[b].prefixed == groups[a].prefixed &&
+           (groups[b].len == groups[a].len || (groups[b].len < groups[a].len && groups[b].sep != groups[a].sep))) {
+      bytes += groups[b].len / 2;
+      ++b;
+    }
+    if (bytes > best_bytes) {
+      best_begin = a;
+      best_end = b;
+      best_bytes = bytes;
+    }
+    a = b;
+  }
+  if (best_bytes < 8) return false;
+  out.reserve(best_bytes);
+  for (size_t k = best_begin; k < best_end; ++k) {
+    for (size_t d = 0; d < groups[k].len; d += 2) {
+      out.push_back(static_cast<char>(hex_number(in, groups[k].digits + d, 2)));
+    }
+  }
+  return true;
+}
+
+bool base32_decode(std::string_view in, std::string& out) {
+  out.clear();
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  if (in.size() < 8) return false;
+  out.reserve(in.size() * 5 / 8);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a';
+    else if (c >= '2' && c <= '7') v = c - '2' + 26;
+    else return false;
+    acc = (acc << 5) | static_cast<uint32_t>(v);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
+bool unescape(std::string_view in, std::string& out) {
+  static constexpr std::pair<std::string_view, char> kNamed[] = {
+      {"amp", '&'},    {"lt", '<'},     {"gt", '>'},       {"quot", '"'},    {"apos", '\''},  {"sol", '/'},
+      {"colon", ':'},  {"equals", '='}, {"plus", '+'},     {"percnt", '%'},  {"period", '.'},  {"comma", ','},
+      {"lowbar", '_'}, {"hyphen", '-'}, {"num", '#'},      {"excl", '!'},    {"quest", '?'},   {"commat", '@'},
+      {"dollar", '$'}, {"lpar", '('},   {"rpar", ')'},     {"lsqb", '['},    {"rsqb", ']'},    {"lcub", '{'},
+      {"rcub", '}'},   {"Tab", '\t'},   {"NewLine", '\n'}, {"nbsp", ' '},    {"semi", ';'},    {"ast", '*'},
+      {"bsol", '\\'},  {"Hat", '^'},    {"grave", '`'},    {"verbar", '|'},  {"tilde", '~'}};
+  out.clear();
+  out.reserve(in.size());
+  bool changed = false;
+  size_t i = 0;
+  while (i < in.size()) {
+    const char c = in[i];
+    if (c == '&' && i + 2 < in.size()) {
+      if (in[i + 1] == '#') {
+        const bool hex = i + 2 < in.size() && (in[i + 2] == 'x' || in[i + 2] == 'X');
+        size_t j = i + (hex ? 3 : 2);
+        uint32_t cp = 0;
+        const size_t digits_from = j;
+        while (j < in.size() && j - digits_from < 7 &&
+               (hex ? is_hex_digit(in[j]) : (in[j] >= '0' && in[j] <= '9'))) {
+          cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(hex_value(static_cast<unsigned char>(in[j])));
+          ++j;
+        }
+        if (j > digits_from) {
+          if (j < in.size() && in[j] == ';') ++j;
+          append_utf8(cp, out);
+          changed = true;
+          i = j;
+          continue;
+        }
+      } else {
+        const size_t semi = in.find(';', i + 1);
+        if (semi != std::string_view::npos && semi - i <= 9) {
+          const std::string_view name = in.substr(i + 1, semi - i - 1);
+          const auto* hit = std::find_if(std::begin(kNamed), std::end(kNamed),
+                                         [&](const auto& e) { return e.first == name; });
+          if (hit != std::end(kNamed)) {
+            out.push_back(hit->second);
+            changed = true;
+            i = semi + 1;
+            continue;
+          }
+        }
+      }
+    } else if (c == '\\' && i + 1 < in.size()) {
+      const char e = in[i + 1];
+      if (e == 'u') {
+        int64_t cp = hex_number(in, i + 2, 4);
+        if (cp >= 0) {
+          size_t used = 6;
+          if (cp >= 0xD800 && cp <= 0xDBFF && i + 7 < in.size() && in[i + 6] == '\\' && in[i + 7] == 'u') {
+            const int64_t lo = hex_number(in, i + 8, 4);
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+              used = 12;
+            }
+          }
+          append_utf8(static_cast<uint32_t>(cp), out);
+          changed = true;
+          i += used;
+          continue;
+        }
+      } else if (e == 'x') {
+        const int64_t b = hex_number(in, i + 2, 2);
+        if (b >= 0) {
+          out.push_back(static_cast<char>(b));
+          changed = true;
+          i += 4;
+          continue;
+        }
+      } else {
+        static constexpr std::string_view kFrom = "/nrtbf\"\\'";
+        static constexpr std::string_view kTo = "/\n\r\t\b\f\"\\'";
+        const size_t k = kFrom.find(e);
+        if (k != std::string_view::npos) {
+          out.push_back(kTo[k]);
+          changed = true;
+          i += 2;
+          continue;
+        }
+      }
+    }
+    out.push_back(c);
+    ++i;
+  }
+  return changed;
+}
+
+bool mostly_text(std::string_view s) {
+  size_t control = 0;
+  for (unsigned char c : s) control += (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
+  return control * 32 <= s.size();
+}
+
+bool looks_binary(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x1b) return true;
+    const size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0) return true;
+    for (size_t k = 1; k < len && i + k < s.size(); ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return true;
+    }
+    i += len;
+  }
+  return false;
+}
+
+WideText sniff_wide_text(std::string_view head) {
+  auto byte = [&](size_t i) { return static_cast<unsigned char>(head[i]); };
+  if (head.size() >= 4 && head.substr(0, 4) == std::string_view("\xFF\xFE\0\0", 4)) return WideText::utf32le;
+  if (head.size() >= 4 && head.substr(0, 4) == std::string_view("\0\0\xFE\xFF", 4)) return WideText::utf32be;
+  if (head.size() >= 2 && byte(0) == 0xFF && byte(1) == 0xFE) return WideText::utf16le;
+  if (head.size() >= 2 && byte(0) == 0xFE && byte(1) == 0xFF) return WideText::utf16be;
+  const size_t n = std::min<size_t>(head.size(), 64) & ~size_t{3};
+  // Wide ASCII text is half zero bytes: no zero byte, no wide text (the common case).
+  if (n < 16 || std::memchr(head.data(), 0, n) == nullptr) return WideText::none;
+  // Mostly ASCII text: the high byte(s) of each unit zero, the low byte not.
+  size_t le16 = 0, be16 = 0, le32 = 0, be32 = 0;
+  for (size_t i = 0; i < n; i += 2) {
+    le16 += byte(i) != 0 && byte(i + 1) == 0;
+    be16 += byte(i) == 0 && byte(i + 1) != 0;
+  }
+  for (size_t i = 0; i < n; i += 4) {
+    le32 += byte(i) != 0 && byte(i + 1) == 0 && byte(i + 2) == 0 && byte(i + 3) == 0;
+    be32 += byte(i) == 0 && byte(i + 1) == 0 && byte(i + 2) == 0 && byte(i + 3) != 0;
+  }
+  if (le32 * 8 >= n / 4 * 7) return WideText::utf32le;
+  if (be32 * 8 >= n / 4 * 7) return WideText::utf32be;
+  if (le16 * 8 >= n / 2 * 7) return WideText::utf16le;
+  if (be16 * 8 >= n / 2 * 7) return WideText::utf16be;
+  return WideText::none;
+}
+
+size_t wide_to_utf8(std::string_view in, WideText encoding, std::string& out) {
+  if (encoding == WideText::none) {
+    out.append(in);
+    return in.size();
+  }
+  const bool wide32 = encoding == WideText::utf32le || encoding == WideText::utf32be;
+  const bool big = encoding == WideText::utf16be || encoding == WideText::utf32be;
+  const size_t unit = wide32 ? 4 : 2;
+  auto read = [&](size_t i) {
+    uint32_t v = 0;
+    for (size_t k = 0; k < unit; ++k) {
+      const uint32_t b = static_cast<unsigned char>(in[i + (big ? k : unit - 1 - k)]);
+      v = (v << 8) | b;
+    }
+    return v;
+  };
+  size_t i = 0;
+  for (; i + unit <= in.size(); i += unit) {
+    uint32_t cp = read(i);
+    if (!wide32 && cp >= 0xD800 && cp <= 0xDBFF) {
+      if (i + 2 * unit > in.size()) break;  // the pair's second half is in the next piece
+      const uint32_t lo = read(i + unit);
+      if (lo >= 0xDC00 && lo <= 0xDFFF) {
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        i += unit;
+      }
+    }
+    if (cp == 0xFEFF) continue;  // byte-order mark
+    append_utf8(cp, out);
+  }
+  return i;
+}
+
+namespace {
+
 // Decodes one UTF-8 sequence at s[i]; returns its length (0 when invalid).
 size_t utf8_decode(std::string_view s, size_t i, uint32_t& cp) {
   const auto b0 = static_cast<unsigned char>(s[i]);
@@ -170,6 +469,15 @@ char confusable(uint32_t cp) {
 
 size_t first_high_byte(std::string_view in, size_t from) {
   size_t i = from;
+#if defined(__SSE2__)
+  // 64 bytes per step: inbound scanning asks this of every chunk of every response.
+  for (; i + 64 <= in.size(); i += 64) {
+    const auto* p = reinterpret_cast<const __m128i*>(in.data() + i);
+    const __m128i any = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(p), _mm_loadu_si128(p + 1)),
+                                     _mm_or_si128(_mm_loadu_si128(p + 2), _mm_loadu_si128(p + 3)));
+    if (_mm_movemask_epi8(any) != 0) break;
+  }
+#endif
   for (; i + 8 <= in.size(); i += 8) {
     uint64_t w;
     std::memcpy(&w, in.data() + i, 8);
@@ -414,6 +722,48 @@ bool normalize_unicode(std::string_view in, std::string& out) {
     return true;
   });
   out.append(in.substr(kept_from));
+  return changed;
+}
+
+bool normalize_for_reading(std::string_view in, ReadingState& state, std::string& out) {
+  out.clear();
+  out.reserve(in.size() + 2);
+  bool changed = false;
+  size_t kept_from = 0;
+  auto keep = [&](size_t to) {
+    if (to == kept_from) return;
+    if (state.in_tags) {
+      out.push_back(kHiddenEnd);
+      state.in_tags = false;
+    }
+    out.append(in.substr(kept_from, to - kept_from));
+  };
+  for_each_fold(in, [&](size_t i, size_t len, char a) {
+    keep(i);
+    uint32_t cp = 0;
+    utf8_decode(in, i, cp);
+    if (cp >= 0xE0020 && cp <= 0xE007E) {
+      // A tag character spells the ASCII character 0xE0000 below it, invisibly.
+      if (!state.in_tags) out.push_back(kHiddenBegin);
+      state.in_tags = true;
+      out.push_back(static_cast<char>(cp - 0xE0000));
+    } else {
+      if (state.in_tags && (cp < 0xE0000 || cp > 0xE007F)) {
+        out.push_back(kHiddenEnd);
+        state.in_tags = false;
+      }
+      if (a != 0) {
+        out.push_back(a);
+      } else if (cp < 0xE0000 && state.dropped.size() < ReadingState::kMaxDropped) {
+        state.dropped.push_back(state.out_offset + out.size());
+      }
+    }
+    kept_from = i + len;
+    changed = true;
+    return true;
+  });
+  keep(in.size());
+  state.out_offset += out.size();
   return changed;
 }
 

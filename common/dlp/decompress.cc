@@ -156,6 +156,153 @@ class Brotli final : public Stage {
   bool done_ = false;
 };
 
+// The entries of a zip archive read front to back by their local headers (the central
+// directory at the end is not needed): stored entries are copied, deflated ones
+// inflated, others skipped. Entries whose sizes only come after the data (bit 3) must be
+// deflated, since only the deflate stream says where they end.
+class ZipEntries final : public Stage {
+ public:
+  explicit ZipEntries(size_t max) : max_(max) {}
+  ~ZipEntries() override { end_inflate(); }
+  ZipEntries(const ZipEntries&) = delete;
+  ZipEntries& operator=(const ZipEntries&) = delete;
+
+  Status feed(std::string_view in, std::string& out) override {
+    buf_.append(in);
+    size_t pos = 0;
+    Status st = OkStatus();
+    while (st.ok() && step(pos, out, st)) {
+    }
+    buf_.erase(0, pos);
+    return st;
+  }
+  Status finish(std::string&) override {
+    if (state_ == State::done || (state_ == State::header && buf_.empty())) return OkStatus();
+    return Error{"zip: truncated archive"};
+  }
+
+ private:
+  enum class State { header, name, stored, deflated, descriptor, done };
+  static uint32_t le(std::string_view s, size_t at, size_t n) {
+    uint32_t v = 0;
+    for (size_t k = n; k > 0; --k) v = (v << 8) | static_cast<unsigned char>(s[at + k - 1]);
+    return v;
+  }
+  void end_inflate() {
+    if (inflating_) inflateEnd(&zs_);
+    inflating_ = false;
+  }
+  Status emit(std::string_view bytes, std::string& out) {
+    total_ += bytes.size();
+    if (total_ > max_) return too_large(max_);
+    out.append(bytes);
+    return OkStatus();
+  }
+  // One step on buf_[pos..]; false when more input is needed or the archive ended.
+  bool step(size_t& pos, std::string& out, Status& st) {
+    const std::string_view b = std::string_view(buf_).substr(pos);
+    switch (state_) {
+      case State::done:
+        pos = buf_.size();
+        return false;
+      case State::header: {
+        if (b.size() < 4) return false;
+        const uint32_t sig = le(b, 0, 4);
+        if (sig == 0x02014b50 || sig == 0x06054b50) {  // central directory: no more entries
+          state_ = State::done;
+          return true;
+        }
+        if (sig != 0x04034b50) {
+          st = Error{"zip: bad local header"};
+          return false;
+        }
+        if (b.size() < 30) return false;
+        flags_ = le(b, 6, 2);
+        method_ = le(b, 8, 2);
+        size_ = le(b, 18, 4);
+        skip_ = le(b, 26, 2) + le(b, 28, 2);
+        pos += 30;
+        state_ = State::name;
+        return true;
+      }
+      case State::name: {
+        const size_t n = std::min<size_t>(skip_, b.size());
+        pos += n;
+        skip_ -= n;
+        if (skip_ > 0) return false;
+        if (method_ == 8) {
+          zs_ = z_stream{};
+          if (inflateInit2(&zs_, -15) != Z_OK) {
+            st = Error{"zip: cannot initialise inflate"};
+            return false;
+          }
+          inflating_ = true;
+          state_ = State::deflated;
+        } else if ((flags_ & 8) != 0) {
+          st = Error{"zip: entry of unknown size"};
+          return false;
+        } else {
+          state_ = State::stored;  // method 0 is copied; others are skipped unread
+          remaining_ = size_;
+        }
+        return true;
+      }
+      case State::stored: {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, b.size()));
+        if (method_ == 0) {
+          if (st = emit(b.substr(0, n), out); !st.ok()) return false;
+        }
+        pos += n;
+        remaining_ -= n;
+        if (remaining_ > 0) return false;
+        state_ = State::header;
+        if (st = emit("\n", out); !st.ok()) return false;
+        return true;
+      }
+      case State::deflated: {
+        if (b.empty()) return false;
+        zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(b.data()));
+        zs_.avail_in = static_cast<uInt>(b.size());
+        char chunk[16384];
+        zs_.next_out = reinterpret_cast<Bytef*>(chunk);
+        zs_.avail_out = sizeof chunk;
+        const int rc = inflate(&zs_, Z_NO_FLUSH);
+        pos += b.size() - zs_.avail_in;
+        if (st = emit(std::string_view(chunk, sizeof chunk - zs_.avail_out), out); !st.ok()) return false;
+        if (rc == Z_STREAM_END) {
+          end_inflate();
+          state_ = (flags_ & 8) != 0 ? State::descriptor : State::header;
+          if (st = emit("\n", out); !st.ok()) return false;
+          return true;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+          st = Error{"zip: corrupt deflate data"};
+          return false;
+        }
+        return zs_.avail_in > 0 || zs_.avail_out == 0;
+      }
+      case State::descriptor: {
+        // crc, sizes (12 bytes), optionally preceded by the signature PK\7\8.
+        if (b.size() < 16) return false;
+        pos += le(b, 0, 4) == 0x08074b50 ? 16 : 12;
+        state_ = State::header;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  size_t max_;
+  size_t total_ = 0;
+  std::string buf_;
+  State state_ = State::header;
+  uint32_t flags_ = 0, method_ = 0, size_ = 0;
+  size_t skip_ = 0;
+  uint64_t remaining_ = 0;
+  z_stream zs_{};
+  bool inflating_ = false;
+};
+
 class Chain final : public BodyDecoder {
  public:
   explicit Chain(std::vector<std::unique_ptr<Stage>> stages) : stages_(std::move(stages)) {}
@@ -218,6 +365,40 @@ Result<std::unique_ptr<BodyDecoder>> BodyDecoder::create(std::string_view conten
   // Codings are listed in the order applied, so they are undone last to first.
   std::reverse(stages.begin(), stages.end());
   return std::unique_ptr<BodyDecoder>(std::make_unique<Chain>(std::move(stages)));
+}
+
+std::string_view packing_name(Packing p) {
+  switch (p) {
+    case Packing::none: return "none";
+    case Packing::gzip: return "gzip";
+    case Packing::zlib: return "zlib";
+    case Packing::zip: return "zip";
+    case Packing::brotli: return "br";
+  }
+  return "none";
+}
+
+Packing sniff_packing(std::string_view head) {
+  if (head.size() < 4) return Packing::none;
+  const auto b0 = static_cast<unsigned char>(head[0]), b1 = static_cast<unsigned char>(head[1]);
+  if (b0 == 0x1f && b1 == 0x8b && head[2] == 8) return Packing::gzip;
+  if (head.substr(0, 4) == std::string_view("PK\x03\x04", 4)) return Packing::zip;
+  // zlib as every encoder writes it: a 32 KiB window (0x78) and one of the four levels'
+  // flag bytes. (Any header with a valid check would also match text 1 time in 31.)
+  if (b0 == 0x78 && (b1 == 0x01 || b1 == 0x5E || b1 == 0x9C || b1 == 0xDA)) return Packing::zlib;
+  return Packing::none;
+}
+
+std::unique_ptr<BodyDecoder> packing_decoder(Packing p, size_t max_output) {
+  std::vector<std::unique_ptr<Stage>> stages;
+  switch (p) {
+    case Packing::gzip: stages.push_back(std::make_unique<Inflate>(true, max_output)); break;
+    case Packing::zlib: stages.push_back(std::make_unique<Inflate>(false, max_output)); break;
+    case Packing::zip: stages.push_back(std::make_unique<ZipEntries>(max_output)); break;
+    case Packing::brotli: stages.push_back(std::make_unique<Brotli>(max_output)); break;
+    case Packing::none: stages.push_back(std::make_unique<Identity>(max_output)); break;
+  }
+  return std::make_unique<Chain>(std::move(stages));
 }
 
 Result<std::string> decompress(std::string_view content_encoding, std::string_view body, size_t max_output) {

@@ -31,4 +31,16 @@ class BodyDecoder {
 Result<std::string> decompress(std::string_view content_encoding, std::string_view body,
                                size_t max_output);
 
+// A payload sent compressed without a Content-Encoding (an agent posting `gzip | curl
+// --data-binary @-`): gzip, zlib and zip are known by their first bytes; brotli has no
+// magic, so the DLP engine tries it on payloads that are not text and keeps the output
+// only when it is.
+enum class Packing { none, gzip, zlib, zip, brotli };
+std::string_view packing_name(Packing p);
+// From the payload's first bytes (4 are enough); never returns brotli.
+Packing sniff_packing(std::string_view head);
+// A decoder for a sniffed payload: zip yields each entry's content (stored or deflated) in
+// order, one newline between entries; a malformed archive is an error.
+std::unique_ptr<BodyDecoder> packing_decoder(Packing p, size_t max_output);
+
 }  // namespace bottle::dlp

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
 #include <string>
 
 #include "common/dlp/checksums.h"
@@ -27,14 +28,66 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// Values people write where a secret would go in docs, templates and tests.
-bool looks_like_placeholder(std::string_view s) {
-  const std::string l = lower(s);
-  static constexpr std::array<std::string_view, 16> kMarkers = {
-      "example", "placeholder", "changeme", "change_me", "redacted", "your_", "your-", "xxxx",
-      "****",    "${",          "{{",       "<",         "dummy",    "sample", "0000000", "1234567"};
-  return std::any_of(kMarkers.begin(), kMarkers.end(),
-                     [&](std::string_view m) { return l.find(m) != std::string::npos; });
+// One piece of an identifier: a word in lower case (possibly with a number in it:
+// "utf8", "b64encode", "v2"), an upper-case word ("OAUTH2", "KMS"), a number, or CamelCase
+// ("ExtendedKeyUsageOID": no lower-case run shorter than two letters). Random text mixes
+// cases and digits in a way none of these do.
+bool word_like(std::string_view p) {
+  const bool has_lower = std::any_of(p.begin(), p.end(), [](unsigned char c) { return std::islower(c); });
+  const bool has_upper = std::any_of(p.begin(), p.end(), [](unsigned char c) { return std::isupper(c); });
+  size_t digit_runs = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    digit_runs += std::isdigit(static_cast<unsigned char>(p[i])) && (i == 0 || !std::isdigit(static_cast<unsigned char>(p[i - 1])));
+  }
+  if (!has_lower) return !has_upper || std::isupper(static_cast<unsigned char>(p[0])) || digit_runs == p.size();
+  if (!has_upper) return digit_runs <= 1;
+  if (digit_runs != 0) return false;
+  for (size_t i = 0; i < p.size();) {  // CamelCase: every lower-case run at least two long
+    if (!std::islower(static_cast<unsigned char>(p[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < p.size() && std::islower(static_cast<unsigned char>(p[j]))) ++j;
+    if (j - i < 2) return false;
+    i = j;
+  }
+  return true;
+}
+
+// Lower-case runs of three letters or more, as CamelCase words have them.
+size_t camel_words(std::string_view p) {
+  size_t words = 0;
+  for (size_t i = 0; i < p.size();) {
+    size_t j = i;
+    while (j < p.size() && std::islower(static_cast<unsigned char>(p[j]))) ++j;
+    words += j - i >= 3;
+    i = j + 1;
+  }
+  return words;
+}
+
+// Words between separators, as names, paths and placeholders are written
+// ("projects/my-project/secrets/my-secret/versions/2", "OAUTH2_CLIENT_SECRET",
+// "standard_b64encode", "ExtendedKeyUsageOID.CLIENT_AUTH"): every piece word-like, and
+// more than one piece (or one lower-case word).
+bool looks_like_identifier(std::string_view s) {
+  size_t pieces = 0;
+  bool single_lower_word = false;
+  for (size_t i = 0; i < s.size();) {
+    if (!std::isalnum(static_cast<unsigned char>(s[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < s.size() && std::isalnum(static_cast<unsigned char>(s[j]))) ++j;
+    const std::string_view piece = s.substr(i, j - i);
+    if (!word_like(piece)) return false;
+    single_lower_word = std::all_of(piece.begin(), piece.end(), [](unsigned char c) { return std::islower(c); });
+    ++pieces;
+    i = j;
+  }
+  return pieces > 1 || (pieces == 1 && (single_lower_word || camel_words(s) >= 2));
 }
 
 bool random_enough(std::string_view s, double min_bits) {
@@ -44,11 +97,54 @@ bool random_enough(std::string_view s, double min_bits) {
 bool v_entropy35(std::string_view s) { return random_enough(s, 3.5); }
 bool v_entropy30(std::string_view s) { return random_enough(s, 3.0); }
 bool v_github(std::string_view s) { return github_token_checksum_ok(s); }
-bool v_aws_id(std::string_view s) { return s.substr(s.size() - 7) != "EXAMPLE" && shannon_entropy(s) >= 3.0; }
-bool v_aws_secret(std::string_view s) { return !is_documented_example(s) && random_enough(s, 4.0); }
+// Key ids are base32-ish upper case; a run of upper-case hex after "ACCA" is data
+// (PostScript, dumps), not a key id.
+bool v_aws_id(std::string_view s) {
+  const bool hex_tail = std::all_of(s.begin() + 4, s.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
+  return !hex_tail && shannon_entropy(s) >= 3.0;
+}
+bool v_aws_secret(std::string_view s) { return random_enough(s, 4.0); }
 bool v_mixed_case(std::string_view s) { return has_upper(s) && has_lower(s) && random_enough(s, 3.5); }
+// Code, not a value: a call or an index ("private_key = load(secret)").
+bool code_expression(std::string_view s) { return s.find_first_of("()[]") != std::string_view::npos; }
+// Key-value detectors have no prefix to go by: the value must not read as a name.
 bool v_generic(std::string_view s) {
-  return has_digit(s) && (has_upper(s) || has_lower(s)) && random_enough(s, 3.5);
+  return !code_expression(s) && !looks_like_identifier(s) && has_digit(s) && (has_upper(s) || has_lower(s)) &&
+         random_enough(s, 3.5);
+}
+// A value in an environment dump under a credential-like name: random enough for its
+// length (Shannon entropy cannot exceed log2(length)), letters and digits mixed, and
+// not a reference ($VAR, %(name)s), a path, a URL, a hex constant or a plain word.
+// A path ("/usr/lib/x", "~/.config/app", "/Users/Ann/Library") is words between
+// separators, each at most capitalised; base64 that starts with '/' has capitals and
+// '+' '=' anywhere.
+bool looks_like_path(std::string_view s) {
+  if (s.front() != '/' && s.front() != '~' && s.front() != '.') return false;
+  size_t inner_capitals = 0;
+  for (size_t i = 1; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '+' || c == '=') return false;
+    inner_capitals += std::isupper(static_cast<unsigned char>(c)) != 0 && s[i - 1] != '/';
+  }
+  return inner_capitals <= 1;
+}
+
+bool v_env_value(std::string_view s) {
+  if (s.empty() || s.front() == '$' || s.front() == '-' || code_expression(s) || s.find("://") != std::string_view::npos || s.find("%(") != std::string_view::npos) {
+    return false;
+  }
+  if (looks_like_path(s) || looks_like_identifier(s)) return false;
+  const double ceiling = std::log2(static_cast<double>(std::min<size_t>(s.size(), 64)));
+  const bool hex = std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) return false;
+  if (hex ? s.size() < 24 : s.size() < 12) return false;
+  // Hex has 16 symbols: random hex sits near 3.7 bits, never above 4.
+  if (!has_digit(s)) {
+    // Random letters of both cases (base64 without a digit, by chance): long and very
+    // random, unlike a CamelCase name.
+    return s.size() >= 20 && has_upper(s) && has_lower(s) && random_enough(s, std::min(4.0, ceiling - 0.3));
+  }
+  return (has_upper(s) || has_lower(s)) && random_enough(s, std::min(hex ? 3.0 : 3.5, ceiling - 0.6));
 }
 bool v_password_in_url(std::string_view s) { return s.size() >= 6 && random_enough(s, 2.5); }
 bool v_luhn(std::string_view s) { return luhn_ok(s); }
@@ -64,7 +160,7 @@ bool v_jwt(std::string_view s) {
 // Hyperscan (no lookaround, no backreferences).
 constexpr Detector kSecretDetectors[] = {
     {"secret.aws_access_key_id",
-     R"(((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z2-7]{16}))", {},
+     R"(((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}))", {},
      Severity::critical, 20, false, v_aws_id},
     {"secret.aws_secret_access_key",
      R"((?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9/+]{40}))",
@@ -118,12 +214,15 @@ constexpr Detector kSecretDetectors[] = {
     {"secret.huggingface_token", R"((hf_[A-Za-z]{34}))", {}, Severity::high, 37, false, v_mixed_case},
     {"secret.jwt", R"((eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}))",
      R"(eyJ[A-Za-z0-9_-]{8}[A-Za-z0-9_-]*\.eyJ)", Severity::high, 3620, false, v_jwt},
-    {"secret.pem_private_key", R"((-----BEGIN (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----))", {},
-     Severity::critical, 40, false, nullptr},
-    {"secret.ssh_private_key", R"((-----BEGIN OPENSSH PRIVATE KEY-----))", {}, Severity::critical, 40, false,
-     nullptr},
-    {"secret.pgp_private_key", R"((-----BEGIN PGP PRIVATE KEY BLOCK-----))", {}, Severity::critical, 40, false,
-     nullptr},
+    // A header alone is a parser's constant or a doc's "-----BEGIN PRIVATE KEY----- MIIC....":
+    // a key has a line of base64 after it (quoting or string concatenation allowed between).
+    {"secret.pem_private_key",
+     R"((-----BEGIN (?:RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----)(?s:.){0,40}?[A-Za-z0-9+/]{40})",
+     "-----BEGIN", Severity::critical, 130, false, nullptr},
+    {"secret.ssh_private_key", R"((-----BEGIN OPENSSH PRIVATE KEY-----)(?s:.){0,40}?[A-Za-z0-9+/]{40})",
+     "-----BEGIN", Severity::critical, 130, false, nullptr},
+    {"secret.pgp_private_key", R"((-----BEGIN PGP PRIVATE KEY BLOCK-----)(?s:.){0,80}?[A-Za-z0-9+/]{40})",
+     "-----BEGIN", Severity::critical, 170, false, nullptr},
     {"secret.putty_private_key", R"((PuTTY-User-Key-File-[23]: ))", {}, Severity::critical, 30, false, nullptr},
     {"secret.azure_storage_key", R"(AccountKey=([A-Za-z0-9+/]{86}==))", {}, Severity::critical, 100, false,
      v_entropy35},
@@ -161,8 +260,14 @@ constexpr Detector kSecretDetectors[] = {
     {"secret.generic_assignment",
      // The key must start a name ("pageToken", "next_token" and "csrf_token" are
      // pagination or anti-forgery values that ordinary API calls echo back).
-     R"((?:^|[^A-Za-z0-9_])(?:api[_-]?key|apikey|secret[_-]?key|client[_-]?secret|app[_-]?secret|secret|passw(?:or)?d|passwd|pwd|access[_-]?key|auth[_-]?key|private[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|api[_-]?token|bearer[_-]?token|session[_-]?token|token|credentials?)["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9+/_.~!@#$%^&*=-]{12,128}))",
+     R"((?:^|[^A-Za-z0-9_])(?:api[_-]?key|apikey|secret[_-]?key|client[_-]?secret|app[_-]?secret|secret|passw(?:or)?d|passwd|pwd|access[_-]?key|auth[_-]?key|private[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|api[_-]?token|bearer[_-]?token|session[_-]?token|token|credentials?)["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9+/_.~!@#$%^&*=()\[\]-]{12,128}))",
      {}, Severity::high, 170, true, v_generic},
+    {"secret.env_assignment",
+     // An environment dump (`env`, `export`, `declare -x`, a .env file, a JSON of
+     // process.env): a variable whose name says credential, with a random value.
+     R"((?:^|[^A-Za-z0-9_])(?:[A-Z][A-Z0-9]*_)*(?:[A-Z0-9]*SECRET[A-Z0-9_]*|[A-Z0-9]*_?(?:TOKEN|PASSWORD|PASSWD|PWD|API_?KEY|ACCESS_KEY|PRIVATE_KEY|SIGNING_KEY|SECRET_KEY|CREDENTIALS?|AUTH)|[A-Z0-9]+_KEY)["']?\s{0,2}[:=]\s{0,2}["']?([A-Za-z0-9+/=_.~!@#$%^&*()\[\]-]{12,200}))",
+     R"((?:SECRET|TOKEN|PASSWORD|PASSWD|PWD|_KEY|CREDENTIAL|AUTH)[A-Z0-9_]*["']?\s{0,2}[:=]\s{0,2}["']?[A-Za-z0-9+/=_.~!@#$%^&*-]{12})",
+     Severity::high, 280, false, v_env_value},
     {"secret.credit_card",
      R"(\b((?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|6011|65\d{2})(?:[ -]?\d{4}){3}|3[47]\d{2}[ -]?\d{6}[ -]?\d{5})\b)", {},
      Severity::medium, 24, false, v_luhn, DetectorKind::secret, Gate::card_run},
@@ -177,55 +282,40 @@ constexpr Detector kSecretDetectors[] = {
      Severity::critical, 24 * 9, false, nullptr, DetectorKind::mnemonic, Gate::word_run},
 };
 
-// Phrase sets are deliberately short and specific: a lone hit only warns, so they aim at
-// obvious attacks rather than every paraphrase.
-constexpr Detector kInjectionDetectors[] = {
-    {"injection.disclosure",
-     R"((?:reveal|show|print|output|repeat|display|tell|give|leak|dump|share|list)\s+(?:me\s+|us\s+)?(?:all\s+)?(?:of\s+)?(?:your|the)\s+(?:full\s+|entire\s+|complete\s+|original\s+|hidden\s+|initial\s+|secret\s+)?(?:system\s+prompt|instructions|initial\s+prompt|prompt|api\s+keys?|secrets|credentials|access\s+tokens?|environment\s+variables|env\s+vars))",
-     {}, Severity::medium, 160, true, nullptr, DetectorKind::disclosure},
-    {"injection.disclosure",
-     R"((?:send|post|upload|exfiltrate|forward|transmit|copy)\s+(?:the\s+|all\s+|your\s+|of\s+)*(?:contents\s+of\s+)?(?:~/\.ssh|~/\.aws|\.env|id_rsa|id_ed25519|credentials|secrets|api\s+keys?|tokens|environment\s+variables|private\s+keys?))",
-     {}, Severity::medium, 160, true, nullptr, DetectorKind::disclosure},
-    {"injection.disclosure",
-     R"((?:cat|type|less|more|head)\s+(?:~|\$HOME)?/?\.(?:ssh/id_[a-z0-9]+|aws/credentials|env|netrc|git-credentials|docker/config\.json))",
-     {}, Severity::medium, 80, true, nullptr, DetectorKind::disclosure},
-    {"injection.disclosure",
-     R"((?:curl|wget)\s[^\n]{0,200}\$\(\s*(?:cat|env|printenv|base64))", {}, Severity::medium, 230, true, nullptr,
-     DetectorKind::disclosure},
-    {"injection.disclosure",
-     R"(what\s+(?:is|are)\s+your\s+(?:system\s+prompt|instructions|api\s+keys?|secrets|credentials))", {},
-     Severity::medium, 80, true, nullptr, DetectorKind::disclosure},
-    {"injection.jailbreak",
-     R"((?:ignore|disregard|forget|override|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+|every\s+|of\s+)*(?:previous|prior|above|earlier|preceding|original|system)\s+(?:instructions|prompts?|rules|directions|guidelines|context|messages))",
-     {}, Severity::medium, 160, true, nullptr, DetectorKind::jailbreak},
-    {"injection.jailbreak",
-     R"(you\s+are\s+now\s+(?:in\s+)?(?:DAN|developer\s+mode|jailbroken|unrestricted|an?\s+unfiltered))", {},
-     Severity::medium, 80, true, nullptr, DetectorKind::jailbreak},
-    {"injection.jailbreak", R"((?:\bDAN\s+mode\b|do\s+anything\s+now))", {}, Severity::medium, 40, true, nullptr,
-     DetectorKind::jailbreak},
-    {"injection.jailbreak", R"((?:enable|enter|activate)\s+(?:developer|god|jailbreak)\s+mode)", {},
-     Severity::medium, 60, true, nullptr, DetectorKind::jailbreak},
-    {"injection.jailbreak", R"(new\s+(?:system\s+)?instructions\s*:)", {}, Severity::medium, 40, true, nullptr,
-     DetectorKind::jailbreak},
-    {"injection.jailbreak",
-     R"((?:pretend|act\s+as\s+if)\s+(?:that\s+)?(?:you\s+)?(?:have\s+no|are\s+not\s+bound\s+by|are\s+free\s+of)\s+(?:restrictions|rules|guidelines|filters))",
-     {}, Severity::medium, 120, true, nullptr, DetectorKind::jailbreak},
-    {"injection.jailbreak", R"(<\|im_start\|>\s*system)", {}, Severity::medium, 30, true, nullptr,
-     DetectorKind::jailbreak},
-    {"injection.jailbreak", R"((?:do\s+not|don't)\s+(?:tell|inform|alert|notify|warn)\s+(?:the\s+)?(?:user|human|operator))",
-     {}, Severity::medium, 60, true, nullptr, DetectorKind::jailbreak},
-};
-
 }  // namespace
 
-std::span<const Detector> secret_detectors() { return kSecretDetectors; }
-std::span<const Detector> injection_detectors() { return kInjectionDetectors; }
+bool looks_like_placeholder(std::string_view s) {
+  const std::string l = lower(s);
+  static constexpr std::array<std::string_view, 16> kMarkers = {
+      "placeholder", "changeme", "change_me", "redacted", "your_", "your-", "xxxx", "****", "${",
+      "{{",          "<",        "dummy",     "0000000",  "1234567", "here", "password"};
+  return std::any_of(kMarkers.begin(), kMarkers.end(),
+                     [&](std::string_view m) { return l.find(m) != std::string::npos; });
+}
 
-bool is_documented_example(std::string_view s) {
-  static constexpr std::array<std::string_view, 6> kExamples = {
-      "AKIAIOSFODNN7EXAMPLE", "AKIAI44QH8DHBEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-      "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", "ASIAIOSFODNN7EXAMPLE", "AIDACKCEVSQ6C2EXAMPLE"};
-  return std::find(kExamples.begin(), kExamples.end(), s) != kExamples.end();
+std::span<const Detector> secret_detectors() { return kSecretDetectors; }
+
+std::span<const DetectorInfo> detector_catalog() {
+  static const std::vector<DetectorInfo> catalog = [] {
+    std::vector<DetectorInfo> out;
+    for (const Detector& d : kSecretDetectors) {
+      if (std::none_of(out.begin(), out.end(), [&](const DetectorInfo& i) { return i.id == d.id; })) {
+        out.push_back({d.id, Direction::outbound, d.severity, Action::block});
+      }
+    }
+    out.push_back({"known_secret", Direction::outbound, Severity::critical, Action::block});
+    out.push_back({"exfil.host_labels", Direction::outbound, Severity::high, Action::block});
+    out.push_back({"injection.prompt", Direction::inbound, Severity::high, Action::block});
+    return out;
+  }();
+  return catalog;
+}
+
+const DetectorInfo* find_detector(std::string_view id) {
+  for (const DetectorInfo& d : detector_catalog()) {
+    if (d.id == id) return &d;
+  }
+  return nullptr;
 }
 
 }  // namespace bottle::dlp

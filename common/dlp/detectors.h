@@ -13,7 +13,7 @@
 
 namespace bottle::dlp {
 
-enum class DetectorKind { secret, disclosure, jailbreak, mnemonic };
+enum class DetectorKind { secret, mnemonic };
 
 // How candidates are found: Hyperscan for patterns with a literal to anchor on; a
 // SIMD character-class run (class_runs.h) for those without, which Hyperscan would
@@ -33,10 +33,12 @@ struct Detector {
   Gate gate = Gate::hyperscan;
 };
 
-std::span<const Detector> secret_detectors();     // outbound
-std::span<const Detector> injection_detectors();  // inbound
+std::span<const Detector> secret_detectors();  // outbound
 
-// Documented example credentials that must never block (AWS docs keys and the like).
-bool is_documented_example(std::string_view secret);
+// Values people write where a secret would go in docs and templates ("<your-token>",
+// "${API_KEY}", "changeme", "xxxx"). Documented example credentials (AWS's
+// AKIAIOSFODNN7EXAMPLE and the like) are not placeholders: outbound they are findings
+// like any other key, since the proxy cannot tell a drill from a leak.
+bool looks_like_placeholder(std::string_view value);
 
 }  // namespace bottle::dlp

@@ -34,7 +34,27 @@ std::string base64_encode(std::string_view in, bool url, bool pad) {
 std::vector<KnownPattern> known_secret_patterns(std::string_view secret) {
   std::vector<KnownPattern> out;
   if (secret.size() < kMinKnownSecret) return out;
-  out.push_back({std::string(secret), false, "raw"});
+  // The value itself in any case, reversed, and ROT13'd (each caseless too).
+  out.push_back({std::string(secret), true, "raw"});
+  const std::string backwards(secret.rbegin(), secret.rend());
+  if (backwards != secret) out.push_back({backwards, true, "reversed"});
+  std::string rot(secret);
+  for (char& c : rot) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>('a' + (c - 'a' + 13) % 26);
+    else if (c >= 'A' && c <= 'Z') c = static_cast<char>('A' + (c - 'A' + 13) % 26);
+  }
+  if (rot != secret) out.push_back({rot, true, "rot13"});
+  // One separator between every two characters ("s-e-c-r-e-t", "s e c r e t").
+  if (secret.size() >= kMinKnownSecretBase64) {
+    for (std::string_view sep : {"-", " ", ".", "_", ":", "|", ",", ", ", "/", ";", "+", "*", "\t", "\n", "%20"}) {
+      std::string spaced;
+      for (size_t i = 0; i < secret.size(); ++i) {
+        if (i > 0) spaced.append(sep);
+        spaced.push_back(secret[i]);
+      }
+      out.push_back({spaced, true, "separated"});
+    }
+  }
 
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex, pct;

@@ -1,7 +1,9 @@
-// The encodings of a known secret that the scanner matches literally (SPEC §5
-// `known_secret`): raw, hex (either case), full percent-encoding, and the stable inner
-// part of its base64/base64url text at each of the three byte alignments, so a secret
-// embedded anywhere inside a larger base64 blob still matches.
+// The forms of a known secret that the scanner matches literally (SPEC §5 `known_secret`):
+// the value in any case, reversed, ROT13'd and with a separator between its characters;
+// hex (either case); full percent-encoding; and the stable inner part of its
+// base64/base64url text at each of the three byte alignments, so a secret embedded
+// anywhere inside a larger base64 blob still matches. Other encodings of these forms are
+// found by the decoded views (base64 of the reversed value decodes to a literal here).
 #pragma once
 
 #include <string>
@@ -13,7 +15,7 @@ namespace bottle::dlp {
 struct KnownPattern {
   std::string literal;
   bool caseless = false;
-  std::string_view encoding;  // "raw", "hex", "percent", "base64", "base64url"
+  std::string_view encoding;  // "raw", "reversed", "rot13", "separated", "hex", "percent", "base64", "base64url"
 };
 
 // Secrets shorter than this are too likely to occur by chance to match literally.

@@ -1,6 +1,7 @@
 // One decoder on arbitrary bytes (chosen at build time). Invariants: no crash, output
 // never larger than the decoder allows (input size for the text decoders, the limit
-// for decompression); for Unicode, the fold pre-filter never misses a fold.
+// for decompression); for Unicode, the fold pre-filter never misses a fold; the inbound
+// reading view and the wide-text converter stay within their bounds too.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -21,6 +22,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 #elif defined(DLP_FUZZ_DECODER_hex)
   bottle::dlp::hex_decode(in, out);
   if (out.size() > in.size()) std::abort();
+#elif defined(DLP_FUZZ_DECODER_unescape)
+  bottle::dlp::unescape(in, out);
+  if (out.size() > in.size()) std::abort();
+#elif defined(DLP_FUZZ_DECODER_base32)
+  bottle::dlp::base32_decode(in, out);
+  if (out.size() > in.size()) std::abort();
+#elif defined(DLP_FUZZ_DECODER_hexgroups)
+  if (bottle::dlp::hex_groups_decode(in, out) && (out.size() < 8 || out.size() > in.size() / 2)) std::abort();
+#elif defined(DLP_FUZZ_DECODER_wide)
+  // Converted in two pieces, as a stream would: the piece boundary loses nothing.
+  const auto kind = bottle::dlp::sniff_wide_text(in);
+  const size_t half = size / 2;
+  std::string carry(in.substr(0, half));
+  carry.erase(0, bottle::dlp::wide_to_utf8(carry, kind, out));
+  carry.append(in.substr(half));
+  const size_t used = bottle::dlp::wide_to_utf8(carry, kind, out);
+  if (carry.size() - used > 6 || out.size() > 2 * size + 8) std::abort();
+#elif defined(DLP_FUZZ_DECODER_reading)
+  // Pieces of a body normalized for reading: never longer than the input plus the hidden
+  // markers, and the dropped offsets stay inside the output.
+  bottle::dlp::ReadingState state;
+  std::string piece;
+  size_t total = 0;
+  for (size_t at = 0; at < size; at += 7) {
+    bottle::dlp::normalize_for_reading(in.substr(at, 7), state, piece);
+    total += piece.size();
+  }
+  if (total > 2 * size + 2) std::abort();
+  for (uint64_t d : state.dropped) {
+    if (d > total) std::abort();
+  }
 #elif defined(DLP_FUZZ_DECODER_unicode)
   bottle::dlp::normalize_unicode(in, out);
   if (out.size() > in.size()) std::abort();
@@ -33,6 +65,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (bottle::dlp::fold_at(block, i) != bottle::dlp::FoldAt::no && ((mask >> i) & 1) == 0) std::abort();
     }
   }
+#elif defined(DLP_FUZZ_DECODER_zip)
+  // A payload sniffed as an archive (no Content-Encoding): the entries' contents, bounded.
+  constexpr size_t kLimit = 1 << 20;
+  auto decoder = bottle::dlp::packing_decoder(bottle::dlp::Packing::zip, kLimit);
+  const size_t half = size / 2;
+  if (decoder->feed(in.substr(0, half), out).ok() && decoder->feed(in.substr(half), out).ok()) {
+    (void)decoder->finish(out);
+  }
+  if (out.size() > kLimit + (16 << 10)) std::abort();
 #else
 #if defined(DLP_FUZZ_DECODER_gzip)
   const char* encoding = "gzip";

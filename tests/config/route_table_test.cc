@@ -247,6 +247,27 @@ routes:
   EXPECT_EQ(t->known_secrets_env, std::vector<std::string>{"OPS_SECRET"});
 }
 
+TEST(RouteTable, DetectorActionsAtTopLevelAreOverlaidByTheRoute) {
+  auto t = load(R"(dlp:
+  detectors: {secret.jwt: warn, injection.prompt: off}
+routes:
+  - host: a.example.com
+  - host: b.example.com
+    dlp: {detectors: {secret.jwt: block, secret.credit_card: off}}
+)");
+  using Map = std::map<std::string, DlpAction, std::less<>>;
+  EXPECT_EQ(t->default_dlp.detectors, (Map{{"secret.jwt", DlpAction::warn}, {"injection.prompt", DlpAction::off}}));
+  EXPECT_EQ(t->routes[0].dlp.detectors, t->default_dlp.detectors);
+  EXPECT_EQ(t->routes[1].dlp.detectors, (Map{{"secret.jwt", DlpAction::block},
+                                              {"injection.prompt", DlpAction::off},
+                                              {"secret.credit_card", DlpAction::off}}));
+  // Rendered, they read back the same.
+  auto again = parse_routes(t->to_yaml(), "rendered.yaml");
+  ASSERT_TRUE(again.ok()) << again.error() << "\n" << t->to_yaml();
+  EXPECT_EQ((*again)->routes[1].dlp.detectors, t->routes[1].dlp.detectors);
+  EXPECT_EQ((*again)->routes[0].dlp.detectors, t->routes[0].dlp.detectors);
+}
+
 TEST(RouteTable, EmptyRoutesBlockEverything) {
   auto t = load("routes: []\n");
   EXPECT_EQ(outcome(*t, {}), MatchOutcome::host_not_allowed);
@@ -258,6 +279,23 @@ TEST(RouteTableErrors, UnknownKeyWithSuggestion) {
   EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    matches:\n      - method_s: GET\n"),
             "routes.yaml:4:9: unknown key 'method_s' in match (did you mean 'method'?)");
   EXPECT_EQ(error_of("rotues: []\n"), "routes.yaml:1:1: unknown key 'rotues' in routes file (did you mean 'routes'?)");
+}
+
+TEST(RouteTableErrors, DetectorActions) {
+  LoadOptions known;
+  known.detector_ids = std::vector<std::string>{"secret.jwt", "injection.prompt"};
+  EXPECT_EQ(error_of("dlp:\n  detectors: {secret.jtw: warn}\nroutes: []\n", known),
+            "routes.yaml:2:15: unknown key 'secret.jtw' in dlp.detectors (did you mean 'secret.jwt'?)");
+  EXPECT_EQ(error_of("dlp:\n  detectors: {secret.jwt: allow}\nroutes: []\n", known),
+            "routes.yaml:2:27: 'secret.jwt' must be one of block | warn | off (got 'allow')");
+  EXPECT_EQ(error_of("dlp:\n  detectors: {dlp.scan_error: off}\nroutes: []\n"),
+            "routes.yaml:2:15: 'dlp.scan_error' cannot be set: a unit that cannot be scanned is always blocked");
+  EXPECT_EQ(error_of("dlp:\n  detectors: [secret.jwt]\nroutes: []\n"),
+            "routes.yaml:2:14: dlp.detectors must be a mapping (key: value)");
+  EXPECT_EQ(error_of("dlp:\n  detectors: {Secret JWT: warn}\nroutes: []\n"),
+            "routes.yaml:2:15: 'Secret JWT' is not a detector id (like 'secret.jwt')");
+  EXPECT_EQ(error_of("routes:\n  - host: a.example.com\n    dlp: {detectors: {secret.jtw: off}}\n", known),
+            "routes.yaml:3:23: unknown key 'secret.jtw' in dlp.detectors (did you mean 'secret.jwt'?)");
 }
 
 TEST(RouteTableErrors, WrongTypes) {

@@ -1,7 +1,9 @@
 // Runs every corpus file through scan() and through a BodyScan with random chunking.
-// benign/: ordinary traffic, must produce no finding in either direction.
+// benign/: ordinary traffic, must produce no finding outbound and no blocking one inbound
+// (a page that quotes attacks to explain them may warn).
 // malicious/<detector>__<how>.<ext>: must produce <detector>; "injection.block" files
-// must produce a blocking inbound finding.
+// must produce a blocking injection.prompt verdict inbound, "injection.warn" files a
+// non-blocking one.
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -36,12 +38,16 @@ TEST(Corpus, BenignFilesPassInBothDirections) {
   for (const auto& path : files) {
     SCOPED_TRACE(path.filename().string());
     const std::string data = read(path);
+    auto acceptable = [](const std::vector<Finding>& fs, Direction dir) {
+      return dir == Direction::outbound ? fs.empty()
+                                        : std::none_of(fs.begin(), fs.end(), [](const Finding& f) { return f.blocking; });
+    };
     for (Direction dir : {Direction::outbound, Direction::inbound}) {
       const auto block = scanner->scan(data, dir, "body");
-      EXPECT_TRUE(block.empty()) << describe(block);
+      EXPECT_TRUE(acceptable(block, dir)) << describe(block);
       for (uint32_t seed : {1u, 2u}) {
         const auto streamed = scan_body(*scanner, data, dir, seed, 512);
-        EXPECT_TRUE(streamed.empty()) << "seed " << seed << ": " << describe(streamed);
+        EXPECT_TRUE(acceptable(streamed, dir)) << "seed " << seed << ": " << describe(streamed);
       }
     }
   }
@@ -62,9 +68,15 @@ TEST(Corpus, MaliciousFilesAreCaught) {
     for (uint32_t seed : {3u, 4u}) runs.push_back(scan_body(*scanner, data, dir, seed, 97));
     runs.push_back(scan_body(*scanner, data, dir, 5, 1));
     for (const auto& found : runs) {
-      if (expected == "injection.block") {
-        EXPECT_TRUE(std::any_of(found.begin(), found.end(), [](const Finding& f) { return f.blocking; }))
-            << describe(found);
+      if (inbound) {
+        const bool block = expected == "injection.block";
+        EXPECT_TRUE(std::any_of(found.begin(), found.end(), [&](const Finding& f) {
+          return f.detector == "injection.prompt" && f.blocking == block && !f.signals.empty() && f.score > 0;
+        })) << describe(found);
+        if (!block) {
+          EXPECT_TRUE(std::none_of(found.begin(), found.end(), [](const Finding& f) { return f.blocking; }))
+              << describe(found);
+        }
       } else {
         EXPECT_TRUE(has_detector(found, expected)) << describe(found);
       }

@@ -1,5 +1,6 @@
 // Every built-in detector: it finds a well-formed fake credential, in one piece and
 // streamed in small chunks, and its findings never contain the credential.
+#include <algorithm>
 #include <set>
 
 #include "common/dlp/checksums.h"
@@ -135,17 +136,53 @@ TEST(Detectors, Sha256MatchesKnownVector) {
   EXPECT_EQ(d[31], 0xad);
 }
 
-TEST(Detectors, DocumentedAwsExampleKeysPass) {
+// Outbound, a documented example key is a key: the proxy cannot tell a drill from a
+// leak. Inbound, secrets are not scanned at all, so documentation showing them passes.
+TEST(Detectors, DocumentedExampleCredentialsAreFindingsOutboundOnly) {
   auto scanner = build_scanner();
   const std::string doc =
       "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
-      "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
-  EXPECT_TRUE(scanner->scan(doc, Direction::outbound, "body").empty());
+      "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+      "export AWS_ACCESS_KEY_ID=AKIAI44QH8DHBEXAMPLE\n";
+  const auto out = scanner->scan(doc, Direction::outbound, "body");
+  EXPECT_TRUE(has_detector(out, "secret.aws_access_key_id")) << describe(out);
+  EXPECT_TRUE(has_detector(out, "secret.aws_secret_access_key")) << describe(out);
+  EXPECT_EQ(std::count_if(out.begin(), out.end(), [](const Finding& f) { return f.detector == "secret.aws_access_key_id"; }),
+            2);
+  EXPECT_TRUE(scanner->scan(doc, Direction::inbound, "response_body").empty());
+}
+
+TEST(Detectors, EnvDumpNeedsACredentialNameAndARandomValue) {
+  auto scanner = build_scanner();
+  for (const char* secret : {"BILLING_API_KEY=k3J9xQ2mVt7RwP4zLs8N", "export DEPLOY_TOKEN='9fK2mQx7LpR3vT8wZ1nB'",
+                             "declare -x ANALYTICS_SECRET=\"Zp4kR8mQ2xV7tLw9\"",
+                             "{\"CI_CLIENT_SECRET\": \"f3a9c2e17b5d48a6e0c9b1d27f4e8a3c\"}", "DB_PASSWORD=Tr0ub4dor-x9Qv2K"}) {
+    EXPECT_TRUE(has_detector(scanner->scan(secret, Direction::outbound, "body"), "secret.env_assignment")) << secret;
+  }
+  for (const char* benign :
+       {"NODE_ENV=production", "CACHE_KEY=user-profile-cache", "TOKEN_LIMIT=100000", "API_KEY=your-api-key-here",
+        "SECRET_KEY=${SECRET_KEY}", "SSH_KEY=/home/agent/.ssh/id_ed25519", "OAUTH_SECRET=OAUTH2_CLIENT_SECRET",
+        "AUTH_TOKEN=os.environ.get(name)", "--kms-key=KMS_KEY : --kms-keyring=KMS_KEYRING",
+        "RESULT_INVALID_CREDENTIALS: LDAPInvalidCredentialsResult", "SIGNING_KEY=0x9e3779b97f4a7c15"}) {
+    const auto fs = scanner->scan(benign, Direction::outbound, "body");
+    EXPECT_FALSE(has_detector(fs, "secret.env_assignment")) << benign << ": " << describe(fs);
+  }
+}
+
+TEST(Detectors, PrivateKeyHeaderNeedsKeyMaterial) {
+  auto scanner = build_scanner();
+  EXPECT_TRUE(scanner->scan("_SK_START = b\"-----BEGIN OPENSSH PRIVATE KEY-----\"", Direction::outbound, "body").empty());
+  EXPECT_TRUE(scanner->scan("-----BEGIN PRIVATE KEY-----\n  MIICdg....\n  ... bhTQ==\n", Direction::outbound, "body").empty());
+  const std::string key = "'-----BEGIN RSA PRIVATE KEY-----'#10+\n    'MIIEowIBAAKCAQEAvfTdv+3fgvVTKRnP/HVNG8x9qLmT2wZrKs7bYc'";
+  EXPECT_TRUE(has_detector(scanner->scan(key, Direction::outbound, "body"), "secret.pem_private_key"));
 }
 
 TEST(Detectors, PaginationAndCsrfTokensAreNotSecrets) {
   auto scanner = build_scanner();
   for (const char* benign : {"GET /v1/items?pageToken=CgYIARABGAEiBggAEgIIAQ3x HTTP/1.1",
+                             "--secret=projects/my-project/secrets/my-secret/versions/2",
+                             "credentials = standard_b64encode(credentials).decode('ascii')",
+                             "secret = utf8_repeat_string(secret, 72)",
                              "{\"NextToken\": \"AQICAHh2dG9rZW4xMjM0NTY3OA9x\"}",
                              "next_token=eyJvZmZzZXQiOjEwMH0x9", "csrf_token=7c4a8d09ca3762af61e5952094"}) {
     const auto fs = scanner->scan(benign, Direction::outbound, "url");

@@ -17,22 +17,6 @@ constexpr std::string_view kHex = "0123456789abcdef";
 constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::string_view kUrlSafe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 
-struct Rng {
-  std::mt19937 gen;
-  explicit Rng(uint32_t seed) : gen(seed) {}
-  std::string pick(std::string_view alphabet, size_t n) {
-    std::uniform_int_distribution<size_t> d(0, alphabet.size() - 1);
-    std::string out;
-    for (size_t i = 0; i < n; ++i) out.push_back(alphabet[d(gen)]);
-    return out;
-  }
-  std::string bytes(size_t n) {
-    std::string out;
-    for (size_t i = 0; i < n; ++i) out.push_back(static_cast<char>(gen() & 0xff));
-    return out;
-  }
-};
-
 std::string github_like(std::string_view prefix, Rng& rng) {
   const std::string random = rng.pick(kAlnum, 30);
   const auto crc = static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(random.data()), 30));
@@ -194,6 +178,7 @@ std::vector<Sample> fake_samples(uint32_t seed) {
   add("secret.connection_string_password", r.pick(kAlnum, 14), "DATABASE_URL=postgres://app:",
       "@db.internal:5432/app");
   add("secret.generic_assignment", r.pick(kAlnum, 24), "{\"client_secret\": \"", "\"}");
+  add("secret.env_assignment", r.pick(kAlnum, 28), "PAYMENTS_SIGNING_KEY=", "\nLOG_LEVEL=info\n");
   add("secret.credit_card", fake_card_number(seed), "card=", "&exp=12/29");
   add("secret.iban", fake_iban(seed), "Please wire to ", " today.");
   add("secret.crypto_wif_private_key", base58check_encode("\x80" + r.bytes(32) + "\x01"), "wif: ");

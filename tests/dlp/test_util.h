@@ -35,6 +35,17 @@ inline std::vector<Finding> scan_body(const Scanner& scanner, std::string_view d
   return out;
 }
 
+// Feeds `data` through a BodyScan as two chunks cut at `split`.
+inline std::vector<Finding> scan_in_two(const Scanner& scanner, std::string_view data, size_t split,
+                                        Direction dir = Direction::outbound) {
+  auto body = scanner.open_body(dir, "body");
+  std::vector<Finding> out;
+  body->feed(data.substr(0, split), out);
+  body->feed(data.substr(split), out);
+  body->finish(out);
+  return out;
+}
+
 inline bool has_detector(const std::vector<Finding>& fs, std::string_view id) {
   return std::any_of(fs.begin(), fs.end(), [&](const Finding& f) { return f.detector == id; });
 }

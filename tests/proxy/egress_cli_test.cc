@@ -70,6 +70,24 @@ TEST_F(EgressCli, CheckAcceptsValidAndRejectsInvalidConfig) {
   EXPECT_EQ(std::count(stderr_.begin(), stderr_.end(), '\n'), 1) << stderr_;
 }
 
+TEST_F(EgressCli, CheckListsTheDetectorsAndTheirActions) {
+  write_file(dir_.file("det.yaml"),
+             "dlp: {detectors: {secret.jwt: warn}}\nroutes:\n  - host: api.test\n"
+             "    dlp: {detectors: {injection.prompt: off}}\n");
+  CommandResult r = egress({"--config", dir_.file("det.yaml"), "--check"});
+  EXPECT_EQ(r.exit_code, 0) << stderr_;
+  EXPECT_NE(r.out.find("secret.github_pat"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("exfil.host_labels"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("warn (default block)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("route api.test: injection.prompt off"), std::string::npos) << r.out;
+  // An id the engine does not have is a positioned error with a suggestion.
+  write_file(dir_.file("typo.yaml"), "dlp: {detectors: {secret.jtw: warn}}\nroutes: []\n");
+  EXPECT_EQ(egress({"--config", dir_.file("typo.yaml"), "--check"}).exit_code, 1);
+  EXPECT_NE(stderr_.find("typo.yaml:1:19: unknown key 'secret.jtw' in dlp.detectors (did you mean 'secret.jwt'?)"),
+            std::string::npos)
+      << stderr_;
+}
+
 TEST_F(EgressCli, MissingTokenEnvFailsLoad) {
   write_file(
       dir_.file("auth.yaml"),

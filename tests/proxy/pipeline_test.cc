@@ -157,6 +157,47 @@ TEST_F(Pipeline, KnownSecretInUrlIsBlocked) {
   EXPECT_EQ(v.findings.front().location, "url");
 }
 
+TEST_F(Pipeline, SecretSplitAcrossTwoHeadersIsBlocked) {
+  for (bool between : {false, true}) {
+    std::vector<Header> headers = {{"Host", "api.test"}, {"X-Part-1", "real-token-va"}};
+    if (between) headers.push_back({"User-Agent", "curl/8.4.0"});
+    headers.push_back({"X-Part-2", "lue-123456"});
+    Verdict v = request("GET", "/v1/x", headers, tunnel("api.test"));
+    EXPECT_EQ(v.block, BlockReason::dlp_outbound) << "header between: " << between;
+    ASSERT_FALSE(v.findings.empty());
+    EXPECT_EQ(v.findings.front().location, "headers");
+  }
+  // Ordinary header values side by side are not a secret.
+  Verdict ok = request("GET", "/v1/x",
+                       {{"Host", "api.test"}, {"X-Request-Id", "0f8fad5b-d9cb-469f-a165-70867728950e"},
+                        {"Accept", "application/json"}, {"User-Agent", "curl/8.4.0"}},
+                       tunnel("api.test"));
+  EXPECT_FALSE(ok.block) << ok.detail;
+}
+
+TEST_F(Pipeline, SecretSplitAcrossQueryParametersIsBlocked) {
+  Verdict v = request("GET", "/v1/x?a=real-token-va&page=2&b=lue-123456", {{"Host", "api.test"}}, tunnel("api.test"));
+  EXPECT_EQ(v.block, BlockReason::dlp_outbound);
+  Verdict ok = request("GET", "/v1/x?page=2&sort=created_at&cursor=Zm9vYmFy", {{"Host", "api.test"}},
+                       tunnel("api.test"));
+  EXPECT_FALSE(ok.block) << ok.detail;
+}
+
+TEST_F(Pipeline, DataInTheLabelsOfAWildcardHostIsBlocked) {
+  // "token=real-token-value-123456" in hex, cut into labels, under *.wild.test.
+  const std::string labels = "746f6b656e3d7265616c2d746f6b656e2d.76616c75652d313233343536";
+  Verdict at_connect = evaluate_connect(*snap_, labels + ".wild.test:443");
+  EXPECT_EQ(at_connect.block, BlockReason::dlp_outbound);
+  ASSERT_FALSE(at_connect.findings.empty());
+  EXPECT_EQ(at_connect.findings.front().location, "url");
+  Verdict absolute = request("GET", "http://" + labels + ".wild.test/", {});
+  EXPECT_EQ(absolute.block, BlockReason::dlp_outbound);
+  // CDN hashes and region names pass.
+  for (std::string host : {"d3k9x7q2m1.wild.test", "assets-k3j4h5.eu-west-2.wild.test", "us-east-1.s3.wild.test"}) {
+    EXPECT_FALSE(evaluate_connect(*snap_, host + ":443").block) << host;
+  }
+}
+
 // SPEC §4.2.10: the token only ever travels inside TLS to the upstream.
 TEST_F(Pipeline, RouteWithAuthOverCleartextIsBlocked) {
   for (const char* url : {"http://api.test/v1/x", "http://api.test:443/v1/x"}) {
