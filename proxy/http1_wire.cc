@@ -110,4 +110,10 @@ std::string serialize_response_head(const MessageHead& head, bool close) {
   return out;
 }
 
+std::string serialize_local(const LocalResponse& r) {
+  std::string extra;
+  for (const auto& h : r.headers) append_header(extra, h.name, h.value);
+  return simple_response(r.status, reason_phrase(r.status), r.content_type, r.body, r.close, extra);
+}
+
 }  // namespace bottle::proxy

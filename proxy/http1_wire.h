@@ -9,6 +9,7 @@
 
 #include "common/http/http1_parser.h"
 #include "common/http/http1_response.h"
+#include "proxy/block.h"
 
 namespace bottle::proxy {
 
@@ -33,5 +34,8 @@ std::string serialize_request_head(const MessageHead& head, const UpstreamReques
 // Response head for the client. `close` adds Connection: close; a response that ends at
 // EOF upstream is re-framed by the caller (close) because we cannot know its length.
 std::string serialize_response_head(const MessageHead& head, bool close);
+
+// An answer of the proxy's own as a complete HTTP/1.1 response (Content-Length framed).
+std::string serialize_local(const LocalResponse& r);
 
 }  // namespace bottle::proxy
