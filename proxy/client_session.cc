@@ -32,25 +32,85 @@ ClientSession::ClientSession(Worker& worker)
     : worker_(worker),
       client_(worker.loop(), this),
       deadline_(worker.loop(), [this] { on_deadline(); }),
-      req_parser_(std::make_unique<Http1Parser>(Http1Parser::Kind::request)) {
+      req_parser_(std::make_unique<Http1Parser>(Http1Parser::Kind::request)),
+      reaper_(worker.loop(), [this] {
+        if (h2_) h2_->reap();
+      }) {
   req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
   worker_.mutable_metrics().active_connections.fetch_add(1, std::memory_order_relaxed);
+  worker_.add_session(this);
+  draining_ = worker_.draining();
 }
+
+ClientSession::~ClientSession() = default;
 
 config::LogLevel ClientSession::log_level() const {
   return ex_ ? ex_->log_level() : worker_.snapshot()->routes->log_level;
 }
 
-Exchange& ClientSession::new_exchange() {
+ExchangeContext ClientSession::exchange_context() {
   ExchangeContext ctx;
   ctx.current = &worker_.snapshot();
   ctx.metrics = &worker_.mutable_metrics();
   ctx.budget = worker_.shared().budget.get();
   ctx.request_id = worker_.next_request_id();
   ctx.arrival = arrival_;
+  return ctx;
+}
+
+Exchange& ClientSession::new_exchange() {
   ex_.reset();
-  ex_.emplace(std::move(ctx), static_cast<ExchangeIo&>(*this));
+  ex_.emplace(exchange_context(), static_cast<ExchangeIo&>(*this));
   return *ex_;
+}
+
+std::unique_ptr<UpstreamLeg> ClientSession::open_leg(const Verdict& v, const MessageHead& request,
+                                                     UpstreamLeg::Owner& owner) {
+  return open_upstream_leg(worker_, v, request, /*offer_h2=*/true, owner);
+}
+
+uint64_t ClientSession::now_ms() {
+  return uv_now(worker_.loop());
+}
+
+void ClientSession::close_client() {
+  if (state_ == State::closing) return;
+  if (draining_) worker_.mutable_metrics().add(worker_.mutable_metrics().drained);
+  state_ = State::closing;
+  client_.close_after_flush();
+}
+
+// ---- HTTP/2 ---------------------------------------------------------------------------
+
+void ClientSession::on_ready(Transport&) {
+  // The bump's handshake is done: ALPN h2 hands the connection to the HTTP/2 session.
+  const uint8_t* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(client_.ssl(), &proto, &len);
+  if (len != 2 || proto[0] != 'h' || proto[1] != '2') return;
+  state_ = State::h2;
+  h2_ = std::make_unique<H2Session>(static_cast<H2Session::Host&>(*this),
+                                    worker_.mutable_metrics(), worker_.shared().timeouts);
+  h2_->start();
+  arm_deadline();
+  if (draining_) h2_->drain();
+}
+
+void ClientSession::drain() {
+  if (draining_) return;
+  draining_ = true;
+  if (state_ == State::closing) return;
+  if (state_ == State::h2) {
+    h2_->drain();
+    return;
+  }
+  const bool idle = (state_ == State::head && !req_parser_->in_message() && inbuf_.empty()) ||
+                    state_ == State::tunnel_choice;
+  if (idle) {
+    close_client();
+    return;
+  }
+  close_after_ = true;  // the exchange in flight finishes, then the connection closes
 }
 
 // ---- deadlines ----------------------------------------------------------------------
@@ -64,6 +124,7 @@ void ClientSession::arm_deadline() {
 // checks at least as often as the smallest one.
 uint64_t ClientSession::phase_check_ms() const {
   const Timeouts& t = worker_.shared().timeouts;
+  if (state_ == State::h2) return h2_->check_interval_ms();
   if (state_ == State::body) return std::min(t.body_ms, t.upstream_ms);
   if (state_ == State::awaiting_response) return std::min(t.client_ms, t.upstream_ms);
   return phase_limit_ms();
@@ -88,6 +149,8 @@ uint64_t ClientSession::phase_limit_ms() const {
       return up_ && up_->paused() ? t.client_ms : t.upstream_ms;
     case State::raw:
       return t.websocket_ms;
+    case State::h2:  // the session keeps a deadline per stream
+      return h2_->check_interval_ms();
     case State::closing:
       break;
   }
@@ -96,6 +159,11 @@ uint64_t ClientSession::phase_limit_ms() const {
 
 void ClientSession::on_deadline() {
   if (state_ == State::closing) return;
+  if (state_ == State::h2) {
+    h2_->tick();
+    if (state_ == State::h2) deadline_.arm(h2_->check_interval_ms());
+    return;
+  }
   // Head, idle, dial and a refused body's drain run against the clock; the other phases
   // against silence.
   const bool absolute = state_ == State::head || state_ == State::tunnel_choice ||
@@ -107,8 +175,9 @@ void ClientSession::on_deadline() {
     deadline_.arm(std::min(limit - since, phase_check_ms()));
     return;
   }
-  static constexpr const char* kPhase[] = {"idle", "tunnel", "connect", "request_body",
-                                           "response", "discard", "websocket", "closing"};
+  static constexpr const char* kPhase[] = {"idle",    "tunnel",    "connect", "request_body",
+                                           "response", "discard", "websocket", "h2",
+                                           "closing"};
   const char* phase = kPhase[static_cast<int>(state_)];
   if (state_ == State::awaiting_response && up_ && up_->paused()) phase = "client_not_reading";
   Metrics& m = worker_.mutable_metrics();
@@ -137,6 +206,10 @@ void ClientSession::on_deadline() {
 
 void ClientSession::on_data(Transport&, std::string_view data) {
   if (state_ == State::closing) return;
+  if (state_ == State::h2) {
+    h2_->on_client_data(data);
+    return;
+  }
   touch();
   if (state_ == State::raw) {
     relay_ws_to_upstream(data);
@@ -306,6 +379,10 @@ void ClientSession::on_request_body(std::string_view chunk) {
 void ClientSession::on_request_end() {
   if (state_ == State::discard) {
     ex_.reset();
+    if (draining_) {
+      close_client();
+      return;
+    }
     req_parser_->resume_next();
     state_ = State::head;
     arm_deadline();
@@ -503,6 +580,10 @@ void ClientSession::on_upstream_drained(UpstreamConn& up) {
 }
 
 void ClientSession::on_drained(Transport&) {
+  if (state_ == State::h2) {
+    h2_->on_client_drained();
+    return;
+  }
   touch();
   if (up_ && up_->paused() && !up_->closing() &&
       (state_ == State::awaiting_response || state_ == State::body || state_ == State::raw)) {
@@ -546,8 +627,7 @@ void ClientSession::finish_exchange() {
     }
   }
   if (close_after_ || !ex_->request().keep_alive) {
-    state_ = State::closing;
-    client_.close_after_flush();
+    close_client();
     return;
   }
   ex_.reset();  // a new request gets a new exchange; an idle connection holds no config
@@ -567,6 +647,7 @@ void ClientSession::close_upstream() {
 
 void ClientSession::abort_all() {
   state_ = State::closing;
+  if (h2_) h2_->on_client_eof();
   if (ex_) ex_->abandon();
   close_upstream();
   client_.close();
@@ -574,6 +655,10 @@ void ClientSession::abort_all() {
 
 void ClientSession::on_eof(Transport&) {
   if (state_ == State::closing) return;
+  if (state_ == State::h2) {
+    abort_all();  // streams still open are cut; their upstreams must not see a partial request
+    return;
+  }
   bool idle = state_ == State::head && !req_parser_->in_message() && inbuf_.empty();
   if (idle || state_ == State::tunnel_choice) {
     state_ = State::closing;
@@ -594,6 +679,8 @@ void ClientSession::on_error(Transport&, std::string_view why) {
 }
 
 void ClientSession::on_closed(Transport&) {
+  if (h2_) h2_->on_client_eof();
+  worker_.remove_session(this);
   close_upstream();
   worker_.mutable_metrics().active_connections.fetch_sub(1, std::memory_order_relaxed);
   delete this;

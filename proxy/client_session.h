@@ -21,6 +21,7 @@
 #include "common/http/http1_parser.h"
 #include "common/loop_timer.h"
 #include "proxy/exchange.h"
+#include "proxy/h2_session.h"
 #include "proxy/pipeline.h"
 #include "proxy/transport.h"
 #include "proxy/upstream.h"
@@ -31,7 +32,8 @@ class Worker;
 
 class ClientSession final : private Transport::Handler,
                             private UpstreamConn::Owner,
-                            private ExchangeIo {
+                            private ExchangeIo,
+                            private H2Session::Host {
  public:
   // Accepts one pending connection from `server`.
   static void accept(Worker& worker, uv_stream_t* server);
@@ -45,16 +47,18 @@ class ClientSession final : private Transport::Handler,
     awaiting_response,  // request sent; relaying the response
     discard,            // blocked request: reading its body away, then the next request
     raw,                // WebSocket after 101: bytes both ways, through the message gates
+    h2,                 // the bump negotiated h2: the HTTP/2 session has the connection
     closing,
   };
 
   explicit ClientSession(Worker& worker);
-  ~ClientSession() override = default;
+  ~ClientSession() override;
 
   // Transport::Handler (the client side).
   void on_data(Transport& t, std::string_view data) override;
   void on_eof(Transport& t) override;
   void on_error(Transport& t, std::string_view why) override;
+  void on_ready(Transport& t) override;
   void on_drained(Transport& t) override;
   void on_closed(Transport& t) override;
 
@@ -75,6 +79,23 @@ class ClientSession final : private Transport::Handler,
   void client_end(const std::vector<Header>& trailers) override;
   void client_refusal(const LocalResponse& answer) override;
   void client_cut() override;
+
+  // H2Session::Host.
+  void write_client(std::string_view bytes) override { client_.write(bytes); }
+  size_t client_queued() const override { return client_.queued(); }
+  ExchangeContext exchange_context() override;
+  std::unique_ptr<UpstreamLeg> open_leg(const Verdict& v, const MessageHead& request,
+                                        UpstreamLeg::Owner& owner) override;
+  uint64_t now_ms() override;
+  void schedule_reap() override { reaper_.arm(0); }
+  void close_client() override;
+
+ public:
+  // SIGTERM: an idle connection closes now; one with an exchange in flight closes after
+  // it (h1), or gets GOAWAY and closes after its streams (h2).
+  void drain();
+
+ private:
 
   void process_input();
   Exchange& new_exchange();
@@ -111,6 +132,10 @@ class ClientSession final : private Transport::Handler,
   std::string inbuf_;  // client plaintext not yet parsed
   std::unique_ptr<Http1Parser> req_parser_;
   Arrival arrival_;
+  // The bumped TLS chose h2: the connection belongs to the HTTP/2 session from then on.
+  std::unique_ptr<H2Session> h2_;
+  LoopTimer reaper_;
+  bool draining_ = false;
 
   // The exchange in flight (its request, verdict, scans and evidence), and the
   // connection-level facts of relaying it.

@@ -116,8 +116,9 @@ bool Exchange::request_head(MessageHead head) {
   return true;
 }
 
-void Exchange::send_head() {
+void Exchange::send_head(bool ends_request) {
   UpstreamRequestHead uh;
+  uh.ends_request = ends_request;
   uh.origin_target = verdict_.origin_target;
   std::string host = verdict_.target.host_header(verdict_.upstream_tls ? 443 : 80);
   uh.host_header = host;
@@ -132,18 +133,22 @@ void Exchange::send_head() {
 void Exchange::upstream_ready() {
   if (over_) return;
   upstream_ready_ = true;
-  if (request_ended_ && !hold_body_) {
-    // A bodyless request sent again on a fresh connection, or one that ended while the
-    // upstream was connecting.
-    send_head();
-    if (!early_.empty()) io_.upstream_body(std::exchange(early_, std::string()));
-    io_.upstream_end(trailers_);
-    request_sent_ = true;
+  if (hold_body_) {
+    if (request_ended_) {  // the whole body was read (and scanned) while dialing
+      release_held(true);
+      io_.upstream_end(trailers_);
+      request_sent_ = true;
+    }
     return;
   }
-  if (hold_body_) return;
-  send_head();
+  send_head(request_ended_ && early_.empty() && trailers_.empty());
   if (!early_.empty()) io_.upstream_body(std::exchange(early_, std::string()));
+  if (request_ended_) {
+    // A bodyless request sent again on a fresh connection, or one that ended while the
+    // upstream was connecting.
+    io_.upstream_end(trailers_);
+    request_sent_ = true;
+  }
 }
 
 bool Exchange::request_body(std::string_view chunk) {
@@ -169,7 +174,7 @@ bool Exchange::request_body(std::string_view chunk) {
       // The route opted into streaming: release what was held and stream the rest.
       hold_body_ = false;
       if (upstream_ready_) {
-        release_held();
+        release_held(false);
         io_.upstream_body(chunk);
       } else {
         for (auto& piece : held_) early_ += piece;
@@ -190,8 +195,8 @@ bool Exchange::request_body(std::string_view chunk) {
   return true;
 }
 
-void Exchange::release_held() {
-  send_head();
+void Exchange::release_held(bool ended) {
+  send_head(ended && held_.empty() && trailers_.empty());
   for (const auto& piece : held_) io_.upstream_body(piece);
   held_.clear();
   hold_body_ = false;
@@ -238,11 +243,9 @@ bool Exchange::request_end(const std::vector<Header>& trailers) {
     log_warn(log_level(), facts(), "outbound", found);
   }
   request_ended_ = true;
-  if (!upstream_ready_) {
-    trailers_ = trailers;
-    return true;
-  }
-  if (hold_body_) release_held();
+  trailers_ = trailers;
+  if (!upstream_ready_) return true;
+  if (hold_body_) release_held(true);
   io_.upstream_end(trailers);
   request_sent_ = true;
   return true;

@@ -130,8 +130,8 @@ class Exchange {
   bool judge_outbound_body(bool readable, const std::vector<dlp::Finding>& found);
   bool judge_inbound(bool readable, const std::vector<dlp::Finding>& found, std::string_view cut);
   bool release_response_tail();
-  void send_head();
-  void release_held();
+  void send_head(bool ends_request = false);
+  void release_held(bool ended);
   bool gate_ws(WsMessageGate& gate, std::string_view bytes, dlp::Direction dir, std::string& out);
   void start_ws_inspection();
   void refuse(const LocalResponse& answer);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/http/http1_parser.h"
 #include "common/http/http1_response.h"
@@ -16,6 +17,8 @@ namespace bottle::proxy {
 // Hop-by-hop headers (RFC 9110 §7.6.1) plus proxy-only ones; never forwarded. The names
 // listed in a Connection header are dropped too.
 bool is_hop_by_hop(std::string_view name);  // any case
+// The names a Connection header lists (lower-case): hop-by-hop for that message.
+std::vector<std::string> connection_tokens(const MessageHead& head);
 
 struct UpstreamRequestHead {
   std::string_view origin_target;  // "/path?query"
@@ -26,6 +29,8 @@ struct UpstreamRequestHead {
   bool websocket = false;  // keep Upgrade/Connection: upgrade
   // Replaces the agent's Accept-Encoding when set.
   std::optional<std::string_view> accept_encoding;
+  // Nothing follows the head (no body, no trailers): HTTP/2 ends the stream with it.
+  bool ends_request = false;
 };
 
 // Request head for the upstream. Body framing: chunked stays chunked, Content-Length stays.

@@ -172,6 +172,17 @@ TEST_F(ExchangeTest, BodyBeforeTheUpstreamIsReadyWaitsBehindTheHead) {
   EXPECT_EQ(io_.up_trailers[0].value, "abc");
 }
 
+TEST_F(ExchangeTest, HeldBodyThatEndedWhileDialingLeavesWhenTheUpstreamIsReady) {
+  auto ex = exchange("api.test");
+  ASSERT_TRUE(ex->request_head(head("POST", "api.test", "/")));
+  ASSERT_TRUE(ex->request_body("all of it"));
+  ASSERT_TRUE(ex->request_end());
+  EXPECT_EQ(io_.up, "");
+  ex->upstream_ready();
+  EXPECT_EQ(io_.up, std::string("POST / api.test Bearer ") + kToken + "\nall of it<END>");
+  EXPECT_TRUE(ex->request_sent());
+}
+
 TEST_F(ExchangeTest, SecretInARequestTrailerIsRefused) {
   auto ex = exchange("api.test");
   ASSERT_TRUE(ex->request_head(head("POST", "api.test", "/")));

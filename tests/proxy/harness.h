@@ -77,19 +77,22 @@ class ScriptedUpstream {
 // Bottle CA (ca.pem/ca-key.pem) and an upstream CA + server cert for api.test & co.
 void mint_test_pki(const std::string& dir);
 
-// nginx on loopback: TLS and plain ports, echoing what it received.
+// nginx on loopback: TLS and plain ports, echoing what it received, and a TLS port that
+// also speaks h2 (ALPN).
 class Nginx {
  public:
   explicit Nginx(const std::string& dir);
   ~Nginx();
   uint16_t tls_port() const { return tls_port_; }
   uint16_t plain_port() const { return plain_port_; }
+  uint16_t h2_port() const { return h2_port_; }
   bool ok() const { return pid_ > 0; }
 
  private:
   pid_t pid_ = -1;
   uint16_t tls_port_ = 0;
   uint16_t plain_port_ = 0;
+  uint16_t h2_port_ = 0;
 };
 
 class Egress {
@@ -118,7 +121,7 @@ class Egress {
 };
 
 // curl through the proxy (CONNECT for https, absolute-form for http); returns exit code
-// and stdout ("-w" output appended when given).
+// and stdout ("-w" output appended when given). HTTP/1.1 unless `args` has --http2.
 CommandResult curl_via(uint16_t proxy_port, const std::string& ca,
                        const std::vector<std::string>& args);
 
