@@ -74,6 +74,20 @@ class ScriptedUpstream {
   std::thread thread_;
 };
 
+// A helper process whose first stdout line carries the port it listens on
+// (bottle-connect-relay, ws_peer.py). Killed on destruction.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::string& log_path = "");
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  uint16_t port = 0;
+
+ private:
+  pid_t pid_ = -1;
+};
+
 // Bottle CA (ca.pem/ca-key.pem) and an upstream CA + server cert for api.test & co.
 void mint_test_pki(const std::string& dir);
 
@@ -111,6 +125,8 @@ class Egress {
   std::string metrics() const { return http_get(admin_port_, "/metrics"); }
   uint64_t metric(const std::string& line_prefix) const;
   void signal(int sig) const;
+  // Waits for the process to exit by itself: its exit status, or -1 after `limit`.
+  int wait_exit(std::chrono::milliseconds limit);
   long rss_kib() const;
 
  private:
