@@ -27,12 +27,17 @@ bool file_has_port(const std::string& path) {
 
 class EgressH2 : public ::testing::Test {
  protected:
+  // Setup failures are non-fatal here so that the tests still run and fail in SetUp():
+  // a fatal one would make gtest report every test as skipped.
   static void SetUpTestSuite() {
     dir_ = new ScratchDir();
     mint_test_pki(dir_->path());
     write_file(dir_->file("big.bin"), std::string(600 << 10, 'b'));  // /big, and /slow at 300 KB/s
     nginx_ = new Nginx(dir_->path());
-    ASSERT_TRUE(nginx_->ok()) << "nginx did not start";
+    if (!nginx_->ok()) {
+      ADD_FAILURE() << "nginx did not start";
+      return;
+    }
     grpc_pid_ = fork();
     if (grpc_pid_ == 0) {
       execl("/usr/bin/python3", "python3", BOTTLE_GRPC_PEER, "server",
@@ -40,18 +45,29 @@ class EgressH2 : public ::testing::Test {
             dir_->file("up-key.pem").c_str(), nullptr);
       _exit(127);
     }
-    ASSERT_TRUE(eventually([] { return file_has_port(dir_->file("grpc.port")); },
-                           std::chrono::seconds(20)))
-        << "grpc_peer.py did not start (python3-grpcio installed?)";
+    if (!eventually([] { return file_has_port(dir_->file("grpc.port")); },
+                    std::chrono::seconds(20)))
+      {
+      ADD_FAILURE() << "grpc_peer.py did not start (python3-grpcio installed?)";
+      return;
+    }
     grpc_port_ = std::stoi(read_file(dir_->file("grpc.port")));
     ws_ = new Child({"/usr/bin/python3", BOTTLE_WS_PEER, dir_->file("ws.rec"), dir_->file("up.pem"),
                      dir_->file("up-key.pem")},
                     dir_->file("ws.log"));
-    ASSERT_GT(ws_->port, 0) << "ws_peer.py did not start";
+    if (ws_->port == 0) {
+      ADD_FAILURE() << "ws_peer.py did not start";
+      return;
+    }
     write_file(dir_->file("routes.yaml"), routes());
     egress_ = new Egress(dir_->path(), dir_->file("routes.yaml"), resolve_args(),
                          {{"EGRESS_TOKEN_0", kToken}});
-    ASSERT_TRUE(egress_->wait_healthy()) << egress_->log();
+    if (!egress_->wait_healthy()) ADD_FAILURE() << egress_->log();
+  }
+  // A failed suite setup must fail every test (gtest would report them as skipped).
+  void SetUp() override {
+    ASSERT_TRUE(egress_ && egress_->pid() > 0 && ws_ && ws_->port > 0 && grpc_port_ > 0)
+        << "suite setup failed (see above)";
   }
   static void TearDownTestSuite() {
     delete egress_;

@@ -249,7 +249,12 @@ openssl x509 -req -in up.csr -CA up-ca.pem -CAkey up-ca-key.pem -CAcreateserial 
   if (r.exit_code != 0) throw std::runtime_error("minting test certificates failed");
 }
 
+// free_port() can race with another test's bind: a start that fails is retried on new ports.
 Nginx::Nginx(const std::string& dir) {
+  for (int attempt = 0; attempt < 3 && pid_ <= 0; ++attempt) start(dir);
+}
+
+void Nginx::start(const std::string& dir) {
   tls_port_ = free_port();
   plain_port_ = free_port();
   h2_port_ = free_port();
@@ -307,15 +312,24 @@ Nginx::Nginx(const std::string& dir) {
     execv(cargs[0], cargs.data());
     _exit(127);
   }
-  bool up = eventually([this] {
-    int fd = connect_loopback(tls_port_);
-    if (fd < 0) return false;
-    close(fd);
+  bool exited = false;
+  bool up = eventually([this, &exited] {
+    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      exited = true;  // e.g. a port taken meanwhile
+      return true;
+    }
+    for (uint16_t port : {tls_port_, plain_port_, h2_port_}) {
+      int fd = connect_loopback(port);
+      if (fd < 0) return false;
+      close(fd);
+    }
     return true;
   });
-  if (!up) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
+  if (!up || exited) {
+    if (!exited) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
     pid_ = -1;
   }
 }
@@ -451,7 +465,7 @@ Child::Child(const std::vector<std::string>& argv, const std::string& log_path) 
   std::string line;
   char c;
   pollfd p{pipefd[0], POLLIN, 0};
-  while (line.size() < 64 && poll(&p, 1, 10000) > 0 && read(pipefd[0], &c, 1) == 1 && c != '\n')
+  while (line.size() < 64 && poll(&p, 1, 30000) > 0 && read(pipefd[0], &c, 1) == 1 && c != '\n')
     line.push_back(c);
   close(pipefd[0]);
   size_t digits = line.find_first_of("0123456789");

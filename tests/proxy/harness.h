@@ -103,6 +103,7 @@ class Nginx {
   bool ok() const { return pid_ > 0; }
 
  private:
+  void start(const std::string& dir);
   pid_t pid_ = -1;
   uint16_t tls_port_ = 0;
   uint16_t plain_port_ = 0;
