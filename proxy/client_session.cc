@@ -33,8 +33,8 @@ ClientSession::ClientSession(Worker& worker)
       client_(worker.loop(), this),
       deadline_(worker.loop(), [this] { on_deadline(); }),
       req_parser_(std::make_unique<Http1Parser>(Http1Parser::Kind::request)),
-      reaper_(worker.loop(), [this] {
-        if (h2_) h2_->reap();
+      later_(worker.loop(), [this] {
+        if (h2_ && state_ != State::closing) h2_->later();
       }) {
   req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
   worker_.mutable_metrics().active_connections.fetch_add(1, std::memory_order_relaxed);

@@ -87,7 +87,7 @@ class ClientSession final : private Transport::Handler,
   std::unique_ptr<UpstreamLeg> open_leg(const Verdict& v, const MessageHead& request,
                                         UpstreamLeg::Owner& owner) override;
   uint64_t now_ms() override;
-  void schedule_reap() override { reaper_.arm(0); }
+  void schedule_later() override { later_.arm(0); }
   void close_client() override;
 
  public:
@@ -134,7 +134,7 @@ class ClientSession final : private Transport::Handler,
   Arrival arrival_;
   // The bumped TLS chose h2: the connection belongs to the HTTP/2 session from then on.
   std::unique_ptr<H2Session> h2_;
-  LoopTimer reaper_;
+  LoopTimer later_;  // H2Session::later() on the next loop turn
   bool draining_ = false;
 
   // The exchange in flight (its request, verdict, scans and evidence), and the

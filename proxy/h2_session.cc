@@ -117,14 +117,21 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
     last_client_ = s_.host().now_ms();
     if (!ex_ || ex_->over() || !head_done_) return bytes.size();
     if (websocket_) {
-      if (!ex_->websocket_open()) return bytes.size();  // before the 101: nothing to say yet
+      if (!ex_->websocket_open()) {
+        // Frames sent before the upstream's 101: kept (unacknowledged, so the stream
+        // window bounds them) and gated once the WebSocket is open.
+        ws_early_.append(bytes);
+        return 0;
+      }
       std::string out;
       if (!ex_->ws_to_upstream(bytes, out)) return bytes.size();
       if (leg_ && !out.empty()) leg_->send_raw(out);
     } else if (!ex_->request_body(bytes)) {
       return bytes.size();
     }
-    if (leg_ && leg_->queued() > Transport::kHighWater) {
+    // Acknowledged only once the upstream takes bytes: while dialing, or while its queue is
+    // full, the stream window is what the client may send.
+    if (!leg_ready_ || (leg_ && leg_->queued() > Transport::kHighWater)) {
       unacked_ += bytes.size();
       return 0;
     }
@@ -133,11 +140,8 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
 
   void end_of_request() {
     request_ended_ = true;
-    if (!ex_ || ex_->over() || !head_done_) return;
-    if (websocket_) {
-      if (leg_) leg_->close();  // the client closed its side of the WebSocket
-      return;
-    }
+    // A WebSocket's END_STREAM is the client's half-close: the upstream side goes on.
+    if (!ex_ || ex_->over() || !head_done_ || websocket_) return;
     ex_->request_end(trailers_);
   }
 
@@ -159,16 +163,17 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
   }
   void client_head(const MessageHead& head) override {
     if (closed_) return;
-    if (head.status < 200 && !(head.status == 101 && websocket_)) {
+    const bool accept = websocket_ && head.status == 101;  // RFC 8441: 101 becomes 200
+    if (head.status < 200 && !accept) {
       if (head.status == 101) return cut();  // an upgrade the client never asked for
       H2Headers h = h2_response_headers(head, false);
       nghttp2_submit_headers(s_.session(), NGHTTP2_FLAG_NONE, id_, nullptr, h.data(), h.size(),
                              nullptr);
       return;
     }
-    H2Headers h = h2_response_headers(head, websocket_);
-    const bool bodyless = !websocket_ && (ex_->request().method == "HEAD" || head.status == 204 ||
-                                          head.status == 304);
+    H2Headers h = h2_response_headers(head, accept);
+    const bool bodyless = !accept && (ex_->request().method == "HEAD" || head.status == 204 ||
+                                      head.status == 304);
     submit(h, bodyless);
   }
   void client_body(std::string_view bytes) override {
@@ -202,12 +207,17 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
     last_upstream_ = s_.host().now_ms();
     leg_ready_ = true;
     if (ex_) ex_->upstream_ready();
-    s_.flush();
+    on_leg_drained();
   }
   void on_leg_head(MessageHead head) override {
     last_upstream_ = s_.host().now_ms();
-    if (ex_) ex_->response_head(std::move(head));
-    s_.flush();
+    if (ex_ && ex_->response_head(std::move(head)) && ex_->websocket_open() && !ws_early_.empty()) {
+      std::string early = std::exchange(ws_early_, std::string());
+      std::string out;
+      if (ex_->ws_to_upstream(early, out) && leg_ && !out.empty()) leg_->send_raw(out);
+      if (!closed_) nghttp2_session_consume(s_.session(), id_, early.size());
+    }
+    s_.flush_soon();
   }
   void on_leg_body(std::string_view bytes) override {
     last_upstream_ = s_.host().now_ms();
@@ -218,7 +228,7 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
     } else {
       ex_->response_body(bytes);
     }
-    s_.flush();
+    s_.flush_soon();
   }
   void on_leg_end(const std::vector<Header>& trailers) override {
     last_upstream_ = s_.host().now_ms();
@@ -230,7 +240,7 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
       finished_ = true;
       if (leg_) leg_->done();
     }
-    s_.flush();
+    s_.flush_soon();
   }
   void on_leg_failed(UpstreamConn::Failure kind, std::string_view why, bool stale) override {
     if (!ex_ || ex_->over()) return;
@@ -241,7 +251,7 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
       s_.bury(std::move(leg_));
       leg_ = s_.host().open_leg(ex_->verdict(), ex_->request(), *this);
       leg_->start();
-      s_.flush();
+      s_.flush_soon();
       return;
     }
     if (kind == UpstreamConn::Failure::ssrf) {
@@ -250,14 +260,14 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
       s_.metrics().add(s_.metrics().upstream_errors);
       ex_->upstream_error(502, why);
     }
-    s_.flush();
+    s_.flush_soon();
   }
   void on_leg_drained() override {
     if (unacked_ > 0 && !closed_) {
       nghttp2_session_consume(s_.session(), id_, unacked_);
       unacked_ = 0;
     }
-    s_.flush();
+    s_.flush_soon();
   }
 
   // ---- deadlines ----
@@ -315,7 +325,10 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
       st->out_pos_ = 0;
     }
     if (n > 0) st->last_sent_ = st->s_.host().now_ms();
-    if (st->leg_ && st->leg_->paused() && st->out_.size() < kStreamLow) st->want_resume_ = true;
+    if (st->leg_ && st->leg_->paused() && st->out_.size() < kStreamLow && !st->want_resume_) {
+      st->want_resume_ = true;
+      st->s_.want_resume(st);
+    }
     if (st->out_.empty() && st->out_ended_) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       if (!st->out_trailers_.empty()) {
@@ -364,6 +377,7 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
   bool head_done_ = false;
   bool websocket_ = false;
   std::vector<Header> trailers_;
+  std::string ws_early_;  // RFC 8441: frames that came before the upstream accepted
   std::optional<Exchange> ex_;
   std::unique_ptr<UpstreamLeg> leg_;
   bool leg_ready_ = false;
@@ -600,9 +614,11 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t, vo
   auto it = self->streams_.find(stream_id);
   if (it == self->streams_.end()) return 0;
   it->second->closed();
+  self->resumes_.erase(std::remove(self->resumes_.begin(), self->resumes_.end(), it->second.get()),
+                       self->resumes_.end());
   self->graveyard_.push_back(std::move(it->second));
   self->streams_.erase(it);
-  self->host_.schedule_reap();
+  self->flush_soon();
   return 0;
 }
 
@@ -610,12 +626,20 @@ void H2Session::bury(std::unique_ptr<UpstreamLeg> leg) {
   if (!leg) return;
   leg->close();
   dead_legs_.push_back(std::move(leg));
-  host_.schedule_reap();
+  flush_soon();
 }
 
-void H2Session::reap() {
+void H2Session::flush_soon() {
+  if (scheduled_) return;
+  scheduled_ = true;
+  host_.schedule_later();
+}
+
+void H2Session::later() {
+  scheduled_ = false;
   graveyard_.clear();
   dead_legs_.clear();
+  flush();
 }
 
 void H2Session::flush() {
@@ -631,11 +655,10 @@ void H2Session::flush() {
       out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
     }
     // Streams whose client caught up let their upstream go on (outside mem_send).
-    bool resumed = false;
-    std::vector<H2Stream*> all;
-    for (auto& [id, st] : streams_) all.push_back(st.get());
-    for (H2Stream* st : all) resumed |= st->take_resume();
-    if (!resumed) break;
+    if (resumes_.empty()) break;
+    std::vector<H2Stream*> resume;
+    resume.swap(resumes_);
+    for (H2Stream* st : resume) st->take_resume();
   }
   if (!out.empty()) host_.write_client(out);
   in_flush_ = false;

@@ -45,8 +45,9 @@ class H2Session {
     virtual std::unique_ptr<UpstreamLeg> open_leg(const Verdict& v, const MessageHead& request,
                                                   UpstreamLeg::Owner& owner) = 0;
     virtual uint64_t now_ms() = 0;
-    // reap() must run on a later loop turn (closed streams are freed there).
-    virtual void schedule_reap() = 0;
+    // later() must run on a later loop turn: it frees closed streams and sends what the
+    // streams queued meanwhile (all output of one loop turn leaves in one write).
+    virtual void schedule_later() = 0;
     // The session is over (GOAWAY sent, no stream left): close after what is queued.
     virtual void close_client() = 0;
   };
@@ -69,7 +70,8 @@ class H2Session {
   uint64_t check_interval_ms() const;
   // SIGTERM: GOAWAY now, in-flight streams finish, then the session ends.
   void drain();
-  void reap();
+  // The deferred work of Host::schedule_later.
+  void later();
   bool over() const { return over_; }
   size_t open_streams() const { return streams_.size(); }
 
@@ -79,6 +81,8 @@ class H2Session {
   Host& host() { return host_; }
   const Timeouts& timeouts() const { return timeouts_; }
   void flush();
+  void flush_soon();
+  void want_resume(H2Stream* st) { resumes_.push_back(st); }
   void bury(std::unique_ptr<UpstreamLeg> leg);
 
  private:
@@ -111,6 +115,8 @@ class H2Session {
   std::unordered_map<int32_t, std::unique_ptr<H2Stream>> streams_;
   std::vector<std::unique_ptr<H2Stream>> graveyard_;
   std::vector<std::unique_ptr<UpstreamLeg>> dead_legs_;
+  std::vector<H2Stream*> resumes_;  // streams whose client caught up (see flush)
+  bool scheduled_ = false;
   int in_recv_ = 0;
   bool in_flush_ = false;
   bool over_ = false;

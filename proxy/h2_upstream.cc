@@ -61,7 +61,7 @@ void H2Leg::send_head(const MessageHead& head, const UpstreamRequestHead& wire) 
   head_pending_ = true;
   out_ended_ = wire.ends_request;
   conn_->attach(this);  // submits now that the head is known
-  conn_->flush();
+  conn_->flush_soon();
 }
 
 void H2Leg::send_body(std::string_view bytes) {
@@ -69,7 +69,7 @@ void H2Leg::send_body(std::string_view bytes) {
   if (!conn_ || bytes.empty()) return;
   out_.append(bytes);
   if (stream_id_ > 0) nghttp2_session_resume_data(conn_->session(), stream_id_);
-  conn_->flush();
+  conn_->flush_soon();
 }
 
 void H2Leg::send_end(const std::vector<Header>& trailers) {
@@ -78,7 +78,7 @@ void H2Leg::send_end(const std::vector<Header>& trailers) {
   out_ended_ = true;
   out_trailers_ = trailers;
   if (stream_id_ > 0) nghttp2_session_resume_data(conn_->session(), stream_id_);
-  conn_->flush();
+  conn_->flush_soon();
 }
 
 void H2Leg::send_raw(std::string_view bytes) {
@@ -88,6 +88,7 @@ void H2Leg::send_raw(std::string_view bytes) {
 
 size_t H2Leg::queued() const {
   if (h1_) return h1_->queued();
+  if (out_.size() > Transport::kHighWater) blocked_ = true;
   return out_.size();
 }
 
@@ -102,7 +103,7 @@ void H2Leg::resume() {
   if (unacked_ > 0 && conn_ && stream_id_ > 0) {
     nghttp2_session_consume(conn_->session(), stream_id_, unacked_);
     unacked_ = 0;
-    conn_->flush();
+    conn_->flush_soon();
   }
 }
 
@@ -126,7 +127,7 @@ void H2Leg::close() {
   }
   conn->detach(this);
   conn_ = nullptr;
-  conn->flush();
+  conn->flush_soon();
 }
 
 ssize_t H2Leg::read_body(nghttp2_session* session, int32_t stream_id, uint8_t* buf, size_t length,
@@ -163,7 +164,8 @@ H2Upstream::H2Upstream(Worker& worker, const Verdict& v, std::string key)
     : worker_(worker),
       key_(std::move(key)),
       idle_(worker.loop(), [this] { retire(); }),
-      reaper_(worker.loop(), [this] { delete this; }) {
+      reaper_(worker.loop(), [this] { delete this; }),
+      flusher_(worker.loop(), [this] { flush(); }) {
   up_ = UpstreamConn::create(worker, v.target, true, v.route && v.route->allow_private, this, true);
   worker_.mutable_metrics().add(worker_.mutable_metrics().h2_upstream_connections);
 }
@@ -307,12 +309,13 @@ void H2Upstream::on_upstream_data(UpstreamConn& up, std::string_view data) {
     return;
   }
   flush();
-  // Streams whose request body nghttp2 took tell their owners there is room again.
+  // Streams whose owner found them full hear when nghttp2 took their request body.
   std::vector<H2Leg*> legs;
   for (auto& [id, l] : streams_) {
-    if (l->out_.size() < Transport::kLowWater) legs.push_back(l);
+    if (l->blocked_ && l->out_.size() < Transport::kLowWater) legs.push_back(l);
   }
   for (H2Leg* l : legs) {
+    l->blocked_ = false;
     if (leg_of(l->stream_id_) == l) l->owner_.on_leg_drained();
   }
 }

@@ -73,6 +73,7 @@ class H2Leg final : public UpstreamLeg {
   size_t unacked_ = 0;  // response bytes delivered but not yet acknowledged upstream
   bool ended_ = false;
   bool failed_ = false;
+  mutable bool blocked_ = false;  // the owner saw queued() over the high-water mark
 };
 
 class H2Upstream final : private UpstreamConn::Owner {
@@ -84,6 +85,8 @@ class H2Upstream final : private UpstreamConn::Owner {
   void attach(H2Leg* leg);  // opens its stream once ready
   void detach(H2Leg* leg);
   void flush();
+  // Legs' writes of one loop turn leave together.
+  void flush_soon() { flusher_.arm(0); }
   nghttp2_session* session() { return session_; }
   bool usable() const;
 
@@ -124,6 +127,7 @@ class H2Upstream final : private UpstreamConn::Owner {
   std::unordered_map<int32_t, H2Leg*> streams_;
   LoopTimer idle_;  // closes the connection after kIdleMs without streams
   LoopTimer reaper_;
+  LoopTimer flusher_;
   static constexpr uint64_t kIdleMs = 30'000;
 };
 

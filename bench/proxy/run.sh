@@ -213,6 +213,7 @@ scenario_h2() {
   before=$([ "$pid" = - ] && echo '{}' || "$HERE/procstat.py" "$pid")
   out=$(timeout -k 2 $((SECONDS_PER + 20)) "$H2LOAD" -c "$H2_CONNS" -m "$H2_STREAMS" -D "$SECONDS_PER" \
           --warm-up-time 1 "${connect_to[@]}" "https://bench.test:$UPSTREAM_PORT/small.txt" 2>&1) || true
+  printf '%s\n' "$out" >"$WORK/h2load-$name.log"
   after=$([ "$pid" = - ] && echo '{}' || "$HERE/procstat.py" "$pid" 2>/dev/null || echo '{}')
   [ -z "$relay_pid" ] || stop_pid "$relay_pid"
   /usr/bin/python3 - "$name" "$out" "$before" "$after" "$SECONDS_PER" >>"$RESULTS" <<'PY'

@@ -99,10 +99,10 @@ class MemoryHost final : public proxy::H2Session::Host {
     return std::make_unique<MemoryLeg>(owner, reply_);
   }
   uint64_t now_ms() override { return now_ += 7; }
-  void schedule_reap() override { reap_ = true; }
+  void schedule_later() override { later_ = true; }
   void close_client() override { closed_ = true; }
 
-  bool reap_ = false;
+  bool later_ = false;
   bool closed_ = false;
 
  private:
@@ -130,13 +130,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   session.start();
   for (size_t off = 0; off < client.size() && !host.closed_; off += chunk) {
     session.on_client_data(std::string_view(client).substr(off, chunk));
-    if (host.reap_) {
-      host.reap_ = false;
-      session.reap();
+    if (host.later_) {
+      host.later_ = false;
+      session.later();
     }
   }
   session.tick();
   session.drain();
-  session.reap();
+  session.later();
   return 0;
 }
