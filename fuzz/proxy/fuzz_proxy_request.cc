@@ -40,11 +40,7 @@ routes:
     config::EnvLookup env = [](const std::string&) -> std::optional<std::string> {
       return std::string("fuzz-token-0123456789abcdef");
     };
-    config::LoadOptions opts;
-    opts.env = env;
-    auto table = config::parse_routes(kRoutes, "fuzz.yaml", opts);
-    if (!table) __builtin_trap();
-    auto s = proxy::make_snapshot(table.value(), env, 1);
+    auto s = proxy::snapshot_from_yaml(kRoutes, env, "fuzz.yaml");
     if (!s) __builtin_trap();
     return s.value();
   }();

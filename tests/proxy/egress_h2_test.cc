@@ -159,6 +159,26 @@ TEST_F(EgressH2, CurlOverH2ReachesAnH1OnlyUpstream) {
   }
 }
 
+TEST_F(EgressH2, AuthorityOtherThanTheConnectHostIsHostMismatch) {
+  // curl sends a Host override as :authority on h2.
+  CommandResult r = curl2({"-i", "-H", "Host: h1.test:" + std::to_string(nginx_->h2_port()),
+                           "https://" + api() + "/v1/x"});
+  EXPECT_NE(r.out.find("HTTP/2 403"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-bottle-block: host_mismatch"), std::string::npos) << r.out;
+}
+
+TEST_F(EgressH2, StalledUploadTimesOutOnItsStreamOnly) {
+  std::vector<std::string> args = resolve_args();
+  args.insert(args.end(), {"--timeout", "body=0.5"});
+  Egress proxy(dir_->path(), dir_->file("routes.yaml"), args, {{"EGRESS_TOKEN_0", kToken}});
+  ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
+  std::string r = raw_h2(api(), "stalled_upload", "", proxy.port());
+  EXPECT_NE(r.find("\"stream3_done\": true"), std::string::npos) << r;
+  EXPECT_NE(r.find("\"stream1_answered\": true"), std::string::npos) << "408 on stream 1: " << r;
+  EXPECT_EQ(proxy.metric("egress_timeouts_total"), 1u);
+  EXPECT_NE(proxy.log().find("\"phase\":\"request_body\""), std::string::npos) << proxy.log();
+}
+
 TEST_F(EgressH2, SecretInAnH2RequestBodyIsRefusedOnThatStreamOnly) {
   // Two transfers multiplexed on one connection: one carries the token, one is clean.
   const std::string fmt = "%{http_code} %{header_json}\n";

@@ -53,17 +53,11 @@ class RecordingIo final : public ExchangeIo {
 class ExchangeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::map<std::string, std::string> env = {{"EGRESS_TOKEN_0", kToken}};
-    config::EnvLookup lookup = [env](const std::string& k) -> std::optional<std::string> {
-      auto it = env.find(k);
-      if (it == env.end()) return std::nullopt;
-      return it->second;
+    config::EnvLookup env = [](const std::string& k) -> std::optional<std::string> {
+      if (k == "EGRESS_TOKEN_0") return std::string(kToken);
+      return std::nullopt;
     };
-    config::LoadOptions opts;
-    opts.env = lookup;
-    auto table = config::parse_routes(kRoutes, "routes.yaml", opts);
-    ASSERT_TRUE(table.ok()) << table.error();
-    auto snap = make_snapshot(table.value(), lookup, 1);
+    auto snap = snapshot_from_yaml(kRoutes, env);
     ASSERT_TRUE(snap.ok()) << snap.error();
     snap_ = new std::shared_ptr<const Snapshot>(snap.value());
   }

@@ -11,7 +11,8 @@ too_many_streams, window_overflow.
 WebSocket over h2 (RFC 8441): ws_echo MESSAGE (one text message, its echo back), ws_secret
 MESSAGE (a message that must be cut: RST_STREAM on that stream).
 Flow control: slow_reader (stream 1 downloads /big and is never given window; stream 3's
-small response must still arrive whole).
+small response must still arrive whole). Deadlines: stalled_upload (stream 1 sends part of
+a body and stops; stream 3 is a GET): which streams got an answer.
 """
 import json
 import socket
@@ -205,6 +206,23 @@ def slow_reader(c, authority):
     return out
 
 
+def stalled_upload(c, authority):
+    c.send(frame(HEADERS, END_HEADERS, 1, request_block(authority, "/v1/up", "POST")) +
+           frame(DATA, 0, 1, b"part of a body") +
+           frame(HEADERS, END_HEADERS | END_STREAM, 3, request_block(authority, "/v1/ok")))
+    out = {"stream1_answered": False, "stream1_reset": None, "stream3_done": False}
+    for ftype, flags, stream, data in c.frames(4):
+        if stream == 3 and ftype in (HEADERS, DATA) and flags & END_STREAM:
+            out["stream3_done"] = True
+        elif stream == 1 and ftype == HEADERS:
+            out["stream1_answered"] = True
+        elif stream == 1 and ftype == RST:
+            out["stream1_reset"] = struct.unpack(">I", data)[0]
+        if out["stream3_done"] and (out["stream1_answered"] or out["stream1_reset"] is not None):
+            break
+    return out
+
+
 def main():
     proxy_port, authority, scenario = sys.argv[1:4]
     try:
@@ -214,6 +232,8 @@ def main():
         return
     if scenario == "slow_reader":
         result = slow_reader(c, authority)
+    elif scenario == "stalled_upload":
+        result = stalled_upload(c, authority)
     elif scenario.startswith("ws_"):
         result = ws(c, scenario, authority, sys.argv[4])
     else:
