@@ -614,6 +614,7 @@ int H2Session::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t, vo
   auto it = self->streams_.find(stream_id);
   if (it == self->streams_.end()) return 0;
   it->second->closed();
+  self->last_activity_ = self->host_.now_ms();  // idle counts from the last stream's end
   self->resumes_.erase(std::remove(self->resumes_.begin(), self->resumes_.end(), it->second.get()),
                        self->resumes_.end());
   self->graveyard_.push_back(std::move(it->second));
