@@ -11,7 +11,9 @@
 namespace bottle {
 namespace {
 
-std::string errno_text(const std::string& what, int e) { return what + ": " + std::strerror(e); }
+std::string errno_text(const std::string& what, int e) {
+  return what + ": " + std::strerror(e);
+}
 
 // Owns the temp file until it is renamed or linked into place; removes it otherwise.
 class TempFile {

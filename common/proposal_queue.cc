@@ -76,7 +76,8 @@ class Fields {
     seen_.insert("version");
     if (!ok()) return;
     auto it = j_.find("version");
-    if (it == j_.end() || !it->is_number_integer() || it->get<int64_t>() != kProposalFormatVersion) {
+    if (it == j_.end() || !it->is_number_integer() ||
+        it->get<int64_t>() != kProposalFormatVersion) {
       fail("unsupported \"version\" (expected " + std::to_string(kProposalFormatVersion) + ")");
     }
   }
@@ -443,7 +444,8 @@ ProposalQueue::Scan ProposalQueue::scan(bool include_archived) const {
           break;
         case FileRole::foreign:
           if (name == "processed" && !archived) break;
-          out.problems.push_back(path + ": not a queue file (expected <id>.json or <id>.response.json)");
+          out.problems.push_back(path +
+                                 ": not a queue file (expected <id>.json or <id>.response.json)");
           break;
       }
     }

@@ -46,7 +46,7 @@ struct Response {
   Decision decision = Decision::reject;
   std::string text;  // "reason" for approve/reject, "text" for answer
   std::string by;
-  std::string decided;  // RFC 3339 UTC
+  std::string decided;                  // RFC 3339 UTC
   std::optional<nlohmann::json> route;  // egress-route: the (possibly edited) route
 };
 

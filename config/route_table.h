@@ -4,6 +4,7 @@
 #pragma once
 
 #include <re2/re2.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <functional>
@@ -16,18 +17,11 @@
 #include <vector>
 
 #include "common/result.h"
+#include "config/dlp_policy.h"
 
 namespace bottle::config {
 
-enum class DlpAction { off, warn, block };
 enum class LogLevel { off, blocks, full };
-
-struct DlpPolicy {
-  DlpAction outbound = DlpAction::block;  // secrets leaving the bottle
-  DlpAction inbound = DlpAction::warn;    // prompt injection coming in
-  uint64_t max_body_bytes = 8ull << 20;   // outbound bodies scanned before release
-  bool stream_large_bodies = false;       // route opt-in: bodies over the cap stream unscanned-tail
-};
 
 // Credential injection: the proxy sets `header: <scheme> <value>` and drops whatever the
 // agent sent in that header. `value` is read from the environment at load time; it is a
@@ -129,10 +123,6 @@ class RouteTable {
   const Route* pick(const std::vector<size_t>& idx, uint16_t port) const;
 };
 
-// Looks up an environment variable (tests pass a map; production passes getenv).
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
-EnvLookup process_env();
-
 struct LoadOptions {
   // When set, every `token_env` must be set in it (else a load error) and Auth
   // header values are filled in. When unset (render/validate without secrets), tokens
@@ -145,6 +135,11 @@ Result<std::shared_ptr<const RouteTable>> parse_routes(std::string_view yaml,
                                                        const LoadOptions& opts = {});
 Result<std::shared_ptr<const RouteTable>> load_routes_file(const std::string& path,
                                                            const LoadOptions& opts = {});
+// Compiles a document already loaded with load_strict_yaml (or built from one, like a
+// merged route): saves parsing the text again.
+Result<std::shared_ptr<const RouteTable>> build_routes(const YAML::Node& root,
+                                                       std::string_view file,
+                                                       const LoadOptions& opts = {});
 
 // True if `request_path` matches a Gateway API PathPrefix `prefix` (element-wise).
 bool path_prefix_matches(std::string_view prefix, std::string_view request_path);

@@ -4,11 +4,14 @@
 
 #include "config/route_table.h"
 #include "config/strict_yaml.h"
+#include "config/yaml_emit.h"
 #include "orchestrator/frontmatter.h"
 #include "orchestrator/manifest.h"
-#include "orchestrator/yaml_emit.h"
 
 namespace bottle::orchestrator {
+
+using config::clone_node;
+using config::to_yaml_text;
 
 using config::MapReader;
 

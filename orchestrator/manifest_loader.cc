@@ -8,11 +8,13 @@
 #include <set>
 #include <sstream>
 
+#include "config/yaml_emit.h"
 #include "orchestrator/manifest.h"
 #include "orchestrator/state.h"
-#include "orchestrator/yaml_emit.h"
 
 namespace bottle::orchestrator {
+
+using config::clone_node;
 
 namespace fs = std::filesystem;
 

@@ -1,8 +1,11 @@
 #include "orchestrator/provider.h"
 
-#include "orchestrator/yaml_emit.h"
+#include "config/yaml_emit.h"
 
 namespace bottle::orchestrator {
+
+using config::plain;
+
 namespace {
 
 YAML::Node auth_route(const std::string& host, const std::string& token_ref) {

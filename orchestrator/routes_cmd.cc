@@ -18,10 +18,6 @@ namespace bottle::orchestrator {
 
 namespace {
 
-std::string routes_path(const std::string& slug) {
-  return state_dir(slug) + "/routes/routes.yaml";
-}
-
 std::set<std::string> token_slots_in(const config::RouteTable& t) {
   std::set<std::string> s;
   for (const auto& r : t.routes) {
@@ -31,6 +27,25 @@ std::set<std::string> token_slots_in(const config::RouteTable& t) {
 }
 
 }  // namespace
+
+std::string routes_path(const std::string& slug) {
+  return state_dir(slug) + "/routes/routes.yaml";
+}
+
+Status check_token_slots(const config::RouteTable& current, const config::RouteTable& next,
+                         const std::string& source) {
+  auto known = token_slots_in(current);
+  for (const auto& r : next.routes) {
+    if (r.auth && !known.count(r.auth->token_env)) {
+      std::string available;
+      for (const auto& k : known) available += (available.empty() ? "" : ", ") + k;
+      return Error{source + ":" + std::to_string(r.line) + ": token_env " + r.auth->token_env +
+                   " has no value in this bottle (available: " +
+                   (available.empty() ? std::string("none") : available) + ")"};
+    }
+  }
+  return OkStatus();
+}
 
 Result<std::string> routes_show(const std::string& slug) {
   auto md = read_metadata(state_dir(slug));
@@ -48,19 +63,7 @@ Status routes_apply(const std::string& slug, const std::string& text, const std:
   auto current_text = read_text_file(routes_path(slug));
   if (current_text) {
     if (auto current = config::parse_routes(*current_text, "routes.yaml")) {
-      auto known = token_slots_in(**current);
-      for (const auto& r : (*next)->routes) {
-        if (r.auth && !known.count(r.auth->token_env)) {
-          return Error{source + ":" + std::to_string(r.line) + ": token_env " + r.auth->token_env +
-                       " has no value in this bottle (available: " +
-                       [&] {
-                         std::string s;
-                         for (const auto& k : known) s += (s.empty() ? "" : ", ") + k;
-                         return s.empty() ? std::string("none") : s;
-                       }() +
-                       ")"};
-        }
-      }
+      if (auto st = check_token_slots(**current, **next, source); !st) return st;
     }
   }
   if (auto st = write_file_atomic(routes_path(slug), text, 0600); !st) return st;

@@ -6,13 +6,22 @@
 #include <string>
 
 #include "common/result.h"
+#include "config/route_table.h"
 
 namespace bottle::orchestrator {
+
+// state/<slug>/routes/routes.yaml: the file egress reads, inside the mounted directory.
+std::string routes_path(const std::string& slug);
 
 Result<std::string> routes_show(const std::string& slug);
 // `text` came from `source` (a file name for messages).
 Status routes_apply(const std::string& slug, const std::string& text, const std::string& source);
 // Opens $VISUAL/$EDITOR on a copy; applies it when saved and valid.
 Status routes_edit(const std::string& slug);
+
+// Token values were handed to egress at start: every token_env `next` names must be one
+// `current` already has. Errors name `source` and the route's line.
+Status check_token_slots(const config::RouteTable& current, const config::RouteTable& next,
+                         const std::string& source);
 
 }  // namespace bottle::orchestrator

@@ -116,6 +116,7 @@ struct ReloadJob {
   uv_work_t req{};
   Control* control = nullptr;
   uint64_t generation = 0;
+  std::shared_ptr<const Snapshot> previous;  // its scanner is reused if the secrets match
   std::optional<Result<std::shared_ptr<const Snapshot>>> result;
 };
 
@@ -156,11 +157,13 @@ void start_reload(Control& c) {
   job->req.data = job;
   job->control = &c;
   job->generation = ++c.generation;
+  job->previous = c.current;
   uv_queue_work(
       &c.loop, &job->req,
       [](uv_work_t* req) {
         auto* j = static_cast<ReloadJob*>(req->data);
-        j->result = load_snapshot(j->control->options->config, j->control->env, j->generation);
+        j->result = load_snapshot(j->control->options->config, j->control->env, j->generation,
+                                  std::move(j->previous));
       },
       &reload_done);
 }

@@ -4,7 +4,7 @@ namespace bottle::proxy {
 
 Result<std::shared_ptr<const Snapshot>> make_snapshot(
     std::shared_ptr<const config::RouteTable> routes, const config::EnvLookup& env,
-    uint64_t generation) {
+    uint64_t generation, std::shared_ptr<const Snapshot> previous) {
   dlp::ScannerConfig sc;
   for (const auto& route : routes->routes) {
     if (!route.auth) continue;
@@ -15,23 +15,29 @@ Result<std::shared_ptr<const Snapshot>> make_snapshot(
   for (const auto& name : routes->known_secrets_env) {
     if (auto v = env(name); v && !v->empty()) sc.known_secrets.push_back(*v);
   }
-  auto scanner = dlp::Scanner::build(sc);
-  if (!scanner) return Error{"DLP scanner: " + scanner.error()};
   auto snap = std::make_shared<Snapshot>();
+  if (previous && previous->scanner && previous->known_secrets == sc.known_secrets) {
+    snap->scanner = previous->scanner;
+  } else {
+    auto scanner = dlp::Scanner::build(sc);
+    if (!scanner) return Error{"DLP scanner: " + scanner.error()};
+    snap->scanner = std::move(scanner.value());
+  }
   snap->routes = std::move(routes);
-  snap->scanner = std::move(scanner.value());
+  snap->known_secrets = std::move(sc.known_secrets);
   snap->generation = generation;
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 
 Result<std::shared_ptr<const Snapshot>> load_snapshot(const std::string& path,
                                                       const config::EnvLookup& env,
-                                                      uint64_t generation) {
+                                                      uint64_t generation,
+                                                      std::shared_ptr<const Snapshot> previous) {
   config::LoadOptions opts;
   opts.env = env;
   auto routes = config::load_routes_file(path, opts);
   if (!routes) return Error{routes.error()};
-  return make_snapshot(std::move(routes.value()), env, generation);
+  return make_snapshot(std::move(routes.value()), env, generation, std::move(previous));
 }
 
 Result<std::shared_ptr<const Snapshot>> snapshot_from_yaml(std::string_view yaml,

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/dlp/scanner.h"
 #include "common/result.h"
@@ -18,19 +19,21 @@ struct Snapshot {
   std::shared_ptr<const config::RouteTable> routes;
   std::shared_ptr<const dlp::Scanner> scanner;
   uint64_t generation = 0;
+  std::vector<std::string> known_secrets;  // what `scanner` was built from
 };
 
 // Reads and compiles routes.yaml with token values from `env`, then builds the scanner
 // (every injected token and operator-listed secret is a known secret). Slow: call it off
-// the event loops.
-Result<std::shared_ptr<const Snapshot>> load_snapshot(const std::string& path,
-                                                      const config::EnvLookup& env,
-                                                      uint64_t generation);
+// the event loops. The scanner of `previous` is reused when the known secrets are the
+// same: a route edit then costs the route table, not a Hyperscan compile (~0.3 s).
+Result<std::shared_ptr<const Snapshot>> load_snapshot(
+    const std::string& path, const config::EnvLookup& env, uint64_t generation,
+    std::shared_ptr<const Snapshot> previous = nullptr);
 
 // Same, from a table already parsed.
 Result<std::shared_ptr<const Snapshot>> make_snapshot(
     std::shared_ptr<const config::RouteTable> routes, const config::EnvLookup& env,
-    uint64_t generation);
+    uint64_t generation, std::shared_ptr<const Snapshot> previous = nullptr);
 
 // Same, from routes.yaml text (tests, fuzzers); errors name `name`.
 Result<std::shared_ptr<const Snapshot>> snapshot_from_yaml(std::string_view yaml,

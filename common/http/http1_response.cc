@@ -35,6 +35,8 @@ std::string_view reason_phrase(int status) {
       return "Switching Protocols";
     case 200:
       return "OK";
+    case 202:
+      return "Accepted";
     case 400:
       return "Bad Request";
     case 403:
@@ -43,6 +45,8 @@ std::string_view reason_phrase(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
     case 408:
       return "Request Timeout";
     case 413:

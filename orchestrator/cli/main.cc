@@ -22,6 +22,7 @@
 #include "orchestrator/plan.h"
 #include "orchestrator/preflight.h"
 #include "orchestrator/process.h"
+#include "orchestrator/proposals_cmd.h"
 #include "orchestrator/render.h"
 #include "orchestrator/routes_cmd.h"
 #include "orchestrator/skills.h"
@@ -256,8 +257,35 @@ int main(int argc, char** argv) {
 
   auto* doctor =
       app.add_subcommand("doctor", "check that this machine can run bottles, and how to fix it");
-  auto* proposals = app.add_subcommand("proposals", "supervise proposals (needs bottle-supervise)");
-  proposals->allow_extras();
+  auto* proposals =
+      app.add_subcommand("proposals", "answer what agents ask for (routes, capabilities, help)");
+  proposals->require_subcommand(1);
+  bool p_all = false, p_json = false, p_edit = false;
+  std::string p_id, p_bottle, p_text;
+  double p_wait = 30;
+  auto* p_list = proposals->add_subcommand("list", "pending proposals of every running bottle");
+  p_list->add_flag("--all", p_all, "also answered and archived ones, and stopped bottles");
+  p_list->add_flag("--json", p_json, "JSON array instead of a table");
+  auto* p_show = proposals->add_subcommand("show", "one proposal, with the routes.yaml diff");
+  auto* p_approve = proposals->add_subcommand("approve", "approve a proposal");
+  p_approve->add_flag("--edit", p_edit, "edit the route in $EDITOR before approving");
+  p_approve->add_option("--reason", p_text, "note for the agent");
+  auto* p_reject = proposals->add_subcommand("reject", "reject a proposal");
+  p_reject->add_option("--reason", p_text, "why (the agent reads it)")->required();
+  auto* p_answer =
+      proposals->add_subcommand("answer", "answer a capability-block or report-stuck proposal");
+  auto* p_watch = proposals->add_subcommand(
+      "watch", "live list of proposals: bell on arrival, one-key approve/reject");
+  for (auto* sub : {p_show, p_approve, p_reject, p_answer}) {
+    sub->add_option("id", p_id, "proposal id (from bottle proposals list)")->required();
+    sub->add_option("--bottle", p_bottle, "look only in this bottle");
+  }
+  p_answer->add_option("text", p_text, "the answer the agent receives")->required();
+  for (auto* sub : {p_approve, p_reject, p_answer}) {
+    sub->add_option("--wait", p_wait, "seconds to wait for the bottle to act on the answer")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 3600.0));
+  }
 
   if (auto code = bottle::parse_command_line(app, argc, argv, "bottle")) return *code;
 
@@ -314,7 +342,21 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*doctor) return cmd_doctor();
-    if (*proposals) return fail("proposals: not implemented yet (needs bottle-supervise)");
+    if (*p_list) return proposals_list(p_all, p_json, std::cout, std::cerr);
+    if (*p_show) return proposals_show(p_id, p_bottle, std::cout, std::cerr);
+    if (*p_watch) return proposals_watch(std::cout, std::cerr);
+    if (*p_approve || *p_reject || *p_answer) {
+      AnswerOptions o;
+      o.id = p_id;
+      o.bottle = p_bottle;
+      o.decision = *p_approve ? bottle::Decision::approve
+                   : *p_reject ? bottle::Decision::reject
+                               : bottle::Decision::answer;
+      o.text = p_text;
+      o.edit = p_edit;
+      o.wait = std::chrono::milliseconds(static_cast<int64_t>(p_wait * 1000));
+      return proposals_answer(o, std::cout, std::cerr);
+    }
     return 2;
   };
   try {

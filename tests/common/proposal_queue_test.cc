@@ -161,8 +161,8 @@ TEST_F(QueueDir, ManyProcessesAnsweringAtOnceRecordExactlyOne) {
       ::close(go[1]);
       char c;
       (void)!::read(go[0], &c, 1);  // all start together when the pipe closes
-      auto r = q.answer(decision(p.id, i % 2 ? Decision::approve : Decision::reject,
-                                 "op" + std::to_string(i)));
+      auto r = q.answer(
+          decision(p.id, i % 2 ? Decision::approve : Decision::reject, "op" + std::to_string(i)));
       ::_exit(!r.ok() ? 3 : *r == ProposalQueue::AnswerResult::recorded ? 0 : 1);
     }
     pids.push_back(pid);
@@ -228,9 +228,8 @@ TEST_F(QueueDir, ArchiveMovesProposalResponseAndOutcomeAndIsIdempotent) {
   Outcome o{p.id, true, "route live in egress", now_iso8601()};
   ASSERT_TRUE(q.archive(p.id, o).ok());
   EXPECT_EQ(files(), std::vector<std::string>{"processed"});
-  EXPECT_EQ(files("/processed"),
-            (std::vector<std::string>{"42-cafe.json", "42-cafe.outcome.json",
-                                      "42-cafe.response.json"}));
+  EXPECT_EQ(files("/processed"), (std::vector<std::string>{"42-cafe.json", "42-cafe.outcome.json",
+                                                           "42-cafe.response.json"}));
   EXPECT_TRUE(q.archive(p.id).ok());
   // Answering after the archive is refused: nothing pending any more.
   auto late = q.answer(decision(p.id, Decision::reject, "bob"));
@@ -279,7 +278,7 @@ TEST_F(QueueDir, ScanReportsBadFilesOneLineEachAndKeepsTheGoodOnes) {
   write("106-x.json", kind.dump());
   write("107-x.response.json", to_json(decision("107-x", Decision::approve, "a")).dump());
   write("100-good.response.json", "{\"version\":1");  // corrupt answer to a good proposal
-  write(".100-good.json.tmp.Ab12Cd", "{");             // someone's write in progress
+  write(".100-good.json.tmp.Ab12Cd", "{");            // someone's write in progress
   auto scan = q.scan();
   ASSERT_EQ(scan.entries.size(), 1u);
   EXPECT_EQ(scan.entries[0].proposal.id, "100-good");
@@ -346,9 +345,9 @@ TEST(Iso8601, ParsesUtcOffsetsAndFractionsAndRejectsTheRest) {
   EXPECT_EQ(parse_iso8601("2025-06-18T09:30:00Z"), 1750239000);
   EXPECT_EQ(parse_iso8601("2025-06-18T11:30:00.123+02:00"), 1750239000);
   EXPECT_EQ(parse_iso8601("2025-06-18T04:30:00-05:00"), 1750239000);
-  for (const char* bad : {"", "2025-06-18", "2025-06-18T09:30:00", "2025-13-01T00:00:00Z",
-                          "2025-06-18T09:30:00Zjunk", "2025-06-18 09:30:00Z", "x025-06-18T09:30:00Z",
-                          "2025-06-18T09:30:00.Z"}) {
+  for (const char* bad :
+       {"", "2025-06-18", "2025-06-18T09:30:00", "2025-13-01T00:00:00Z", "2025-06-18T09:30:00Zjunk",
+        "2025-06-18 09:30:00Z", "x025-06-18T09:30:00Z", "2025-06-18T09:30:00.Z"}) {
     EXPECT_FALSE(parse_iso8601(bad).has_value()) << bad;
   }
   EXPECT_TRUE(parse_iso8601(now_iso8601()).has_value());

@@ -267,5 +267,30 @@ TEST(ScannableEncodings, KeepsOnlyCodingsTheScannerDecodes) {
   EXPECT_EQ(scannable_encodings("zstd"), "identity");
 }
 
+TEST(Snapshot, ReloadKeepsTheScannerWhileTheKnownSecretsStayTheSame) {
+  auto env = [](const std::string& k) -> std::optional<std::string> {
+    if (k == "EGRESS_TOKEN_0") return std::string("tok-aaaaaaaaaaaaaaaa");
+    if (k == "EGRESS_TOKEN_1") return std::string("tok-bbbbbbbbbbbbbbbb");
+    return std::nullopt;
+  };
+  config::LoadOptions opts;
+  opts.env = env;
+  auto table = [&](const char* yaml) { return *config::parse_routes(yaml, "routes.yaml", opts); };
+  const char* one = "routes:\n  - host: a.example\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n";
+  auto first = *make_snapshot(table(one), env, 1);
+  auto same_secrets = *make_snapshot(
+      table("routes:\n  - host: a.example\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
+            "  - host: new.example\n"),
+      env, 2, first);
+  EXPECT_EQ(same_secrets->scanner, first->scanner);
+  EXPECT_EQ(same_secrets->routes->routes.size(), 2u);
+  auto new_secret = *make_snapshot(
+      table("routes:\n  - host: b.example\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_1}\n"),
+      env, 3, same_secrets);
+  EXPECT_NE(new_secret->scanner, first->scanner);
+  EXPECT_EQ(new_secret->known_secrets, std::vector<std::string>{"tok-bbbbbbbbbbbbbbbb"});
+  EXPECT_FALSE(new_secret->scanner->scan("x=tok-bbbbbbbbbbbbbbbb", dlp::Direction::outbound, "url").empty());
+}
+
 }  // namespace
 }  // namespace bottle::proxy

@@ -1,6 +1,6 @@
-#include "orchestrator/yaml_emit.h"
+#include "config/yaml_emit.h"
 
-namespace bottle::orchestrator {
+namespace bottle::config {
 
 YAML::Node plain(const std::string& text) {
   YAML::Node n(text);
@@ -50,4 +50,4 @@ YAML::Node clone_node(const YAML::Node& node) {
   return YAML::Clone(node);
 }
 
-}  // namespace bottle::orchestrator
+}  // namespace bottle::config

@@ -7,7 +7,7 @@
 
 #include <string>
 
-namespace bottle::orchestrator {
+namespace bottle::config {
 
 // A scalar emitted without quotes (numbers, true/false). Other built scalars are quoted.
 YAML::Node plain(const std::string& text);
@@ -18,4 +18,4 @@ std::string to_yaml_text(const YAML::Node& node);
 // Deep copy (YAML::Node assignment shares storage).
 YAML::Node clone_node(const YAML::Node& node);
 
-}  // namespace bottle::orchestrator
+}  // namespace bottle::config
