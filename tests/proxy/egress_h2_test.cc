@@ -301,22 +301,31 @@ TEST_F(EgressH2, SigtermDrainsInFlightH1AndH2ExchangesThenExits) {
   ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
   const std::string url = "https://" + api() + "/slow";  // ~2 s at 300 KB/s
   CommandResult h2, h1;
+  std::string watch;  // a raw h2 client that reports the GOAWAY frame itself
   std::thread t2([&] { h2 = curl2({"-o", "/dev/null", "-w", "%{http_version} %{size_download}", url},
                                   proxy.port()); });
   std::thread t1([&] {
     h1 = curl_via(proxy.port(), dir_->file("ca.pem"),
                   {"-o", "/dev/null", "-w", "%{http_version} %{size_download}", url});
   });
-  ASSERT_TRUE(eventually([&] { return proxy.metric("egress_active_connections") == 2u; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // both downloads under way
+  std::thread tw([&] { watch = raw_h2(api(), "drain_watch", "", proxy.port()); });
+  // All three requests have reached the proxy: they are in flight when SIGTERM comes.
+  ASSERT_TRUE(eventually([&] { return proxy.metric("egress_requests_total") == 3u; }));
   proxy.signal(SIGTERM);
   EXPECT_TRUE(eventually([&] { return proxy.log().find("egress_draining") != std::string::npos; }));
   EXPECT_LT(connect_loopback(proxy.port()), 0) << "a draining proxy accepts nothing new";
   t2.join();
   t1.join();
+  tw.join();
   const std::string whole = std::to_string(600 << 10);
   EXPECT_EQ(h2.out, "2 " + whole) << proxy.log();
   EXPECT_EQ(h1.out, "1.1 " + whole) << proxy.log();
+  // GOAWAY (NO_ERROR, last stream 1) came while stream 1 was still downloading, and the
+  // stream then finished whole.
+  EXPECT_NE(watch.find("\"goaway\": 0"), std::string::npos) << watch;
+  EXPECT_NE(watch.find("\"last_stream\": 1"), std::string::npos) << watch;
+  EXPECT_NE(watch.find("\"goaway_before_end\": true"), std::string::npos) << watch;
+  EXPECT_NE(watch.find("\"bytes\": " + whole + ", \"ended\": true"), std::string::npos) << watch;
   int status = proxy.wait_exit(std::chrono::seconds(6));
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }

@@ -13,6 +13,8 @@ MESSAGE (a message that must be cut: RST_STREAM on that stream).
 Flow control: slow_reader (stream 1 downloads /big and is never given window; stream 3's
 small response must still arrive whole). Deadlines: stalled_upload (stream 1 sends part of
 a body and stops; stream 3 is a GET): which streams got an answer.
+Drain: drain_watch (stream 1 downloads /slow; reports the GOAWAY the proxy sends when it
+drains, and whether stream 1 still ended whole after it).
 """
 import json
 import socket
@@ -223,6 +225,23 @@ def stalled_upload(c, authority):
     return out
 
 
+def drain_watch(c, authority):
+    c.send(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 16 << 20)) +
+           frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(authority, "/slow")) +
+           frame(WINDOW_UPDATE, 0, 1, struct.pack(">I", 16 << 20)))
+    out = {"goaway": None, "last_stream": None, "bytes": 0, "ended": False,
+           "goaway_before_end": False}
+    for ftype, flags, stream, data in c.frames(15):
+        if ftype == GOAWAY:
+            out["last_stream"] = struct.unpack(">I", data[:4])[0] & 0x7fffffff
+            out["goaway"] = struct.unpack(">I", data[4:8])[0]
+            out["goaway_before_end"] = not out["ended"]
+        elif ftype == DATA and stream == 1:
+            out["bytes"] += len(data)
+            out["ended"] |= bool(flags & END_STREAM)
+    return out
+
+
 def main():
     proxy_port, authority, scenario = sys.argv[1:4]
     try:
@@ -234,6 +253,8 @@ def main():
         result = slow_reader(c, authority)
     elif scenario == "stalled_upload":
         result = stalled_upload(c, authority)
+    elif scenario == "drain_watch":
+        result = drain_watch(c, authority)
     elif scenario.startswith("ws_"):
         result = ws(c, scenario, authority, sys.argv[4])
     else:
