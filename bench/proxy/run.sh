@@ -205,9 +205,17 @@ scenario_h2() {
     return
   fi
   if [ "$1" != - ]; then
+    # Removed first: the shell truncates the file only once the child runs, and the loop
+    # below must not read the previous relay's port meanwhile.
+    rm -f "$WORK/relay.port"
     "$RELAY" "$@" >"$WORK/relay.port" 2>"$WORK/relay.err" &
     relay_pid=$!
-    for _ in $(seq 50); do [ -s "$WORK/relay.port" ] && break; sleep 0.1; done
+    for _ in $(seq 200); do [ -s "$WORK/relay.port" ] && break; sleep 0.1; done
+    if [ ! -s "$WORK/relay.port" ]; then
+      echo "{\"proxy\":\"$name\",\"scenario\":\"h2\",\"requests\":0,\"errors\":1,\"first_error\":\"bottle-connect-relay did not start in 20 s\"}" >>"$RESULTS"
+      stop_pid "$relay_pid"
+      return
+    fi
     connect_to=(--connect-to "127.0.0.1:$(cat "$WORK/relay.port")")
   fi
   before=$([ "$pid" = - ] && echo '{}' || "$HERE/procstat.py" "$pid")
@@ -225,6 +233,10 @@ if m:
     r["requests"] = int(m.group(3))
     r["errors"] = int(m.group(4)) + int(m.group(5))
     r["rps"] = round(int(m.group(3)) / float(seconds), 1)
+    if r["requests"] == 0:  # no session came up (h2load counts nothing as failed then)
+        r["errors"] = max(r["errors"], 1)
+        r["first_error"] = "h2load: nothing done: " + " | ".join(
+            l.strip() for l in out.splitlines() if "rror" in l or "fail" in l.lower())[:160]
 else:
     r.update(requests=0, errors=1, first_error="h2load: " + out.strip().splitlines()[-1][:120] if out.strip() else "h2load: no output")
 m = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)", out)
