@@ -11,6 +11,7 @@
 
 #include "config/route_table.h"
 #include "proxy/h2_session.h"
+#include "fuzz/proxy/fuzz_snapshot.h"
 #include "proxy/snapshot.h"
 
 namespace {
@@ -28,12 +29,7 @@ routes:
       - path: {type: PathPrefix, value: /v1/}
   - host: ws.test
 )";
-    config::EnvLookup env = [](const std::string&) -> std::optional<std::string> {
-      return std::string("fuzz-token-0123456789abcdef");
-    };
-    auto s = proxy::snapshot_from_yaml(kRoutes, env, "fuzz.yaml");
-    if (!s) __builtin_trap();
-    return s.value();
+    return fuzz::fuzz_snapshot(kRoutes);
   }();
   return snap;
 }

@@ -14,6 +14,7 @@
 #include "common/http/http1_parser.h"
 #include "proxy/http1_wire.h"
 #include "proxy/pipeline.h"
+#include "fuzz/proxy/fuzz_snapshot.h"
 #include "proxy/snapshot.h"
 #include "proxy/ws_frames.h"
 
@@ -37,12 +38,7 @@ routes:
   - host: 10.0.0.1
     port: 8080
 )";
-    config::EnvLookup env = [](const std::string&) -> std::optional<std::string> {
-      return std::string("fuzz-token-0123456789abcdef");
-    };
-    auto s = proxy::snapshot_from_yaml(kRoutes, env, "fuzz.yaml");
-    if (!s) __builtin_trap();
-    return s.value();
+    return fuzz::fuzz_snapshot(kRoutes);
   }();
   return *snap;
 }
