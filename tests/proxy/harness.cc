@@ -406,14 +406,17 @@ Egress::~Egress() {
 }
 
 bool Egress::wait_healthy() {
-  return eventually([this] {
-           if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-             pid_ = -1;
-             return true;  // exited: stop polling, the check below fails
-           }
-           return http_get(admin_port_, "/healthz") == "ok\n";
-         }) &&
-         pid_ > 0;
+  // 30 s: an ASan build starting on a loaded 2-core box takes well over 10.
+  const bool done = eventually(
+      [this] {
+        if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+          pid_ = -1;
+          return true;  // exited: stop polling, the check below fails
+        }
+        return http_get(admin_port_, "/healthz") == "ok\n";
+      },
+      std::chrono::seconds(30));
+  return done && pid_ > 0;
 }
 
 std::string Egress::log() const {
