@@ -32,7 +32,7 @@ std::string_view reason_name(BlockReason r) {
   return "bad_request";
 }
 
-std::string render_block(const BlockInfo& info, bool close) {
+LocalResponse block_response(const BlockInfo& info, bool close) {
   std::string reason(reason_name(info.reason));
   nlohmann::ordered_json body = {
       {"error", "egress: " + reason},
@@ -42,8 +42,17 @@ std::string render_block(const BlockInfo& info, bool close) {
       {"request_id", info.request_id},
   };
   std::string text = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  return simple_response(info.status, reason_phrase(info.status), "application/json", text, close,
-                         "X-Bottle-Block: " + reason + "\r\n");
+  LocalResponse r;
+  r.status = info.status;
+  r.content_type = "application/json";
+  r.body = std::move(text);
+  r.headers.push_back({"X-Bottle-Block", reason});
+  r.close = close;
+  return r;
+}
+
+std::string render_block(const BlockInfo& info, bool close) {
+  return serialize_local(block_response(info, close));
 }
 
 }  // namespace bottle::proxy

@@ -6,6 +6,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "common/http/http1_parser.h"
 
 namespace bottle::proxy {
 
@@ -32,6 +35,18 @@ struct BlockInfo {
   std::optional<std::string> rule;
   std::string request_id;
 };
+
+// An answer of the proxy's own (a block, 408, 502, 503, 504), before any framing: the
+// HTTP/1.1 connection serializes it (http1_wire.h), an HTTP/2 stream submits it.
+struct LocalResponse {
+  int status = 403;
+  std::string content_type;
+  std::string body;
+  std::vector<Header> headers;  // beyond Content-Type/Length: X-Bottle-Block, Retry-After
+  bool close = true;            // HTTP/1.1: the connection closes after it
+};
+
+LocalResponse block_response(const BlockInfo& info, bool close);
 
 // The complete HTTP/1.1 response. `close` adds Connection: close.
 std::string render_block(const BlockInfo& info, bool close);

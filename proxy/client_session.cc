@@ -5,8 +5,6 @@
 
 #include "common/log.h"
 #include "common/tls/contexts.h"
-#include "proxy/dlp_policy.h"
-#include "proxy/evidence.h"
 #include "proxy/http1_wire.h"
 #include "proxy/worker.h"
 
@@ -16,8 +14,6 @@ namespace {
 constexpr std::string_view kConnectEstablished = "HTTP/1.1 200 Connection Established\r\n\r\n";
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr size_t kMaxBufferedInput = 128 * 1024;
-// Decoded bytes scanned per compressed body; past this a zip bomb stops being read.
-constexpr size_t kMaxDecodedBody = 64u << 20;
 
 }  // namespace
 
@@ -32,6 +28,93 @@ void ClientSession::accept(Worker& worker, uv_stream_t* server) {
   s->client_.start_reading();
 }
 
+ClientSession::ClientSession(Worker& worker)
+    : worker_(worker),
+      client_(worker.loop(), this),
+      deadline_(worker.loop(), [this] { on_deadline(); }),
+      req_parser_(std::make_unique<Http1Parser>(Http1Parser::Kind::request)),
+      later_(worker.loop(), [this] {
+        if (h2_ && state_ != State::closing) h2_->later();
+      }) {
+  req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
+  worker_.mutable_metrics().active_connections.fetch_add(1, std::memory_order_relaxed);
+  worker_.add_session(this);
+  draining_ = worker_.draining();
+}
+
+ClientSession::~ClientSession() = default;
+
+config::LogLevel ClientSession::log_level() const {
+  return ex_ ? ex_->log_level() : worker_.snapshot()->routes->log_level;
+}
+
+ExchangeContext ClientSession::exchange_context() {
+  ExchangeContext ctx;
+  ctx.current = &worker_.snapshot();
+  ctx.metrics = &worker_.mutable_metrics();
+  ctx.budget = worker_.shared().budget.get();
+  ctx.request_id = worker_.next_request_id();
+  ctx.arrival = arrival_;
+  return ctx;
+}
+
+Exchange& ClientSession::new_exchange() {
+  ex_.reset();
+  ex_.emplace(exchange_context(), static_cast<ExchangeIo&>(*this));
+  return *ex_;
+}
+
+std::unique_ptr<UpstreamLeg> ClientSession::open_leg(const Verdict& v, const MessageHead& request,
+                                                     UpstreamLeg::Owner& owner) {
+  return open_upstream_leg(worker_, v, request, /*offer_h2=*/true, owner);
+}
+
+uint64_t ClientSession::now_ms() {
+  return uv_now(worker_.loop());
+}
+
+void ClientSession::close_client() {
+  if (state_ == State::closing) return;
+  if (draining_) worker_.mutable_metrics().add(worker_.mutable_metrics().drained);
+  state_ = State::closing;
+  client_.close_after_flush();
+}
+
+// ---- HTTP/2 ---------------------------------------------------------------------------
+
+void ClientSession::on_ready(Transport&) {
+  // The bump's handshake is done: ALPN h2 hands the connection to the HTTP/2 session.
+  const uint8_t* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(client_.ssl(), &proto, &len);
+  if (len != 2 || proto[0] != 'h' || proto[1] != '2') return;
+  state_ = State::h2;
+  h2_ = std::make_unique<H2Session>(static_cast<H2Session::Host&>(*this),
+                                    worker_.mutable_metrics(), worker_.shared().timeouts);
+  h2_->start();
+  arm_deadline();
+  if (draining_) h2_->drain();
+}
+
+void ClientSession::drain() {
+  if (draining_) return;
+  draining_ = true;
+  if (state_ == State::closing) return;
+  if (state_ == State::h2) {
+    h2_->drain();
+    return;
+  }
+  const bool idle = (state_ == State::head && !req_parser_->in_message() && inbuf_.empty()) ||
+                    state_ == State::tunnel_choice;
+  if (idle) {
+    close_client();
+    return;
+  }
+  close_after_ = true;  // the exchange in flight finishes, then the connection closes
+}
+
+// ---- deadlines ----------------------------------------------------------------------
+
 void ClientSession::arm_deadline() {
   phase_started_ = last_activity_ = uv_now(worker_.loop());
   if (state_ != State::closing) deadline_.arm(phase_check_ms());
@@ -41,6 +124,7 @@ void ClientSession::arm_deadline() {
 // checks at least as often as the smallest one.
 uint64_t ClientSession::phase_check_ms() const {
   const Timeouts& t = worker_.shared().timeouts;
+  if (state_ == State::h2) return h2_->check_interval_ms();
   if (state_ == State::body) return std::min(t.body_ms, t.upstream_ms);
   if (state_ == State::awaiting_response) return std::min(t.client_ms, t.upstream_ms);
   return phase_limit_ms();
@@ -65,6 +149,8 @@ uint64_t ClientSession::phase_limit_ms() const {
       return up_ && up_->paused() ? t.client_ms : t.upstream_ms;
     case State::raw:
       return t.websocket_ms;
+    case State::h2:  // the session keeps a deadline per stream
+      return h2_->check_interval_ms();
     case State::closing:
       break;
   }
@@ -73,6 +159,11 @@ uint64_t ClientSession::phase_limit_ms() const {
 
 void ClientSession::on_deadline() {
   if (state_ == State::closing) return;
+  if (state_ == State::h2) {
+    h2_->tick();
+    if (state_ == State::h2) deadline_.arm(h2_->check_interval_ms());
+    return;
+  }
   // Head, idle, dial and a refused body's drain run against the clock; the other phases
   // against silence.
   const bool absolute = state_ == State::head || state_ == State::tunnel_choice ||
@@ -84,79 +175,41 @@ void ClientSession::on_deadline() {
     deadline_.arm(std::min(limit - since, phase_check_ms()));
     return;
   }
-  static constexpr const char* kPhase[] = {"idle", "tunnel", "connect", "request_body",
-                                           "response", "discard", "websocket", "closing"};
+  static constexpr const char* kPhase[] = {"idle",    "tunnel",    "connect", "request_body",
+                                           "response", "discard", "websocket", "h2",
+                                           "closing"};
   const char* phase = kPhase[static_cast<int>(state_)];
   if (state_ == State::awaiting_response && up_ && up_->paused()) phase = "client_not_reading";
   Metrics& m = worker_.mutable_metrics();
   m.add(m.timeouts);
   if (log_level() != config::LogLevel::off && state_ != State::head) {
-    log::warn("egress_timeout", {{"request_id", request_id_},
+    log::warn("egress_timeout", {{"request_id", ex_ ? ex_->request_id() : std::string()},
                                  {"phase", phase},
-                                 {"host", verdict_.target.host},
+                                 {"host", ex_ ? ex_->verdict().target.host : std::string()},
                                  {"seconds", static_cast<double>(limit) / 1000.0}});
   }
-  if (response_head_sent_ || state_ == State::head || state_ == State::tunnel_choice ||
-      state_ == State::discard || state_ == State::raw ||
+  if (!ex_ || ex_->over() || ex_->response_started() || state_ == State::head ||
+      state_ == State::tunnel_choice || state_ == State::discard || state_ == State::raw ||
       (up_ && up_->paused() && state_ == State::awaiting_response)) {
     abort_all();  // idle, a slow head, a stalled reader: nothing useful left to say
   } else if (state_ == State::body) {
-    if (up_) {
-      up_->close();  // the upstream must not take a truncated body for a whole one
-      up_ = nullptr;
-    }
-    held_.clear();
-    body_lease_.reset();
-    client_.write(simple_response(408, "Request Timeout", "text/plain",
-                                  "egress: the request body stalled\n", true));
-    state_ = State::closing;
-    client_.close_after_flush();
+    // The upstream must not take a truncated body for a whole one.
+    close_upstream();
+    ex_->request_timeout();
   } else {
-    respond_error(504, "Gateway Timeout",
-                  state_ == State::dialing ? "upstream connect timed out"
-                                           : "upstream sent no response in time");
+    ex_->upstream_error(504, state_ == State::dialing ? "upstream connect timed out"
+                                                     : "upstream sent no response in time");
   }
-}
-
-ClientSession::ClientSession(Worker& worker)
-    : worker_(worker),
-      client_(worker.loop(), this),
-      deadline_(worker.loop(), [this] { on_deadline(); }),
-      req_parser_(std::make_unique<Http1Parser>(Http1Parser::Kind::request)),
-      ws_lease_(worker.shared().budget.get()),
-      body_lease_(worker.shared().budget.get()) {
-  req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
-  worker_.mutable_metrics().active_connections.fetch_add(1, std::memory_order_relaxed);
-}
-
-config::LogLevel ClientSession::log_level() const {
-  const auto& snap = snap_ ? snap_ : worker_.snapshot();
-  return snap->routes->log_level;
-}
-
-ExchangeFacts ClientSession::facts() const {
-  ExchangeFacts f;
-  const auto& snap = snap_ ? snap_ : worker_.snapshot();
-  f.scanner = snap->scanner.get();
-  f.url_scanned = verdict_.url_scanned;
-  f.request_id = request_id_;
-  f.method = req_.method;
-  f.host = verdict_.target.host;
-  f.port = verdict_.target.port;
-  f.path = verdict_.path;
-  f.query = verdict_.query;
-  if (verdict_.route) {
-    f.rule = verdict_.route->id;
-  } else if (!ws_rule_.empty()) {
-    f.rule = ws_rule_;
-  }
-  return f;
 }
 
 // ---- client input -------------------------------------------------------------------
 
 void ClientSession::on_data(Transport&, std::string_view data) {
   if (state_ == State::closing) return;
+  if (state_ == State::h2) {
+    h2_->on_client_data(data);
+    return;
+  }
   touch();
   if (state_ == State::raw) {
     relay_ws_to_upstream(data);
@@ -187,7 +240,7 @@ void ClientSession::process_input() {
     }
     bool parsing = state_ == State::head || state_ == State::body || state_ == State::discard;
     if (!parsing || (state_ == State::head && inbuf_.empty())) break;
-    if (state_ == State::body && !hold_body_ && up_ && up_->queued() > Transport::kHighWater) break;
+    if (state_ == State::body && up_ && up_->queued() > Transport::kHighWater) break;
     // An empty feed still matters: it completes a message that has no body.
     Http1Parser::Outcome out = req_parser_->feed(inbuf_);
     inbuf_.erase(0, out.consumed);
@@ -209,11 +262,12 @@ void ClientSession::process_input() {
         }
         on_request_end();
         break;
-      case Http1Parser::Status::error:
-        verdict_ = Verdict{};
-        block(BlockReason::bad_request, req_parser_->error_status(), req_parser_->error_reason(),
-              true);
+      case Http1Parser::Status::error: {
+        Exchange& ex = ex_ && !ex_->over() && state_ != State::head ? *ex_ : new_exchange();
+        ex.block(BlockReason::bad_request, req_parser_->error_status(),
+                 req_parser_->error_reason(), true);
         return;
+      }
     }
   }
   update_client_reading();
@@ -221,10 +275,10 @@ void ClientSession::process_input() {
 
 void ClientSession::update_client_reading() {
   if (state_ == State::closing || client_.closing()) return;
-  bool forwarding = (state_ == State::body && !hold_body_) || state_ == State::raw;
+  bool forwarding = state_ == State::body || state_ == State::raw;
   // Reads stay on while a request is in flight (a pipelined one just waits in inbuf_):
   // toggling them per request costs two epoll_ctl calls.
-  bool want = state_ != State::closing && inbuf_.size() < kMaxBufferedInput &&
+  bool want = inbuf_.size() < kMaxBufferedInput &&
               !(forwarding && up_ && up_->queued() > Transport::kHighWater);
   if (want) {
     client_.start_reading();
@@ -236,61 +290,23 @@ void ClientSession::update_client_reading() {
 // ---- request ------------------------------------------------------------------------
 
 void ClientSession::on_request_head() {
-  req_ = req_parser_->take_head();
-  snap_ = worker_.snapshot();
-  request_id_ = worker_.next_request_id();
-  started_ = std::chrono::steady_clock::now();
-  Metrics& m = worker_.mutable_metrics();
-  if (!arrival_.tunnel && req_.method == "CONNECT") {
-    on_connect_request();
+  MessageHead head = req_parser_->take_head();
+  Exchange& ex = new_exchange();
+  if (!arrival_.tunnel && head.method == "CONNECT") {
+    on_connect_request(head);
     return;
   }
-  m.add(m.requests);
-  if (req_.method == "CONNECT") {
-    block(BlockReason::bad_request, 400, "CONNECT inside a tunnel", true);
-    return;
+  if (!ex.request_head(std::move(head))) return;  // refused: client_refusal set the state
+  const MessageHead& req = ex.request();
+  if (req.has_body()) {
+    auto expect = req.header("expect");
+    if (expect && expect->find("100-continue") != std::string::npos) client_.write(kContinue);
   }
-  verdict_ = evaluate_request(*snap_, req_, arrival_);
-  if (!verdict_.findings.empty()) m.add(m.dlp_findings, verdict_.findings.size());
-  if (verdict_.block) {
-    // A refused request's body is read and dropped so the connection stays usable.
-    block(*verdict_.block, verdict_.status, verdict_.detail,
-          verdict_.status != 403 || !req_.keep_alive || (req_.has_body() && req_.header("expect")),
-          verdict_.findings);
-    return;
-  }
-  log_warn(log_level(), facts(), "outbound", verdict_.findings);
-
-  if (verdict_.body_dlp != config::DlpAction::off && req_.has_body() && snap_->scanner) {
-    bool too_large = req_.content_length && *req_.content_length > verdict_.max_body_bytes;
-    if (too_large && !verdict_.stream_large_bodies &&
-        verdict_.body_dlp == config::DlpAction::block) {
-      block(BlockReason::body_too_large, 403,
-            "body of " + std::to_string(*req_.content_length) + " bytes exceeds dlp.max_body_bytes",
-            true);
-      return;
-    }
-    out_scan_ = std::make_unique<BodyInspector>(*snap_->scanner, dlp::Direction::outbound, "body",
-                                                req_.header("content-encoding"), kMaxDecodedBody);
-    // "block" means nothing leaves before the scan said yes: hold the body (bounded, and
-    // drawn from the process budget: a declared length is taken at once).
-    hold_body_ = verdict_.body_dlp == config::DlpAction::block && !too_large;
-    if (hold_body_ && !body_lease_.resize(req_.content_length.value_or(0))) {
-      respond_busy();
-      return;
-    }
-  }
-  if (req_.has_body()) {
-    auto expect = req_.header("expect");
-    if (expect && expect->find("100-continue") != std::string::npos)
-      client_.write(kContinue);
-  }
-  log_request(log_level(), facts());
-
   state_ = State::dialing;
   arm_deadline();
-  std::string key = UpstreamConn::pool_key(verdict_.target, verdict_.upstream_tls,
-                                           verdict_.route && verdict_.route->allow_private);
+  const Verdict& v = ex.verdict();
+  std::string key =
+      UpstreamConn::pool_key(v.target, v.upstream_tls, v.route && v.route->allow_private);
   if (UpstreamConn* idle = worker_.take_idle(key)) {
     up_ = idle;
     up_->attach(this);
@@ -303,23 +319,22 @@ void ClientSession::on_request_head() {
 }
 
 void ClientSession::dial() {
-  bool allow_private = verdict_.route && verdict_.route->allow_private;
+  const Verdict& v = ex_->verdict();
   reused_upstream_ = false;
-  up_ = UpstreamConn::create(worker_, verdict_.target, verdict_.upstream_tls, allow_private, this);
+  up_ = UpstreamConn::create(worker_, v.target, v.upstream_tls, v.route && v.route->allow_private,
+                             this);
   up_->start();
 }
 
 bool ClientSession::retry_on_fresh_connection() {
   // A pooled connection the server closed while idle fails before any response byte.
   // A request without a body can be sent again as it was, on a new connection.
-  if (!reused_upstream_ || response_head_sent_ || req_.has_body() || verdict_.websocket ||
+  if (!reused_upstream_ || !ex_ || ex_->over() || ex_->response_started() ||
+      ex_->request().has_body() || ex_->verdict().websocket ||
       (state_ != State::awaiting_response && state_ != State::body)) {
     return false;
   }
-  if (up_) {
-    up_->close();
-    up_ = nullptr;
-  }
+  close_upstream();
   retrying_ = true;
   state_ = State::dialing;
   arm_deadline();
@@ -327,20 +342,14 @@ bool ClientSession::retry_on_fresh_connection() {
   return true;
 }
 
-void ClientSession::on_connect_request() {
-  Metrics& m = worker_.mutable_metrics();
-  m.add(m.connects);
-  verdict_ = evaluate_connect(*snap_, req_.target);
-  if (verdict_.block) {
-    block(*verdict_.block, verdict_.status, verdict_.detail, true, verdict_.findings);
-    return;
-  }
-  arrival_.tunnel = verdict_.target;
+void ClientSession::on_connect_request(const MessageHead& head) {
+  if (!ex_->connect(head)) return;
+  arrival_.tunnel = ex_->verdict().target;
   client_.write(kConnectEstablished);
   // The CONNECT parser is spent (llhttp treats the rest as another protocol).
   req_parser_ = std::make_unique<Http1Parser>(Http1Parser::Kind::request);
   req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
-  reset_exchange();
+  ex_.reset();
   state_ = State::tunnel_choice;
   arm_deadline();
 }
@@ -364,100 +373,82 @@ void ClientSession::choose_tunnel_protocol(std::string_view first_bytes) {
 
 void ClientSession::on_request_body(std::string_view chunk) {
   if (state_ != State::body) return;  // discard: a refused request's body
-  body_bytes_ += chunk.size();
-  bytes_up_ += chunk.size();
-  if (out_scan_) {
-    std::vector<dlp::Finding> found;
-    bool readable = out_scan_->feed(chunk, found);
-    if (!judge_outbound_body(readable, found)) return;
-  }
-  if (hold_body_) {
-    std::string framed = req_.chunked ? chunk_frame(chunk) : std::string(chunk);
-    if (body_bytes_ > body_lease_.held() && body_bytes_ <= verdict_.max_body_bytes &&
-        !body_lease_.resize(body_bytes_)) {
-      respond_busy();  // a chunked body grew past what the budget has left
-      return;
-    }
-    if (body_bytes_ > verdict_.max_body_bytes) {
-      if (!verdict_.stream_large_bodies) {
-        block(BlockReason::body_too_large, 403, "request body exceeds dlp.max_body_bytes", true);
-        return;
-      }
-      // The route opted into streaming: release what was held and stream the rest.
-      hold_body_ = false;
-      send_request_head();
-      for (const auto& piece : held_) up_->write(piece);
-      held_.clear();
-      body_lease_.reset();
-      up_->write(framed);
-      return;
-    }
-    held_.push_back(std::move(framed));
-    return;
-  }
-  if (req_.chunked) {
-    up_->write(chunk_frame(chunk));
-  } else {
-    up_->write(chunk);
-  }
-}
-
-bool ClientSession::judge_outbound_body(bool readable, std::vector<dlp::Finding>& found) {
-  bool blocking_mode = verdict_.body_dlp == config::DlpAction::block;
-  if (!readable && blocking_mode) {
-    block(BlockReason::dlp_outbound, 403, "unreadable request body: " + out_scan_->error(), true);
-    return false;
-  }
-  const bool blocks = judge_findings(verdict_.route->dlp, dlp::Direction::outbound, found);
-  if (found.empty()) return true;
-  Metrics& m = worker_.mutable_metrics();
-  m.add(m.dlp_findings, found.size());
-  if (blocking_mode && blocks) {
-    block(BlockReason::dlp_outbound, 403, "secret in request body", true, found);
-    return false;
-  }
-  log_warn(log_level(), facts(), "outbound", found);
-  return true;
+  ex_->request_body(chunk);
 }
 
 void ClientSession::on_request_end() {
   if (state_ == State::discard) {
-    reset_exchange();
+    ex_.reset();
+    if (draining_) {
+      close_client();
+      return;
+    }
+    req_parser_->resume_next();
     state_ = State::head;
     arm_deadline();
     return;
   }
   if (state_ != State::body) return;
-  if (out_scan_) {
-    std::vector<dlp::Finding> found;
-    bool readable = out_scan_->finish(found);
-    if (!judge_outbound_body(readable, found)) return;
-  }
-  if (hold_body_) {
-    send_request_head();
-    for (const auto& piece : held_) up_->write(piece);
-    held_.clear();
-    hold_body_ = false;
-    body_lease_.reset();
-  }
-  if (req_.chunked) up_->write(kLastChunk);
-  request_sent_ = true;
+  if (!ex_->request_end()) return;
   state_ = State::awaiting_response;
   arm_deadline();
 }
 
-void ClientSession::send_request_head() {
-  UpstreamRequestHead uh;
-  uh.origin_target = verdict_.origin_target;
-  std::string host = verdict_.target.host_header(verdict_.upstream_tls ? 443 : 80);
-  uh.host_header = host;
-  uh.inject_name = verdict_.inject_name;
-  uh.inject_value = injected_value(verdict_);
-  uh.websocket = verdict_.websocket;
-  if (verdict_.accept_encoding) uh.accept_encoding = *verdict_.accept_encoding;
-  std::string head = serialize_request_head(req_, uh);
-  bytes_up_ += head.size();
-  up_->write(head);
+// ---- the exchange's output, framed for HTTP/1.1 ---------------------------------------
+
+void ClientSession::upstream_head(const MessageHead& head, const UpstreamRequestHead& wire) {
+  up_->write(serialize_request_head(head, wire));
+}
+
+void ClientSession::upstream_body(std::string_view bytes) {
+  if (ex_->request().chunked) {
+    up_->write(chunk_frame(bytes));
+  } else {
+    up_->write(bytes);
+  }
+}
+
+void ClientSession::upstream_end(const std::vector<Header>&) {
+  if (ex_->request().chunked) up_->write(kLastChunk);
+}
+
+void ClientSession::client_head(const MessageHead& head) {
+  if (head.status < 200) {  // 1xx, and the 101 of a WebSocket
+    client_.write(serialize_response_head(head, false));
+    return;
+  }
+  bool eof_delimited = !head.chunked && !head.content_length && resp_parser_->needs_eof();
+  close_after_ = close_after_ || !ex_->request().keep_alive || eof_delimited;
+  client_.write(serialize_response_head(head, close_after_));
+}
+
+void ClientSession::client_body(std::string_view bytes) {
+  if (ex_->response().chunked) {
+    client_.write(chunk_frame(bytes));
+  } else {
+    client_.write(bytes);
+  }
+}
+
+void ClientSession::client_end(const std::vector<Header>&) {
+  if (ex_->response().chunked) client_.write(kLastChunk);
+}
+
+void ClientSession::client_refusal(const LocalResponse& answer) {
+  close_upstream();
+  client_.write(serialize_local(answer));
+  // Only a refused head may keep the connection: its body is read away first.
+  if (answer.close || (state_ != State::head && state_ != State::dialing)) {
+    state_ = State::closing;
+    client_.close_after_flush();
+    return;
+  }
+  state_ = State::discard;
+  arm_deadline();
+}
+
+void ClientSession::client_cut() {
+  abort_all();
 }
 
 // ---- upstream -----------------------------------------------------------------------
@@ -468,17 +459,16 @@ void ClientSession::on_upstream_ready(UpstreamConn& up) {
   arm_deadline();
   resp_parser_ = std::make_unique<Http1Parser>(Http1Parser::Kind::response);
   resp_parser_->set_body_sink([this](std::string_view c) { on_response_body(c); });
-  if (req_.method == "HEAD") resp_parser_->expect_no_body();
+  if (ex_->request().method == "HEAD") resp_parser_->expect_no_body();
   CorkScope cork(up.transport());
-  if (retrying_) {  // the bodyless request was already read completely
+  if (retrying_) {  // the bodyless request was already read completely: sent again whole
     retrying_ = false;
-    send_request_head();
-    request_sent_ = true;
+    ex_->upstream_ready();
     state_ = State::awaiting_response;
     arm_deadline();
     return;
   }
-  if (!hold_body_) send_request_head();
+  ex_->upstream_ready();
   process_input();
 }
 
@@ -504,61 +494,33 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
       case Http1Parser::Status::need_more:
         return;
       case Http1Parser::Status::head: {
-        resp_ = resp_parser_->take_head();
-        if (resp_.status == 101 && verdict_.websocket) {
-          // The request offered no extension (Sec-WebSocket-Extensions is never forwarded):
-          // an upstream that negotiates one anyway would send frames the gates cannot read.
-          if (resp_.header("sec-websocket-extensions")) {
-            respond_error(502, "Bad Gateway", "upstream negotiated a WebSocket extension");
-            return;
-          }
-          client_.write(serialize_response_head(resp_, false));
-          response_head_sent_ = true;
+        MessageHead resp = resp_parser_->take_head();
+        const bool websocket = resp.status == 101 && ex_->verdict().websocket;
+        if (!ex_->response_head(std::move(resp))) return;
+        if (websocket) {
           state_ = State::raw;
           arm_deadline();
-          start_ws_inspection();
           if (!data.empty()) relay_ws_to_client(data);
           if (state_ == State::raw) process_input();  // WebSocket bytes the client sent early
           return;
         }
-        if (resp_.status < 200) {  // 100/103: pass on, the final response follows
-          client_.write(serialize_response_head(resp_, false));
-          break;
-        }
-        bool eof_delimited = !resp_.chunked && !resp_.content_length && resp_parser_->needs_eof();
-        close_after_ = close_after_ || !req_.keep_alive || eof_delimited;
-        std::string head = serialize_response_head(resp_, close_after_);
-        bytes_down_ += head.size();
-        client_.write(head);
-        response_head_sent_ = true;
-        if (verdict_.route && verdict_.route->dlp.inbound != config::DlpAction::off &&
-            snap_->scanner) {
-          in_scan_ = std::make_unique<BodyInspector>(
-              *snap_->scanner, dlp::Direction::inbound, "response_body",
-              resp_.header("content-encoding"), kMaxDecodedBody);
-        }
         break;
       }
       case Http1Parser::Status::message_end:
-        if (resp_.status < 200) {
+        if (ex_->response().status < 200) {
           resp_parser_->resume_next();
-          if (req_.method == "HEAD") resp_parser_->expect_no_body();
+          if (ex_->request().method == "HEAD") resp_parser_->expect_no_body();
           break;
         }
-        if (!release_response_tail()) return;
-        if (resp_.chunked) client_.write(kLastChunk);
+        if (!ex_->response_end()) return;
         if (!data.empty()) close_after_ = true;  // junk after the response: no reuse
         finish_exchange();
         return;
       case Http1Parser::Status::upgrade:
       case Http1Parser::Status::error:
         worker_.mutable_metrics().add(worker_.mutable_metrics().upstream_errors);
-        if (!response_head_sent_) {
-          respond_error(502, "Bad Gateway",
-                        "upstream sent a malformed response: " + resp_parser_->error_reason());
-        } else {
-          abort_all();
-        }
+        close_upstream();
+        ex_->upstream_error(502, "upstream sent a malformed response: " + resp_parser_->error_reason());
         return;
     }
   }
@@ -566,89 +528,31 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
 
 void ClientSession::on_response_body(std::string_view chunk) {
   if (state_ == State::closing) return;
-  bytes_down_ += chunk.size();
-  resp_body_bytes_ += chunk.size();
-  const bool blocking_mode = in_scan_ && verdict_.route->dlp.inbound == config::DlpAction::block;
-  if (in_scan_) {
-    std::vector<dlp::Finding> found;
-    const bool readable = in_scan_->feed(chunk, found);
-    if (!judge_inbound(readable, found, "response stream cut")) return;
-  }
-  // The final bytes of a sized body wait for release_response_tail. (A chunked body's
-  // end is its last-chunk marker, which waits the same way; a body that ends with the
-  // connection has no known end to hold back. The client side is corked while one
-  // upstream read is handled, so today the final read's bytes would wait anyway; the
-  // hold keeps that true whatever the transport batches.)
-  if (blocking_mode && !resp_.chunked && resp_.content_length &&
-      resp_body_bytes_ == *resp_.content_length) {
-    const size_t keep = std::min(kResponseHold, chunk.size());
-    resp_tail_.assign(chunk.substr(chunk.size() - keep));
-    chunk.remove_suffix(keep);
-  }
-  if (chunk.empty()) {
-  } else if (resp_.chunked) {
-    client_.write(chunk_frame(chunk));
-  } else {
-    client_.write(chunk);
-  }
+  if (!ex_->response_body(chunk)) return;
   if (client_.queued() > Transport::kHighWater && up_) up_->pause();
-}
-
-bool ClientSession::judge_inbound(bool readable, std::vector<dlp::Finding>& found, std::string_view cut) {
-  Metrics& m = worker_.mutable_metrics();
-  const bool blocks = judge_findings(verdict_.route->dlp, dlp::Direction::inbound, found);
-  if (!found.empty()) m.add(m.dlp_findings, found.size());
-  if (verdict_.route->dlp.inbound == config::DlpAction::block && (!readable || blocks)) {
-    // The head is already out: cutting the stream is the only signal left.
-    m.block(BlockReason::dlp_inbound);
-    log_block(log_level(), facts(), BlockReason::dlp_inbound,
-              readable ? std::string(cut) : "unreadable response body: " + in_scan_->error(), found);
-    abort_all();
-    return false;
-  }
-  if (!found.empty() && !warned_inbound_) {
-    log_warn(log_level(), facts(), "inbound", found);
-    warned_inbound_ = true;
-  }
-  return true;
-}
-
-bool ClientSession::release_response_tail() {
-  if (in_scan_) {
-    std::vector<dlp::Finding> found;
-    const bool readable = in_scan_->finish(found);
-    if (!judge_inbound(readable, found, "response stream cut before its last bytes")) return false;
-    in_scan_.reset();
-  }
-  if (!resp_tail_.empty()) {
-    client_.write(resp_tail_);
-    resp_tail_.clear();
-  }
-  return true;
 }
 
 void ClientSession::on_upstream_eof(UpstreamConn& up) {
   if (&up != up_) return;
   if (state_ == State::raw) {
-    up_->close();
-    up_ = nullptr;
+    close_upstream();
     state_ = State::closing;
     client_.close_after_flush();
     return;
   }
-  if (resp_parser_ && response_head_sent_ && resp_parser_->finish()) {
+  if (resp_parser_ && ex_->response_started() && resp_parser_->finish()) {
     close_after_ = true;  // the body ended with the connection
-    if (!release_response_tail()) return;
+    if (!ex_->response_end()) return;
     finish_exchange();
     return;
   }
   if (retry_on_fresh_connection()) return;
   worker_.mutable_metrics().add(worker_.mutable_metrics().upstream_errors);
-  if (!response_head_sent_ && state_ != State::closing) {
-    respond_error(502, "Bad Gateway", "upstream closed the connection before responding");
-  } else {
-    abort_all();  // mid-response: the client must not mistake a truncated body for a whole one
-  }
+  if (state_ == State::closing) return;
+  close_upstream();
+  // Mid-response the exchange cuts: the client must not mistake a truncated body for a
+  // whole one.
+  ex_->upstream_error(502, "upstream closed the connection before responding");
 }
 
 void ClientSession::on_upstream_failed(UpstreamConn& up, UpstreamConn::Failure kind,
@@ -658,16 +562,13 @@ void ClientSession::on_upstream_failed(UpstreamConn& up, UpstreamConn::Failure k
   if (state_ == State::closing) return;
   if (kind != UpstreamConn::Failure::ssrf && retry_on_fresh_connection()) return;
   if (kind == UpstreamConn::Failure::ssrf) {
-    block(BlockReason::ssrf_blocked, 403, why, !req_.keep_alive || state_ != State::dialing);
+    ex_->block(BlockReason::ssrf_blocked, 403, why,
+               !ex_->request().keep_alive || state_ != State::dialing);
     if (state_ == State::discard) process_input();
     return;
   }
   worker_.mutable_metrics().add(worker_.mutable_metrics().upstream_errors);
-  if (response_head_sent_) {
-    abort_all();
-    return;
-  }
-  respond_error(502, "Bad Gateway", why);
+  ex_->upstream_error(502, why);
 }
 
 void ClientSession::on_upstream_drained(UpstreamConn& up) {
@@ -679,6 +580,10 @@ void ClientSession::on_upstream_drained(UpstreamConn& up) {
 }
 
 void ClientSession::on_drained(Transport&) {
+  if (state_ == State::h2) {
+    h2_->on_client_drained();
+    return;
+  }
   touch();
   if (up_ && up_->paused() && !up_->closing() &&
       (state_ == State::awaiting_response || state_ == State::body || state_ == State::raw)) {
@@ -688,231 +593,72 @@ void ClientSession::on_drained(Transport&) {
 
 // ---- WebSocket ----------------------------------------------------------------------
 
-void ClientSession::start_ws_inspection() {
-  // What the gates need of the route, copied: the exchange's snapshot is released so a
-  // long-lived WebSocket does not pin an old config.
-  if (verdict_.route && snap_->scanner) {
-    ws_dlp_ = verdict_.route->dlp;
-    ws_rule_ = verdict_.route->id;
-    if (ws_dlp_.outbound != config::DlpAction::off)
-      ws_out_ = std::make_unique<WsMessageGate>(ws_dlp_.max_body_bytes);
-    if (ws_dlp_.inbound != config::DlpAction::off)
-      ws_in_ = std::make_unique<WsMessageGate>(ws_dlp_.max_body_bytes);
-  }
-  out_scan_.reset();
-  in_scan_.reset();
-  verdict_.route = nullptr;
-  snap_.reset();
-}
-
-bool ClientSession::gate_ws(WsMessageGate& gate, std::string_view bytes, dlp::Direction dir,
-                            std::string& out) {
-  const bool outbound = dir == dlp::Direction::outbound;
-  const config::DlpAction action = outbound ? ws_dlp_.outbound : ws_dlp_.inbound;
-  const dlp::Scanner* scanner = worker_.snapshot()->scanner.get();
-  std::vector<dlp::Finding> found;
-  auto judge = [&](const WsMessage& m) {
-    if (!scanner) return action != config::DlpAction::block;  // fail closed
-    auto f = scanner->scan(m.payload, dir, "ws_frame");
-    const bool refuse = judge_findings(ws_dlp_, dir, f);
-    found.insert(found.end(), f.begin(), f.end());
-    return !refuse;
-  };
-  WsMessageGate::Outcome outcome = gate.feed(bytes, judge, out);
-  Metrics& m = worker_.mutable_metrics();
-  if (!found.empty()) m.add(m.dlp_findings, found.size());
-  std::string why;
-  if (outcome != WsMessageGate::Outcome::ok) {
-    why = outcome == WsMessageGate::Outcome::refused ? "WebSocket message cut" : gate.error();
-  } else if (!ws_lease_.resize((ws_out_ ? ws_out_->held() : 0) + (ws_in_ ? ws_in_->held() : 0))) {
-    why = "WebSocket message cut: held bodies reached --max-buffered";
-    m.add(m.buffer_refusals);
-  }
-  if (!why.empty()) {
-    BlockReason reason = outbound ? BlockReason::dlp_outbound : BlockReason::dlp_inbound;
-    m.block(reason);
-    log_block(log_level(), facts(), reason, why, found);
-    abort_all();
-    return false;
-  }
-  log_warn(log_level(), facts(), outbound ? "outbound" : "inbound", found);
-  return true;
-}
-
 void ClientSession::relay_ws_to_upstream(std::string_view data) {
   if (!up_) return;
-  if (ws_out_) {
-    std::string out;
-    if (!gate_ws(*ws_out_, data, dlp::Direction::outbound, out)) return;
-    bytes_up_ += out.size();
-    if (!out.empty()) up_->write(out);
-    return;
-  }
-  bytes_up_ += data.size();
-  up_->write(data);
+  std::string out;
+  if (!ex_->ws_to_upstream(data, out)) return;
+  if (!out.empty()) up_->write(out);
 }
 
 void ClientSession::relay_ws_to_client(std::string_view data) {
-  if (ws_in_) {
-    std::string out;
-    if (!gate_ws(*ws_in_, data, dlp::Direction::inbound, out)) return;
-    bytes_down_ += out.size();
-    if (!out.empty()) client_.write(out);
-  } else {
-    bytes_down_ += data.size();
-    client_.write(data);
-  }
+  std::string out;
+  if (!ex_->ws_to_client(data, out)) return;
+  if (!out.empty()) client_.write(out);
   if (client_.queued() > Transport::kHighWater && up_) up_->pause();
 }
 
 // ---- endings ------------------------------------------------------------------------
 
 void ClientSession::finish_exchange() {
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  Metrics& m = worker_.mutable_metrics();
-  m.observe_latency(seconds);
-  m.add(m.bytes_up, bytes_up_);
-  m.add(m.bytes_down, bytes_down_);
-  log_response(log_level(), facts(), resp_.status, bytes_up_, bytes_down_, seconds);
-  if (!request_sent_) close_after_ = true;  // the upstream answered before the body ended
+  ex_->finish();
+  if (!ex_->request_sent()) close_after_ = true;  // the upstream answered before the body ended
   // An upgrade the upstream declined leaves the request parser in upgrade mode.
-  if (req_.upgrade) close_after_ = true;
+  if (ex_->request().upgrade) close_after_ = true;
   UpstreamConn* up = up_;
   up_ = nullptr;
   if (up) {
     up->detach();
-    bool reusable =
-        request_sent_ && resp_.keep_alive && !resp_parser_->needs_eof() && !close_after_;
+    bool reusable = ex_->request_sent() && ex_->response().keep_alive &&
+                    !resp_parser_->needs_eof() && !close_after_;
     if (reusable) {
       up->release_to_pool();
     } else {
       up->close();
     }
   }
-  if (close_after_ || !req_.keep_alive) {
-    state_ = State::closing;
-    client_.close_after_flush();
+  if (close_after_ || !ex_->request().keep_alive) {
+    close_client();
     return;
   }
-  reset_exchange();
+  ex_.reset();  // a new request gets a new exchange; an idle connection holds no config
+  resp_parser_.reset();
+  req_parser_->resume_next();
   state_ = State::head;
   arm_deadline();
   process_input();  // a pipelined request may already be waiting
 }
 
-void ClientSession::reset_exchange() {
-  verdict_ = Verdict{};
-  resp_parser_.reset();
-  resp_ = MessageHead{};
-  out_scan_.reset();
-  in_scan_.reset();
-  hold_body_ = false;
-  held_.clear();
-  body_bytes_ = 0;
-  request_sent_ = false;
-  reused_upstream_ = false;
-  retrying_ = false;
-  response_head_sent_ = false;
-  close_after_ = false;
-  warned_inbound_ = false;
-  resp_body_bytes_ = 0;
-  resp_tail_.clear();
-  bytes_up_ = 0;
-  bytes_down_ = 0;
-  body_lease_.reset();
-  req_parser_->resume_next();
-  snap_.reset();  // last: the scans above point into it. An idle connection holds no config.
-}
-
-void ClientSession::block(BlockReason reason, int status, std::string_view detail, bool close,
-                          const std::vector<dlp::Finding>& findings) {
-  Metrics& m = worker_.mutable_metrics();
-  m.block(reason);
-  log_block(log_level(), facts(), reason, detail, findings);
+void ClientSession::close_upstream() {
   if (up_) {
     up_->close();
     up_ = nullptr;
   }
-  if (response_head_sent_) {
-    abort_all();
-    return;
-  }
-  BlockInfo info;
-  info.reason = reason;
-  info.status = status;
-  info.host = verdict_.target.host;
-  if (verdict_.route) info.rule = verdict_.route->id;
-  info.request_id = request_id_;
-  client_.write(render_block(info, close));
-  held_.clear();
-  body_lease_.reset();
-  if (close) {
-    state_ = State::closing;
-    client_.close_after_flush();
-    return;
-  }
-  state_ = State::discard;
-  arm_deadline();
-}
-
-void ClientSession::respond_error(int status, std::string_view reason_text,
-                                  std::string_view detail) {
-  if (log_level() != config::LogLevel::off) {
-    log::warn("egress_upstream_error", {{"request_id", request_id_},
-                                        {"host", verdict_.target.host},
-                                        {"port", verdict_.target.port},
-                                        {"status", status},
-                                        {"detail", std::string(detail)}});
-  }
-  if (up_) {
-    up_->close();
-    up_ = nullptr;
-  }
-  held_.clear();
-  body_lease_.reset();
-  std::string body = "egress: upstream error: " + std::string(detail) + "\n";
-  client_.write(simple_response(status, reason_text, "text/plain", body, true));
-  state_ = State::closing;
-  client_.close_after_flush();
-}
-
-void ClientSession::respond_busy() {
-  Metrics& m = worker_.mutable_metrics();
-  m.add(m.buffer_refusals);
-  if (log_level() != config::LogLevel::off) {
-    log::warn("egress_buffer_full", {{"request_id", request_id_},
-                                     {"host", verdict_.target.host},
-                                     {"buffered_bytes", worker_.shared().budget->in_use()},
-                                     {"cap", worker_.shared().budget->cap()}});
-  }
-  if (up_) {
-    up_->close();
-    up_ = nullptr;
-  }
-  held_.clear();
-  body_lease_.reset();
-  client_.write(simple_response(503, "Service Unavailable", "text/plain",
-                                "egress: too many request bodies held for scanning; retry\n", true,
-                                "Retry-After: 1\r\n"));
-  state_ = State::closing;
-  client_.close_after_flush();
 }
 
 void ClientSession::abort_all() {
   state_ = State::closing;
-  held_.clear();
-  body_lease_.reset();
-  ws_lease_.reset();
-  if (up_) {
-    up_->close();
-    up_ = nullptr;
-  }
+  if (h2_) h2_->on_client_eof();
+  if (ex_) ex_->abandon();
+  close_upstream();
   client_.close();
 }
 
 void ClientSession::on_eof(Transport&) {
   if (state_ == State::closing) return;
+  if (state_ == State::h2) {
+    abort_all();  // streams still open are cut; their upstreams must not see a partial request
+    return;
+  }
   bool idle = state_ == State::head && !req_parser_->in_message() && inbuf_.empty();
   if (idle || state_ == State::tunnel_choice) {
     state_ = State::closing;
@@ -933,10 +679,9 @@ void ClientSession::on_error(Transport&, std::string_view why) {
 }
 
 void ClientSession::on_closed(Transport&) {
-  if (up_) {
-    up_->close();
-    up_ = nullptr;
-  }
+  if (h2_) h2_->on_client_eof();
+  worker_.remove_session(this);
+  close_upstream();
   worker_.mutable_metrics().active_connections.fetch_sub(1, std::memory_order_relaxed);
   delete this;
 }

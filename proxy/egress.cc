@@ -47,7 +47,45 @@ struct Control {
   // thousands of routes) then runs on the thread pool, never on an event loop.
   std::vector<std::shared_ptr<const Snapshot>> retired;
   uv_timer_t reclaim{};
+  // SIGTERM/SIGINT: workers drain; the process exits when no connection is left or the
+  // grace period (--timeout drain=) ends. A second signal exits at once.
+  bool draining = false;
+  uint64_t drain_deadline = 0;
+  uint64_t drain_ms = 0;
+  uv_timer_t drain_check{};
 };
+
+int64_t open_connections(const Control& c) {
+  int64_t n = 0;
+  for (const auto& w : c.workers) n += w->metrics().active_connections.load(std::memory_order_relaxed);
+  return n;
+}
+
+void start_drain(Control& c, int signum) {
+  if (c.draining) {
+    log::info("egress_stopping", {{"signal", signum}, {"drain", "abandoned"}});
+    uv_stop(&c.loop);
+    return;
+  }
+  c.draining = true;
+  log::info("egress_draining", {{"signal", signum},
+                                {"connections", open_connections(c)},
+                                {"grace_seconds", static_cast<double>(c.drain_ms) / 1000.0}});
+  for (auto& w : c.workers) w->drain();
+  c.drain_deadline = uv_now(&c.loop) + c.drain_ms;
+  uv_timer_init(&c.loop, &c.drain_check);
+  c.drain_check.data = &c;
+  uv_timer_start(
+      &c.drain_check,
+      [](uv_timer_t* t) {
+        auto* ctl = static_cast<Control*>(t->data);
+        const int64_t left = open_connections(*ctl);
+        if (left > 0 && uv_now(&ctl->loop) < ctl->drain_deadline) return;
+        log::info("egress_stopping", {{"connections_cut", left}});
+        uv_stop(&ctl->loop);
+      },
+      20, 20);
+}
 
 // Snapshots no exchange holds any more go to the thread pool to be freed.
 void reclaim_snapshots(Control& c) {
@@ -221,7 +259,9 @@ int run_egress(const EgressOptions& o) {
   if (!ca) return fail("ca", ca.error());
   ProxyShared shared;
   shared.ca = std::make_shared<const tls::CertificateAuthority>(std::move(ca.value()));
-  auto client_ctx = tls::make_client_facing_ctx();
+  tls::ClientFacingOptions client_options;
+  client_options.enable_h2 = true;  // ALPN h2 and http/1.1 on the bump (SPEC §4.2.3)
+  auto client_ctx = tls::make_client_facing_ctx(client_options);
   if (!client_ctx) return fail("tls", client_ctx.error());
   shared.client_ctx = std::move(client_ctx.value());
   auto upstream_ctx = tls::make_upstream_ctx(o.upstream_ca);
@@ -263,11 +303,8 @@ int run_egress(const EgressOptions& o) {
   uv_signal_start(
       &c.sighup, [](uv_signal_t* h, int) { start_reload(*static_cast<Control*>(h->data)); },
       SIGHUP);
-  auto stop = [](uv_signal_t* h, int signum) {
-    auto* ctl = static_cast<Control*>(h->data);
-    log::info("egress_stopping", {{"signal", signum}});
-    uv_stop(&ctl->loop);
-  };
+  c.drain_ms = timeouts.drain_ms;
+  auto stop = [](uv_signal_t* h, int signum) { start_drain(*static_cast<Control*>(h->data), signum); };
   uv_signal_init(&c.loop, &c.sigterm);
   c.sigterm.data = &c;
   uv_signal_start(&c.sigterm, stop, SIGTERM);

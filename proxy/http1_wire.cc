@@ -11,24 +11,6 @@
 namespace bottle::proxy {
 namespace {
 
-// Names listed in "Connection: a, b" are hop-by-hop for this message.
-std::vector<std::string> connection_tokens(const MessageHead& head) {
-  std::vector<std::string> out;
-  auto v = head.header("connection");
-  if (!v) return out;  // the common case allocates nothing
-  std::string_view s = *v;
-  while (!s.empty()) {
-    size_t comma = s.find(',');
-    std::string_view tok = s.substr(0, comma);
-    while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
-    while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
-    if (!tok.empty()) out.push_back(ascii_lower(tok));
-    if (comma == std::string_view::npos) break;
-    s.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 // `name` as sent (any case); conn_tokens are lower-case.
 bool dropped(std::string_view name, const std::vector<std::string>& conn_tokens) {
   if (is_hop_by_hop(name) || header_name_equals(name, "content-length")) return true;
@@ -45,6 +27,23 @@ void append_framing(std::string& out, const MessageHead& head) {
 }
 
 }  // namespace
+
+std::vector<std::string> connection_tokens(const MessageHead& head) {
+  std::vector<std::string> out;
+  auto v = head.header("connection");
+  if (!v) return out;  // the common case allocates nothing
+  std::string_view s = *v;
+  while (!s.empty()) {
+    size_t comma = s.find(',');
+    std::string_view tok = s.substr(0, comma);
+    while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
+    while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+    if (!tok.empty()) out.push_back(ascii_lower(tok));
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return out;
+}
 
 bool is_hop_by_hop(std::string_view n) {
   static constexpr std::array<std::string_view, 9> kNames = {
@@ -108,6 +107,12 @@ std::string serialize_response_head(const MessageHead& head, bool close) {
   }
   out.append("\r\n");
   return out;
+}
+
+std::string serialize_local(const LocalResponse& r) {
+  std::string extra;
+  for (const auto& h : r.headers) append_header(extra, h.name, h.value);
+  return simple_response(r.status, reason_phrase(r.status), r.content_type, r.body, r.close, extra);
 }
 
 }  // namespace bottle::proxy

@@ -6,15 +6,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/http/http1_parser.h"
 #include "common/http/http1_response.h"
+#include "proxy/block.h"
 
 namespace bottle::proxy {
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) plus proxy-only ones; never forwarded. The names
 // listed in a Connection header are dropped too.
 bool is_hop_by_hop(std::string_view name);  // any case
+// The names a Connection header lists (lower-case): hop-by-hop for that message.
+std::vector<std::string> connection_tokens(const MessageHead& head);
 
 struct UpstreamRequestHead {
   std::string_view origin_target;  // "/path?query"
@@ -25,6 +29,8 @@ struct UpstreamRequestHead {
   bool websocket = false;  // keep Upgrade/Connection: upgrade
   // Replaces the agent's Accept-Encoding when set.
   std::optional<std::string_view> accept_encoding;
+  // Nothing follows the head (no body, no trailers): HTTP/2 ends the stream with it.
+  bool ends_request = false;
 };
 
 // Request head for the upstream. Body framing: chunked stays chunked, Content-Length stays.
@@ -33,5 +39,8 @@ std::string serialize_request_head(const MessageHead& head, const UpstreamReques
 // Response head for the client. `close` adds Connection: close; a response that ends at
 // EOF upstream is re-framed by the caller (close) because we cannot know its length.
 std::string serialize_response_head(const MessageHead& head, bool close);
+
+// An answer of the proxy's own as a complete HTTP/1.1 response (Content-Length framed).
+std::string serialize_local(const LocalResponse& r);
 
 }  // namespace bottle::proxy

@@ -30,9 +30,11 @@ Status Timeouts::set(std::string_view text) {
     client_ms = ms;
   } else if (phase == "websocket") {
     websocket_ms = ms;
+  } else if (phase == "drain") {
+    drain_ms = ms;
   } else {
     return Error{"unknown timeout phase '" + std::string(phase) +
-                 "' (idle, connect, body, upstream, client, websocket)"};
+                 "' (idle, connect, body, upstream, client, websocket, drain)"};
   }
   return OkStatus();
 }

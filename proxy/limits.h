@@ -21,6 +21,9 @@ struct Timeouts {
                                   // (LLM APIs may think for minutes before the first byte)
   uint64_t client_ms = 60'000;    // a client that does not read the response it is sent
   uint64_t websocket_ms = 600'000;  // a WebSocket silent both ways
+  // SIGTERM: how long in-flight exchanges may take to finish before the process exits
+  // (bottle-init sends KILL 8 s after TERM).
+  uint64_t drain_ms = 5'000;
 
   // "body=30" → body_ms = 30000. Seconds may be fractional ("0.5").
   Status set(std::string_view phase_eq_seconds);

@@ -4,6 +4,28 @@
 
 namespace bottle::proxy {
 
+std::string_view abuse_name(H2Abuse a) {
+  switch (a) {
+    case H2Abuse::rapid_reset:
+      return "rapid_reset";
+    case H2Abuse::continuation_flood:
+      return "continuation_flood";
+    case H2Abuse::settings_flood:
+      return "settings_flood";
+    case H2Abuse::ping_flood:
+      return "ping_flood";
+    case H2Abuse::empty_frames:
+      return "empty_frames";
+    case H2Abuse::hpack_bomb:
+      return "hpack_bomb";
+    case H2Abuse::too_many_streams:
+      return "too_many_streams";
+    case H2Abuse::window_overflow:
+      return "window_overflow";
+  }
+  return "unknown";
+}
+
 void Metrics::observe_latency(double seconds) {
   size_t i = 0;
   while (i < kLatencyBounds.size() && seconds > kLatencyBounds[i]) ++i;
@@ -27,7 +49,9 @@ void counter(std::string& out, const char* name, const char* help, uint64_t v) {
 std::string render_metrics(const std::vector<const Metrics*>& workers,
                            const ProcessCounters& process) {
   uint64_t requests = 0, connects = 0, findings = 0, up = 0, down = 0, upstream_errors = 0,
-           sum_us = 0, refusals = 0, timeouts = 0;
+           sum_us = 0, refusals = 0, timeouts = 0, h2_conns = 0, h2_streams = 0, h2_up = 0,
+           drained = 0;
+  std::array<uint64_t, kH2AbuseCount> abuse{};
   int64_t active = 0;
   std::array<uint64_t, kBlockReasonCount> blocks{};
   std::array<uint64_t, Metrics::kLatencyBounds.size() + 1> hist{};
@@ -40,6 +64,11 @@ std::string render_metrics(const std::vector<const Metrics*>& workers,
     upstream_errors += load(m->upstream_errors);
     refusals += load(m->buffer_refusals);
     timeouts += load(m->timeouts);
+    h2_conns += load(m->h2_connections);
+    h2_streams += load(m->h2_streams);
+    h2_up += load(m->h2_upstream_connections);
+    drained += load(m->drained);
+    for (size_t i = 0; i < abuse.size(); ++i) abuse[i] += load(m->h2_abuse[i]);
     sum_us += load(m->latency_sum_us);
     active += m->active_connections.load(std::memory_order_relaxed);
     for (size_t i = 0; i < blocks.size(); ++i) blocks[i] += load(m->blocks[i]);
@@ -71,6 +100,21 @@ std::string render_metrics(const std::vector<const Metrics*>& workers,
   counter(out, "egress_buffer_refusals_total",
           "Requests answered 503 because held bodies reached --max-buffered.", refusals);
   counter(out, "egress_timeouts_total", "Exchanges closed by a phase deadline.", timeouts);
+  counter(out, "egress_h2_connections_total", "Client connections that negotiated HTTP/2.",
+          h2_conns);
+  counter(out, "egress_h2_streams_total", "Requests that arrived on HTTP/2 streams.", h2_streams);
+  counter(out, "egress_h2_upstream_connections_total",
+          "Upstream dials that offered HTTP/2 (ALPN mirrors an h2 client).", h2_up);
+  out +=
+      "# HELP egress_h2_abuse_total HTTP/2 sessions ended for abuse, by kind.\n"
+      "# TYPE egress_h2_abuse_total counter\n";
+  for (int i = 0; i < kH2AbuseCount; ++i) {
+    out += "egress_h2_abuse_total{kind=\"" + std::string(abuse_name(static_cast<H2Abuse>(i))) +
+           "\"} " + std::to_string(abuse[i]) + "\n";
+  }
+  counter(out, "egress_drained_connections_total",
+          "Client connections closed by a drain (SIGTERM) after their exchanges finished.",
+          drained);
   if (process.budget) {
     out +=
         "# HELP egress_buffered_body_bytes Body bytes held in memory now (all connections).\n"

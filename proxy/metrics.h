@@ -7,12 +7,27 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proxy/block.h"
 #include "proxy/limits.h"
 
 namespace bottle::proxy {
+
+// HTTP/2 client behaviour that ends its session (GOAWAY), counted by kind.
+enum class H2Abuse {
+  rapid_reset,        // streams opened and reset faster than they could be served (CVE-2023-44487)
+  continuation_flood, // a header block split into too many CONTINUATION frames
+  settings_flood,
+  ping_flood,
+  empty_frames,       // zero-length DATA (or header) frames that carry nothing
+  hpack_bomb,         // a header block that decodes past the header size cap
+  too_many_streams,   // more concurrent streams than SETTINGS_MAX_CONCURRENT_STREAMS
+  window_overflow,    // WINDOW_UPDATE past 2^31-1
+};
+inline constexpr int kH2AbuseCount = 8;
+std::string_view abuse_name(H2Abuse a);
 
 struct Metrics {
   // Upper bounds in seconds of the request latency histogram (last bucket is +Inf).
@@ -28,11 +43,17 @@ struct Metrics {
   std::atomic<uint64_t> upstream_errors{0};
   std::atomic<uint64_t> buffer_refusals{0};  // 503: the process-wide body budget was spent
   std::atomic<uint64_t> timeouts{0};         // exchanges closed by a phase deadline
+  std::atomic<uint64_t> h2_connections{0};   // client connections that negotiated h2
+  std::atomic<uint64_t> h2_streams{0};       // requests that arrived on h2 streams
+  std::atomic<uint64_t> h2_upstream_connections{0};  // h2-offering dials to upstreams
+  std::array<std::atomic<uint64_t>, kH2AbuseCount> h2_abuse{};
+  std::atomic<uint64_t> drained{0};  // connections closed by a drain (SIGTERM)
   std::array<std::atomic<uint64_t>, kLatencyBounds.size() + 1> latency{};
   std::atomic<uint64_t> latency_sum_us{0};
 
   void add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
   void block(BlockReason r) { add(blocks[static_cast<int>(r)]); }
+  void abuse(H2Abuse a) { add(h2_abuse[static_cast<int>(a)]); }
   void observe_latency(double seconds);
 };
 

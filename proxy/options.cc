@@ -24,7 +24,8 @@ std::variant<EgressOptions, int> parse_options(int argc, char** argv) {
   app.add_option("--upstream-ca", o.upstream_ca, "PEM bundle that replaces the system trust store");
   app.add_option("--resolve", o.resolve, "pin DNS: host:port:addr (repeatable)");
   app.add_option("--timeout", o.timeouts,
-                 "PHASE=SECONDS, repeatable: idle, connect, body, upstream, client, websocket");
+                 "PHASE=SECONDS, repeatable: idle, connect, body, upstream, client, websocket, "
+                 "drain (SIGTERM grace)");
   app.add_option("--max-buffered", o.max_buffered,
                  "bytes of bodies held in memory at once, all connections (default 256 MiB)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));

@@ -1,6 +1,6 @@
 // The request path of SPEC §4.2, as an ordered list of small stages. Everything that can
 // be decided from the request head alone is a pure function here (tests and the fuzzer
-// call it directly); the connection code runs the rest around it:
+// call it directly); exchange.h runs it and the body stages, for every protocol:
 //
 //   1. target   absolute-form URL, or origin-form + Host inside a CONNECT tunnel;
 //               tunnel authority and Host must agree              → host_mismatch
@@ -11,7 +11,7 @@
 //   5. dlp      outbound scan of the URL and every header         → dlp_outbound
 //   6. inject   the route's credential replaces the agent's header (never scanned/logged),
 //               only on a connection that is TLS to the upstream  → cleartext_credential
-//   -- in the connection (client_session.cc):
+//   -- in the exchange (exchange.cc), dialed by the protocol adapter:
 //   7. body     outbound body scan (held up to max_body_bytes)    → dlp_outbound / body_too_large
 //   8. forward  dial; the dialed address passes the SSRF guard    → ssrf_blocked
 //   9. response inbound body scan, cutting the stream on a block  → dlp_inbound

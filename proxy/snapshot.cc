@@ -42,4 +42,14 @@ Result<std::shared_ptr<const Snapshot>> load_snapshot(const std::string& path,
   return make_snapshot(std::move(routes.value()), env, generation, std::move(previous));
 }
 
+Result<std::shared_ptr<const Snapshot>> snapshot_from_yaml(std::string_view yaml,
+                                                           const config::EnvLookup& env,
+                                                           std::string_view name) {
+  config::LoadOptions opts;
+  opts.env = env;
+  auto table = config::parse_routes(yaml, name, opts);
+  if (!table) return Error{table.error()};
+  return make_snapshot(table.value(), env, 1);
+}
+
 }  // namespace bottle::proxy

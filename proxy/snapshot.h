@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/dlp/scanner.h"
@@ -29,9 +30,14 @@ Result<std::shared_ptr<const Snapshot>> load_snapshot(
     const std::string& path, const config::EnvLookup& env, uint64_t generation,
     std::shared_ptr<const Snapshot> previous = nullptr);
 
-// Same, from a table already parsed (tests, fuzzers).
+// Same, from a table already parsed.
 Result<std::shared_ptr<const Snapshot>> make_snapshot(
     std::shared_ptr<const config::RouteTable> routes, const config::EnvLookup& env,
     uint64_t generation, std::shared_ptr<const Snapshot> previous = nullptr);
+
+// Same, from routes.yaml text (tests, fuzzers); errors name `name`.
+Result<std::shared_ptr<const Snapshot>> snapshot_from_yaml(std::string_view yaml,
+                                                           const config::EnvLookup& env,
+                                                           std::string_view name = "routes.yaml");
 
 }  // namespace bottle::proxy

@@ -21,21 +21,31 @@ std::string UpstreamConn::pool_key(const Authority& target, bool tls, bool allow
 }
 
 UpstreamConn::UpstreamConn(Worker& worker, std::string key, Authority target, bool tls,
-                           bool allow_private, Owner* owner)
+                           bool allow_private, Owner* owner, bool offer_h2)
     : worker_(worker),
       key_(std::move(key)),
       target_(std::move(target)),
       tls_(tls),
       allow_private_(allow_private),
+      offer_h2_(offer_h2),
       owner_(owner),
       transport_(worker.loop(), this),
       idle_timer_(worker.loop(), [this] { close(); }) {}
 
 UpstreamConn* UpstreamConn::create(Worker& worker, const Authority& target, bool tls,
-                                   bool allow_private, Owner* owner) {
+                                   bool allow_private, Owner* owner, bool offer_h2) {
   // Deletes itself once its socket is closed (on_closed).
   return new UpstreamConn(worker, pool_key(target, tls, allow_private), target, tls, allow_private,
-                          owner);
+                          owner, offer_h2);
+}
+
+bool UpstreamConn::speaks_h2() const {
+  SSL* ssl = transport_.ssl();
+  if (!ssl) return false;
+  const uint8_t* proto = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(ssl, &proto, &len);
+  return len == 2 && proto[0] == 'h' && proto[1] == '2';
 }
 
 void UpstreamConn::start() {
@@ -111,7 +121,9 @@ void UpstreamConn::connect_to(const sockaddr* addr) {
       failed(Failure::tls, s.error());
       return;
     }
-    if (auto s = tls::offer_alpn(ssl.get(), {"http/1.1"}); !s) {
+    auto alpn = offer_h2_ ? tls::offer_alpn(ssl.get(), {"h2", "http/1.1"})
+                          : tls::offer_alpn(ssl.get(), {"http/1.1"});
+    if (auto s = alpn; !s) {
       failed(Failure::tls, s.error());
       return;
     }

@@ -34,9 +34,10 @@ class UpstreamConn final : private Transport::Handler {
 
   static std::string pool_key(const Authority& target, bool tls, bool allow_private);
 
-  // A new connection owned by `owner`; nothing happens until start().
+  // A new connection owned by `owner`; nothing happens until start(). `offer_h2`: ALPN
+  // offers h2 before http/1.1 (mirroring an h2 client); see speaks_h2() once ready.
   static UpstreamConn* create(Worker& worker, const Authority& target, bool tls, bool allow_private,
-                              Owner* owner);
+                              Owner* owner, bool offer_h2 = false);
   // Resolves and connects; the owner hears on_upstream_ready or on_upstream_failed (possibly
   // before start() returns).
   void start();
@@ -55,11 +56,13 @@ class UpstreamConn final : private Transport::Handler {
   void release_to_pool();
 
   const std::string& key() const { return key_; }
+  // The TLS handshake chose h2 (only after an h2 offer).
+  bool speaks_h2() const;
   const std::string& dialed_address() const { return dialed_; }
 
  private:
   UpstreamConn(Worker& worker, std::string key, Authority target, bool tls, bool allow_private,
-               Owner* owner);
+               Owner* owner, bool offer_h2);
   ~UpstreamConn() override = default;
 
   static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
@@ -78,6 +81,7 @@ class UpstreamConn final : private Transport::Handler {
   Authority target_;
   bool tls_;
   bool allow_private_;
+  bool offer_h2_;
   Owner* owner_;
   Transport transport_;
   LoopTimer idle_timer_;  // a pooled connection is dropped after kIdleMs unused

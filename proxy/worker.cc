@@ -70,16 +70,32 @@ void Worker::stop() {
   thread_.join();
 }
 
+void Worker::drain() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mu_);
+    drain_requested_ = true;
+  }
+  uv_async_send(&mailbox_);
+}
+
 void Worker::on_mailbox(uv_async_t* a) {
   auto* self = static_cast<Worker*>(a->data);
   std::shared_ptr<const Snapshot> next;
-  bool stop = false;
+  bool stop = false, drain = false;
   {
     std::lock_guard<std::mutex> lock(self->mailbox_mu_);
     next = std::move(self->pending_);
     stop = self->stop_requested_;
+    drain = self->drain_requested_;
   }
   if (next) self->snapshot_ = std::move(next);
+  if (drain && !self->draining_) {
+    self->draining_ = true;
+    uv_close(reinterpret_cast<uv_handle_t*>(&self->listener_), nullptr);  // no new connections
+    std::vector<ClientSession*> open(self->sessions_.begin(), self->sessions_.end());
+    for (ClientSession* s : open) s->drain();
+  }
   if (stop) uv_stop(&self->loop_);
 }
 
@@ -131,6 +147,32 @@ void Worker::forget_idle(UpstreamConn* conn) {
   auto& list = it->second;
   list.erase(std::remove(list.begin(), list.end(), conn), list.end());
   if (list.empty()) idle_.erase(it);
+}
+
+H2Upstream* Worker::h2_upstream(const std::string& key) const {
+  auto it = h2_upstreams_.find(key);
+  return it == h2_upstreams_.end() ? nullptr : it->second;
+}
+
+void Worker::set_h2_upstream(const std::string& key, H2Upstream* conn) {
+  if (conn) {
+    h2_upstreams_[key] = conn;
+  } else {
+    h2_upstreams_.erase(key);
+  }
+}
+
+// An upstream that chose http/1.1 is asked again after an hour (it may have been upgraded).
+bool Worker::upstream_is_h1(const std::string& key) const {
+  auto it = h1_only_.find(key);
+  constexpr uint64_t kRememberMs = 3'600'000;
+  return it != h1_only_.end() && uv_now(const_cast<uv_loop_t*>(&loop_)) - it->second < kRememberMs;
+}
+
+void Worker::mark_upstream_h1(const std::string& key) {
+  constexpr size_t kMaxRemembered = 4096;
+  if (h1_only_.size() >= kMaxRemembered) h1_only_.clear();
+  h1_only_[key] = uv_now(&loop_);
 }
 
 }  // namespace bottle::proxy

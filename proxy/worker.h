@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/result.h"
@@ -26,6 +27,8 @@
 namespace bottle::proxy {
 
 class UpstreamConn;
+class H2Upstream;
+class ClientSession;
 
 // Read-only after startup; shared by every worker.
 struct ProxyShared {
@@ -50,6 +53,9 @@ class Worker {
   void publish(std::shared_ptr<const Snapshot> snap);
   // Any thread: stops the loop and joins.
   void stop();
+  // Any thread: stop accepting; every connection finishes what it has in flight (h2:
+  // GOAWAY) and closes. Progress shows in metrics().active_connections.
+  void drain();
 
   const Metrics& metrics() const { return metrics_; }
 
@@ -60,11 +66,22 @@ class Worker {
   Metrics& mutable_metrics() { return metrics_; }
   tls::LeafCertCache& leaves() { return *leaves_; }
   std::string next_request_id();
+  // Open client connections, for drain().
+  void add_session(ClientSession* s) { sessions_.insert(s); }
+  void remove_session(ClientSession* s) { sessions_.erase(s); }
+  bool draining() const { return draining_; }
 
   // Upstream keep-alive pool, keyed by UpstreamConn::pool_key.
   UpstreamConn* take_idle(const std::string& key);
   void give_idle(UpstreamConn* conn);
   void forget_idle(UpstreamConn* conn);
+
+  // HTTP/2 upstreams: the shared connection per pool key, and the upstreams that
+  // answered an h2 offer with http/1.1 (not offered h2 again for a while).
+  H2Upstream* h2_upstream(const std::string& key) const;
+  void set_h2_upstream(const std::string& key, H2Upstream* conn);
+  bool upstream_is_h1(const std::string& key) const;
+  void mark_upstream_h1(const std::string& key);
 
  private:
   static void on_connection(uv_stream_t* server, int status);
@@ -82,10 +99,15 @@ class Worker {
   std::mutex mailbox_mu_;                     // guards the two fields below only
   std::shared_ptr<const Snapshot> pending_;
   bool stop_requested_ = false;
+  bool drain_requested_ = false;
+  bool draining_ = false;  // loop thread
+  std::unordered_set<ClientSession*> sessions_;
   Metrics metrics_;
   uint64_t request_counter_ = 0;
   uint32_t id_salt_ = 0;
   std::unordered_map<std::string, std::vector<UpstreamConn*>> idle_;
+  std::unordered_map<std::string, H2Upstream*> h2_upstreams_;
+  std::unordered_map<std::string, uint64_t> h1_only_;  // key → uv_now when learned
 };
 
 }  // namespace bottle::proxy

@@ -29,6 +29,8 @@ def main(path):
         if "skipped" in s:
             print(f"| {name} | skipped: {s['skipped']} | | | | | | | |")
             continue
+        if not s:
+            continue  # an h2-only row (direct-relayed): in the h2 table
         cpu = " / ".join(fmt(r.get("proxy_cpu_s"), ".2f") for r in (s, b, h))
         rss = max([r["proxy_hwm_mb"] for r in (s, b, h) if r.get("proxy_hwm_mb") is not None], default=None)
         errors = []
@@ -41,7 +43,32 @@ def main(path):
               f"{fmt(rss, '.0f')} | {'; '.join(errors) or '0'} |")
 
 
+def h2_table(path):
+    rows = [json.loads(line) for line in open(path)]
+    rows = [r for r in rows if r["scenario"] == "h2"]
+    if not rows:
+        return
+    direct = next((r.get("rps") for r in rows if r["proxy"] == "direct" and r.get("rps")), None)
+    mitm = next((r.get("rps") for r in rows if r["proxy"] == "mitmproxy" and r.get("rps")), None)
+    print()
+    print("| h2 (h2load) | req/s | x direct | x mitmproxy | mean ms | protocol | proxy CPU s | "
+          "proxy peak RSS MB | errors |")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---|")
+    for r in rows:
+        if "skipped" in r:
+            print(f"| {r['proxy']} | skipped: {r['skipped']} | | | | | | | |")
+            continue
+        rps = r.get("rps")
+        ratio = fmt(rps / direct, ".2f") if rps and direct else "-"
+        vs_mitm = fmt(rps / mitm, ".1f") if rps and mitm and r["proxy"] != "mitmproxy" else "-"
+        err = f"{r['errors']} ({r.get('first_error', '')[:60]})" if r.get("errors") else "0"
+        print(f"| {r['proxy']} | {fmt(rps, '.0f')} | {ratio} | {vs_mitm} | "
+              f"{fmt(r.get('mean_ms'), '.2f')} | {r.get('protocol', '-')} | "
+              f"{fmt(r.get('proxy_cpu_s'), '.2f')} | {fmt(r.get('proxy_hwm_mb'), '.0f')} | {err} |")
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: report.py RESULTS.jsonl")
     main(sys.argv[1])
+    h2_table(sys.argv[1])

@@ -10,8 +10,10 @@
 # --check: exit 1 unless every proxy that ran served all its requests without error (the
 # ctest smoke test uses it).
 #
-# Scenarios per proxy: keep-alive small GETs (req/s, p50/p99), a 10 MB download (MB/s)
-# and one GET per connection (new CONNECT + TLS handshakes: connections/s), with the proxy's CPU seconds and peak RSS (whole process tree, from /proc).
+# Scenarios per proxy: keep-alive small GETs (req/s, p50/p99), a 10 MB download (MB/s),
+# one GET per connection (new CONNECT + TLS handshakes: connections/s), and h2 (h2load,
+# many streams on a few connections, through bottle-connect-relay), with the proxy's CPU
+# seconds and peak RSS (whole process tree, from /proc).
 # A proxy that is missing or fails to start is skipped with the reason. Needs root (or
 # user namespaces): it runs in a private mount namespace so that bench.test resolves to
 # 127.0.0.1 via a bind-mounted /etc/hosts, for proxies that have no --resolve flag.
@@ -69,6 +71,10 @@ find_binary() {
 }
 LOADGEN=$(find_binary bench/proxy/bottle-loadgen) ||
   die "bottle-loadgen not built: cmake --build <build dir> --target bottle-loadgen (or pass --build DIR)"
+# h2load (Debian's nghttp2-client) has no proxy support: bottle-connect-relay gives it a
+# local port that is a CONNECT tunnel through the proxy under test.
+RELAY=$(find_binary tests/proxy/bottle-connect-relay || true)
+H2LOAD=$(command -v h2load || true)
 [ -n "$EGRESS" ] || EGRESS=$(find_binary proxy/bottle-egress || true)
 command -v nginx >/dev/null || die "nginx not installed (apt-get install nginx-light)"
 command -v openssl >/dev/null || die "openssl CLI not installed (apt-get install openssl)"
@@ -138,7 +144,7 @@ http {
   uwsgi_temp_path $WORK/nginx/uwsgi;
   scgi_temp_path $WORK/nginx/scgi;
   server {
-    listen 127.0.0.1:$UPSTREAM_PORT ssl;
+    listen 127.0.0.1:$UPSTREAM_PORT ssl http2;
     server_name bench.test;
     ssl_certificate $WORK/upstream/cert.pem;
     ssl_certificate_key $WORK/upstream/key.pem;
@@ -187,6 +193,67 @@ skip() {
   echo "  skipped: $2" >&2
 }
 
+# scenario_h2 PROXY_NAME PROXY_PID RELAY_ARGS...: h2load, H2_CONNS connections with
+# H2_STREAMS concurrent streams each, GET 128 B for SECONDS_PER; through a relay unless
+# RELAY_ARGS is "-" (direct to nginx).
+H2_CONNS=4 H2_STREAMS=32
+scenario_h2() {
+  local name=$1 pid=$2 before after out relay_pid="" connect_to=()
+  shift 2
+  if [ -z "$H2LOAD" ] || [ -z "$RELAY" ]; then
+    echo "{\"proxy\":\"$name\",\"scenario\":\"h2\",\"skipped\":\"h2load (nghttp2-client) or bottle-connect-relay missing\"}" >>"$RESULTS"
+    return
+  fi
+  if [ "$1" != - ]; then
+    # Removed first: the shell truncates the file only once the child runs, and the loop
+    # below must not read the previous relay's port meanwhile.
+    rm -f "$WORK/relay.port"
+    "$RELAY" "$@" >"$WORK/relay.port" 2>"$WORK/relay.err" &
+    relay_pid=$!
+    for _ in $(seq 200); do [ -s "$WORK/relay.port" ] && break; sleep 0.1; done
+    if [ ! -s "$WORK/relay.port" ]; then
+      echo "{\"proxy\":\"$name\",\"scenario\":\"h2\",\"requests\":0,\"errors\":1,\"first_error\":\"bottle-connect-relay did not start in 20 s\"}" >>"$RESULTS"
+      stop_pid "$relay_pid"
+      return
+    fi
+    connect_to=(--connect-to "127.0.0.1:$(cat "$WORK/relay.port")")
+  fi
+  before=$([ "$pid" = - ] && echo '{}' || "$HERE/procstat.py" "$pid")
+  out=$(timeout -k 2 $((SECONDS_PER + 20)) "$H2LOAD" -c "$H2_CONNS" -m "$H2_STREAMS" -D "$SECONDS_PER" \
+          --warm-up-time 1 "${connect_to[@]}" "https://bench.test:$UPSTREAM_PORT/small.txt" 2>&1) || true
+  printf '%s\n' "$out" >"$WORK/h2load-$name.log"
+  after=$([ "$pid" = - ] && echo '{}' || "$HERE/procstat.py" "$pid" 2>/dev/null || echo '{}')
+  [ -z "$relay_pid" ] || stop_pid "$relay_pid"
+  /usr/bin/python3 - "$name" "$out" "$before" "$after" "$SECONDS_PER" >>"$RESULTS" <<'PY'
+import json, re, sys
+name, out, before, after, seconds = sys.argv[1:]
+r = {"proxy": name, "scenario": "h2"}
+m = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", out)
+if m:
+    r["requests"] = int(m.group(3))
+    r["errors"] = int(m.group(4)) + int(m.group(5))
+    r["rps"] = round(int(m.group(3)) / float(seconds), 1)
+    if r["requests"] == 0:  # no session came up (h2load counts nothing as failed then)
+        r["errors"] = max(r["errors"], 1)
+        r["first_error"] = "h2load: nothing done: " + " | ".join(
+            l.strip() for l in out.splitlines() if "rror" in l or "fail" in l.lower())[:160]
+else:
+    r.update(requests=0, errors=1, first_error="h2load: " + out.strip().splitlines()[-1][:120] if out.strip() else "h2load: no output")
+m = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)", out)
+if m:
+    v = m.group(3)
+    r["mean_ms"] = float(v[:-2]) if v.endswith("ms") else float(v[:-2]) / 1000 if v.endswith("us") else float(v[:-1]) * 1000
+m = re.search(r"Application protocol: (\S+)", out)
+r["protocol"] = m.group(1) if m else "none"
+b, a = json.loads(before), json.loads(after)
+if "cpu_s" in a and "cpu_s" in b:
+    r["proxy_cpu_s"] = round(a["cpu_s"] - b["cpu_s"], 2)
+    r["proxy_hwm_mb"] = a["hwm_mb"]
+print(json.dumps(r))
+PY
+  echo "  h2: $(tail -1 "$RESULTS" | cut -c1-200)" >&2
+}
+
 both_scenarios() {
   local name=$1 pid=$2 ca=$3
   shift 3
@@ -200,6 +267,9 @@ for name in "${selected[@]}"; do
   echo "== $name" >&2
   if [ "$name" = direct ]; then
     both_scenarios direct - "$TEST_CA/ca.pem" --dial "127.0.0.1:$UPSTREAM_PORT"
+    scenario_h2 direct - -
+    # The same extra hop the proxies pay for (a relay process), without a proxy behind it.
+    scenario_h2 direct-relayed - --plain --proxy "$UPSTREAM_PORT"
     continue
   fi
   fn=start_${name//-/_}
@@ -214,6 +284,7 @@ for name in "${selected[@]}"; do
     continue
   fi
   both_scenarios "$name" "$PROXY_PID" "$PROXY_CA" --proxy "127.0.0.1:$PROXY_PORT"
+  scenario_h2 "$name" "$PROXY_PID" --proxy "$PROXY_PORT" --authority "bench.test:$UPSTREAM_PORT"
   stop_pid "$PROXY_PID"
   PROXY_PID=""
 done
@@ -222,6 +293,7 @@ echo >&2
 {
   echo "Loopback, $(nproc) cores, ${SECONDS_PER}s per scenario, small = ${CONNS} keep-alive connections" \
        "GET 128 B, bulk = 1 connection GET 10 MiB, handshake = 4 connections, 1 GET each;" \
+       "h2 = h2load, $H2_CONNS connections x $H2_STREAMS streams, GET 128 B;" \
        "bottle-egress --threads $([ "$EGRESS_THREADS" = 0 ] && echo "default ($(nproc))" || echo "$EGRESS_THREADS");" \
        "$(date -u +%Y-%m-%dT%H:%MZ)"
   echo

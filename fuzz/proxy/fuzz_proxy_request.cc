@@ -14,6 +14,7 @@
 #include "common/http/http1_parser.h"
 #include "proxy/http1_wire.h"
 #include "proxy/pipeline.h"
+#include "fuzz/proxy/fuzz_snapshot.h"
 #include "proxy/snapshot.h"
 #include "proxy/ws_frames.h"
 
@@ -37,16 +38,7 @@ routes:
   - host: 10.0.0.1
     port: 8080
 )";
-    config::EnvLookup env = [](const std::string&) -> std::optional<std::string> {
-      return std::string("fuzz-token-0123456789abcdef");
-    };
-    config::LoadOptions opts;
-    opts.env = env;
-    auto table = config::parse_routes(kRoutes, "fuzz.yaml", opts);
-    if (!table) __builtin_trap();
-    auto s = proxy::make_snapshot(table.value(), env, 1);
-    if (!s) __builtin_trap();
-    return s.value();
+    return fuzz::fuzz_snapshot(kRoutes);
   }();
   return *snap;
 }

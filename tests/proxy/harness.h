@@ -74,22 +74,40 @@ class ScriptedUpstream {
   std::thread thread_;
 };
 
+// A helper process whose first stdout line carries the port it listens on
+// (bottle-connect-relay, ws_peer.py). Killed on destruction.
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::string& log_path = "");
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  uint16_t port = 0;
+
+ private:
+  pid_t pid_ = -1;
+};
+
 // Bottle CA (ca.pem/ca-key.pem) and an upstream CA + server cert for api.test & co.
 void mint_test_pki(const std::string& dir);
 
-// nginx on loopback: TLS and plain ports, echoing what it received.
+// nginx on loopback: TLS and plain ports, echoing what it received, and a TLS port that
+// also speaks h2 (ALPN).
 class Nginx {
  public:
   explicit Nginx(const std::string& dir);
   ~Nginx();
   uint16_t tls_port() const { return tls_port_; }
   uint16_t plain_port() const { return plain_port_; }
+  uint16_t h2_port() const { return h2_port_; }
   bool ok() const { return pid_ > 0; }
 
  private:
+  void start(const std::string& dir);
   pid_t pid_ = -1;
   uint16_t tls_port_ = 0;
   uint16_t plain_port_ = 0;
+  uint16_t h2_port_ = 0;
 };
 
 class Egress {
@@ -108,6 +126,8 @@ class Egress {
   std::string metrics() const { return http_get(admin_port_, "/metrics"); }
   uint64_t metric(const std::string& line_prefix) const;
   void signal(int sig) const;
+  // Waits for the process to exit by itself: its exit status, or -1 after `limit`.
+  int wait_exit(std::chrono::milliseconds limit);
   long rss_kib() const;
 
  private:
@@ -118,7 +138,7 @@ class Egress {
 };
 
 // curl through the proxy (CONNECT for https, absolute-form for http); returns exit code
-// and stdout ("-w" output appended when given).
+// and stdout ("-w" output appended when given). HTTP/1.1 unless `args` has --http2.
 CommandResult curl_via(uint16_t proxy_port, const std::string& ca,
                        const std::vector<std::string>& args);
 

@@ -28,17 +28,11 @@ class Pipeline : public ::testing::Test {
  protected:
   // Building the DLP scanner takes a while: once for the suite.
   static void SetUpTestSuite() {
-    std::map<std::string, std::string> env = {{"EGRESS_TOKEN_0", "real-token-value-123456"}};
-    config::EnvLookup lookup = [env](const std::string& k) -> std::optional<std::string> {
-      auto it = env.find(k);
-      if (it == env.end()) return std::nullopt;
-      return it->second;
+    config::EnvLookup env = [](const std::string& k) -> std::optional<std::string> {
+      if (k == "EGRESS_TOKEN_0") return std::string("real-token-value-123456");
+      return std::nullopt;
     };
-    config::LoadOptions opts;
-    opts.env = lookup;
-    auto table = config::parse_routes(kRoutes, "routes.yaml", opts);
-    ASSERT_TRUE(table.ok()) << table.error();
-    auto snap = make_snapshot(table.value(), lookup, 1);
+    auto snap = snapshot_from_yaml(kRoutes, env);
     ASSERT_TRUE(snap.ok()) << snap.error();
     snap_ = snap.value();
   }
