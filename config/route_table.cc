@@ -135,41 +135,17 @@ class RouteTableBuilder {
     return r.ok();
   }
 
-  bool read_action(MapReader& r, const char* key, DlpAction& out) {
-    if (auto v = r.one_of(key, {"block", "warn", "off"})) {
-      out = *v == "block" ? DlpAction::block : *v == "warn" ? DlpAction::warn : DlpAction::off;
-    }
-    return r.ok();
-  }
-
   bool read_dlp(const YAML::Node& n, DlpPolicy& p, std::vector<std::string>* secrets,
                 std::string_view what) {
-    MapReader r(file_, n, what);
-    if (!take(r)) return false;
-    read_action(r, "outbound", p.outbound);
-    read_action(r, "inbound", p.inbound);
-    if (auto v = r.integer("max_body_bytes", 0, int64_t(1) << 40)) p.max_body_bytes = *v;
-    if (auto v = r.boolean("stream_large_bodies")) p.stream_large_bodies = *v;
-    if (secrets) {
-      YAML::Node names = r.node("known_secrets_env");
-      if (auto v = r.str_list("known_secrets_env")) {
-        for (size_t i = 0; i < v->size(); ++i) {
-          if (!check_env_name((*v)[i], names[i])) return false;
-        }
-        *secrets = *v;
-      }
-    }
-    r.finish();
-    return take(r);
+    DlpKeys keys;
+    keys.known_secrets_env = secrets != nullptr;
+    auto st = read_dlp_section(file_, n, what, keys, opts_.env, p, secrets);
+    if (!st.ok() && error_.empty()) error_ = st.error();
+    return st.ok();
   }
 
   bool check_env_name(const std::string& name, const YAML::Node& at) {
-    bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
-    for (char c : name) ok = ok && (std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_');
-    if (!ok) return fail(at, "'" + name + "' is not an environment variable name ([A-Z_][A-Z0-9_]*)");
-    if (opts_.env && !(*opts_.env)(name)) {
-      return fail(at, "environment variable " + name + " is not set");
-    }
+    if (auto why = env_slot_problem(name, opts_.env)) return fail(at, *why);
     return true;
   }
 
@@ -363,14 +339,6 @@ class RouteTableBuilder {
   YAML::Node r_map_;
 };
 
-EnvLookup process_env() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    const char* v = std::getenv(name.c_str());
-    if (!v) return std::nullopt;
-    return std::string(v);
-  };
-}
-
 Result<std::shared_ptr<const RouteTable>> parse_routes(std::string_view yaml, std::string_view file,
                                                        const LoadOptions& opts) {
   auto root = load_strict_yaml(yaml, file);
@@ -555,7 +523,7 @@ std::string normalize_path(std::string_view raw, bool decode_slashes) {
 }
 
 std::string RouteTable::to_yaml() const {
-  auto action = [](DlpAction a) { return a == DlpAction::block ? "block" : a == DlpAction::warn ? "warn" : "off"; };
+  auto action = [](DlpAction a) { return std::string(to_string(a)); };
   YAML::Emitter e;
   // User-written strings are emitted double-quoted so that a value like 2023-06-01 or
   // "yes" reads back as the same string under strict loading.

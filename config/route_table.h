@@ -17,18 +17,11 @@
 #include <vector>
 
 #include "common/result.h"
+#include "config/dlp_policy.h"
 
 namespace bottle::config {
 
-enum class DlpAction { off, warn, block };
 enum class LogLevel { off, blocks, full };
-
-struct DlpPolicy {
-  DlpAction outbound = DlpAction::block;  // secrets leaving the bottle
-  DlpAction inbound = DlpAction::warn;    // prompt injection coming in
-  uint64_t max_body_bytes = 8ull << 20;   // outbound bodies scanned before release
-  bool stream_large_bodies = false;       // route opt-in: bodies over the cap stream unscanned-tail
-};
 
 // Credential injection: the proxy sets `header: <scheme> <value>` and drops whatever the
 // agent sent in that header. `value` is read from the environment at load time; it is a
@@ -129,10 +122,6 @@ class RouteTable {
   Index wildcard_;  // key: suffix including the leading dot, ".example.com"
   const Route* pick(const std::vector<size_t>& idx, uint16_t port) const;
 };
-
-// Looks up an environment variable (tests pass a map; production passes getenv).
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
-EnvLookup process_env();
 
 struct LoadOptions {
   // When set, every `token_env` must be set in it (else a load error) and Auth

@@ -16,7 +16,8 @@ bool is_proxy_var(std::string_view name) {
 }
 
 bool is_git_key_var(std::string_view name) {
-  if (starts_with(name, "GIT_SSH_KEY") || name == "SSH_AUTH_SOCK") return true;
+  if (starts_with(name, "GIT_SSH_KEY") || starts_with(name, "GIT_KEY_") || name == "SSH_AUTH_SOCK")
+    return true;
   return starts_with(name, "GITGATE_") && name.substr(8).find("KEY") != std::string_view::npos;
 }
 

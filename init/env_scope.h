@@ -2,7 +2,7 @@
 // then hard rules no config can override, because a secret in the wrong daemon's env is
 // how the earlier implementation 403'd legitimate traffic (background 001b §10.1 #1):
 //   EGRESS_TOKEN_*                                  -> only the daemon named "egress"
-//   GIT_SSH_KEY*, GITGATE_*KEY*, SSH_AUTH_SOCK      -> only the daemon named "gitgate"
+//   GIT_SSH_KEY*, GIT_KEY_*, GITGATE_*KEY*, SSH_AUTH_SOCK -> only the daemon named "gitgate"
 //   HTTP(S)_PROXY, http(s)_proxy, ALL_PROXY, NO_PROXY (either case) -> nobody
 //   LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES          -> never copied (init sets its own)
 #pragma once

@@ -23,6 +23,7 @@
 #include "orchestrator/agent_stdio.h"
 #include "orchestrator/agent_user.h"
 #include "orchestrator/crash_guard.h"
+#include "orchestrator/gitgate_files.h"
 #include "orchestrator/netns.h"
 #include "orchestrator/preflight.h"
 #include "orchestrator/process.h"
@@ -43,7 +44,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr uint16_t kEgressPort = 9099;
-constexpr uint16_t kGitgatePort = 9418;
 constexpr uint16_t kSupervisePort = 9100;
 constexpr auto kReadyTimeout = 20s;
 
@@ -109,23 +109,6 @@ bool agent_program_exists(const std::string& program) {
     start = end + 1;
   }
   return false;
-}
-
-std::string render_gitconfig(const Plan& p) {
-  std::ostringstream o;
-  if (!p.git_user.name.empty() || !p.git_user.email.empty()) {
-    o << "[user]\n";
-    if (!p.git_user.name.empty()) o << "\tname = " << p.git_user.name << "\n";
-    if (!p.git_user.email.empty()) o << "\temail = " << p.git_user.email << "\n";
-  }
-  if (!p.gitgate.binary.empty()) {
-    for (const auto& r : p.repos) {
-      if (!r.fields["url"]) continue;
-      o << "[url \"git://127.0.0.1:" << kGitgatePort << "/" << r.name << ".git\"]\n"
-        << "\tinsteadOf = " << r.fields["url"].Scalar() << "\n";
-    }
-  }
-  return o.str();
 }
 
 // After the agent is gone: setuid/setgid bits it managed to leave are cleared (the
@@ -344,7 +327,8 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   };
   if (auto st = add(kEgressPort, layout.egress_fd); !st) return st;
   if (!plan_.gitgate.binary.empty()) {
-    if (auto st = add(kGitgatePort, layout.gitgate_fd); !st) return st;
+    if (auto st = add(kGitgateGitPort, layout.gitgate_git_fd); !st) return st;
+    if (auto st = add(kGitgateHttpPort, layout.gitgate_http_fd); !st) return st;
   }
   if (!plan_.supervise_daemon.binary.empty()) {
     if (auto st = add(kSupervisePort, layout.supervise_fd); !st) return st;
@@ -353,6 +337,12 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   if (!port) return Error{port.error()};
   md_.admin_port = *port;
   layout.admin_port = *port;
+  while (!plan_.gitgate.binary.empty() &&
+         (layout.gitgate_admin_port == 0 || layout.gitgate_admin_port == layout.admin_port)) {
+    auto gate_admin = free_loopback_port();
+    if (!gate_admin) return Error{gate_admin.error()};
+    layout.gitgate_admin_port = *gate_admin;
+  }
   layout.routes_file = dir_ + "/routes/routes.yaml";
   layout.ca_cert = dir_ + "/ca/ca.pem";
   layout.ca_key = dir_ + "/ca/ca-key.pem";
@@ -361,13 +351,16 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   layout.supervise_queue = dir_ + "/proposals";
   layout.init_ctl = md_.init_ctl;
   layout.slug = slug_;
-  if (!plan_.gitgate.binary.empty()) {
-    if (auto st = make_dir(layout.gitgate_state, 0700); !st) return st;
-    if (auto st = write_file_atomic(layout.gitgate_config, render_gitgate_yaml(plan_), 0600); !st)
-      return st;
-  }
   if (!plan_.supervise_daemon.binary.empty()) {
     if (auto st = make_dir(layout.supervise_queue, 0700); !st) return st;
+  }
+  if (!plan_.gitgate.binary.empty()) {
+    GitgateLayout gate;
+    if (!plan_.supervise_daemon.binary.empty()) gate.proposals_queue = layout.supervise_queue;
+    gate.bottle = slug_;
+    if (auto st = write_gitgate_files(plan_, layout.gitgate_state, layout.gitgate_config, gate);
+        !st)
+      return st;
   }
   if (auto st = write_file_atomic(dir_ + "/init.yaml", render_init_yaml(plan_, layout), 0600); !st)
     return st;

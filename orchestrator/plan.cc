@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/ascii.h"
+#include "config/gate_config.h"
 #include "config/yaml_emit.h"
 #include "orchestrator/provider.h"
 
@@ -49,6 +50,32 @@ PlanRoute to_plan_route(const YAML::Node& manifest_route, bool from_provider,
   return r;
 }
 
+// A repo the gate cannot serve is a manifest error now, not a crash-looping gate later.
+Status check_repo(const GitRepo& r) {
+  const std::string at = r.origin + ": repo '" + r.name + "': ";
+  if (!r.fields["url"]) return Error{at + "needs 'url' (the upstream's ssh URL)"};
+  if (auto url = config::parse_ssh_url(r.fields["url"].Scalar()); !url)
+    return Error{at + url.error()};
+  if (!r.fields["host_key"]) {
+    return Error{
+        at +
+        "needs 'host_key' (the upstream's ssh host key, e.g. from ssh-keyscan; the gate never "
+        "trusts a key on first use)"};
+  }
+  if (auto hk = config::parse_host_key(r.fields["host_key"].Scalar()); !hk)
+    return Error{at + hk.error()};
+  const YAML::Node key = r.fields["key"];
+  if (!key || !key.IsMap())
+    return Error{at + "needs 'key: {provider: static, path: ...}' (the gate's ssh key)"};
+  if (key["provider"].Scalar() != "static") {
+    return Error{at + "key provider '" + key["provider"].Scalar() +
+                 "' is not supported yet (use provider: static)"};
+  }
+  if (!key["path"] || key["path"].Scalar().empty())
+    return Error{at + "key {provider: static} needs 'path'"};
+  return OkStatus();
+}
+
 PlanDaemon daemon(const std::string& name, bool wanted, const BinaryFinder& find) {
   PlanDaemon d;
   d.name = name;
@@ -71,6 +98,9 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
   p.git_user = m.agent.git_user;
   p.repos = m.bottle.repos;
   p.warnings = m.warnings;
+  for (const auto& r : p.repos) {
+    if (auto st = check_repo(r); !st) return Error{st.error()};
+  }
   // Supervise defaults on: an agent that can ask for help is the safer default.
   p.supervise = m.bottle.supervise.value_or(true);
 
@@ -136,7 +166,8 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     auth["token_env"] = r.token_slot;
   }
   // Operator-listed secrets name host variables too; egress only receives the
-  // EGRESS_SECRET_<n> slots init hands it, so rewrite the list to those slots.
+  // EGRESS_SECRET_<n> slots init hands it, so rewrite the list to those slots. The gate
+  // watches pushes for the same secrets through its own GITGATE_SECRET_<n> slots.
   if (p.egress_dlp && p.egress_dlp.IsMap() && p.egress_dlp["known_secrets_env"]) {
     YAML::Node names = p.egress_dlp["known_secrets_env"];
     YAML::Node slots(YAML::NodeType::Sequence);
@@ -144,6 +175,12 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
       std::string slot = "EGRESS_SECRET_" + std::to_string(i);
       p.token_slots.push_back({slot, names[i].Scalar(), "bottle " + m.bottle.egress->origin});
       slots.push_back(slot);
+    }
+    if (!p.repos.empty()) {
+      for (size_t i = 0; i < names.size(); ++i) {
+        p.token_slots.push_back({"GITGATE_SECRET_" + std::to_string(i), names[i].Scalar(),
+                                 "bottle " + m.bottle.egress->origin});
+      }
     }
     p.egress_dlp["known_secrets_env"] = slots;
   }

@@ -40,7 +40,8 @@ struct PlanDaemon {
 };
 
 struct TokenSlot {
-  std::string slot;      // EGRESS_TOKEN_<n>, or EGRESS_SECRET_<n> for dlp.known_secrets_env
+  std::string
+      slot;  // EGRESS_TOKEN_<n>; EGRESS_SECRET_<n> / GITGATE_SECRET_<n> for dlp.known_secrets_env
   std::string host_env;  // where its value comes from at launch
   std::string origin;    // the manifest that named host_env (for known secrets)
 };

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "orchestrator/render.h"
+
 namespace bottle::orchestrator {
 namespace {
 
@@ -20,16 +22,20 @@ std::string daemon_state(const PlanDaemon& d) {
   return "on";
 }
 
-std::string upstream_of(const GitRepo& r) {
-  if (!r.fields["url"]) return "(no url)";
-  std::string url = r.fields["url"].Scalar();
-  // ssh://user@host:port/path -> host:port
-  size_t s = url.find("://");
-  std::string rest = s == std::string::npos ? url : url.substr(s + 3);
-  size_t at = rest.find('@');
-  if (at != std::string::npos) rest = rest.substr(at + 1);
-  size_t slash = rest.find('/');
-  return slash == std::string::npos ? rest : rest.substr(0, slash);
+// "ssh://git@host/org/app.git (host key ssh-ed25519, key static ~/.ssh/id)".
+std::string repo_line(const GitRepo& r) {
+  std::string line = r.fields["url"] ? r.fields["url"].Scalar() : "(no url)";
+  if (r.fields["host_key"]) {
+    const std::string hk = r.fields["host_key"].Scalar();
+    line += " (host key " + hk.substr(0, hk.find(' '));
+  } else {
+    line += " (no host key";
+  }
+  const YAML::Node key = r.fields["key"];
+  if (key && key.IsMap()) {
+    line += ", key " + key["provider"].Scalar() + (key["path"] ? " " + key["path"].Scalar() : "");
+  }
+  return line + ")";
 }
 
 }  // namespace
@@ -151,6 +157,7 @@ std::string format_preflight(const Plan& p) {
   // Which host variable becomes a credential, and which file chose it: a project agent
   // can name any variable of the operator's environment in auth_token.
   for (const auto& t : p.token_slots) {
+    if (t.slot.rfind("GITGATE_SECRET_", 0) == 0) continue;  // the same variable, for the gate
     if (t.slot.rfind("EGRESS_SECRET_", 0) == 0) {
       o << "secret:    $" << P(t.host_env) << " (watched for by DLP, never sent; chosen by "
         << P(t.origin) << ")\n";
@@ -168,8 +175,13 @@ std::string format_preflight(const Plan& p) {
   }
   for (const auto& s : p.skills)
     o << "skill:     " << P(s.source) << " -> " << P(s.destination) << "\n";
-  o << "git-gate:  " << P(daemon_state(p.gitgate)) << "\n";
-  for (const auto& r : p.repos) o << "  " << P(r.name) << " -> " << P(upstream_of(r)) << "\n";
+  o << "git-gate:  " << P(daemon_state(p.gitgate));
+  if (!p.repos.empty() && !p.gitgate.binary.empty()) {
+    o << " (in the bottle: git://127.0.0.1:" << kGitgateGitPort
+      << "/<repo>.git, http://127.0.0.1:" << kGitgateHttpPort << "/<repo>.git)";
+  }
+  o << "\n";
+  for (const auto& r : p.repos) o << "  " << P(r.name) << " -> " << P(repo_line(r)) << "\n";
   o << "supervise: " << P(daemon_state(p.supervise_daemon)) << "\n";
   for (const auto& w : p.warnings) o << "warning:   " << P(w) << "\n";
   return o.str();

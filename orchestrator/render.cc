@@ -1,5 +1,8 @@
 #include "orchestrator/render.h"
 
+#include <sstream>
+
+#include "config/gate_config.h"
 #include "config/yaml_emit.h"
 
 namespace bottle::orchestrator {
@@ -21,12 +24,77 @@ std::string render_routes_yaml(const Plan& p) {
          out.c_str() + "\n";
 }
 
-std::string render_gitgate_yaml(const Plan& p) {
+std::string render_gitgate_yaml(const Plan& p, const GitgateLayout& layout) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "repos" << YAML::Value << YAML::BeginSeq;
-  for (const auto& r : p.repos) emit_node(out, r.fields);
-  out << YAML::EndSeq << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
+  for (const auto& r : p.repos) {
+    out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << r.name;
+    out << YAML::Key << "upstream" << YAML::Value << YAML::DoubleQuoted << r.fields["url"].Scalar();
+    out << YAML::Key << "host_key" << YAML::Value << YAML::DoubleQuoted
+        << r.fields["host_key"].Scalar();
+    out << YAML::Key << "key" << YAML::Value << YAML::DoubleQuoted
+        << layout.keys_dir + "/" + r.name;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  std::vector<std::string> secrets;
+  for (const auto& t : p.token_slots) {
+    if (t.slot.starts_with("GITGATE_SECRET_")) secrets.push_back(t.slot);
+  }
+  if (!secrets.empty()) {
+    out << YAML::Key << "dlp" << YAML::Value << YAML::BeginMap << YAML::Key << "known_secrets_env"
+        << YAML::Value << YAML::Flow << secrets << YAML::EndMap;
+  }
+  if (!layout.proposals_queue.empty()) {
+    out << YAML::Key << "proposals" << YAML::Value << YAML::BeginMap << YAML::Key << "queue"
+        << YAML::Value << YAML::DoubleQuoted << layout.proposals_queue << YAML::Key << "wait_ms"
+        << YAML::Value << 300000;
+    if (!layout.bottle.empty())
+      out << YAML::Key << "bottle" << YAML::Value << YAML::DoubleQuoted << layout.bottle;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  return "# Rendered by bottle from " + p.agent_path + " (git-gate.repos); keys are copies.\n" +
+         out.c_str() + "\n";
+}
+
+namespace {
+
+// A gitconfig value in double quotes, so '#', ';' and spaces stay part of it.
+std::string config_value(std::string_view v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string render_gitconfig(const Plan& p) {
+  std::ostringstream o;
+  if (!p.git_user.name.empty() || !p.git_user.email.empty()) {
+    o << "[user]\n";
+    if (!p.git_user.name.empty()) o << "\tname = " << config_value(p.git_user.name) << "\n";
+    if (!p.git_user.email.empty()) o << "\temail = " << config_value(p.git_user.email) << "\n";
+  }
+  if (p.gitgate.binary.empty()) return o.str();
+  for (const auto& r : p.repos) {
+    const std::string url = r.fields["url"].Scalar();
+    o << "[url \"git://127.0.0.1:" << kGitgateGitPort << "/" << r.name << ".git\"]\n";
+    o << "\tinsteadOf = " << config_value(url) << "\n";
+    if (auto parsed = config::parse_ssh_url(url)) {
+      for (const auto& other : parsed->equivalent_urls()) {
+        if (other != url) o << "\tinsteadOf = " << config_value(other) << "\n";
+      }
+    }
+  }
+  return o.str();
 }
 
 std::string daemons_csv(const Plan& p) {
@@ -46,15 +114,14 @@ void flow_list(YAML::Emitter& out, const std::vector<std::string>& items) {
 }
 
 void daemon_entry(YAML::Emitter& out, const std::string& name, const std::vector<std::string>& argv,
-                  const std::vector<std::string>& env, int fd, const std::string& ready_http,
-                  bool reload) {
+                  const std::vector<std::string>& env, const std::vector<int>& fds,
+                  const std::string& ready_http, bool reload) {
   out << YAML::Key << name << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "argv" << YAML::Value;
   flow_list(out, argv);
   out << YAML::Key << "env" << YAML::Value;
   flow_list(out, env);
-  out << YAML::Key << "inherit_fds" << YAML::Value << YAML::Flow << YAML::BeginSeq << fd
-      << YAML::EndSeq;
+  out << YAML::Key << "inherit_fds" << YAML::Value << YAML::Flow << fds;
   out << YAML::Key << "restart" << YAML::Value << "always";
   if (!ready_http.empty()) {
     out << YAML::Key << "ready" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
@@ -81,13 +148,16 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
     argv.push_back("--resolve");
     argv.push_back(r);
   }
-  daemon_entry(out, "egress", argv, {"PATH", "HOME", "EGRESS_TOKEN_*", "EGRESS_SECRET_*"}, l.egress_fd,
-               admin + "/healthz", true);
-  if (p.gitgate.wanted && !p.gitgate.binary.empty() && l.gitgate_fd >= 0) {
+  daemon_entry(out, "egress", argv, {"PATH", "HOME", "EGRESS_TOKEN_*", "EGRESS_SECRET_*"},
+               {l.egress_fd}, admin + "/healthz", true);
+  if (p.gitgate.wanted && !p.gitgate.binary.empty() && l.gitgate_git_fd >= 0 &&
+      l.gitgate_http_fd >= 0) {
+    const std::string gate_admin = "127.0.0.1:" + std::to_string(l.gitgate_admin_port);
     daemon_entry(out, "gitgate",
                  {p.gitgate.binary, "--config", l.gitgate_config, "--state", l.gitgate_state,
-                  "--listen", "fd:3"},
-                 {"PATH", "HOME"}, l.gitgate_fd, "", false);
+                  "--listen-git", "fd:3", "--listen-http", "fd:4", "--admin", gate_admin},
+                 {"PATH", "HOME", "GIT_KEY_*", "GITGATE_SECRET_*"},
+                 {l.gitgate_git_fd, l.gitgate_http_fd}, gate_admin + "/healthz", false);
   }
   if (p.supervise_daemon.wanted && !p.supervise_daemon.binary.empty() && l.supervise_fd >= 0) {
     // supervise confirms a route approval through egress's admin listener (/metrics,
@@ -99,7 +169,7 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
       sv.push_back("--bottle");
       sv.push_back(l.slug);
     }
-    daemon_entry(out, "supervise", sv, {"PATH", "HOME"}, l.supervise_fd, "", false);
+    daemon_entry(out, "supervise", sv, {"PATH", "HOME"}, {l.supervise_fd}, "", false);
   }
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

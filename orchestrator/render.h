@@ -19,7 +19,9 @@ struct InitLayout {
   int admin_port = 9098;
   // bottle-init's fds holding the listeners made in the agent's namespace, per daemon.
   int egress_fd = 3;
-  int gitgate_fd = -1;
+  int gitgate_git_fd = -1;   // git:// (9418 in the bottle)
+  int gitgate_http_fd = -1;  // smart HTTP (9419 in the bottle)
+  int gitgate_admin_port = 0;
   int supervise_fd = -1;
   std::string gitgate_config;
   std::string gitgate_state;
@@ -28,9 +30,26 @@ struct InitLayout {
   std::string slug;  // written into supervise's proposals ("" = not known)
 };
 
-// gitgate.yaml: the bottle's repos as written in the manifest (after `extends`), under
-// `repos:`. Keys stay host-side: only bottle-gitgate (host namespace) reads this file.
-std::string render_gitgate_yaml(const Plan& plan);
+// Where the agent reaches the gate (inside its namespace): git:// and smart HTTP.
+inline constexpr int kGitgateGitPort = 9418;
+inline constexpr int kGitgateHttpPort = 9419;
+
+// Where one launch puts the gate's files.
+struct GitgateLayout {
+  std::string keys_dir;         // <keys_dir>/<repo>: copies of the static keys
+  std::string proposals_queue;  // supervise's queue when supervise runs: blocked pushes may
+                                // become gitleaks-allow proposals; "" = simply rejected
+  std::string bottle;           // slug written into those proposals
+};
+
+// gitgate.yaml (gitgate/README.md): each repo's upstream, pinned host key and the path of
+// its key copy, the GITGATE_SECRET_<n> slots of the operator's listed secrets, and the
+// proposal queue. Keys stay host-side: only bottle-gitgate (host namespace) reads it.
+std::string render_gitgate_yaml(const Plan& plan, const GitgateLayout& layout);
+
+// The agent's gitconfig: its identity, and for each repo a url.<gate>.insteadOf of the
+// manifest's URL and its other spellings, so `git clone <url>` goes through the gate.
+std::string render_gitconfig(const Plan& plan);
 
 // init.yaml for bottle-init (init/README.md) and the BOTTLE_DAEMONS list to run.
 std::string render_init_yaml(const Plan& plan, const InitLayout& layout);

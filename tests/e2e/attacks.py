@@ -699,6 +699,82 @@ def attack5():
         emit("5", "receive-pack-spelling " + target, out, ["403:git_push_via_proxy"])
 
 
+# --- 5 (git-gate). Push secrets through the gate ------------------------------------------
+
+GIT_DETECTORS = ("secret.aws_access_key_id", "secret.anthropic_api_key", "secret.pem_private_key")
+
+
+def gate_git(*args, cwd=None):
+    """git for the git-gate attack (attack 9 has its own `git`)."""
+    try:
+        p = subprocess.run(["git"] + list(args), cwd=cwd, capture_output=True, text=True,
+                           timeout=90)
+        return p.returncode, p.stdout + p.stderr
+    except Exception as e:
+        return -1, err_name(e)
+
+
+def commit_files(repo, files, message):
+    for name, text in files.items():
+        with open(os.path.join(repo, name), "w") as f:
+            f.write(text)
+    gate_git("add", "-A", cwd=repo)
+    gate_git("commit", "-q", "-m", message, cwd=repo)
+    return gate_git("rev-parse", "HEAD", cwd=repo)[1].strip()
+
+
+def secret_files():
+    s = {k: unhide(v) for k, v in P["git_secrets_hex"].items()}
+    return {"aws.env": "aws_access_key_id = %s\n" % s["git-aws"],
+            "notes.md": "# notes\nx-api-key: %s\n" % s["git-anthropic"],
+            "deploy.pem": s["git-pem"] + "\n"}
+
+
+def judge_refusal(rc, out):
+    if rc == 0:
+        return "pushed"
+    if "pre-receive hook declined" in out and all(d in out for d in GIT_DETECTORS):
+        return "refused-naming-all-three"
+    return "refused-otherwise:" + out.strip().splitlines()[-1][:100] if out.strip() else "failed"
+
+
+def attack_gitgate():
+    if "git_app_url" not in P:
+        emit("gitgate", "git-gate-configured", "no", ["yes"])
+        return
+    # The manifest's ssh URL: the gitconfig rewrites it to the gate (there is no other way
+    # to 127.0.0.1:<sshd port> from inside the bottle).
+    app = "/tmp/gitgate-app"
+    rc, out = gate_git("clone", "-q", P["git_app_url"], app)
+    emit("gitgate", "clone-through-gate", "ok" if rc == 0 else "failed:" + out[-200:], ["ok"])
+    if rc != 0:
+        return
+    clean = commit_files(app, {"feature.txt": "clean work\n"}, "clean work")
+    rc, out = gate_git("push", "origin", "main", cwd=app)
+    emit("gitgate", "clean-push", "ok" if rc == 0 else "failed:" + out[-200:], ["ok"], commit=clean)
+    bad = commit_files(app, secret_files(), "three secret shapes")
+    rc, out = gate_git("push", "origin", "main", cwd=app)
+    emit("gitgate", "push-three-secret-shapes", judge_refusal(rc, out), ["refused-naming-all-three"],
+         secret_commit=bad)
+    # The vault's upstream only records connections (the gate's warm-up fetch at start is
+    # one): a push refused before any upstream contact adds none while it runs; the clean
+    # push after it must add one.
+    vault = "/tmp/gitgate-vault"
+    gate_git("init", "-q", "-b", "main", vault)
+    commit_files(vault, secret_files(), "three secret shapes")
+    start = time.time()
+    rc, out = gate_git("push", P["git_vault_url"], "main", cwd=vault)
+    emit("gitgate", "vault-three-secret-shapes", judge_refusal(rc, out), ["refused-naming-all-three"],
+         start=start, at=time.time())
+    clean_vault = "/tmp/gitgate-vault-clean"
+    gate_git("init", "-q", "-b", "main", clean_vault)
+    commit_files(clean_vault, {"ok.txt": "nothing secret\n"}, "clean")
+    rc, out = gate_git("push", P["git_vault_url"], "main", cwd=clean_vault)
+    emit("gitgate", "vault-clean-push-reaches-upstream",
+         "upstream-error-shown" if rc != 0 and "upstream:" in out else "rc=%d" % rc,
+         ["upstream-error-shown"])
+
+
 def attack6():
     listener = P["host_listener_port"]
     admin = wait_admin_port()
@@ -889,6 +965,7 @@ def main():
     attack_cleartext(secrets)
     attack4(secrets)
     attack5()
+    attack_gitgate()
     attack6()
     attack8()
     attack9()

@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SKIP = 77
 # Under CI every test must run: a skip for want of root or a tool is a failure there.
 IN_CI = os.environ.get("CI") == "true"
-RUN_TIMEOUT = 100  # seconds for the whole `bottle run`
+RUN_TIMEOUT = 150  # seconds for the whole `bottle run`
 
 # --- secrets --------------------------------------------------------------------------
 
@@ -207,6 +207,7 @@ class Listener:
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.accepted = 0
+        self.accept_times = []
         threading.Thread(target=self._loop, daemon=True).start()
 
     def _loop(self):
@@ -216,17 +217,110 @@ class Listener:
             except OSError:
                 return
             self.accepted += 1
+            self.accept_times.append(time.time())
             c.close()
 
     def stop(self):
         self.sock.close()
 
 
+def git_host(*args, cwd=None):
+    """git on the host side, with no user config and a fixed identity."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
+           "GIT_AUTHOR_NAME": "Upstream", "GIT_AUTHOR_EMAIL": "up@example.test",
+           "GIT_COMMITTER_NAME": "Upstream", "GIT_COMMITTER_EMAIL": "up@example.test"}
+    return subprocess.run(["git"] + list(args), cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+class GitUpstream:
+    """A real sshd on loopback (its own host key, port and authorized key; the system sshd
+    is never touched) serving bare repos: the upstream the bottle's git-gate forwards to."""
+
+    def __init__(self, base):
+        self.dir = base + "/gitup"
+        os.makedirs(self.dir + "/repos")
+        for key in ("hostkey", "client"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", key, "-f",
+                            self.dir + "/" + key], check=True, timeout=30)
+        shutil.copy(self.dir + "/client.pub", self.dir + "/authorized_keys")
+        os.chmod(self.dir + "/authorized_keys", 0o600)
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        with open(self.dir + "/sshd_config", "w") as f:
+            f.write("Port %d\nListenAddress 127.0.0.1\nHostKey %s/hostkey\n"
+                    "AuthorizedKeysFile %s/authorized_keys\nPasswordAuthentication no\n"
+                    "KbdInteractiveAuthentication no\nStrictModes no\nUsePAM no\n"
+                    "PermitRootLogin prohibit-password\nPidFile none\nLogLevel ERROR\n"
+                    % (self.port, self.dir, self.dir))
+        os.makedirs("/run/sshd", exist_ok=True)  # privilege separation dir (no-op on most hosts)
+        self.proc = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f",
+                                      self.dir + "/sshd_config"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.dir + "/sshd.log", "wb"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        git_host("init", "-q", "--bare", "-b", "main", self.repo("app"))
+        work = self.dir + "/seed"
+        git_host("clone", "-q", self.repo("app"), work)
+        with open(work + "/README", "w") as f:
+            f.write("the upstream\n")
+        git_host("add", "README", cwd=work)
+        git_host("commit", "-q", "-m", "initial", cwd=work)
+        git_host("push", "-q", "origin", "HEAD:main", cwd=work)
+
+    def repo(self, name):
+        return "%s/repos/%s.git" % (self.dir, name)
+
+    def url(self, name):
+        return "ssh://root@127.0.0.1:%d%s" % (self.port, self.repo(name))
+
+    def host_key(self):
+        return " ".join(open(self.dir + "/hostkey.pub").read().split()[:2])
+
+    def facts(self, commits):
+        """What the upstream holds: main's commit and which of `commits` it has."""
+        main = git_host("rev-parse", "main", cwd=self.repo("app")).stdout.strip()
+        have = {c: git_host("cat-file", "-e", c, cwd=self.repo("app")).returncode == 0
+                for c in commits if c}
+        return {"main": main, "has": have}
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def fake_git_secrets(rng):
+    """The three shapes of SPEC §10 item 5, generated per run (never checked in)."""
+    b32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    urlsafe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    b64 = urlsafe[:62] + "+/"
+    return {
+        "git-aws": "AKIA" + "".join(rng.choice(b32) for _ in range(16)),
+        "git-anthropic": "sk-ant-api03-" + "".join(rng.choice(urlsafe) for _ in range(93)) + "AA",
+        "git-pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEow" +
+                   "".join(rng.choice(b64) for _ in range(60)) + "\n-----END RSA PRIVATE KEY-----",
+    }
+
+
 # --- run ----------------------------------------------------------------------------------
 
 def sidecar_binaries_present(bottle):
     d = os.path.dirname(bottle)
-    for name, sub in (("bottle-egress", "proxy"), ("bottle-init", "init")):
+    for name, sub in (("bottle-egress", "proxy"), ("bottle-init", "init"),
+                      ("bottle-gitgate", "gitgate")):
         if not any(os.access(os.path.join(d, rel, name), os.X_OK) for rel in ("", "../" + sub)):
             return name + " is not built next to bottle"
     return None
@@ -240,13 +334,15 @@ def skip_reason(bottle):
     missing = sidecar_binaries_present(bottle)
     if missing:
         return missing
-    for tool in ("bwrap", "curl", "git", "openssl"):
+    for tool in ("bwrap", "curl", "git", "openssl", "ssh-keygen"):
         if shutil.which(tool) is None:
             return tool + " is needed"
+    if shutil.which("sshd") is None and not os.access("/usr/sbin/sshd", os.X_OK):
+        return "sshd is needed (openssh-server) for the git-gate upstream"
     return None
 
 
-def manifests(port, tls_port, upstream_ca, label_pins):
+def manifests(port, tls_port, upstream_ca, label_pins, git_up, vault_port):
     resolve = ["allowed.test:%d:127.0.0.1" % p for p in (port, tls_port)]
     resolve.append("cleartext.test:%d:127.0.0.1" % port)
     # Pins for the wildcard attack names: should DLP miss them, egress dials the local
@@ -278,12 +374,25 @@ egress:
   # The operator's other secret: never sent anywhere, only watched for.
   dlp:
     known_secrets_env: [E2E_PLANTED_SECRET]
+git-gate:
+  repos:
+    - name: app
+      url: %s
+      host_key: "%s"
+      key: {provider: static, path: %s}
+    # Its upstream is a recording listener, not sshd: any contact is counted.
+    - name: vault
+      url: ssh://root@127.0.0.1:%d/srv/vault.git
+      host_key: "%s"
+      key: {provider: static, path: %s}
 ---
-""" % (json.dumps(resolve), upstream_ca, port, tls_port, port, port)
+""" % (json.dumps(resolve), upstream_ca, port, tls_port, port, port, git_up.url("app"),
+       git_up.host_key(), git_up.dir + "/client", vault_port, git_up.host_key(), git_up.dir + "/client")
     agent = """---
 bottle: escape
 provider: command
 command: ["true"]
+git: {user: {name: Attacker, email: attacker@example.test}}
 ---
 The attacker.
 """
@@ -448,11 +557,14 @@ def run(args):
     route_token = "e2e-route-tok-" + "".join(rng.choice("0123456789abcdef") for _ in range(24))
     known = "e2e-known-" + "".join(rng.choice("0123456789abcdef") for _ in range(24))
     ghp = fake_github_token(rng)
+    git_secrets = fake_git_secrets(rng)
     home = tempfile.mkdtemp(prefix="bottle-escape-")
     label = "esc-%d" % os.getpid()
     upstream_ca, tls_files = mint_upstream_pki(home)
-    upstream, listener = Upstream(tls_files), Listener()
+    upstream, listener, vault = Upstream(tls_files), Listener(), Listener()
+    git_up = None
     try:
+        git_up = GitUpstream(home)
         os.makedirs(home + "/bottles")
         os.makedirs(home + "/agents")
         ws = home + "/ws"
@@ -463,7 +575,7 @@ def run(args):
                                           "commit", "-q", "--allow-empty", "-m", "operator"]):
             subprocess.run(["git", "-C", ws] + git_args, check=True, timeout=30)
         bottle_md, agent_md = manifests(upstream.port, upstream.tls_port, upstream_ca,
-                                        [ghp, known, b32])
+                                        [ghp, known, b32], git_up, vault.port)
         open(home + "/bottles/escape.md", "w").write(bottle_md)
         open(home + "/agents/attacker.md", "w").write(agent_md)
         shutil.copy(os.path.join(HERE, "attacks.py"), ws + "/attacks.py")
@@ -473,6 +585,9 @@ def run(args):
                    "hunted_hex": [hide(route_token), hide(known)],
                    "planted_hex": {"route-token": hide(route_token), "known-secret": hide(known),
                                    "planted-ghp": hide(ghp)},
+                   "git_secrets_hex": {k: hide(v) for k, v in git_secrets.items()},
+                   "git_app_url": git_up.url("app"),
+                   "git_vault_url": "ssh://root@127.0.0.1:%d/srv/vault.git" % vault.port,
                    "host_paths": [state, home + "/bottles", home + "/agents", "/run/netns"],
                    "host_addresses": host_addresses(),
                    "git_marker": home + "/git-marker",
@@ -515,18 +630,26 @@ def run(args):
             for f in files:
                 p = os.path.join(dirpath, f)
                 state_files[os.path.relpath(p, state)] = read_text(p)
+        commits = [l.get(k) for l in attack_lines({"stdout": read_text(stdout_path)})
+                   if l.get("attack") == "gitgate" for k in ("commit", "secret_commit")]
         out.update({
             "exit_code": code, "seconds": round(time.monotonic() - start, 1),
+            "git_upstream": git_up.facts(commits),
+            "vault_accept_times": vault.accept_times,
             "stdout": read_text(stdout_path), "stderr": read_text(stderr_path),
             "admin_port": admin, "upstream_port": upstream.port,
             "upstream_requests": upstream.requests, "upstream_connections": upstream.connections,
             "listener_accepts": listener.accepted,
-            "secrets": {"route-token": route_token, "known-secret": known, "planted-ghp": ghp},
+            "secrets": dict({"route-token": route_token, "known-secret": known,
+                             "planted-ghp": ghp}, **git_secrets),
             "state_files": state_files,
         })
     finally:
         upstream.stop()
         listener.stop()
+        vault.stop()
+        if git_up:
+            git_up.stop()
         subprocess.run([args.bottle, "cleanup"], env=dict(os.environ, BOTTLE_HOME=home),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
         shutil.rmtree(home, ignore_errors=True)
@@ -627,10 +750,6 @@ def check(args):
         print("skipped: " + results["skip"])
         return 1 if IN_CI else SKIP
     attack = args.attack
-    if attack == "gitgate":
-        print("skipped: git-gate (bottle-gitgate, SPEC §6) is not implemented yet; the push of a "
-              "commit with three secret shapes through git-gate cannot be attempted")
-        return SKIP
     if not any(l.get("attack") == "done" for l in attack_lines(results)):
         print("attacks.py did not finish (exit %s):\n%s" % (results["exit_code"],
                                                           results["stderr"][-3000:]))
@@ -661,6 +780,8 @@ def check(args):
     elif attack == "5":
         failures += ["a push reached the upstream: " + r.get("raw", "")
                      for r in results["upstream_requests"] if "receive-pack" in r.get("raw", "")]
+    elif attack == "gitgate":
+        failures += check_gitgate(results)
     elif attack == "6":
         if results["listener_accepts"]:
             failures.append("the host loopback listener accepted %d connections" %
@@ -675,6 +796,35 @@ def check(args):
             if token in text:
                 failures.append("state dir file %s holds the real token" % name)
     return report(failures)
+
+
+def check_gitgate(results):
+    """Item 5: the secret pushes were refused before any upstream contact; the clean push
+    landed; the upstream holds nothing of the refused commits."""
+    failures = []
+    lines = {l["case"]: l for l in attack_lines(results) if l.get("attack") == "gitgate"}
+    facts = results.get("git_upstream", {})
+    clean, secret = lines.get("clean-push", {}), lines.get("push-three-secret-shapes", {})
+    if clean.get("commit") and facts.get("main") != clean["commit"]:
+        failures.append("the clean push did not land upstream (main is %s)" % facts.get("main"))
+    if secret.get("secret_commit") and facts.get("has", {}).get(secret["secret_commit"]):
+        failures.append("the upstream holds the refused commit %s" % secret["secret_commit"])
+    # The vault's upstream is a listener: nothing may reach it while the secret push runs,
+    # and the clean push afterwards must (so "no contact" is not just "no upstream").
+    vault = lines.get("vault-three-secret-shapes", {})
+    started, refused_at = vault.get("start", 0), vault.get("at", 0)
+    times = results.get("vault_accept_times", [])
+    during = [t for t in times if started <= t <= refused_at]
+    if during:
+        failures.append("the vault upstream was contacted %d time(s) while the secret push ran"
+                        % len(during))
+    if not [t for t in times if t > refused_at]:
+        failures.append("the vault upstream was never contacted after the refusal, not even by "
+                        "the clean push")
+    log = results["state_files"].get("logs/sidecar.log", "")
+    if '"gitgate_push_rejected"' not in log:
+        failures.append("no gitgate_push_rejected line in the sidecar log")
+    return failures
 
 
 def check_workspace_files(results):

@@ -13,6 +13,7 @@ const std::vector<std::string> kParent = {"PATH=/bin",
                                           "GIT_SSH_KEY=k",
                                           "GIT_SSH_KEY_PATH=p",
                                           "GITGATE_DEPLOY_KEY=d",
+                                          "GIT_KEY_0=-----BEGIN OPENSSH PRIVATE KEY-----",
                                           "SSH_AUTH_SOCK=/s",
                                           "HTTPS_PROXY=x",
                                           "http_proxy=x",
@@ -37,7 +38,7 @@ TEST(EnvScope, EgressTokensReachOnlyEgress) {
 
 TEST(EnvScope, GitKeysReachOnlyGitgate) {
   for (const char* name :
-       {"GIT_SSH_KEY", "GIT_SSH_KEY_PATH", "GITGATE_DEPLOY_KEY", "SSH_AUTH_SOCK"}) {
+       {"GIT_SSH_KEY", "GIT_SSH_KEY_PATH", "GIT_KEY_0", "GITGATE_DEPLOY_KEY", "SSH_AUTH_SOCK"}) {
     EXPECT_TRUE(has(scoped_env("gitgate", {"*"}, kParent), name)) << name;
     EXPECT_FALSE(has(scoped_env("egress", {"*"}, kParent), name)) << name;
     EXPECT_FALSE(has(scoped_env("supervise", {name}, kParent), name)) << name;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/gate_config.h"
 #include "config/route_table.h"
 #ifdef BOTTLE_HAVE_INIT_LIB
 #include "init/config.h"
@@ -63,7 +64,8 @@ const char* kClaudeBottle =
     "  repos:\n"
     "    - name: app\n"
     "      url: ssh://git@git.example.com:2222/org/app.git\n"
-    "      host_key: \"ssh-ed25519 AAAA\"\n"
+    "      host_key: \"ssh-ed25519 "
+    "AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
     "      key: {provider: static, path: /keys/app}\n"
     "---\n";
 
@@ -120,13 +122,25 @@ TEST(PlanGolden, GitgateYamlAndInitEntriesWhenTheBinariesExist) {
   auto p = make_plan(*load_manifest(h.dirs(), "impl"), o);
   ASSERT_TRUE(p.ok()) << p.error();
   EXPECT_EQ(daemons_csv(*p), "egress,gitgate,supervise");
-  ExpectGolden("gitgate.yaml", render_gitgate_yaml(*p));
+  GitgateLayout gl{"/s/gitgate/keys", "/s/proposals", "impl-1a2b3c"};
+  const std::string gate_yaml = replace_all(render_gitgate_yaml(*p, gl), h.home(), "<home>");
+  ExpectGolden("gitgate.yaml", gate_yaml);
+  // What we render is what the gate loads.
+  auto gate = config::parse_gate_config(gate_yaml, "gitgate.yaml");
+  ASSERT_TRUE(gate.ok()) << gate.error();
+  EXPECT_EQ((*gate)->repos.at(0).key_file, "/s/gitgate/keys/app");
+  EXPECT_EQ((*gate)->repos.at(0).url.port, 2222);
+  ASSERT_TRUE((*gate)->proposals.has_value());
+  EXPECT_EQ((*gate)->proposals->queue, "/s/proposals");
+  ExpectGolden("gitconfig", render_gitconfig(*p));
   InitLayout l;
   l.routes_file = "/s/routes/routes.yaml";
   l.ca_cert = "/s/ca/ca.pem";
   l.ca_key = "/s/ca/ca-key.pem";
-  l.gitgate_fd = 4;
-  l.supervise_fd = 5;
+  l.gitgate_git_fd = 4;
+  l.gitgate_http_fd = 5;
+  l.gitgate_admin_port = 41001;
+  l.supervise_fd = 6;
   l.gitgate_config = "/s/gitgate.yaml";
   l.gitgate_state = "/s/gitgate";
   l.supervise_queue = "/s/proposals";
@@ -136,8 +150,11 @@ TEST(PlanGolden, GitgateYamlAndInitEntriesWhenTheBinariesExist) {
   auto parsed = init::parse_init_config(render_init_yaml(*p, l), "init.yaml");
   ASSERT_TRUE(parsed.ok()) << parsed.error();
   EXPECT_EQ(parsed->daemons.at("egress").inherit_fds, std::vector<int>{3});
-  EXPECT_EQ(parsed->daemons.at("gitgate").inherit_fds, std::vector<int>{4});
-  EXPECT_EQ(parsed->daemons.at("supervise").inherit_fds, std::vector<int>{5});
+  EXPECT_EQ(parsed->daemons.at("gitgate").inherit_fds, (std::vector<int>{4, 5}));
+  EXPECT_EQ(parsed->daemons.at("gitgate").ready.port, 41001);
+  EXPECT_EQ(parsed->daemons.at("gitgate").env_allow,
+            (std::vector<std::string>{"PATH", "HOME", "GIT_KEY_*", "GITGATE_SECRET_*"}));
+  EXPECT_EQ(parsed->daemons.at("supervise").inherit_fds, std::vector<int>{6});
   EXPECT_TRUE(parsed->daemons.at("egress").reload_signal);
   EXPECT_EQ(parsed->daemons.at("egress").ready.path, "/healthz");
   EXPECT_EQ(parsed->daemons.at("egress").env_allow,
@@ -294,6 +311,92 @@ TEST(PlanGolden, EveryExampleManifestLoadsAndPlans) {
   ASSERT_TRUE(impl.ok());
   ExpectGolden("implementer_preflight.txt",
                replace_all(format_preflight(*impl), h.home(), "<home>"));
+}
+
+TEST(PlanGolden, GitgateReposNeedAnSshUrlAPinnedHostKeyAndAStaticKey) {
+  const std::string good_key =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"url: ssh://git@h/app.git\n      key: {provider: static, path: /k}\n", "needs 'host_key'"},
+      {"url: https://h/app.git\n      host_key: \"" + good_key +
+           "\"\n      key: {provider: static, path: /k}\n",
+       "scheme 'https' is not ssh"},
+      {"url: ssh://git@h/app.git\n      host_key: \"ssh-ed25519 AAAA\"\n      key: {provider: "
+       "static, path: /k}\n",
+       "not a ssh-ed25519 key"},
+      {"url: ssh://git@h/app.git\n      host_key: \"" + good_key + "\"\n",
+       "needs 'key: {provider: static"},
+      {"url: ssh://git@h/app.git\n      host_key: \"" + good_key +
+           "\"\n      key: {provider: gitea, provisioner_token: T}\n",
+       "key provider 'gitea' is not supported yet"},
+  };
+  for (const auto& [fields, want] : cases) {
+    TestHome h;
+    h.bottle("dev", "---\ngit-gate:\n  repos:\n    - name: app\n      " + fields + "---\n");
+    h.agent("impl", "---\nbottle: dev\nprovider: command\ncommand: [\"true\"]\n---\n");
+    auto m = load_manifest(h.dirs(), "impl");
+    ASSERT_TRUE(m.ok()) << m.error();
+    auto p = make_plan(*m, PlanOptions{});
+    ASSERT_FALSE(p.ok()) << fields;
+    EXPECT_NE(p.error().find(h.bottle_path("dev") + ":4:7: repo 'app': "), std::string::npos)
+        << p.error();
+    EXPECT_NE(p.error().find(want), std::string::npos) << p.error();
+  }
+}
+
+TEST(PlanGolden, OperatorSecretsReachTheGateThroughItsOwnSlots) {
+  TestHome h;
+  h.bottle("dev",
+           std::string(kClaudeBottle)
+               .replace(std::string(kClaudeBottle).find("  dlp: {outbound: block, inbound: warn}"),
+                        39, "  dlp: {known_secrets_env: [OPS_DB_PASSWORD]}"));
+  h.agent("impl", "---\nbottle: dev\nprovider: claude\n---\n");
+  PlanOptions o;
+  o.find_binary = [](const std::string& n) { return "/opt/bottle/bin/" + n; };
+  auto p = make_plan(*load_manifest(h.dirs(), "impl"), o);
+  ASSERT_TRUE(p.ok()) << p.error();
+  bool egress_slot = false, gate_slot = false;
+  for (const auto& t : p->token_slots) {
+    egress_slot |= t.slot == "EGRESS_SECRET_0" && t.host_env == "OPS_DB_PASSWORD";
+    gate_slot |= t.slot == "GITGATE_SECRET_0" && t.host_env == "OPS_DB_PASSWORD";
+  }
+  EXPECT_TRUE(egress_slot && gate_slot);
+  const std::string yaml = render_gitgate_yaml(*p, GitgateLayout{"/k", "", ""});
+  EXPECT_NE(yaml.find("known_secrets_env: [GITGATE_SECRET_0]"), std::string::npos) << yaml;
+  config::GateLoadOptions lo;
+  lo.env = [](const std::string& k) -> std::optional<std::string> {
+    if (k.starts_with("GITGATE_")) return "v";
+    return std::nullopt;
+  };
+  auto gate = config::parse_gate_config(yaml, "gitgate.yaml", lo);
+  ASSERT_TRUE(gate.ok()) << gate.error();
+  // Not rendered for egress's own file, and never the value.
+  EXPECT_EQ(render_routes_yaml(*p).find("GITGATE_SECRET"), std::string::npos);
+}
+
+TEST(PlanGolden, GitconfigRewritesEverySpellingOfTheRepoUrl) {
+  TestHome h;
+  h.bottle("dev",
+           "---\ngit-gate:\n  repos:\n    - name: app\n      url: git@github.com:org/app.git\n"
+           "      host_key: \"ssh-ed25519 "
+           "AAAAC3NzaC1lZDI1NTE5AAAAIHPc6qDFTajfl6uR9jnS0mJ7JaAEf5ZfwIuIEQCd3YNj\"\n"
+           "      key: {provider: static, path: /k}\n---\n");
+  h.agent("impl",
+          "---\nbottle: dev\nprovider: command\ncommand: [\"true\"]\n"
+          "git: {user: {name: \"Bot #1\", email: bot@example.test}}\n---\n");
+  PlanOptions o;
+  o.find_binary = [](const std::string& n) { return "/opt/bottle/bin/" + n; };
+  auto p = make_plan(*load_manifest(h.dirs(), "impl"), o);
+  ASSERT_TRUE(p.ok()) << p.error();
+  EXPECT_EQ(render_gitconfig(*p),
+            "[user]\n\tname = \"Bot #1\"\n\temail = \"bot@example.test\"\n"
+            "[url \"git://127.0.0.1:9418/app.git\"]\n"
+            "\tinsteadOf = \"git@github.com:org/app.git\"\n"
+            "\tinsteadOf = \"ssh://git@github.com/org/app.git\"\n");
+  // Without the gate binary there is nothing to rewrite to.
+  auto no_gate = make_plan(*load_manifest(h.dirs(), "impl"), PlanOptions{});
+  ASSERT_TRUE(no_gate.ok());
+  EXPECT_EQ(render_gitconfig(*no_gate).find("insteadOf"), std::string::npos);
 }
 
 TEST(PlanGolden, CommandProviderNeedsACommand) {

@@ -1,0 +1,64 @@
+#include "config/dlp_policy.h"
+
+#include <cctype>
+#include <cstdlib>
+
+#include "config/strict_yaml.h"
+
+namespace bottle::config {
+
+EnvLookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+std::optional<std::string> env_slot_problem(const std::string& name,
+                                            const std::optional<EnvLookup>& env) {
+  bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+  for (char c : name) {
+    ok = ok && (std::isupper(static_cast<unsigned char>(c)) ||
+                std::isdigit(static_cast<unsigned char>(c)) || c == '_');
+  }
+  if (!ok) return "'" + name + "' is not an environment variable name ([A-Z_][A-Z0-9_]*)";
+  if (env && !(*env)(name)) return "environment variable " + name + " is not set";
+  return std::nullopt;
+}
+
+std::string_view to_string(DlpAction a) {
+  return a == DlpAction::block ? "block" : a == DlpAction::warn ? "warn" : "off";
+}
+
+Status read_dlp_section(std::string_view file, const YAML::Node& node, std::string_view what,
+                        const DlpKeys& keys, const std::optional<EnvLookup>& env, DlpPolicy& policy,
+                        std::vector<std::string>* secrets) {
+  MapReader r(file, node, what);
+  if (!r.ok()) return Error{r.error()};
+  auto action = [&r](const char* key, DlpAction& out) {
+    if (auto v = r.one_of(key, {"block", "warn", "off"})) {
+      out = *v == "block" ? DlpAction::block : *v == "warn" ? DlpAction::warn : DlpAction::off;
+    }
+  };
+  action("outbound", policy.outbound);
+  if (keys.inbound) action("inbound", policy.inbound);
+  if (auto v = r.integer("max_body_bytes", 0, int64_t(1) << 40)) policy.max_body_bytes = *v;
+  if (keys.stream_large_bodies) {
+    if (auto v = r.boolean("stream_large_bodies")) policy.stream_large_bodies = *v;
+  }
+  if (keys.known_secrets_env && secrets) {
+    YAML::Node names = r.node("known_secrets_env");
+    if (auto v = r.str_list("known_secrets_env")) {
+      for (size_t i = 0; i < v->size(); ++i) {
+        if (auto why = env_slot_problem((*v)[i], env)) r.fail(names[i], *why);
+      }
+      if (r.ok()) *secrets = *v;
+    }
+  }
+  r.finish();
+  if (!r.ok()) return Error{r.error()};
+  return OkStatus();
+}
+
+}  // namespace bottle::config

@@ -1,0 +1,224 @@
+#include "gitgate/push_scan.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <functional>
+#include <set>
+
+#include "gitgate/subprocess.h"
+
+namespace bottle::gitgate {
+namespace {
+
+bool is_hex_id(std::string_view s) {
+  return (s.size() == 40 || s.size() == 64) && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// Buffered reads of cat-file's output: header lines and exact-size contents.
+class BatchReader {
+ public:
+  explicit BatchReader(int fd) : fd_(fd) {}
+
+  bool line(std::string& out) {
+    while (true) {
+      size_t nl = buf_.find('\n', pos_);
+      if (nl != std::string::npos) {
+        out.assign(buf_, pos_, nl - pos_);
+        pos_ = nl + 1;
+        return true;
+      }
+      if (!fill()) return false;
+    }
+  }
+
+  // Reads `n` bytes; the first `keep` of them are appended to `out`, the rest dropped.
+  bool bytes(uint64_t n, size_t keep, std::string& out) {
+    while (n > 0) {
+      if (pos_ == buf_.size() && !fill()) return false;
+      size_t take = static_cast<size_t>(std::min<uint64_t>(n, buf_.size() - pos_));
+      if (out.size() < keep) out.append(buf_, pos_, std::min(take, keep - out.size()));
+      pos_ += take;
+      n -= take;
+    }
+    return true;
+  }
+
+ private:
+  bool fill() {
+    if (pos_ > 0) {
+      buf_.erase(0, pos_);
+      pos_ = 0;
+    }
+    char chunk[1 << 16];
+    while (true) {
+      ssize_t r = ::read(fd_, chunk, sizeof chunk);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+      buf_.append(chunk, static_cast<size_t>(r));
+      return true;
+    }
+  }
+
+  int fd_;
+  std::string buf_;
+  size_t pos_ = 0;
+};
+
+uint64_t line_of(std::string_view text, uint64_t offset) {
+  offset = std::min<uint64_t>(offset, text.size());
+  return 1 + static_cast<uint64_t>(std::count(
+                 text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+}
+
+// "dir/name" for every entry of a raw tree object, one per line.
+std::string tree_names(std::string_view tree, std::string_view dir, size_t hash_bytes) {
+  std::string out;
+  size_t p = 0;
+  while (p < tree.size()) {
+    size_t space = tree.find(' ', p);
+    size_t nul = tree.find('\0', space == std::string_view::npos ? p : space);
+    if (space == std::string_view::npos || nul == std::string_view::npos) break;
+    if (!dir.empty()) out.append(dir).push_back('/');
+    out.append(tree.substr(space + 1, nul - space - 1)).push_back('\n');
+    p = nul + 1 + hash_bytes;
+  }
+  return out;
+}
+
+class ScanCollector {
+ public:
+  ScanCollector(const dlp::Scanner& scanner, PushScan& out) : scanner_(scanner), out_(out) {}
+
+  // A path that is itself secret-bearing is named by what it is, never by its text.
+  std::string display_path(const std::string& path) {
+    if (path.empty()) return "(no path)";
+    return scanner_.scan(path, dlp::Direction::outbound, "path").empty() ? path : "a path name";
+  }
+
+  void scan(std::string_view text, const std::function<std::string(uint64_t offset)>& where) {
+    out_.bytes += text.size();
+    for (const auto& f : scanner_.scan(text, dlp::Direction::outbound, "push")) {
+      add(f.detector, where(f.offset));
+    }
+  }
+
+  void add(const std::string& detector, const std::string& where) {
+    if (seen_.insert(detector + "\n" + where).second) out_.findings.push_back({detector, where});
+  }
+
+ private:
+  const dlp::Scanner& scanner_;
+  PushScan& out_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+Result<RefUpdate> parse_ref_update(std::string_view line) {
+  size_t a = line.find(' ');
+  size_t b = a == std::string_view::npos ? a : line.find(' ', a + 1);
+  if (b == std::string_view::npos) return Error{"expected '<old> <new> <ref>'"};
+  RefUpdate u{std::string(line.substr(0, a)), std::string(line.substr(a + 1, b - a - 1)),
+              std::string(line.substr(b + 1))};
+  if (!is_hex_id(u.old_id) || !is_hex_id(u.new_id) || u.old_id.size() != u.new_id.size()) {
+    return Error{"bad object id"};
+  }
+  if (!u.ref.starts_with("refs/") || u.ref.find_first_of(" \t\n\r") != std::string::npos)
+    return Error{"bad ref name"};
+  return u;
+}
+
+bool looks_binary(std::string_view head) {
+  return head.substr(0, 8000).find('\0') != std::string_view::npos;
+}
+
+Result<PushScan> scan_push(const QuarantineGit& git, const std::vector<RefUpdate>& updates,
+                           const dlp::Scanner& scanner, uint64_t blob_cap) {
+  PushScan out;
+  ScanCollector collect(scanner, out);
+  std::vector<std::string> tips;
+  for (const auto& u : updates) {
+    for (const auto& f : scanner.scan(u.ref, dlp::Direction::outbound, "ref"))
+      collect.add(f.detector, "a ref name");
+    if (!u.deletes() && std::find(tips.begin(), tips.end(), u.new_id) == tips.end())
+      tips.push_back(u.new_id);
+  }
+  if (tips.empty()) return out;
+
+  SpawnSpec list;
+  list.env = git.env;
+  list.argv = {git.git, "-C", git.repo_dir, "rev-list", "--objects"};
+  list.argv.insert(list.argv.end(), tips.begin(), tips.end());
+  list.argv.insert(list.argv.end(), {"--not", "--all"});
+  auto objects = run_command(list, 10 * 60 * 1000);
+  if (!objects) return Error{objects.error()};
+  if (!objects->ok()) return Error{"git rev-list: " + tail_lines(objects->err, 3)};
+  if (objects->out.empty()) return out;
+
+  SpawnSpec batch;
+  batch.env = git.env;
+  batch.argv = {git.git,
+                "-C",
+                git.repo_dir,
+                "cat-file",
+                "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)",
+                "--buffer"};
+  batch.input = std::move(objects->out);
+  batch.live = SpawnSpec::Live::stdout_pipe;
+  auto cat = Subprocess::start(batch);
+  if (!cat) return Error{cat.error()};
+  BatchReader reader(cat->stream_fd());
+  const size_t hash_bytes = tips.front().size() / 2;
+  std::string header, content;
+  while (reader.line(header)) {
+    // "<id> <type> <size> <path>", or "<input> missing" for a line rev-list split oddly
+    // (a path with a newline): that line names no object of its own.
+    size_t s1 = header.find(' ');
+    size_t s2 = s1 == std::string::npos ? s1 : header.find(' ', s1 + 1);
+    size_t s3 = s2 == std::string::npos ? s2 : header.find(' ', s2 + 1);
+    if (s3 == std::string::npos || !is_hex_id(header.substr(0, s1))) continue;
+    const std::string id = header.substr(0, s1);
+    const std::string type = header.substr(s1 + 1, s2 - s1 - 1);
+    const std::string size_text = header.substr(s2 + 1, s3 - s2 - 1);
+    if (size_text.empty() || size_text.size() > 15 ||
+        size_text.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    const uint64_t size = std::stoull(size_text);
+    const std::string path = header.substr(s3 + 1);
+    content.clear();
+    const size_t keep =
+        type == "blob" ? static_cast<size_t>(std::min<uint64_t>(size, blob_cap)) : size;
+    if (!reader.bytes(size + 1, keep, content)) return Error{"git cat-file: output ended early"};
+    ++out.objects;
+    if (type == "blob") {
+      if (looks_binary(content)) {
+        ++out.binary_blobs;
+        continue;
+      }
+      ++out.blobs;
+      if (size > blob_cap) {
+        out.unscanned.push_back(collect.display_path(path) + ": " + std::to_string(size) +
+                                " bytes, first " + std::to_string(blob_cap) + " scanned");
+      }
+      collect.scan(content, [&](uint64_t off) {
+        return collect.display_path(path) + ":" + std::to_string(line_of(content, off));
+      });
+    } else if (type == "tree") {
+      collect.scan(tree_names(content, path, hash_bytes),
+                   [](uint64_t) { return std::string("a path name"); });
+    } else if (type == "commit" || type == "tag") {
+      std::string where = type + " " + id.substr(0, 12);
+      collect.scan(content, [&](uint64_t) { return where; });
+    }
+  }
+  int status = cat->wait(60'000);
+  if (status != 0) return Error{"git cat-file: " + tail_lines(cat->captured_stderr(), 3)};
+  return out;
+}
+
+}  // namespace bottle::gitgate

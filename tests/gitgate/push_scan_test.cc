@@ -1,0 +1,165 @@
+// The push scan against a real git repository: pushed commits are made unreachable from
+// every ref (as in receive-pack's quarantine: new to the gate), then scanned.
+#include "gitgate/push_scan.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "gitgate/mirror.h"
+#include "tests/gitgate/gate_harness.h"
+
+namespace bottle::gitgate {
+namespace {
+
+using test::git;
+
+const dlp::Scanner& scanner() {
+  static auto s = dlp::Scanner::build({});
+  return **s;
+}
+
+class PushScanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    BOTTLE_SKIP_UNLESS(!test::which("git").empty(), "git is not installed");
+    repo_ = dir_.file("repo");
+    ASSERT_TRUE(git({"init", "-q", "-b", "main", repo_}).ok());
+    commit({{"README", "base\n"}}, "base");
+  }
+
+  // Commits `files` on the current branch; returns the commit id.
+  std::string commit(const std::map<std::string, std::string>& files, const std::string& message) {
+    for (const auto& [path, text] : files) {
+      std::filesystem::create_directories(std::filesystem::path(repo_ + "/" + path).parent_path());
+      test::write_file(repo_ + "/" + path, text);
+    }
+    EXPECT_TRUE(git({"add", "-A"}, repo_).ok());
+    EXPECT_TRUE(git({"commit", "-q", "--allow-empty", "-m", message}, repo_).ok());
+    std::string id = git({"rev-parse", "HEAD"}, repo_).out;
+    return id.substr(0, id.find('\n'));
+  }
+
+  // Commits on a branch that is then deleted: its objects exist but no ref reaches them.
+  std::string pushed_commit(const std::map<std::string, std::string>& files,
+                            const std::string& message = "work") {
+    EXPECT_TRUE(git({"checkout", "-q", "-b", "incoming", "main"}, repo_).ok());
+    std::string id = commit(files, message);
+    EXPECT_TRUE(git({"checkout", "-q", "main"}, repo_).ok());
+    EXPECT_TRUE(git({"branch", "-q", "-D", "incoming"}, repo_).ok());
+    return id;
+  }
+
+  PushScan scan(const std::string& id, const std::string& ref = "refs/heads/topic",
+                uint64_t cap = 8 << 20) {
+    QuarantineGit q{
+        test::which("git"), repo_ + "/.git", {"PATH=/usr/bin:/bin", "GIT_CONFIG_NOSYSTEM=1"}};
+    RefUpdate u{std::string(kZeroId), id, ref};
+    auto r = scan_push(q, {u}, scanner(), cap);
+    EXPECT_TRUE(r.ok()) << r.error();
+    return r.ok() ? *r : PushScan{};
+  }
+
+  static std::vector<std::string> found(const PushScan& s) {
+    std::vector<std::string> out;
+    for (const auto& f : s.findings) out.push_back(f.detector + " at " + f.where);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  test::ScratchDir dir_{"gitgate-scan"};
+  std::string repo_;
+};
+
+TEST_F(PushScanTest, FindsTheThreeShapesWithPathAndLine) {
+  std::string id = pushed_commit(
+      {{"config/aws.env", "# creds\n" + test::secret_text("secret.aws_access_key_id")},
+       {"notes.md", test::secret_text("secret.anthropic_api_key")},
+       {"keys/deploy.pem", test::secret_text("secret.pem_private_key")}});
+  auto s = scan(id);
+  const auto all = found(s);
+  for (const char* want :
+       {"secret.anthropic_api_key at notes.md:1", "secret.aws_access_key_id at config/aws.env:2",
+        "secret.pem_private_key at keys/deploy.pem:1"}) {
+    EXPECT_NE(std::find(all.begin(), all.end(), want), all.end()) << want;
+  }
+  EXPECT_EQ(s.blobs, 3u);
+}
+
+TEST_F(PushScanTest, HistoryTheGateAlreadyHasIsNotScannedAgain) {
+  commit({{"old.env", test::secret_text("secret.aws_access_key_id")}},
+         "an old secret, already upstream");
+  std::string id = pushed_commit({{"feature.txt", "clean work\n"}});
+  auto s = scan(id);
+  EXPECT_TRUE(s.findings.empty()) << found(s).front();
+  EXPECT_EQ(s.blobs, 1u);  // only the new file; the tree and commit around it too
+}
+
+TEST_F(PushScanTest, BinaryBlobsAreSkippedAndCounted) {
+  std::string binary =
+      std::string("\x89PNG\0\0", 6) + test::secret_text("secret.aws_access_key_id");
+  auto s = scan(pushed_commit({{"logo.png", binary}}));
+  EXPECT_TRUE(s.findings.empty());
+  EXPECT_EQ(s.binary_blobs, 1u);
+}
+
+TEST_F(PushScanTest, ABlobIsScannedUpToTheCapAndTheRestIsReported) {
+  const std::string secret = test::secret_text("secret.aws_access_key_id");
+  const std::string big = std::string(5000, 'x') + "\n" + secret;
+  auto late = scan(pushed_commit({{"big.txt", big}}), "refs/heads/a", 1000);
+  EXPECT_TRUE(late.findings.empty());
+  ASSERT_EQ(late.unscanned.size(), 1u);
+  EXPECT_NE(late.unscanned[0].find("big.txt: " + std::to_string(big.size()) + " bytes"),
+            std::string::npos)
+      << late.unscanned[0];
+  EXPECT_NE(late.unscanned[0].find("first 1000 scanned"), std::string::npos);
+  auto early =
+      scan(pushed_commit({{"big2.txt", secret + std::string(5000, 'x')}}), "refs/heads/b", 1000);
+  EXPECT_EQ(found(early), std::vector<std::string>{"secret.aws_access_key_id at big2.txt:1"});
+}
+
+TEST_F(PushScanTest, CommitMessagesPathsAndRefNamesAreScanned) {
+  const std::string key = test::secret_text("secret.anthropic_api_key");
+  std::string token = key.substr(key.find("sk-ant"));
+  token = token.substr(0, token.find('\n'));
+  auto msg = scan(pushed_commit({{"a.txt", "a\n"}}, "deploy with " + token));
+  ASSERT_EQ(msg.findings.size(), 1u);
+  EXPECT_EQ(msg.findings[0].where.rfind("commit ", 0), 0u) << msg.findings[0].where;
+  auto path = scan(pushed_commit({{"dir/" + token + ".txt", "x\n"}}));
+  ASSERT_FALSE(path.findings.empty());
+  for (const auto& f : path.findings) EXPECT_EQ(f.where.find(token), std::string::npos) << f.where;
+  auto ref = scan(pushed_commit({{"b.txt", "b\n"}}), "refs/heads/" + token);
+  ASSERT_EQ(ref.findings.size(), 1u);
+  EXPECT_EQ(ref.findings[0].where, "a ref name");
+}
+
+TEST_F(PushScanTest, AnnotatedTagMessagesAreScanned) {
+  const std::string text = test::secret_text("secret.aws_access_key_id");
+  std::string id = pushed_commit({{"c.txt", "c\n"}});
+  ASSERT_TRUE(git({"tag", "-a", "v1", "-m", "release notes\n" + text, id}, repo_).ok());
+  std::string tag = git({"rev-parse", "v1"}, repo_).out.substr(0, 40);
+  ASSERT_TRUE(git({"tag", "-d", "v1"}, repo_).ok());
+  auto s = scan(tag, "refs/tags/v1");
+  ASSERT_EQ(s.findings.size(), 1u) << s.findings.size();
+  EXPECT_EQ(s.findings[0].where, "tag " + tag.substr(0, 12));
+}
+
+TEST_F(PushScanTest, FindingsNeverCarryTheSecret) {
+  const std::string text = test::secret_text("secret.aws_access_key_id");
+  auto s = scan(pushed_commit({{"x.env", text}}));
+  ASSERT_FALSE(s.findings.empty());
+  const std::string key = text.substr(text.find("AKIA"), 20);
+  for (const auto& f : s.findings) EXPECT_EQ((f.detector + f.where).find(key), std::string::npos);
+}
+
+TEST_F(PushScanTest, DeletesScanNothing) {
+  QuarantineGit q{test::which("git"), repo_ + "/.git", {"PATH=/usr/bin:/bin"}};
+  std::string main = git({"rev-parse", "main"}, repo_).out.substr(0, 40);
+  auto r =
+      scan_push(q, {RefUpdate{main, std::string(kZeroId), "refs/heads/main"}}, scanner(), 1 << 20);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->objects, 0u);
+}
+
+}  // namespace
+}  // namespace bottle::gitgate
