@@ -15,7 +15,7 @@
 #include "common/listen.h"
 #include "common/tls/ca.h"
 #include "orchestrator/state.h"
-#include "supervise/egress_admin.h"
+#include "common/http/admin_client.h"
 
 namespace bottle::supervise::testing {
 
@@ -397,7 +397,7 @@ Sidecar::~Sidecar() {
 
 std::string Sidecar::admin_get(const std::string& path) const {
   auto spec = parse_listen_spec(admin());
-  auto r = supervise::admin_get(*spec, path, std::chrono::seconds(5));
+  auto r = bottle::admin_get(*spec, path, std::chrono::seconds(5));
   return r ? *r : "<error: " + r.error() + ">";
 }
 
