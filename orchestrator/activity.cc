@@ -80,7 +80,7 @@ std::string block_reason(const LogEvent& e) {
 std::string pretty_log_line(const LogEvent& e, bool color) {
   // "2026-12-03T10:31:02.123Z" -> "10:31:02"
   std::string time = e.ts.size() >= 19 && e.ts[10] == 'T' ? e.ts.substr(11, 8) : e.ts;
-  std::string level = e.level.empty() ? "-" : e.level;
+  std::string level = printable(e.level.empty() ? "-" : e.level);
   level.resize(std::max<size_t>(level.size(), 5), ' ');
   if (color && e.level == "warn") level = "\x1b[33m" + level + "\x1b[0m";
   if (color && e.level == "error") level = "\x1b[31m" + level + "\x1b[0m";
