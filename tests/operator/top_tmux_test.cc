@@ -10,6 +10,7 @@
 
 #include "common/files.h"
 #include "orchestrator/state.h"
+#include "orchestrator/terminal.h"
 #include "tests/orchestrator/e2e_support.h"
 #include "tests/supervise/harness.h"
 
@@ -31,6 +32,9 @@ class Tmux {
   bool ok() const { return ok_; }
   const std::string& error() const { return error_; }
   std::string screen() { return tmux({"capture-pane", "-p", "-t", "0"}).out; }
+  // With the escape sequences of colours and attributes.
+  std::string screen_with_escapes() { return tmux({"capture-pane", "-p", "-e", "-t", "0"}).out; }
+  std::string title() { return tmux({"display-message", "-p", "-t", "0", "#{pane_title}"}).out; }
   bool wait_for(const std::string& text) {
     return eventually([&] { return screen().find(text) != std::string::npos; });
   }
@@ -135,6 +139,49 @@ TEST_F(TopUnderTmux, ProposalAppearsIsApprovedWithAKeyAndTheRouteIsLive) {
   t.keys("q");
   ASSERT_TRUE(eventually([&] { return t.screen().find("bottle top") == std::string::npos; }))
       << t.screen();
+}
+
+TEST(ListUnderTmux, LabelsArePaintedInTheirColourOnATerminal) {
+  if (orchestrator::find_helper_binary("tmux").empty()) SUPERVISE_SKIP_OR_FAIL("tmux is needed");
+  BottleHome home("paint-me");
+  TempDir work;
+  Tmux t(work.path(), "env BOTTLE_HOME=" + home.home() + " " + bottle_binary() +
+                          " list; echo list-done; sleep 30");
+  ASSERT_TRUE(t.ok()) << t.error();
+  ASSERT_TRUE(t.wait_for("list-done")) << t.screen();
+  const std::string sgr = "\x1b[38;5;" +
+                          std::to_string(orchestrator::label_color("paint-me").ansi256) + "m";
+  EXPECT_NE(t.screen_with_escapes().find(sgr + "paint-me"), std::string::npos)
+      << t.screen_with_escapes();
+}
+
+// `bottle start` attached to a terminal: the window title names the bottle.
+TEST(StartUnderTmux, TerminalTitleNamesTheBottleWhileAttached) {
+  if (::geteuid() != 0) SUPERVISE_SKIP_OR_FAIL("needs root (network namespaces)");
+  for (const char* tool : {"tmux", "bwrap"}) {
+    if (orchestrator::find_helper_binary(tool).empty()) {
+      SUPERVISE_SKIP_OR_FAIL(std::string(tool) + " is needed");
+    }
+  }
+  TempDir work;
+  const std::string home = work.path() + "/home";
+  std::filesystem::create_directories(home + "/bottles");
+  std::filesystem::create_directories(home + "/agents");
+  std::filesystem::create_directories(work.path() + "/ws");
+  write_file(home + "/bottles/titled.md", "---\nsupervise: false\n---\n");
+  write_file(home + "/agents/titled.md",
+             "---\nbottle: titled\nprovider: command\ncommand: [sh]\n---\n");
+  const std::string ready = work.path() + "/ws/attached";
+  Tmux t(work.path(), "env BOTTLE_HOME=" + home + " " + bottle_binary() +
+                          " start titled --label ops-title --cwd " + work.path() +
+                          "/ws -- sh -c 'touch attached; sleep 30'");
+  ASSERT_TRUE(t.ok()) << t.error();
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(ready); })) << t.screen();
+  EXPECT_TRUE(eventually([&] { return t.title() == "bottle ops-title\n"; })) << t.title();
+  auto stop = orchestrator::run_capture({"env", "BOTTLE_HOME=" + home, bottle_binary(), "stop",
+                                         "ops-title"});
+  EXPECT_TRUE(stop.ok() && stop->exit_code == 0);
+  (void)orchestrator::run_capture({"env", "BOTTLE_HOME=" + home, bottle_binary(), "cleanup"});
 }
 
 }  // namespace
