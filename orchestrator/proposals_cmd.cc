@@ -2,11 +2,9 @@
 
 #include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -262,11 +260,6 @@ void print_route_diff(const Found& f, const json& route, config::RouteSource sou
              true);
 }
 
-std::atomic<bool> g_watch_stop{false};
-void on_watch_signal(int) {
-  g_watch_stop = true;
-}
-
 }  // namespace
 
 std::vector<Proposal> pending_proposals(const std::string& slug) {
@@ -422,12 +415,7 @@ int proposals_answer(const AnswerOptions& o, std::ostream& out, std::ostream& er
 }
 
 int proposals_watch(std::ostream& out, std::ostream& err) {
-  g_watch_stop = false;
-  struct sigaction sa {};
-  sa.sa_handler = on_watch_signal;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
+  watch_stop_signals();
   RawKeyboard keyboard;
   const bool tty = keyboard.active();
   std::map<std::string, Found> on_screen;  // pending proposals on screen, by id
@@ -488,7 +476,7 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
     status = text;
   };
 
-  while (!g_watch_stop) {
+  while (!live_view_ended()) {
     std::vector<std::string> problems;
     auto found = collect(false, problems);
     for (const auto& p : problems) {
@@ -533,7 +521,7 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
     if (keys.empty()) continue;
     for (char k : keys) {
       const size_t count = on_screen.size();
-      if (k == 'q') g_watch_stop = true;
+      if (k == 'q') end_live_view();
       if (k == 'j' && selected + 1 < count) ++selected;
       if (k == 'k' && selected > 0) --selected;
       if (k == 'a') act(Decision::approve, false);

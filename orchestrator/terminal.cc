@@ -4,8 +4,11 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -149,6 +152,30 @@ std::string RawKeyboard::prompt(std::ostream& out, const std::string& question) 
   std::getline(std::cin, line);
   resume();
   return line;
+}
+
+namespace {
+std::atomic<bool> g_live_view_ended{false};
+void on_stop_signal(int) {
+  g_live_view_ended = true;
+}
+}  // namespace
+
+void watch_stop_signals() {
+  g_live_view_ended = false;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool live_view_ended() {
+  return g_live_view_ended;
+}
+
+void end_live_view() {
+  g_live_view_ended = true;
 }
 
 TerminalSize terminal_size(int fd) {

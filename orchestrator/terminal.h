@@ -70,6 +70,13 @@ class RawKeyboard {
   termios saved_{};
 };
 
+// SIGINT and SIGTERM end a live view (`bottle top`, `bottle proposals watch`) through
+// its loop instead of killing it, so the terminal is restored. watch_stop_signals()
+// installs the handlers and clears the flag; 'q' sets it with end_live_view().
+void watch_stop_signals();
+bool live_view_ended();
+void end_live_view();
+
 // Rows and columns of the terminal on `fd` (24x80 when it does not say).
 struct TerminalSize {
   int rows = 24;

@@ -1,9 +1,7 @@
 #include "orchestrator/top_cmd.h"
 
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <ctime>
 #include <deque>
 #include <iostream>
@@ -23,11 +21,6 @@ namespace bottle::orchestrator {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::atomic<bool> g_top_stop{false};
-void on_top_signal(int) {
-  g_top_stop = true;
-}
 
 // One running bottle as top sees it.
 struct BottleView {
@@ -377,7 +370,7 @@ void Top::stop_selected() {
   status_ = "stop " + shown(v->label, 40) + "? (y/n)";
   draw();
   std::string keys;
-  for (int i = 0; i < 100 && keys.empty() && !g_top_stop; ++i) keys = keyboard_.read_keys(100);
+  for (int i = 0; i < 100 && keys.empty() && !live_view_ended(); ++i) keys = keyboard_.read_keys(100);
   if (keys.empty() || keys[0] != 'y') {
     status_ = "not stopped";
     return;
@@ -401,7 +394,7 @@ void Top::handle(char k) {
     }
     return;
   }
-  if (k == 'q') g_top_stop = true;
+  if (k == 'q') end_live_view();
   if (k == 'j' && selected_ + 1 < order_.size()) {
     ++selected_;
     selected_proposal_ = 0;
@@ -426,7 +419,7 @@ int Top::run() {
               std::to_string(options_.interval.count()) + " ms";
   }
   auto next = Clock::now();
-  while (!g_top_stop) {
+  while (!live_view_ended()) {
     if (Clock::now() >= next) {
       refresh();
       if (!logs_of_.empty()) read_logs();
@@ -446,12 +439,7 @@ int Top::run() {
 }  // namespace
 
 int top_command(const TopOptions& options, std::ostream& out) {
-  g_top_stop = false;
-  struct sigaction sa {};
-  sa.sa_handler = on_top_signal;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
+  watch_stop_signals();
   Top top(options, out);
   return top.run();
 }

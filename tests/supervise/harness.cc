@@ -106,6 +106,16 @@ ChildProcess BottleHome::bottle_background(const std::vector<std::string>& args,
   return c ? std::move(*c) : ChildProcess();
 }
 
+SuperviseOptions supervise_options(const BottleHome& home, const Sidecar& sidecar) {
+  SuperviseOptions o;
+  o.queue = home.queue();
+  o.routes = home.routes();
+  o.init_ctl = sidecar.init_ctl();
+  o.egress_admin = sidecar.admin();
+  o.bottle = home.slug();
+  return o;
+}
+
 Supervise::Supervise(const SuperviseOptions& o) : log_(dir_.path() + "/supervise.log") {
   SpawnOptions so;
   so.argv = {supervise_binary(),
