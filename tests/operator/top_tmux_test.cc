@@ -12,6 +12,7 @@
 #include "orchestrator/state.h"
 #include "orchestrator/terminal.h"
 #include "tests/orchestrator/e2e_support.h"
+#include "tests/operator/tmux.h"
 #include "tests/supervise/harness.h"
 
 namespace bottle::supervise::testing {
@@ -19,37 +20,6 @@ namespace {
 
 using nlohmann::json;
 using orchestrator::testing::EchoUpstream;
-
-// A tmux server of its own (its socket in a temp dir), one window of a fixed size.
-class Tmux {
- public:
-  Tmux(const std::string& dir, const std::string& command) : socket_(dir + "/tmux.sock") {
-    auto r = tmux({"new-session", "-d", "-x", "150", "-y", "45", command});
-    ok_ = r.exit_code == 0;
-    error_ = r.err;
-  }
-  ~Tmux() { tmux({"kill-server"}); }
-  bool ok() const { return ok_; }
-  const std::string& error() const { return error_; }
-  std::string screen() { return tmux({"capture-pane", "-p", "-t", "0"}).out; }
-  // With the escape sequences of colours and attributes.
-  std::string screen_with_escapes() { return tmux({"capture-pane", "-p", "-e", "-t", "0"}).out; }
-  std::string title() { return tmux({"display-message", "-p", "-t", "0", "#{pane_title}"}).out; }
-  bool wait_for(const std::string& text) {
-    return eventually([&] { return screen().find(text) != std::string::npos; });
-  }
-  void keys(const std::string& keys) { tmux({"send-keys", "-t", "0", keys}); }
-
- private:
-  CaptureResult tmux(std::vector<std::string> args) {
-    args.insert(args.begin(), {"tmux", "-S", socket_, "-f", "/dev/null"});
-    auto r = orchestrator::run_capture(args);
-    return r ? *r : CaptureResult{-1, "", r.error()};
-  }
-  std::string socket_;
-  bool ok_ = false;
-  std::string error_;
-};
 
 class TopUnderTmux : public ::testing::Test {
  protected:
@@ -125,6 +95,23 @@ TEST_F(TopUnderTmux, ProposalAppearsIsApprovedWithAKeyAndTheRouteIsLive) {
   EXPECT_EQ(through_proxy("new.test"), "200 ");
   ASSERT_TRUE(t.wait_for("0 proposals pending")) << t.screen();
 
+  // A second ask, rejected with a typed reason: the agent hears the reason.
+  auto second = m.call_background("request-egress-route",
+                                  {{"host", "other.test"}, {"reason", "just curious"}},
+                                  work_.path() + "/second");
+  auto again = wait_for_proposals(home_.queue(), 1);
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_TRUE(t.wait_for("> " + again[0].id)) << t.screen();
+  t.keys("r");
+  ASSERT_TRUE(t.wait_for("reason for rejecting " + again[0].id)) << t.screen();
+  t.keys("not needed");
+  t.keys("Enter");
+  EXPECT_EQ(second.wait(), 0);
+  json rejected = rpc_message(parse_curl_output(read_file(work_.path() + "/second")).body);
+  EXPECT_EQ(rejected["result"]["isError"], true) << rejected;
+  EXPECT_NE(result_text(rejected).find("not needed"), std::string::npos) << rejected;
+  EXPECT_EQ(through_proxy("other.test"), "403 host_not_allowed");
+
   // The bottle's log, live, and back; then quit.
   t.keys("l");
   ASSERT_TRUE(t.wait_for("log of dev-top")) << t.screen();
@@ -147,35 +134,6 @@ TEST(ListUnderTmux, LabelsArePaintedInTheirColourOnATerminal) {
                           std::to_string(orchestrator::label_color("paint-me").ansi256) + "m";
   EXPECT_NE(t.screen_with_escapes().find(sgr + "paint-me"), std::string::npos)
       << t.screen_with_escapes();
-}
-
-// `bottle start` attached to a terminal: the window title names the bottle.
-TEST(StartUnderTmux, TerminalTitleNamesTheBottleWhileAttached) {
-  if (::geteuid() != 0) SUPERVISE_SKIP_OR_FAIL("needs root (network namespaces)");
-  for (const char* tool : {"tmux", "bwrap"}) {
-    if (orchestrator::find_helper_binary(tool).empty()) {
-      SUPERVISE_SKIP_OR_FAIL(std::string(tool) + " is needed");
-    }
-  }
-  TempDir work;
-  const std::string home = work.path() + "/home";
-  std::filesystem::create_directories(home + "/bottles");
-  std::filesystem::create_directories(home + "/agents");
-  std::filesystem::create_directories(work.path() + "/ws");
-  write_file(home + "/bottles/titled.md", "---\nsupervise: false\n---\n");
-  write_file(home + "/agents/titled.md",
-             "---\nbottle: titled\nprovider: command\ncommand: [sh]\n---\n");
-  const std::string ready = work.path() + "/ws/attached";
-  Tmux t(work.path(), "env BOTTLE_HOME=" + home + " " + bottle_binary() +
-                          " start titled --label ops-title --cwd " + work.path() +
-                          "/ws -- sh -c 'touch attached; sleep 30'");
-  ASSERT_TRUE(t.ok()) << t.error();
-  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(ready); })) << t.screen();
-  EXPECT_TRUE(eventually([&] { return t.title() == "bottle ops-title\n"; })) << t.title();
-  auto stop = orchestrator::run_capture({"env", "BOTTLE_HOME=" + home, bottle_binary(), "stop",
-                                         "ops-title"});
-  EXPECT_TRUE(stop.ok() && stop->exit_code == 0);
-  (void)orchestrator::run_capture({"env", "BOTTLE_HOME=" + home, bottle_binary(), "cleanup"});
 }
 
 }  // namespace
