@@ -34,7 +34,7 @@ bool is_prefix_field(const std::string& key) {
 
 // The fields an operator reads first, in this order; the rest follow alphabetically.
 constexpr std::array<std::string_view, 11> kFirstFields = {
-    "reason", "method", "host",   "port",   "path",  "rule",
+    "reason",   "method",   "host",    "port",   "path", "rule",
     "detector", "location", "snippet", "detail", "repo"};
 
 std::string value_text(const json& v) {

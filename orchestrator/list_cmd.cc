@@ -19,7 +19,7 @@ int list_command(bool all, bool color, std::ostream& out) {
     // A bottle whose `bottle` process died but whose sidecar or namespace is still
     // there is shown until `bottle cleanup` removes it.
     const bool alive = bottle_alive(md);
-    std::string status = alive                       ? md.status
+    std::string status = alive                      ? md.status
                          : bottle_has_leftovers(md) ? "orphaned (bottle cleanup)"
                                                     : "exited";
     if (status == "exited" && !all) continue;

@@ -12,11 +12,11 @@ namespace bottle::orchestrator {
 
 struct LogsOptions {
   std::string slug;
-  bool follow = false;   // keep printing until the bottle stops (or SIGINT/SIGTERM)
-  std::string daemon;    // "" = all; egress | gitgate | supervise | init
-  bool blocks = false;   // only block and warn evidence (is_block_event / is_warn_event)
-  bool pretty = false;   // one human line per event instead of the JSON line
-  bool color = false;    // with pretty: colour the level
+  bool follow = false;  // keep printing until the bottle stops (or SIGINT/SIGTERM)
+  std::string daemon;   // "" = all; egress | gitgate | supervise | init
+  bool blocks = false;  // only block and warn evidence (is_block_event / is_warn_event)
+  bool pretty = false;  // one human line per event instead of the JSON line
+  bool color = false;   // with pretty: colour the level
 };
 
 // 0 done; 1 no such bottle or an unreadable log (message on `err`).

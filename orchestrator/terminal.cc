@@ -1,10 +1,9 @@
 #include "orchestrator/terminal.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-#include <signal.h>
 
 #include <algorithm>
 #include <array>

@@ -44,7 +44,6 @@ class TerminalTitle {
   int fd_ = -1;  // -1: not a terminal, nothing to restore
 };
 
-
 // The operator's keyboard for a live view (`bottle top`, `bottle proposals watch`): when
 // stdin and stdout are terminals, stdin is raw (no echo, no line editing, reads return at
 // once) while this lives, and restored on destruction.

@@ -182,9 +182,8 @@ void Top::refresh_one(BottleView& v) {
   v.pending = std::move(pending);
   if (!keyboard_.active()) {
     const auto reasons = blocks_by_reason(v);
-    std::string stats = "req/s " + rps_text(v) + "  blocks " + std::to_string(sum(reasons)) +
-                        " (" + reasons_text(reasons) + ")  pending " +
-                        std::to_string(v.pending.size());
+    std::string stats = "req/s " + rps_text(v) + "  blocks " + std::to_string(sum(reasons)) + " (" +
+                        reasons_text(reasons) + ")  pending " + std::to_string(v.pending.size());
     if (stats != v.printed_stats) {
       out_ << shown(v.label, 40) << " " << stats << "\n";
       v.printed_stats = stats;
@@ -258,10 +257,10 @@ void Top::draw() {
     for (size_t i = 0; i < order_.size(); ++i) {
       const BottleView& v = bottles_.at(order_[i]);
       char rest[160];
-      std::snprintf(rest, sizeof rest, " %-14s %-8s %-5s %7s %7llu %7zu", shown(v.md.agent, 14).c_str(),
-                    shown(v.md.backend, 8).c_str(), age_since(v.md.created).c_str(),
-                    rps_text(v).c_str(), static_cast<unsigned long long>(sum(blocks_by_reason(v))),
-                    v.pending.size());
+      std::snprintf(rest, sizeof rest, " %-14s %-8s %-5s %7s %7llu %7zu",
+                    shown(v.md.agent, 14).c_str(), shown(v.md.backend, 8).c_str(),
+                    age_since(v.md.created).c_str(), rps_text(v).c_str(),
+                    static_cast<unsigned long long>(sum(blocks_by_reason(v))), v.pending.size());
       lines.push_back(std::string(i == selected_ ? "> " : "  ") +
                       painted(padded(shown(v.label, 24), 24), v.color) + rest);
     }
@@ -298,7 +297,8 @@ void Top::draw() {
 void Top::draw_logs(std::vector<std::string>& lines, int rows) {
   const auto it = bottles_.find(logs_of_);
   const std::string label = it == bottles_.end() ? logs_of_ : it->second.label;
-  lines.push_back("log of " + shown(label, 40) + (logs_blocks_only_ ? " (blocks and warnings)" : "") +
+  lines.push_back("log of " + shown(label, 40) +
+                  (logs_blocks_only_ ? " (blocks and warnings)" : "") +
                   "   b blocks only  l/q/Esc back");
   const size_t room = static_cast<size_t>(std::max(1, rows - 3));
   const size_t from = logs_lines_.size() > room ? logs_lines_.size() - room : 0;
@@ -370,7 +370,8 @@ void Top::stop_selected() {
   status_ = "stop " + shown(v->label, 40) + "? (y/n)";
   draw();
   std::string keys;
-  for (int i = 0; i < 100 && keys.empty() && !live_view_ended(); ++i) keys = keyboard_.read_keys(100);
+  for (int i = 0; i < 100 && keys.empty() && !live_view_ended(); ++i)
+    keys = keyboard_.read_keys(100);
   if (keys.empty() || keys[0] != 'y') {
     status_ = "not stopped";
     return;
@@ -415,8 +416,8 @@ void Top::handle(char k) {
 int Top::run() {
   if (keyboard_.active()) {
     out_ << "\x1b[?1049h\x1b[?25l\x1b[2J" << std::flush;  // alternate screen, no cursor
-    status_ = "reading every running bottle every " +
-              std::to_string(options_.interval.count()) + " ms";
+    status_ =
+        "reading every running bottle every " + std::to_string(options_.interval.count()) + " ms";
   }
   auto next = Clock::now();
   while (!live_view_ended()) {
@@ -428,7 +429,8 @@ int Top::run() {
       draw();
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now());
-    const std::string keys = keyboard_.read_keys(static_cast<int>(std::max<int64_t>(0, left.count())));
+    const std::string keys =
+        keyboard_.read_keys(static_cast<int>(std::max<int64_t>(0, left.count())));
     for (char k : keys) handle(k);
     if (!keys.empty()) draw();
   }

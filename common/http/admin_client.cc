@@ -150,8 +150,7 @@ std::optional<uint64_t> prometheus_value(std::string_view metrics, std::string_v
   return out;
 }
 
-std::map<std::string, uint64_t> prometheus_by_label(std::string_view metrics,
-                                                    std::string_view name,
+std::map<std::string, uint64_t> prometheus_by_label(std::string_view metrics, std::string_view name,
                                                     std::string_view label) {
   std::map<std::string, uint64_t> out;
   const std::string prefix = std::string(name) + "{" + std::string(label) + "=\"";

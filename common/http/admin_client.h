@@ -26,8 +26,7 @@ std::optional<uint64_t> prometheus_value(std::string_view metrics, std::string_v
 
 // Every sample of a counter with one label: `name{label="x"} 3` gives {"x": 3}. Samples
 // with other labels, or unparsable values, are skipped.
-std::map<std::string, uint64_t> prometheus_by_label(std::string_view metrics,
-                                                    std::string_view name,
+std::map<std::string, uint64_t> prometheus_by_label(std::string_view metrics, std::string_view name,
                                                     std::string_view label);
 
 }  // namespace bottle

@@ -23,8 +23,10 @@ using bottle::dlp::Severity;
 // What each detector finds, in words. The table owns ids, patterns and validators; only
 // the prose lives here, and a detector without prose fails the build step.
 const std::map<std::string_view, std::string_view> kWhat = {
-    {"secret.aws_access_key_id", "AWS access key id (AKIA..., ASIA..., and the other IAM prefixes)"},
-    {"secret.aws_secret_access_key", "AWS secret access key assigned to an aws_secret_access_key-like name"},
+    {"secret.aws_access_key_id",
+     "AWS access key id (AKIA..., ASIA..., and the other IAM prefixes)"},
+    {"secret.aws_secret_access_key",
+     "AWS secret access key assigned to an aws_secret_access_key-like name"},
     {"secret.github_pat", "GitHub classic personal access token (ghp_)"},
     {"secret.github_oauth", "GitHub OAuth access token (gho_)"},
     {"secret.github_user_to_server", "GitHub App user-to-server token (ghu_)"},
@@ -38,7 +40,8 @@ const std::map<std::string_view, std::string_view> kWhat = {
     {"secret.anthropic_api_key", "Anthropic API key (sk-ant-api..)"},
     {"secret.anthropic_admin_key", "Anthropic admin key (sk-ant-admin..)"},
     {"secret.anthropic_oauth_token", "Anthropic OAuth access or refresh token (sk-ant-oat/ort..)"},
-    {"secret.openai_api_key", "OpenAI API key (sk-, sk-proj-, sk-svcacct-, sk-admin- with the T3BlbkFJ marker)"},
+    {"secret.openai_api_key",
+     "OpenAI API key (sk-, sk-proj-, sk-svcacct-, sk-admin- with the T3BlbkFJ marker)"},
     {"secret.google_api_key", "Google API key (AIza)"},
     {"secret.google_oauth_client_secret", "Google OAuth client secret (GOCSPX-)"},
     {"secret.google_oauth_access_token", "Google OAuth access token (ya29.)"},
@@ -62,7 +65,8 @@ const std::map<std::string_view, std::string_view> kWhat = {
     {"secret.putty_private_key", "PuTTY private key file (PPK v2/v3)"},
     {"secret.azure_storage_key", "Azure storage account key (AccountKey=...)"},
     {"secret.azure_ad_client_secret", "Microsoft Entra (Azure AD) client secret (..Q~..)"},
-    {"secret.shopify_token", "Shopify access, custom-app, private-app or shared secret (shpat_ ...)"},
+    {"secret.shopify_token",
+     "Shopify access, custom-app, private-app or shared secret (shpat_ ...)"},
     {"secret.digitalocean_token", "DigitalOcean personal, OAuth or refresh token (dop_v1_ ...)"},
     {"secret.linear_api_key", "Linear API key (lin_api_)"},
     {"secret.databricks_token", "Databricks personal access token (dapi)"},
@@ -78,9 +82,11 @@ const std::map<std::string_view, std::string_view> kWhat = {
     {"secret.terraform_cloud_token", "Terraform Cloud / Enterprise token (.atlasv1.)"},
     {"secret.square_token", "Square access token or OAuth secret (sq0atp-, sq0csp-)"},
     {"secret.sentry_token", "Sentry auth token (sntrys_, sntryu_)"},
-    {"secret.connection_string_password", "password inside a connection URL (scheme://user:password@host)"},
+    {"secret.connection_string_password",
+     "password inside a connection URL (scheme://user:password@host)"},
     {"secret.generic_assignment",
-     "a key/secret/token/password name assigned a high-entropy value (key = value, \"key\": \"value\")"},
+     "a key/secret/token/password name assigned a high-entropy value (key = value, \"key\": "
+     "\"value\")"},
     {"secret.credit_card", "payment card number (13-19 digits, separators allowed)"},
     {"secret.iban", "International Bank Account Number"},
     {"secret.crypto_wif_private_key", "Bitcoin private key in wallet import format"},
@@ -96,10 +102,14 @@ const std::map<std::string_view, std::string_view> kWhat = {
 
 std::string_view severity(Severity s) {
   switch (s) {
-    case Severity::low: return "low";
-    case Severity::medium: return "medium";
-    case Severity::high: return "high";
-    case Severity::critical: return "critical";
+    case Severity::low:
+      return "low";
+    case Severity::medium:
+      return "medium";
+    case Severity::high:
+      return "high";
+    case Severity::critical:
+      return "critical";
   }
   return "?";
 }
@@ -107,11 +117,16 @@ std::string_view severity(Severity s) {
 // How a candidate is confirmed beyond the pattern.
 std::string validator(const Detector& d) {
   switch (d.gate) {
-    case Gate::card_run: return "Luhn checksum";
-    case Gate::iban_run: return "mod-97 checksum";
-    case Gate::base58_run: return "base58check checksum";
-    case Gate::word_run: return "BIP-39 word list and checksum";
-    case Gate::hyperscan: break;
+    case Gate::card_run:
+      return "Luhn checksum";
+    case Gate::iban_run:
+      return "mod-97 checksum";
+    case Gate::base58_run:
+      return "base58check checksum";
+    case Gate::word_run:
+      return "BIP-39 word list and checksum";
+    case Gate::hyperscan:
+      break;
   }
   if (d.kind != DetectorKind::secret) return "-";
   if (!d.validate) return "the pattern alone";
@@ -121,8 +136,10 @@ std::string validator(const Detector& d) {
 std::string escape(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else
+      out += c;
   }
   return out;
 }

@@ -32,7 +32,8 @@ TEST(PrometheusText, UnlabelledValueByExactName) {
 
 TEST(PrometheusText, SamplesByOneLabel) {
   auto blocks = prometheus_by_label(kMetrics, "egress_blocks_total", "reason");
-  EXPECT_EQ(blocks, (std::map<std::string, uint64_t>{{"dlp_outbound", 1}, {"host_not_allowed", 3}}));
+  EXPECT_EQ(blocks,
+            (std::map<std::string, uint64_t>{{"dlp_outbound", 1}, {"host_not_allowed", 3}}));
   EXPECT_EQ(prometheus_by_label(kMetrics, "egress_bytes_total", "direction").at("up"), 100u);
   EXPECT_TRUE(prometheus_by_label("", "egress_blocks_total", "reason").empty());
 }

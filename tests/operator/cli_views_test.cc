@@ -40,8 +40,8 @@ void write_log(const BottleHome& h, const std::vector<std::string>& lines) {
 }
 
 Proposal proposal(const std::string& id) {
-  return {id, ProposalKind::capability, now_iso8601(), "ops-list", "needs psql",
-          json{{"what", "psql"}}};
+  return {id,           ProposalKind::capability, now_iso8601(), "ops-list",
+          "needs psql", json{{"what", "psql"}}};
 }
 
 TEST(OperatorCli, UnknownSubcommandIsNamedWithASuggestion) {
@@ -53,7 +53,8 @@ TEST(OperatorCli, UnknownSubcommandIsNamedWithASuggestion) {
       << r.err;
   r = home.bottle({"lsit"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("unknown command 'lsit' (did you mean 'list'?)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown command 'lsit' (did you mean 'list'?)"), std::string::npos)
+      << r.err;
   r = home.bottle({"proposals", "aprove", "x"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown command 'proposals aprove' (did you mean 'approve'?)"),

@@ -35,8 +35,8 @@ TEST(StartUnderTmux, TerminalTitleNamesTheBottleWhileAttached) {
   ASSERT_TRUE(t.ok()) << t.error();
   ASSERT_TRUE(eventually([&] { return std::filesystem::exists(ready); })) << t.screen();
   EXPECT_TRUE(eventually([&] { return t.title() == "bottle ops-title\n"; })) << t.title();
-  auto stop = orchestrator::run_capture({"env", "BOTTLE_HOME=" + home, bottle_binary(), "stop",
-                                         "ops-title"});
+  auto stop = orchestrator::run_capture(
+      {"env", "BOTTLE_HOME=" + home, bottle_binary(), "stop", "ops-title"});
   EXPECT_TRUE(stop.ok() && stop->exit_code == 0);
   (void)orchestrator::run_capture({"env", "BOTTLE_HOME=" + home, bottle_binary(), "cleanup"});
 }

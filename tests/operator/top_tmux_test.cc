@@ -11,8 +11,8 @@
 #include "common/files.h"
 #include "orchestrator/state.h"
 #include "orchestrator/terminal.h"
-#include "tests/orchestrator/e2e_support.h"
 #include "tests/operator/tmux.h"
+#include "tests/orchestrator/e2e_support.h"
 #include "tests/supervise/harness.h"
 
 namespace bottle::supervise::testing {
@@ -32,8 +32,8 @@ class TopUnderTmux : public ::testing::Test {
     upstream_ = std::make_unique<EchoUpstream>();
     ASSERT_TRUE(upstream_->ok());
     port_ = std::to_string(upstream_->port());
-    sidecar_ = std::make_unique<Sidecar>(home_.routes(),
-                                         std::vector<std::string>{"new.test:" + port_ + ":127.0.0.1"});
+    sidecar_ = std::make_unique<Sidecar>(
+        home_.routes(), std::vector<std::string>{"new.test:" + port_ + ":127.0.0.1"});
     ASSERT_TRUE(sidecar_->ok()) << sidecar_->error();
     supervise_ = std::make_unique<Supervise>(supervise_options(home_, *sidecar_));
     ASSERT_TRUE(supervise_->ok()) << supervise_->log();
@@ -130,8 +130,8 @@ TEST(ListUnderTmux, LabelsArePaintedInTheirColourOnATerminal) {
                           " list; echo list-done; sleep 30");
   ASSERT_TRUE(t.ok()) << t.error();
   ASSERT_TRUE(t.wait_for("list-done")) << t.screen();
-  const std::string sgr = "\x1b[38;5;" +
-                          std::to_string(orchestrator::label_color("paint-me").ansi256) + "m";
+  const std::string sgr =
+      "\x1b[38;5;" + std::to_string(orchestrator::label_color("paint-me").ansi256) + "m";
   EXPECT_NE(t.screen_with_escapes().find(sgr + "paint-me"), std::string::npos)
       << t.screen_with_escapes();
 }
