@@ -32,6 +32,7 @@
 #include "orchestrator/seccomp.h"
 #include "orchestrator/skills.h"
 #include "orchestrator/state.h"
+#include "orchestrator/terminal.h"
 #include "orchestrator/workspace.h"
 #include "orchestrator/workspace_git.h"
 
@@ -509,6 +510,8 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   so.run_as = std::make_pair(user_.uid, user_.gid);
   md_.agent_started = static_cast<long long>(std::time(nullptr));
   progress("running agent as " + describe(user_) + ": " + one_line(plan_.argv));
+  // While attached, the operator's window says which bottle it is.
+  TerminalTitle title(opt_.interactive ? STDOUT_FILENO : -1, "bottle " + md_.label);
   auto child = spawn(so);
   if (!child) return Error{"agent: " + child.error()};
   io->child_started();

@@ -2,11 +2,9 @@
 
 #include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +22,7 @@
 #include "orchestrator/process.h"
 #include "orchestrator/routes_cmd.h"
 #include "orchestrator/state.h"
+#include "orchestrator/terminal.h"
 
 namespace bottle::orchestrator {
 namespace {
@@ -38,16 +37,6 @@ struct Found {
   bool alive = false;
   ProposalQueue::Entry entry;
 };
-
-// Agent text for one line of a terminal: escaped (shown()), cut to about `max` bytes.
-std::string shown(std::string_view text, size_t max = std::string::npos) {
-  std::string out = printable(text);
-  if (max == std::string::npos || out.size() <= max) return out;
-  out.resize(max);
-  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0) == 0x80) out.pop_back();
-  if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0) out.pop_back();
-  return out + "...";
-}
 
 std::string queue_dir_of(const std::string& slug) {
   return state_dir(slug) + "/proposals";
@@ -93,16 +82,6 @@ Result<Found> locate(const std::string& id, const std::string& bottle) {
                  hits[1].md.slug + "); pass --bottle SLUG"};
   }
   return std::move(hits.front());
-}
-
-std::string age(const std::string& created) {
-  auto t = parse_iso8601(created);
-  if (!t) return "?";
-  int64_t s = std::max<int64_t>(0, static_cast<int64_t>(std::time(nullptr)) - *t);
-  if (s < 120) return std::to_string(s) + "s";
-  if (s < 7200) return std::to_string(s / 60) + "m";
-  if (s < 172800) return std::to_string(s / 3600) + "h";
-  return std::to_string(s / 86400) + "d";
 }
 
 std::string route_summary(const json& route) {
@@ -281,12 +260,30 @@ void print_route_diff(const Found& f, const json& route, config::RouteSource sou
              true);
 }
 
-std::atomic<bool> g_watch_stop{false};
-void on_watch_signal(int) {
-  g_watch_stop = true;
+}  // namespace
+
+std::vector<Proposal> pending_proposals(const std::string& slug) {
+  std::vector<Proposal> out;
+  for (auto& e : ProposalQueue(queue_dir_of(slug)).scan(false).entries) {
+    if (!e.response && !e.archived) out.push_back(std::move(e.proposal));
+  }
+  return out;  // scan() lists oldest first
 }
 
-}  // namespace
+std::string proposal_summary(const Proposal& p) {
+  return what_of(p);
+}
+
+std::string answered_line(const std::string& slug, const std::string& id) {
+  auto done = locate(id, slug);
+  std::string line = "answered " + id;
+  if (done && done->entry.response) {
+    line += ": " + std::string(to_string(done->entry.response->decision)) + " by " +
+            shown(done->entry.response->by, 64);
+    if (done->entry.outcome) line += " (" + shown(done->entry.outcome->detail, 200) + ")";
+  }
+  return line;
+}
 
 std::string operator_name() {
   for (const char* var : {"BOTTLE_OPERATOR", "SUDO_USER", "USER"}) {
@@ -329,7 +326,7 @@ int proposals_list(bool all, bool as_json, std::ostream& out, std::ostream& err)
     const Proposal& p = f.entry.proposal;
     std::snprintf(line, sizeof line, "%-24s %-20s %-14s %-5s %-22s ", p.id.c_str(),
                   shown(f.md.label, 20).c_str(), std::string(to_string(p.kind)).c_str(),
-                  age(p.created).c_str(), shown(status_of(f.entry), 22).c_str());
+                  age_since(p.created).c_str(), shown(status_of(f.entry), 22).c_str());
     out << line << shown(what_of(p), 60) << " -- " << shown(p.reason, 80) << "\n";
   }
   return 0;
@@ -345,7 +342,7 @@ int proposals_show(const std::string& id, const std::string& bottle, std::ostrea
   const Proposal& p = f->entry.proposal;
   out << "proposal " << p.id << " (" << to_string(p.kind) << ") in bottle " << f->md.slug
       << (f->alive ? "" : " (not running)") << "\n"
-      << "created:  " << p.created << " (" << age(p.created) << " ago)\n"
+      << "created:  " << p.created << " (" << age_since(p.created) << " ago)\n"
       << "status:   " << shown(status_of(f->entry)) << "\n"
       << "asked:    " << shown(what_of(p), 500) << "\n"
       << "reason:   " << shown(p.reason, 4096) << "\n"
@@ -418,32 +415,14 @@ int proposals_answer(const AnswerOptions& o, std::ostream& out, std::ostream& er
 }
 
 int proposals_watch(std::ostream& out, std::ostream& err) {
-  g_watch_stop = false;
-  struct sigaction sa {};
-  sa.sa_handler = on_watch_signal;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  const bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+  watch_stop_signals();
+  RawKeyboard keyboard;
+  const bool tty = keyboard.active();
   std::map<std::string, Found> on_screen;  // pending proposals on screen, by id
   std::set<std::string> reported_problems;
   bool first = true;
   size_t selected = 0;
   std::string status = "watching every running bottle for proposals";
-
-  termios saved{};
-  const bool raw = tty && ::tcgetattr(STDIN_FILENO, &saved) == 0;
-  auto set_raw = [&](bool on) {
-    if (!raw) return;
-    termios t = saved;
-    if (on) {
-      t.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
-      t.c_cc[VMIN] = 0;
-      t.c_cc[VTIME] = 0;
-    }
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &t);
-  };
-  set_raw(true);
 
   auto ordered = [&] {
     std::vector<const Found*> v;
@@ -467,21 +446,13 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
       const Proposal& p = rows[i]->entry.proposal;
       std::string line = (i == selected ? "> " : "  ") + p.id + "  " +
                          shown(rows[i]->md.label, 20) + "  " + std::string(to_string(p.kind)) +
-                         "  " + age(p.created) + "  " + shown(what_of(p), 50) + " -- " +
+                         "  " + age_since(p.created) + "  " + shown(what_of(p), 50) + " -- " +
                          shown(p.reason, 60);
       if (i == selected) line = "\x1b[7m" + line + "\x1b[0m";
       screen += line + "\r\n";
     }
     screen += "\r\n" + shown(status, 200) + "\r\n";
     out << screen << std::flush;
-  };
-  auto prompt = [&](const std::string& question) {
-    set_raw(false);
-    out << "\r\n" << question << std::flush;
-    std::string line;
-    std::getline(std::cin, line);
-    set_raw(true);
-    return line;
   };
   auto act = [&](Decision d, bool edit) {
     auto rows = ordered();
@@ -493,18 +464,19 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
     o.decision = d;
     o.edit = edit;
     o.wait = 0ms;  // the list shows the outcome when the proposal leaves the queue
-    if (d == Decision::reject) o.text = prompt("reason for rejecting " + o.id + ": ");
-    if (d == Decision::answer) o.text = prompt("answer to " + o.id + ": ");
-    if (edit) set_raw(false);
+    if (d == Decision::reject)
+      o.text = keyboard.prompt(out, "\r\nreason for rejecting " + o.id + ": ");
+    if (d == Decision::answer) o.text = keyboard.prompt(out, "\r\nanswer to " + o.id + ": ");
+    if (edit) keyboard.suspend();
     std::ostringstream msg, errs;
     int code = proposals_answer(o, msg, errs);
-    if (edit) set_raw(true);
+    if (edit) keyboard.resume();
     std::string text = code == 0 ? msg.str() : errs.str();
     while (!text.empty() && (text.back() == '\n')) text.pop_back();
     status = text;
   };
 
-  while (!g_watch_stop) {
+  while (!live_view_ended()) {
     std::vector<std::string> problems;
     auto found = collect(false, problems);
     for (const auto& p : problems) {
@@ -529,13 +501,7 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
       if (now.count(id)) continue;
       changed = true;
       // Answered or archived: say by whom and how it ended.
-      auto done = locate(id, f.md.slug);
-      std::string line = "answered " + id;
-      if (done && done->entry.response) {
-        line = "answered " + id + ": " + std::string(to_string(done->entry.response->decision)) +
-               " by " + shown(done->entry.response->by, 64);
-        if (done->entry.outcome) line += " (" + shown(done->entry.outcome->detail, 200) + ")";
-      }
+      std::string line = answered_line(f.md.slug, id);
       if (tty) {
         status = line;
       } else {
@@ -551,17 +517,13 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
     first = false;
     // Keys (terminal) or a pause before the next scan: the queues have no event to wait on
     // across bottles.
-    pollfd pfd{STDIN_FILENO, POLLIN, 0};
-    int ready = tty ? ::poll(&pfd, 1, 250) : (std::this_thread::sleep_for(250ms), 0);
-    if (ready <= 0 || !tty) continue;
-    char keys[16];
-    ssize_t n = ::read(STDIN_FILENO, keys, sizeof keys);
-    for (ssize_t i = 0; i < n; ++i) {
-      char k = keys[i];
+    const std::string keys = keyboard.read_keys(250);
+    if (keys.empty()) continue;
+    for (char k : keys) {
       const size_t count = on_screen.size();
-      if (k == 'q') g_watch_stop = true;
-      if ((k == 'j' || k == 'B') && selected + 1 < count) ++selected;  // 'B': arrow down
-      if ((k == 'k' || k == 'A') && selected > 0) --selected;          // 'A': arrow up
+      if (k == 'q') end_live_view();
+      if (k == 'j' && selected + 1 < count) ++selected;
+      if (k == 'k' && selected > 0) --selected;
       if (k == 'a') act(Decision::approve, false);
       if (k == 'e') act(Decision::approve, true);
       if (k == 'r') act(Decision::reject, false);
@@ -569,7 +531,6 @@ int proposals_watch(std::ostream& out, std::ostream& err) {
     }
     draw();
   }
-  set_raw(false);
   if (tty) out << "\r\n";
   return 0;
 }

@@ -21,6 +21,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/proposal_queue.h"
 #include "common/result.h"
@@ -43,6 +44,18 @@ int proposals_show(const std::string& id, const std::string& bottle, std::ostrea
 int proposals_answer(const AnswerOptions& options, std::ostream& out, std::ostream& err);
 // Runs until q / Ctrl-C (terminal) or SIGINT/SIGTERM (line mode, stdout not a terminal).
 int proposals_watch(std::ostream& out, std::ostream& err);
+
+// Pending (unanswered, not archived) proposals of one bottle, oldest first; a queue file
+// that cannot be read is skipped (`bottle proposals list` reports it). For `bottle list`
+// and `bottle top`.
+std::vector<Proposal> pending_proposals(const std::string& slug);
+// What a proposal asks for, in one line ("new.demo:443 [GET /v1/*]", the capability, ...).
+// Agent text: pass it through shown() before it reaches a terminal.
+std::string proposal_summary(const Proposal& p);
+
+// "answered ID: approve by alice (route live ...)" for a proposal that left the pending
+// list: who answered and what came of it, as far as the queue says yet.
+std::string answered_line(const std::string& slug, const std::string& id);
 
 // Who answers: $BOTTLE_OPERATOR, else the (sudo) user name.
 std::string operator_name();

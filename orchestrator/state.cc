@@ -15,6 +15,7 @@
 #include "orchestrator/manifest.h"
 #include "orchestrator/netns.h"
 #include "orchestrator/process.h"
+#include "orchestrator/terminal.h"
 
 namespace bottle::orchestrator {
 
@@ -103,6 +104,7 @@ Result<std::string> read_regular_file(const std::string& path, size_t max_bytes)
 Status write_metadata(const std::string& dir, const BottleMetadata& m) {
   nlohmann::json j = {{"slug", m.slug},
                       {"label", m.label},
+                      {"color", label_color(m.label.empty() ? m.slug : m.label).hex},
                       {"agent", m.agent},
                       {"bottle", m.bottle},
                       {"backend", m.backend},

@@ -15,7 +15,7 @@ namespace bottle::orchestrator {
 
 struct BottleMetadata {
   std::string slug;
-  std::string label;
+  std::string label;  // also written: "color", label_color(label).hex (terminal.h)
   std::string agent;
   std::string bottle;
   std::string backend;

@@ -6,7 +6,7 @@
 
 #include "common/files.h"
 #include "init/ctl.h"
-#include "supervise/egress_admin.h"
+#include "common/http/admin_client.h"
 
 namespace bottle::supervise {
 namespace {

@@ -5,7 +5,7 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "config/route_table.h"
-#include "supervise/egress_admin.h"
+#include "common/http/admin_client.h"
 
 namespace bottle::supervise {
 namespace {

@@ -16,8 +16,11 @@
 
 #include "common/cli.h"
 #include "common/version.h"
+#include "orchestrator/cli_usage.h"
 #include "orchestrator/doctor.h"
+#include "orchestrator/list_cmd.h"
 #include "orchestrator/local_backend.h"
+#include "orchestrator/logs_cmd.h"
 #include "orchestrator/manifest.h"
 #include "orchestrator/plan.h"
 #include "orchestrator/preflight.h"
@@ -27,6 +30,7 @@
 #include "orchestrator/routes_cmd.h"
 #include "orchestrator/skills.h"
 #include "orchestrator/state.h"
+#include "orchestrator/top_cmd.h"
 
 namespace {
 
@@ -91,7 +95,9 @@ void add_launch_flags(CLI::App* sub, LaunchFlags& f) {
   sub->add_option("--backend", f.backend,
                   "local | docker | k8s (default: $BOTTLE_BACKEND or local)");
   sub->add_option("--cwd", f.cwd, "workspace mounted read-write (default: current directory)");
-  sub->add_option("--label", f.label, "slug for this bottle (default: <agent>-<random>)");
+  sub->add_option("--label", f.label,
+                  "name of this bottle in list, top and logs; sets its colour and the terminal "
+                  "title (default: <agent>-<random>)");
   sub->add_flag("--dry-run", f.dry_run, "print the plan and exit; touches nothing");
   sub->add_flag(
       "--keep", f.keep,
@@ -125,49 +131,6 @@ int launch(const LaunchFlags& f, bool interactive) {
   auto r = run_local(*plan, o);
   if (!r) return fail(r.error());
   return *r;
-}
-
-int cmd_list(bool all) {
-  auto bottles = list_metadata();
-  std::printf("%-28s %-16s %-8s %-21s %s\n", "SLUG", "AGENT", "BACKEND", "CREATED", "STATUS");
-  for (const auto& m : bottles) {
-    // A bottle whose `bottle` process died but whose sidecar or namespace is still
-    // there is shown until `bottle cleanup` removes it.
-    std::string status = bottle_alive(m)           ? m.status
-                         : bottle_has_leftovers(m) ? "orphaned (bottle cleanup)"
-                                                   : "exited";
-    if (status == "exited" && !all) continue;
-    std::printf("%-28s %-16s %-8s %-21s %s\n", m.slug.c_str(), m.agent.c_str(), m.backend.c_str(),
-                m.created.c_str(), status.c_str());
-  }
-  return 0;
-}
-
-int cmd_logs(const std::string& slug, bool follow) {
-  const std::string path = state_dir(slug) + "/logs/sidecar.log";
-  auto md = read_metadata(state_dir(slug));
-  if (!md) return fail("no bottle '" + slug + "'");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(path + ": " + std::strerror(errno));
-  std::string chunk(8192, '\0');
-  auto drain = [&] {
-    in.clear();
-    while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
-      std::cout.write(chunk.data(), in.gcount());
-    }
-    std::cout.flush();
-  };
-  for (;;) {
-    drain();
-    if (!follow) return 0;
-    auto now = read_metadata(state_dir(slug));
-    if (!now || !bottle_alive(*now)) {
-      drain();  // what was written between the last read and the exit
-      return 0;
-    }
-    // Following a file has no readiness event to wait for; poll it.
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
 }
 
 int cmd_doctor() {
@@ -241,10 +204,21 @@ int main(int argc, char** argv) {
   routes->add_option("slug", slug)->required()->check(slug_name);
   routes->add_option("file", routes_file, "routes.yaml to apply (default: stdin)");
 
-  bool follow = false;
-  auto* logs = app.add_subcommand("logs", "print a bottle's sidecar logs");
-  logs->add_option("slug", slug)->required()->check(slug_name);
-  logs->add_flag("-f,--follow", follow, "keep printing while the bottle runs");
+  LogsOptions logs_o;
+  auto* logs = app.add_subcommand(
+      "logs", "print a bottle's sidecar logs (pretty on a terminal, JSON lines when piped)");
+  logs->add_option("slug", logs_o.slug)->required()->check(slug_name);
+  logs->add_flag("-f,--follow", logs_o.follow, "keep printing while the bottle runs");
+  logs->add_option("--daemon", logs_o.daemon, "only this daemon's lines")
+      ->check(CLI::IsMember({"egress", "gitgate", "supervise", "init"}));
+  logs->add_flag("--blocks", logs_o.blocks, "only block and DLP warning events (the evidence)");
+
+  double top_interval = 1;
+  auto* top = app.add_subcommand(
+      "top", "live view of running bottles: requests, blocks, proposals; keys to act on them");
+  top->add_option("--interval", top_interval, "seconds between refreshes")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 60.0));
 
   std::string agent;
   auto* info = app.add_subcommand("info", "show what starting an agent would do");
@@ -287,12 +261,16 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0, 3600.0));
   }
 
+  if (auto unknown = subcommand_problem(app, argc, argv)) {
+    std::fprintf(stderr, "bottle: usage: %s (see bottle --help)\n", unknown->c_str());
+    return 2;
+  }
   if (auto code = bottle::parse_command_line(app, argc, argv, "bottle")) return *code;
 
   auto dispatch = [&]() -> int {
     if (*start) return launch(start_f, ::isatty(STDIN_FILENO));
     if (*run) return launch(run_f, false);
-    if (*list) return cmd_list(list_all);
+    if (*list) return list_command(list_all, ::isatty(STDOUT_FILENO), std::cout);
     if (*stop) {
       auto st = stop_local(slug, progress);
       return st ? 0 : fail("stop " + slug + ": " + st.error());
@@ -320,7 +298,15 @@ int main(int argc, char** argv) {
       progress("routes applied to " + slug + " (egress reloaded)");
       return 0;
     }
-    if (*logs) return cmd_logs(slug, follow);
+    if (*logs) {
+      logs_o.pretty = logs_o.color = ::isatty(STDOUT_FILENO);
+      return logs_command(logs_o, std::cout, std::cerr);
+    }
+    if (*top) {
+      TopOptions o;
+      o.interval = std::chrono::milliseconds(static_cast<int64_t>(top_interval * 1000));
+      return top_command(o, std::cout);
+    }
     if (*info) {
       auto plan = plan_for(agent, "local", {});
       if (!plan) return fail(plan.error());

@@ -30,13 +30,7 @@ class ApplyRoute : public ::testing::Test {
         home_.routes(), std::vector<std::string>{"new.test:" + port_ + ":127.0.0.1",
                                                  "bad.test:" + port_ + ":127.0.0.1"});
     ASSERT_TRUE(sidecar_->ok()) << sidecar_->error();
-    SuperviseOptions o;
-    o.queue = home_.queue();
-    o.routes = home_.routes();
-    o.init_ctl = sidecar_->init_ctl();
-    o.egress_admin = sidecar_->admin();
-    o.bottle = home_.slug();
-    supervise_ = std::make_unique<Supervise>(o);
+    supervise_ = std::make_unique<Supervise>(supervise_options(home_, *sidecar_));
     ASSERT_TRUE(supervise_->ok()) << supervise_->log();
   }
 

@@ -15,7 +15,7 @@
 #include "common/listen.h"
 #include "common/tls/ca.h"
 #include "orchestrator/state.h"
-#include "supervise/egress_admin.h"
+#include "common/http/admin_client.h"
 
 namespace bottle::supervise::testing {
 
@@ -104,6 +104,16 @@ ChildProcess BottleHome::bottle_background(const std::vector<std::string>& args,
   so.stdin_null = true;
   auto c = spawn(so);
   return c ? std::move(*c) : ChildProcess();
+}
+
+SuperviseOptions supervise_options(const BottleHome& home, const Sidecar& sidecar) {
+  SuperviseOptions o;
+  o.queue = home.queue();
+  o.routes = home.routes();
+  o.init_ctl = sidecar.init_ctl();
+  o.egress_admin = sidecar.admin();
+  o.bottle = home.slug();
+  return o;
 }
 
 Supervise::Supervise(const SuperviseOptions& o) : log_(dir_.path() + "/supervise.log") {
@@ -397,7 +407,7 @@ Sidecar::~Sidecar() {
 
 std::string Sidecar::admin_get(const std::string& path) const {
   auto spec = parse_listen_spec(admin());
-  auto r = supervise::admin_get(*spec, path, std::chrono::seconds(5));
+  auto r = bottle::admin_get(*spec, path, std::chrono::seconds(5));
   return r ? *r : "<error: " + r.error() + ">";
 }
 

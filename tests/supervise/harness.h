@@ -186,6 +186,10 @@ class Sidecar {
   std::string error_;
 };
 
+// bottle-supervise's options for the bottle `home` fakes, reloading and confirming
+// routes through `sidecar` (as the local backend wires them).
+SuperviseOptions supervise_options(const BottleHome& home, const Sidecar& sidecar);
+
 // Paths of the binaries under test (the build tree).
 std::string supervise_binary();
 std::string bottle_binary();

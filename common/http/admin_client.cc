@@ -1,4 +1,4 @@
-#include "supervise/egress_admin.h"
+#include "common/http/admin_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,7 +10,7 @@
 #include <charconv>
 #include <cstring>
 
-namespace bottle::supervise {
+namespace bottle {
 namespace {
 
 constexpr size_t kMaxAnswerBytes = 64u << 20;  // /routes of a very large table
@@ -115,23 +115,54 @@ Result<std::string> admin_get(const ListenSpec& admin, std::string_view path,
   return answer.substr(head_end + 4);
 }
 
-std::optional<uint64_t> prometheus_value(std::string_view metrics, std::string_view name) {
+namespace {
+
+// Calls `line` for each line of `text` until it returns true.
+template <typename F>
+void each_line(std::string_view text, F line) {
   size_t pos = 0;
-  while (pos < metrics.size()) {
-    size_t nl = metrics.find('\n', pos);
-    std::string_view line =
-        metrics.substr(pos, nl == std::string_view::npos ? metrics.size() - pos : nl - pos);
-    if (line.size() > name.size() && line.substr(0, name.size()) == name &&
-        line[name.size()] == ' ') {
-      std::string_view v = line.substr(name.size() + 1);
-      uint64_t out = 0;
-      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-      if (ec == std::errc()) return out;
-    }
-    if (nl == std::string_view::npos) break;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (line(text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos))) return;
+    if (nl == std::string_view::npos) return;
     pos = nl + 1;
   }
-  return std::nullopt;
 }
 
-}  // namespace bottle::supervise
+std::optional<uint64_t> number(std::string_view v) {
+  uint64_t out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+std::optional<uint64_t> prometheus_value(std::string_view metrics, std::string_view name) {
+  std::optional<uint64_t> out;
+  each_line(metrics, [&](std::string_view line) {
+    if (line.size() > name.size() && line.substr(0, name.size()) == name &&
+        line[name.size()] == ' ') {
+      out = number(line.substr(name.size() + 1));
+    }
+    return out.has_value();
+  });
+  return out;
+}
+
+std::map<std::string, uint64_t> prometheus_by_label(std::string_view metrics, std::string_view name,
+                                                    std::string_view label) {
+  std::map<std::string, uint64_t> out;
+  const std::string prefix = std::string(name) + "{" + std::string(label) + "=\"";
+  each_line(metrics, [&](std::string_view line) {
+    if (line.substr(0, prefix.size()) != prefix) return false;
+    std::string_view rest = line.substr(prefix.size());
+    size_t close = rest.find("\"} ");
+    if (close == std::string_view::npos) return false;
+    if (auto v = number(rest.substr(close + 3))) out[std::string(rest.substr(0, close))] = *v;
+    return false;
+  });
+  return out;
+}
+
+}  // namespace bottle

@@ -1,0 +1,186 @@
+#include "orchestrator/terminal.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "common/files.h"
+#include "orchestrator/preflight.h"
+
+namespace bottle::orchestrator {
+namespace {
+
+// Mid-saturation entries of the 6x6x6 cube: no near-black, near-white or pure primaries.
+constexpr std::array<int, 12> kPalette = {31, 32, 35, 71, 97, 100, 130, 133, 136, 166, 167, 169};
+
+std::string cube_hex(int index) {
+  static constexpr std::array<int, 6> kLevel = {0, 95, 135, 175, 215, 255};
+  const int i = index - 16;
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "#%02x%02x%02x", kLevel[static_cast<size_t>(i / 36)],
+                kLevel[static_cast<size_t>(i / 6 % 6)], kLevel[static_cast<size_t>(i % 6)]);
+  return buf;
+}
+
+void write_all(int fd, const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n <= 0) return;  // a terminal that went away: the title does not matter then
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+LabelColor label_color(std::string_view label) {
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (unsigned char c : label) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  const int index = kPalette[h % kPalette.size()];
+  return {index, cube_hex(index)};
+}
+
+std::string painted(std::string_view text, const LabelColor& color) {
+  return "\x1b[38;5;" + std::to_string(color.ansi256) + "m" + std::string(text) + "\x1b[0m";
+}
+
+std::string shown(std::string_view text, size_t max) {
+  std::string out = printable(text);
+  if (max == std::string_view::npos || out.size() <= max) return out;
+  out.resize(max);
+  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xc0) == 0x80) out.pop_back();
+  if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xc0) out.pop_back();
+  return out + "...";
+}
+
+std::string age_since(const std::string& iso8601) {
+  auto t = parse_iso8601(iso8601);
+  if (!t) return "?";
+  int64_t s = std::max<int64_t>(0, static_cast<int64_t>(std::time(nullptr)) - *t);
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 7200) return std::to_string(s / 60) + "m";
+  if (s < 172800) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+TerminalTitle::TerminalTitle(int fd, std::string_view title) {
+  if (fd < 0 || !::isatty(fd)) return;
+  fd_ = fd;
+  // CSI 22;0 t pushes icon and window title; OSC 0 sets both.
+  write_all(fd_, "\x1b[22;0t\x1b]0;" + printable(title) + "\x07");
+}
+
+TerminalTitle::~TerminalTitle() {
+  if (fd_ >= 0) write_all(fd_, "\x1b[23;0t");
+}
+
+}  // namespace bottle::orchestrator
+
+namespace bottle::orchestrator {
+
+RawKeyboard::RawKeyboard() {
+  if (!::isatty(STDIN_FILENO) || !::isatty(STDOUT_FILENO)) return;
+  if (::tcgetattr(STDIN_FILENO, &saved_) != 0) return;
+  active_ = true;
+  resume();
+}
+
+RawKeyboard::~RawKeyboard() {
+  suspend();
+}
+
+void RawKeyboard::suspend() {
+  if (active_) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+}
+
+void RawKeyboard::resume() {
+  if (!active_) return;
+  termios t = saved_;
+  t.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
+  t.c_cc[VMIN] = 0;
+  t.c_cc[VTIME] = 0;
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &t);
+}
+
+std::string RawKeyboard::read_keys(int ms) {
+  if (!active_) {
+    ::poll(nullptr, 0, ms);
+    return "";
+  }
+  pollfd p{STDIN_FILENO, POLLIN, 0};
+  if (::poll(&p, 1, ms) <= 0) return "";
+  char buf[64];
+  ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+  if (n <= 0) return "";
+  std::string_view in(buf, static_cast<size_t>(n));
+  std::string keys;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '\x1b') {
+      keys += in[i];
+      continue;
+    }
+    if (i + 1 >= in.size() || (in[i + 1] != '[' && in[i + 1] != 'O')) {
+      keys += '\x1b';
+      continue;
+    }
+    // CSI or SS3: parameters, then a final byte in 0x40..0x7e.
+    size_t end = i + 2;
+    while (end < in.size() && !(in[end] >= 0x40 && in[end] <= 0x7e)) ++end;
+    if (end < in.size() && end == i + 2 && in[end] == 'A') keys += 'k';
+    if (end < in.size() && end == i + 2 && in[end] == 'B') keys += 'j';
+    i = end;
+  }
+  return keys;
+}
+
+std::string RawKeyboard::prompt(std::ostream& out, const std::string& question) {
+  suspend();
+  out << question << std::flush;
+  std::string line;
+  std::getline(std::cin, line);
+  resume();
+  return line;
+}
+
+namespace {
+std::atomic<bool> g_live_view_ended{false};
+void on_stop_signal(int) {
+  g_live_view_ended = true;
+}
+}  // namespace
+
+void watch_stop_signals() {
+  g_live_view_ended = false;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool live_view_ended() {
+  return g_live_view_ended;
+}
+
+void end_live_view() {
+  g_live_view_ended = true;
+}
+
+TerminalSize terminal_size(int fd) {
+  winsize ws{};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 || ws.ws_col == 0) return {};
+  return {ws.ws_row, ws.ws_col};
+}
+
+}  // namespace bottle::orchestrator

@@ -1,0 +1,45 @@
+// `bottle start` on the local backend, attached to a real terminal (tmux): the window
+// title names the bottle while it runs. Needs root (network namespaces) and bwrap.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "orchestrator/process.h"
+#include "tests/operator/tmux.h"
+#include "tests/supervise/harness.h"
+
+namespace bottle::supervise::testing {
+namespace {
+
+// `bottle start` attached to a terminal: the window title names the bottle.
+TEST(StartUnderTmux, TerminalTitleNamesTheBottleWhileAttached) {
+  if (::geteuid() != 0) SUPERVISE_SKIP_OR_FAIL("needs root (network namespaces)");
+  for (const char* tool : {"tmux", "bwrap"}) {
+    if (orchestrator::find_helper_binary(tool).empty()) {
+      SUPERVISE_SKIP_OR_FAIL(std::string(tool) + " is needed");
+    }
+  }
+  TempDir work;
+  const std::string home = work.path() + "/home";
+  std::filesystem::create_directories(home + "/bottles");
+  std::filesystem::create_directories(home + "/agents");
+  std::filesystem::create_directories(work.path() + "/ws");
+  write_file(home + "/bottles/titled.md", "---\nsupervise: false\n---\n");
+  write_file(home + "/agents/titled.md",
+             "---\nbottle: titled\nprovider: command\ncommand: [sh]\n---\n");
+  const std::string ready = work.path() + "/ws/attached";
+  Tmux t(work.path(), "env BOTTLE_HOME=" + home + " " + bottle_binary() +
+                          " start titled --label ops-title --cwd " + work.path() +
+                          "/ws -- sh -c 'touch attached; sleep 30'");
+  ASSERT_TRUE(t.ok()) << t.error();
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(ready); })) << t.screen();
+  EXPECT_TRUE(eventually([&] { return t.title() == "bottle ops-title\n"; })) << t.title();
+  auto stop = orchestrator::run_capture(
+      {"env", "BOTTLE_HOME=" + home, bottle_binary(), "stop", "ops-title"});
+  EXPECT_TRUE(stop.ok() && stop->exit_code == 0);
+  (void)orchestrator::run_capture({"env", "BOTTLE_HOME=" + home, bottle_binary(), "cleanup"});
+}
+
+}  // namespace
+}  // namespace bottle::supervise::testing
