@@ -485,18 +485,13 @@ class Supervisor {
   }
 
   void handle_request(CtlConnection& c, const std::string& line) {
-    const json req = json::parse(line, nullptr, false);
-    const std::string cmd = req.is_object() && req.value("cmd", json()).is_string()
-                                ? req["cmd"].get<std::string>()
-                                : "";
-    if (cmd == "status") return reply(c, status());
-    if (cmd == "reload") return reply(c, {{"ok", true}, {"signaled", forward_reload()}});
-    if (cmd != "restart") {
-      return reply(
-          c, {{"ok", false}, {"error", "expected {\"cmd\": \"status\"|\"reload\"|\"restart\"}"}});
+    const auto req = parse_ctl_request(line);
+    if (!req) return reply(c, {{"ok", false}, {"error", req.error()}});
+    if (req->cmd == CtlRequest::Cmd::status) return reply(c, status());
+    if (req->cmd == CtlRequest::Cmd::reload) {
+      return reply(c, {{"ok", true}, {"signaled", forward_reload()}});
     }
-    const std::string name =
-        req.value("daemon", json()).is_string() ? req["daemon"].get<std::string>() : "";
+    const std::string& name = req->daemon;
     Daemon* d = nullptr;
     for (auto& x : daemons_) {
       if (x.spec->name == name) d = &x;
