@@ -394,11 +394,11 @@ std::string Egress::log() const {
   return read_file(log_path_);
 }
 
-uint64_t Egress::metric(const std::string& line_prefix) const {
+std::optional<uint64_t> Egress::metric(const std::string& sample) const {
   std::string m = metrics();
-  size_t pos = m.find("\n" + line_prefix + " ");
-  if (pos == std::string::npos) return UINT64_MAX;
-  return std::strtoull(m.c_str() + pos + 1 + line_prefix.size() + 1, nullptr, 10);
+  size_t pos = m.find("\n" + sample + " ");
+  if (pos == std::string::npos) return std::nullopt;
+  return std::strtoull(m.c_str() + pos + 1 + sample.size() + 1, nullptr, 10);
 }
 
 void Egress::signal(int sig) const {

@@ -106,7 +106,9 @@ class Egress {
   pid_t pid() const { return pid_; }
   std::string log() const;
   std::string metrics() const { return http_get(admin_port_, "/metrics"); }
-  uint64_t metric(const std::string& line_prefix) const;
+  // The sample's value, or nullopt when /metrics lacks it (so no comparison passes on a
+  // metric that is not there).
+  std::optional<uint64_t> metric(const std::string& sample) const;
   void signal(int sig) const;
   long rss_kib() const;
 
