@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "tests/init/init_harness.h"
-#include "tests/skip.h"
+#include "tests/support/support.h"
 
 namespace bottle::init::testing {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "common/tls/contexts.h"
 #include "common/unique_fd.h"
-#include "tests/skip.h"
+#include "tests/support/support.h"
 #include "tests/tls/temp_dir.h"
 #include "tests/tls/test_ca.h"
 
