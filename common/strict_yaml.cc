@@ -1,4 +1,4 @@
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 
 #include <re2/re2.h>
 #include <yaml-cpp/eventhandler.h>
@@ -7,7 +7,7 @@
 #include <set>
 #include <sstream>
 
-namespace bottle::config {
+namespace bottle {
 namespace {
 
 std::string pos(std::string_view file, const YAML::Mark& m, int line_offset) {
@@ -218,7 +218,7 @@ MapReader::MapReader(std::string_view file, const YAML::Node& map, std::string_v
 }
 
 std::string MapReader::where(const YAML::Node& at) const {
-  return bottle::config::where(file_, at, line_offset_);
+  return bottle::where(file_, at, line_offset_);
 }
 
 void MapReader::fail(const YAML::Node& at, std::string_view message) {
@@ -355,4 +355,4 @@ void MapReader::finish() {
   }
 }
 
-}  // namespace bottle::config
+}  // namespace bottle

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <cstdlib>
 
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 
 namespace bottle::config {
 

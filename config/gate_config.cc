@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "common/files.h"
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 
 namespace bottle::config {
 namespace {

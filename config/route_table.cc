@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "common/ascii.h"
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 
 namespace bottle::config {
 namespace {

@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/strict_yaml.h"
+
 namespace bottle::init {
 namespace {
 
@@ -60,9 +62,11 @@ class Parser {
       if (!allowed.empty() && !allowed.count(key)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        fail(kv.first, "unknown key '" + key + "' in " + what + " (allowed: " + list + ")");
+        const std::string guess = did_you_mean(key, {allowed.begin(), allowed.end()});
+        fail(kv.first, "unknown key '" + key + "' in " + what +
+                           (guess.empty() ? "" : " (did you mean '" + guess + "'?)") +
+                           " (allowed: " + list + ")");
       }
-      if (out.count(key)) fail(kv.first, "duplicate key '" + key + "' in " + what);
       out[key] = Entry{kv.first, kv.second};
     }
     return out;
@@ -226,16 +230,14 @@ class Parser {
 }  // namespace
 
 Result<InitConfig> parse_init_config(std::string_view text, std::string_view file) {
+  // The one strict reader: anchors, aliases, tags, tabs and duplicate keys are refused
+  // with file:line:col before the daemon table is read.
+  auto root = load_strict_yaml(text, file);
+  if (!root) return Error{root.error()};
   try {
-    return Parser(file).parse(YAML::Load(std::string(text)));
+    return Parser(file).parse(*root);
   } catch (const ConfigError& e) {
     return Error{e.message};
-  } catch (const YAML::Exception& e) {
-    std::ostringstream out;
-    out << file;
-    if (!e.mark.is_null()) out << ':' << e.mark.line + 1 << ':' << e.mark.column + 1;
-    out << ": " << e.msg;
-    return Error{out.str()};
   }
 }
 
