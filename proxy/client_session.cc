@@ -267,7 +267,7 @@ void ClientSession::on_request_head() {
   }
   log_warn(log_level(), facts(), "outbound", verdict_.findings);
 
-  if (verdict_.body_dlp != config::DlpAction::off && req_.has_body() && snap_->scanner) {
+  if (verdict_.body_dlp != config::DlpAction::off && req_.has_body()) {
     bool too_large = req_.content_length && *req_.content_length > verdict_.max_body_bytes;
     if (too_large && !verdict_.stream_large_bodies &&
         verdict_.body_dlp == config::DlpAction::block) {
@@ -536,8 +536,7 @@ void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
         bytes_down_ += head.size();
         client_.write(head);
         response_head_sent_ = true;
-        if (verdict_.route && verdict_.route->dlp.inbound != config::DlpAction::off &&
-            snap_->scanner) {
+        if (verdict_.route && verdict_.route->dlp.inbound != config::DlpAction::off) {
           in_scan_ = std::make_unique<BodyInspector>(
               *snap_->scanner, dlp::Direction::inbound, "response_body",
               resp_.header("content-encoding"), kMaxDecodedBody);
@@ -696,7 +695,7 @@ void ClientSession::on_drained(Transport&) {
 void ClientSession::start_ws_inspection() {
   // What the gates need of the route, copied: the exchange's snapshot is released so a
   // long-lived WebSocket does not pin an old config.
-  if (verdict_.route && snap_->scanner) {
+  if (verdict_.route) {
     const config::DlpPolicy& dlp = verdict_.route->dlp;
     ws_out_action_ = dlp.outbound;
     ws_in_action_ = dlp.inbound;
@@ -716,11 +715,10 @@ bool ClientSession::gate_ws(WsMessageGate& gate, std::string_view bytes, dlp::Di
                             std::string& out) {
   const bool outbound = dir == dlp::Direction::outbound;
   const config::DlpAction action = outbound ? ws_out_action_ : ws_in_action_;
-  const dlp::Scanner* scanner = worker_.snapshot()->scanner.get();
+  const dlp::Scanner& scanner = *worker_.snapshot()->scanner;
   std::vector<dlp::Finding> found;
   auto judge = [&](const WsMessage& m) {
-    if (!scanner) return action != config::DlpAction::block;  // fail closed
-    auto f = scanner->scan(m.payload, dir, "ws_frame");
+    auto f = scanner.scan(m.payload, dir, "ws_frame");
     const bool refuse = action == config::DlpAction::block && has_blocking(f);
     found.insert(found.end(), f.begin(), f.end());
     return !refuse;

@@ -33,7 +33,7 @@ std::vector<dlp::Finding> scan_host(const Snapshot& snap, const Authority& a,
                                     const config::Route* route) {
   std::vector<dlp::Finding> found;
   if (a.is_ip) return found;
-  if (snap.scanner) found = snap.scanner->scan(a.sent_host, dlp::Direction::outbound, "url");
+  found = snap.scanner->scan(a.sent_host, dlp::Direction::outbound, "url");
   if (found.empty() && agent_labels_look_encoded(a.host, route)) {
     dlp::Finding f;
     f.detector = "egress.encoded_host_label";
@@ -207,7 +207,7 @@ bool stage_dlp(Verdict& v, const Snapshot& snap, const MessageHead& head) {
   v.body_dlp = policy.outbound;
   v.max_body_bytes = policy.max_body_bytes;
   v.stream_large_bodies = policy.stream_large_bodies;
-  if (policy.outbound == config::DlpAction::off || !snap.scanner) return true;
+  if (policy.outbound == config::DlpAction::off) return true;
   std::string url = v.target.sent_host + v.origin_target;
   auto found = snap.scanner->scan(url, dlp::Direction::outbound, "url");
   if (found.empty() && agent_labels_look_encoded(v.target.host, v.route)) {
