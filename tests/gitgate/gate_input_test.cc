@@ -196,7 +196,7 @@ TEST(GitgateCli, HelpVersionAndUsageErrors) {
   EXPECT_NE(help.out.find("--listen-git"), std::string::npos);
   auto version = run_gate({"--version"});
   EXPECT_EQ(version.status, 0);
-  EXPECT_EQ(version.out, "bottle-gitgate 0.1.0\n");
+  EXPECT_EQ(version.out.rfind("bottle-gitgate 0.1.0 (commit ", 0), 0u) << version.out;
   auto bad = run_gate({"--config", "x", "--bogus"});
   EXPECT_EQ(bad.status, 2);
   EXPECT_EQ(bad.err.rfind("bottle-gitgate: usage: ", 0), 0u) << bad.err;
