@@ -22,6 +22,7 @@
 #include "init/line_relay.h"
 #include "init/probe.h"
 #include "init/spawn.h"
+#include "common/strings.h"
 
 extern char** environ;
 
@@ -500,7 +501,7 @@ class Supervisor {
       return reply(
           c, {{"ok", false},
               {"error", "daemon '" + name + "' is not running under this init (BOTTLE_DAEMONS: " +
-                            join(options_.daemons) + ")"}});
+                            (options_.daemons.empty() ? "none" : join(options_.daemons, ",")) + ")"}});
     }
     if (shutting_down_) return reply(c, {{"ok", false}, {"error", "shutting down"}});
     log::info("restart_requested", {{"daemon", name}});
@@ -546,11 +547,6 @@ class Supervisor {
 
   static void reply(CtlConnection& c, const json& body) { send_ctl_reply(c, body); }
 
-  static std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
-    return out.empty() ? "none" : out;
-  }
 
   SupervisorOptions options_;
   std::vector<std::string> parent_env_;

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <vector>
 
+#include "common/ascii.h"
+
 namespace bottle::dlp {
 namespace {
 
@@ -187,9 +189,7 @@ class Chain final : public BodyDecoder {
 std::string trim_lower(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
+  return ascii_lower(s);
 }
 
 }  // namespace
