@@ -31,6 +31,23 @@ std::string_view to_string(DlpAction a) {
   return a == DlpAction::block ? "block" : a == DlpAction::warn ? "warn" : "off";
 }
 
+void emit_dlp_section(YAML::Emitter& e, const DlpPolicy& policy, const DlpKeys& keys,
+                      const std::vector<std::string>* secrets) {
+  e << YAML::Flow << YAML::BeginMap;
+  e << YAML::Key << "outbound" << YAML::Value << std::string(to_string(policy.outbound));
+  if (keys.inbound) e << YAML::Key << "inbound" << YAML::Value << std::string(to_string(policy.inbound));
+  e << YAML::Key << "max_body_bytes" << YAML::Value << policy.max_body_bytes;
+  if (keys.stream_large_bodies) {
+    e << YAML::Key << "stream_large_bodies" << YAML::Value << policy.stream_large_bodies;
+  }
+  if (keys.known_secrets_env && secrets && !secrets->empty()) {
+    e << YAML::Key << "known_secrets_env" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& name : *secrets) e << name;
+    e << YAML::EndSeq;
+  }
+  e << YAML::EndMap;
+}
+
 Status read_dlp_section(std::string_view file, const YAML::Node& node, std::string_view what,
                         const DlpKeys& keys, const std::optional<EnvLookup>& env, DlpPolicy& policy,
                         std::vector<std::string>* secrets) {
