@@ -12,16 +12,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/strings.h"
+
 namespace bottle {
 namespace {
 
-Result<uint16_t> parse_port(std::string_view s, std::string_view whole) {
-  unsigned v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v > 65535) {
-    return Error{"bad port in '" + std::string(whole) + "' (expected 0-65535)"};
-  }
-  return static_cast<uint16_t>(v);
+Result<uint16_t> listen_port(std::string_view s, std::string_view whole) {
+  if (auto port = parse_port(s, /*allow_zero=*/true)) return *port;
+  return Error{"bad port in '" + std::string(whole) + "' (expected 0-65535)"};
 }
 
 std::string errno_text(int e) { return std::strerror(e); }
@@ -65,7 +63,7 @@ Result<ListenSpec> parse_listen_spec(std::string_view text) {
     port = text.substr(colon + 1);
   }
   if (host.empty()) return Error{"bad listen spec '" + std::string(text) + "' (empty host)"};
-  auto p = parse_port(port, text);
+  auto p = listen_port(port, text);
   if (!p) return Error{p.error()};
   spec.host = std::string(host);
   if (spec.host == "localhost") spec.host = "127.0.0.1";

@@ -1,5 +1,7 @@
-// Result<T>: a value or an error message, returned across component boundaries instead
-// of throwing. Error text is complete and user-facing ("routes.yaml:3:5: unknown key").
+// Result<T>: a value or an error, returned across component boundaries instead of
+// throwing. Error text is complete and user-facing ("routes.yaml:3:5: unknown key"); a
+// caller that must tell failures apart tests the code, never the text (LevelDB's Status
+// model).
 #pragma once
 
 #include <string>
@@ -8,8 +10,15 @@
 
 namespace bottle {
 
+enum class ErrorCode {
+  unknown,        // the default: a failure no caller needs to tell apart
+  not_supported,  // e.g. a content-encoding the decoder does not know
+  too_large,      // a configured size limit was reached
+};
+
 struct Error {
   std::string message;
+  ErrorCode code = ErrorCode::unknown;
 };
 
 template <typename T>
@@ -28,6 +37,9 @@ class [[nodiscard]] Result {
   T& operator*() { return value(); }
   const T& operator*() const { return value(); }
   const std::string& error() const { return std::get<1>(v_).message; }
+  ErrorCode code() const { return std::get<1>(v_).code; }
+  // The whole error, to pass on with its code: `if (!r) return r.failure();`.
+  const Error& failure() const { return std::get<1>(v_); }
 
  private:
   std::variant<T, Error> v_;

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 
 namespace bottle::config {
 
@@ -69,6 +69,30 @@ Status read_detectors(std::string_view file, const YAML::Node& node, const DlpKe
 }
 
 }  // namespace
+
+void emit_dlp_section(YAML::Emitter& e, const DlpPolicy& policy, const DlpKeys& keys,
+                      const std::vector<std::string>* secrets) {
+  e << YAML::Flow << YAML::BeginMap;
+  e << YAML::Key << "outbound" << YAML::Value << std::string(to_string(policy.outbound));
+  if (keys.inbound) e << YAML::Key << "inbound" << YAML::Value << std::string(to_string(policy.inbound));
+  e << YAML::Key << "max_body_bytes" << YAML::Value << policy.max_body_bytes;
+  if (keys.stream_large_bodies) {
+    e << YAML::Key << "stream_large_bodies" << YAML::Value << policy.stream_large_bodies;
+  }
+  if (keys.known_secrets_env && secrets && !secrets->empty()) {
+    e << YAML::Key << "known_secrets_env" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& name : *secrets) e << name;
+    e << YAML::EndSeq;
+  }
+  if (keys.detectors && !policy.detectors.empty()) {
+    e << YAML::Key << "detectors" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const auto& [id, a] : policy.detectors) {
+      e << YAML::Key << id << YAML::Value << std::string(to_string(a));
+    }
+    e << YAML::EndMap;
+  }
+  e << YAML::EndMap;
+}
 
 Status read_dlp_section(std::string_view file, const YAML::Node& node, std::string_view what,
                         const DlpKeys& keys, const std::optional<EnvLookup>& env, DlpPolicy& policy,

@@ -52,6 +52,12 @@ Status read_dlp_section(std::string_view file, const YAML::Node& node, std::stri
                         const DlpKeys& keys, const std::optional<EnvLookup>& env, DlpPolicy& policy,
                         std::vector<std::string>* secrets);
 
+// Writes `policy` as a `dlp:` mapping with every key `keys` accepts (and
+// `known_secrets_env` when `secrets` is non-empty), so what read_dlp_section reads back is
+// the policy in force: the renderer can drop nothing the reader knows.
+void emit_dlp_section(YAML::Emitter& e, const DlpPolicy& policy, const DlpKeys& keys,
+                      const std::vector<std::string>* secrets);
+
 // Why `name` cannot be an environment slot ([A-Z_][A-Z0-9_]*, and set in `env` when given),
 // or nullopt when it can.
 std::optional<std::string> env_slot_problem(const std::string& name,

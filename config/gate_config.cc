@@ -6,7 +6,8 @@
 #include <sstream>
 
 #include "common/files.h"
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
+#include "common/strings.h"
 
 namespace bottle::config {
 namespace {
@@ -59,12 +60,9 @@ Status split_host_port(std::string_view hp, SshUrl& u, bool allow_port) {
   u.host = std::string(host);
   if (!port.empty()) {
     if (!allow_port) return Error{"a port needs the ssh:// form"};
-    if (port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535) {
-      return Error{"bad port '" + std::string(port) + "'"};
-    }
-    u.port = static_cast<uint16_t>(std::stoi(std::string(port)));
+    const auto number = parse_port(port);
+    if (!number) return Error{"bad port '" + std::string(port) + "'"};
+    u.port = *number;
   }
   return OkStatus();
 }

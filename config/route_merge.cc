@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "common/ascii.h"
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 #include "config/yaml_emit.h"
 
 namespace bottle::config {

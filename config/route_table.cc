@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "common/ascii.h"
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 
 namespace bottle::config {
 namespace {
@@ -524,23 +524,16 @@ std::string normalize_path(std::string_view raw, bool decode_slashes) {
 }
 
 std::string RouteTable::to_yaml() const {
-  auto action = [](DlpAction a) { return std::string(to_string(a)); };
   YAML::Emitter e;
   // User-written strings are emitted double-quoted so that a value like 2023-06-01 or
   // "yes" reads back as the same string under strict loading.
   e << YAML::BeginMap;
   e << YAML::Key << "log" << YAML::Value
     << (log_level == LogLevel::off ? "off" : log_level == LogLevel::full ? "full" : "blocks");
-  e << YAML::Key << "dlp" << YAML::Value << YAML::BeginMap;
-  e << YAML::Key << "max_body_bytes" << YAML::Value << default_dlp.max_body_bytes;
-  e << YAML::Key << "outbound" << YAML::Value << action(default_dlp.outbound);
-  e << YAML::Key << "inbound" << YAML::Value << action(default_dlp.inbound);
-  if (!default_dlp.detectors.empty()) {
-    e << YAML::Key << "detectors" << YAML::Value << YAML::BeginMap;
-    for (const auto& [id, a] : default_dlp.detectors) e << YAML::Key << id << YAML::Value << action(a);
-    e << YAML::EndMap;
-  }
-  e << YAML::EndMap;
+  // The dlp: sections go through the reader's own key set (emit_dlp_section), so every
+  // setting in force shows: max_body_bytes and stream_large_bodies per route too.
+  e << YAML::Key << "dlp" << YAML::Value;
+  emit_dlp_section(e, default_dlp, DlpKeys{}, &known_secrets_env);
   e << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
   for (const auto& r : routes) {
     e << YAML::BeginMap << YAML::Key << "host" << YAML::Value << YAML::DoubleQuoted << r.host;
@@ -584,15 +577,10 @@ std::string RouteTable::to_yaml() const {
       }
       e << YAML::EndMap;
     }
-    e << YAML::Key << "dlp" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
-      << "outbound" << YAML::Value << action(r.dlp.outbound) << YAML::Key << "inbound"
-      << YAML::Value << action(r.dlp.inbound);
-    if (r.dlp.detectors != default_dlp.detectors) {
-      e << YAML::Key << "detectors" << YAML::Value << YAML::BeginMap;
-      for (const auto& [id, a] : r.dlp.detectors) e << YAML::Key << id << YAML::Value << action(a);
-      e << YAML::EndMap;
-    }
-    e << YAML::EndMap;
+    DlpKeys route_keys;
+    route_keys.known_secrets_env = false;  // file level only
+    e << YAML::Key << "dlp" << YAML::Value;
+    emit_dlp_section(e, r.dlp, route_keys, nullptr);
     if (r.allow_private) e << YAML::Key << "allow_private" << YAML::Value << true;
     e << YAML::EndMap;
   }

@@ -14,7 +14,7 @@ std::variant<GateOptions, int> parse_options(int argc, char** argv) {
       "bottle-gitgate: git:// and smart-HTTP front of bare mirrors; pushes are secret-scanned "
       "before "
       "they reach the upstream"};
-  app.set_version_flag("--version", std::string("bottle-gitgate ") + kVersion);
+  app.set_version_flag("--version", version_line("bottle-gitgate"));
   app.add_option("--config", o.config, "gitgate.yaml")->required();
   app.add_option("--state", o.state, "state directory (mirrors, keys, pinned host keys)");
   app.add_option("--listen-git", o.listen_git,

@@ -10,6 +10,9 @@
 #include <set>
 #include <sstream>
 
+#include "common/strict_yaml.h"
+#include "common/strings.h"
+
 namespace bottle::init {
 namespace {
 
@@ -60,9 +63,11 @@ class Parser {
       if (!allowed.empty() && !allowed.count(key)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        fail(kv.first, "unknown key '" + key + "' in " + what + " (allowed: " + list + ")");
+        const std::string guess = did_you_mean(key, {allowed.begin(), allowed.end()});
+        fail(kv.first, "unknown key '" + key + "' in " + what +
+                           (guess.empty() ? "" : " (did you mean '" + guess + "'?)") +
+                           " (allowed: " + list + ")");
       }
-      if (out.count(key)) fail(kv.first, "duplicate key '" + key + "' in " + what);
       out[key] = Entry{kv.first, kv.second};
     }
     return out;
@@ -188,13 +193,10 @@ class Parser {
     const bool v4 = inet_pton(AF_INET, host.c_str(), buf) == 1;
     const bool v6 = inet_pton(AF_INET6, host.c_str(), buf) == 1;
     if (!v4 && !v6) return false;
-    const char* first = s.data() + colon + 1;
-    const char* last = s.data() + s.size();
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(first, last, port);
-    if (ec != std::errc() || end != last || port == 0 || port > 65535) return false;
+    const auto port = parse_port(std::string_view(s).substr(colon + 1));
+    if (!port) return false;
     p.host = host;
-    p.port = static_cast<uint16_t>(port);
+    p.port = *port;
     return true;
   }
 
@@ -226,16 +228,14 @@ class Parser {
 }  // namespace
 
 Result<InitConfig> parse_init_config(std::string_view text, std::string_view file) {
+  // The one strict reader: anchors, aliases, tags, tabs and duplicate keys are refused
+  // with file:line:col before the daemon table is read.
+  auto root = load_strict_yaml(text, file);
+  if (!root) return Error{root.error()};
   try {
-    return Parser(file).parse(YAML::Load(std::string(text)));
+    return Parser(file).parse(*root);
   } catch (const ConfigError& e) {
     return Error{e.message};
-  } catch (const YAML::Exception& e) {
-    std::ostringstream out;
-    out << file;
-    if (!e.mark.is_null()) out << ':' << e.mark.line + 1 << ':' << e.mark.column + 1;
-    out << ": " << e.msg;
-    return Error{out.str()};
   }
 }
 
@@ -249,14 +249,7 @@ Result<InitConfig> load_init_config(const std::string& path) {
 
 Result<std::vector<std::string>> select_daemons(std::string_view csv, const InitConfig& config) {
   std::vector<std::string> names;
-  while (!csv.empty()) {
-    const auto comma = csv.find(',');
-    std::string_view item = csv.substr(0, comma);
-    csv = comma == std::string_view::npos ? std::string_view{} : csv.substr(comma + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-    if (item.empty()) continue;
-    const std::string name(item);
+  for (const std::string& name : split_trim(csv, ',')) {
     if (!config.daemons.count(name)) {
       std::string known;
       for (const auto& [k, v] : config.daemons) known += (known.empty() ? "" : ", ") + k;

@@ -57,6 +57,20 @@ Result<UniqueFd> listen_ctl_socket(const std::string& path) {
   return fd;
 }
 
+Result<CtlRequest> parse_ctl_request(std::string_view line) {
+  const auto req = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  const auto field = [&](const char* key) -> std::string {
+    if (!req.is_object()) return "";
+    const auto it = req.find(key);
+    return it != req.end() && it->is_string() ? it->get<std::string>() : "";
+  };
+  const std::string cmd = field("cmd");
+  if (cmd == "status") return CtlRequest{CtlRequest::Cmd::status, {}};
+  if (cmd == "reload") return CtlRequest{CtlRequest::Cmd::reload, {}};
+  if (cmd == "restart") return CtlRequest{CtlRequest::Cmd::restart, field("daemon")};
+  return Error{"expected {\"cmd\": \"status\"|\"reload\"|\"restart\"}"};
+}
+
 std::optional<std::string> read_ctl_request(CtlConnection& c) {
   constexpr size_t kMaxRequest = 4096;
   char buf[1024];

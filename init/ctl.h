@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
@@ -30,6 +31,16 @@ struct CtlConnection {
   bool done = false;        // replied or gone: drop it
   std::chrono::steady_clock::time_point request_deadline;  // until the request line is in
 };
+
+// One control request, parsed from its line.
+struct CtlRequest {
+  enum class Cmd { status, reload, restart };
+  Cmd cmd = Cmd::status;
+  std::string daemon;  // restart only
+};
+
+// The request a line asks for, or the error to reply with.
+Result<CtlRequest> parse_ctl_request(std::string_view line);
 
 // Reads what is available; returns the request line once complete. Marks the connection
 // done on EOF, and answers an over-long request with an error itself.

@@ -20,9 +20,11 @@ namespace {
 
 using namespace bottle::init;
 
-int usage_error(const std::string& what, const std::string& why) {
-  std::fprintf(stderr, "bottle-init: %s: %s\n", what.c_str(), why.c_str());
-  return 2;
+// A bad init.yaml, BOTTLE_DAEMONS or inherited fd is a runtime error (exit 1), as in every
+// binary; exit 2 is for bad flags only (parse_command_line).
+int config_error(const std::string& why) {
+  std::fprintf(stderr, "bottle-init: config: %s\n", why.c_str());
+  return 1;
 }
 
 int run_ctl(const std::string& socket, const nlohmann::json& request) {
@@ -55,15 +57,15 @@ void sanitize_inherited_fds() {
 int run_init(const std::string& config_path, SupervisorOptions options) {
   sanitize_inherited_fds();
   auto config = load_init_config(config_path);
-  if (!config) return usage_error("config", config.error());
+  if (!config) return config_error(config.error());
   const char* csv = std::getenv("BOTTLE_DAEMONS");
   auto selected = select_daemons(csv ? csv : "", *config);
-  if (!selected) return usage_error("config", selected.error());
+  if (!selected) return config_error(selected.error());
   for (const auto& name : *selected) {
     for (int fd : config->daemons.at(name).inherit_fds) {
       if (fcntl(fd, F_GETFD) < 0) {
-        return usage_error("config", "daemon '" + name + "': inherit_fds " + std::to_string(fd) +
-                                         " is not an open fd of bottle-init");
+        return config_error("daemon '" + name + "': inherit_fds " + std::to_string(fd) +
+                            " is not an open fd of bottle-init");
       }
     }
   }
@@ -79,7 +81,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "bottle-init: PID 1 of the bot-bottle sidecar bundle (spawn, scope env, reap, "
       "restart, forward signals, stop gracefully)"};
-  app.set_version_flag("--version", bottle::kVersion);
+  app.set_version_flag("--version", bottle::version_line("bottle-init"));
   std::string config_path = "/etc/bottle/init.yaml";
   SupervisorOptions options;
   options.ctl_path = default_ctl_path();

@@ -22,6 +22,7 @@
 #include "init/line_relay.h"
 #include "init/probe.h"
 #include "init/spawn.h"
+#include "common/strings.h"
 
 extern char** environ;
 
@@ -485,18 +486,13 @@ class Supervisor {
   }
 
   void handle_request(CtlConnection& c, const std::string& line) {
-    const json req = json::parse(line, nullptr, false);
-    const std::string cmd = req.is_object() && req.value("cmd", json()).is_string()
-                                ? req["cmd"].get<std::string>()
-                                : "";
-    if (cmd == "status") return reply(c, status());
-    if (cmd == "reload") return reply(c, {{"ok", true}, {"signaled", forward_reload()}});
-    if (cmd != "restart") {
-      return reply(
-          c, {{"ok", false}, {"error", "expected {\"cmd\": \"status\"|\"reload\"|\"restart\"}"}});
+    const auto req = parse_ctl_request(line);
+    if (!req) return reply(c, {{"ok", false}, {"error", req.error()}});
+    if (req->cmd == CtlRequest::Cmd::status) return reply(c, status());
+    if (req->cmd == CtlRequest::Cmd::reload) {
+      return reply(c, {{"ok", true}, {"signaled", forward_reload()}});
     }
-    const std::string name =
-        req.value("daemon", json()).is_string() ? req["daemon"].get<std::string>() : "";
+    const std::string& name = req->daemon;
     Daemon* d = nullptr;
     for (auto& x : daemons_) {
       if (x.spec->name == name) d = &x;
@@ -505,7 +501,7 @@ class Supervisor {
       return reply(
           c, {{"ok", false},
               {"error", "daemon '" + name + "' is not running under this init (BOTTLE_DAEMONS: " +
-                            join(options_.daemons) + ")"}});
+                            (options_.daemons.empty() ? "none" : join(options_.daemons, ",")) + ")"}});
     }
     if (shutting_down_) return reply(c, {{"ok", false}, {"error", "shutting down"}});
     log::info("restart_requested", {{"daemon", name}});
@@ -551,11 +547,6 @@ class Supervisor {
 
   static void reply(CtlConnection& c, const json& body) { send_ctl_reply(c, body); }
 
-  static std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
-    return out.empty() ? "none" : out;
-  }
 
   SupervisorOptions options_;
   std::vector<std::string> parent_env_;

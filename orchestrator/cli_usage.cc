@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "config/strict_yaml.h"  // did_you_mean
+#include "common/strict_yaml.h"  // did_you_mean
 
 namespace bottle::orchestrator {
 namespace {
@@ -38,7 +38,7 @@ std::optional<std::string> subcommand_problem(const CLI::App& app, int argc, cha
     path += (path.empty() ? "" : " ") + word;
     if (!next) {
       // A suggestion that does not even start like the word is a guess, not a typo.
-      std::string dm = config::did_you_mean(word, names);
+      std::string dm = did_you_mean(word, names);
       if (!dm.empty() && dm[0] == word[0])
         return "unknown command '" + path + "' (did you mean '" + dm + "'?)";
       return "unknown command '" + path + "' (commands: " + names_of(subs) + ")";

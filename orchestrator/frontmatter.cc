@@ -1,6 +1,6 @@
 #include "orchestrator/frontmatter.h"
 
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 
 namespace bottle::orchestrator {
 namespace {
@@ -40,7 +40,7 @@ Result<Frontmatter> split_frontmatter(std::string_view text, std::string_view pa
 Result<ManifestDocument> load_manifest_document(std::string_view text, const std::string& path) {
   auto fm = split_frontmatter(text, path);
   if (!fm) return Error{fm.error()};
-  auto doc = config::load_strict_yaml(fm->yaml, path, fm->line_offset);
+  auto doc = load_strict_yaml(fm->yaml, path, fm->line_offset);
   if (!doc) return Error{doc.error()};
   if (!doc->IsNull() && !doc->IsMap()) {
     return Error{path + ":" + std::to_string(fm->line_offset + 1) +

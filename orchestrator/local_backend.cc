@@ -159,6 +159,10 @@ class LocalBottle {
   Result<int> run_agent(const std::vector<std::string>& env);
   void teardown();
   Status save_metadata() { return write_metadata(dir_, md_); }
+  // For state changes that must not stop what is under way: a failed write is reported.
+  void save_metadata_or_warn() {
+    if (auto st = save_metadata(); !st) progress("warning: bottle state not recorded: " + st.error());
+  }
 
   const Plan& plan_;
   const LaunchOptions& opt_;
@@ -314,7 +318,9 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   if (auto st = create_netns(ns_); !st) return Error{"network namespace: " + st.error()};
   netns_created_ = true;
   md_.netns = ns_;
-  (void)save_metadata();
+  // `bottle stop` finds what to clean up in metadata.json: a bottle it cannot record
+  // does not start.
+  if (auto st = save_metadata(); !st) return st;
 
   std::vector<UniqueFd> listeners;
   InitLayout layout;
@@ -384,7 +390,7 @@ Status LocalBottle::start_sidecar(const std::vector<std::string>& token_env) {
   if (!child) return Error{"bottle-init: " + child.error()};
   init_ = std::move(*child);
   md_.pids.init = identify_process(init_.pid());
-  (void)save_metadata();
+  if (auto st = save_metadata(); !st) return st;
   return wait_ready();
 }
 
@@ -518,7 +524,7 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   g_agent_pid = child->pid();
   md_.pids.agent = identify_process(child->pid());
   md_.status = "running";
-  (void)save_metadata();
+  save_metadata_or_warn();
   // Messages wait until the operator's terminal is itself again.
   GitDirWatch git_watch = GitDirWatch::start(opt_.workspace, git_binds);
   std::vector<std::string> redirects_removed;
@@ -552,7 +558,7 @@ void LocalBottle::teardown() {
   fs::remove(dir_ + "/ca/ca-key.pem", ec);
   md_.status = "exited";
   md_.workspace_shared = false;
-  (void)save_metadata();
+  save_metadata_or_warn();
   guard_.disarm();
 }
 
@@ -600,7 +606,7 @@ Result<int> LocalBottle::run() {
     init_.release();
     torn_down_ = true;
     md_.status = "kept";
-    (void)save_metadata();
+    save_metadata_or_warn();
     guard_.disarm();
     progress("kept " + slug_ + " (sidecar and namespace " + ns_ + " still up): bottle stop " +
              slug_);

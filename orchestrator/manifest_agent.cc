@@ -1,11 +1,10 @@
 // Agent files: ./.bot-bottle/agents/<name>.md or <home>/agents/<name>.md.
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 #include "orchestrator/frontmatter.h"
 #include "orchestrator/manifest.h"
 
 namespace bottle::orchestrator {
 
-using config::MapReader;
 
 Result<AgentSpec> parse_agent(std::string_view text, const std::string& path,
                               const std::string& name) {

@@ -3,7 +3,7 @@
 #include <set>
 
 #include "config/route_table.h"
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 #include "config/yaml_emit.h"
 #include "orchestrator/frontmatter.h"
 #include "orchestrator/manifest.h"
@@ -13,7 +13,6 @@ namespace bottle::orchestrator {
 using config::clone_node;
 using config::to_yaml_text;
 
-using config::MapReader;
 
 namespace {
 

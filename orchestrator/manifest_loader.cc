@@ -11,6 +11,7 @@
 #include "config/yaml_emit.h"
 #include "orchestrator/manifest.h"
 #include "orchestrator/state.h"
+#include "common/strings.h"
 
 namespace bottle::orchestrator {
 
@@ -51,12 +52,6 @@ std::vector<std::string> names_in(const std::string& dir) {
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? std::string(sep) : "") + v[i];
-  return s;
 }
 
 // Child fields win; `fields` of the parent are kept where the child is silent.

@@ -6,15 +6,10 @@
 #include <sstream>
 
 #include "orchestrator/render.h"
+#include "common/strings.h"
 
 namespace bottle::orchestrator {
 namespace {
-
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? std::string(sep) : "") + v[i];
-  return s;
-}
 
 std::string daemon_state(const PlanDaemon& d) {
   if (!d.wanted) return "off";

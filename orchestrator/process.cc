@@ -25,11 +25,6 @@
 
 namespace bottle::orchestrator {
 
-void UniqueFd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 namespace {
 
 int decode_status(int status) {

@@ -9,18 +9,17 @@ BodyInspector::BodyInspector(const dlp::Scanner& scanner, dlp::Direction dir,
   if (!content_encoding || content_encoding->empty() || *content_encoding == "identity") return;
   auto decoder = dlp::BodyDecoder::create(*content_encoding, max_decoded);
   if (!decoder) {
-    fail(decoder.error());
+    fail(decoder.failure());
     return;
   }
   decoder_ = std::move(decoder.value());
 }
 
-void BodyInspector::fail(std::string why) {
+void BodyInspector::fail(const Error& why) {
   if (!error_.empty()) return;
   // The decoder reports an output cap as an error too; that one means "stop scanning".
-  too_large_ =
-      why.find("unsupported") == std::string::npos && why.find("exceed") != std::string::npos;
-  error_ = std::move(why);
+  too_large_ = why.code == ErrorCode::too_large;
+  error_ = why.message;
 }
 
 bool BodyInspector::feed(std::string_view chunk, std::vector<dlp::Finding>& out) {
@@ -31,7 +30,7 @@ bool BodyInspector::feed(std::string_view chunk, std::vector<dlp::Finding>& out)
   }
   decoded_.clear();
   if (auto s = decoder_->feed(chunk, decoded_); !s) {
-    fail(s.error());
+    fail(s.failure());
     return false;
   }
   if (!decoded_.empty()) scan_->feed(decoded_, out);
@@ -43,7 +42,7 @@ bool BodyInspector::finish(std::vector<dlp::Finding>& out) {
   if (decoder_) {
     decoded_.clear();
     if (auto s = decoder_->finish(decoded_); !s) {
-      fail(s.error());
+      fail(s.failure());
       return false;
     }
     if (!decoded_.empty()) scan_->feed(decoded_, out);

@@ -32,7 +32,7 @@ class BodyInspector {
   const std::string& error() const { return error_; }
 
  private:
-  void fail(std::string why);
+  void fail(const Error& why);
   std::unique_ptr<dlp::BodyScan> scan_;
   std::unique_ptr<dlp::BodyDecoder> decoder_;
   std::string decoded_;

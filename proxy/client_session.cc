@@ -668,9 +668,9 @@ void ClientSession::on_eof(Transport&) {
   abort_all();  // mid-request or mid-response: the upstream must not see a partial request
 }
 
-void ClientSession::on_error(Transport&, std::string_view why) {
+void ClientSession::on_error(Transport& t, std::string_view why) {
   // A failed bump is worth a line: usually an agent that does not trust the bottle CA.
-  if (why.starts_with("TLS handshake") && log_level() != config::LogLevel::off && arrival_.tunnel) {
+  if (t.failure() == Transport::Failure::tls_handshake && log_level() != config::LogLevel::off && arrival_.tunnel) {
     log::warn("egress_client_tls_failed", {{"host", arrival_.tunnel->host},
                                            {"port", arrival_.tunnel->port},
                                            {"error", std::string(why)}});

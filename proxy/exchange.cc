@@ -90,7 +90,7 @@ bool Exchange::request_head(MessageHead head) {
   note(verdict_.findings);
   log_warn(log_level(), facts(), "outbound", verdict_.findings);
 
-  if (verdict_.body_dlp != config::DlpAction::off && req_.has_body() && snap_->scanner) {
+  if (verdict_.body_dlp != config::DlpAction::off && req_.has_body()) {
     bool too_large = req_.content_length && *req_.content_length > verdict_.max_body_bytes;
     if (too_large && !verdict_.stream_large_bodies &&
         verdict_.body_dlp == config::DlpAction::block) {
@@ -226,7 +226,7 @@ bool Exchange::request_end(const std::vector<Header>& trailers) {
     if (!judge_outbound_body(readable, found)) return false;
   }
   // Trailers are headers that come late: the same scan as the head's.
-  if (!trailers.empty() && verdict_.body_dlp != config::DlpAction::off && snap_->scanner) {
+  if (!trailers.empty() && verdict_.body_dlp != config::DlpAction::off) {
     std::vector<dlp::Finding> found;
     for (const auto& t : trailers) {
       auto f = snap_->scanner->scan(t.value, dlp::Direction::outbound, "trailer");
@@ -272,7 +272,7 @@ bool Exchange::response_head(MessageHead head) {
     return true;
   }
   response_head_sent_ = true;
-  if (verdict_.route && verdict_.route->dlp.inbound != config::DlpAction::off && snap_->scanner) {
+  if (verdict_.route && verdict_.route->dlp.inbound != config::DlpAction::off) {
     in_scan_ = std::make_unique<BodyInspector>(*snap_->scanner, dlp::Direction::inbound,
                                                "response_body", resp_.header("content-encoding"),
                                                kMaxDecodedBody);
@@ -447,7 +447,7 @@ void Exchange::start_ws_inspection() {
   // What the gates need of the route, copied: the snapshot is released so a long-lived
   // WebSocket does not pin an old config.
   ws_open_ = true;
-  if (verdict_.route && snap_->scanner) {
+  if (verdict_.route) {
     ws_dlp_ = verdict_.route->dlp;
     ws_rule_ = verdict_.route->id;
     if (ws_dlp_.outbound != config::DlpAction::off)
@@ -490,12 +490,10 @@ bool Exchange::ws_to_client(std::string_view bytes, std::string& out) {
 bool Exchange::gate_ws(WsMessageGate& gate, std::string_view bytes, dlp::Direction dir,
                        std::string& out) {
   const bool outbound = dir == dlp::Direction::outbound;
-  const config::DlpAction action = outbound ? ws_dlp_.outbound : ws_dlp_.inbound;
-  const dlp::Scanner* scanner = current().scanner.get();
+  const dlp::Scanner& scanner = *current().scanner;
   std::vector<dlp::Finding> found;
   auto judge = [&](const WsMessage& m) {
-    if (!scanner) return action != config::DlpAction::block;  // fail closed
-    auto f = scanner->scan(m.payload, dir, "ws_frame");
+    auto f = scanner.scan(m.payload, dir, "ws_frame");
     const bool refuse = judge_findings(ws_dlp_, dir, f);
     found.insert(found.end(), f.begin(), f.end());
     return !refuse;

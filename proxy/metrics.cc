@@ -1,5 +1,6 @@
 #include "proxy/metrics.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace bottle::proxy {
@@ -33,6 +34,18 @@ void Metrics::observe_latency(double seconds) {
   add(latency_sum_us, static_cast<uint64_t>(seconds * 1e6));
 }
 
+void Metrics::observe_loop_lag(uint64_t ns) {
+  const double seconds = static_cast<double>(ns) / 1e9;
+  size_t i = 0;
+  while (i < kLoopLagBounds.size() && seconds > kLoopLagBounds[i]) ++i;
+  add(loop_lag[i]);
+  add(loop_lag_sum_ns, ns);
+  // One writer per Metrics, so a plain compare-then-store is enough.
+  if (ns > loop_lag_max_ns.load(std::memory_order_relaxed)) {
+    loop_lag_max_ns.store(ns, std::memory_order_relaxed);
+  }
+}
+
 namespace {
 
 uint64_t load(const std::atomic<uint64_t>& a) {
@@ -42,6 +55,29 @@ uint64_t load(const std::atomic<uint64_t>& a) {
 void counter(std::string& out, const char* name, const char* help, uint64_t v) {
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n";
   out += std::string(name) + " " + std::to_string(v) + "\n";
+}
+
+// A Prometheus histogram from per-bucket (not cumulative) counts; the last count is +Inf.
+template <size_t N>
+void histogram(std::string& out, const char* name, const char* help,
+               const std::array<double, N>& bounds, const std::array<uint64_t, N + 1>& counts,
+               double sum) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    cumulative += counts[i];
+    char le[32];
+    if (i < bounds.size()) {
+      std::snprintf(le, sizeof le, "%g", bounds[i]);
+    } else {
+      std::snprintf(le, sizeof le, "+Inf");
+    }
+    out += std::string(name) + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  char text[48];
+  std::snprintf(text, sizeof text, "%.9f", sum);
+  out += std::string(name) + "_sum " + text + "\n";
+  out += std::string(name) + "_count " + std::to_string(cumulative) + "\n";
 }
 
 }  // namespace
@@ -55,6 +91,8 @@ std::string render_metrics(const std::vector<const Metrics*>& workers,
   int64_t active = 0;
   std::array<uint64_t, kBlockReasonCount> blocks{};
   std::array<uint64_t, Metrics::kLatencyBounds.size() + 1> hist{};
+  std::array<uint64_t, Metrics::kLoopLagBounds.size() + 1> lag{};
+  uint64_t lag_sum_ns = 0, lag_max_ns = 0;
   for (const Metrics* m : workers) {
     requests += load(m->requests);
     connects += load(m->connects);
@@ -73,6 +111,9 @@ std::string render_metrics(const std::vector<const Metrics*>& workers,
     active += m->active_connections.load(std::memory_order_relaxed);
     for (size_t i = 0; i < blocks.size(); ++i) blocks[i] += load(m->blocks[i]);
     for (size_t i = 0; i < hist.size(); ++i) hist[i] += load(m->latency[i]);
+    for (size_t i = 0; i < lag.size(); ++i) lag[i] += load(m->loop_lag[i]);
+    lag_sum_ns += load(m->loop_lag_sum_ns);
+    lag_max_ns = std::max(lag_max_ns, load(m->loop_lag_max_ns));
   }
   std::string out;
   counter(out, "egress_requests_total", "HTTP requests seen (inside tunnels and absolute-form).",
@@ -128,25 +169,17 @@ std::string render_metrics(const std::vector<const Metrics*>& workers,
   counter(out, "egress_reloads_total", "Successful config reloads.", load(process.reloads));
   counter(out, "egress_reload_failures_total", "Config reloads that kept the old config.",
           load(process.reload_failures));
+  histogram(out, "egress_request_duration_seconds", "Time from request head to response end.",
+            Metrics::kLatencyBounds, hist, static_cast<double>(sum_us) / 1e6);
+  histogram(out, "egress_loop_lag_seconds",
+            "Event-loop iterations by how long each kept its loop from new events.",
+            Metrics::kLoopLagBounds, lag, static_cast<double>(lag_sum_ns) / 1e9);
+  char max[48];
+  std::snprintf(max, sizeof max, "%.9f", static_cast<double>(lag_max_ns) / 1e9);
   out +=
-      "# HELP egress_request_duration_seconds Time from request head to response end.\n"
-      "# TYPE egress_request_duration_seconds histogram\n";
-  uint64_t cumulative = 0;
-  for (size_t i = 0; i < hist.size(); ++i) {
-    cumulative += hist[i];
-    char le[32];
-    if (i < Metrics::kLatencyBounds.size()) {
-      std::snprintf(le, sizeof le, "%g", Metrics::kLatencyBounds[i]);
-    } else {
-      std::snprintf(le, sizeof le, "+Inf");
-    }
-    out += "egress_request_duration_seconds_bucket{le=\"" + std::string(le) + "\"} " +
-           std::to_string(cumulative) + "\n";
-  }
-  char sum[48];
-  std::snprintf(sum, sizeof sum, "%.6f", static_cast<double>(sum_us) / 1e6);
-  out += "egress_request_duration_seconds_sum " + std::string(sum) + "\n";
-  out += "egress_request_duration_seconds_count " + std::to_string(cumulative) + "\n";
+      "# HELP egress_loop_lag_max_seconds Longest event-loop iteration since start (any "
+      "worker).\n# TYPE egress_loop_lag_max_seconds gauge\negress_loop_lag_max_seconds " +
+      std::string(max) + "\n";
   return out;
 }
 

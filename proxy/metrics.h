@@ -50,11 +50,19 @@ struct Metrics {
   std::atomic<uint64_t> drained{0};  // connections closed by a drain (SIGTERM)
   std::array<std::atomic<uint64_t>, kLatencyBounds.size() + 1> latency{};
   std::atomic<uint64_t> latency_sum_us{0};
+  // Upper bounds in seconds of the loop-lag histogram: how long each event-loop iteration
+  // kept the loop busy, i.e. how long an event arriving during it waited.
+  static constexpr std::array<double, 12> kLoopLagBounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+  std::array<std::atomic<uint64_t>, kLoopLagBounds.size() + 1> loop_lag{};
+  std::atomic<uint64_t> loop_lag_sum_ns{0};
+  std::atomic<uint64_t> loop_lag_max_ns{0};
 
   void add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
   void block(BlockReason r) { add(blocks[static_cast<int>(r)]); }
   void abuse(H2Abuse a) { add(h2_abuse[static_cast<int>(a)]); }
   void observe_latency(double seconds);
+  void observe_loop_lag(uint64_t ns);  // the owning loop's thread only
 };
 
 struct ProcessCounters {

@@ -11,7 +11,7 @@ namespace bottle::proxy {
 std::variant<EgressOptions, int> parse_options(int argc, char** argv) {
   EgressOptions o;
   CLI::App app{"bottle-egress: TLS-bumping egress proxy (routes, DLP, credential injection)"};
-  app.set_version_flag("--version", std::string("bottle-egress ") + kVersion);
+  app.set_version_flag("--version", version_line("bottle-egress"));
   app.add_option("--config", o.config, "routes.yaml")->required();
   app.add_option("--listen", o.listen,
                  "proxy listener: host:port, [v6]:port or fd:N (default: LISTEN_FDS)");

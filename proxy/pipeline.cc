@@ -36,8 +36,8 @@ std::vector<dlp::Finding> scan_host(const Snapshot& snap, const Authority& a,
                                     const config::Route* route) {
   std::vector<dlp::Finding> found;
   if (a.is_ip) return found;
-  if (snap.scanner) found = snap.scanner->scan(a.sent_host, dlp::Direction::outbound, "url");
-  if (found.empty() && snap.scanner && route && route->wildcard) {
+  found = snap.scanner->scan(a.sent_host, dlp::Direction::outbound, "url");
+  if (found.empty() && route && route->wildcard) {
     std::string_view labels = a.sent_host;
     labels.remove_suffix(std::min(labels.size(), route->host.size() - 1));  // "*.wild.test" covers ".wild.test"
     found = snap.scanner->scan_host_labels(labels, "url");
@@ -229,7 +229,7 @@ bool stage_dlp(Verdict& v, const Snapshot& snap, const MessageHead& head) {
   v.body_dlp = policy.outbound;
   v.max_body_bytes = policy.max_body_bytes;
   v.stream_large_bodies = policy.stream_large_bodies;
-  if (policy.outbound == config::DlpAction::off || !snap.scanner) return true;
+  if (policy.outbound == config::DlpAction::off) return true;
   std::string url = v.target.sent_host + v.origin_target;
   auto found = snap.scanner->scan(url, dlp::Direction::outbound, "url");
   if (found.empty() && v.route->wildcard) found = scan_host(snap, v.target, v.route);

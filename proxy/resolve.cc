@@ -6,6 +6,9 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/ascii.h"
+#include "common/strings.h"
+
 namespace bottle::proxy {
 
 Result<ResolveOverrides> ResolveOverrides::parse(const std::vector<std::string>& entries) {
@@ -18,15 +21,9 @@ Result<ResolveOverrides> ResolveOverrides::parse(const std::vector<std::string>&
     if (c1 == std::string::npos || c1 == 0) return bad("missing host");
     size_t c2 = e.find(':', c1 + 1);
     if (c2 == std::string::npos) return bad("missing address");
-    std::string host = e.substr(0, c1);
-    for (auto& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    std::string_view port_text = std::string_view(e).substr(c1 + 1, c2 - c1 - 1);
-    unsigned port = 0;
-    auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || p != port_text.data() + port_text.size() || port == 0 ||
-        port > 65535) {
-      return bad("bad port");
-    }
+    const std::string host = ascii_lower(std::string_view(e).substr(0, c1));
+    const auto port = parse_port(std::string_view(e).substr(c1 + 1, c2 - c1 - 1));
+    if (!port) return bad("bad port");
     std::string addr = e.substr(c2 + 1);
     if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']')
       addr = addr.substr(1, addr.size() - 2);
@@ -35,14 +32,14 @@ Result<ResolveOverrides> ResolveOverrides::parse(const std::vector<std::string>&
     auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
     if (inet_pton(AF_INET, addr.c_str(), &v4->sin_addr) == 1) {
       v4->sin_family = AF_INET;
-      v4->sin_port = htons(static_cast<uint16_t>(port));
+      v4->sin_port = htons(*port);
     } else if (inet_pton(AF_INET6, addr.c_str(), &v6->sin6_addr) == 1) {
       v6->sin6_family = AF_INET6;
-      v6->sin6_port = htons(static_cast<uint16_t>(port));
+      v6->sin6_port = htons(*port);
     } else {
       return bad("address is not an IP literal");
     }
-    out.pins_[host + ":" + std::to_string(port)] = ss;
+    out.pins_[host + ":" + std::to_string(*port)] = ss;
   }
   return out;
 }

@@ -1,6 +1,24 @@
 #include "proxy/snapshot.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace bottle::proxy {
+
+Snapshot::Snapshot(std::shared_ptr<const config::RouteTable> routes_in,
+                   std::shared_ptr<const dlp::Scanner> scanner_in, uint64_t generation_in,
+                   std::vector<std::string> known_secrets_in)
+    : routes(std::move(routes_in)),
+      scanner(std::move(scanner_in)),
+      generation(generation_in),
+      known_secrets(std::move(known_secrets_in)) {
+  if (!routes || !scanner) {
+    // A programming error, not an input one: a config without DLP must never serve.
+    std::fprintf(stderr, "bottle-egress: internal: snapshot built without %s\n",
+                 routes ? "a DLP scanner" : "routes");
+    std::abort();
+  }
+}
 
 Result<std::shared_ptr<const Snapshot>> make_snapshot(
     std::shared_ptr<const config::RouteTable> routes, const config::EnvLookup& env,
@@ -15,18 +33,16 @@ Result<std::shared_ptr<const Snapshot>> make_snapshot(
   for (const auto& name : routes->known_secrets_env) {
     if (auto v = env(name); v && !v->empty()) sc.known_secrets.push_back(*v);
   }
-  auto snap = std::make_shared<Snapshot>();
-  if (previous && previous->scanner && previous->known_secrets == sc.known_secrets) {
-    snap->scanner = previous->scanner;
+  std::shared_ptr<const dlp::Scanner> scanner;
+  if (previous && previous->known_secrets == sc.known_secrets) {
+    scanner = previous->scanner;
   } else {
-    auto scanner = dlp::Scanner::build(sc);
-    if (!scanner) return Error{"DLP scanner: " + scanner.error()};
-    snap->scanner = std::move(scanner.value());
+    auto built = dlp::Scanner::build(sc);
+    if (!built) return Error{"DLP scanner: " + built.error()};
+    scanner = std::move(built.value());
   }
-  snap->routes = std::move(routes);
-  snap->known_secrets = std::move(sc.known_secrets);
-  snap->generation = generation;
-  return std::shared_ptr<const Snapshot>(std::move(snap));
+  return std::shared_ptr<const Snapshot>(std::make_shared<Snapshot>(
+      std::move(routes), std::move(scanner), generation, std::move(sc.known_secrets)));
 }
 
 Result<std::shared_ptr<const Snapshot>> load_snapshot(const std::string& path,

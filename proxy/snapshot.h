@@ -15,11 +15,17 @@
 
 namespace bottle::proxy {
 
+// DLP never fails open: a Snapshot always has a scanner. The constructor is the one place
+// that holds, so no code that reads a snapshot checks `scanner` for null.
 struct Snapshot {
-  std::shared_ptr<const config::RouteTable> routes;
-  std::shared_ptr<const dlp::Scanner> scanner;
-  uint64_t generation = 0;
-  std::vector<std::string> known_secrets;  // what `scanner` was built from
+  Snapshot(std::shared_ptr<const config::RouteTable> routes,
+           std::shared_ptr<const dlp::Scanner> scanner, uint64_t generation,
+           std::vector<std::string> known_secrets);
+
+  const std::shared_ptr<const config::RouteTable> routes;
+  const std::shared_ptr<const dlp::Scanner> scanner;  // never null
+  const uint64_t generation;
+  const std::vector<std::string> known_secrets;  // what `scanner` was built from
 };
 
 // Reads and compiles routes.yaml with token values from `env`, then builds the scanner

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "common/ascii.h"
+#include "common/strings.h"
 
 namespace bottle::proxy {
 namespace {
@@ -69,12 +70,9 @@ Result<Authority> parse_authority(std::string_view text, uint16_t default_port) 
   }
   a.port = default_port;
   if (!port.empty()) {
-    unsigned v = 0;
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-    if (ec != std::errc() || p != port.data() + port.size() || v == 0 || v > 65535) {
-      return Error{"authority has a bad port"};
-    }
-    a.port = static_cast<uint16_t>(v);
+    const auto v = parse_port(port);
+    if (!v) return Error{"authority has a bad port"};
+    a.port = *v;
   }
   return a;
 }

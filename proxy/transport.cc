@@ -53,7 +53,7 @@ void Transport::connect(const sockaddr* addr, bssl::UniquePtr<SSL> client_tls) {
   if (r != 0) {
     delete req;
     connecting_ = false;
-    fail(std::string("connect: ") + uv_strerror(r));
+    fail(Failure::socket, std::string("connect: ") + uv_strerror(r));
   }
 }
 
@@ -63,7 +63,7 @@ void Transport::on_connect(uv_connect_t* raw, int status) {
   self->connecting_ = false;
   if (self->closing_) return;
   if (status != 0) {
-    self->fail(std::string("connect: ") + uv_strerror(status));
+    self->fail(Failure::socket, std::string("connect: ") + uv_strerror(status));
     return;
   }
   uv_tcp_nodelay(&self->tcp_, 1);
@@ -128,7 +128,7 @@ void Transport::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     uv_read_stop(s);
     self->handler_->on_eof(*self);
   } else if (n < 0) {
-    self->fail(uv_strerror(static_cast<int>(n)));
+    self->fail(Failure::socket, uv_strerror(static_cast<int>(n)));
   }
 }
 
@@ -149,7 +149,7 @@ void Transport::pump_tls() {
     flush_cipher();
     if (r == TlsChannel::Result::error) {
       in_pump_ = false;
-      fail("TLS handshake: " + tls_->error());
+      fail(Failure::tls_handshake, "TLS handshake: " + tls_->error());
       return;
     }
     if (r != TlsChannel::Result::ok) {
@@ -202,7 +202,7 @@ void Transport::pump_tls() {
     }
     if (r == TlsChannel::Result::error) {
       in_pump_ = false;
-      fail(tls_->error());
+      fail(Failure::tls, tls_->error());
       return;
     }
     break;
@@ -235,7 +235,7 @@ void Transport::write(std::string_view data) {
 
 bool Transport::seal(std::string_view data) {
   if (tls_->write(data)) return true;
-  fail(tls_->error());
+  fail(Failure::tls, tls_->error());
   return false;
 }
 
@@ -285,7 +285,7 @@ void Transport::raw_write(std::string_view data) {
   int r = uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, &Transport::on_write);
   if (r != 0) {
     delete req;
-    fail(std::string("write: ") + uv_strerror(r));
+    fail(Failure::socket, std::string("write: ") + uv_strerror(r));
     return;
   }
   ++writes_in_flight_;
@@ -297,7 +297,7 @@ void Transport::on_write(uv_write_t* raw, int status) {
   --self->writes_in_flight_;
   if (self->closing_) return;
   if (status != 0) {
-    self->fail(std::string("write: ") + uv_strerror(status));
+    self->fail(Failure::socket, std::string("write: ") + uv_strerror(status));
     return;
   }
   if (self->flush_then_close_) {
@@ -312,8 +312,9 @@ size_t Transport::queued() const {
          uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
 }
 
-void Transport::fail(std::string_view why) {
+void Transport::fail(Failure kind, std::string_view why) {
   if (closing_) return;
+  failure_ = kind;
   handler_->on_error(*this, why);
 }
 

@@ -64,6 +64,10 @@ class Transport {
   // and could destroy our answer (a block, an error) before the peer reads it.
   void close_after_flush();
   bool closing() const { return closing_ || flush_then_close_; }
+  // What the failure reported to Handler::on_error was, so handlers branch on a kind and
+  // never on the text.
+  enum class Failure { socket, tls_handshake, tls };
+  Failure failure() const { return failure_; }
   bool is_tls() const { return tls_ != nullptr; }
   SSL* ssl() const { return tls_ ? tls_->ssl() : nullptr; }
   void set_handler(Handler* h) { handler_ = h; }
@@ -83,13 +87,14 @@ class Transport {
   void raw_write(std::string_view data);
   void write_now(std::string_view data);
   bool seal(std::string_view data);  // TLS-encrypts into the pending ciphertext
-  void fail(std::string_view why);
+  void fail(Failure kind, std::string_view why);
 
   uv_tcp_t tcp_;
   Handler* handler_;
   std::unique_ptr<TlsChannel> tls_;
   bool reading_ = false;
   bool closing_ = false;
+  Failure failure_ = Failure::socket;
   bool connecting_ = false;
   bool in_pump_ = false;
   bool eof_seen_ = false;

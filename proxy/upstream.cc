@@ -190,9 +190,9 @@ void UpstreamConn::on_eof(Transport&) {
   owner->on_upstream_eof(*this);
 }
 
-void UpstreamConn::on_error(Transport&, std::string_view why) {
-  failed(ready_ ? Failure::protocol
-                : (tls_ && why.starts_with("TLS") ? Failure::tls : Failure::connect),
+void UpstreamConn::on_error(Transport& t, std::string_view why) {
+  const bool tls_failed = tls_ && t.failure() != Transport::Failure::socket;
+  failed(ready_ ? Failure::protocol : (tls_failed ? Failure::tls : Failure::connect),
          std::string(why));
 }
 

@@ -14,6 +14,7 @@ namespace bottle::proxy {
 Worker::Worker(int index, const ProxyShared& shared, std::shared_ptr<const Snapshot> initial)
     : index_(index), shared_(shared), snapshot_(std::move(initial)) {
   uv_loop_init(&loop_);
+  uv_loop_configure(&loop_, UV_METRICS_IDLE_TIME);
   std::random_device rd;
   id_salt_ = rd();
 }
@@ -38,12 +39,29 @@ Status Worker::start(int listen_fd) {
   }
   uv_async_init(&loop_, &mailbox_, &Worker::on_mailbox);
   mailbox_.data = this;
+  uv_prepare_init(&loop_, &lag_probe_);
+  lag_probe_.data = this;
+  uv_prepare_start(&lag_probe_, &Worker::on_prepare);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&lag_probe_));
   thread_ = std::thread([this] { run(); });
   return OkStatus();
 }
 
 void Worker::run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Worker::on_prepare(uv_prepare_t* p) {
+  auto* self = static_cast<Worker*>(p->data);
+  const uint64_t now = uv_hrtime();
+  const uint64_t idle = uv_metrics_idle_time(&self->loop_);
+  if (self->last_prepare_ns_ != 0) {
+    const uint64_t span = now - self->last_prepare_ns_;
+    const uint64_t slept = idle - self->last_idle_ns_;
+    self->metrics_.observe_loop_lag(span > slept ? span - slept : 0);
+  }
+  self->last_prepare_ns_ = now;
+  self->last_idle_ns_ = idle;
 }
 
 void Worker::on_connection(uv_stream_t* server, int status) {

@@ -86,6 +86,7 @@ class Worker {
  private:
   static void on_connection(uv_stream_t* server, int status);
   static void on_mailbox(uv_async_t* a);
+  static void on_prepare(uv_prepare_t* p);
   void run();
 
   int index_;
@@ -93,6 +94,11 @@ class Worker {
   uv_loop_t loop_{};
   uv_tcp_t listener_{};
   uv_async_t mailbox_{};
+  // Loop lag: runs just before each poll; the time since the previous one, less the time
+  // the loop slept in poll, is how long that iteration kept new events waiting.
+  uv_prepare_t lag_probe_{};
+  uint64_t last_prepare_ns_ = 0;
+  uint64_t last_idle_ns_ = 0;
   std::thread thread_;
   std::unique_ptr<tls::LeafCertCache> leaves_;
   std::shared_ptr<const Snapshot> snapshot_;  // loop thread's current config

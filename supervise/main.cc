@@ -55,7 +55,7 @@ struct Signals {
 int main(int argc, char** argv) {
   Flags f;
   CLI::App app{"bottle-supervise: MCP server through which the agent asks the operator for access"};
-  app.set_version_flag("--version", kVersion);
+  app.set_version_flag("--version", version_line("bottle-supervise"));
   app.add_option("--listen", f.listen,
                  "MCP listener: host:port, [v6]:port or fd:N (default: LISTEN_FDS, else "
                  "127.0.0.1:9100)");

@@ -291,7 +291,7 @@ int main(int argc, char** argv) {
   bottle::loadgen::Options opt;
   CLI::App app{
       "bottle-loadgen: keep-alive HTTPS GETs, direct or through a CONNECT proxy; prints JSON"};
-  app.set_version_flag("--version", std::string("bottle-loadgen ") + bottle::kVersion);
+  app.set_version_flag("--version", bottle::version_line("bottle-loadgen"));
   app.add_option("--host", opt.host, "Name used for CONNECT, SNI, Host and certificate checks");
   app.add_option("--port", opt.port, "Port in the CONNECT authority")->check(CLI::Range(1, 65535));
   auto* dial = app.add_option("--dial", opt.dial, "Connect here directly (ip:port), no proxy");

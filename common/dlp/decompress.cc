@@ -7,13 +7,16 @@
 #include <cctype>
 #include <vector>
 
+#include "common/ascii.h"
+
 namespace bottle::dlp {
 namespace {
 
 constexpr size_t kStep = 16 * 1024;
 
 Error too_large(size_t max_output) {
-  return Error{"decompressed body exceeds " + std::to_string(max_output) + " bytes"};
+  return Error{"decompressed body exceeds " + std::to_string(max_output) + " bytes",
+               ErrorCode::too_large};
 }
 
 // One coding step; stages are chained for stacked encodings.
@@ -333,9 +336,7 @@ class Chain final : public BodyDecoder {
 std::string trim_lower(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
+  return ascii_lower(s);
 }
 
 }  // namespace
@@ -357,7 +358,7 @@ Result<std::unique_ptr<BodyDecoder>> BodyDecoder::create(std::string_view conten
     } else if (name == "identity") {
       stages.push_back(std::make_unique<Identity>(max_output));
     } else {
-      return Error{"unsupported content-encoding '" + name + "'"};
+      return Error{"unsupported content-encoding '" + name + "'", ErrorCode::not_supported};
     }
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
@@ -403,10 +404,10 @@ std::unique_ptr<BodyDecoder> packing_decoder(Packing p, size_t max_output) {
 
 Result<std::string> decompress(std::string_view content_encoding, std::string_view body, size_t max_output) {
   auto decoder = BodyDecoder::create(content_encoding, max_output);
-  if (!decoder) return Error{decoder.error()};
+  if (!decoder) return decoder.failure();
   std::string out;
-  if (Status s = (*decoder)->feed(body, out); !s) return Error{s.error()};
-  if (Status s = (*decoder)->finish(out); !s) return Error{s.error()};
+  if (Status s = (*decoder)->feed(body, out); !s) return s.failure();
+  if (Status s = (*decoder)->finish(out); !s) return s.failure();
   return out;
 }
 

@@ -10,6 +10,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/unique_fd.h"
+
 namespace bottle {
 namespace {
 
@@ -27,20 +29,6 @@ bool wait_for(int fd, short events, std::chrono::steady_clock::time_point deadli
     return r > 0;
   }
 }
-
-class Socket {
- public:
-  explicit Socket(int fd) : fd_(fd) {}
-  ~Socket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -67,7 +55,7 @@ Result<std::string> admin_get(const ListenSpec& admin, std::string_view path,
       return Error{where + ": bad address"};
     len = sizeof *a;
   }
-  Socket s(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  UniqueFd s(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (s.get() < 0) return Error{where + ": socket: " + std::strerror(errno)};
   if (::connect(s.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     if (errno != EINPROGRESS) return Error{where + ": " + std::strerror(errno)};

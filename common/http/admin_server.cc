@@ -42,15 +42,7 @@ struct AdminConn {
     }
     self->answered = true;
     uv_read_stop(s);
-    std::string_view line(self->in.data(), self->in.find("\r\n"));
-    size_t sp1 = line.find(' ');
-    size_t sp2 = line.find(' ', sp1 == std::string_view::npos ? 0 : sp1 + 1);
-    std::string reply;
-    if (sp1 == std::string_view::npos || sp2 == std::string_view::npos) {
-      reply = simple_response(400, "Bad Request", "text/plain", "bad request\n", true);
-    } else {
-      reply = self->server->respond(line.substr(0, sp1), line.substr(sp1 + 1, sp2 - sp1 - 1));
-    }
+    std::string reply = self->server->answer(std::string_view(self->in).substr(0, end));
     auto* req = new WriteReq{};
     req->data = std::move(reply);
     req->conn = self;
@@ -104,6 +96,16 @@ void AdminServer::on_connection(uv_stream_t* server, int status) {
   }
   uv_read_start(reinterpret_cast<uv_stream_t*>(&conn->tcp), &AdminConn::on_alloc,
                 &AdminConn::on_read);
+}
+
+std::string AdminServer::answer(std::string_view head) const {
+  const std::string_view line = head.substr(0, head.find("\r\n"));
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos) {
+    return simple_response(400, "Bad Request", "text/plain", "bad request\n", true);
+  }
+  return respond(line.substr(0, sp1), line.substr(sp1 + 1, sp2 - sp1 - 1));
 }
 
 std::string AdminServer::respond(std::string_view method, std::string_view path) const {

@@ -27,7 +27,10 @@ class AdminServer {
   Status start(int listen_fd);
   void close();
 
-  // The response for one request line; exposed for tests.
+  // The response to one request head (the bytes before the blank line); exposed for the
+  // fuzz target.
+  std::string answer(std::string_view head) const;
+  // The response for one request line's method and path; exposed for tests.
   std::string respond(std::string_view method, std::string_view path) const;
 
  private:

@@ -4,6 +4,8 @@
 
 #include <cctype>
 
+#include "common/ascii.h"
+
 namespace bottle::tls {
 namespace {
 
@@ -50,7 +52,7 @@ Result<HostName> parse_host(std::string_view host) {
     } else if (++label > 63) {
       return Error{"label longer than 63 bytes in host name '" + shown + "'"};
     }
-    out.text.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    out.text.push_back(ascii_lower(c));
   }
   if (label == 0) return Error{"empty label in host name '" + shown + "'"};
   return out;

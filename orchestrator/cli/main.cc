@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   // through a teardown: writes fail with EPIPE instead. Children get SIGPIPE back.
   ::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"bottle: run AI coding agents in a sandbox whose only way out is a filtering proxy"};
-  app.set_version_flag("--version", bottle::kVersion);
+  app.set_version_flag("--version", bottle::version_line("bottle"));
   app.require_subcommand(1);
 
   LaunchFlags start_f, run_f;

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "tests/dlp/test_util.h"
-#include "tests/skip.h"
+#include "tests/support/support.h"
 
 namespace bottle::dlp::testing {
 namespace {

@@ -180,6 +180,7 @@ TEST(Decompress, ZipBombStopsAtTheLimit) {
     auto out = decompress(encoding, body, 1 << 20);
     ASSERT_FALSE(out.ok()) << encoding;
     EXPECT_NE(out.error().find("exceeds 1048576 bytes"), std::string::npos) << out.error();
+    EXPECT_EQ(out.code(), ErrorCode::too_large) << encoding;  // what callers branch on
   }
 }
 
@@ -188,6 +189,7 @@ TEST(Decompress, UnknownEncodingIsReported) {
     auto decoder = BodyDecoder::create(enc, 1024);
     ASSERT_FALSE(decoder.ok()) << enc;
     EXPECT_NE(decoder.error().find("unsupported content-encoding"), std::string::npos) << decoder.error();
+    EXPECT_EQ(decoder.code(), ErrorCode::not_supported) << enc;
   }
 }
 
@@ -196,6 +198,7 @@ TEST(Decompress, CorruptAndTruncatedStreamsFail) {
   auto truncated = decompress("gzip", body.substr(0, body.size() / 2), 1024);
   ASSERT_FALSE(truncated.ok());
   EXPECT_NE(truncated.error().find("truncated"), std::string::npos) << truncated.error();
+  EXPECT_NE(truncated.code(), ErrorCode::too_large);  // a broken stream is not a cap
   auto corrupt = decompress("gzip", "this is not gzip at all", 1024);
   ASSERT_FALSE(corrupt.ok());
   EXPECT_NE(corrupt.error().find("gzip"), std::string::npos) << corrupt.error();

@@ -19,7 +19,7 @@ class GateE2E : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string blocker = gate_e2e_blocker();
-    BOTTLE_SKIP_UNLESS(blocker.empty(), blocker);
+    if (!blocker.empty()) BOTTLE_SKIP() << blocker;
     up_ = std::make_unique<SshUpstream>(dir_.path());
     ASSERT_TRUE(up_->start()) << up_->error();
     up_->create_repo("app");

@@ -275,7 +275,7 @@ TEST(SshCommand, PinsTheHostKeyAndNeverAsks) {
 
 TEST(SshCommand, ShellQuotingSurvivesTheShell) {
   auto sh = test::which("sh");
-  BOTTLE_SKIP_UNLESS(!sh.empty(), "no sh");
+  if (sh.empty()) BOTTLE_SKIP() << "no sh";
   for (const std::string& s : std::vector<std::string>{"plain", "it's", "a b", "$(x)`y`", "\"q\"",
                                                        "semi;colon", "new\nline", ""}) {
     SpawnSpec spec;

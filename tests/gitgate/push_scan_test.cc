@@ -22,7 +22,7 @@ const dlp::Scanner& scanner() {
 class PushScanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    BOTTLE_SKIP_UNLESS(!test::which("git").empty(), "git is not installed");
+    if (test::which("git").empty()) BOTTLE_SKIP() << "git is not installed";
     repo_ = dir_.file("repo");
     ASSERT_TRUE(git({"init", "-q", "-b", "main", repo_}).ok());
     commit({{"README", "base\n"}}, "base");

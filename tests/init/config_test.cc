@@ -45,12 +45,13 @@ std::string error_of(const std::string& yaml) {
 
 TEST(InitConfig, ErrorsCarryLineAndColumn) {
   EXPECT_EQ(error_of("daemons:\n  egress:\n    argv: [/bin/true]\n    argz: 1\n"),
-            "init.yaml:4:5: unknown key 'argz' in daemon 'egress' (allowed: argv, env, "
-            "inherit_fds, ready, reload_signal, restart)");
+            "init.yaml:4:5: unknown key 'argz' in daemon 'egress' (did you mean 'argv'?) "
+            "(allowed: argv, env, inherit_fds, ready, reload_signal, restart)");
   EXPECT_EQ(error_of("daemons:\n  egress:\n    argv: [/bin/true]\n    reload_signal: yes\n"),
             "init.yaml:4:20: daemon 'egress' reload_signal must be true or false");
   EXPECT_EQ(error_of("demons: {}\n"),
-            "init.yaml:1:1: unknown key 'demons' in the top level (allowed: daemons)");
+            "init.yaml:1:1: unknown key 'demons' in the top level (did you mean 'daemons'?) "
+            "(allowed: daemons)");
 }
 
 TEST(InitConfig, RejectsWrongTypesAndValues) {
@@ -87,6 +88,11 @@ TEST(InitConfig, RejectsWrongTypesAndValues) {
                 .find("init.yaml:3:3: duplicate key 'x'"),
             std::string::npos);
   EXPECT_NE(error_of("").find("empty config"), std::string::npos);
+  // The strict reader's rules hold for init.yaml too.
+  EXPECT_EQ(error_of("daemons:\n  x: &a {argv: [/a]}\n  y: *a\n"),
+            "init.yaml:2:6: anchors (&name) are not allowed; write the value out");
+  EXPECT_EQ(error_of("daemons:\n\tx: {argv: [/a]}\n"),
+            "init.yaml:2:1: tab in indentation; indent with spaces");
   EXPECT_NE(error_of("daemons: [\n").find("init.yaml:"), std::string::npos);
 }
 

@@ -11,15 +11,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/support.h"
+
 namespace bottle::init::testing {
 
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
-// Polls `pred` every 10 ms until true or `timeout`; returns the last result.
-bool eventually(const std::function<bool()>& pred, milliseconds timeout = 5000ms);
-
-std::string read_file(const std::string& path);
+using ::bottle::test::eventually;  // tests/support
+using ::bottle::test::read_file;
 bool file_exists(const std::string& path);
 
 // A temporary directory, removed with its contents on destruction.

@@ -15,7 +15,7 @@
 #include <sstream>
 
 #include "tests/init/init_harness.h"
-#include "tests/skip.h"
+#include "tests/support/support.h"
 
 namespace bottle::init::testing {
 namespace {
@@ -491,12 +491,12 @@ TEST_F(InitProcess, IdlesWithNoDaemonsSelected) {
   EXPECT_EQ(init.wait_exit(5s), 0);
 }
 
-// Runs bottle-init directly; it must refuse to start with exit 2 and one stderr line
+// Runs bottle-init directly; it must refuse to start with exit 1 and one stderr line
 // "bottle-init: config: ..." containing `message`.
 void expect_start_failure(const std::string& yaml, const std::string& daemons,
                           const std::string& message) {
   InitRun init({.yaml = yaml, .daemons = daemons, .pid_namespace = false});
-  EXPECT_EQ(init.wait_exit(5s), 2);
+  EXPECT_EQ(init.wait_exit(5s), 1);
   const std::string log = init.log();
   EXPECT_EQ(log.rfind("bottle-init: config: ", 0), 0u) << log;
   EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1) << log;

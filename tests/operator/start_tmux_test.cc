@@ -14,10 +14,10 @@ namespace {
 
 // `bottle start` attached to a terminal: the window title names the bottle.
 TEST(StartUnderTmux, TerminalTitleNamesTheBottleWhileAttached) {
-  if (::geteuid() != 0) SUPERVISE_SKIP_OR_FAIL("needs root (network namespaces)");
+  if (::geteuid() != 0) BOTTLE_SKIP() << "needs root (network namespaces)";
   for (const char* tool : {"tmux", "bwrap"}) {
     if (orchestrator::find_helper_binary(tool).empty()) {
-      SUPERVISE_SKIP_OR_FAIL(std::string(tool) + " is needed");
+      BOTTLE_SKIP() << std::string(tool) + " is needed";
     }
   }
   TempDir work;

@@ -26,7 +26,7 @@ class TopUnderTmux : public ::testing::Test {
   void SetUp() override {
     for (const char* tool : {"tmux", "curl", "python3"}) {
       if (orchestrator::find_helper_binary(tool).empty()) {
-        SUPERVISE_SKIP_OR_FAIL(std::string(tool) + " is needed");
+        BOTTLE_SKIP() << std::string(tool) + " is needed";
       }
     }
     upstream_ = std::make_unique<EchoUpstream>();
@@ -123,7 +123,7 @@ TEST_F(TopUnderTmux, ProposalAppearsIsApprovedWithAKeyAndTheRouteIsLive) {
 }
 
 TEST(ListUnderTmux, LabelsArePaintedInTheirColourOnATerminal) {
-  if (orchestrator::find_helper_binary("tmux").empty()) SUPERVISE_SKIP_OR_FAIL("tmux is needed");
+  if (orchestrator::find_helper_binary("tmux").empty()) BOTTLE_SKIP() << "tmux is needed";
   BottleHome home("paint-me");
   TempDir work;
   Tmux t(work.path(), "env BOTTLE_HOME=" + home.home() + " " + bottle_binary() +

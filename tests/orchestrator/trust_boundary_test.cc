@@ -14,7 +14,7 @@
 #include "orchestrator/process.h"
 #include "tests/orchestrator/e2e_support.h"
 #include "tests/orchestrator/test_home.h"
-#include "tests/skip.h"
+#include "tests/support/support.h"
 
 namespace bottle::orchestrator {
 namespace {

@@ -14,7 +14,7 @@
 #include <fstream>
 
 #include "orchestrator/agent_user.h"
-#include "tests/skip.h"
+#include "tests/support/support.h"
 
 namespace bottle::orchestrator {
 namespace {

@@ -31,30 +31,6 @@ std::string egress_binary() {
   return BOTTLE_EGRESS_BINARY;
 }
 
-ScratchDir::ScratchDir() {
-  char tmpl[] = "/tmp/egress-test-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-  chmod(path_.c_str(), 0755);  // nginx workers run as nobody and must read big.bin
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << data;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 namespace {
 
 std::vector<char*> cstrings(std::vector<std::string>& v) {
@@ -107,76 +83,6 @@ CommandResult run(const std::vector<std::string>& argv, const std::string& stder
   return r;
 }
 
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return cond();
-}
-
-int listen_loopback(uint16_t* port_out) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 128) != 0) {
-    close(fd);
-    return -1;
-  }
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  if (port_out) *port_out = ntohs(a.sin_port);
-  return fd;
-}
-
-uint16_t free_port() {
-  uint16_t port = 0;
-  int fd = listen_loopback(&port);
-  close(fd);
-  return port;
-}
-
-int connect_loopback(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-std::string exchange(uint16_t port, const std::string& data, std::chrono::milliseconds limit) {
-  int fd = connect_loopback(port);
-  if (fd < 0) return {};
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  std::string out;
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  char buf[16384];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    deadline - std::chrono::steady_clock::now())
-                                    .count());
-    if (poll(&p, 1, std::max(left, 1)) <= 0) break;
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
-}
-
 ScriptedUpstream::ScriptedUpstream(std::function<void(int)> serve) {
   fd_ = listen_loopback(&port);
   thread_ = std::thread([this, serve] {
@@ -220,14 +126,6 @@ int open_websocket_via(uint16_t proxy_port, const std::string& authority, const 
     return -1;
   }
   return fd;
-}
-
-std::string http_get(uint16_t port, const std::string& path) {
-  std::string resp =
-      exchange(port, "GET " + path + " HTTP/1.1\r\nHost: admin\r\n\r\n", std::chrono::seconds(2));
-  size_t body = resp.find("\r\n\r\n");
-  if (resp.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) return {};
-  return resp.substr(body + 4);
 }
 
 void mint_test_pki(const std::string& dir) {
@@ -425,11 +323,11 @@ std::string Egress::log() const {
   return read_file(log_path_);
 }
 
-uint64_t Egress::metric(const std::string& line_prefix) const {
+std::optional<uint64_t> Egress::metric(const std::string& sample) const {
   std::string m = metrics();
-  size_t pos = m.find("\n" + line_prefix + " ");
-  if (pos == std::string::npos) return UINT64_MAX;
-  return std::strtoull(m.c_str() + pos + 1 + line_prefix.size() + 1, nullptr, 10);
+  size_t pos = m.find("\n" + sample + " ");
+  if (pos == std::string::npos) return std::nullopt;
+  return std::strtoull(m.c_str() + pos + 1 + sample.size() + 1, nullptr, 10);
 }
 
 void Egress::signal(int sig) const {

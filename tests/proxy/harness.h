@@ -14,24 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/support.h"
+
 namespace bottle::test {
 
 std::string egress_binary();
-
-// mkdtemp'ed directory, removed recursively on destruction.
-class ScratchDir {
- public:
-  ScratchDir();
-  ~ScratchDir();
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-void write_file(const std::string& path, const std::string& data);
-std::string read_file(const std::string& path);
 
 struct CommandResult {
   int exit_code = -1;
@@ -41,18 +28,6 @@ struct CommandResult {
 CommandResult run(const std::vector<std::string>& argv, const std::string& stderr_path = "",
                   const std::map<std::string, std::string>& env = {});
 
-// Polls `cond` every few ms until true or `limit` passes.
-bool eventually(const std::function<bool()>& cond,
-                std::chrono::milliseconds limit = std::chrono::seconds(10));
-
-// Listening socket on 127.0.0.1 with a kernel-chosen port.
-int listen_loopback(uint16_t* port_out);
-uint16_t free_port();
-int connect_loopback(uint16_t port);
-// Sends `data` and reads until EOF or `limit`; returns what was read.
-std::string exchange(uint16_t port, const std::string& data,
-                     std::chrono::milliseconds limit = std::chrono::seconds(5));
-std::string http_get(uint16_t port, const std::string& path);
 // An absolute-form WebSocket upgrade to `authority` through the proxy on `proxy_port`
 // (`extra_headers`: whole lines). The socket after a 101, or -1; `response` gets the head
 // and any bytes that came with it. Receives time out after 5 s.
@@ -124,7 +99,9 @@ class Egress {
   pid_t pid() const { return pid_; }
   std::string log() const;
   std::string metrics() const { return http_get(admin_port_, "/metrics"); }
-  uint64_t metric(const std::string& line_prefix) const;
+  // The sample's value, or nullopt when /metrics lacks it (so no comparison passes on a
+  // metric that is not there).
+  std::optional<uint64_t> metric(const std::string& sample) const;
   void signal(int sig) const;
   // Waits for the process to exit by itself: its exit status, or -1 after `limit`.
   int wait_exit(std::chrono::milliseconds limit);

@@ -333,5 +333,16 @@ TEST(Snapshot, ReloadKeepsTheScannerWhileTheKnownSecretsStayTheSame) {
   EXPECT_FALSE(new_secret->scanner->scan("x=tok-bbbbbbbbbbbbbbbb", dlp::Direction::outbound, "url").empty());
 }
 
+// DLP never fails open: no snapshot exists without a scanner, so nothing that reads one
+// checks for null. Building one without a scanner stops the process.
+TEST(SnapshotDeathTest, HasAScannerOrDoesNotExist) {
+  auto routes = std::shared_ptr<const config::RouteTable>(
+      *config::parse_routes("routes:\n  - host: a.example\n", "routes.yaml", {}));
+  EXPECT_DEATH(Snapshot(routes, nullptr, 1, {}), "snapshot built without a DLP scanner");
+  auto snap = make_snapshot(routes, [](const std::string&) { return std::nullopt; }, 1);
+  ASSERT_TRUE(snap.ok()) << snap.error();
+  EXPECT_NE((*snap)->scanner, nullptr);
+}
+
 }  // namespace
 }  // namespace bottle::proxy

@@ -21,7 +21,7 @@ class ApplyRoute : public ::testing::Test {
   void SetUp() override {
     if (orchestrator::find_helper_binary("curl").empty() ||
         orchestrator::find_helper_binary("python3").empty()) {
-      SUPERVISE_SKIP_OR_FAIL("curl and python3 are needed");
+      BOTTLE_SKIP() << "curl and python3 are needed";
     }
     upstream_ = std::make_unique<EchoUpstream>();
     ASSERT_TRUE(upstream_->ok()) << "python3 echo upstream did not start";

@@ -22,10 +22,10 @@ using orchestrator::testing::EchoUpstream;
 class BottleLoop : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) SUPERVISE_SKIP_OR_FAIL("needs root (network namespaces)");
+    if (::geteuid() != 0) BOTTLE_SKIP() << "needs root (network namespaces)";
     for (const char* tool : {"bwrap", "curl", "python3"}) {
       if (orchestrator::find_helper_binary(tool).empty()) {
-        SUPERVISE_SKIP_OR_FAIL(std::string(tool) + " is needed");
+        BOTTLE_SKIP() << tool << " is needed";
       }
     }
     upstream_ = std::make_unique<EchoUpstream>();

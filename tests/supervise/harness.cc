@@ -25,11 +25,6 @@ using orchestrator::run_capture;
 using orchestrator::spawn;
 using orchestrator::SpawnOptions;
 
-bool in_ci() {
-  const char* v = std::getenv("CI");
-  return v && std::string(v) == "true";
-}
-
 std::string supervise_binary() {
   return BOTTLE_SUPERVISE_BIN;
 }

@@ -13,20 +13,12 @@
 
 #include "common/proposal_queue.h"
 #include "orchestrator/process.h"
+#include "tests/support/support.h"
 
 namespace bottle::supervise::testing {
 
 using orchestrator::CaptureResult;
 using orchestrator::ChildProcess;
-
-// A test that cannot run here (no root, no node) skips; under CI=true it fails instead,
-// so a misconfigured CI machine can never pass by skipping.
-bool in_ci();
-#define SUPERVISE_SKIP_OR_FAIL(why)                             \
-  do {                                                          \
-    if (::bottle::supervise::testing::in_ci()) FAIL() << (why); \
-    GTEST_SKIP() << (why);                                      \
-  } while (0)
 
 // Waits for `pred` with a bounded poll.
 template <typename Pred>

@@ -19,11 +19,10 @@ class OfficialClients : public ::testing::Test {
  protected:
   void SetUp() override {
     node_ = orchestrator::find_helper_binary("node");
-    if (node_.empty()) SUPERVISE_SKIP_OR_FAIL("node (Node.js 20) is needed");
+    if (node_.empty()) BOTTLE_SKIP() << "node (Node.js 20) is needed";
     if (!fs::exists(node_dir() + "/node_modules/@modelcontextprotocol/sdk") ||
         !fs::exists(node_dir() + "/node_modules/@modelcontextprotocol/conformance")) {
-      SUPERVISE_SKIP_OR_FAIL(
-          "npm packages missing: run scripts/install-deps (npm ci in tests/supervise)");
+      BOTTLE_SKIP() << "npm packages missing: run scripts/install-deps (npm ci in tests/supervise)";
     }
   }
   std::string node_;

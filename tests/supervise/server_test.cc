@@ -17,7 +17,7 @@ using nlohmann::json;
 class SuperviseServer : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (orchestrator::find_helper_binary("curl").empty()) SUPERVISE_SKIP_OR_FAIL("curl is needed");
+    if (orchestrator::find_helper_binary("curl").empty()) BOTTLE_SKIP() << "curl is needed";
   }
   // A supervise whose routes file and init socket exist on paper only: enough for
   // proposals that are rejected, never for an approval (server_apply_test covers that).

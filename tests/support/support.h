@@ -1,26 +1,38 @@
-// Test helpers shared across components (tests/proxy/harness.h predates this and keeps
-// its own copies for now).
+// Test helpers shared across components: scratch directories, files, bounded polling,
+// loopback sockets, and the one skip macro.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <cstdint>
 #include <functional>
 #include <string>
 
 namespace bottle::test {
 
-// A test that cannot run here (not root, a tool missing) skips with the reason, but
-// fails when the environment says CI=true: CI must never pass quietly on a skip.
-#define BOTTLE_SKIP_UNLESS(cond, why)                                             \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      if (::bottle::test::in_ci()) FAIL() << "CI=true and cannot run: " << (why); \
-      GTEST_SKIP() << (why);                                                      \
-    }                                                                             \
-  } while (0)
-bool in_ci();
+// True when the environment says CI=true.
+inline bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::strcmp(ci, "true") == 0;
+}
+
+}  // namespace bottle::test
+
+// The one way a test gives up when it cannot run here (not root, a tool missing): used
+// like GTEST_SKIP in a void function, `if (geteuid() != 0) BOTTLE_SKIP() << "needs root";`.
+// It skips with the reason on a developer's machine and FAILS under CI=true: CI must run
+// every test, never quietly pass one it could not run. Header-only, so any test may use it.
+#define BOTTLE_SKIP()                                                                     \
+  return ::testing::internal::AssertHelper(                                               \
+             ::bottle::test::in_ci() ? ::testing::TestPartResult::kFatalFailure           \
+                                     : ::testing::TestPartResult::kSkip,                  \
+             __FILE__, __LINE__, ::bottle::test::in_ci() ? "cannot run under CI=true: " : "") = \
+             ::testing::Message()
+
+namespace bottle::test {
 
 // mkdtemp'ed directory, removed recursively on destruction.
 class ScratchDir {
@@ -45,6 +57,9 @@ std::string which(const std::string& name);
 bool eventually(const std::function<bool()>& cond,
                 std::chrono::milliseconds limit = std::chrono::seconds(10));
 
+// A listening socket on 127.0.0.1 with a port the kernel picked (stored in *port_out);
+// -1 on failure.
+int listen_loopback(uint16_t* port_out);
 // A port on 127.0.0.1 nothing listens on right now.
 uint16_t free_port();
 int connect_loopback(uint16_t port);  // -1 on failure

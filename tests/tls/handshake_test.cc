@@ -11,7 +11,8 @@
 #include <thread>
 
 #include "common/tls/contexts.h"
-#include "tests/skip.h"
+#include "common/unique_fd.h"
+#include "tests/support/support.h"
 #include "tests/tls/temp_dir.h"
 #include "tests/tls/test_ca.h"
 
@@ -24,21 +25,7 @@ using testing::TempDir;
 // A peer closing mid-handshake must fail the test, not kill it.
 const bool kIgnoreSigpipe = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
+using Fd = ::bottle::UniqueFd;
 
 struct Outcome {
   bool client_ok = false;

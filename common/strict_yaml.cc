@@ -1,4 +1,4 @@
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 
 #include <re2/re2.h>
 #include <yaml-cpp/eventhandler.h>
@@ -7,7 +7,9 @@
 #include <set>
 #include <sstream>
 
-namespace bottle::config {
+#include "common/ascii.h"
+
+namespace bottle {
 namespace {
 
 std::string pos(std::string_view file, const YAML::Mark& m, int line_offset) {
@@ -110,12 +112,7 @@ std::string tab_indent_error(std::string_view text, std::string_view file, int l
   return {};
 }
 
-bool ieq(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
+bool ieq(std::string_view a, std::string_view b) { return ascii_iequals(a, b); }
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -129,7 +126,7 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1);
+      size_t sub = prev[j - 1] + (ascii_lower(a[i - 1]) == ascii_lower(b[j - 1]) ? 0 : 1);
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
     }
     std::swap(prev, cur);
@@ -218,7 +215,7 @@ MapReader::MapReader(std::string_view file, const YAML::Node& map, std::string_v
 }
 
 std::string MapReader::where(const YAML::Node& at) const {
-  return bottle::config::where(file_, at, line_offset_);
+  return bottle::where(file_, at, line_offset_);
 }
 
 void MapReader::fail(const YAML::Node& at, std::string_view message) {
@@ -355,4 +352,4 @@ void MapReader::finish() {
   }
 }
 
-}  // namespace bottle::config
+}  // namespace bottle

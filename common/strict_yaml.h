@@ -1,4 +1,5 @@
-// Strict YAML loading shared by routes.yaml and the orchestrator's manifests (SPEC §9.1):
+// Strict YAML loading shared by every YAML file bot-bottle reads (SPEC §9.1): routes.yaml,
+// gitgate.yaml, init.yaml and the orchestrator's manifests:
 // anchors, aliases, tags, duplicate keys and tabs in indentation are rejected; only
 // `true`/`false` are booleans; plain scalars that YAML 1.1 would turn into dates, octals
 // or floats are refused where a string is expected. Every error is "file:line:col: what".
@@ -14,7 +15,7 @@
 
 #include "common/result.h"
 
-namespace bottle::config {
+namespace bottle {
 
 // Parses one YAML document. `line_offset` shifts reported lines (frontmatter that starts
 // after a "---" line in a Markdown file).
@@ -67,4 +68,4 @@ bool is_plain_bool_like(const YAML::Node& n);     // yes/no/on/off/True... (not 
 bool is_surprising_scalar(const YAML::Node& n);   // date, octal, float, hex, sexagesimal
 std::string did_you_mean(std::string_view key, const std::vector<std::string>& candidates);
 
-}  // namespace bottle::config
+}  // namespace bottle

@@ -1,8 +1,8 @@
-#include "config/strict_yaml.h"
+#include "common/strict_yaml.h"
 
 #include <gtest/gtest.h>
 
-namespace bottle::config {
+namespace bottle {
 namespace {
 
 std::string load_error(std::string_view text) {
@@ -117,4 +117,4 @@ TEST(StrictYaml, NonMapIsAnError) {
 }
 
 }  // namespace
-}  // namespace bottle::config
+}  // namespace bottle
