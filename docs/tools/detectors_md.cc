@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "common/dlp/detectors.h"
+#include "common/dlp/scanner.h"
 
 namespace {
 
@@ -87,17 +88,24 @@ const std::map<std::string_view, std::string_view> kWhat = {
     {"secret.generic_assignment",
      "a key/secret/token/password name assigned a high-entropy value (key = value, \"key\": "
      "\"value\")"},
+    {"secret.env_assignment",
+     "an environment variable whose name says credential (..._TOKEN, ..._SECRET, ..._KEY, "
+     "...PASSWORD) assigned a random value, as in `env`, `export`, a .env file or a JSON "
+     "dump of the environment"},
     {"secret.credit_card", "payment card number (13-19 digits, separators allowed)"},
     {"secret.iban", "International Bank Account Number"},
     {"secret.crypto_wif_private_key", "Bitcoin private key in wallet import format"},
     {"secret.crypto_extended_private_key", "BIP-32 extended private key (xprv, yprv, zprv, tprv)"},
     {"secret.bip39_mnemonic", "BIP-39 seed phrase (12 to 24 words from the BIP-39 list)"},
-    {"injection.disclosure",
-     "text asking the reader to reveal its prompt, instructions or credentials, or to send "
-     "secrets or key files somewhere"},
-    {"injection.jailbreak",
-     "text overriding the reader's instructions (ignore previous instructions, developer mode, "
-     "role markers, \"do not tell the user\")"},
+    {"exfil.host_labels",
+     "data carried in the host labels below a wildcard route's suffix: printable text "
+     "decoded from hex, base32 or base64url, 32+ characters of key material, or four or "
+     "more data-like labels"},
+    {"injection.prompt",
+     "a cluster of prompt-injection signals (instruction overrides, role markers, requests "
+     "to reveal prompts or secrets or to send data, words addressed to an AI reader) whose "
+     "score reaches the warn threshold; hidden content weighs more, quoted or educational "
+     "text less"},
 };
 
 std::string_view severity(Severity s) {
@@ -160,11 +168,12 @@ int main(int argc, char** argv) {
       "WebSocket messages, and (in git-gate) pushed blobs. Inbound detectors (`injection.*`) "
       "scan responses.\n\n"
       "**Default action.** A finding takes its direction's action from `routes.yaml`: "
-      "`dlp.outbound` (default `block`) for `secret.*` and `known_secret`, `dlp.inbound` "
-      "(default `warn`) for `injection.*`. A lone injection phrase only ever warns; a "
-      "disclosure phrase and a jailbreak phrase close together are blocking, so with "
-      "`inbound: block` such a response is cut. Per-detector overrides "
-      "(`dlp.detectors`) are not implemented yet. See [routes.yaml](routes.md#dlp).\n\n"
+      "`dlp.outbound` (default `block`) for `secret.*`, `known_secret` and `exfil.*`, "
+      "`dlp.inbound` (default `warn`) for `injection.*`. `dlp.detectors` sets one "
+      "detector's action (`block`, `warn` or `off`); a detector can block only when its "
+      "direction's mode is `block`. An `injection.prompt` finding blocks only when its "
+      "score reaches the block threshold; below that it warns. `dlp.scan_error` (a unit "
+      "that could not be scanned) always blocks. See [routes.yaml](routes.md#dlp).\n\n"
       "**Severity** is reported in each finding's log line; it does not change the action.\n\n"
       "| id | what it finds | direction | severity | default action | validator |\n"
       "|---|---|---|---|---|---|\n";
@@ -185,13 +194,27 @@ int main(int argc, char** argv) {
     }
   };
   rows(bottle::dlp::secret_detectors(), "outbound", "`dlp.outbound` (block)");
-  page +=
-      "| `known_secret` | the literal value of every provisioned credential and of each "
-      "variable in `dlp.known_secrets_env`: raw, hex (either case), percent-encoded, and "
-      "base64 / base64url at each of the three byte alignments | outbound | critical | "
-      "`dlp.outbound` (block) | exact value |\n";
-  rows(bottle::dlp::injection_detectors(), "inbound",
-       "`dlp.inbound` (warn; blocking only when disclosure and jailbreak are close)");
+  // The detectors that are not table rows, from the engine's catalog.
+  for (const bottle::dlp::DetectorInfo& d : bottle::dlp::detector_catalog()) {
+    if (!seen.insert(d.id).second) continue;
+    const bool out = d.direction == bottle::dlp::Direction::outbound;
+    std::string what;
+    if (d.id == "known_secret") {
+      what = "the literal value of every provisioned credential and of each variable in "
+             "`dlp.known_secrets_env`: raw, hex (either case), percent-encoded, and base64 / "
+             "base64url at each of the three byte alignments";
+    } else if (auto it = kWhat.find(d.id); it != kWhat.end()) {
+      what = std::string(it->second);
+    } else {
+      std::cerr << "detectors_md: " << d.id << ": no description in docs/tools/detectors_md.cc\n";
+      missing = true;
+      continue;
+    }
+    page += "| `" + std::string(d.id) + "` | " + escape(what) + " | " +
+            (out ? "outbound" : "inbound") + " | " + std::string(severity(d.severity)) + " | " +
+            (out ? "`dlp.outbound` (block)" : "`dlp.inbound` (warn; blocking from the block score)") +
+            " | " + (d.id == "known_secret" ? "exact value" : "-") + " |\n";
+  }
   for (const auto& [id, text] : kWhat) {
     if (!seen.count(id)) {
       std::cerr << "detectors_md: " << id << ": described but not in the detector table\n";
