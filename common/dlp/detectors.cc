@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/ascii.h"
 #include "common/dlp/checksums.h"
 #include "common/dlp/decode.h"
 
@@ -22,11 +23,7 @@ bool has_lower(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::islower(c); });
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
+std::string lower(std::string_view s) { return ascii_lower(s); }
 
 // One piece of an identifier: a word in lower case (possibly with a number in it:
 // "utf8", "b64encode", "v2"), an upper-case word ("OAUTH2", "KMS"), a number, or CamelCase

@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "common/dlp/checksums.h"
 #include "common/dlp/decode.h"
 #include "common/dlp/redact.h"
@@ -13,11 +14,7 @@
 namespace bottle::dlp::internal {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
+std::string lower(std::string_view s) { return ascii_lower(s); }
 
 // ---- the URL judge (exfil_url) ----------------------------------------------------------
 
@@ -809,7 +806,7 @@ size_t rfind_ci(std::string_view hay, std::string_view needle, size_t from = std
   for (;; --i) {
     bool eq = true;
     for (size_t k = 0; k < needle.size() && eq; ++k) {
-      eq = std::tolower(static_cast<unsigned char>(hay[i + k])) == std::tolower(static_cast<unsigned char>(needle[k]));
+      eq = ascii_lower(hay[i + k]) == ascii_lower(needle[k]);
     }
     if (eq) return i;
     if (i == 0) return std::string_view::npos;
