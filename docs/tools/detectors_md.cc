@@ -87,17 +87,21 @@ const std::map<std::string_view, std::string_view> kWhat = {
     {"secret.generic_assignment",
      "a key/secret/token/password name assigned a high-entropy value (key = value, \"key\": "
      "\"value\")"},
+    {"secret.env_assignment",
+     "an environment dump (env, export, declare -x, a .env file, a JSON of process.env): a "
+     "variable whose name says credential (..._TOKEN, ..._SECRET, ..._KEY) with a random value"},
     {"secret.credit_card", "payment card number (13-19 digits, separators allowed)"},
     {"secret.iban", "International Bank Account Number"},
     {"secret.crypto_wif_private_key", "Bitcoin private key in wallet import format"},
     {"secret.crypto_extended_private_key", "BIP-32 extended private key (xprv, yprv, zprv, tprv)"},
     {"secret.bip39_mnemonic", "BIP-39 seed phrase (12 to 24 words from the BIP-39 list)"},
-    {"injection.disclosure",
-     "text asking the reader to reveal its prompt, instructions or credentials, or to send "
-     "secrets or key files somewhere"},
-    {"injection.jailbreak",
-     "text overriding the reader's instructions (ignore previous instructions, developer mode, "
-     "role markers, \"do not tell the user\")"},
+    {"exfil.host_labels",
+     "data spelled into the labels of a host the agent chooses under a wildcard route "
+     "(hex, base32, base64 runs, split over labels)"},
+    {"injection.prompt",
+     "prompt injection in a response: disclosure requests, instruction overrides, role "
+     "markers and hidden-text tricks, scored together with their context (hidden, quoted, "
+     "code); a finding from the warn score on, blocking from the block score on"},
 };
 
 std::string_view severity(Severity s) {
@@ -159,12 +163,14 @@ int main(int argc, char** argv) {
       "(`secret.*`, and `known_secret`) scan what the agent sends: URL, every header, bodies, "
       "WebSocket messages, and (in git-gate) pushed blobs. Inbound detectors (`injection.*`) "
       "scan responses.\n\n"
-      "**Default action.** A finding takes its direction's action from `routes.yaml`: "
-      "`dlp.outbound` (default `block`) for `secret.*` and `known_secret`, `dlp.inbound` "
-      "(default `warn`) for `injection.*`. A lone injection phrase only ever warns; a "
-      "disclosure phrase and a jailbreak phrase close together are blocking, so with "
-      "`inbound: block` such a response is cut. Per-detector overrides "
-      "(`dlp.detectors`) are not implemented yet. See [routes.yaml](routes.md#dlp).\n\n"
+      "**Action.** A finding blocks when its detector's action is `block` and its "
+      "direction's mode in `routes.yaml` (`dlp.outbound`, default `block`; `dlp.inbound`, "
+      "default `warn`) is `block`. `dlp.detectors` sets one detector's action to `block`, "
+      "`warn` or `off`, at the top level or per route; `bottle-egress --check` lists the "
+      "effective actions. `injection.prompt` scores the signals of one passage: from " +
+      std::to_string(bottle::dlp::kInjectionWarnScore) + " it is a finding, from " +
+      std::to_string(bottle::dlp::kInjectionBlockScore) +
+      " it is blocking. See [routes.yaml](routes.md#dlp).\n\n"
       "**Severity** is reported in each finding's log line; it does not change the action.\n\n"
       "| id | what it finds | direction | severity | default action | validator |\n"
       "|---|---|---|---|---|---|\n";
@@ -187,11 +193,26 @@ int main(int argc, char** argv) {
   rows(bottle::dlp::secret_detectors(), "outbound", "`dlp.outbound` (block)");
   page +=
       "| `known_secret` | the literal value of every provisioned credential and of each "
-      "variable in `dlp.known_secrets_env`: raw, hex (either case), percent-encoded, and "
-      "base64 / base64url at each of the three byte alignments | outbound | critical | "
+      "variable in `dlp.known_secrets_env`: raw, hex (either case), percent-encoded, "
+      "base64 / base64url at each of the three byte alignments, and reversed, ROT13'd, "
+      "case-changed or with a separator between characters (also then encoded) | outbound | "
+      "critical | "
       "`dlp.outbound` (block) | exact value |\n";
-  rows(bottle::dlp::injection_detectors(), "inbound",
-       "`dlp.inbound` (warn; blocking only when disclosure and jailbreak are close)");
+  seen.insert("known_secret");
+  for (const auto& d : bottle::dlp::detector_catalog()) {
+    if (!seen.insert(d.id).second) continue;
+    auto it = kWhat.find(d.id);
+    if (it == kWhat.end()) {
+      std::cerr << "detectors_md: " << d.id << ": no description in docs/tools/detectors_md.cc\n";
+      missing = true;
+      continue;
+    }
+    const bool out = d.direction == bottle::dlp::Direction::outbound;
+    page += "| `" + std::string(d.id) + "` | " + escape(it->second) + " | " +
+            (out ? "outbound" : "inbound") + " | " + std::string(severity(d.severity)) + " | " +
+            (out ? "`dlp.outbound` (block)" : "`dlp.inbound` (warn)") + " | " +
+            (out ? "structure" : "score") + " |\n";
+  }
   for (const auto& [id, text] : kWhat) {
     if (!seen.count(id)) {
       std::cerr << "detectors_md: " << id << ": described but not in the detector table\n";
