@@ -83,10 +83,12 @@ std::string render_gitconfig(const Plan& p) {
     if (!p.git_user.name.empty()) o << "\tname = " << config_value(p.git_user.name) << "\n";
     if (!p.git_user.email.empty()) o << "\temail = " << config_value(p.git_user.email) << "\n";
   }
+  o << "[safe]\n\tdirectory = *\n";
   if (p.gitgate.binary.empty()) return o.str();
   for (const auto& r : p.repos) {
     const std::string url = r.fields["url"].Scalar();
-    o << "[url \"git://127.0.0.1:" << kGitgateGitPort << "/" << r.name << ".git\"]\n";
+    o << "[url \"git://" << p.layout.gate_host << ":" << kGitgateGitPort << "/" << r.name
+      << ".git\"]\n";
     o << "\tinsteadOf = " << config_value(url) << "\n";
     if (auto parsed = config::parse_ssh_url(url)) {
       for (const auto& other : parsed->equivalent_urls()) {
