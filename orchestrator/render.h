@@ -28,6 +28,9 @@ struct InitLayout {
   std::string supervise_queue;
   std::string init_ctl;
   std::string slug;  // written into supervise's proposals ("" = not known)
+  // Container backends: the daemons bind <listen_host>:<port> themselves (the bundle's
+  // own network namespace) instead of inheriting fds; "" = the *_fd fields above.
+  std::string listen_host;
 };
 
 // Where one launch puts the gate's files.

@@ -23,6 +23,7 @@
 #include "orchestrator/preflight.h"
 #include "orchestrator/process.h"
 #include "orchestrator/proposals_cmd.h"
+#include "orchestrator/container_render.h"
 #include "orchestrator/render.h"
 #include "orchestrator/routes_cmd.h"
 #include "orchestrator/skills.h"
@@ -254,6 +255,13 @@ int main(int argc, char** argv) {
   auto* render = app.add_subcommand("render", "render an agent's configuration");
   render->add_option("agent", agent)->required();
   render->add_option("--format", format, "routes | compose | k8s")->capture_default_str();
+  ContainerTarget target;
+  render->add_option("--label", target.slug, "bottle name in the rendering (default: the agent's)")
+      ->check(slug_name);
+  render->add_option("--cwd", target.workspace, "compose: the workspace to mount (default: .)");
+  render->add_option("--namespace", target.namespace_, "k8s: namespace of every object");
+  render->add_option("--bundle-ip", target.bundle_ip,
+                     "k8s: the bundle Service's ClusterIP (adds the agent Pod)");
 
   auto* doctor =
       app.add_subcommand("doctor", "check that this machine can run bottles, and how to fix it");
@@ -329,16 +337,22 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*render) {
-      if (format == "compose" || format == "k8s")
-        return fail("render --format " + format + ": not implemented yet");
-      if (format != "routes") {
+      if (format != "routes" && format != "compose" && format != "k8s") {
         std::fprintf(stderr, "bottle: usage: --format must be routes, compose or k8s\n");
         return 2;
       }
-      auto plan = plan_for(agent, "local", {});
+      const std::string backend = format == "compose" ? "docker" : format == "k8s" ? "k8s" : "local";
+      auto plan = plan_for(agent, backend, {});
       if (!plan) return fail(plan.error());
       for (const auto& w : plan->warnings) progress("warning: " + w);
-      std::cout << render_routes_yaml(*plan);
+      if (format == "routes") {
+        std::cout << render_routes_yaml(*plan);
+        return 0;
+      }
+      if (target.slug.empty()) target.slug = agent;
+      target.state_dir = state_dir(target.slug);
+      if (target.workspace.empty()) target.workspace = std::filesystem::current_path().string();
+      std::cout << (format == "compose" ? render_compose(*plan, target) : render_k8s(*plan, target));
       return 0;
     }
     if (*doctor) return cmd_doctor();

@@ -81,8 +81,27 @@ TEST(Cli, UnimplementedBackendsAreAClearError) {
   EXPECT_EQ(env.exit_code, 1);
   EXPECT_NE(env.err.find("backend k8s: not implemented yet"), std::string::npos);
   EXPECT_EQ(run_bottle(h.home(), {"run", "impl", "--backend", "vm", "--", "true"}).exit_code, 2);
-  auto render = run_bottle(h.home(), {"render", "impl", "--format", "compose"});
-  EXPECT_EQ(render.exit_code, 1);
+}
+
+TEST(Cli, RenderComposeAndK8sPrintNoTokenValue) {
+  TestHome h;
+  h.bottle("dev", kBottle);
+  h.agent("impl", kAgent);
+  auto compose = run_bottle(h.home(), {"render", "impl", "--format", "compose", "--cwd", "/srv/w"},
+                            {"CLI_TEST_TOKEN=s3cret-value"});
+  EXPECT_EQ(compose.exit_code, 0) << compose.err;
+  EXPECT_NE(compose.out.find("      - EGRESS_TOKEN_0\n"), std::string::npos) << compose.out;
+  EXPECT_NE(compose.out.find("\"/srv/w:/workspace\""), std::string::npos) << compose.out;
+  EXPECT_NE(compose.out.find("dev.bot-bottle.slug: \"impl\""), std::string::npos);
+  auto k8s = run_bottle(h.home(),
+                        {"render", "impl", "--format", "k8s", "--label", "team-a", "--namespace",
+                         "bots", "--bundle-ip", "10.0.0.5"},
+                        {"CLI_TEST_TOKEN=s3cret-value"});
+  EXPECT_EQ(k8s.exit_code, 0) << k8s.err;
+  EXPECT_NE(k8s.out.find("name: \"bottle-team-a-agent\""), std::string::npos) << k8s.out;
+  EXPECT_NE(k8s.out.find("namespace: \"bots\""), std::string::npos);
+  for (const auto& out : {compose.out, k8s.out}) EXPECT_EQ(out.find("s3cret-value"), std::string::npos);
+  EXPECT_EQ(run_bottle(h.home(), {"render", "impl", "--format", "helm"}).exit_code, 2);
 }
 
 TEST(Cli, PromptEnvInANonInteractiveRunFailsBeforeAnythingStarts) {
