@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <functional>
+#include <optional>
 #include <set>
+#include <thread>
+#include <utility>
 
 #include "gitgate/subprocess.h"
 
@@ -89,6 +92,8 @@ std::string tree_names(std::string_view tree, std::string_view dir, size_t hash_
   return out;
 }
 
+// Findings of one share of the objects, each tagged with the position of its object in
+// rev-list's order, so that merged shares report in the order a single reader would.
 class ScanCollector {
  public:
   ScanCollector(const dlp::Scanner& scanner, PushScan& out) : scanner_(scanner), out_(out) {}
@@ -99,22 +104,113 @@ class ScanCollector {
     return scanner_.scan(path, dlp::Direction::outbound, "path").empty() ? path : "a path name";
   }
 
-  void scan(std::string_view text, const std::function<std::string(uint64_t offset)>& where) {
+  void scan(size_t order, std::string_view text,
+            const std::function<std::string(uint64_t offset)>& where) {
     out_.bytes += text.size();
     for (const auto& f : scanner_.scan(text, dlp::Direction::outbound, "push")) {
-      add(f.detector, where(f.offset));
+      order_.push_back(order);
+      out_.findings.push_back({f.detector, where(f.offset)});
     }
   }
 
-  void add(const std::string& detector, const std::string& where) {
-    if (seen_.insert(detector + "\n" + where).second) out_.findings.push_back({detector, where});
-  }
+  const std::vector<size_t>& order() const { return order_; }
 
  private:
   const dlp::Scanner& scanner_;
   PushScan& out_;
-  std::set<std::string> seen_;
+  std::vector<size_t> order_;  // parallel to out_.findings
 };
+
+// One `git cat-file --batch` over the rev-list lines `lines[i]` (their positions in
+// rev-list's output are `order[i]`), scanning what it reads.
+struct Share {
+  std::string input;
+  std::vector<size_t> order;
+  PushScan scan;
+  std::vector<size_t> finding_order;
+  std::vector<std::pair<size_t, std::string>> unscanned;  // with their objects' positions
+  std::optional<Error> error;
+};
+
+void read_share(const QuarantineGit& git, const dlp::Scanner& scanner, uint64_t blob_cap,
+                size_t hash_bytes, Share& share) {
+  SpawnSpec batch;
+  batch.env = git.env;
+  batch.argv = {git.git,
+                "-C",
+                git.repo_dir,
+                "cat-file",
+                "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)",
+                "--buffer"};
+  batch.input = std::move(share.input);
+  batch.live = SpawnSpec::Live::stdout_pipe;
+  auto cat = Subprocess::start(batch);
+  if (!cat) {
+    share.error = Error{cat.error()};
+    return;
+  }
+  PushScan& out = share.scan;
+  ScanCollector collect(scanner, out);
+  BatchReader reader(cat->stream_fd());
+  std::string header, content;
+  // cat-file answers every input line with exactly one header, in input order.
+  for (size_t n = 0; reader.line(header); ++n) {
+    const size_t order = n < share.order.size() ? share.order[n] : share.order.size();
+    // "<id> <type> <size> <path>", or "<input> missing" for a line rev-list split oddly
+    // (a path with a newline): that line names no object of its own.
+    size_t s1 = header.find(' ');
+    size_t s2 = s1 == std::string::npos ? s1 : header.find(' ', s1 + 1);
+    size_t s3 = s2 == std::string::npos ? s2 : header.find(' ', s2 + 1);
+    if (s3 == std::string::npos || !is_hex_id(header.substr(0, s1))) continue;
+    const std::string_view type = std::string_view(header).substr(s1 + 1, s2 - s1 - 1);
+    const std::string_view size_text = std::string_view(header).substr(s2 + 1, s3 - s2 - 1);
+    if (size_text.empty() || size_text.size() > 15 ||
+        size_text.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    const uint64_t size = std::stoull(std::string(size_text));
+    const std::string path = header.substr(s3 + 1);
+    content.clear();
+    const size_t keep =
+        type == "blob" ? static_cast<size_t>(std::min<uint64_t>(size, blob_cap)) : size;
+    if (!reader.bytes(size + 1, keep, content)) {
+      share.error = Error{"git cat-file: output ended early"};
+      return;
+    }
+    ++out.objects;
+    if (type == "blob") {
+      if (looks_binary(content)) {
+        ++out.binary_blobs;
+        continue;
+      }
+      ++out.blobs;
+      if (size > blob_cap) {
+        share.unscanned.emplace_back(order, collect.display_path(path) + ": " +
+                                                std::to_string(size) + " bytes, first " +
+                                                std::to_string(blob_cap) + " scanned");
+      }
+      collect.scan(order, content, [&](uint64_t off) {
+        return collect.display_path(path) + ":" + std::to_string(line_of(content, off));
+      });
+    } else if (type == "tree") {
+      collect.scan(order, tree_names(content, path, hash_bytes),
+                   [](uint64_t) { return std::string("a path name"); });
+    } else if (type == "commit" || type == "tag") {
+      std::string where = std::string(type) + " " + header.substr(0, 12);
+      collect.scan(order, content, [&](uint64_t) { return where; });
+    }
+  }
+  share.finding_order = collect.order();
+  int status = cat->wait(60'000);
+  if (status != 0) share.error = Error{"git cat-file: " + tail_lines(cat->captured_stderr(), 3)};
+}
+
+// How many cat-file readers a push gets: git's inflating and un-deltifying is the scan's
+// bottleneck (about twice the DLP stage's CPU), so a large push is spread over the cores.
+size_t share_count(size_t lines) {
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::clamp<size_t>(std::min(cores, lines / 64), 1, 4);
+}
 
 }  // namespace
 
@@ -139,11 +235,14 @@ bool looks_binary(std::string_view head) {
 Result<PushScan> scan_push(const QuarantineGit& git, const std::vector<RefUpdate>& updates,
                            const dlp::Scanner& scanner, uint64_t blob_cap) {
   PushScan out;
-  ScanCollector collect(scanner, out);
+  std::set<std::string> seen;
+  auto add = [&](PushFinding f) {
+    if (seen.insert(f.detector + "\n" + f.where).second) out.findings.push_back(std::move(f));
+  };
   std::vector<std::string> tips;
   for (const auto& u : updates) {
     for (const auto& f : scanner.scan(u.ref, dlp::Direction::outbound, "ref"))
-      collect.add(f.detector, "a ref name");
+      add({f.detector, "a ref name"});
     if (!u.deletes() && std::find(tips.begin(), tips.end(), u.new_id) == tips.end())
       tips.push_back(u.new_id);
   }
@@ -159,65 +258,48 @@ Result<PushScan> scan_push(const QuarantineGit& git, const std::vector<RefUpdate
   if (!objects->ok()) return Error{"git rev-list: " + tail_lines(objects->err, 3)};
   if (objects->out.empty()) return out;
 
-  SpawnSpec batch;
-  batch.env = git.env;
-  batch.argv = {git.git,
-                "-C",
-                git.repo_dir,
-                "cat-file",
-                "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)",
-                "--buffer"};
-  batch.input = std::move(objects->out);
-  batch.live = SpawnSpec::Live::stdout_pipe;
-  auto cat = Subprocess::start(batch);
-  if (!cat) return Error{cat.error()};
-  BatchReader reader(cat->stream_fd());
-  const size_t hash_bytes = tips.front().size() / 2;
-  std::string header, content;
-  while (reader.line(header)) {
-    // "<id> <type> <size> <path>", or "<input> missing" for a line rev-list split oddly
-    // (a path with a newline): that line names no object of its own.
-    size_t s1 = header.find(' ');
-    size_t s2 = s1 == std::string::npos ? s1 : header.find(' ', s1 + 1);
-    size_t s3 = s2 == std::string::npos ? s2 : header.find(' ', s2 + 1);
-    if (s3 == std::string::npos || !is_hex_id(header.substr(0, s1))) continue;
-    const std::string id = header.substr(0, s1);
-    const std::string type = header.substr(s1 + 1, s2 - s1 - 1);
-    const std::string size_text = header.substr(s2 + 1, s3 - s2 - 1);
-    if (size_text.empty() || size_text.size() > 15 ||
-        size_text.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    const uint64_t size = std::stoull(size_text);
-    const std::string path = header.substr(s3 + 1);
-    content.clear();
-    const size_t keep =
-        type == "blob" ? static_cast<size_t>(std::min<uint64_t>(size, blob_cap)) : size;
-    if (!reader.bytes(size + 1, keep, content)) return Error{"git cat-file: output ended early"};
-    ++out.objects;
-    if (type == "blob") {
-      if (looks_binary(content)) {
-        ++out.binary_blobs;
-        continue;
-      }
-      ++out.blobs;
-      if (size > blob_cap) {
-        out.unscanned.push_back(collect.display_path(path) + ": " + std::to_string(size) +
-                                " bytes, first " + std::to_string(blob_cap) + " scanned");
-      }
-      collect.scan(content, [&](uint64_t off) {
-        return collect.display_path(path) + ":" + std::to_string(line_of(content, off));
-      });
-    } else if (type == "tree") {
-      collect.scan(tree_names(content, path, hash_bytes),
-                   [](uint64_t) { return std::string("a path name"); });
-    } else if (type == "commit" || type == "tag") {
-      std::string where = type + " " + id.substr(0, 12);
-      collect.scan(content, [&](uint64_t) { return where; });
-    }
+  // Lines go round-robin to the shares, so each gets a like mix of blobs, trees and commits.
+  const std::string_view listing = objects->out;
+  size_t line_count = static_cast<size_t>(std::count(listing.begin(), listing.end(), '\n'));
+  std::vector<Share> shares(share_count(line_count));
+  size_t n = 0;
+  for (size_t p = 0; p < listing.size(); ++n) {
+    size_t nl = listing.find('\n', p);
+    size_t e = nl == std::string_view::npos ? listing.size() : nl + 1;
+    Share& share = shares[n % shares.size()];
+    share.input.append(listing.substr(p, e - p));
+    share.order.push_back(n);
+    p = e;
   }
-  int status = cat->wait(60'000);
-  if (status != 0) return Error{"git cat-file: " + tail_lines(cat->captured_stderr(), 3)};
+  const size_t hash_bytes = tips.front().size() / 2;
+  {
+    std::vector<std::jthread> helpers;
+    for (size_t i = 1; i < shares.size(); ++i) {
+      helpers.emplace_back([&, i] { read_share(git, scanner, blob_cap, hash_bytes, shares[i]); });
+    }
+    read_share(git, scanner, blob_cap, hash_bytes, shares[0]);
+  }
+
+  // Merged in rev-list order; one finding per (detector, where).
+  std::vector<std::pair<size_t, PushFinding>> found;
+  for (auto& share : shares) {
+    if (share.error) return *share.error;
+    out.objects += share.scan.objects;
+    out.blobs += share.scan.blobs;
+    out.binary_blobs += share.scan.binary_blobs;
+    out.bytes += share.scan.bytes;
+    for (size_t i = 0; i < share.scan.findings.size(); ++i)
+      found.emplace_back(share.finding_order[i], std::move(share.scan.findings[i]));
+  }
+  std::vector<std::pair<size_t, std::string>> unscanned;
+  for (auto& share : shares) {
+    for (auto& u : share.unscanned) unscanned.push_back(std::move(u));
+  }
+  auto by_order = [](const auto& a, const auto& b) { return a.first < b.first; };
+  std::stable_sort(found.begin(), found.end(), by_order);
+  std::stable_sort(unscanned.begin(), unscanned.end(), by_order);
+  for (auto& [order, finding] : found) add(std::move(finding));
+  for (auto& [order, text] : unscanned) out.unscanned.push_back(std::move(text));
   return out;
 }
 

@@ -1,11 +1,12 @@
 // The secret scan of a push (SPEC §6), run while git receive-pack holds the pushed
 // objects in its quarantine. Only what is new to the gate is read: the objects of
 // `<new>... --not --all` (the mirror's refs), listed by `git rev-list --objects` and read
-// by one `git cat-file --batch`. Scanned: every added text blob (path:line findings), the
-// names in every added tree, every commit and tag object (messages, author lines), and
-// the pushed ref names. Blobs with a NUL in their first 8000 bytes are binary and skipped
-// (git's own test); each text blob is scanned up to the per-blob cap and the rest of a
-// larger one is reported as unscanned.
+// by `git cat-file --batch` (a large push is split over up to four of them, one per core,
+// since git's inflating is the costly part). Scanned: every added text blob (path:line
+// findings), the names in every added tree, every commit and tag object (messages, author
+// lines), and the pushed ref names. Blobs with a NUL in their first 8000 bytes are binary
+// and skipped (git's own test); each text blob is scanned up to the per-blob cap and the
+// rest of a larger one is reported as unscanned. Findings come in rev-list's order.
 #pragma once
 
 #include <cstdint>

@@ -118,6 +118,46 @@ TEST_F(PushScanTest, ABlobIsScannedUpToTheCapAndTheRestIsReported) {
   EXPECT_EQ(found(early), std::vector<std::string>{"secret.aws_access_key_id at big2.txt:1"});
 }
 
+// A push large enough to be split over several cat-file readers reports exactly what one
+// reader would, in rev-list's order: the commit first, then the files by name.
+TEST_F(PushScanTest, ALargePushReportsEveryFindingOnceInRevListOrder) {
+  const std::string secret = test::secret_text("secret.aws_access_key_id");
+  const std::string key = test::secret_text("secret.anthropic_api_key");
+  std::string token = key.substr(key.find("sk-ant"));
+  token = token.substr(0, token.find('\n'));
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 300; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "f%03d.txt", i);
+    files[name] = "plain text " + std::to_string(i) + "\n";
+  }
+  files["f007.txt"] = "one\n" + secret;
+  files["f150.txt"] = secret;
+  files["f299.txt"] = "a\nb\n" + secret + secret;  // twice on one file: reported per line
+  files["f010.txt"] = std::string(3000, 'y');
+  files["f200.txt"] = std::string(4000, 'z');
+  auto s = scan(pushed_commit(files, "release " + token), "refs/heads/big", 1000);
+  std::vector<std::string> in_order;
+  for (const auto& f : s.findings) in_order.push_back(f.detector + " at " + f.where);
+  ASSERT_GE(in_order.size(), 5u);
+  EXPECT_EQ(in_order[0].rfind("secret.anthropic_api_key at commit ", 0), 0u) << in_order[0];
+  std::vector<std::string> rest(in_order.begin() + 1, in_order.end());
+  const std::vector<std::string> want = {
+      "secret.aws_access_key_id at f007.txt:2", "secret.aws_access_key_id at f150.txt:1",
+      "secret.aws_access_key_id at f299.txt:3"};
+  std::vector<std::string> files_only;
+  for (const auto& r : rest) {
+    if (r.find(" at f") != std::string::npos) files_only.push_back(r);
+  }
+  ASSERT_GE(files_only.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(files_only.begin(), files_only.begin() + 3), want);
+  ASSERT_EQ(s.unscanned.size(), 2u);
+  EXPECT_EQ(s.unscanned[0].rfind("f010.txt: 3000 bytes", 0), 0u) << s.unscanned[0];
+  EXPECT_EQ(s.unscanned[1].rfind("f200.txt: 4000 bytes", 0), 0u) << s.unscanned[1];
+  EXPECT_EQ(s.blobs, 300u);
+  EXPECT_EQ(s.objects, 302u);  // the blobs, one tree, one commit
+}
+
 TEST_F(PushScanTest, CommitMessagesPathsAndRefNamesAreScanned) {
   const std::string key = test::secret_text("secret.anthropic_api_key");
   std::string token = key.substr(key.find("sk-ant"));
