@@ -171,9 +171,9 @@ int cmd_logs(const std::string& slug, bool follow) {
   }
 }
 
-int cmd_doctor() {
+int cmd_doctor(const std::string& backend) {
   bool all_ok = true;
-  for (const auto& c : run_doctor()) {
+  for (const auto& c : backend == "docker" ? run_docker_doctor() : run_doctor()) {
     std::printf("%-4s %-14s %s\n", c.ok ? "ok" : "FAIL", c.name.c_str(), c.detail.c_str());
     if (!c.ok) {
       std::printf("     fix: %s\n", c.fix.c_str());
@@ -265,6 +265,10 @@ int main(int argc, char** argv) {
 
   auto* doctor =
       app.add_subcommand("doctor", "check that this machine can run bottles, and how to fix it");
+  std::string doctor_backend = "local";
+  doctor->add_option("--backend", doctor_backend, "local | docker")
+      ->check(CLI::IsMember({"local", "docker"}))
+      ->capture_default_str();
   auto* proposals =
       app.add_subcommand("proposals", "answer what agents ask for (routes, capabilities, help)");
   proposals->require_subcommand(1);
@@ -355,7 +359,7 @@ int main(int argc, char** argv) {
       std::cout << (format == "compose" ? render_compose(*plan, target) : render_k8s(*plan, target));
       return 0;
     }
-    if (*doctor) return cmd_doctor();
+    if (*doctor) return cmd_doctor(doctor_backend);
     if (*p_list) return proposals_list(p_all, p_json, std::cout, std::cerr);
     if (*p_show) return proposals_show(p_id, p_bottle, std::cout, std::cerr);
     if (*p_watch) return proposals_watch(std::cout, std::cerr);
