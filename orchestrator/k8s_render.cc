@@ -350,18 +350,26 @@ YAML::Node tcp_ports(const Plan& p) {
   return ports;
 }
 
+// A NetworkPolicy for `self`'s pods, Ingress and Egress, with one rule naming `peer`'s
+// pods on the bundle's ports: `to` them (egress) or `from` them (ingress).
+YAML::Node policy(const Plan& p, const Names& n, const std::string& name, const std::string& self,
+                  const std::string& peer, bool egress) {
+  YAML::Node np = object("networking.k8s.io/v1", "NetworkPolicy", name, n, self);
+  np["spec"]["podSelector"] = selector(n, self);
+  np["spec"]["policyTypes"] = strings({"Ingress", "Egress"});
+  YAML::Node rule = map();
+  YAML::Node peer_pods = map();
+  peer_pods["podSelector"] = selector(n, peer);
+  rule[egress ? "to" : "from"].push_back(peer_pods);
+  rule["ports"] = tcp_ports(p);
+  np["spec"][egress ? "egress" : "ingress"].push_back(rule);
+  return np;
+}
+
 // The agent may open connections to the bundle's ports and nothing else (no DNS, no
 // other pod, no address outside); nothing may connect to it.
 YAML::Node agent_policy(const Plan& p, const Names& n) {
-  YAML::Node np = object("networking.k8s.io/v1", "NetworkPolicy", n.agent, n, "agent");
-  np["spec"]["podSelector"] = selector(n, "agent");
-  np["spec"]["policyTypes"] = strings({"Ingress", "Egress"});
-  YAML::Node rule = map();
-  YAML::Node peer = map();
-  peer["podSelector"] = selector(n, "bundle");
-  rule["to"].push_back(peer);
-  rule["ports"] = tcp_ports(p);
-  np["spec"]["egress"].push_back(rule);
+  YAML::Node np = policy(p, n, n.agent, "agent", "bundle", true);
   np["spec"]["ingress"] = seq();
   return np;
 }
@@ -369,15 +377,7 @@ YAML::Node agent_policy(const Plan& p, const Names& n) {
 // The bundle accepts only its agent, on its ports, and may reach anywhere (egress's own
 // checks refuse private addresses unless a route allows them).
 YAML::Node bundle_policy(const Plan& p, const Names& n) {
-  YAML::Node np = object("networking.k8s.io/v1", "NetworkPolicy", n.bundle, n, "bundle");
-  np["spec"]["podSelector"] = selector(n, "bundle");
-  np["spec"]["policyTypes"] = strings({"Ingress", "Egress"});
-  YAML::Node rule = map();
-  YAML::Node peer = map();
-  peer["podSelector"] = selector(n, "agent");
-  rule["from"].push_back(peer);
-  rule["ports"] = tcp_ports(p);
-  np["spec"]["ingress"].push_back(rule);
+  YAML::Node np = policy(p, n, n.bundle, "bundle", "agent", false);
   np["spec"]["egress"].push_back(map());
   return np;
 }
