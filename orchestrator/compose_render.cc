@@ -6,7 +6,9 @@
 
 namespace bottle::orchestrator {
 
-std::string default_sidecar_image() { return std::string("bot-bottle/sidecar:") + kVersion; }
+std::string default_sidecar_image() {
+  return std::string("bot-bottle/sidecar:") + kVersion;
+}
 
 std::string default_agent_image(const std::string& provider) {
   return "bot-bottle/agent-" + provider + ":" + kVersion;
@@ -190,7 +192,8 @@ std::string render_compose(const Plan& p, const ContainerTarget& t) {
                      ").\n# No secret is in this file. `docker compose` takes these values "
                      "from its own environment:\n";
   for (const auto& n : compose_env_names(p)) {
-    head += "#   " + printable(n.name) + (n.from.empty() ? " (asked at start)" : " <- $" + printable(n.from)) + "\n";
+    head += "#   " + printable(n.name) +
+            (n.from.empty() ? " (asked at start)" : " <- $" + printable(n.from)) + "\n";
   }
   return head + out.c_str() + "\n";
 }

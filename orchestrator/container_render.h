@@ -19,9 +19,9 @@
 namespace bottle::orchestrator {
 
 struct ContainerTarget {
-  std::string slug;         // Compose project bottle-<slug>, k8s names and labels
-  std::string state_dir;    // host directory holding the rendered files (Compose binds)
-  std::string workspace;    // host directory mounted at /workspace (Compose)
+  std::string slug;       // Compose project bottle-<slug>, k8s names and labels
+  std::string state_dir;  // host directory holding the rendered files (Compose binds)
+  std::string workspace;  // host directory mounted at /workspace (Compose)
   std::string sidecar_image;
   std::string agent_image;  // "" = bot-bottle/agent-<provider>:<version>
   std::string namespace_;   // k8s namespace; "" = the context's
@@ -55,8 +55,8 @@ std::string render_compose(const Plan& plan, const ContainerTarget& target);
 // Which variables `docker compose` must have in its environment for this bottle: each
 // token slot (EGRESS_TOKEN_<n>, ...) and each manifest env value not rendered literally.
 struct ComposeEnvName {
-  std::string name;      // in compose's environment
-  std::string from;      // host variable ("" = asked at start / literal)
+  std::string name;  // in compose's environment
+  std::string from;  // host variable ("" = asked at start / literal)
 };
 std::vector<ComposeEnvName> compose_env_names(const Plan& plan);
 

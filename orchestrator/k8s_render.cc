@@ -17,11 +17,21 @@ constexpr const char* kComponentKey = "bot-bottle.dev/component";
 constexpr int kBundleUid = 10001;  // docker/Dockerfile.sidecar
 constexpr int kAgentUid = 1000;    // `node` in docker/Dockerfile.agent
 
-YAML::Node map() { return YAML::Node(YAML::NodeType::Map); }
-YAML::Node seq() { return YAML::Node(YAML::NodeType::Sequence); }
-YAML::Node num(long v) { return plain(std::to_string(v)); }
-YAML::Node flag(bool v) { return plain(v ? "true" : "false"); }
-YAML::Node str(const std::string& s) { return YAML::Node(s); }
+YAML::Node map() {
+  return YAML::Node(YAML::NodeType::Map);
+}
+YAML::Node seq() {
+  return YAML::Node(YAML::NodeType::Sequence);
+}
+YAML::Node num(long v) {
+  return plain(std::to_string(v));
+}
+YAML::Node flag(bool v) {
+  return plain(v ? "true" : "false");
+}
+YAML::Node str(const std::string& s) {
+  return YAML::Node(s);
+}
 
 YAML::Node strings(const std::vector<std::string>& v) {
   YAML::Node n = seq();
@@ -165,8 +175,8 @@ YAML::Node bundle_deployment(const Plan& p, const Names& n, const std::string& i
   YAML::Node c = map();
   c["name"] = str("sidecars");
   c["image"] = str(image);
-  c["command"] =
-      strings({"/usr/local/bin/bottle-init", "--config", std::string(kBundleConfigDir) + "/init.yaml"});
+  c["command"] = strings(
+      {"/usr/local/bin/bottle-init", "--config", std::string(kBundleConfigDir) + "/init.yaml"});
   YAML::Node env = seq();
   YAML::Node daemons = map();
   daemons["name"] = str("BOTTLE_DAEMONS");
@@ -407,7 +417,8 @@ std::string k8s_name(const std::string& slug, const std::string& suffix) {
 
 std::vector<K8sSecretKey> k8s_secret_fill(const Plan& p, const std::string& slug) {
   std::vector<K8sSecretKey> out;
-  for (const auto& t : p.token_slots) out.push_back({k8s_name(slug, "tokens"), t.slot, "$" + t.host_env});
+  for (const auto& t : p.token_slots)
+    out.push_back({k8s_name(slug, "tokens"), t.slot, "$" + t.host_env});
   out.push_back({k8s_name(slug, "ca"), "ca.pem", "the bottle CA minted at start"});
   out.push_back({k8s_name(slug, "ca"), "ca-key.pem", "the bottle CA minted at start"});
   if (!p.gitgate.binary.empty()) {
@@ -420,20 +431,20 @@ std::vector<K8sSecretKey> k8s_secret_fill(const Plan& p, const std::string& slug
 std::string render_k8s(const Plan& p, const ContainerTarget& t) {
   const Names n = names_for(t);
   const std::string sidecar = t.sidecar_image.empty() ? default_sidecar_image() : t.sidecar_image;
-  const std::string agent =
-      t.agent_image.empty() ? default_agent_image(p.provider) : t.agent_image;
+  const std::string agent = t.agent_image.empty() ? default_agent_image(p.provider) : t.agent_image;
   std::vector<YAML::Node> docs;
   const InitLayout init = container_init_layout(t.slug, !p.supervise_daemon.binary.empty());
   std::vector<std::pair<std::string, std::string>> bundle_files = {
       {"init.yaml", render_init_yaml(p, init)}};
   if (!p.gitgate.binary.empty()) {
     bundle_files.emplace_back(
-        "gitgate.yaml",
-        render_gitgate_yaml(p, container_gitgate_layout(t.slug, !p.supervise_daemon.binary.empty())));
+        "gitgate.yaml", render_gitgate_yaml(p, container_gitgate_layout(
+                                                   t.slug, !p.supervise_daemon.binary.empty())));
   }
   docs.push_back(config_map(n.bundle_config, n, bundle_files));
   docs.push_back(config_map(n.routes, n, {{"routes.yaml", render_routes_yaml(p)}}));
-  docs.push_back(config_map(n.agent_files, n, {{"gitconfig", p.gitconfig}, {"prompt.md", p.prompt}}));
+  docs.push_back(
+      config_map(n.agent_files, n, {{"gitconfig", p.gitconfig}, {"prompt.md", p.prompt}}));
   const std::string fill = "bottle start --backend k8s (from stdin; never in this file)";
   if (!p.token_slots.empty()) docs.push_back(empty_secret(n.tokens, n, fill));
   docs.push_back(empty_secret(n.ca, n, fill));
@@ -457,9 +468,10 @@ std::string render_k8s(const Plan& p, const ContainerTarget& t) {
   for (const auto& k : k8s_secret_fill(p, t.slug))
     text += "#   " + k.secret + "/" + printable(k.key) + " <- " + printable(k.from) + "\n";
   if (!agent_ready) {
-    text += "# The agent Pod needs the bundle Service's address (it has no DNS): after applying\n"
-            "# this, render again with --bundle-ip \"$(kubectl get service " + n.bundle +
-            " -o jsonpath='{.spec.clusterIP}')\".\n";
+    text +=
+        "# The agent Pod needs the bundle Service's address (it has no DNS): after applying\n"
+        "# this, render again with --bundle-ip \"$(kubectl get service " +
+        n.bundle + " -o jsonpath='{.spec.clusterIP}')\".\n";
   }
   for (const auto& d : docs) text += "---\n" + config::to_yaml_text(d);
   return text;

@@ -2,6 +2,8 @@
 // which network, which container sees which secret), no secret value anywhere, and the
 // real validators: Debian's docker-compose, and the Kubernetes JSON schemas of
 // tests/orchestrator/k8s-schemas (tests/orchestrator/k8s_validate.py).
+#include "orchestrator/container_render.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <yaml-cpp/yaml.h>
@@ -11,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "orchestrator/container_render.h"
 #include "orchestrator/plan.h"
 #include "tests/orchestrator/golden.h"
 #include "tests/orchestrator/test_home.h"
@@ -95,7 +96,8 @@ std::vector<std::string> strings(const YAML::Node& seq) {
 }
 
 bool has_prefix(const std::vector<std::string>& v, const std::string& prefix) {
-  return std::any_of(v.begin(), v.end(), [&](const std::string& s) { return s.starts_with(prefix); });
+  return std::any_of(v.begin(), v.end(),
+                     [&](const std::string& s) { return s.starts_with(prefix); });
 }
 
 TEST(ContainerRender, ComposeGolden) {
@@ -122,7 +124,8 @@ TEST(ContainerRender, ComposeNetworksSecretsAndMounts) {
   // Secrets: token slots are names in the bundle's environment only.
   const auto side_env = strings(sidecars["environment"]);
   const auto agent_env = strings(agent["environment"]);
-  for (const char* slot : {"EGRESS_TOKEN_0", "EGRESS_TOKEN_1", "EGRESS_SECRET_0", "GITGATE_SECRET_0"}) {
+  for (const char* slot :
+       {"EGRESS_TOKEN_0", "EGRESS_TOKEN_1", "EGRESS_SECRET_0", "GITGATE_SECRET_0"}) {
     EXPECT_NE(std::find(side_env.begin(), side_env.end(), slot), side_env.end()) << slot;
     EXPECT_FALSE(has_prefix(agent_env, slot)) << slot;
   }
@@ -155,11 +158,10 @@ TEST(ContainerRender, ComposeNetworksSecretsAndMounts) {
   // The env names `docker compose` needs, and where bottle takes each value from.
   std::vector<std::string> names;
   for (const auto& n : compose_env_names(r->plan)) names.push_back(n.name + "<" + n.from);
-  EXPECT_EQ(names, (std::vector<std::string>{"EGRESS_TOKEN_0<BOTTLE_CLAUDE_TOKEN",
-                                             "EGRESS_TOKEN_1<GH_TOKEN",
-                                             "EGRESS_SECRET_0<OPS_DB_PASSWORD",
-                                             "GITGATE_SECRET_0<OPS_DB_PASSWORD", "ASK<",
-                                             "FROM_HOST<HOST_VAR"}));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "EGRESS_TOKEN_0<BOTTLE_CLAUDE_TOKEN", "EGRESS_TOKEN_1<GH_TOKEN",
+                       "EGRESS_SECRET_0<OPS_DB_PASSWORD", "GITGATE_SECRET_0<OPS_DB_PASSWORD",
+                       "ASK<", "FROM_HOST<HOST_VAR"}));
 }
 
 TEST(ContainerRender, BundleConfigsLoadInTheirDaemons) {
@@ -177,9 +179,8 @@ TEST(ContainerRender, BundleConfigsLoadInTheirDaemons) {
 #endif
   auto gate = config::parse_gate_config(
       render_gitgate_yaml(r->plan, container_gitgate_layout(r->target.slug, true)), "gitgate.yaml",
-      config::GateLoadOptions{.env = [](const std::string&) -> std::optional<std::string> {
-        return "v";
-      }});
+      config::GateLoadOptions{
+          .env = [](const std::string&) -> std::optional<std::string> { return "v"; }});
   ASSERT_TRUE(gate.ok()) << gate.error();
   EXPECT_EQ((*gate)->repos.at(0).key_file, "/etc/bottle/gitgate-keys/app");
 }
@@ -224,7 +225,9 @@ TEST(ContainerRender, DockerComposeAcceptsTheFile) {
   EXPECT_NE(run("docker-compose -f " + file + " config -q", out), 0);
 }
 
-std::vector<YAML::Node> documents(const std::string& text) { return YAML::LoadAll(text); }
+std::vector<YAML::Node> documents(const std::string& text) {
+  return YAML::LoadAll(text);
+}
 
 YAML::Node find(const std::vector<YAML::Node>& docs, const std::string& kind,
                 const std::string& name) {
@@ -242,8 +245,8 @@ ContainerTarget with_ip(ContainerTarget t) {
 
 TEST(ContainerRender, K8sGolden) {
   auto r = render_setup("k8s");
-  ExpectGolden("k8s.yaml", replace_all(render_k8s(r->plan, with_ip(r->target)), r->home.home(),
-                                       "<home>"));
+  ExpectGolden("k8s.yaml",
+               replace_all(render_k8s(r->plan, with_ip(r->target)), r->home.home(), "<home>"));
 }
 
 TEST(ContainerRender, K8sSecretsReachOnlyTheBundle) {
@@ -261,13 +264,15 @@ TEST(ContainerRender, K8sSecretsReachOnlyTheBundle) {
   }
   EXPECT_EQ(secrets, 3);  // tokens, CA, git keys
   // Which container sees which secret: the bundle all three, the agent none.
-  const YAML::Node bundle = find(docs, "Deployment", "bottle-impl-1a2b3c")["spec"]["template"]["spec"];
+  const YAML::Node bundle =
+      find(docs, "Deployment", "bottle-impl-1a2b3c")["spec"]["template"]["spec"];
   const YAML::Node agent = find(docs, "Pod", "bottle-impl-1a2b3c-agent")["spec"];
   std::vector<std::string> bundle_secrets, agent_refs;
   for (const auto& v : bundle["volumes"])
     if (v["secret"]) bundle_secrets.push_back(v["secret"]["secretName"].Scalar());
   for (const auto& e : bundle["containers"][0]["env"])
-    if (e["valueFrom"] && e["valueFrom"]["secretKeyRef"]) bundle_secrets.push_back(e["valueFrom"]["secretKeyRef"]["name"].Scalar());
+    if (e["valueFrom"] && e["valueFrom"]["secretKeyRef"])
+      bundle_secrets.push_back(e["valueFrom"]["secretKeyRef"]["name"].Scalar());
   EXPECT_NE(std::find(bundle_secrets.begin(), bundle_secrets.end(), "bottle-impl-1a2b3c-tokens"),
             bundle_secrets.end());
   EXPECT_NE(std::find(bundle_secrets.begin(), bundle_secrets.end(), "bottle-impl-1a2b3c-ca"),
@@ -283,7 +288,8 @@ TEST(ContainerRender, K8sSecretsReachOnlyTheBundle) {
   for (const YAML::Node& c : {agent["containers"][0], bundle["containers"][0]}) {
     EXPECT_EQ(c["securityContext"]["runAsNonRoot"].Scalar(), "true");
     EXPECT_EQ(c["securityContext"]["readOnlyRootFilesystem"].Scalar(), "true");
-    EXPECT_EQ(strings(c["securityContext"]["capabilities"]["drop"]), std::vector<std::string>{"ALL"});
+    EXPECT_EQ(strings(c["securityContext"]["capabilities"]["drop"]),
+              std::vector<std::string>{"ALL"});
     EXPECT_EQ(c["securityContext"]["seccompProfile"]["type"].Scalar(), "RuntimeDefault");
     EXPECT_TRUE(c["resources"]["limits"]["memory"].IsDefined());
   }
@@ -296,7 +302,8 @@ TEST(ContainerRender, K8sNetworkPoliciesConfineTheAgent) {
   EXPECT_EQ(agent["podSelector"]["matchLabels"]["bot-bottle.dev/component"].Scalar(), "agent");
   EXPECT_EQ(strings(agent["policyTypes"]), (std::vector<std::string>{"Ingress", "Egress"}));
   ASSERT_EQ(agent["egress"].size(), 1u);
-  EXPECT_EQ(agent["egress"][0]["to"][0]["podSelector"]["matchLabels"]["bot-bottle.dev/component"].Scalar(),
+  EXPECT_EQ(agent["egress"][0]["to"][0]["podSelector"]["matchLabels"]["bot-bottle.dev/component"]
+                .Scalar(),
             "bundle");
   std::vector<std::string> ports;
   for (const auto& p : agent["egress"][0]["ports"]) ports.push_back(p["port"].Scalar());
@@ -305,10 +312,13 @@ TEST(ContainerRender, K8sNetworkPoliciesConfineTheAgent) {
   const YAML::Node bundle = find(docs, "NetworkPolicy", "bottle-impl-1a2b3c")["spec"];
   ASSERT_EQ(bundle["egress"].size(), 1u);
   EXPECT_EQ(bundle["egress"][0].size(), 0u);  // {}: anywhere
-  EXPECT_EQ(bundle["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["bot-bottle.dev/component"].Scalar(),
-            "agent");
+  EXPECT_EQ(
+      bundle["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["bot-bottle.dev/component"]
+          .Scalar(),
+      "agent");
   // The routes ConfigMap is mounted as a directory (no subPath: updates reach it).
-  const YAML::Node c = find(docs, "Deployment", "bottle-impl-1a2b3c")["spec"]["template"]["spec"]["containers"][0];
+  const YAML::Node c =
+      find(docs, "Deployment", "bottle-impl-1a2b3c")["spec"]["template"]["spec"]["containers"][0];
   bool routes_dir = false;
   for (const auto& m : c["volumeMounts"])
     routes_dir |= m["mountPath"].Scalar() == "/etc/bottle/routes" && !m["subPath"];
