@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
   auto* reload = ctl->add_subcommand("reload", "send SIGHUP to the daemons with reload_signal");
   // A container HEALTHCHECK / k8s probe: status, and exit 0 only when every daemon is ready.
   auto* health = ctl->add_subcommand("health", "exit 0 when every started daemon is ready, else 1");
-  for (auto* sub : {restart, status, reload, health}) sub->fallthrough();  // `ctl status --socket S`
+  for (auto* sub : {restart, status, reload, health})
+    sub->fallthrough();  // `ctl status --socket S`
 
   if (auto code = bottle::parse_command_line(app, argc, argv, "bottle-init")) return *code;
 

@@ -81,10 +81,11 @@ std::vector<DoctorCheck> run_docker_doctor() {
     auto v1 = v1_bin.empty() ? Result<CaptureResult>(Error{"not found"})
                              : run_capture({v1_bin, "version", "--short"});
     const bool ok = v1 && v1->exit_code == 0;
-    out.push_back({"compose", ok,
-                   ok ? "v1 (" + v1_bin + " " + first_line(v1->out) + ")"
-                      : "neither `docker compose` nor docker-compose works",
-                   "install the compose plugin (docker-compose-plugin) or Debian's docker-compose"});
+    out.push_back(
+        {"compose", ok,
+         ok ? "v1 (" + v1_bin + " " + first_line(v1->out) + ")"
+            : "neither `docker compose` nor docker-compose works",
+         "install the compose plugin (docker-compose-plugin) or Debian's docker-compose"});
   }
   // The daemon: docker's own error says why (socket, permissions, DOCKER_HOST).
   auto info = run_capture({docker, "info", "--format", "{{.ServerVersion}}"});

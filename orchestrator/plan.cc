@@ -116,9 +116,8 @@ PlanDaemon daemon(const std::string& name, bool wanted, const PlanOptions& opt) 
 // NO_PROXY: the gate and supervise are reached directly, never through egress.
 std::string no_proxy(const AgentLayout& l) {
   std::vector<std::string> hosts;
-  for (const std::string& h :
-       {l.gate_host, l.supervise_host, std::string("localhost"), std::string("127.0.0.1"),
-        std::string("::1")}) {
+  for (const std::string& h : {l.gate_host, l.supervise_host, std::string("localhost"),
+                               std::string("127.0.0.1"), std::string("::1")}) {
     if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
   }
   std::string csv;

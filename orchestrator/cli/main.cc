@@ -16,6 +16,7 @@
 
 #include "common/cli.h"
 #include "common/version.h"
+#include "orchestrator/container_render.h"
 #include "orchestrator/doctor.h"
 #include "orchestrator/local_backend.h"
 #include "orchestrator/manifest.h"
@@ -23,7 +24,6 @@
 #include "orchestrator/preflight.h"
 #include "orchestrator/process.h"
 #include "orchestrator/proposals_cmd.h"
-#include "orchestrator/container_render.h"
 #include "orchestrator/render.h"
 #include "orchestrator/routes_cmd.h"
 #include "orchestrator/skills.h"
@@ -345,7 +345,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bottle: usage: --format must be routes, compose or k8s\n");
         return 2;
       }
-      const std::string backend = format == "compose" ? "docker" : format == "k8s" ? "k8s" : "local";
+      const std::string backend = format == "compose" ? "docker"
+                                  : format == "k8s"   ? "k8s"
+                                                      : "local";
       auto plan = plan_for(agent, backend, {});
       if (!plan) return fail(plan.error());
       for (const auto& w : plan->warnings) progress("warning: " + w);
@@ -356,7 +358,8 @@ int main(int argc, char** argv) {
       if (target.slug.empty()) target.slug = agent;
       target.state_dir = state_dir(target.slug);
       if (target.workspace.empty()) target.workspace = std::filesystem::current_path().string();
-      std::cout << (format == "compose" ? render_compose(*plan, target) : render_k8s(*plan, target));
+      std::cout << (format == "compose" ? render_compose(*plan, target)
+                                        : render_k8s(*plan, target));
       return 0;
     }
     if (*doctor) return cmd_doctor(doctor_backend);

@@ -567,12 +567,12 @@ TEST_F(InitProcess, CtlHealthIsZeroOnlyWhenEveryDaemonIsReady) {
   EXPECT_EQ(health(), 1);
   ::close(closed);
   // The same init with every daemon ready.
-  InitRun ready({.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e2")),
-                 .daemons = "egress"});
+  InitRun ready(
+      {.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e2")), .daemons = "egress"});
   ASSERT_TRUE(eventually([&] { return ready.ctl("status")["ready"] == true; }));
-  const int status = std::system((std::string(BOTTLE_INIT_BIN) + " ctl health --socket " +
-                                  ready.ctl_path() + " >/dev/null")
-                                     .c_str());
+  const int status = std::system(
+      (std::string(BOTTLE_INIT_BIN) + " ctl health --socket " + ready.ctl_path() + " >/dev/null")
+          .c_str());
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 

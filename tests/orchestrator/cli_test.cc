@@ -101,7 +101,8 @@ TEST(Cli, RenderComposeAndK8sPrintNoTokenValue) {
   EXPECT_EQ(k8s.exit_code, 0) << k8s.err;
   EXPECT_NE(k8s.out.find("name: \"bottle-team-a-agent\""), std::string::npos) << k8s.out;
   EXPECT_NE(k8s.out.find("namespace: \"bots\""), std::string::npos);
-  for (const auto& out : {compose.out, k8s.out}) EXPECT_EQ(out.find("s3cret-value"), std::string::npos);
+  for (const auto& out : {compose.out, k8s.out})
+    EXPECT_EQ(out.find("s3cret-value"), std::string::npos);
   EXPECT_EQ(run_bottle(h.home(), {"render", "impl", "--format", "helm"}).exit_code, 2);
 }
 
@@ -125,7 +126,8 @@ TEST(Cli, DoctorDockerChecksTheCliComposeAndTheDaemon) {
   const std::string path = "PATH=" + bin + ":/usr/bin:/bin";
   auto down = run_bottle(h.home(), {"doctor", "--backend", "docker"}, {path});
   EXPECT_EQ(down.exit_code, 1) << down.out << down.err;
-  EXPECT_NE(down.out.find("ok   docker         " + bin + "/docker\n"), std::string::npos) << down.out;
+  EXPECT_NE(down.out.find("ok   docker         " + bin + "/docker\n"), std::string::npos)
+      << down.out;
   EXPECT_NE(down.out.find("ok   compose        v1 (" + bin + "/docker-compose 1.29.2)"),
             std::string::npos)
       << down.out;
@@ -134,8 +136,7 @@ TEST(Cli, DoctorDockerChecksTheCliComposeAndTheDaemon) {
             std::string::npos)
       << down.out;
   EXPECT_NE(down.out.find("fix: start it (systemctl start docker)"), std::string::npos);
-  script("docker",
-         "case \"$1\" in\n  compose) echo 2.24.0 ;;\n  info) echo 24.0.7 ;;\nesac\n");
+  script("docker", "case \"$1\" in\n  compose) echo 2.24.0 ;;\n  info) echo 24.0.7 ;;\nesac\n");
   auto up = run_bottle(h.home(), {"doctor", "--backend", "docker"}, {path});
   EXPECT_EQ(up.exit_code, 0) << up.out;
   EXPECT_NE(up.out.find("ok   compose        v2 (docker compose 2.24.0)"), std::string::npos)
