@@ -105,13 +105,26 @@ int main(int argc, char** argv) {
   restart->add_option("daemon", daemon, "daemon name")->required();
   auto* status = ctl->add_subcommand("status", "print every daemon's pid, state, restarts, ready");
   auto* reload = ctl->add_subcommand("reload", "send SIGHUP to the daemons with reload_signal");
-  for (auto* sub : {restart, status, reload}) sub->fallthrough();  // `ctl status --socket S`
+  // A container HEALTHCHECK / k8s probe: status, and exit 0 only when every daemon is ready.
+  auto* health = ctl->add_subcommand("health", "exit 0 when every started daemon is ready, else 1");
+  for (auto* sub : {restart, status, reload, health})
+    sub->fallthrough();  // `ctl status --socket S`
 
   if (auto code = bottle::parse_command_line(app, argc, argv, "bottle-init")) return *code;
 
   if (restart->parsed()) return run_ctl(socket, {{"cmd", "restart"}, {"daemon", daemon}});
   if (status->parsed()) return run_ctl(socket, {{"cmd", "status"}});
   if (reload->parsed()) return run_ctl(socket, {{"cmd", "reload"}});
+  if (health->parsed()) {
+    auto reply = ctl_request(socket, {{"cmd", "status"}});
+    if (!reply) {
+      std::fprintf(stderr, "bottle-init: ctl health: %s\n", reply.error().c_str());
+      return 1;
+    }
+    if (reply->value("ok", false) && reply->value("ready", false)) return 0;
+    std::fprintf(stderr, "bottle-init: ctl health: not ready: %s\n", reply->dump().c_str());
+    return 1;
+  }
   options.grace = std::chrono::milliseconds(grace_ms);
   return run_init(config_path, std::move(options));
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "common/result.h"
 #include "orchestrator/agent_user.h"
 #include "orchestrator/netns.h"
 #include "orchestrator/process.h"
@@ -61,6 +62,39 @@ std::vector<DoctorCheck> run_doctor() {
                    "enable unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1 "
                    "(and user.max_user_namespaces > 0)"});
   }
+  return out;
+}
+
+std::vector<DoctorCheck> run_docker_doctor() {
+  std::vector<DoctorCheck> out;
+  const std::string docker = find_helper_binary("docker");
+  out.push_back({"docker", !docker.empty(), docker.empty() ? "not found on PATH" : docker,
+                 "install the Docker CLI (Debian: apt-get install docker.io; or Docker's "
+                 "docker-ce-cli)"});
+  if (docker.empty()) return out;
+  // Compose v2 (the docker plugin) first, then v1 (docker-compose).
+  auto v2 = run_capture({docker, "compose", "version", "--short"});
+  if (v2 && v2->exit_code == 0) {
+    out.push_back({"compose", true, "v2 (docker compose " + first_line(v2->out) + ")", ""});
+  } else {
+    const std::string v1_bin = find_helper_binary("docker-compose");
+    auto v1 = v1_bin.empty() ? Result<CaptureResult>(Error{"not found"})
+                             : run_capture({v1_bin, "version", "--short"});
+    const bool ok = v1 && v1->exit_code == 0;
+    out.push_back(
+        {"compose", ok,
+         ok ? "v1 (" + v1_bin + " " + first_line(v1->out) + ")"
+            : "neither `docker compose` nor docker-compose works",
+         "install the compose plugin (docker-compose-plugin) or Debian's docker-compose"});
+  }
+  // The daemon: docker's own error says why (socket, permissions, DOCKER_HOST).
+  auto info = run_capture({docker, "info", "--format", "{{.ServerVersion}}"});
+  const bool up = info && info->exit_code == 0;
+  out.push_back({"docker daemon", up,
+                 up ? "server " + first_line(info->out)
+                    : (info ? first_line(info->err.empty() ? info->out : info->err) : info.error()),
+                 "start it (systemctl start docker), or point DOCKER_HOST at one; without root, "
+                 "join the docker group"});
   return out;
 }
 

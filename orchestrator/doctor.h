@@ -1,4 +1,5 @@
-// `bottle doctor`: can this machine run the local backend, and how to fix what is missing.
+// `bottle doctor`: can this machine run a backend (local by default, or docker), and how
+// to fix what is missing.
 #pragma once
 
 #include <string>
@@ -14,5 +15,9 @@ struct DoctorCheck {
 };
 
 std::vector<DoctorCheck> run_doctor();
+
+// `bottle doctor --backend docker`: the docker CLI, Compose (v2 plugin or v1
+// docker-compose) and a daemon that answers; failures carry docker's own words.
+std::vector<DoctorCheck> run_docker_doctor();
 
 }  // namespace bottle::orchestrator

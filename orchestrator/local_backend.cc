@@ -43,8 +43,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr uint16_t kEgressPort = 9099;
-constexpr uint16_t kSupervisePort = 9100;
 constexpr auto kReadyTimeout = 20s;
 
 std::atomic<pid_t> g_agent_pid{0};
@@ -93,14 +91,12 @@ std::string system_ca_bundle() {
   return "";
 }
 
-constexpr const char* kSandboxPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 // The sandbox shares the host's system directories, so the agent's program can be
-// looked up here before anything is started. Relative paths live in the workspace.
-bool agent_program_exists(const std::string& program) {
+// looked up here (on the sandbox's PATH) before anything is started. Relative paths live
+// in the workspace.
+bool agent_program_exists(const std::string& program, const std::string& dirs) {
   if (program.find('/') != std::string::npos)
     return program[0] != '/' || ::access(program.c_str(), X_OK) == 0;
-  std::string dirs = kSandboxPath;
   size_t start = 0;
   while (start < dirs.size()) {
     size_t end = dirs.find(':', start);
@@ -242,12 +238,7 @@ Status LocalBottle::write_agent_files() {
           write_file_atomic(a + "/ca-bundle.pem", system_ca_bundle() + "\n" + ca->cert_pem, 0644);
       !st)
     return st;
-  // The workspace may belong to a uid the agent's namespace does not map (it shows as
-  // nobody inside): the agent's git must still work there.
-  if (auto st = write_file_atomic(a + "/gitconfig",
-                                  render_gitconfig(plan_) + "[safe]\n\tdirectory = *\n", 0644);
-      !st)
-    return st;
+  if (auto st = write_file_atomic(a + "/gitconfig", plan_.gitconfig, 0644); !st) return st;
   if (auto st = write_file_atomic(a + "/prompt.md", plan_.prompt, 0600); !st) return st;
   // Skills are copies (read and checked before anything was created), so the agent
   // never writes into the operator's manifest tree.
@@ -444,43 +435,16 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
   const auto git_binds = git_protection(opt_.workspace);
   for (const auto& b : git_binds) s.workspace_binds.emplace_back(b.path, b.read_only);
   s.system = host_system_dirs();
-  s.argv = plan_.argv;
+  s.argv = plan_.launch_argv;
   for (const auto& skill : plan_.skills) {
     const std::string name = fs::path(skill.destination).filename().string();
-    if (skill.destination.rfind(std::string(kAgentFilesDir) + "/", 0) != 0) {
+    if (skill.destination.rfind(plan_.layout.files_dir + "/", 0) != 0) {
       s.agent_file_binds.emplace_back("skills/" + name, skill.destination);
     }
   }
-  if (!plan_.supervise_daemon.binary.empty() && !plan_.mcp_registration.empty()) {
-    // Register the supervise MCP server with the agent, then become the agent.
-    std::string reg;
-    for (const auto& w : plan_.mcp_registration) reg += "'" + w + "' ";
-    s.argv = {"sh", "-c",
-              reg + ">/dev/null 2>&1 || echo 'bottle: MCP registration failed' >&2; exec \"$@\"",
-              "sh"};
-    s.argv.insert(s.argv.end(), plan_.argv.begin(), plan_.argv.end());
-  }
-  const std::string proxy = "http://127.0.0.1:" + std::to_string(kEgressPort);
-  const std::string files = kAgentFilesDir;
-  s.env = {std::string("PATH=") + kSandboxPath,
-           std::string("HOME=") + kAgentHome,
-           "USER=agent",
-           "LANG=C.UTF-8",
-           "BOTTLE_SLUG=" + slug_,
-           "HTTPS_PROXY=" + proxy,
-           "https_proxy=" + proxy,
-           "HTTP_PROXY=" + proxy,
-           "http_proxy=" + proxy,
-           "NO_PROXY=127.0.0.1,localhost,::1",
-           "no_proxy=127.0.0.1,localhost,::1",
-           "SSL_CERT_FILE=" + files + "/ca-bundle.pem",
-           "REQUESTS_CA_BUNDLE=" + files + "/ca-bundle.pem",
-           "CURL_CA_BUNDLE=" + files + "/ca-bundle.pem",
-           "NODE_EXTRA_CA_CERTS=" + files + "/bottle-ca.pem",
-           "CODEX_CA_CERTIFICATE=" + files + "/bottle-ca.pem",
-           "GIT_SSL_CAINFO=" + files + "/ca-bundle.pem",
-           "GIT_CONFIG_GLOBAL=" + files + "/gitconfig",
-           "BOTTLE_PROMPT_FILE=" + files + "/prompt.md"};
+  // The plan says what the agent is told (proxy, CA, gitconfig...); the slug is ours.
+  for (const auto& [name, value] : plan_.sandbox_env) s.env.push_back(name + "=" + value);
+  s.env.push_back("BOTTLE_SLUG=" + slug_);
   if (opt_.interactive) {
     const char* term = std::getenv("TERM");
     s.env.push_back(std::string("TERM=") + (term && *term ? term : "xterm-256color"));
@@ -578,11 +542,11 @@ Result<int> LocalBottle::run() {
   if (plan_.egress.binary.empty()) return Error{"bottle-egress not found (see `bottle doctor`)"};
   init_bin_ = find_helper_binary("bottle-init");
   if (init_bin_.empty()) return Error{"bottle-init not found (see `bottle doctor`)"};
-  if (!agent_program_exists(plan_.argv.front())) {
+  if (!agent_program_exists(plan_.argv.front(), plan_.layout.path)) {
     return Error{"agent command '" + plan_.argv.front() +
                  "' is not installed: the sandbox runs "
                  "programs from the host's " +
-                 kSandboxPath + " (install it, or pass -- cmd...)"};
+                 plan_.layout.path + " (install it, or pass -- cmd...)"};
   }
   // Resolve every value before anything is created, so a missing variable costs nothing.
   auto agent_env = resolve_env(plan_.env, opt_.env_sources);

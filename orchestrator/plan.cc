@@ -8,6 +8,7 @@
 #include "config/gate_config.h"
 #include "config/yaml_emit.h"
 #include "orchestrator/provider.h"
+#include "orchestrator/render.h"
 
 namespace bottle::orchestrator {
 
@@ -27,10 +28,33 @@ bool is_sandbox_env(const std::string& name) {
                                        "NODE_EXTRA_CA_CERTS",
                                        "CURL_CA_BUNDLE",
                                        "CODEX_CA_CERTIFICATE",
+                                       "GIT_SSL_CAINFO",
                                        "GIT_CONFIG_GLOBAL",
                                        "HOME",
                                        "BOTTLE_PROMPT_FILE"};
   return std::find(std::begin(kNames), std::end(kNames), name) != std::end(kNames);
+}
+
+bool is_container_backend(const std::string& backend) {
+  return backend == "docker" || backend == "k8s";
+}
+
+AgentLayout agent_layout_for(const std::string& backend) {
+  AgentLayout l;
+  if (is_container_backend(backend)) {
+    // Compose network aliases and k8s Service names (docker/README.md); the agent images
+    // run as Node's `node` user.
+    l.egress_host = "egress";
+    l.gate_host = "git-gate";
+    l.supervise_host = "supervise";
+    l.home = "/home/node";
+    l.user = "node";
+  } else if (backend == "vm") {
+    // QEMU user networking: guestfwd maps this guest address's three ports to the
+    // listeners in the bottle's namespace.
+    l.egress_host = l.gate_host = l.supervise_host = "10.0.2.100";
+  }
+  return l;
 }
 
 namespace {
@@ -76,12 +100,55 @@ Status check_repo(const GitRepo& r) {
   return OkStatus();
 }
 
-PlanDaemon daemon(const std::string& name, bool wanted, const BinaryFinder& find) {
+PlanDaemon daemon(const std::string& name, bool wanted, const PlanOptions& opt) {
   PlanDaemon d;
   d.name = name;
   d.wanted = wanted;
-  if (wanted && find) d.binary = find("bottle-" + name);
+  if (!wanted) return d;
+  if (is_container_backend(opt.backend)) {
+    d.binary = std::string(kImageBinDir) + "/bottle-" + name;
+  } else if (opt.find_binary) {
+    d.binary = opt.find_binary("bottle-" + name);
+  }
   return d;
+}
+
+// NO_PROXY: the gate and supervise are reached directly, never through egress.
+std::string no_proxy(const AgentLayout& l) {
+  std::vector<std::string> hosts;
+  for (const std::string& h : {l.gate_host, l.supervise_host, std::string("localhost"),
+                               std::string("127.0.0.1"), std::string("::1")}) {
+    if (std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
+  }
+  std::string csv;
+  for (const auto& h : hosts) csv += (csv.empty() ? "" : ",") + h;
+  return csv;
+}
+
+// SPEC §9.3 step 4: the agent trusts the bottle CA through every variable its tools read.
+std::vector<std::pair<std::string, std::string>> sandbox_env(const AgentLayout& l) {
+  const std::string proxy = "http://" + l.egress_host + ":" + std::to_string(kEgressPort);
+  const std::string bundle = l.files_dir + "/ca-bundle.pem";  // system roots + bottle CA
+  const std::string ca = l.files_dir + "/bottle-ca.pem";
+  const std::string np = no_proxy(l);
+  return {{"PATH", l.path},
+          {"HOME", l.home},
+          {"USER", l.user},
+          {"LANG", "C.UTF-8"},
+          {"HTTPS_PROXY", proxy},
+          {"https_proxy", proxy},
+          {"HTTP_PROXY", proxy},
+          {"http_proxy", proxy},
+          {"NO_PROXY", np},
+          {"no_proxy", np},
+          {"SSL_CERT_FILE", bundle},
+          {"REQUESTS_CA_BUNDLE", bundle},
+          {"CURL_CA_BUNDLE", bundle},
+          {"NODE_EXTRA_CA_CERTS", ca},
+          {"CODEX_CA_CERTIFICATE", ca},
+          {"GIT_SSL_CAINFO", bundle},
+          {"GIT_CONFIG_GLOBAL", l.files_dir + "/gitconfig"},
+          {"BOTTLE_PROMPT_FILE", l.files_dir + "/prompt.md"}};
 }
 
 }  // namespace
@@ -104,7 +171,8 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
   // Supervise defaults on: an agent that can ask for help is the safer default.
   p.supervise = m.bottle.supervise.value_or(true);
 
-  auto prov = provider_plan(m.agent, p.supervise);
+  p.layout = agent_layout_for(opt.backend);
+  auto prov = provider_plan(m.agent, p.layout, p.supervise);
   if (!prov) return Error{prov.error()};
   p.argv = opt.command.empty() ? prov->argv : opt.command;
   if (p.argv.empty()) {
@@ -205,9 +273,28 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
     }
   }
 
-  p.egress = daemon("egress", true, opt.find_binary);
-  p.gitgate = daemon("gitgate", !p.repos.empty(), opt.find_binary);
-  p.supervise_daemon = daemon("supervise", p.supervise, opt.find_binary);
+  p.egress = daemon("egress", true, opt);
+  p.gitgate = daemon("gitgate", !p.repos.empty(), opt);
+  p.supervise_daemon = daemon("supervise", p.supervise, opt);
+
+  // A manifest may set what is not the sandbox's to decide (LANG, PATH...): its value
+  // wins, once, so no rendering carries the name twice.
+  for (auto& [name, value] : sandbox_env(p.layout)) {
+    if (std::none_of(p.env.begin(), p.env.end(), [&](const PlanEnv& e) { return e.name == name; }))
+      p.sandbox_env.emplace_back(name, value);
+  }
+  p.gitconfig = render_gitconfig(p);
+  p.launch_argv = p.argv;
+  if (!p.supervise_daemon.binary.empty() && !p.mcp_registration.empty()) {
+    // Register the supervise MCP server with the agent, then become the agent. The words
+    // are ours (provider + layout), never the manifest's, so quoting them is safe.
+    std::string reg;
+    for (const auto& w : p.mcp_registration) reg += "'" + w + "' ";
+    p.launch_argv = {
+        "sh", "-c",
+        reg + ">/dev/null 2>&1 || echo 'bottle: MCP registration failed' >&2; exec \"$@\"", "sh"};
+    p.launch_argv.insert(p.launch_argv.end(), p.argv.begin(), p.argv.end());
+  }
   return p;
 }
 

@@ -172,12 +172,25 @@ std::string format_preflight(const Plan& p) {
     o << "skill:     " << P(s.source) << " -> " << P(s.destination) << "\n";
   o << "git-gate:  " << P(daemon_state(p.gitgate));
   if (!p.repos.empty() && !p.gitgate.binary.empty()) {
-    o << " (in the bottle: git://127.0.0.1:" << kGitgateGitPort
-      << "/<repo>.git, http://127.0.0.1:" << kGitgateHttpPort << "/<repo>.git)";
+    o << " (in the bottle: git://" << P(p.layout.gate_host) << ":" << kGitgateGitPort
+      << "/<repo>.git, http://" << P(p.layout.gate_host) << ":" << kGitgateHttpPort
+      << "/<repo>.git)";
   }
   o << "\n";
   for (const auto& r : p.repos) o << "  " << P(r.name) << " -> " << P(repo_line(r)) << "\n";
   o << "supervise: " << P(daemon_state(p.supervise_daemon)) << "\n";
+  // What the agent is told, as the backend will set it (values are never secrets: the
+  // placeholders are hidden manifest env, above).
+  o << "agent env: (set by the bottle, then the env above)\n";
+  for (const auto& [name, value] : p.sandbox_env) o << "  " << P(name) << "=" << P(value) << "\n";
+  o << "gitconfig: (" << P(p.layout.files_dir) << "/gitconfig)\n";
+  std::string line;
+  std::istringstream gitconfig(p.gitconfig);
+  while (std::getline(gitconfig, line)) {
+    if (line.starts_with('\t')) line = "    " + line.substr(1);
+    o << "  " << P(line) << "\n";
+  }
+  if (p.launch_argv != p.argv) o << "mcp:       " << one_line(p.mcp_registration) << "\n";
   for (const auto& w : p.warnings) o << "warning:   " << P(w) << "\n";
   return o.str();
 }

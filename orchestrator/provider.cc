@@ -23,8 +23,12 @@ YAML::Node auth_route(const std::string& host, const std::string& token_ref) {
 
 }  // namespace
 
-Result<ProviderPlan> provider_plan(const AgentSpec& agent, bool supervise) {
+Result<ProviderPlan> provider_plan(const AgentSpec& agent, const AgentLayout& layout,
+                                   bool supervise) {
   ProviderPlan p;
+  p.skills_dir = layout.files_dir + "/skills";
+  const std::string mcp_url =
+      "http://" + layout.supervise_host + ":" + std::to_string(kSupervisePort) + "/mcp";
   if (agent.provider == "claude") {
     // Without auth_token the route still exists so `claude login` works inside the bottle.
     p.routes.push_back(auth_route("api.anthropic.com", agent.auth_token));
@@ -37,10 +41,9 @@ Result<ProviderPlan> provider_plan(const AgentSpec& agent, bool supervise) {
     p.env.push_back({"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1", false});
     p.env.push_back({"DISABLE_AUTOUPDATER", "1", false});
     p.argv = {"claude"};
-    p.skills_dir = "/home/agent/.claude/skills";
+    p.skills_dir = layout.home + "/.claude/skills";
     if (supervise) {
-      p.mcp_registration = {
-          "claude", "mcp", "add", "--transport", "http", "supervise", "http://127.0.0.1:9100/mcp"};
+      p.mcp_registration = {"claude", "mcp", "add", "--transport", "http", "supervise", mcp_url};
     }
   } else if (agent.provider == "codex") {
     for (const char* host : {"api.openai.com", "chatgpt.com"}) {
@@ -48,11 +51,8 @@ Result<ProviderPlan> provider_plan(const AgentSpec& agent, bool supervise) {
     }
     if (!agent.auth_token.empty()) p.env.push_back({"OPENAI_API_KEY", kPlaceholder, true});
     p.argv = {"codex"};
-    p.skills_dir = "/home/agent/.codex/skills";
-    if (supervise) {
-      p.mcp_registration = {"codex",     "mcp",   "add",
-                            "supervise", "--url", "http://127.0.0.1:9100/mcp"};
-    }
+    p.skills_dir = layout.home + "/.codex/skills";
+    if (supervise) p.mcp_registration = {"codex", "mcp", "add", "supervise", "--url", mcp_url};
   } else if (agent.provider == "command") {
     p.argv = agent.command;
   } else {

@@ -9,6 +9,7 @@
 
 #include "common/result.h"
 #include "orchestrator/manifest.h"
+#include "orchestrator/plan.h"
 
 namespace bottle::orchestrator {
 
@@ -28,9 +29,12 @@ struct ProviderPlan {
   // Shell-free argv run inside the sandbox before the agent when supervise is up.
   std::vector<std::string> mcp_registration;
   // Where the agent kind looks for skills inside the sandbox.
-  std::string skills_dir = "/run/bottle/skills";
+  std::string skills_dir;
 };
 
-Result<ProviderPlan> provider_plan(const AgentSpec& agent, bool supervise);
+// `layout` says where the agent finds supervise and its home; `supervise`: whether to
+// register the MCP server.
+Result<ProviderPlan> provider_plan(const AgentSpec& agent, const AgentLayout& layout,
+                                   bool supervise);
 
 }  // namespace bottle::orchestrator

@@ -83,10 +83,12 @@ std::string render_gitconfig(const Plan& p) {
     if (!p.git_user.name.empty()) o << "\tname = " << config_value(p.git_user.name) << "\n";
     if (!p.git_user.email.empty()) o << "\temail = " << config_value(p.git_user.email) << "\n";
   }
+  o << "[safe]\n\tdirectory = *\n";
   if (p.gitgate.binary.empty()) return o.str();
   for (const auto& r : p.repos) {
     const std::string url = r.fields["url"].Scalar();
-    o << "[url \"git://127.0.0.1:" << kGitgateGitPort << "/" << r.name << ".git\"]\n";
+    o << "[url \"git://" << p.layout.gate_host << ":" << kGitgateGitPort << "/" << r.name
+      << ".git\"]\n";
     o << "\tinsteadOf = " << config_value(url) << "\n";
     if (auto parsed = config::parse_ssh_url(url)) {
       for (const auto& other : parsed->equivalent_urls()) {
@@ -121,7 +123,7 @@ void daemon_entry(YAML::Emitter& out, const std::string& name, const std::vector
   flow_list(out, argv);
   out << YAML::Key << "env" << YAML::Value;
   flow_list(out, env);
-  out << YAML::Key << "inherit_fds" << YAML::Value << YAML::Flow << fds;
+  if (!fds.empty()) out << YAML::Key << "inherit_fds" << YAML::Value << YAML::Flow << fds;
   out << YAML::Key << "restart" << YAML::Value << "always";
   if (!ready_http.empty()) {
     out << YAML::Key << "ready" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
@@ -137,9 +139,23 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "daemons" << YAML::Value << YAML::BeginMap;
   const std::string admin = "127.0.0.1:" + std::to_string(l.admin_port);
-  std::vector<std::string> argv = {p.egress.binary, "--config",  l.routes_file, "--listen",
-                                   "fd:3",          "--ca-cert", l.ca_cert,     "--ca-key",
-                                   l.ca_key,        "--admin",   admin};
+  // An inherited listener is fd 3, 4... in the daemon (init dup2s them in order).
+  const bool own = !l.listen_host.empty();
+  auto listen = [&](int port, const char* fd) {
+    return own ? l.listen_host + ":" + std::to_string(port) : std::string(fd);
+  };
+  auto fds = [&](std::vector<int> v) { return own ? std::vector<int>{} : v; };
+  std::vector<std::string> argv = {p.egress.binary,
+                                   "--config",
+                                   l.routes_file,
+                                   "--listen",
+                                   listen(kEgressPort, "fd:3"),
+                                   "--ca-cert",
+                                   l.ca_cert,
+                                   "--ca-key",
+                                   l.ca_key,
+                                   "--admin",
+                                   admin};
   if (!p.upstream_ca.empty()) {
     argv.push_back("--upstream-ca");
     argv.push_back(p.upstream_ca);
@@ -149,27 +165,30 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
     argv.push_back(r);
   }
   daemon_entry(out, "egress", argv, {"PATH", "HOME", "EGRESS_TOKEN_*", "EGRESS_SECRET_*"},
-               {l.egress_fd}, admin + "/healthz", true);
-  if (p.gitgate.wanted && !p.gitgate.binary.empty() && l.gitgate_git_fd >= 0 &&
-      l.gitgate_http_fd >= 0) {
+               fds({l.egress_fd}), admin + "/healthz", true);
+  if (p.gitgate.wanted && !p.gitgate.binary.empty() &&
+      (own || (l.gitgate_git_fd >= 0 && l.gitgate_http_fd >= 0))) {
     const std::string gate_admin = "127.0.0.1:" + std::to_string(l.gitgate_admin_port);
     daemon_entry(out, "gitgate",
                  {p.gitgate.binary, "--config", l.gitgate_config, "--state", l.gitgate_state,
-                  "--listen-git", "fd:3", "--listen-http", "fd:4", "--admin", gate_admin},
+                  "--listen-git", listen(kGitgateGitPort, "fd:3"), "--listen-http",
+                  listen(kGitgateHttpPort, "fd:4"), "--admin", gate_admin},
                  {"PATH", "HOME", "GIT_KEY_*", "GITGATE_SECRET_*"},
-                 {l.gitgate_git_fd, l.gitgate_http_fd}, gate_admin + "/healthz", false);
+                 fds({l.gitgate_git_fd, l.gitgate_http_fd}), gate_admin + "/healthz", false);
   }
-  if (p.supervise_daemon.wanted && !p.supervise_daemon.binary.empty() && l.supervise_fd >= 0) {
+  if (p.supervise_daemon.wanted && !p.supervise_daemon.binary.empty() &&
+      (own || l.supervise_fd >= 0)) {
     // supervise confirms a route approval through egress's admin listener (/metrics,
     // /routes) before it tells the agent the route is live.
-    std::vector<std::string> sv = {p.supervise_daemon.binary, "--listen", "fd:3"};
+    std::vector<std::string> sv = {p.supervise_daemon.binary, "--listen",
+                                   listen(kSupervisePort, "fd:3")};
     sv.insert(sv.end(), {"--queue", l.supervise_queue, "--routes", l.routes_file});
     sv.insert(sv.end(), {"--init-ctl", l.init_ctl, "--egress-admin", admin});
     if (!l.slug.empty()) {
       sv.push_back("--bottle");
       sv.push_back(l.slug);
     }
-    daemon_entry(out, "supervise", sv, {"PATH", "HOME"}, {l.supervise_fd}, "", false);
+    daemon_entry(out, "supervise", sv, {"PATH", "HOME"}, fds({l.supervise_fd}), "", false);
   }
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

@@ -28,11 +28,10 @@ struct InitLayout {
   std::string supervise_queue;
   std::string init_ctl;
   std::string slug;  // written into supervise's proposals ("" = not known)
+  // Container backends: the daemons bind <listen_host>:<port> themselves (the bundle's
+  // own network namespace) instead of inheriting fds; "" = the *_fd fields above.
+  std::string listen_host;
 };
-
-// Where the agent reaches the gate (inside its namespace): git:// and smart HTTP.
-inline constexpr int kGitgateGitPort = 9418;
-inline constexpr int kGitgateHttpPort = 9419;
 
 // Where one launch puts the gate's files.
 struct GitgateLayout {
@@ -48,7 +47,9 @@ struct GitgateLayout {
 std::string render_gitgate_yaml(const Plan& plan, const GitgateLayout& layout);
 
 // The agent's gitconfig: its identity, and for each repo a url.<gate>.insteadOf of the
-// manifest's URL and its other spellings, so `git clone <url>` goes through the gate.
+// manifest's URL and its other spellings, so `git clone <url>` goes through the gate (at
+// plan.layout.gate_host); safe.directory=* since the workspace may belong to a uid the
+// agent's namespace does not map. make_plan stores it in Plan::gitconfig.
 std::string render_gitconfig(const Plan& plan);
 
 // init.yaml for bottle-init (init/README.md) and the BOTTLE_DAEMONS list to run.

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "orchestrator/plan.h"
+
 namespace bottle::orchestrator {
 
-// Where the per-bottle agent files (CA bundle, gitconfig, prompt) appear inside.
-inline constexpr const char* kAgentFilesDir = "/run/bottle";
-inline constexpr const char* kAgentHome = "/home/agent";
+// kAgentFilesDir (CA bundle, gitconfig, prompt) and kAgentHome: plan.h (AgentLayout).
 // The stage, in the mount namespace of the process that execs bwrap, and its entries.
 inline constexpr const char* kStageDir = "/run";
 inline constexpr const char* kStagedWorkspace = "workspace";

@@ -12,7 +12,6 @@
 #include <string_view>
 
 #include "common/dlp/detectors.h"
-#include "common/dlp/scanner.h"
 
 namespace {
 
@@ -89,23 +88,20 @@ const std::map<std::string_view, std::string_view> kWhat = {
      "a key/secret/token/password name assigned a high-entropy value (key = value, \"key\": "
      "\"value\")"},
     {"secret.env_assignment",
-     "an environment variable whose name says credential (..._TOKEN, ..._SECRET, ..._KEY, "
-     "...PASSWORD) assigned a random value, as in `env`, `export`, a .env file or a JSON "
-     "dump of the environment"},
+     "an environment dump (env, export, declare -x, a .env file, a JSON of process.env): a "
+     "variable whose name says credential (..._TOKEN, ..._SECRET, ..._KEY) with a random value"},
     {"secret.credit_card", "payment card number (13-19 digits, separators allowed)"},
     {"secret.iban", "International Bank Account Number"},
     {"secret.crypto_wif_private_key", "Bitcoin private key in wallet import format"},
     {"secret.crypto_extended_private_key", "BIP-32 extended private key (xprv, yprv, zprv, tprv)"},
     {"secret.bip39_mnemonic", "BIP-39 seed phrase (12 to 24 words from the BIP-39 list)"},
     {"exfil.host_labels",
-     "data carried in the host labels below a wildcard route's suffix: printable text "
-     "decoded from hex, base32 or base64url, 32+ characters of key material, or four or "
-     "more data-like labels"},
+     "data spelled into the labels of a host the agent chooses under a wildcard route "
+     "(hex, base32, base64 runs, split over labels)"},
     {"injection.prompt",
-     "a cluster of prompt-injection signals (instruction overrides, role markers, requests "
-     "to reveal prompts or secrets or to send data, words addressed to an AI reader) whose "
-     "score reaches the warn threshold; hidden content weighs more, quoted or educational "
-     "text less"},
+     "prompt injection in a response: disclosure requests, instruction overrides, role "
+     "markers and hidden-text tricks, scored together with their context (hidden, quoted, "
+     "code); a finding from the warn score on, blocking from the block score on"},
 };
 
 std::string_view severity(Severity s) {
@@ -167,13 +163,14 @@ int main(int argc, char** argv) {
       "(`secret.*`, and `known_secret`) scan what the agent sends: URL, every header, bodies, "
       "WebSocket messages, and (in git-gate) pushed blobs. Inbound detectors (`injection.*`) "
       "scan responses.\n\n"
-      "**Default action.** A finding takes its direction's action from `routes.yaml`: "
-      "`dlp.outbound` (default `block`) for `secret.*`, `known_secret` and `exfil.*`, "
-      "`dlp.inbound` (default `warn`) for `injection.*`. `dlp.detectors` sets one "
-      "detector's action (`block`, `warn` or `off`); a detector can block only when its "
-      "direction's mode is `block`. An `injection.prompt` finding blocks only when its "
-      "score reaches the block threshold; below that it warns. `dlp.scan_error` (a unit "
-      "that could not be scanned) always blocks. See [routes.yaml](routes.md#dlp).\n\n"
+      "**Action.** A finding blocks when its detector's action is `block` and its "
+      "direction's mode in `routes.yaml` (`dlp.outbound`, default `block`; `dlp.inbound`, "
+      "default `warn`) is `block`. `dlp.detectors` sets one detector's action to `block`, "
+      "`warn` or `off`, at the top level or per route; `bottle-egress --check` lists the "
+      "effective actions. `injection.prompt` scores the signals of one passage: from " +
+      std::to_string(bottle::dlp::kInjectionWarnScore) + " it is a finding, from " +
+      std::to_string(bottle::dlp::kInjectionBlockScore) +
+      " it is blocking. See [routes.yaml](routes.md#dlp).\n\n"
       "**Severity** is reported in each finding's log line; it does not change the action.\n\n"
       "| id | what it finds | direction | severity | default action | validator |\n"
       "|---|---|---|---|---|---|\n";
@@ -194,26 +191,27 @@ int main(int argc, char** argv) {
     }
   };
   rows(bottle::dlp::secret_detectors(), "outbound", "`dlp.outbound` (block)");
-  // The detectors that are not table rows, from the engine's catalog.
-  for (const bottle::dlp::DetectorInfo& d : bottle::dlp::detector_catalog()) {
+  page +=
+      "| `known_secret` | the literal value of every provisioned credential and of each "
+      "variable in `dlp.known_secrets_env`: raw, hex (either case), percent-encoded, "
+      "base64 / base64url at each of the three byte alignments, and reversed, ROT13'd, "
+      "case-changed or with a separator between characters (also then encoded) | outbound | "
+      "critical | "
+      "`dlp.outbound` (block) | exact value |\n";
+  seen.insert("known_secret");
+  for (const auto& d : bottle::dlp::detector_catalog()) {
     if (!seen.insert(d.id).second) continue;
-    const bool out = d.direction == bottle::dlp::Direction::outbound;
-    std::string what;
-    if (d.id == "known_secret") {
-      what = "the literal value of every provisioned credential and of each variable in "
-             "`dlp.known_secrets_env`: raw, hex (either case), percent-encoded, and base64 / "
-             "base64url at each of the three byte alignments";
-    } else if (auto it = kWhat.find(d.id); it != kWhat.end()) {
-      what = std::string(it->second);
-    } else {
+    auto it = kWhat.find(d.id);
+    if (it == kWhat.end()) {
       std::cerr << "detectors_md: " << d.id << ": no description in docs/tools/detectors_md.cc\n";
       missing = true;
       continue;
     }
-    page += "| `" + std::string(d.id) + "` | " + escape(what) + " | " +
+    const bool out = d.direction == bottle::dlp::Direction::outbound;
+    page += "| `" + std::string(d.id) + "` | " + escape(it->second) + " | " +
             (out ? "outbound" : "inbound") + " | " + std::string(severity(d.severity)) + " | " +
-            (out ? "`dlp.outbound` (block)" : "`dlp.inbound` (warn; blocking from the block score)") +
-            " | " + (d.id == "known_secret" ? "exact value" : "-") + " |\n";
+            (out ? "`dlp.outbound` (block)" : "`dlp.inbound` (warn)") + " | " +
+            (out ? "structure" : "score") + " |\n";
   }
   for (const auto& [id, text] : kWhat) {
     if (!seen.count(id)) {

@@ -17,6 +17,7 @@
 #include "common/cli.h"
 #include "common/version.h"
 #include "orchestrator/cli_usage.h"
+#include "orchestrator/container_render.h"
 #include "orchestrator/doctor.h"
 #include "orchestrator/list_cmd.h"
 #include "orchestrator/local_backend.h"
@@ -133,9 +134,9 @@ int launch(const LaunchFlags& f, bool interactive) {
   return *r;
 }
 
-int cmd_doctor() {
+int cmd_doctor(const std::string& backend) {
   bool all_ok = true;
-  for (const auto& c : run_doctor()) {
+  for (const auto& c : backend == "docker" ? run_docker_doctor() : run_doctor()) {
     std::printf("%-4s %-14s %s\n", c.ok ? "ok" : "FAIL", c.name.c_str(), c.detail.c_str());
     if (!c.ok) {
       std::printf("     fix: %s\n", c.fix.c_str());
@@ -228,9 +229,20 @@ int main(int argc, char** argv) {
   auto* render = app.add_subcommand("render", "render an agent's configuration");
   render->add_option("agent", agent)->required();
   render->add_option("--format", format, "routes | compose | k8s")->capture_default_str();
+  ContainerTarget target;
+  render->add_option("--label", target.slug, "bottle name in the rendering (default: the agent's)")
+      ->check(slug_name);
+  render->add_option("--cwd", target.workspace, "compose: the workspace to mount (default: .)");
+  render->add_option("--namespace", target.namespace_, "k8s: namespace of every object");
+  render->add_option("--bundle-ip", target.bundle_ip,
+                     "k8s: the bundle Service's ClusterIP (adds the agent Pod)");
 
   auto* doctor =
       app.add_subcommand("doctor", "check that this machine can run bottles, and how to fix it");
+  std::string doctor_backend = "local";
+  doctor->add_option("--backend", doctor_backend, "local | docker")
+      ->check(CLI::IsMember({"local", "docker"}))
+      ->capture_default_str();
   auto* proposals =
       app.add_subcommand("proposals", "answer what agents ask for (routes, capabilities, help)");
   proposals->require_subcommand(1);
@@ -315,19 +327,28 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*render) {
-      if (format == "compose" || format == "k8s")
-        return fail("render --format " + format + ": not implemented yet");
-      if (format != "routes") {
+      if (format != "routes" && format != "compose" && format != "k8s") {
         std::fprintf(stderr, "bottle: usage: --format must be routes, compose or k8s\n");
         return 2;
       }
-      auto plan = plan_for(agent, "local", {});
+      const std::string backend = format == "compose" ? "docker"
+                                  : format == "k8s"   ? "k8s"
+                                                      : "local";
+      auto plan = plan_for(agent, backend, {});
       if (!plan) return fail(plan.error());
       for (const auto& w : plan->warnings) progress("warning: " + w);
-      std::cout << render_routes_yaml(*plan);
+      if (format == "routes") {
+        std::cout << render_routes_yaml(*plan);
+        return 0;
+      }
+      if (target.slug.empty()) target.slug = agent;
+      target.state_dir = state_dir(target.slug);
+      if (target.workspace.empty()) target.workspace = std::filesystem::current_path().string();
+      std::cout << (format == "compose" ? render_compose(*plan, target)
+                                        : render_k8s(*plan, target));
       return 0;
     }
-    if (*doctor) return cmd_doctor();
+    if (*doctor) return cmd_doctor(doctor_backend);
     if (*p_list) return proposals_list(p_all, p_json, std::cout, std::cerr);
     if (*p_show) return proposals_show(p_id, p_bottle, std::cout, std::cerr);
     if (*p_watch) return proposals_watch(std::cout, std::cerr);

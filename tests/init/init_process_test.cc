@@ -540,5 +540,41 @@ TEST_F(InitProcess, CtlClientFailsClearlyWithoutAServer) {
             "bottle-init: ctl: " + tmp.path + "/none.sock: No such file or directory\n");
 }
 
+// The sidecar image's HEALTHCHECK: healthy only once every started daemon is ready.
+TEST_F(InitProcess, CtlHealthIsZeroOnlyWhenEveryDaemonIsReady) {
+  TempDir tmp;
+  // A tcp probe on a port nobody listens on: supervise runs but never becomes ready.
+  const int closed = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(closed, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::getsockname(closed, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  InitRun init({.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e")) +
+                        daemon("supervise", idle(tmp.path + "/s"),
+                               "    ready: {tcp: \"127.0.0.1:" +
+                                   std::to_string(ntohs(addr.sin_port)) + "\"}\n"),
+                .daemons = "egress,supervise"});
+  auto health = [&] {
+    const int status = std::system((std::string(BOTTLE_INIT_BIN) + " ctl health --socket " +
+                                    init.ctl_path() + " >/dev/null 2>&1")
+                                       .c_str());
+    return WEXITSTATUS(status);
+  };
+  ASSERT_TRUE(eventually([&] { return file_exists(tmp.path + "/s"); }));
+  ASSERT_EQ(init.ctl("status")["daemons"]["egress"]["ready"], true);
+  EXPECT_EQ(health(), 1);
+  ::close(closed);
+  // The same init with every daemon ready.
+  InitRun ready(
+      {.yaml = "daemons:\n" + daemon("egress", idle(tmp.path + "/e2")), .daemons = "egress"});
+  ASSERT_TRUE(eventually([&] { return ready.ctl("status")["ready"] == true; }));
+  const int status = std::system(
+      (std::string(BOTTLE_INIT_BIN) + " ctl health --socket " + ready.ctl_path() + " >/dev/null")
+          .c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 }  // namespace
 }  // namespace bottle::init::testing

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "tests/orchestrator/e2e_support.h"
 #include "tests/orchestrator/test_home.h"
@@ -81,8 +82,67 @@ TEST(Cli, UnimplementedBackendsAreAClearError) {
   EXPECT_EQ(env.exit_code, 1);
   EXPECT_NE(env.err.find("backend k8s: not implemented yet"), std::string::npos);
   EXPECT_EQ(run_bottle(h.home(), {"run", "impl", "--backend", "vm", "--", "true"}).exit_code, 2);
-  auto render = run_bottle(h.home(), {"render", "impl", "--format", "compose"});
-  EXPECT_EQ(render.exit_code, 1);
+}
+
+TEST(Cli, RenderComposeAndK8sPrintNoTokenValue) {
+  TestHome h;
+  h.bottle("dev", kBottle);
+  h.agent("impl", kAgent);
+  auto compose = run_bottle(h.home(), {"render", "impl", "--format", "compose", "--cwd", "/srv/w"},
+                            {"CLI_TEST_TOKEN=s3cret-value"});
+  EXPECT_EQ(compose.exit_code, 0) << compose.err;
+  EXPECT_NE(compose.out.find("      - EGRESS_TOKEN_0\n"), std::string::npos) << compose.out;
+  EXPECT_NE(compose.out.find("\"/srv/w:/workspace\""), std::string::npos) << compose.out;
+  EXPECT_NE(compose.out.find("dev.bot-bottle.slug: \"impl\""), std::string::npos);
+  auto k8s = run_bottle(h.home(),
+                        {"render", "impl", "--format", "k8s", "--label", "team-a", "--namespace",
+                         "bots", "--bundle-ip", "10.0.0.5"},
+                        {"CLI_TEST_TOKEN=s3cret-value"});
+  EXPECT_EQ(k8s.exit_code, 0) << k8s.err;
+  EXPECT_NE(k8s.out.find("name: \"bottle-team-a-agent\""), std::string::npos) << k8s.out;
+  EXPECT_NE(k8s.out.find("namespace: \"bots\""), std::string::npos);
+  for (const auto& out : {compose.out, k8s.out})
+    EXPECT_EQ(out.find("s3cret-value"), std::string::npos);
+  EXPECT_EQ(run_bottle(h.home(), {"render", "impl", "--format", "helm"}).exit_code, 2);
+}
+
+// A fake `docker` (and docker-compose) first on PATH: the doctor's docker checks, and
+// docker's own words when the daemon does not answer.
+TEST(Cli, DoctorDockerChecksTheCliComposeAndTheDaemon) {
+  TestHome h;
+  const std::string bin = h.root() + "/fakebin";
+  std::filesystem::create_directories(bin);
+  auto script = [&](const std::string& name, const std::string& body) {
+    std::ofstream(bin + "/" + name) << "#!/bin/sh\n" << body;
+    std::filesystem::permissions(bin + "/" + name, std::filesystem::perms::owner_all);
+  };
+  script("docker",
+         "case \"$1\" in\n"
+         "  compose) exit 1 ;;\n"
+         "  info) echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is "
+         "the docker daemon running?' >&2; exit 1 ;;\n"
+         "esac\n");
+  script("docker-compose", "echo 1.29.2\n");
+  const std::string path = "PATH=" + bin + ":/usr/bin:/bin";
+  auto down = run_bottle(h.home(), {"doctor", "--backend", "docker"}, {path});
+  EXPECT_EQ(down.exit_code, 1) << down.out << down.err;
+  EXPECT_NE(down.out.find("ok   docker         " + bin + "/docker\n"), std::string::npos)
+      << down.out;
+  EXPECT_NE(down.out.find("ok   compose        v1 (" + bin + "/docker-compose 1.29.2)"),
+            std::string::npos)
+      << down.out;
+  EXPECT_NE(down.out.find("FAIL docker daemon  Cannot connect to the Docker daemon at "
+                          "unix:///var/run/docker.sock"),
+            std::string::npos)
+      << down.out;
+  EXPECT_NE(down.out.find("fix: start it (systemctl start docker)"), std::string::npos);
+  script("docker", "case \"$1\" in\n  compose) echo 2.24.0 ;;\n  info) echo 24.0.7 ;;\nesac\n");
+  auto up = run_bottle(h.home(), {"doctor", "--backend", "docker"}, {path});
+  EXPECT_EQ(up.exit_code, 0) << up.out;
+  EXPECT_NE(up.out.find("ok   compose        v2 (docker compose 2.24.0)"), std::string::npos)
+      << up.out;
+  EXPECT_NE(up.out.find("ok   docker daemon  server 24.0.7"), std::string::npos) << up.out;
+  EXPECT_EQ(run_bottle(h.home(), {"doctor", "--backend", "k8s"}).exit_code, 2);
 }
 
 TEST(Cli, PromptEnvInANonInteractiveRunFailsBeforeAnythingStarts) {

@@ -1,8 +1,8 @@
-// Plan rendering pinned by golden files in tests/orchestrator/golden/. To accept a change
-// on purpose: BOTTLE_UPDATE_GOLDEN=1 ctest -R PlanGolden, then review the diff.
+// Plan rendering pinned by golden files in tests/orchestrator/golden/ (golden.h).
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "config/gate_config.h"
@@ -13,32 +13,15 @@
 #include "orchestrator/plan.h"
 #include "orchestrator/preflight.h"
 #include "orchestrator/render.h"
+#include "tests/orchestrator/golden.h"
 #include "tests/orchestrator/test_home.h"
 
 namespace bottle::orchestrator {
 namespace {
 
+using testing::ExpectGolden;
+using testing::replace_all;
 using testing::TestHome;
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) {
-    s.replace(p, from.size(), to);
-  }
-  return s;
-}
-
-void ExpectGolden(const std::string& name, const std::string& actual) {
-  const std::string path = std::string(BOTTLE_GOLDEN_DIR) + "/" + name;
-  if (const char* u = std::getenv("BOTTLE_UPDATE_GOLDEN"); u && std::string(u) == "1") {
-    std::ofstream(path, std::ios::binary) << actual;
-    return;
-  }
-  std::ifstream in(path, std::ios::binary);
-  ASSERT_TRUE(in) << "missing golden file " << path << " (run with BOTTLE_UPDATE_GOLDEN=1)";
-  std::stringstream ss;
-  ss << in.rdbuf();
-  EXPECT_EQ(ss.str(), actual) << "golden " << path << " differs";
-}
 
 std::string fake_finder(const std::string& name) {
   return name == "bottle-egress" ? "/opt/bottle/bin/bottle-egress" : "";
@@ -390,6 +373,7 @@ TEST(PlanGolden, GitconfigRewritesEverySpellingOfTheRepoUrl) {
   ASSERT_TRUE(p.ok()) << p.error();
   EXPECT_EQ(render_gitconfig(*p),
             "[user]\n\tname = \"Bot #1\"\n\temail = \"bot@example.test\"\n"
+            "[safe]\n\tdirectory = *\n"
             "[url \"git://127.0.0.1:9418/app.git\"]\n"
             "\tinsteadOf = \"git@github.com:org/app.git\"\n"
             "\tinsteadOf = \"ssh://git@github.com/org/app.git\"\n");
@@ -397,6 +381,61 @@ TEST(PlanGolden, GitconfigRewritesEverySpellingOfTheRepoUrl) {
   auto no_gate = make_plan(*load_manifest(h.dirs(), "impl"), PlanOptions{});
   ASSERT_TRUE(no_gate.ok());
   EXPECT_EQ(render_gitconfig(*no_gate).find("insteadOf"), std::string::npos);
+}
+
+// Every backend renders the agent's side from one plan; only the layout differs.
+TEST(PlanGolden, ContainerBackendsReachTheBundleByItsNames) {
+  TestHome h;
+  h.bottle("dev", kClaudeBottle);
+  h.agent("impl",
+          "---\nbottle: dev\nprovider: claude\nauth_token: BOTTLE_CLAUDE_TOKEN\n"
+          "git: {user: {name: Impl, email: impl@example.test}}\nskills: [skills/review]\n---\n");
+  auto m = load_manifest(h.dirs(), "impl");
+  ASSERT_TRUE(m.ok()) << m.error();
+  PlanOptions o;
+  o.backend = "docker";
+  o.find_binary = [](const std::string&) { return std::string(); };  // not this host's
+  auto p = make_plan(*m, o);
+  ASSERT_TRUE(p.ok()) << p.error();
+  EXPECT_EQ(p->gitgate.binary, "/usr/local/bin/bottle-gitgate");
+  EXPECT_EQ(daemons_csv(*p), "egress,gitgate,supervise");
+  std::map<std::string, std::string> env(p->sandbox_env.begin(), p->sandbox_env.end());
+  EXPECT_EQ(env["HTTPS_PROXY"], "http://egress:9099");
+  EXPECT_EQ(env["no_proxy"], "git-gate,supervise,localhost,127.0.0.1,::1");
+  EXPECT_EQ(env["HOME"], "/home/node");
+  EXPECT_EQ(env["NODE_EXTRA_CA_CERTS"], "/run/bottle/bottle-ca.pem");
+  EXPECT_NE(p->gitconfig.find("[url \"git://git-gate:9418/app.git\"]"), std::string::npos)
+      << p->gitconfig;
+  EXPECT_EQ(p->mcp_registration.back(), "http://supervise:9100/mcp");
+  EXPECT_EQ(p->skills.at(0).destination, "/home/node/.claude/skills/review");
+  ASSERT_EQ(p->launch_argv.size(), 5u);
+  EXPECT_EQ(p->launch_argv[0], "sh");
+  EXPECT_EQ(p->launch_argv.back(), "claude");
+  ExpectGolden("claude_docker_preflight.txt",
+               replace_all(format_preflight(*p), h.home(), "<home>"));
+  // The same manifest on the local backend: loopback in the bottle's namespace.
+  o.backend = "local";
+  o.find_binary = [](const std::string& n) { return "/opt/bottle/bin/" + n; };
+  auto local = make_plan(*m, o);
+  ASSERT_TRUE(local.ok()) << local.error();
+  std::map<std::string, std::string> lenv(local->sandbox_env.begin(), local->sandbox_env.end());
+  EXPECT_EQ(lenv["HTTPS_PROXY"], "http://127.0.0.1:9099");
+  EXPECT_EQ(lenv["NO_PROXY"], "127.0.0.1,localhost,::1");
+  EXPECT_EQ(lenv["HOME"], "/home/agent");
+  EXPECT_NE(local->gitconfig.find("git://127.0.0.1:9418/app.git"), std::string::npos);
+}
+
+TEST(PlanGolden, AManifestValueForANonSandboxNameReplacesTheDefaultOnce) {
+  TestHome h;
+  h.bottle("demo", "---\nsupervise: false\nenv: {LANG: de_DE.UTF-8}\n---\n");
+  h.agent("x", "---\nbottle: demo\nprovider: command\ncommand: [\"true\"]\n---\n");
+  auto p = make_plan(*load_manifest(h.dirs(), "x"), PlanOptions{});
+  ASSERT_TRUE(p.ok()) << p.error();
+  int lang = 0;
+  for (const auto& [name, value] : p->sandbox_env) lang += name == "LANG";
+  for (const auto& e : p->env) lang += e.name == "LANG";
+  EXPECT_EQ(lang, 1);
+  EXPECT_EQ(p->launch_argv, p->argv);  // no supervise: nothing to register
 }
 
 TEST(PlanGolden, CommandProviderNeedsACommand) {

@@ -1,0 +1,4 @@
+ARG BASE=node:latest
+FROM ${BASE}
+LABEL org.opencontainers.image.source=s org.opencontainers.image.version=v org.opencontainers.image.revision=r
+USER node

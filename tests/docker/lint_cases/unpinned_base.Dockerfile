@@ -1,0 +1,3 @@
+FROM debian
+LABEL org.opencontainers.image.source=s org.opencontainers.image.version=v org.opencontainers.image.revision=r
+USER 1000
