@@ -291,14 +291,29 @@ bool Exchange::response_body(std::string_view chunk) {
     const bool readable = in_scan_->feed(chunk, found);
     if (!judge_inbound(readable, found, "response stream cut")) return false;
   }
-  // The final bytes of a sized body wait for release_response_tail. (A body without a
-  // length ends with a marker of its framing, which waits the same way.)
-  if (blocking_mode && resp_.content_length && resp_body_bytes_ == *resp_.content_length) {
-    const size_t keep = std::min(kResponseHold, chunk.size());
-    resp_tail_.assign(chunk.substr(chunk.size() - keep));
-    chunk.remove_suffix(keep);
+  if (!blocking_mode) {
+    if (!chunk.empty()) io_.client_body(chunk);
+    return !over_;
   }
-  if (!chunk.empty()) io_.client_body(chunk);
+  // The scanner confirms a signal only once the text after it has arrived, so the last
+  // kResponseHold bytes wait for the next chunk (or for release_response_tail at the
+  // end): a cut comes before the agent gets the text that caused it.
+  const size_t total = resp_tail_.size() + chunk.size();
+  if (total <= kResponseHold) {
+    resp_tail_.append(chunk);
+    return !over_;
+  }
+  const size_t send = total - kResponseHold;
+  if (send >= resp_tail_.size()) {
+    if (!resp_tail_.empty()) io_.client_body(resp_tail_);
+    const size_t from_chunk = send - resp_tail_.size();
+    if (from_chunk > 0) io_.client_body(chunk.substr(0, from_chunk));
+    resp_tail_.assign(chunk.substr(from_chunk));
+  } else {
+    io_.client_body(std::string_view(resp_tail_).substr(0, send));
+    resp_tail_.erase(0, send);
+    resp_tail_.append(chunk);
+  }
   return !over_;
 }
 

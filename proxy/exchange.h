@@ -168,7 +168,10 @@ class Exchange {
   bool warned_inbound_ = false;
   // The last bytes of a sized response body, held until the scanner has seen the end (a
   // phrase completed by the final byte is only confirmed then), so a block can still cut.
-  static constexpr size_t kResponseHold = 64;
+  // Response bytes held back under `inbound: block` until the text after them is scanned:
+  // more than twice the longest injection signal (the scanner's lookahead). A compressed
+  // body is held in its compressed form, so this bounds what escapes, not what is decoded.
+  static constexpr size_t kResponseHold = 4096;
   uint64_t resp_body_bytes_ = 0;
   std::string resp_tail_;
   uint64_t bytes_up_ = 0;

@@ -16,7 +16,7 @@
 #include "orchestrator/plan.h"
 #include "tests/orchestrator/golden.h"
 #include "tests/orchestrator/test_home.h"
-#include "tests/skip.h"
+#include "tests/support/support.h"
 #ifdef BOTTLE_HAVE_INIT_LIB
 #include "init/config.h"
 #endif
