@@ -279,9 +279,10 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
 
   // A manifest may set what is not the sandbox's to decide (LANG, PATH...): its value
   // wins, once, so no rendering carries the name twice.
-  for (auto& [name, value] : sandbox_env(p.layout)) {
+  for (auto& entry : sandbox_env(p.layout)) {
+    const auto& name = entry.first;
     if (std::none_of(p.env.begin(), p.env.end(), [&](const PlanEnv& e) { return e.name == name; }))
-      p.sandbox_env.emplace_back(name, value);
+      p.sandbox_env.emplace_back(entry.first, entry.second);
   }
   p.gitconfig = render_gitconfig(p);
   p.launch_argv = p.argv;
