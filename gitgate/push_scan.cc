@@ -96,7 +96,9 @@ std::string tree_names(std::string_view tree, std::string_view dir, size_t hash_
 // rev-list's order, so that merged shares report in the order a single reader would.
 class ScanCollector {
  public:
-  ScanCollector(const dlp::Scanner& scanner, PushScan& out) : scanner_(scanner), out_(out) {}
+  ScanCollector(const dlp::Scanner& scanner, PushScan& out,
+                std::vector<std::pair<size_t, PushFinding>>& found)
+      : scanner_(scanner), out_(out), found_(found) {}
 
   // A path that is itself secret-bearing is named by what it is, never by its text.
   std::string display_path(const std::string& path) {
@@ -107,28 +109,25 @@ class ScanCollector {
   void scan(size_t order, std::string_view text,
             const std::function<std::string(uint64_t offset)>& where) {
     out_.bytes += text.size();
-    for (const auto& f : scanner_.scan(text, dlp::Direction::outbound, "push")) {
-      order_.push_back(order);
-      out_.findings.push_back({f.detector, where(f.offset)});
-    }
+    for (const auto& f : scanner_.scan(text, dlp::Direction::outbound, "push"))
+      found_.emplace_back(order, PushFinding{f.detector, where(f.offset)});
   }
-
-  const std::vector<size_t>& order() const { return order_; }
 
  private:
   const dlp::Scanner& scanner_;
-  PushScan& out_;
-  std::vector<size_t> order_;  // parallel to out_.findings
+  PushScan& out_;  // counts only: findings go to found_
+  std::vector<std::pair<size_t, PushFinding>>& found_;
 };
 
-// One `git cat-file --batch` over the rev-list lines `lines[i]` (their positions in
-// rev-list's output are `order[i]`), scanning what it reads.
+// One `git cat-file --batch` over some of rev-list's lines (`input`; their positions in
+// rev-list's output are `order`), scanning what it reads. Findings and unscanned notes
+// carry their objects' positions.
 struct Share {
   std::string input;
   std::vector<size_t> order;
-  PushScan scan;
-  std::vector<size_t> finding_order;
-  std::vector<std::pair<size_t, std::string>> unscanned;  // with their objects' positions
+  PushScan scan;  // counts
+  std::vector<std::pair<size_t, PushFinding>> findings;
+  std::vector<std::pair<size_t, std::string>> unscanned;
   std::optional<Error> error;
 };
 
@@ -150,7 +149,7 @@ void read_share(const QuarantineGit& git, const dlp::Scanner& scanner, uint64_t 
     return;
   }
   PushScan& out = share.scan;
-  ScanCollector collect(scanner, out);
+  ScanCollector collect(scanner, out, share.findings);
   BatchReader reader(cat->stream_fd());
   std::string header, content;
   // cat-file answers every input line with exactly one header, in input order.
@@ -200,7 +199,6 @@ void read_share(const QuarantineGit& git, const dlp::Scanner& scanner, uint64_t 
       collect.scan(order, content, [&](uint64_t) { return where; });
     }
   }
-  share.finding_order = collect.order();
   int status = cat->wait(60'000);
   if (status != 0) share.error = Error{"git cat-file: " + tail_lines(cat->captured_stderr(), 3)};
 }
@@ -282,17 +280,14 @@ Result<PushScan> scan_push(const QuarantineGit& git, const std::vector<RefUpdate
 
   // Merged in rev-list order; one finding per (detector, where).
   std::vector<std::pair<size_t, PushFinding>> found;
+  std::vector<std::pair<size_t, std::string>> unscanned;
   for (auto& share : shares) {
     if (share.error) return *share.error;
     out.objects += share.scan.objects;
     out.blobs += share.scan.blobs;
     out.binary_blobs += share.scan.binary_blobs;
     out.bytes += share.scan.bytes;
-    for (size_t i = 0; i < share.scan.findings.size(); ++i)
-      found.emplace_back(share.finding_order[i], std::move(share.scan.findings[i]));
-  }
-  std::vector<std::pair<size_t, std::string>> unscanned;
-  for (auto& share : shares) {
+    for (auto& f : share.findings) found.push_back(std::move(f));
     for (auto& u : share.unscanned) unscanned.push_back(std::move(u));
   }
   auto by_order = [](const auto& a, const auto& b) { return a.first < b.first; };

@@ -284,7 +284,6 @@ bool Exchange::response_head(MessageHead head) {
 bool Exchange::response_body(std::string_view chunk) {
   if (over_) return false;
   bytes_down_ += chunk.size();
-  resp_body_bytes_ += chunk.size();
   const bool blocking_mode = in_scan_ && verdict_.route->dlp.inbound == config::DlpAction::block;
   if (in_scan_) {
     std::vector<dlp::Finding> found;

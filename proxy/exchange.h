@@ -172,7 +172,6 @@ class Exchange {
   // more than twice the longest injection signal (the scanner's lookahead). A compressed
   // body is held in its compressed form, so this bounds what escapes, not what is decoded.
   static constexpr size_t kResponseHold = 4096;
-  uint64_t resp_body_bytes_ = 0;
   std::string resp_tail_;
   uint64_t bytes_up_ = 0;
   uint64_t bytes_down_ = 0;
