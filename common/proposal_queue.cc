@@ -506,7 +506,17 @@ ProposalQueue::Scan ProposalQueue::scan(bool include_archived) const {
     }
   };
   scan_dir(dir_, false);
-  if (include_archived) scan_dir(processed_dir(), true);
+  if (include_archived) {
+    const size_t live = out.entries.size();
+    scan_dir(processed_dir(), true);
+    // A proposal archived between the two listings is seen twice; its archived copy is the
+    // later state, so the live one goes.
+    std::set<std::string> archived_ids;
+    for (size_t i = live; i < out.entries.size(); ++i) archived_ids.insert(out.entries[i].proposal.id);
+    std::erase_if(out.entries, [&](const Entry& e) {
+      return !e.archived && archived_ids.count(e.proposal.id) > 0;
+    });
+  }
   std::sort(out.entries.begin(), out.entries.end(), [](const Entry& a, const Entry& b) {
     auto ta = parse_iso8601(a.proposal.created).value_or(0);
     auto tb = parse_iso8601(b.proposal.created).value_or(0);

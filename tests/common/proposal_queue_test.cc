@@ -243,6 +243,21 @@ TEST_F(QueueDir, ArchiveMovesProposalResponseAndOutcomeAndIsIdempotent) {
   EXPECT_TRUE(q.scan(false).entries.empty());
 }
 
+TEST_F(QueueDir, AProposalArchivedBetweenTheTwoListingsIsSeenOnce) {
+  ProposalQueue q(dir_);
+  Proposal p = route_proposal("43-cafe");
+  ASSERT_TRUE(q.create(p).ok());
+  ASSERT_TRUE(q.answer(decision(p.id, Decision::approve, "alice")).ok());
+  ASSERT_TRUE(q.archive(p.id).ok());
+  // What the live listing saw just before the consumer moved the files.
+  fs::copy_file(dir_ + "/processed/43-cafe.json", dir_ + "/43-cafe.json");
+  fs::copy_file(dir_ + "/processed/43-cafe.response.json", dir_ + "/43-cafe.response.json");
+  auto scan = q.scan(true);
+  ASSERT_EQ(scan.entries.size(), 1u);
+  EXPECT_TRUE(scan.entries[0].archived);
+  EXPECT_EQ(scan.entries[0].response->by, "alice");
+}
+
 TEST_F(QueueDir, AnswerRacingAnArchiveNeverLeavesAStrayResponse) {
   ProposalQueue q(dir_);
   Proposal p = route_proposal();
