@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -121,6 +122,19 @@ Result<nlohmann::json> ctl_request(const std::string& path, const nlohmann::json
   auto json = nlohmann::json::parse(reply, nullptr, false);
   if (!json.is_object()) return Error{path + ": malformed reply from bottle-init"};
   return json;
+}
+
+Status reload_egress(const std::string& path) {
+  auto reply = ctl_request(path, {{"cmd", "reload"}});
+  if (!reply) return Error{"bottle-init control socket: " + reply.error()};
+  if (!reply->value("ok", false)) {
+    return Error{"bottle-init refused the reload: " + reply->value("error", std::string("?"))};
+  }
+  const auto signaled = reply->value("signaled", nlohmann::json::array());
+  if (std::find(signaled.begin(), signaled.end(), "egress") == signaled.end()) {
+    return Error{"bottle-init has no running egress to reload"};
+  }
+  return OkStatus();
 }
 
 }  // namespace bottle::init

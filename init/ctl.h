@@ -53,4 +53,8 @@ void send_ctl_reply(CtlConnection& c, const nlohmann::json& reply);
 // Sends one request and returns the reply object.
 Result<nlohmann::json> ctl_request(const std::string& path, const nlohmann::json& request);
 
+// {"cmd":"reload"}, succeeding only when init signalled a running egress: what a writer
+// of routes.yaml calls before it confirms the reload on egress's admin.
+Status reload_egress(const std::string& path);
+
 }  // namespace bottle::init

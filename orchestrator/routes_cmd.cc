@@ -10,7 +10,9 @@
 #include <set>
 #include <sstream>
 
+#include "common/http/config_reload.h"
 #include "config/route_table.h"
+#include "init/ctl.h"
 #include "orchestrator/process.h"
 #include "orchestrator/state.h"
 
@@ -53,31 +55,43 @@ Result<std::string> routes_show(const std::string& slug) {
   return read_text_file(routes_path(slug));
 }
 
-Status routes_apply(const std::string& slug, const std::string& text, const std::string& source) {
+Result<AppliedChange> routes_apply(const std::string& slug, const std::string& text,
+                                   const std::string& source) {
   auto md = read_metadata(state_dir(slug));
   if (!md) return Error{"no bottle '" + slug + "'"};
   if (!bottle_alive(*md)) return Error{"bottle '" + slug + "' is not running"};
   auto next = config::parse_routes(text, source);
   if (!next) return Error{next.error()};
-  // Token values were handed to egress at start; a new slot would have no value.
   auto current_text = read_text_file(routes_path(slug));
-  if (current_text) {
-    if (auto current = config::parse_routes(*current_text, "routes.yaml")) {
-      if (auto st = check_token_slots(**current, **next, source); !st) return st;
-    }
+  if (!current_text) return Error{current_text.error()};
+  // Token values were handed to egress at start; a new slot would have no value.
+  if (auto current = config::parse_routes(*current_text, "routes.yaml")) {
+    if (auto st = check_token_slots(**current, **next, source); !st) return Error{st.error()};
   }
-  if (auto st = write_file_atomic(routes_path(slug), text, 0600); !st) return st;
-  const std::string init = find_helper_binary("bottle-init");
-  if (init.empty()) return Error{"bottle-init not found; routes written but not reloaded"};
-  auto r = run_capture({init, "ctl", "--socket", init_ctl_path(slug), "reload"});
-  if (!r) return Error{"bottle-init ctl reload: " + r.error()};
-  if (r->exit_code != 0) {
-    return Error{"bottle-init ctl reload: " + first_line(r->err.empty() ? r->out : r->err)};
+  ConfigChange change;
+  change.file = routes_path(slug);
+  change.before = std::move(*current_text);
+  change.after = text;
+  change.what = "routes";
+  change.reload = [ctl = init_ctl_path(slug)] { return init::reload_egress(ctl); };
+  if (md->admin_port > 0 && md->admin_port <= 65535) {
+    auto admin = parse_listen_spec("127.0.0.1:" + std::to_string(md->admin_port));
+    if (!admin) return Error{admin.error()};
+    change.admin = *admin;
   }
-  return OkStatus();
+  return apply_config_change(change);
 }
 
-Status routes_edit(const std::string& slug) {
+std::string describe_applied_routes(const std::string& slug, const AppliedChange& a) {
+  if (!a.confirmed) {
+    return "routes written to " + slug +
+           " and egress asked to reload; not confirmed (no admin port recorded)";
+  }
+  return "routes applied to " + slug + ": egress runs them (reload " + std::to_string(a.reloads) +
+         ", sha256 " + a.sha256.substr(0, 12) + ")";
+}
+
+Result<std::optional<AppliedChange>> routes_edit(const std::string& slug) {
   auto current = routes_show(slug);
   if (!current) return Error{current.error()};
   char tmpl[] = "/tmp/bottle-routes-XXXXXX.yaml";
@@ -101,19 +115,20 @@ Status routes_edit(const std::string& slug) {
     if (!text) return Error{text.error()};
     if (*text == *current) {
       ::unlink(tmpl);
-      return OkStatus();
+      return std::optional<AppliedChange>();
     }
     auto st = routes_apply(slug, *text, "routes.yaml");
     if (st || !::isatty(STDIN_FILENO)) {
       ::unlink(tmpl);
-      return st;
+      if (!st) return Error{st.error()};
+      return std::optional<AppliedChange>(*st);
     }
     std::fprintf(stderr, "bottle: %s\nbottle: press Enter to edit again, Ctrl-C to give up\n",
                  st.error().c_str());
     std::string line;
     if (!std::getline(std::cin, line)) {
       ::unlink(tmpl);
-      return st;
+      return Error{st.error()};
     }
   }
 }

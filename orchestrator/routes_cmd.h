@@ -1,9 +1,15 @@
 // Live route edits (SPEC §9.3): validate, write into the bottle's routes directory
-// (temp + rename, so egress never reads half a file), then ask bottle-init to SIGHUP
-// egress. The directory, not the file, is what the sidecar watches.
+// (temp + rename, so egress never reads half a file), ask bottle-init to SIGHUP egress,
+// then confirm on egress's admin that it runs the new file (reload counter and config
+// hash; common/http/config_reload.h). A file egress refuses is reported with egress's
+// error and the old routes.yaml is put back. The directory, not the file, is what the
+// sidecar watches.
 #pragma once
 
+#include <optional>
 #include <string>
+
+#include "common/http/config_reload.h"
 
 #include "common/result.h"
 #include "config/route_table.h"
@@ -15,9 +21,13 @@ std::string routes_path(const std::string& slug);
 
 Result<std::string> routes_show(const std::string& slug);
 // `text` came from `source` (a file name for messages).
-Status routes_apply(const std::string& slug, const std::string& text, const std::string& source);
-// Opens $VISUAL/$EDITOR on a copy; applies it when saved and valid.
-Status routes_edit(const std::string& slug);
+Result<AppliedChange> routes_apply(const std::string& slug, const std::string& text,
+                                   const std::string& source);
+// What `bottle routes apply|edit` prints once applied: "routes applied to <slug>: egress
+// runs them (reload 3, sha256 1a2b3c4d5e6f)", or that the reload was not confirmed.
+std::string describe_applied_routes(const std::string& slug, const AppliedChange& applied);
+// Opens $VISUAL/$EDITOR on a copy; applies it when saved and valid (nullopt: unchanged).
+Result<std::optional<AppliedChange>> routes_edit(const std::string& slug);
 
 // Token values were handed to egress at start: every token_env `next` names must be one
 // `current` already has. Errors name `source` and the route's line.

@@ -16,7 +16,10 @@
 #include "common/listen.h"
 #include "common/log.h"
 #include "common/tls/contexts.h"
+#include "common/files.h"
 #include "common/http/admin_server.h"
+#include "common/http/config_reload.h"
+#include "common/sha256.h"
 #include "proxy/dlp_policy.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
@@ -40,6 +43,7 @@ struct Control {
   uint64_t generation = 1;
   bool reloading = false;
   bool reload_again = false;
+  ReloadState last_failure;  // failed_sha256 and last_error of the last refused reload
   uv_signal_t sighup{}, sigterm{}, sigint{};
   std::unique_ptr<AdminServer> admin;
   // Replaced snapshots. The control loop keeps a reference to each until no exchange
@@ -118,6 +122,7 @@ struct ReloadJob {
   Control* control = nullptr;
   uint64_t generation = 0;
   std::shared_ptr<const Snapshot> previous;  // its scanner is reused if the secrets match
+  std::string sha256;                        // of the bytes read, even when they do not compile
   std::optional<Result<std::shared_ptr<const Snapshot>>> result;
 };
 
@@ -138,9 +143,10 @@ void reload_done(uv_work_t* req, int) {
                                   {"generation", job->generation}});
   } else {
     c.counters.reload_failures.fetch_add(1, std::memory_order_relaxed);
+    c.last_failure.failed_sha256 = job->sha256;
+    c.last_failure.last_error = job->result ? job->result->error() : std::string("reload did not run");
     log::error("config_reload_failed",
-               {{"config", c.options->config},
-                {"error", job->result ? job->result->error() : std::string("reload did not run")}});
+               {{"config", c.options->config}, {"error", c.last_failure.last_error}});
   }
   if (c.reload_again) {
     c.reload_again = false;
@@ -163,8 +169,15 @@ void start_reload(Control& c) {
       &c.loop, &job->req,
       [](uv_work_t* req) {
         auto* j = static_cast<ReloadJob*>(req->data);
-        j->result = load_snapshot(j->control->options->config, j->control->env, j->generation,
-                                  std::move(j->previous));
+        const std::string& path = j->control->options->config;
+        auto text = read_text_file(path);
+        if (!text) {
+          j->result = Error{text.error()};
+          return;
+        }
+        j->sha256 = sha256_hex(*text);
+        j->result = compile_snapshot(*text, path, j->control->env, j->generation,
+                                     std::move(j->previous));
       },
       &reload_done);
 }
@@ -198,6 +211,15 @@ Result<std::vector<int>> open_proxy_listeners(const ListenSpec& spec, unsigned c
 
 std::string routes_page(const Control& c) {
   return c.current->routes->to_yaml();
+}
+
+std::string reload_page(const Control& c) {
+  ReloadState s = c.last_failure;
+  s.reloads = c.counters.reloads.load(std::memory_order_relaxed);
+  s.failures = c.counters.reload_failures.load(std::memory_order_relaxed);
+  s.pending = c.reloading || c.reload_again;
+  s.config_sha256 = c.current->config_sha256;
+  return to_json(s);
 }
 
 std::string metrics_page(const Control& c) {
@@ -290,7 +312,8 @@ int run_egress(const EgressOptions& o) {
   if (admin_fd) {
     c.admin = std::make_unique<AdminServer>(
         &c.loop,
-        AdminServer::Pages{[&c] { return metrics_page(c); }, [&c] { return routes_page(c); }});
+        AdminServer::Pages{[&c] { return metrics_page(c); }, [&c] { return routes_page(c); },
+                           [&c] { return reload_page(c); }});
     if (auto s = c.admin->start(*admin_fd); !s) return fail("admin", s.error());
   }
   uv_timer_init(&c.loop, &c.reclaim);

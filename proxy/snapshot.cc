@@ -3,15 +3,19 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/files.h"
+#include "common/sha256.h"
+
 namespace bottle::proxy {
 
 Snapshot::Snapshot(std::shared_ptr<const config::RouteTable> routes_in,
                    std::shared_ptr<const dlp::Scanner> scanner_in, uint64_t generation_in,
-                   std::vector<std::string> known_secrets_in)
+                   std::vector<std::string> known_secrets_in, std::string config_sha256_in)
     : routes(std::move(routes_in)),
       scanner(std::move(scanner_in)),
       generation(generation_in),
-      known_secrets(std::move(known_secrets_in)) {
+      known_secrets(std::move(known_secrets_in)),
+      config_sha256(std::move(config_sha256_in)) {
   if (!routes || !scanner) {
     // A programming error, not an input one: a config without DLP must never serve.
     std::fprintf(stderr, "bottle-egress: internal: snapshot built without %s\n",
@@ -22,7 +26,7 @@ Snapshot::Snapshot(std::shared_ptr<const config::RouteTable> routes_in,
 
 Result<std::shared_ptr<const Snapshot>> make_snapshot(
     std::shared_ptr<const config::RouteTable> routes, const config::EnvLookup& env,
-    uint64_t generation, std::shared_ptr<const Snapshot> previous) {
+    uint64_t generation, std::shared_ptr<const Snapshot> previous, std::string config_sha256) {
   dlp::ScannerConfig sc;
   for (const auto& route : routes->routes) {
     if (!route.auth) continue;
@@ -42,20 +46,32 @@ Result<std::shared_ptr<const Snapshot>> make_snapshot(
     scanner = std::move(built.value());
   }
   return std::shared_ptr<const Snapshot>(std::make_shared<Snapshot>(
-      std::move(routes), std::move(scanner), generation, std::move(sc.known_secrets)));
+      std::move(routes), std::move(scanner), generation, std::move(sc.known_secrets),
+      std::move(config_sha256)));
 }
 
 Result<std::shared_ptr<const Snapshot>> load_snapshot(const std::string& path,
                                                       const config::EnvLookup& env,
                                                       uint64_t generation,
                                                       std::shared_ptr<const Snapshot> previous) {
+  auto text = read_text_file(path);
+  if (!text) return Error{text.error()};
+  return compile_snapshot(*text, path, env, generation, std::move(previous));
+}
+
+Result<std::shared_ptr<const Snapshot>> compile_snapshot(std::string_view text,
+                                                         const std::string& path,
+                                                         const config::EnvLookup& env,
+                                                         uint64_t generation,
+                                                         std::shared_ptr<const Snapshot> previous) {
   config::LoadOptions opts;
   opts.env = env;
   opts.detector_ids.emplace();
   for (const dlp::DetectorInfo& d : dlp::detector_catalog()) opts.detector_ids->emplace_back(d.id);
-  auto routes = config::load_routes_file(path, opts);
+  auto routes = config::parse_routes(text, path, opts);
   if (!routes) return Error{routes.error()};
-  return make_snapshot(std::move(routes.value()), env, generation, std::move(previous));
+  return make_snapshot(std::move(routes.value()), env, generation, std::move(previous),
+                       sha256_hex(text));
 }
 
 Result<std::shared_ptr<const Snapshot>> snapshot_from_yaml(std::string_view yaml,

@@ -20,12 +20,16 @@ namespace bottle::proxy {
 struct Snapshot {
   Snapshot(std::shared_ptr<const config::RouteTable> routes,
            std::shared_ptr<const dlp::Scanner> scanner, uint64_t generation,
-           std::vector<std::string> known_secrets);
+           std::vector<std::string> known_secrets, std::string config_sha256 = {});
 
   const std::shared_ptr<const config::RouteTable> routes;
   const std::shared_ptr<const dlp::Scanner> scanner;  // never null
   const uint64_t generation;
   const std::vector<std::string> known_secrets;  // what `scanner` was built from
+  // Hex SHA-256 of the routes.yaml bytes this snapshot was read from (empty when built
+  // from a parsed table): the admin's /reload page reports it, so a writer of routes.yaml
+  // can confirm egress runs exactly the file it wrote.
+  const std::string config_sha256;
 };
 
 // Reads and compiles routes.yaml with token values from `env`, then builds the scanner
@@ -36,10 +40,17 @@ Result<std::shared_ptr<const Snapshot>> load_snapshot(
     const std::string& path, const config::EnvLookup& env, uint64_t generation,
     std::shared_ptr<const Snapshot> previous = nullptr);
 
+// Same, from the text already read from `path` (a reload hashes the bytes it read even
+// when they do not compile). The snapshot's config_sha256 is that of `text`.
+Result<std::shared_ptr<const Snapshot>> compile_snapshot(
+    std::string_view text, const std::string& path, const config::EnvLookup& env,
+    uint64_t generation, std::shared_ptr<const Snapshot> previous = nullptr);
+
 // Same, from a table already parsed.
 Result<std::shared_ptr<const Snapshot>> make_snapshot(
     std::shared_ptr<const config::RouteTable> routes, const config::EnvLookup& env,
-    uint64_t generation, std::shared_ptr<const Snapshot> previous = nullptr);
+    uint64_t generation, std::shared_ptr<const Snapshot> previous = nullptr,
+    std::string config_sha256 = {});
 
 // Same, from routes.yaml text (tests, fuzzers); errors name `name`.
 Result<std::shared_ptr<const Snapshot>> snapshot_from_yaml(std::string_view yaml,

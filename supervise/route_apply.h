@@ -1,10 +1,11 @@
 // The approve path of request-egress-route (SPEC §7, issue 12): validate the route with
 // the config library, merge it into routes.yaml through the routes directory (temp +
 // rename), ask bottle-init to reload egress over its control socket, then confirm through
-// egress's admin listener that egress runs the new table (its reload counter moved past
-// the value before the write, and /routes equals the table just written) before
-// reporting success. If egress refuses the file or never shows it, routes.yaml is put
-// back as it was and reloaded again, and the error says so.
+// egress's admin listener that egress runs the new file (its reload counter moved past
+// the value before the write, and the config hash is that of the bytes written) before
+// reporting success: common/http/config_reload.h, shared with `bottle routes apply`. If
+// egress refuses the file (the error is egress's own) or never shows it, routes.yaml is
+// put back as it was and reloaded again, and the error says so.
 //
 // Blocking (file I/O, a unix socket, HTTP to the admin port): runs on a worker thread.
 // Callers run one at a time: two merges racing on routes.yaml would lose one.

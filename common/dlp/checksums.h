@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/sha256.h"  // bottle::sha256, used by the Base58Check and BIP-39 checks
+
 namespace bottle::dlp {
 
 // Shannon entropy in bits per byte.
@@ -22,7 +24,6 @@ bool luhn_ok(std::string_view digits_with_separators);
 // IBAN: known country length and mod-97 == 1 (spaces ignored).
 bool iban_ok(std::string_view iban);
 
-std::array<uint8_t, 32> sha256(std::string_view data);
 // Bitcoin's base58 alphabet (no 0, O, I, l).
 inline constexpr std::string_view kBase58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 // Base58 decode; false on a character outside the alphabet.

@@ -119,6 +119,8 @@ std::string AdminServer::respond(std::string_view method, std::string_view path)
   }
   if (path == "/routes" && pages_.routes)
     return simple_response(200, "OK", "application/yaml", pages_.routes(), true);
+  if (path == "/reload" && pages_.reload)
+    return simple_response(200, "OK", "application/json", pages_.reload(), true);
   return simple_response(404, "Not Found", "text/plain", "not found\n", true);
 }
 

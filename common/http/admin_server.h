@@ -1,6 +1,6 @@
 // The admin listener of a daemon (SPEC §4.5; never reachable by the agent): GET /healthz,
-// /metrics and, when the daemon has one, /routes. Runs on the control loop, so a slow
-// scrape never delays the traffic the daemon serves.
+// /metrics and, when the daemon has them, /routes and /reload. Runs on the control loop,
+// so a slow scrape never delays the traffic the daemon serves.
 #pragma once
 
 #include <uv.h>
@@ -17,6 +17,7 @@ class AdminServer {
   struct Pages {
     std::function<std::string()> metrics;  // Prometheus text
     std::function<std::string()> routes;   // effective routes as YAML; empty: no /routes
+    std::function<std::string()> reload;   // config reload state as JSON; empty: no /reload
   };
 
   AdminServer(uv_loop_t* loop, Pages pages);

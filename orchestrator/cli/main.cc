@@ -300,14 +300,16 @@ int main(int argc, char** argv) {
       }
       if (routes_verb == "edit") {
         auto st = routes_edit(slug);
-        return st ? 0 : fail("routes edit: " + st.error());
+        if (!st) return fail("routes edit: " + st.error());
+        progress(*st ? describe_applied_routes(slug, **st) : "routes unchanged; nothing applied");
+        return 0;
       }
       bool ok = false;
       std::string text = read_input(routes_file, ok);
       if (!ok) return fail(text);
       auto st = routes_apply(slug, text, routes_file.empty() ? "stdin" : routes_file);
       if (!st) return fail("routes apply: " + st.error());
-      progress("routes applied to " + slug + " (egress reloaded)");
+      progress(describe_applied_routes(slug, *st));
       return 0;
     }
     if (*logs) {

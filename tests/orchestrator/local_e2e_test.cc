@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/sha256.h"
 #include "orchestrator/process.h"
 #include "orchestrator/state.h"
 #include "tests/orchestrator/e2e_support.h"
@@ -385,18 +386,38 @@ TEST_F(LocalE2e, RoutesApplyTakesEffectWithoutRestart) {
   auto inv = run_bottle(home_.home(), {"routes", "apply", L, invalid});
   EXPECT_EQ(inv.exit_code, 1);
   EXPECT_NE(inv.err.find(invalid + ":2:"), std::string::npos) << inv.err;
+  // Valid for the CLI, refused by egress (it knows its detector ids): egress's own error,
+  // and routes.yaml as it was.
+  const std::string before = run_bottle(home_.home(), {"routes", "show", L}).out;
+  const std::string refused = home_.home() + "/../refused.yaml";
+  std::ofstream(refused) << "dlp:\n  detectors:\n    secret.no_such_kind: warn\nroutes:\n"
+                            "  - host: x.demo\n";
+  auto no = run_bottle(home_.home(), {"routes", "apply", L, refused});
+  EXPECT_EQ(no.exit_code, 1);
+  EXPECT_NE(no.err.find("bottle: routes apply: egress refused the new routes: "),
+            std::string::npos)
+      << no.err;
+  EXPECT_NE(no.err.find("routes.yaml:3:"), std::string::npos) << no.err;
+  EXPECT_NE(no.err.find("secret.no_such_kind"), std::string::npos) << no.err;
+  EXPECT_NE(no.err.find("routes.yaml restored"), std::string::npos) << no.err;
+  EXPECT_EQ(run_bottle(home_.home(), {"routes", "show", L}).out, before);
+  // When apply returns, egress runs the new file: no waiting on the admin API.
   auto apply = run_bottle(home_.home(), {"routes", "apply", L, routes});
   EXPECT_EQ(apply.exit_code, 0) << apply.err;
+  EXPECT_NE(apply.err.find("routes applied to " + L + ": egress runs them (reload "),
+            std::string::npos)
+      << apply.err;
+  EXPECT_NE(apply.err.find(", sha256 " + sha256_hex(read_file(routes)).substr(0, 12) + ")"),
+            std::string::npos)
+      << apply.err;
   auto show = run_bottle(home_.home(), {"routes", "show", L});
   EXPECT_NE(show.out.find("second.demo"), std::string::npos) << show.out;
-  // egress reloads off its loop; wait until the admin API reports the new route.
   auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
   const std::string admin = "http://127.0.0.1:" + std::to_string(md->admin_port) + "/routes";
-  EXPECT_TRUE(eventually([&] {
-    auto r = run_capture({"curl", "-s", "--noproxy", "*", admin});
-    return r && r->out.find("second.demo") != std::string::npos;
-  }));
+  auto live = run_capture({"curl", "-s", "--noproxy", "*", admin});
+  ASSERT_TRUE(live.ok()) << live.error();
+  EXPECT_NE(live->out.find("second.demo"), std::string::npos) << live->out;
   // `routes edit` runs $EDITOR on a copy and applies it the same way.
   auto edited = run_bottle(home_.home(), {"routes", "edit", L},
                            {"EDITOR=sed -i -e s/log:.blocks/log:\\ full/"});

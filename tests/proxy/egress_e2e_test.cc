@@ -12,6 +12,8 @@
 #include <memory>
 #include <thread>
 
+#include "common/http/config_reload.h"
+#include "common/sha256.h"
 #include "tests/proxy/harness.h"
 
 namespace bottle::test {
@@ -771,6 +773,46 @@ TEST_F(EgressE2E, BadReloadKeepsOldConfigAndLogsError) {
   CommandResult r =
       curl_via(proxy.port(), d.file("ca.pem"), {"--fail", https("api.test", "/v1/still")});
   EXPECT_EQ(r.exit_code, 0) << r.out;
+}
+
+// GET /reload is what `bottle routes apply` and supervise confirm a change with: the
+// counters, the hash of the bytes in force, and a refused file's hash with egress's error.
+TEST_F(EgressE2E, ReloadPageReportsTheConfigInForceAndTheLastRefusal) {
+  ScratchDir d;
+  std::unique_ptr<Egress> own = own_proxy(d);
+  Egress& proxy = *own;
+  ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
+  auto state = [&] {
+    auto s = parse_reload_state(http_get(proxy.admin_port(), "/reload"));
+    EXPECT_TRUE(s.ok()) << s.error();
+    return s.ok() ? *s : ReloadState{};
+  };
+  const ReloadState first = state();
+  EXPECT_EQ(first.config_sha256, sha256_hex(read_file(d.file("routes.yaml"))));
+  EXPECT_EQ(first.reloads, 0u);
+  EXPECT_EQ(first.failures, 0u);
+  EXPECT_FALSE(first.pending);
+  EXPECT_EQ(first.last_error, "");
+
+  const std::string good = routes("  - host: added.test\n");
+  write_file(d.file("routes.yaml"), good);
+  proxy.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return state().reloads == 1u; }, std::chrono::seconds(60)))
+      << proxy.log();
+  EXPECT_EQ(state().config_sha256, sha256_hex(good));
+
+  const std::string bad = "routes:\n  - host: api.test\n    methd: GET\n";
+  write_file(d.file("routes.yaml"), bad);
+  proxy.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return state().failures == 1u; }, std::chrono::seconds(60)))
+      << proxy.log();
+  const ReloadState refused = state();
+  EXPECT_EQ(refused.config_sha256, sha256_hex(good)) << "the old config stays in force";
+  EXPECT_EQ(refused.failed_sha256, sha256_hex(bad));
+  EXPECT_EQ(refused.last_error.rfind(d.file("routes.yaml") + ":3:", 0), 0u) << refused.last_error;
+  EXPECT_NE(refused.last_error.find("methd"), std::string::npos) << refused.last_error;
+  EXPECT_FALSE(refused.pending);
+  EXPECT_EQ(refused.reloads, 1u);
 }
 
 }  // namespace

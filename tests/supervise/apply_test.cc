@@ -109,10 +109,12 @@ TEST_F(ApplyRoute, EgressRefusingTheNewTableLeavesRoutesYamlAsItWas) {
   EXPECT_EQ(call.wait(), 0);
   json r = reply_in(out("bad"));
   EXPECT_EQ(r["result"]["isError"], true);
-  EXPECT_NE(result_text(r).find("egress refused the new routes (see config_reload_failed in the "
-                                "sidecar log); routes.yaml restored"),
-            std::string::npos)
-      << result_text(r);
+  // The agent reads egress's own reason, with the line of the routes.yaml egress refused.
+  const std::string text = result_text(r);
+  EXPECT_NE(text.find("egress refused the new routes: " + home_.routes() + ":"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("EGRESS_TOKEN_9"), std::string::npos) << text;
+  EXPECT_NE(text.find("; " + home_.routes() + " restored"), std::string::npos) << text;
   EXPECT_EQ(read_file(home_.routes()), kRoutes);
   EXPECT_EQ(sidecar_->admin_get("/routes").find("bad.test"), std::string::npos);
   auto all = ProposalQueue(home_.queue()).scan(true);
