@@ -85,12 +85,61 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
+// Every enum routes.yaml spells, as one table each: the parser accepts exactly these names
+// and /routes renders with them, so the two cannot drift apart.
+template <class E>
+struct EnumName {
+  E value;
+  const char* name;
+};
+constexpr EnumName<LogLevel> kLogLevels[] = {
+    {LogLevel::off, "off"}, {LogLevel::blocks, "blocks"}, {LogLevel::full, "full"}};
+constexpr EnumName<PathMatchType> kPathTypes[] = {{PathMatchType::exact, "Exact"},
+                                                  {PathMatchType::path_prefix, "PathPrefix"},
+                                                  {PathMatchType::regex, "RegularExpression"}};
+constexpr EnumName<ValueMatchType> kValueTypes[] = {{ValueMatchType::exact, "Exact"},
+                                                    {ValueMatchType::regex, "RegularExpression"}};
+const std::vector<std::string> kAuthSchemes = {"Bearer", "token", "Basic"};
+
+template <class E, size_t N>
+std::vector<std::string> names_of(const EnumName<E> (&table)[N]) {
+  std::vector<std::string> out;
+  for (const auto& n : table) out.emplace_back(n.name);
+  return out;
+}
+// `name` is one of the table's (MapReader::one_of checked it).
+template <class E, size_t N>
+E value_named(const EnumName<E> (&table)[N], std::string_view name) {
+  for (const auto& n : table) {
+    if (name == n.name) return n.value;
+  }
+  return table[0].value;
+}
+template <class E, size_t N>
+const char* name_of(const EnumName<E> (&table)[N], E value) {
+  for (const auto& n : table) {
+    if (n.value == value) return n.name;
+  }
+  return table[0].name;
+}
+
 }  // namespace
 
 // Parses routes.yaml into a RouteTable. One instance per load; the first error wins.
 class RouteTableBuilder {
  public:
   RouteTableBuilder(std::string_view file, const LoadOptions& opts) : file_(file), opts_(opts) {}
+
+  // The keys of one route, in the order /routes renders them. Each is read by `read` and
+  // rendered by `emit` (nothing when it has its default), so a key is added in one place
+  // and both the parser and /routes know it.
+  struct RouteField {
+    const char* key;
+    bool nested;  // a section: read after the route's own keys are checked
+    bool (RouteTableBuilder::*read)(MapReader& r, const YAML::Node& value, Route& route);
+    void (*emit)(YAML::Emitter& e, const Route& route);
+  };
+  static const std::vector<RouteField>& route_fields();
 
   Result<std::shared_ptr<const RouteTable>> build(const YAML::Node& root) {
     auto table = std::make_shared<RouteTable>();
@@ -99,8 +148,8 @@ class RouteTableBuilder {
     }
     MapReader top(file_, root, "routes file");
     if (!top.ok()) return Error{top.error()};
-    if (auto lv = top.one_of("log", {"off", "blocks", "full"})) {
-      table->log_level = *lv == "off" ? LogLevel::off : *lv == "full" ? LogLevel::full : LogLevel::blocks;
+    if (auto lv = top.one_of("log", names_of(kLogLevels))) {
+      table->log_level = value_named(kLogLevels, *lv);
     }
     YAML::Node dlp = top.node("dlp");
     if (dlp.IsDefined() && !read_dlp(dlp, table->default_dlp, &table->known_secrets_env, "dlp")) {
@@ -178,7 +227,7 @@ class RouteTableBuilder {
       ValueMatch vm;
       YAML::Node name_node = r.node("name");
       auto name = r.str("name");
-      auto type = r.one_of("type", {"Exact", "RegularExpression"});
+      auto type = r.one_of("type", names_of(kValueTypes));
       YAML::Node value_node = r.node("value");
       auto value = r.str("value");
       r.finish();
@@ -188,10 +237,8 @@ class RouteTableBuilder {
       if (header && !is_token(*name)) return fail(name_node, "bad header name '" + *name + "'");
       vm.name = header ? ascii_lower(*name) : *name;
       vm.value = *value;
-      if (type && *type == "RegularExpression") {
-        vm.type = ValueMatchType::regex;
-        if (!compile(value_node, *value, vm.re)) return false;
-      }
+      if (type) vm.type = value_named(kValueTypes, *type);
+      if (vm.type == ValueMatchType::regex && !compile(value_node, *value, vm.re)) return false;
       out.push_back(std::move(vm));
     }
     return true;
@@ -219,7 +266,7 @@ class RouteTableBuilder {
     if (path.IsDefined()) {
       MapReader pr(file_, path, "path match");
       if (!take(pr)) return false;
-      auto type = pr.one_of("type", {"Exact", "PathPrefix", "RegularExpression"});
+      auto type = pr.one_of("type", names_of(kPathTypes));
       YAML::Node value_node = pr.node("value");
       auto value = pr.str("value");
       pr.finish();
@@ -227,9 +274,7 @@ class RouteTableBuilder {
       if (!value) return fail(path, "path match is missing 'value'");
       PathMatch pm;
       pm.value = *value;
-      pm.type = !type || *type == "PathPrefix" ? PathMatchType::path_prefix
-                : *type == "Exact"             ? PathMatchType::exact
-                                               : PathMatchType::regex;
+      if (type) pm.type = value_named(kPathTypes, *type);
       if (pm.type == PathMatchType::regex) {
         if (!compile(value_node, pm.value, pm.re)) return false;
       } else if (!pm.value.starts_with('/')) {
@@ -251,7 +296,7 @@ class RouteTableBuilder {
   bool read_auth(const YAML::Node& n, Auth& a) {
     MapReader r(file_, n, "auth");
     if (!take(r)) return false;
-    auto scheme = r.one_of("scheme", {"Bearer", "token", "Basic"});
+    auto scheme = r.one_of("scheme", kAuthSchemes);
     YAML::Node env_node = r.node("token_env");
     auto env = r.str("token_env");
     YAML::Node header_node = r.node("header");
@@ -279,6 +324,34 @@ class RouteTableBuilder {
     return true;
   }
 
+  bool read_port(MapReader& r, const YAML::Node&, Route& route) {
+    if (auto p = r.integer("port", 1, 65535)) route.port = static_cast<uint16_t>(*p);
+    return true;
+  }
+  bool read_host_field(MapReader& r, const YAML::Node&, Route& route) { return read_host(r, route); }
+  bool read_allow_private(MapReader& r, const YAML::Node&, Route& route) {
+    if (auto ap = r.boolean("allow_private")) route.allow_private = *ap;
+    return true;
+  }
+  bool read_matches(MapReader&, const YAML::Node& matches, Route& route) {
+    if (!matches.IsSequence()) return fail(matches, "'matches' must be a list");
+    for (const auto& m : matches) {
+      RouteMatch rm;
+      if (!read_match(m, rm)) return false;
+      route.matches.push_back(std::move(rm));
+    }
+    return true;
+  }
+  bool read_auth_field(MapReader&, const YAML::Node& auth, Route& route) {
+    Auth a;
+    if (!read_auth(auth, a)) return false;
+    route.auth = std::move(a);
+    return true;
+  }
+  bool read_route_dlp(MapReader&, const YAML::Node& dlp, Route& route) {
+    return read_dlp(dlp, route.dlp, nullptr, "route dlp");
+  }
+
   bool read_route(const YAML::Node& n, Route& route) {
     r_map_ = n;
     MapReader r(file_, n, "route");
@@ -286,28 +359,21 @@ class RouteTableBuilder {
     route.line = n.Mark().line + 1;
     r.reject("role", "is reserved and not allowed in routes");
     if (!take(r)) return false;
-    if (!read_host(r, route)) return false;
-    if (auto p = r.integer("port", 1, 65535)) route.port = static_cast<uint16_t>(*p);
-    YAML::Node matches = r.node("matches");
-    YAML::Node auth = r.node("auth");
-    YAML::Node dlp = r.node("dlp");
-    if (auto ap = r.boolean("allow_private")) route.allow_private = *ap;
+    // Scalars first; nested sections once the route's own keys are known to be valid.
+    const auto& fields = route_fields();
+    std::vector<YAML::Node> values;
+    for (const RouteField& f : fields) {
+      values.push_back(r.node(f.key));
+      if (!f.nested && !((this->*f.read)(r, values.back(), route) && take(r))) return false;
+    }
     r.finish();
     if (!take(r)) return false;
-    if (matches.IsDefined()) {
-      if (!matches.IsSequence()) return fail(matches, "'matches' must be a list");
-      for (const auto& m : matches) {
-        RouteMatch rm;
-        if (!read_match(m, rm)) return false;
-        route.matches.push_back(std::move(rm));
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (fields[i].nested && values[i].IsDefined() &&
+          !(this->*fields[i].read)(r, values[i], route)) {
+        return false;
       }
     }
-    if (auth.IsDefined()) {
-      Auth a;
-      if (!read_auth(auth, a)) return false;
-      route.auth = std::move(a);
-    }
-    if (dlp.IsDefined() && !read_dlp(dlp, route.dlp, nullptr, "route dlp")) return false;
     route.id = route.port ? route.host + ":" + std::to_string(*route.port) : route.host;
     return true;
   }
@@ -339,6 +405,83 @@ class RouteTableBuilder {
   std::string error_;
   YAML::Node r_map_;
 };
+
+namespace {
+
+// User-written strings are emitted double-quoted so that a value like 2023-06-01 or "yes"
+// reads back as the same string under strict loading.
+void emit_matches(YAML::Emitter& e, const Route& r) {
+  if (r.matches.empty()) return;
+  e << YAML::Key << "matches" << YAML::Value << YAML::BeginSeq;
+  for (const auto& m : r.matches) {
+    e << YAML::BeginMap;
+    if (m.path) {
+      e << YAML::Key << "path" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+        << "type" << YAML::Value << name_of(kPathTypes, m.path->type) << YAML::Key << "value"
+        << YAML::Value << YAML::DoubleQuoted << m.path->value << YAML::EndMap;
+    }
+    if (m.method) e << YAML::Key << "method" << YAML::Value << YAML::DoubleQuoted << *m.method;
+    for (auto [key, list] :
+         {std::pair{"headers", &m.headers}, std::pair{"queryParams", &m.query_params}}) {
+      if (list->empty()) continue;
+      e << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+      for (const auto& v : *list) {
+        e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value
+          << YAML::DoubleQuoted << v.name << YAML::Key << "type" << YAML::Value
+          << name_of(kValueTypes, v.type) << YAML::Key << "value" << YAML::Value
+          << YAML::DoubleQuoted << v.value << YAML::EndMap;
+      }
+      e << YAML::EndSeq;
+    }
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+}
+
+void emit_auth(YAML::Emitter& e, const Route& r) {
+  if (!r.auth) return;
+  // The token value is never rendered; only the slot that holds it.
+  e << YAML::Key << "auth" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+    << "scheme" << YAML::Value << r.auth->scheme << YAML::Key << "token_env" << YAML::Value
+    << r.auth->token_env;
+  if (r.auth->header != "Authorization") {
+    e << YAML::Key << "header" << YAML::Value << YAML::DoubleQuoted << r.auth->header;
+  }
+  e << YAML::EndMap;
+}
+
+void emit_route_dlp(YAML::Emitter& e, const Route& r) {
+  // Through the reader's own key set (emit_dlp_section), so every setting in force
+  // shows: max_body_bytes and stream_large_bodies per route too.
+  DlpKeys route_keys;
+  route_keys.known_secrets_env = false;  // file level only
+  e << YAML::Key << "dlp" << YAML::Value;
+  emit_dlp_section(e, r.dlp, route_keys, nullptr);
+}
+
+}  // namespace
+
+const std::vector<RouteTableBuilder::RouteField>& RouteTableBuilder::route_fields() {
+  using B = RouteTableBuilder;
+  static const std::vector<RouteField> fields = {
+      {"host", false, &B::read_host_field,
+       [](YAML::Emitter& e, const Route& r) {
+         e << YAML::Key << "host" << YAML::Value << YAML::DoubleQuoted << r.host;
+       }},
+      {"port", false, &B::read_port,
+       [](YAML::Emitter& e, const Route& r) {
+         if (r.port) e << YAML::Key << "port" << YAML::Value << *r.port;
+       }},
+      {"matches", true, &B::read_matches, &emit_matches},
+      {"auth", true, &B::read_auth_field, &emit_auth},
+      {"dlp", true, &B::read_route_dlp, &emit_route_dlp},
+      {"allow_private", false, &B::read_allow_private,
+       [](YAML::Emitter& e, const Route& r) {
+         if (r.allow_private) e << YAML::Key << "allow_private" << YAML::Value << true;
+       }},
+  };
+  return fields;
+}
 
 Result<std::shared_ptr<const RouteTable>> parse_routes(std::string_view yaml, std::string_view file,
                                                        const LoadOptions& opts) {
@@ -525,63 +668,14 @@ std::string normalize_path(std::string_view raw, bool decode_slashes) {
 
 std::string RouteTable::to_yaml() const {
   YAML::Emitter e;
-  // User-written strings are emitted double-quoted so that a value like 2023-06-01 or
-  // "yes" reads back as the same string under strict loading.
   e << YAML::BeginMap;
-  e << YAML::Key << "log" << YAML::Value
-    << (log_level == LogLevel::off ? "off" : log_level == LogLevel::full ? "full" : "blocks");
-  // The dlp: sections go through the reader's own key set (emit_dlp_section), so every
-  // setting in force shows: max_body_bytes and stream_large_bodies per route too.
+  e << YAML::Key << "log" << YAML::Value << name_of(kLogLevels, log_level);
   e << YAML::Key << "dlp" << YAML::Value;
   emit_dlp_section(e, default_dlp, DlpKeys{}, &known_secrets_env);
   e << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
   for (const auto& r : routes) {
-    e << YAML::BeginMap << YAML::Key << "host" << YAML::Value << YAML::DoubleQuoted << r.host;
-    if (r.port) e << YAML::Key << "port" << YAML::Value << *r.port;
-    if (!r.matches.empty()) {
-      e << YAML::Key << "matches" << YAML::Value << YAML::BeginSeq;
-      for (const auto& m : r.matches) {
-        e << YAML::BeginMap;
-        if (m.path) {
-          const char* t = m.path->type == PathMatchType::exact ? "Exact"
-                          : m.path->type == PathMatchType::path_prefix ? "PathPrefix"
-                                                                       : "RegularExpression";
-          e << YAML::Key << "path" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
-            << "type" << YAML::Value << t << YAML::Key << "value" << YAML::Value << YAML::DoubleQuoted
-            << m.path->value
-            << YAML::EndMap;
-        }
-        if (m.method) e << YAML::Key << "method" << YAML::Value << YAML::DoubleQuoted << *m.method;
-        for (auto [key, list] : {std::pair{"headers", &m.headers}, std::pair{"queryParams", &m.query_params}}) {
-          if (list->empty()) continue;
-          e << YAML::Key << key << YAML::Value << YAML::BeginSeq;
-          for (const auto& v : *list) {
-            e << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << v.name
-              << YAML::Key << "type" << YAML::Value
-              << (v.type == ValueMatchType::exact ? "Exact" : "RegularExpression") << YAML::Key
-              << "value" << YAML::Value << YAML::DoubleQuoted << v.value << YAML::EndMap;
-          }
-          e << YAML::EndSeq;
-        }
-        e << YAML::EndMap;
-      }
-      e << YAML::EndSeq;
-    }
-    if (r.auth) {
-      // The token value is never rendered; only the slot that holds it.
-      e << YAML::Key << "auth" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
-        << "scheme" << YAML::Value << r.auth->scheme << YAML::Key << "token_env" << YAML::Value
-        << r.auth->token_env;
-      if (r.auth->header != "Authorization") {
-        e << YAML::Key << "header" << YAML::Value << YAML::DoubleQuoted << r.auth->header;
-      }
-      e << YAML::EndMap;
-    }
-    DlpKeys route_keys;
-    route_keys.known_secrets_env = false;  // file level only
-    e << YAML::Key << "dlp" << YAML::Value;
-    emit_dlp_section(e, r.dlp, route_keys, nullptr);
-    if (r.allow_private) e << YAML::Key << "allow_private" << YAML::Value << true;
+    e << YAML::BeginMap;
+    for (const auto& f : RouteTableBuilder::route_fields()) f.emit(e, r);
     e << YAML::EndMap;
   }
   e << YAML::EndSeq << YAML::EndMap;
