@@ -133,7 +133,7 @@ TEST(BottleLogs, PipedOutputIsTheJsonLinesFilteredByDaemonAndBlocks) {
 TEST(BottleLogs, FollowPrintsLinesAsTheyAreAppended) {
   BottleHome home("ops-follow");
   write_log(home, {kInit});
-  TempDir work;
+  ScratchDir work;
   const std::string out = work.path() + "/follow.out";
   ChildProcess follow = home.bottle_background({"logs", "ops-follow", "--follow", "--blocks"}, out);
   ASSERT_TRUE(follow.pid() > 0);
@@ -150,7 +150,7 @@ TEST(BottleLogs, FollowPrintsLinesAsTheyAreAppended) {
 TEST(BottleTop, LineModeReportsBottlesBlocksAndProposals) {
   BottleHome home("ops-top");
   write_log(home, {kInit});
-  TempDir work;
+  ScratchDir work;
   const std::string out = work.path() + "/top.out";
   ChildProcess top = home.bottle_background({"top", "--interval", "0.1"}, out);
   ASSERT_TRUE(eventually([&] {

@@ -20,7 +20,7 @@ TEST(StartUnderTmux, TerminalTitleNamesTheBottleWhileAttached) {
       BOTTLE_SKIP() << std::string(tool) + " is needed";
     }
   }
-  TempDir work;
+  ScratchDir work;
   const std::string home = work.path() + "/home";
   std::filesystem::create_directories(home + "/bottles");
   std::filesystem::create_directories(home + "/agents");

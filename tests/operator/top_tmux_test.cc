@@ -53,7 +53,7 @@ class TopUnderTmux : public ::testing::Test {
   }
 
   BottleHome home_{"dev-top", "log: blocks\nroutes:\n  - host: api.github.com\n"};
-  TempDir work_;
+  ScratchDir work_;
   std::unique_ptr<EchoUpstream> upstream_;
   std::string port_;
   std::unique_ptr<Sidecar> sidecar_;
@@ -125,7 +125,7 @@ TEST_F(TopUnderTmux, ProposalAppearsIsApprovedWithAKeyAndTheRouteIsLive) {
 TEST(ListUnderTmux, LabelsArePaintedInTheirColourOnATerminal) {
   if (orchestrator::find_helper_binary("tmux").empty()) BOTTLE_SKIP() << "tmux is needed";
   BottleHome home("paint-me");
-  TempDir work;
+  ScratchDir work;
   Tmux t(work.path(), "env BOTTLE_HOME=" + home.home() + " " + bottle_binary() +
                           " list; echo list-done; sleep 30");
   ASSERT_TRUE(t.ok()) << t.error();

@@ -47,23 +47,8 @@ std::string sidecar_binary(const std::string& name) {
   return "";
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Waits for `pred` with a bounded poll (no fixed sleeps for readiness).
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+using ::bottle::test::eventually;  // tests/support
+using ::bottle::test::read_file;
 
 class LocalE2e : public ::testing::Test {
  protected:

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "tests/proxy/harness.h"
 
 namespace bottle::test {
@@ -93,25 +94,14 @@ std::string read_until_closed(int fd, std::chrono::milliseconds limit = std::chr
 
 // Closes on scope exit: a test that stops early must not leave the one-at-a-time scripted
 // upstream serving its connection.
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  operator int() const { return fd; }
-};
-
 // Sends each request on its own connection at once, then reads until every one has an
 // answer (or was closed) or `limit` passes.
 void exchange_all(uint16_t port, const std::vector<std::string>& requests,
                   std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-  std::vector<std::unique_ptr<Fd>> fds;
+  std::vector<UniqueFd> fds;
   for (const auto& r : requests) {
-    fds.push_back(std::make_unique<Fd>(connect_loopback(port)));
-    if (*fds.back() >= 0) send_all(*fds.back(), r);
+    fds.emplace_back(connect_loopback(port));
+    if (fds.back()) send_all(fds.back().get(), r);
   }
   std::vector<bool> done(fds.size(), false);
   auto deadline = std::chrono::steady_clock::now() + limit;
@@ -119,7 +109,7 @@ void exchange_all(uint16_t port, const std::vector<std::string>& requests,
   for (size_t left = fds.size(); left > 0 && std::chrono::steady_clock::now() < deadline;) {
     for (size_t i = 0; i < fds.size(); ++i) {
       if (done[i]) continue;
-      ssize_t n = *fds[i] < 0 ? 0 : recv(*fds[i], buf, sizeof buf, MSG_DONTWAIT);
+      ssize_t n = !fds[i] ? 0 : recv(fds[i].get(), buf, sizeof buf, MSG_DONTWAIT);
       if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
         done[i] = true;
         --left;
@@ -317,7 +307,8 @@ class EgressHardening : public ::testing::Test {
 
 TEST_F(EgressHardening, WebSocketControlFramePayloadsAreScanned) {
   for (uint8_t op : {0x89, 0x8a, 0x88}) {
-    Fd fd(open_ws());
+    UniqueFd owned(open_ws());
+    const int fd = owned.get();
     ASSERT_GE(fd, 0);
     std::string payload = op == 0x88 ? std::string("\x03\xe8", 2) + kToken : std::string(kToken);
     ASSERT_TRUE(send_all(fd, ws_frame(op, payload)));
@@ -330,7 +321,8 @@ TEST_F(EgressHardening, WebSocketControlFramePayloadsAreScanned) {
 }
 
 TEST_F(EgressHardening, WebSocketFragmentsWaitForTheWholeMessage) {
-  Fd fd(open_ws());
+  UniqueFd owned(open_ws());
+  const int fd = owned.get();
   ASSERT_GE(fd, 0);
   std::string token(kToken);
   ASSERT_TRUE(send_all(fd, ws_frame(0x01, "frag-leak " + token.substr(0, 14))));  // FIN=0
@@ -344,7 +336,8 @@ TEST_F(EgressHardening, WebSocketFragmentsWaitForTheWholeMessage) {
 }
 
 TEST_F(EgressHardening, WebSocketPartialFrameIsHeldUntilComplete) {
-  Fd fd(open_ws());
+  UniqueFd owned(open_ws());
+  const int fd = owned.get();
   ASSERT_GE(fd, 0);
   std::string frame = ws_frame(0x81, "part-leak " + std::string(kToken) + std::string(181, '.'));
   ASSERT_EQ(frame.size(), 228u);
@@ -359,8 +352,9 @@ TEST_F(EgressHardening, WebSocketPartialFrameIsHeldUntilComplete) {
 }
 
 TEST_F(EgressHardening, WebSocketDeflateIsNeverNegotiatedAndRsv1FramesAreCut) {
-  Fd fd(open_ws("ws.test", ws_->port, "/deflate",
+  UniqueFd owned(open_ws("ws.test", ws_->port, "/deflate",
                 "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
+  const int fd = owned.get();
   ASSERT_GE(fd, 0);
   EXPECT_TRUE(eventually([] { return record_->get_heads().find("GET /deflate") != std::string::npos; }));
   std::string heads = record_->get_heads();
@@ -379,7 +373,8 @@ TEST_F(EgressHardening, UpstreamThatNegotiatesAnExtensionGets502) {
 }
 
 TEST_F(EgressHardening, WebSocketMessageOverTheCapIsCutWhole) {
-  Fd fd(open_ws());
+  UniqueFd owned(open_ws());
+  const int fd = owned.get();
   ASSERT_GE(fd, 0);
   // ws.test caps messages at 4096 bytes; the secret sits past the cap.
   std::string payload = "cap-leak" + std::string(4500, '.') + kToken;
@@ -391,7 +386,8 @@ TEST_F(EgressHardening, WebSocketMessageOverTheCapIsCutWhole) {
 
 TEST_F(EgressHardening, InboundWebSocketFragmentsWaitForTheWholeMessageToo) {
   std::string resp;
-  Fd fd(open_ws("ws.test", ws_->port, "/inbound", "", &resp));
+  UniqueFd owned(open_ws("ws.test", ws_->port, "/inbound", "", &resp));
+  const int fd = owned.get();
   ASSERT_GE(fd, 0);
   std::string got = resp.substr(resp.find("\r\n\r\n") + 4);  // frames that came with the 101
   char buf[4096];
@@ -408,7 +404,8 @@ TEST_F(EgressHardening, InboundWebSocketFragmentsWaitForTheWholeMessageToo) {
 }
 
 TEST_F(EgressHardening, CleanWebSocketMessagesStillFlowBothWays) {
-  Fd fd(open_ws());
+  UniqueFd owned(open_ws());
+  const int fd = owned.get();
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(send_all(fd, ws_frame(0x01, "hel") + ws_frame(0x80, "lo-clean")));
   EXPECT_TRUE(eventually([] { return record_->get_bytes().find("hello-clean") != std::string::npos; }))
@@ -480,10 +477,11 @@ TEST_F(EgressHardening, RealPeerNeverNegotiatesDeflateAndRsv1FramesAreCut) {
                {"--resolve", authority + ":127.0.0.1"}, {{"EGRESS_TOKEN_0", kToken}});
   ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
   std::string resp;
-  Fd fd(open_websocket_via(proxy.port(), authority, "/",
+  UniqueFd owned(open_websocket_via(proxy.port(), authority, "/",
                            "Sec-WebSocket-Extensions: permessage-deflate; "
                            "client_max_window_bits\r\n",
                            &resp));
+  const int fd = owned.get();
   ASSERT_GE(fd, 0) << resp;
   EXPECT_EQ(resp.find("permessage-deflate"), std::string::npos)
       << "the offer reached the peer, which accepted it:\n" << resp;
@@ -645,7 +643,8 @@ TEST_F(EgressHardening, SecretsSentThroughEveryFieldNeverReachTheLog) {
             plain + "\r\n\r\n",
     };
     exchange_all(egress_->port(), requests);
-    Fd fd(open_ws());
+    UniqueFd owned(open_ws());
+    const int fd = owned.get();
     ASSERT_GE(fd, 0);
     send_all(fd, ws_frame(0x81, "ws " + s));
     read_until_closed(fd);
@@ -676,7 +675,8 @@ TEST_F(EgressHardening, StalledRequestBodyIsAnswered408AndClosed) {
   // 300 KB arrive while the upstream is still being dialed: reads pause (the input buffer
   // is full) and resume after the dial, and the body deadline must still hold.
   for (size_t sent : {size_t{10}, size_t{300000}}) {
-    Fd fd(connect_loopback(proxy->port()));
+    UniqueFd owned(connect_loopback(proxy->port()));
+    const int fd = owned.get();
     ASSERT_GE(fd, 0);
     ASSERT_TRUE(send_all(fd, "POST http://" + a + "/x HTTP/1.1\r\nHost: " + a +
                                  "\r\nContent-Length: 400000\r\n\r\n" + std::string(sent, 'a')));
@@ -701,7 +701,8 @@ TEST_F(EgressHardening, SilentUpstreamIsAnswered504) {
 
 TEST_F(EgressHardening, ClientThatStopsReadingIsClosed) {
   auto proxy = own_proxy({"--timeout", "client=1"});
-  Fd fd(connect_loopback(proxy->port()));
+  UniqueFd owned(connect_loopback(proxy->port()));
+  const int fd = owned.get();
   ASSERT_GE(fd, 0);
   int small = 64 * 1024;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
@@ -723,7 +724,8 @@ TEST_F(EgressHardening, HeldBodiesPastTheBudgetGet503AndNothingIsLost) {
     return "POST http://" + a + "/up HTTP/1.1\r\nHost: " + a + "\r\nContent-Length: " +
            std::to_string(n) + "\r\nConnection: close\r\n\r\n";
   };
-  Fd first(connect_loopback(proxy->port()));
+  UniqueFd first_owner(connect_loopback(proxy->port()));
+  const int first = first_owner.get();
   ASSERT_GE(first, 0);
   ASSERT_TRUE(send_all(first, head(800000) + std::string(700000, 'a')));
   ASSERT_TRUE(eventually([&] { return proxy->metric("egress_buffered_body_bytes") == 800000u; }))
@@ -754,13 +756,15 @@ TEST_F(EgressHardening, HeldBodiesPastTheBudgetGet503AndNothingIsLost) {
 TEST_F(EgressHardening, IdleConnectionsDoNotPinReplacedConfigs) {
   auto proxy = own_proxy({});
   // An idle keep-alive connection after one exchange, and an open WebSocket.
-  Fd idle(connect_loopback(proxy->port()));
+  UniqueFd idle_owner(connect_loopback(proxy->port()));
+  const int idle = idle_owner.get();
   ASSERT_GE(idle, 0);
   std::string a = plain_authority("open.test");
   ASSERT_TRUE(send_all(idle, "GET http://" + a + "/one HTTP/1.1\r\nHost: " + a + "\r\n\r\n"));
   char buf[4096];
   ASSERT_GT(recv(idle, buf, sizeof buf, 0), 0);
-  Fd ws(connect_loopback(proxy->port()));
+  UniqueFd ws_owner(connect_loopback(proxy->port()));
+  const int ws = ws_owner.get();
   ASSERT_GE(ws, 0);
   std::string w = "ws.test:" + std::to_string(ws_->port);
   ASSERT_TRUE(send_all(ws, "GET http://" + w + "/chat HTTP/1.1\r\nHost: " + w +

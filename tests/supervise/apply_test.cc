@@ -48,7 +48,7 @@ class ApplyRoute : public ::testing::Test {
   }
 
   BottleHome home_{"dev-apply", kRoutes};
-  TempDir work_;
+  ScratchDir work_;
   std::unique_ptr<EchoUpstream> upstream_;
   std::string port_;
   std::unique_ptr<Sidecar> sidecar_;

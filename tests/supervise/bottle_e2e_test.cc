@@ -138,7 +138,7 @@ class BottleLoop : public ::testing::Test {
     return base + "-" + std::to_string(::getpid());
   }
 
-  TempDir dir_;
+  ScratchDir dir_;
   std::unique_ptr<EchoUpstream> upstream_;
   std::string port_;
 };

@@ -41,27 +41,6 @@ std::string node_dir() {
   return BOTTLE_SUPERVISE_NODE_DIR;
 }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/bottle-sv-XXXXXX";
-  path_ = ::mkdtemp(tmpl);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
 BottleHome::BottleHome(const std::string& slug, const std::string& routes_yaml) : slug_(slug) {
   fs::create_directories(queue());
   fs::create_directories(state() + "/routes");

@@ -20,34 +20,11 @@ namespace bottle::supervise::testing {
 using orchestrator::CaptureResult;
 using orchestrator::ChildProcess;
 
-// Waits for `pred` with a bounded poll.
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    struct timespec ts {
-      0, 10'000'000
-    };
-    ::nanosleep(&ts, nullptr);
-  }
-  return pred();
-}
-
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& text);
+// tests/support: scratch directories, files, bounded polling.
+using ::bottle::test::eventually;
+using ::bottle::test::read_file;
+using ::bottle::test::ScratchDir;
+using ::bottle::test::write_file;
 
 // A fake `bottle start`: BOTTLE_HOME/state/<slug>/ with metadata.json saying the bottle
 // runs (its owner is this test process), a proposals/ queue and routes/routes.yaml.
@@ -69,7 +46,7 @@ class BottleHome {
                                  const std::vector<std::string>& env = {}) const;
 
  private:
-  TempDir dir_;
+  ScratchDir dir_;
   std::string slug_;
 };
 
@@ -97,7 +74,7 @@ class Supervise {
   pid_t pid() const { return child_.pid(); }
 
  private:
-  TempDir dir_;
+  ScratchDir dir_;
   std::string log_;
   ChildProcess child_;
   int port_ = 0;
@@ -169,7 +146,7 @@ class Sidecar {
   std::string admin_get(const std::string& path) const;
 
  private:
-  TempDir dir_;
+  ScratchDir dir_;
   ChildProcess init_;
   std::string init_ctl_;
   int proxy_port_ = 0;

@@ -27,7 +27,7 @@ class OfficialClients : public ::testing::Test {
   }
   std::string node_;
   BottleHome home_;
-  TempDir work_;
+  ScratchDir work_;
 };
 
 TEST_F(OfficialClients, TypeScriptSdkClientListsAndCallsEveryTool) {

@@ -38,7 +38,7 @@ class SuperviseServer : public ::testing::Test {
   }
 
   BottleHome home_;
-  TempDir work_;
+  ScratchDir work_;
 };
 
 TEST_F(SuperviseServer, InitializeListAndPingOverRealHttp) {

@@ -22,7 +22,7 @@ Proposal proposal(const std::string& id, const std::string& what) {
 
 TEST(ProposalsWatch, LineModePrintsPendingNewAndAnsweredProposals) {
   BottleHome home;
-  TempDir work;
+  ScratchDir work;
   ProposalQueue q(home.queue());
   ASSERT_TRUE(q.create(proposal("100-first", "psql")).ok());
   const std::string log = work.path() + "/watch.log";

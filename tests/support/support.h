@@ -53,9 +53,10 @@ std::string read_file(const std::string& path);
 // The absolute path of `name` in PATH, or "".
 std::string which(const std::string& name);
 
-// Polls `cond` every few ms until true or `limit` passes.
+// Polls `cond` every few ms until true or `limit` passes (generous: it only matters when
+// the test fails, and sanitizer builds on a shared 2-core box are slow).
 bool eventually(const std::function<bool()>& cond,
-                std::chrono::milliseconds limit = std::chrono::seconds(10));
+                std::chrono::milliseconds limit = std::chrono::seconds(20));
 
 // A listening socket on 127.0.0.1 with a port the kernel picked (stored in *port_out);
 // -1 on failure.

@@ -8,20 +8,20 @@
 
 #include "common/tls/leaf_cache.h"
 #include "common/tls/pem_io.h"
-#include "tests/tls/temp_dir.h"
+#include "tests/support/support.h"
 #include "tests/tls/test_ca.h"
 
 namespace bottle::tls {
 namespace {
 
-using testing::TempDir;
+using ::bottle::test::ScratchDir;
 
 void write(const std::string& path, const std::string& data) {
   std::ofstream(path) << data;
 }
 
 // Writes the two PEM texts as ca.pem / key.pem in `dir` and loads them.
-Result<CertificateAuthority> load_written(const TempDir& dir, const std::string& cert,
+Result<CertificateAuthority> load_written(const ScratchDir& dir, const std::string& cert,
                                           const std::string& key) {
   write(dir.file("ca.pem"), cert);
   write(dir.file("key.pem"), key);
@@ -29,7 +29,7 @@ Result<CertificateAuthority> load_written(const TempDir& dir, const std::string&
 }
 
 TEST(LoadCa, MissingFileNamesPathAndCause) {
-  TempDir dir;
+  ScratchDir dir;
   auto ca = load_ca(dir.file("nope.pem"), dir.file("nope-key.pem"));
   ASSERT_FALSE(ca);
   EXPECT_EQ(ca.error(), dir.file("nope.pem") + ": No such file or directory");
@@ -42,7 +42,7 @@ class LoadCaTest : public ::testing::Test {
     ASSERT_TRUE(minted) << minted.error();
     minted_ = std::move(*minted);
   }
-  TempDir dir_;
+  ScratchDir dir_;
   MintedCa minted_;
 };
 
@@ -90,7 +90,7 @@ TEST_F(LoadCaTest, LeafCertificateIsNotACa) {
 }
 
 TEST(MintCa, RoundTripsThroughFiles) {
-  TempDir dir;
+  ScratchDir dir;
   auto minted = mint_ca("bottle test CA", 30);
   ASSERT_TRUE(minted) << minted.error();
   ASSERT_TRUE(write_private_file(dir.file("ca.pem"), minted->cert_pem, 0644));
@@ -118,7 +118,7 @@ TEST(MintCa, RejectsBadArguments) {
 }
 
 TEST(WritePrivateFile, TightensExistingFileMode) {
-  TempDir dir;
+  ScratchDir dir;
   write(dir.file("secret"), "old");
   ::chmod(dir.file("secret").c_str(), 0666);
   ASSERT_TRUE(write_private_file(dir.file("secret"), "new"));

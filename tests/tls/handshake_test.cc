@@ -13,14 +13,14 @@
 #include "common/tls/contexts.h"
 #include "common/unique_fd.h"
 #include "tests/support/support.h"
-#include "tests/tls/temp_dir.h"
+#include "tests/support/support.h"
 #include "tests/tls/test_ca.h"
 
 namespace bottle::tls {
 namespace {
 
 using testing::make_test_ca;
-using testing::TempDir;
+using ::bottle::test::ScratchDir;
 
 // A peer closing mid-handshake must fail the test, not kill it.
 const bool kIgnoreSigpipe = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
@@ -107,7 +107,7 @@ class HandshakeTest : public ::testing::Test {
     };
   }
 
-  TempDir dir_;
+  ScratchDir dir_;
   std::shared_ptr<const CertificateAuthority> ca_;
   std::unique_ptr<LeafCertCache> cache_;
   std::string bundle_;
@@ -181,7 +181,7 @@ TEST(UpstreamCtx, MissingBundleNamesFile) {
 }
 
 TEST(UpstreamCtx, BundleWithoutCertificatesIsRejected) {
-  TempDir dir;
+  ScratchDir dir;
   std::ofstream(dir.file("junk.pem")) << "junk\n";
   auto ctx = make_upstream_ctx(dir.file("junk.pem"));
   ASSERT_FALSE(ctx);
