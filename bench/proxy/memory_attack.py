@@ -27,6 +27,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "support"))
+from loopback import drain_body, free_port  # noqa: E402  (shared with soak.py)
 
 
 def rss_kib(pid):
@@ -37,24 +39,12 @@ def rss_kib(pid):
     return 0
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 class Sink(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def handle_any(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        while n > 0:
-            got = self.rfile.read(min(n, 1 << 16))
-            if not got:
-                return
-            n -= len(got)
+        if not drain_body(self):
+            return
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()

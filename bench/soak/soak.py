@@ -23,7 +23,6 @@ outside the restart window. Standard library only; needs the openssl CLI and gnu
 import argparse
 import base64
 import csv
-import hashlib
 import http.server
 import json
 import os
@@ -43,15 +42,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 BULK = os.urandom(1 << 20)
-WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.join(REPO, "tests", "support"))
+import loopback  # noqa: E402  (shared with the escape suite and memory_attack.py)
 
 
 # ---------------------------------------------------------------- upstream
@@ -64,12 +56,8 @@ class Upstream(http.server.BaseHTTPRequestHandler):
         pass
 
     def read_body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        while n > 0:
-            got = self.rfile.read(min(n, 1 << 16))
-            if not got:
-                raise ConnectionError("client went away")
-            n -= len(got)
+        if not loopback.drain_body(self):
+            raise ConnectionError("client went away")
 
     def reply(self, body, status=200):
         self.send_response(status)
@@ -105,14 +93,7 @@ class Upstream(http.server.BaseHTTPRequestHandler):
         self.reply(b"not found", 404)
 
     def websocket(self):
-        key = self.headers.get("Sec-WebSocket-Key", "")
-        accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
-        self.send_response(101)
-        self.send_header("Upgrade", "websocket")
-        self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", accept)
-        self.end_headers()
-        self.wfile.flush()
+        loopback.accept_websocket(self)
         while True:
             frame = ws_read(self.rfile)
             if frame is None or frame[0] == 8:
@@ -203,7 +184,7 @@ class Sidecar:
         self.big_routes = routes_yaml(plain, tls, 10000)
         with open(self.routes, "w") as f:
             f.write(self.small_routes)
-        self.port, self.admin = free_port(), free_port()
+        self.port, self.admin = loopback.free_port(), loopback.free_port()
         self.ctl = tmp + "/init.sock"
         self.init = build + "/init/bottle-init"
         egress = [build + "/proxy/bottle-egress", "--config", self.routes,
@@ -497,7 +478,12 @@ def main():
                     help="run egress at normal priority (default: SCHED_FIFO 5 via chrt)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="bottle-soak-")
+    # Keys, routes, the control socket and logs of one run: removed however it ends.
+    with tempfile.TemporaryDirectory(prefix="bottle-soak-") as tmp:
+        return soak(args, tmp)
+
+
+def soak(args, tmp):
     mint(tmp)
     up_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     up_ctx.load_cert_chain(tmp + "/up.pem", tmp + "/up-key.pem")

@@ -14,7 +14,6 @@
 import argparse
 import base64
 import fcntl
-import hashlib
 import json
 import os
 import random
@@ -35,6 +34,8 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "support"))
+import loopback  # noqa: E402  (shared with bench/soak/soak.py)
 SKIP = 77
 # Under CI every test must run: a skip for want of root or a tool is a failure there.
 IN_CI = os.environ.get("CI") == "true"
@@ -122,15 +123,7 @@ class Upstream:
                 with lock:
                     outer.requests[-1].update(record)
                     record = outer.requests[-1]
-                key = self.headers.get("Sec-WebSocket-Key", "")
-                accept = base64.b64encode(hashlib.sha1(
-                    (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
-                self.send_response(101)
-                self.send_header("Upgrade", "websocket")
-                self.send_header("Connection", "Upgrade")
-                self.send_header("Sec-WebSocket-Accept", accept)
-                self.end_headers()
-                self.wfile.flush()
+                loopback.accept_websocket(self)
                 self.close_connection = True
                 while True:
                     head = self.rfile.read(2)
