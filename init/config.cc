@@ -16,22 +16,26 @@
 namespace bottle::init {
 namespace {
 
-// Thrown inside the parser only; parse_init_config turns it into a Result.
-struct ConfigError {
-  std::string message;
-};
-
+// Every reader returns a Result; the first error found is the one reported.
 class Parser {
  public:
   explicit Parser(std::string_view file) : file_(file) {}
 
-  InitConfig parse(const YAML::Node& root) {
+  Result<InitConfig> parse(const YAML::Node& root) const {
     InitConfig config;
-    if (!root.IsDefined() || root.IsNull()) fail(root, "empty config: expected a 'daemons:' map");
-    for (const auto& [key, value] : checked_map(root, "the top level", {"daemons"})) {
+    if (!root.IsDefined() || root.IsNull()) {
+      return fail(root, "empty config: expected a 'daemons:' map");
+    }
+    auto top = checked_map(root, "the top level", {"daemons"});
+    if (!top) return top.failure();
+    for (const auto& [key, value] : *top) {
       if (key != "daemons") continue;
-      for (const auto& [name, body] : checked_map(value.node, "'daemons'", {})) {
-        config.daemons[name] = daemon(name, body.key, body.node);
+      auto daemons = checked_map(value.node, "'daemons'", {});
+      if (!daemons) return daemons.failure();
+      for (const auto& [name, body] : *daemons) {
+        auto d = daemon(name, body.key, body.node);
+        if (!d) return d.failure();
+        config.daemons[name] = std::move(*d);
       }
     }
     return config;
@@ -42,132 +46,163 @@ class Parser {
     YAML::Node key;
     YAML::Node node;
   };
+  using Map = std::map<std::string, Entry>;
 
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& message) const {
+  Error fail(const YAML::Node& at, const std::string& message) const {
     const YAML::Mark m = at.Mark();
     std::ostringstream out;
     out << file_;
     if (!m.is_null()) out << ':' << m.line + 1 << ':' << m.column + 1;
     out << ": " << message;
-    throw ConfigError{out.str()};
+    return Error{out.str()};
   }
 
   // A mapping whose keys are unique strings; `allowed` empty = any key.
-  std::map<std::string, Entry> checked_map(const YAML::Node& n, const std::string& what,
-                                           const std::set<std::string>& allowed) const {
-    if (!n.IsMap()) fail(n, what + " must be a map");
-    std::map<std::string, Entry> out;
+  Result<Map> checked_map(const YAML::Node& n, const std::string& what,
+                          const std::set<std::string>& allowed) const {
+    if (!n.IsMap()) return fail(n, what + " must be a map");
+    Map out;
     for (const auto& kv : n) {
-      if (!kv.first.IsScalar()) fail(kv.first, "keys in " + what + " must be plain names");
+      if (!kv.first.IsScalar()) return fail(kv.first, "keys in " + what + " must be plain names");
       const std::string key = kv.first.Scalar();
       if (!allowed.empty() && !allowed.count(key)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
         const std::string guess = did_you_mean(key, {allowed.begin(), allowed.end()});
-        fail(kv.first, "unknown key '" + key + "' in " + what +
-                           (guess.empty() ? "" : " (did you mean '" + guess + "'?)") +
-                           " (allowed: " + list + ")");
+        return fail(kv.first, "unknown key '" + key + "' in " + what +
+                                  (guess.empty() ? "" : " (did you mean '" + guess + "'?)") +
+                                  " (allowed: " + list + ")");
       }
       out[key] = Entry{kv.first, kv.second};
     }
     return out;
   }
 
-  std::string scalar(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsScalar()) fail(n, what + " must be a string");
+  Result<std::string> scalar(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) return fail(n, what + " must be a string");
     return n.Scalar();
   }
 
-  std::vector<YAML::Node> sequence(const YAML::Node& n, const std::string& what) const {
-    if (!n.IsSequence()) fail(n, what + " must be a list");
-    return {n.begin(), n.end()};
+  Result<std::vector<YAML::Node>> sequence(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsSequence()) return fail(n, what + " must be a list");
+    return std::vector<YAML::Node>{n.begin(), n.end()};
   }
 
-  DaemonSpec daemon(const std::string& name, const YAML::Node& key, const YAML::Node& body) {
+  Result<DaemonSpec> daemon(const std::string& name, const YAML::Node& key,
+                            const YAML::Node& body) const {
     DaemonSpec d;
     d.name = name;
     if (!valid_daemon_name(name)) {
-      fail(key, "daemon name '" + name + "' must match [a-z0-9][a-z0-9_-]* (max 32)");
+      return fail(key, "daemon name '" + name + "' must match [a-z0-9][a-z0-9_-]* (max 32)");
     }
     const std::string in = "daemon '" + name + "'";
     auto fields =
         checked_map(body, in, {"argv", "env", "inherit_fds", "restart", "ready", "reload_signal"});
-    if (!fields.count("argv")) fail(body, in + " needs 'argv'");
-    for (const auto& [key, e] : fields) {
-      if (key == "argv") d.argv = argv(e.node, in);
-      if (key == "env") d.env_allow = env_allow(e.node, in);
-      if (key == "inherit_fds") d.inherit_fds = fds(e.node, in);
-      if (key == "restart") d.restart = restart(e.node, in);
-      if (key == "ready") d.ready = ready(e.node, in);
-      if (key == "reload_signal") d.reload_signal = boolean(e.node, in + " reload_signal");
+    if (!fields) return fields.failure();
+    if (!fields->count("argv")) return fail(body, in + " needs 'argv'");
+    for (const auto& [field, e] : *fields) {
+      Status st = OkStatus();
+      if (field == "argv") st = set(d.argv, argv(e.node, in));
+      if (field == "env") st = set(d.env_allow, env_allow(e.node, in));
+      if (field == "inherit_fds") st = set(d.inherit_fds, fds(e.node, in));
+      if (field == "restart") st = set(d.restart, restart(e.node, in));
+      if (field == "ready") st = set(d.ready, ready(e.node, in));
+      if (field == "reload_signal") {
+        st = set(d.reload_signal, boolean(e.node, in + " reload_signal"));
+      }
+      if (!st) return st.failure();
     }
     return d;
   }
 
-  std::vector<std::string> argv(const YAML::Node& n, const std::string& in) const {
+  // Moves a read value into its field, or passes the error on.
+  template <typename T, typename U>
+  static Status set(T& field, Result<U> read) {
+    if (!read) return read.failure();
+    field = std::move(*read);
+    return OkStatus();
+  }
+
+  Result<std::vector<std::string>> argv(const YAML::Node& n, const std::string& in) const {
+    auto items = sequence(n, in + " argv");
+    if (!items) return items.failure();
     std::vector<std::string> out;
-    for (const auto& item : sequence(n, in + " argv"))
-      out.push_back(scalar(item, in + " argv item"));
-    if (out.empty()) fail(n, in + " argv must not be empty");
+    for (const auto& item : *items) {
+      auto s = scalar(item, in + " argv item");
+      if (!s) return s.failure();
+      out.push_back(std::move(*s));
+    }
+    if (out.empty()) return fail(n, in + " argv must not be empty");
     if (out[0].empty() || out[0][0] != '/') {
-      fail(n, in + " argv[0] must be an absolute path (init does not search PATH)");
+      return fail(n, in + " argv[0] must be an absolute path (init does not search PATH)");
     }
     return out;
   }
 
-  std::vector<std::string> env_allow(const YAML::Node& n, const std::string& in) const {
+  Result<std::vector<std::string>> env_allow(const YAML::Node& n, const std::string& in) const {
+    auto items = sequence(n, in + " env");
+    if (!items) return items.failure();
     std::vector<std::string> out;
-    for (const auto& item : sequence(n, in + " env")) {
-      std::string pattern = scalar(item, in + " env item");
-      if (!valid_env_pattern(pattern)) {
-        fail(item,
-             in + " env entry '" + pattern + "' must be a variable name, optionally ending in '*'");
+    for (const auto& item : *items) {
+      auto pattern = scalar(item, in + " env item");
+      if (!pattern) return pattern.failure();
+      if (!valid_env_pattern(*pattern)) {
+        return fail(item, in + " env entry '" + *pattern +
+                              "' must be a variable name, optionally ending in '*'");
       }
-      out.push_back(std::move(pattern));
+      out.push_back(std::move(*pattern));
     }
     return out;
   }
 
-  std::vector<int> fds(const YAML::Node& n, const std::string& in) const {
+  Result<std::vector<int>> fds(const YAML::Node& n, const std::string& in) const {
+    auto items = sequence(n, in + " inherit_fds");
+    if (!items) return items.failure();
     std::vector<int> out;
-    for (const auto& item : sequence(n, in + " inherit_fds")) {
+    for (const auto& item : *items) {
       int fd = -1;
-      const std::string s = scalar(item, in + " inherit_fds item");
-      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), fd);
-      if (ec != std::errc() || end != s.data() + s.size() || fd < 3 || fd > 65535) {
-        fail(item, in + " inherit_fds entry '" + s + "' must be an fd number >= 3");
+      auto s = scalar(item, in + " inherit_fds item");
+      if (!s) return s.failure();
+      auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), fd);
+      if (ec != std::errc() || end != s->data() + s->size() || fd < 3 || fd > 65535) {
+        return fail(item, in + " inherit_fds entry '" + *s + "' must be an fd number >= 3");
       }
       for (int seen : out) {
-        if (seen == fd) fail(item, in + " inherit_fds lists fd " + s + " twice");
+        if (seen == fd) return fail(item, in + " inherit_fds lists fd " + *s + " twice");
       }
       out.push_back(fd);
     }
     return out;
   }
 
-  RestartPolicy restart(const YAML::Node& n, const std::string& in) const {
-    const std::string s = scalar(n, in + " restart");
-    if (s == "always") return RestartPolicy::always;
-    if (s == "on-failure") return RestartPolicy::on_failure;
-    if (s == "never") return RestartPolicy::never;
-    fail(n, in + " restart '" + s + "' must be always, on-failure or never");
+  Result<RestartPolicy> restart(const YAML::Node& n, const std::string& in) const {
+    auto s = scalar(n, in + " restart");
+    if (!s) return s.failure();
+    if (*s == "always") return RestartPolicy::always;
+    if (*s == "on-failure") return RestartPolicy::on_failure;
+    if (*s == "never") return RestartPolicy::never;
+    return fail(n, in + " restart '" + *s + "' must be always, on-failure or never");
   }
 
-  bool boolean(const YAML::Node& n, const std::string& what) const {
-    const std::string s = scalar(n, what);
-    if (s == "true") return true;
-    if (s == "false") return false;
-    fail(n, what + " must be true or false");
+  Result<bool> boolean(const YAML::Node& n, const std::string& what) const {
+    auto s = scalar(n, what);
+    if (!s) return s.failure();
+    if (*s == "true") return true;
+    if (*s == "false") return false;
+    return fail(n, what + " must be true or false");
   }
 
-  ReadyProbe ready(const YAML::Node& n, const std::string& in) const {
+  Result<ReadyProbe> ready(const YAML::Node& n, const std::string& in) const {
     const std::string what = in + " ready";
     auto fields = checked_map(n, what, {"http", "tcp"});
-    if (fields.size() != 1) fail(n, what + " needs exactly one of 'http' or 'tcp'");
-    const auto& [kind, e] = *fields.begin();
+    if (!fields) return fields.failure();
+    if (fields->size() != 1) return fail(n, what + " needs exactly one of 'http' or 'tcp'");
+    const auto& [kind, e] = *fields->begin();
     ReadyProbe p;
     p.kind = kind == "http" ? ReadyProbe::Kind::http : ReadyProbe::Kind::tcp;
-    std::string s = scalar(e.node, what + " " + kind);
+    auto text = scalar(e.node, what + " " + kind);
+    if (!text) return text.failure();
+    std::string s = *text;
     if (p.kind == ReadyProbe::Kind::http) {
       if (auto slash = s.find('/'); slash != std::string::npos) {
         p.path = s.substr(slash);
@@ -175,9 +210,9 @@ class Parser {
       }
     }
     if (!split_host_port(s, p)) {
-      fail(e.node, what + " " + kind + " '" + e.node.Scalar() + "' must be IP:PORT" +
-                       (kind == "http" ? "[/path]" : "") + " (e.g. 127.0.0.1:9098" +
-                       (kind == "http" ? "/healthz)" : ")"));
+      return fail(e.node, what + " " + kind + " '" + e.node.Scalar() + "' must be IP:PORT" +
+                              (kind == "http" ? "[/path]" : "") + " (e.g. 127.0.0.1:9098" +
+                              (kind == "http" ? "/healthz)" : ")"));
     }
     return p;
   }
@@ -232,11 +267,7 @@ Result<InitConfig> parse_init_config(std::string_view text, std::string_view fil
   // with file:line:col before the daemon table is read.
   auto root = load_strict_yaml(text, file);
   if (!root) return Error{root.error()};
-  try {
-    return Parser(file).parse(*root);
-  } catch (const ConfigError& e) {
-    return Error{e.message};
-  }
+  return Parser(file).parse(*root);
 }
 
 Result<InitConfig> load_init_config(const std::string& path) {

@@ -144,7 +144,8 @@ void reload_done(uv_work_t* req, int) {
   } else {
     c.counters.reload_failures.fetch_add(1, std::memory_order_relaxed);
     c.last_failure.failed_sha256 = job->sha256;
-    c.last_failure.last_error = job->result ? job->result->error() : std::string("reload did not run");
+    c.last_failure.last_error =
+        job->result ? job->result->error() : std::string("reload did not run");
     log::error("config_reload_failed",
                {{"config", c.options->config}, {"error", c.last_failure.last_error}});
   }

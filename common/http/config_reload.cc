@@ -54,7 +54,9 @@ Result<ReloadState> parse_reload_state(std::string_view text) {
     if (!st) return Error{st.error()};
   }
   auto pending = j.find("pending");
-  if (pending == j.end() || !pending->is_boolean()) return Error{"/reload: pending is not a boolean"};
+  if (pending == j.end() || !pending->is_boolean()) {
+    return Error{"/reload: pending is not a boolean"};
+  }
   s.pending = pending->get<bool>();
   return s;
 }
