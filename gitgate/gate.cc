@@ -193,7 +193,7 @@ int run_gitgate(const GateOptions& o) {
     if (!fd) return fail("admin", fd.error());
     admin_addr = describe(*admin_spec, *fd);
     admin = std::make_unique<AdminServer>(
-        &loop, AdminServer::Pages{[&ctx] { return ctx.metrics.render(); }, {}});
+        &loop, AdminServer::Pages{[&ctx] { return ctx.metrics.render(); }, {}, {}});
     if (auto st = admin->start(*fd); !st) return fail("admin", st.error());
   }
 

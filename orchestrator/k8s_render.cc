@@ -142,6 +142,16 @@ YAML::Node volume_from(const std::string& name, const std::string& kind,
   return v;
 }
 
+// An env entry whose value is key `name` of a Secret or ConfigMap (`ref`: secretKeyRef or
+// configMapKeyRef).
+YAML::Node env_from(const std::string& name, const char* ref, const std::string& source) {
+  YAML::Node e = map();
+  e["name"] = str(name);
+  e["valueFrom"][ref]["name"] = str(source);
+  e["valueFrom"][ref]["key"] = str(name);
+  return e;
+}
+
 std::vector<std::pair<std::string, int>> bundle_ports(const Plan& p) {
   std::vector<std::pair<std::string, int>> ports = {{"egress", kEgressPort}};
   if (!p.gitgate.binary.empty()) {
@@ -182,13 +192,7 @@ YAML::Node bundle_deployment(const Plan& p, const Names& n, const std::string& i
   daemons["name"] = str("BOTTLE_DAEMONS");
   daemons["value"] = str(daemons_csv(p));
   env.push_back(daemons);
-  for (const auto& t : p.token_slots) {
-    YAML::Node e = map();
-    e["name"] = str(t.slot);
-    e["valueFrom"]["secretKeyRef"]["name"] = str(n.tokens);
-    e["valueFrom"]["secretKeyRef"]["key"] = str(t.slot);
-    env.push_back(e);
-  }
+  for (const auto& t : p.token_slots) env.push_back(env_from(t.slot, "secretKeyRef", n.tokens));
   c["env"] = env;
   YAML::Node ports = seq();
   for (const auto& [name, port] : bundle_ports(p)) {
@@ -315,11 +319,7 @@ YAML::Node agent_pod(const Plan& p, const Names& n, const std::string& image,
       continue;
     }
     // Resolved by `bottle start` (host variable, or asked) into a ConfigMap.
-    YAML::Node v = map();
-    v["name"] = str(e.name);
-    v["valueFrom"]["configMapKeyRef"]["name"] = str(n.agent_env);
-    v["valueFrom"]["configMapKeyRef"]["key"] = str(e.name);
-    env.push_back(v);
+    env.push_back(env_from(e.name, "configMapKeyRef", n.agent_env));
   }
   c["env"] = env;
   YAML::Node mounts = seq();

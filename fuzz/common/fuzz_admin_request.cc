@@ -12,7 +12,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bottle::AdminServer server(uv_default_loop(),
                                           {[] { return std::string("egress_requests_total 0\n"); },
-                                           [] { return std::string("routes: []\n"); }});
+                                           [] { return std::string("routes: []\n"); },
+                                           [] { return std::string("{}\n"); }});
   const std::string_view head(reinterpret_cast<const char*>(data), size);
   const std::string reply = server.answer(head);
   const std::string_view status = std::string_view(reply).substr(0, 12);
