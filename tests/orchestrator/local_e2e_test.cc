@@ -551,6 +551,17 @@ TEST_F(LocalE2e, AgentFilesAreNeitherRootOwnedNorSetuidOnTheHost) {
     EXPECT_FALSE(has_access_acl(workspace_ + f)) << "ACL left on " << workspace_ + f;
 }
 
+// The agent cannot make user namespaces of its own: no capabilities to regain inside
+// one, and none of the kernel surface that only a user namespace opens.
+TEST_F(LocalE2e, TheAgentCannotCreateUserNamespaces) {
+  auto r = run_script(
+      "unshare --user true 2>/dev/null; echo unshare=$?; "
+      "python3 -c \"import os; os.unshare(os.CLONE_NEWUSER)\" 2>/dev/null; echo py=$?");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("unshare=1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("py=1"), std::string::npos) << r.out;
+}
+
 TEST_F(LocalE2e, UnderSudoTheAgentIsTheOperator) {
   ASSERT_EQ(::chown(workspace_.c_str(), 4242, 4242), 0);
   auto r =
