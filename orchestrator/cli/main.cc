@@ -55,11 +55,11 @@ std::string choose_backend(const std::string& flag, int& exit_code) {
     const char* env = std::getenv("BOTTLE_BACKEND");
     b = env && *env ? env : "local";
   }
-  if (b == "local") return b;
+  if (b == "local" || b == "vm") return b;
   if (b == "docker" || b == "k8s") {
     exit_code = fail("backend " + b + ": not implemented yet (use --backend local)");
   } else {
-    std::fprintf(stderr, "bottle: backend %s: unknown (local | docker | k8s)\n", b.c_str());
+    std::fprintf(stderr, "bottle: backend %s: unknown (local | vm | docker | k8s)\n", b.c_str());
     exit_code = 2;
   }
   return "";
@@ -94,7 +94,7 @@ struct LaunchFlags {
 void add_launch_flags(CLI::App* sub, LaunchFlags& f) {
   sub->add_option("agent", f.agent, "agent name (agents/<name>.md)")->required();
   sub->add_option("--backend", f.backend,
-                  "local | docker | k8s (default: $BOTTLE_BACKEND or local)");
+                  "local | vm | docker | k8s (default: $BOTTLE_BACKEND or local)");
   sub->add_option("--cwd", f.cwd, "workspace mounted read-write (default: current directory)");
   sub->add_option("--label", f.label,
                   "name of this bottle in list, top and logs; sets its colour and the terminal "
