@@ -28,7 +28,9 @@ namespace {
 // loaded CI box gets ten times that before the guest counts as hung.
 constexpr auto kBootTimeoutTcg = 60s;
 constexpr auto kBootTimeoutKvm = 20s;
-constexpr auto kProbeTimeout = 20s;
+constexpr auto kProbeTimeout = 10s;
+// Per host and per boot (KVM can come and go with a reboot), whatever BOTTLE_HOME is.
+constexpr const char* kAccelCacheDir = "/run/bot-bottle";
 constexpr const char* kShareTag = "bottle";
 
 std::string single_quote(const std::string& s) {
@@ -213,7 +215,7 @@ Accel choose_accel(const GuestImage& image) {
                             auto v = read_text_file(image.dir + "/kernel-version");
                             return v ? first_line(*v) : std::string("?");
                           }();
-  const std::string cache = state_root() + "/vm-accel";
+  const std::string cache = std::string(kAccelCacheDir) + "/vm-accel";
   if (auto text = read_text_file(cache)) {
     const auto nl = text->find('\n');
     if (nl != std::string::npos && text->substr(0, nl) == key) {
@@ -224,7 +226,7 @@ Accel choose_accel(const GuestImage& image) {
     }
   }
   Accel a = probe_kvm(image);
-  (void)make_dir(state_root(), 0700);
+  (void)make_dir(kAccelCacheDir, 0700);
   (void)write_file_atomic(cache, key + "\n" + a.name + " " + a.why + "\n", 0600);
   return a;
 }
@@ -258,7 +260,9 @@ std::vector<std::string> qemu_argv(const VmLaunch& l, const std::string& qemu,
       "-object", "memory-backend-memfd,id=mem,size=" + l.resources.memory + ",share=on",
       "-smp", std::to_string(l.resources.cpus), "-nodefaults", "-no-user-config",
       "-display", "none", "-no-reboot",
-      "-sandbox", "on,obsolete=deny,elevateprivileges=deny,resourcecontrol=deny",
+      // QEMU's seccomp filter; not elevateprivileges=deny: busybox, the guestfwd relay it
+      // spawns, resets its ids at start and would be killed.
+      "-sandbox", "on,obsolete=deny,resourcecontrol=deny",
       "-kernel", l.image.kernel, "-initrd", l.image.initramfs,
       "-append", "console=ttyS0 reboot=t panic=-1 quiet",
       "-serial", "file:" + logs + "/guest-console.log",
@@ -269,6 +273,12 @@ std::vector<std::string> qemu_argv(const VmLaunch& l, const std::string& qemu,
       // The agent's console: its own pty (or pipes) on QEMU's stdio, logged.
       "-chardev", "stdio,id=con,signal=off,logfile=" + logs + "/agent-console.log,logappend=on",
       "-device", "virtconsole,chardev=con"};
+  if (!l.interactive) {
+    // Without a terminal, stderr stays apart: a second console on the pipe passed as fd 3.
+    a.insert(a.end(), {"-chardev", "file,id=err,path=/proc/self/fd/3,logfile=" + logs +
+                                       "/agent-console.log,logappend=on",
+                       "-device", "virtconsole,chardev=err"});
+  }
   return a;
 }
 
@@ -344,7 +354,9 @@ Result<int> run_vm_agent(const VmLaunch& l, std::array<int, 3> stdio, bool contr
   so.argv = qemu_argv(l, qemu, busybox, socket);
   so.env = std::vector<std::string>{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
   so.netns_fd = ns->get();
-  so.stdio = stdio;
+  so.stdio = {stdio[0], stdio[1], -1};
+  if (!l.interactive) so.pass_fds = {stdio[2]};
+  so.stderr_file = l.state_dir + "/logs/qemu.log";  // QEMU's own messages
   so.new_session = true;
   so.controlling_terminal = controlling_tty;
   so.parent_death_signal = SIGKILL;
