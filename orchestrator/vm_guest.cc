@@ -366,7 +366,10 @@ Result<int> run_vm_agent(const VmLaunch& l, std::array<int, 3> stdio, bool contr
 
   // A guest that never reaches the agent is killed (the relay then sees QEMU's stdio close).
   std::atomic<bool> done{false}, hung{false};
-  const auto limit = l.accel.name == "kvm" ? kBootTimeoutKvm : kBootTimeoutTcg;
+  auto limit = l.accel.name == "kvm" ? kBootTimeoutKvm : kBootTimeoutTcg;
+  // Tests of the hang path set a short one.
+  if (const char* t = std::getenv("BOTTLE_VM_BOOT_TIMEOUT"); t && std::atoi(t) > 0)
+    limit = std::chrono::seconds(std::atoi(t));
   const pid_t qemu_pid = child->pid();
   std::thread watchdog([&] {
     auto deadline = std::chrono::steady_clock::now() + limit;
