@@ -231,18 +231,6 @@ Accel choose_accel(const GuestImage& image) {
   return a;
 }
 
-Result<std::string> parse_vm_memory(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  const std::string unit = text.substr(digits);
-  if (digits == 0 || digits > 6 || (unit != "M" && unit != "G"))
-    return Error{"'" + text + "' is not a memory size like 512M or 2G"};
-  const long n = std::stol(text.substr(0, digits));
-  const long mib = unit == "G" ? n * 1024 : n;
-  if (mib < 128 || mib > 256 * 1024) return Error{"'" + text + "' is outside 128M..256G"};
-  return std::to_string(mib) + "M";
-}
-
 std::vector<std::string> qemu_argv(const VmLaunch& l, const std::string& qemu,
                                    const std::string& relay, const std::string& vfs_socket) {
   const std::string logs = l.state_dir + "/logs";

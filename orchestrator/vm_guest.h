@@ -75,8 +75,4 @@ using VmStarted = std::function<void(pid_t qemu)>;
 Result<int> run_vm_agent(const VmLaunch& launch, std::array<int, 3> stdio, bool controlling_tty,
                          const VmStarted& started, const std::function<void()>& relay);
 
-// Parses a manifest memory size ("512M", "2G") into QEMU's form; error text for a
-// manifest message.
-Result<std::string> parse_vm_memory(const std::string& text);
-
 }  // namespace bottle::orchestrator
