@@ -105,10 +105,14 @@ Accel probe_kvm(const GuestImage& image) {
     std::optional<int> code;
     while (!(code = child->poll()) && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(20ms);
+    const bool timed_out = !code;
     if (!code) code = child->terminate(1s);
     auto console = read_text_file(log);
     if (*code == 0 && console && console->find("bottle-guest: probe ok") != std::string::npos) {
       out = {"kvm", "a probe boot under KVM worked"};
+    } else if (timed_out) {
+      out.why = "a probe boot under KVM did not finish within " +
+                std::to_string(kProbeTimeout.count()) + " s";
     } else {
       auto err = read_text_file(dir + "/qemu.log");
       out.why = "a probe boot under KVM failed" +

@@ -136,7 +136,10 @@ int launch(const LaunchFlags& f, bool interactive) {
 
 int cmd_doctor(const std::string& backend) {
   bool all_ok = true;
-  for (const auto& c : backend == "docker" ? run_docker_doctor() : run_doctor()) {
+  const auto checks = backend == "docker" ? run_docker_doctor()
+                      : backend == "vm"   ? run_vm_doctor()
+                                          : run_doctor();
+  for (const auto& c : checks) {
     std::printf("%-4s %-14s %s\n", c.ok ? "ok" : "FAIL", c.name.c_str(), c.detail.c_str());
     if (!c.ok) {
       std::printf("     fix: %s\n", c.fix.c_str());
@@ -240,8 +243,8 @@ int main(int argc, char** argv) {
   auto* doctor =
       app.add_subcommand("doctor", "check that this machine can run bottles, and how to fix it");
   std::string doctor_backend = "local";
-  doctor->add_option("--backend", doctor_backend, "local | docker")
-      ->check(CLI::IsMember({"local", "docker"}))
+  doctor->add_option("--backend", doctor_backend, "local | vm | docker")
+      ->check(CLI::IsMember({"local", "vm", "docker"}))
       ->capture_default_str();
   auto* proposals =
       app.add_subcommand("proposals", "answer what agents ask for (routes, capabilities, help)");
