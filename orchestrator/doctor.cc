@@ -83,9 +83,9 @@ std::vector<DoctorCheck> run_vm_doctor() {
     const Accel a = choose_accel(*image);
     // TCG works everywhere, only slower: reported, never a failure.
     out.push_back({"accelerator", true,
-                   a.name == "kvm" ? "KVM (" + a.why + ")"
-                                   : "TCG, no KVM: guests boot in seconds, not under one (" +
-                                         a.why + ")",
+                   a.name == "kvm"
+                       ? "KVM (" + a.why + ")"
+                       : "TCG, no KVM: guests boot in seconds, not under one (" + a.why + ")",
                    ""});
   }
   return out;

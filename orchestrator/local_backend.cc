@@ -527,7 +527,8 @@ Result<int> LocalBottle::run_vm_agent(const std::vector<std::string>& env) {
   l.env.insert(l.env.end(), env.begin(), env.end());
   l.argv = plan_.launch_argv;
   l.ports = {kEgressPort};
-  if (!plan_.gitgate.binary.empty()) l.ports.insert(l.ports.end(), {kGitgateGitPort, kGitgateHttpPort});
+  if (!plan_.gitgate.binary.empty())
+    l.ports.insert(l.ports.end(), {kGitgateGitPort, kGitgateHttpPort});
   if (!plan_.supervise_daemon.binary.empty()) l.ports.push_back(kSupervisePort);
   l.resources = plan_.vm;
   auto image = find_guest_image();

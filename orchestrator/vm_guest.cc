@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/strings.h"
 #include "orchestrator/agent_user.h"
 #include "orchestrator/netns.h"
 #include "orchestrator/process.h"
@@ -33,18 +34,6 @@ constexpr auto kProbeTimeout = 10s;
 constexpr const char* kAccelCacheDir = "/run/bot-bottle";
 constexpr const char* kShareTag = "bottle";
 
-std::string single_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
 std::string first_existing(std::initializer_list<const char*> paths) {
   for (const char* p : paths) {
     if (::access(p, X_OK) == 0) return p;
@@ -56,7 +45,9 @@ std::string virtiofsd_binary() {
   return first_existing({"/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd"});
 }
 
-std::string busybox_binary() { return first_existing({"/bin/busybox", "/usr/bin/busybox"}); }
+std::string busybox_binary() {
+  return first_existing({"/bin/busybox", "/usr/bin/busybox"});
+}
 
 // Waits for `path` to exist while `child` runs; false on timeout or exit.
 bool wait_for_file(const std::string& path, ChildProcess& child, std::chrono::milliseconds limit) {
@@ -89,11 +80,28 @@ Accel probe_kvm(const GuestImage& image) {
   const std::string dir = tmpl;
   const std::string log = dir + "/console.log";
   SpawnOptions so;
-  so.argv = {qemu,   "-M",           "pc",      "-accel",    "kvm",        "-cpu",
-             "host", "-m",           "256M",    "-nodefaults", "-no-user-config",
-             "-display", "none",     "-no-reboot", "-kernel", image.kernel, "-initrd",
-             image.initramfs, "-append", "console=ttyS0 reboot=t panic=-1 quiet bottle.probe=1",
-             "-serial", "file:" + log};
+  so.argv = {qemu,
+             "-M",
+             "pc",
+             "-accel",
+             "kvm",
+             "-cpu",
+             "host",
+             "-m",
+             "256M",
+             "-nodefaults",
+             "-no-user-config",
+             "-display",
+             "none",
+             "-no-reboot",
+             "-kernel",
+             image.kernel,
+             "-initrd",
+             image.initramfs,
+             "-append",
+             "console=ttyS0 reboot=t panic=-1 quiet bottle.probe=1",
+             "-serial",
+             "file:" + log};
   so.stdin_null = true;
   so.stdout_file = so.stderr_file = dir + "/qemu.log";
   so.parent_death_signal = SIGKILL;
@@ -128,9 +136,9 @@ Accel probe_kvm(const GuestImage& image) {
 // in the guest, /etc entries are copied. Anything else is a host layout the guest cannot
 // mirror.
 struct GuestRoot {
-  std::vector<std::string> shared;                           // /usr, /opt
-  std::vector<std::pair<std::string, std::string>> links;   // bin -> usr/bin
-  std::vector<std::string> etc;                              // /etc/hosts, ...
+  std::vector<std::string> shared;                         // /usr, /opt
+  std::vector<std::pair<std::string, std::string>> links;  // bin -> usr/bin
+  std::vector<std::string> etc;                            // /etc/hosts, ...
 };
 
 Result<GuestRoot> guest_root() {
@@ -170,9 +178,12 @@ Status write_guest_etc(const std::string& dir, const GuestRoot& root, const VmLa
 
 std::string guest_config(const GuestRoot& root, const VmLaunch& l, int rows, int cols) {
   std::string links;
-  for (const auto& [name, target] : root.links) links += (links.empty() ? "" : " ") + name + "=" + target;
+  for (const auto& [name, target] : root.links)
+    links += (links.empty() ? "" : " ") + name + "=" + target;
   std::string c;
-  auto var = [&](const std::string& k, const std::string& v) { c += k + "=" + single_quote(v) + "\n"; };
+  auto var = [&](const std::string& k, const std::string& v) {
+    c += k + "=" + shell_quote(v) + "\n";
+  };
   var("BOTTLE_LINKS", links);
   var("BOTTLE_FILES_DIR", l.files_dir);
   var("BOTTLE_WORKSPACE", l.workspace);
@@ -214,19 +225,18 @@ Accel choose_accel(const GuestImage& image) {
     return {forced, "BOTTLE_VM_ACCEL=" + std::string(forced)};
   }
   // Cached per host kernel and guest kernel: either changing may change the answer.
-  const std::string key = host_release() + " " +
-                          [&] {
-                            auto v = read_text_file(image.dir + "/kernel-version");
-                            return v ? first_line(*v) : std::string("?");
-                          }();
+  const std::string key = host_release() + " " + [&] {
+    auto v = read_text_file(image.dir + "/kernel-version");
+    return v ? first_line(*v) : std::string("?");
+  }();
   const std::string cache = std::string(kAccelCacheDir) + "/vm-accel";
   if (auto text = read_text_file(cache)) {
     const auto nl = text->find('\n');
     if (nl != std::string::npos && text->substr(0, nl) == key) {
       const std::string rest = first_line(text->substr(nl + 1));
       const auto sp = rest.find(' ');
-      return {rest.substr(0, sp), (sp == std::string::npos ? "" : rest.substr(sp + 1)) +
-                                      " (cached in " + cache + ")"};
+      return {rest.substr(0, sp),
+              (sp == std::string::npos ? "" : rest.substr(sp + 1)) + " (cached in " + cache + ")"};
     }
   }
   Accel a = probe_kvm(image);
@@ -249,26 +259,24 @@ std::vector<std::string> qemu_argv(const VmLaunch& l, const std::string& qemu,
       qemu, "-M", "pc,memory-backend=mem", "-accel", l.accel.name, "-cpu",
       l.accel.name == "kvm" ? "host" : "max", "-m", l.resources.memory,
       // virtiofs needs the guest's memory shareable with virtiofsd.
-      "-object", "memory-backend-memfd,id=mem,size=" + l.resources.memory + ",share=on",
-      "-smp", std::to_string(l.resources.cpus), "-nodefaults", "-no-user-config",
-      "-display", "none", "-no-reboot",
+      "-object", "memory-backend-memfd,id=mem,size=" + l.resources.memory + ",share=on", "-smp",
+      std::to_string(l.resources.cpus), "-nodefaults", "-no-user-config", "-display", "none",
+      "-no-reboot",
       // QEMU's seccomp filter; not elevateprivileges=deny: busybox, the guestfwd relay it
       // spawns, resets its ids at start and would be killed.
-      "-sandbox", "on,obsolete=deny,resourcecontrol=deny",
-      "-kernel", l.image.kernel, "-initrd", l.image.initramfs,
-      "-append", "console=ttyS0 reboot=t panic=-1 quiet",
-      "-serial", "file:" + logs + "/guest-console.log",
-      "-chardev", "socket,id=vfs,path=" + vfs_socket,
-      "-device", std::string("vhost-user-fs-pci,chardev=vfs,tag=") + kShareTag,
-      "-netdev", net, "-device", "virtio-net-pci,netdev=net0,romfile=",
-      "-device", "virtio-serial-pci",
+      "-sandbox", "on,obsolete=deny,resourcecontrol=deny", "-kernel", l.image.kernel, "-initrd",
+      l.image.initramfs, "-append", "console=ttyS0 reboot=t panic=-1 quiet", "-serial",
+      "file:" + logs + "/guest-console.log", "-chardev", "socket,id=vfs,path=" + vfs_socket,
+      "-device", std::string("vhost-user-fs-pci,chardev=vfs,tag=") + kShareTag, "-netdev", net,
+      "-device", "virtio-net-pci,netdev=net0,romfile=", "-device", "virtio-serial-pci",
       // The agent's console: its own pty (or pipes) on QEMU's stdio, logged.
       "-chardev", "stdio,id=con,signal=off,logfile=" + logs + "/agent-console.log,logappend=on",
       "-device", "virtconsole,chardev=con"};
   if (!l.interactive) {
     // Without a terminal, stderr stays apart: a second console on the pipe passed as fd 3.
-    a.insert(a.end(), {"-chardev", "file,id=err,path=/proc/self/fd/3,logfile=" + logs +
-                                       "/agent-console.log,logappend=on",
+    a.insert(a.end(), {"-chardev",
+                       "file,id=err,path=/proc/self/fd/3,logfile=" + logs +
+                           "/agent-console.log,logappend=on",
                        "-device", "virtconsole,chardev=err"});
   }
   return a;
@@ -279,12 +287,12 @@ std::string guest_run_script(const VmLaunch& l) {
   for (const auto& kv : l.env) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) continue;
-    s += "export " + kv.substr(0, eq) + "=" + single_quote(kv.substr(eq + 1)) + "\n";
+    s += "export " + kv.substr(0, eq) + "=" + shell_quote(kv.substr(eq + 1)) + "\n";
   }
-  s += "cd " + single_quote(l.workspace) + " || exit 125\n";
-  s += "exec /usr/bin/setpriv --reuid=" + std::to_string(l.uid) + " --regid=" +
-       std::to_string(l.gid) + " --clear-groups --no-new-privs --";
-  for (const auto& arg : l.argv) s += " " + single_quote(arg);
+  s += "cd " + shell_quote(l.workspace) + " || exit 125\n";
+  s += "exec /usr/bin/setpriv --reuid=" + std::to_string(l.uid) +
+       " --regid=" + std::to_string(l.gid) + " --clear-groups --no-new-privs --";
+  for (const auto& arg : l.argv) s += " " + shell_quote(arg);
   return s + "\n";
 }
 
@@ -322,8 +330,12 @@ Result<int> run_vm_agent(const VmLaunch& l, std::array<int, 3> stdio, bool contr
   // read-only parts are read-only binds there, so the host enforces them, not the guest.
   const std::string socket = vm + "/virtiofs.sock";
   SpawnOptions fs_opt;
-  fs_opt.argv = {vfsd, "--socket-path=" + socket, "-o", "source=" + vm + "/share", "-o",
-                 "cache=auto", "-o", "xattr", "-o", "posix_acl", "-o", "sandbox=namespace"};
+  fs_opt.argv = {vfsd, "--socket-path=" + socket,
+                 "-o", "source=" + vm + "/share",
+                 "-o", "cache=auto",
+                 "-o", "xattr",
+                 "-o", "posix_acl",
+                 "-o", "sandbox=namespace"};
   fs_opt.stage_dir = vm + "/share";
   for (const auto& p : root->shared) fs_opt.staged.push_back({p, p.substr(1), true});
   fs_opt.staged.push_back({vm + "/etc", "etc", true});

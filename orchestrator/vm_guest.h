@@ -33,7 +33,8 @@ struct GuestImage {
 Result<GuestImage> find_guest_image();
 
 // The QEMU accelerator to use: "kvm" when a probe boot under KVM works on this host
-// (cached per host boot in /run/bot-bottle), else "tcg". `why` says how it was decided, in one line.
+// (cached per host boot in /run/bot-bottle), else "tcg". `why` says how it was decided, in one
+// line.
 struct Accel {
   std::string name;
   std::string why;

@@ -95,8 +95,8 @@ TEST_F(VmE2e, TheAgentRunsOnTheGuestKernelAsTheBottleUid) {
   for (const char* f : {"new.txt", "dir"}) {
     ASSERT_EQ(::stat((workspace_ + "/" + f).c_str(), &st), 0) << f;
     EXPECT_NE(st.st_uid, 0u) << f << " belongs to host root";
-    EXPECT_EQ(std::to_string(st.st_uid), r.out.substr(r.out.find("uid=") + 4,
-                                                      r.out.find('\n') - r.out.find("uid=") - 4));
+    EXPECT_EQ(std::to_string(st.st_uid),
+              r.out.substr(r.out.find("uid=") + 4, r.out.find('\n') - r.out.find("uid=") - 4));
   }
   std::ifstream in(workspace_ + "/existing.txt");
   std::string text;
@@ -116,7 +116,8 @@ TEST_F(VmE2e, OnlyTheSidecarPortsAreReachableFromTheGuest) {
   for (const char* closed : {"10.0.2.100/80=", "10.0.2.2/22=", "10.0.2.3/53=", "192.0.2.1/80="}) {
     const auto at = r.out.find(closed);
     ASSERT_NE(at, std::string::npos) << r.out;
-    EXPECT_NE(r.out.substr(at + std::strlen(closed), 2), "0\n") << closed << " reachable: " << r.out;
+    EXPECT_NE(r.out.substr(at + std::strlen(closed), 2), "0\n")
+        << closed << " reachable: " << r.out;
   }
   EXPECT_EQ(r.out.find("dns=0"), std::string::npos) << r.out;
 }
