@@ -391,6 +391,9 @@ Result<int> run_vm_agent(const VmLaunch& l, std::array<int, 3> stdio, bool contr
   done = true;
   watchdog.join();
   vfs->terminate(2s);
+  // The agent's environment (resolved ${VAR} and ?prompt values) does not outlive the run.
+  std::error_code ec;
+  fs::remove(vm + "/boot/run", ec);
 
   auto status = read_text_file(vm + "/boot/status");
   if (status && !status->empty()) {
