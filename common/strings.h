@@ -11,6 +11,19 @@
 
 namespace bottle {
 
+// POSIX shell single-quoting: the value comes back as one word, whatever it holds.
+inline std::string shell_quote(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
 // "a, b, c" from {"a", "b", "c"} and ", ".
 inline std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   std::string out;

@@ -125,18 +125,6 @@ Result<GateTools> find_tools() {
   return t;
 }
 
-std::string shell_quote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
 std::vector<std::string> base_env(const GateTools& tools, const StateDir& state) {
   return {"PATH=" + tools.path_env, "HOME=" + state.home(),        "LANG=C",
           "GIT_CONFIG_NOSYSTEM=1",  "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0",

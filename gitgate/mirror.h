@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/strings.h"
 #include "config/gate_config.h"
 
 namespace bottle::gitgate {
@@ -63,8 +64,7 @@ std::vector<std::string> upstream_env(const GateTools& tools, const StateDir& st
                                       const config::GateRepo& repo);
 std::string ssh_command(const GateTools& tools, const StateDir& state,
                         const config::GateRepo& repo);
-// POSIX shell single-quoting (git runs GIT_SSH_COMMAND through sh).
-std::string shell_quote(std::string_view s);
+// shell_quote (common/strings.h) quotes GIT_SSH_COMMAND's words: git runs it through sh.
 
 // Creates the layout above: key files from their env slots, known_hosts from the pinned
 // keys, the hook link, and every missing mirror (built in a temporary directory and

@@ -7,6 +7,7 @@
 #include "orchestrator/netns.h"
 #include "orchestrator/process.h"
 #include "orchestrator/state.h"
+#include "orchestrator/vm_guest.h"
 
 namespace bottle::orchestrator {
 
@@ -61,6 +62,31 @@ std::vector<DoctorCheck> run_doctor() {
                       : (child ? first_line(err ? *err : "") : child.error()),
                    "enable unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1 "
                    "(and user.max_user_namespaces > 0)"});
+  }
+  return out;
+}
+
+std::vector<DoctorCheck> run_vm_doctor() {
+  std::vector<DoctorCheck> out = run_doctor();
+  const DoctorCheck qemu = binary("qemu-system-x86_64", "apt-get install qemu-system-x86");
+  out.push_back(qemu);
+  const bool vfsd = ::access("/usr/lib/qemu/virtiofsd", X_OK) == 0 ||
+                    ::access("/usr/libexec/virtiofsd", X_OK) == 0;
+  out.push_back({"virtiofsd", vfsd, vfsd ? "found" : "not found in /usr/lib/qemu or /usr/libexec",
+                 "apt-get install qemu-system-x86"});
+  out.push_back(binary("busybox", "apt-get install busybox-static"));
+  auto image = find_guest_image();
+  out.push_back({"guest", image.ok(), image ? image->dir : image.error(),
+                 "apt-get install linux-image-cloud-amd64 busybox-static, then build the `guest` "
+                 "target"});
+  if (image && qemu.ok) {
+    const Accel a = choose_accel(*image);
+    // TCG works everywhere, only slower: reported, never a failure.
+    out.push_back({"accelerator", true,
+                   a.name == "kvm"
+                       ? "KVM (" + a.why + ")"
+                       : "TCG, no KVM: guests boot in seconds, not under one (" + a.why + ")",
+                   ""});
   }
   return out;
 }

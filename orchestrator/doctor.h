@@ -20,4 +20,8 @@ std::vector<DoctorCheck> run_doctor();
 // docker-compose) and a daemon that answers; failures carry docker's own words.
 std::vector<DoctorCheck> run_docker_doctor();
 
+// `bottle doctor --backend vm`: local's checks (the sidecar is the same), then QEMU,
+// virtiofsd, the built guest, and whether KVM or TCG will run it (the probe boot).
+std::vector<DoctorCheck> run_vm_doctor();
+
 }  // namespace bottle::orchestrator

@@ -33,6 +33,7 @@
 #include "orchestrator/skills.h"
 #include "orchestrator/state.h"
 #include "orchestrator/terminal.h"
+#include "orchestrator/vm_guest.h"
 #include "orchestrator/workspace.h"
 #include "orchestrator/workspace_git.h"
 
@@ -153,6 +154,7 @@ class LocalBottle {
   Status start_sidecar(const std::vector<std::string>& token_env);
   Status wait_ready();
   Result<int> run_agent(const std::vector<std::string>& env);
+  Result<int> run_vm_agent(const std::vector<std::string>& env);
   void teardown();
   Status save_metadata() { return write_metadata(dir_, md_); }
   // For state changes that must not stop what is under way: a failed write is reported.
@@ -196,7 +198,7 @@ Status LocalBottle::prepare_state() {
   md_.label = opt_.label.empty() ? slug_ : opt_.label;
   md_.agent = plan_.agent;
   md_.bottle = plan_.bottle;
-  md_.backend = "local";
+  md_.backend = plan_.backend == "vm" ? "vm" : "local";
   md_.created = now_iso8601();
   md_.status = "starting";
   md_.pids.orchestrator = identify_process(::getpid());
@@ -428,6 +430,7 @@ Status LocalBottle::wait_ready() {
 }
 
 Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
+  if (plan_.backend == "vm") return run_vm_agent(env);
   SandboxSpec s;
   s.bwrap = find_helper_binary("bwrap");
   if (s.bwrap.empty()) return Error{"bwrap not found (apt-get install bubblewrap)"};
@@ -501,6 +504,57 @@ Result<int> LocalBottle::run_agent(const std::vector<std::string>& env) {
              " (it would point your host's git at another "
              "config); removed");
   g_agent_pid = 0;
+  return code;
+}
+
+// The vm backend: the same sidecar, the agent in a guest (vm_guest.h). QEMU is the
+// process the bottle records as its agent, so stop and cleanup find it.
+Result<int> LocalBottle::run_vm_agent(const std::vector<std::string>& env) {
+  VmLaunch l;
+  l.state_dir = dir_;
+  l.netns = ns_;
+  l.workspace = opt_.workspace;
+  l.files_dir = plan_.layout.files_dir;
+  l.home = plan_.layout.home;
+  l.uid = user_.uid;
+  l.gid = user_.gid;
+  for (const auto& [name, value] : plan_.sandbox_env) l.env.push_back(name + "=" + value);
+  l.env.push_back("BOTTLE_SLUG=" + slug_);
+  if (opt_.interactive) {
+    const char* term = std::getenv("TERM");
+    l.env.push_back(std::string("TERM=") + (term && *term ? term : "xterm-256color"));
+  }
+  l.env.insert(l.env.end(), env.begin(), env.end());
+  l.argv = plan_.launch_argv;
+  l.ports = {kEgressPort};
+  if (!plan_.gitgate.binary.empty())
+    l.ports.insert(l.ports.end(), {kGitgateGitPort, kGitgateHttpPort});
+  if (!plan_.supervise_daemon.binary.empty()) l.ports.push_back(kSupervisePort);
+  l.resources = plan_.vm;
+  auto image = find_guest_image();
+  if (!image) return Error{image.error()};
+  l.image = *image;
+  l.accel = choose_accel(l.image);
+  progress(l.accel.name == "kvm" ? "vm: KVM (" + l.accel.why + ")"
+                                 : "vm: no KVM, using TCG, which is slower (" + l.accel.why + ")");
+  auto io = AgentStdio::open(opt_.interactive, user_.uid, user_.gid);
+  if (!io) return Error{"agent stdio: " + io.error()};
+  md_.agent_started = static_cast<long long>(std::time(nullptr));
+  progress("booting the guest (" + l.resources.memory + ", " + std::to_string(l.resources.cpus) +
+           " cpu) for the agent as " + describe(user_) + ": " + one_line(plan_.argv));
+  TerminalTitle title(opt_.interactive ? STDOUT_FILENO : -1, "bottle " + md_.label);
+  auto code = orchestrator::run_vm_agent(
+      l, io->child_fds(), io->terminal(),
+      [&](pid_t qemu) {
+        io->child_started();
+        g_agent_pid = qemu;
+        md_.pids.agent = identify_process(qemu);
+        md_.status = "running";
+        save_metadata_or_warn();
+      },
+      [&] { io->relay({}); });
+  g_agent_pid = 0;
+  if (!code && g_stop_requested) return 143;
   return code;
 }
 

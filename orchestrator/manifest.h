@@ -61,6 +61,12 @@ struct EgressSpec {
   std::string upstream_ca;  // PEM bundle replacing egress's trust store (local TLS upstreams)
 };
 
+// The vm backend's guest (`vm: {memory: 2G, cpus: 2}`); other backends ignore it.
+struct VmSpec {
+  std::string memory = "1G";  // QEMU's form after parsing: <n>M
+  int cpus = 1;
+};
+
 struct BottleSpec {
   std::string name;
   std::vector<std::string> chain;  // this bottle first, then its ancestors
@@ -68,6 +74,7 @@ struct BottleSpec {
   std::optional<EgressSpec> egress;
   std::vector<GitRepo> repos;
   std::optional<bool> supervise;
+  std::optional<VmSpec> vm;
 };
 
 struct Manifest {

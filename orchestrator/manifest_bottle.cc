@@ -201,6 +201,32 @@ Status parse_git_gate(MapReader& top, const YAML::Node& node, const std::string&
   return OkStatus();
 }
 
+// `vm: {memory: 2G, cpus: 2}`: sizes in M or G, as QEMU takes them.
+Status parse_vm(MapReader& top, const YAML::Node& vm, const std::string& path, int off,
+                VmSpec& out) {
+  if (!vm.IsMap()) return Error{top.where(vm) + ": 'vm' must be a mapping {memory: 2G, cpus: 2}"};
+  MapReader r(path, vm, "vm", off);
+  auto memory = r.str("memory");
+  auto cpus = r.integer("cpus", 1, 64);
+  r.finish();
+  if (!r.ok()) return Error{r.error()};
+  if (memory) {
+    const std::string& m = *memory;
+    size_t digits = 0;
+    while (digits < m.size() && std::isdigit(static_cast<unsigned char>(m[digits]))) ++digits;
+    const std::string unit = m.substr(digits);
+    const long n = digits == 0 || digits > 6 ? 0 : std::stol(m.substr(0, digits));
+    const long mib = unit == "G" ? n * 1024 : unit == "M" ? n : 0;
+    if (mib < 128 || mib > 256 * 1024) {
+      return Error{r.where(r.node("memory")) + ": vm.memory '" + m +
+                   "' is not a size from 128M to 256G (like 512M or 2G)"};
+    }
+    out.memory = std::to_string(mib) + "M";
+  }
+  if (cpus) out.cpus = static_cast<int>(*cpus);
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<RawBottle> parse_bottle(std::string_view text, const std::string& path,
@@ -219,6 +245,7 @@ Result<RawBottle> parse_bottle(std::string_view text, const std::string& path,
   YAML::Node egress = r.node("egress");
   YAML::Node gate = r.node("git-gate");
   auto supervise = r.boolean("supervise");
+  YAML::Node vm = r.node("vm");
   r.str("description");
   r.finish();
   if (!r.ok()) return Error{r.error()};
@@ -244,6 +271,10 @@ Result<RawBottle> parse_bottle(std::string_view text, const std::string& path,
   if (supervise) {
     raw.has_supervise = true;
     raw.spec.supervise = *supervise;
+  }
+  if (vm) {
+    raw.spec.vm.emplace();
+    if (auto st = parse_vm(r, vm, path, off, *raw.spec.vm); !st) return Error{st.error()};
   }
   return raw;
 }

@@ -67,6 +67,7 @@ BottleSpec merge(const BottleSpec& parent, const RawBottle& child) {
   for (const auto& [k, v] : child.spec.env) out.env[k] = v;
   if (child.has_egress) out.egress = child.spec.egress;
   if (child.has_supervise) out.supervise = child.spec.supervise;
+  if (child.spec.vm) out.vm = child.spec.vm;
   for (const auto& repo : child.spec.repos) {
     auto it = std::find_if(out.repos.begin(), out.repos.end(),
                            [&](const GitRepo& r) { return r.name == repo.name; });

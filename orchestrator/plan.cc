@@ -170,6 +170,7 @@ Result<Plan> make_plan(const Manifest& m, const PlanOptions& opt) {
   }
   // Supervise defaults on: an agent that can ask for help is the safer default.
   p.supervise = m.bottle.supervise.value_or(true);
+  p.vm = m.bottle.vm.value_or(VmSpec{});
 
   p.layout = agent_layout_for(opt.backend);
   auto prov = provider_plan(m.agent, p.layout, p.supervise);

@@ -94,6 +94,7 @@ struct Plan {
   PlanDaemon egress, gitgate, supervise_daemon;
   std::string backend;
   AgentLayout layout;
+  VmSpec vm;  // the vm backend's guest
   // What the bottle sets in the agent's environment (proxy, CA variables, HOME, PATH,
   // GIT_CONFIG_GLOBAL...), before `env`. Launch-time facts (BOTTLE_SLUG, TERM) are the
   // backend's.

@@ -126,7 +126,9 @@ std::string format_preflight(const Plan& p) {
   o << "bottle:    " << P(join(p.chain, " <- ")) << "\n";
   o << "provider:  " << P(p.provider) << "\n";
   o << "command:   " << one_line(p.argv) << "\n";
-  o << "backend:   " << P(p.backend) << "\n";
+  o << "backend:   " << P(p.backend);
+  if (p.backend == "vm") o << " (" << P(p.vm.memory) << ", " << p.vm.cpus << " cpu)";
+  o << "\n";
   o << "env:       ";
   bool any = false;
   for (const auto& e : p.env) {

@@ -145,6 +145,10 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
             ::mount(fd_path.data(), stage_targets[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) !=
                 0)
           child_fail(ew, "stage bind mount");
+        if (o.staged[i].read_only &&
+            ::mount(nullptr, stage_targets[i].c_str(), nullptr,
+                    MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
+          child_fail(ew, "stage read-only remount");
         ::close(sources[i]);
       }
     }

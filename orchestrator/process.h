@@ -42,6 +42,7 @@ struct SpawnOptions {
   struct Staged {
     std::string path;
     std::string name;
+    bool read_only = false;  // the bind is remounted read-only (and nosuid, nodev)
   };
   std::string stage_dir;
   std::vector<Staged> staged;

@@ -106,10 +106,12 @@ std::vector<std::string> bwrap_argv(const SandboxSpec& s) {
   for (const auto& [rel, to] : s.agent_file_binds)
     a.insert(a.end(), {"--ro-bind", agent_files + "/" + rel, to});
   // bwrap runs unprivileged; the user namespace maps the agent's inside uid to it alone.
+  // The agent gets no user namespaces of its own (they open kernel surface that only
+  // capabilities would reach otherwise).
   const std::string inside = std::to_string(kAgentUidInside);
-  a.insert(a.end(),
-           {"--unshare-user", "--uid", inside, "--gid", inside, "--unshare-pid", "--unshare-ipc",
-            "--unshare-uts", "--hostname", "bottle", "--cap-drop", "ALL", "--die-with-parent"});
+  a.insert(a.end(), {"--unshare-user", "--disable-userns", "--assert-userns-disabled", "--uid",
+                     inside, "--gid", inside, "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                     "--hostname", "bottle", "--cap-drop", "ALL", "--die-with-parent"});
   if (s.new_session) a.push_back("--new-session");  // no TIOCSTI into any terminal
   if (s.seccomp_fd >= 0) a.insert(a.end(), {"--seccomp", std::to_string(s.seccomp_fd)});
   a.push_back("--clearenv");

@@ -220,22 +220,63 @@ std::string TerminalOutputFilter::filter(std::string_view chunk) {
         }
         break;
       case State::escape:
-      case State::c1: {
-        const bool utf8 = state_ == State::c1;
-        if (c == (utf8 ? C1_OSC : ']')) {
+      case State::escape_intermediate: {
+        // The ESC (and any intermediates) is held until its sequence is known, and
+        // reaches the terminal only with it: what follows an ESC is read as the terminal
+        // reads it (VT500 parser), so no byte the filter took for text starts a sequence.
+        const auto u = static_cast<unsigned char>(c);
+        if (c == ESC) {
+          held_.clear();  // a new ESC restarts the sequence
+          state_ = State::escape;
+        } else if (c == CAN || c == SUB) {
+          held_.clear();
+          out.push_back(c);
+          state_ = State::text;
+        } else if (u < 0x20 || u == 0x7f) {
+          out.push_back(c);  // executed at once; the sequence goes on
+        } else if (u < 0x30) {
+          if (state_ == State::escape) held_ = ESC;
+          held_.push_back(c);
+          state_ = held_.size() < 8 ? State::escape_intermediate : State::drop;
+          if (state_ == State::drop) drop_osc_ = false, held_.clear();
+        } else if (u >= 0x80) {
+          held_.clear();  // not a sequence; the byte is read afresh
+          state_ = State::text;
+          --i;
+        } else if (state_ == State::escape_intermediate) {
+          out += held_;
+          out.push_back(c);
+          held_.clear();
+          state_ = State::text;
+        } else if (c == ']') {
           state_ = State::osc_number;
           held_ = "\x1b]";
-        } else if (utf8 ? (c == C1_DCS || c == C1_SOS || c == C1_PM || c == C1_APC)
-                        : (c == 'P' || c == 'X' || c == '^' || c == '_')) {
-          state_ = State::drop;
+        } else if (c == 'P' || c == 'X' || c == '^' || c == '_') {
+          state_ = State::drop;  // DCS, SOS, PM, APC
           drop_osc_ = false;
         } else {
-          out.push_back(utf8 ? C1 : ESC);
+          out.push_back(ESC);
+          out.push_back(c);
           state_ = State::text;
-          --i;  // read c afresh
         }
         break;
       }
+      case State::c1:
+        if (c == C1_OSC) {
+          state_ = State::osc_number;
+          held_ = "\x1b]";
+        } else if (c == C1_DCS || c == C1_SOS || c == C1_PM || c == C1_APC) {
+          state_ = State::drop;
+          drop_osc_ = false;
+        } else if ((static_cast<unsigned char>(c) & 0xc0) == 0x80) {
+          out.push_back(C1);  // another C1 control or a Latin-1 character, whole
+          out.push_back(c);
+          state_ = State::text;
+        } else {
+          state_ = State::text;  // a stray lead byte is dropped, never left to pair with
+          --i;                   // what the filter emits next; c is read afresh
+        }
+        break;
       case State::osc_number:
         if (c >= '0' && c <= '9' && held_.size() < 8) {
           held_.push_back(c);

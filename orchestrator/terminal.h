@@ -96,8 +96,9 @@ class TerminalOutputFilter {
  private:
   enum class State {
     text,
-    escape,  // after ESC
-    c1,      // after the UTF-8 lead byte of a C1 control
+    escape,               // after ESC
+    escape_intermediate,  // after ESC and 0x20-0x2f bytes ("ESC ( B")
+    c1,                   // after the UTF-8 lead byte of a C1 control
     osc_number,
     osc_pass,
     osc_pass_escape,

@@ -55,11 +55,11 @@ std::string choose_backend(const std::string& flag, int& exit_code) {
     const char* env = std::getenv("BOTTLE_BACKEND");
     b = env && *env ? env : "local";
   }
-  if (b == "local") return b;
+  if (b == "local" || b == "vm") return b;
   if (b == "docker" || b == "k8s") {
     exit_code = fail("backend " + b + ": not implemented yet (use --backend local)");
   } else {
-    std::fprintf(stderr, "bottle: backend %s: unknown (local | docker | k8s)\n", b.c_str());
+    std::fprintf(stderr, "bottle: backend %s: unknown (local | vm | docker | k8s)\n", b.c_str());
     exit_code = 2;
   }
   return "";
@@ -94,7 +94,7 @@ struct LaunchFlags {
 void add_launch_flags(CLI::App* sub, LaunchFlags& f) {
   sub->add_option("agent", f.agent, "agent name (agents/<name>.md)")->required();
   sub->add_option("--backend", f.backend,
-                  "local | docker | k8s (default: $BOTTLE_BACKEND or local)");
+                  "local | vm | docker | k8s (default: $BOTTLE_BACKEND or local)");
   sub->add_option("--cwd", f.cwd, "workspace mounted read-write (default: current directory)");
   sub->add_option("--label", f.label,
                   "name of this bottle in list, top and logs; sets its colour and the terminal "
@@ -136,7 +136,10 @@ int launch(const LaunchFlags& f, bool interactive) {
 
 int cmd_doctor(const std::string& backend) {
   bool all_ok = true;
-  for (const auto& c : backend == "docker" ? run_docker_doctor() : run_doctor()) {
+  const auto checks = backend == "docker" ? run_docker_doctor()
+                      : backend == "vm"   ? run_vm_doctor()
+                                          : run_doctor();
+  for (const auto& c : checks) {
     std::printf("%-4s %-14s %s\n", c.ok ? "ok" : "FAIL", c.name.c_str(), c.detail.c_str());
     if (!c.ok) {
       std::printf("     fix: %s\n", c.fix.c_str());
@@ -240,8 +243,8 @@ int main(int argc, char** argv) {
   auto* doctor =
       app.add_subcommand("doctor", "check that this machine can run bottles, and how to fix it");
   std::string doctor_backend = "local";
-  doctor->add_option("--backend", doctor_backend, "local | docker")
-      ->check(CLI::IsMember({"local", "docker"}))
+  doctor->add_option("--backend", doctor_backend, "local | vm | docker")
+      ->check(CLI::IsMember({"local", "vm", "docker"}))
       ->capture_default_str();
   auto* proposals =
       app.add_subcommand("proposals", "answer what agents ask for (routes, capabilities, help)");

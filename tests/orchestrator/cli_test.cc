@@ -81,7 +81,12 @@ TEST(Cli, UnimplementedBackendsAreAClearError) {
   auto env = run_bottle(h.home(), {"run", "impl", "--", "true"}, {"BOTTLE_BACKEND=k8s"});
   EXPECT_EQ(env.exit_code, 1);
   EXPECT_NE(env.err.find("backend k8s: not implemented yet"), std::string::npos);
-  EXPECT_EQ(run_bottle(h.home(), {"run", "impl", "--backend", "vm", "--", "true"}).exit_code, 2);
+  EXPECT_EQ(
+      run_bottle(h.home(), {"run", "impl", "--backend", "firecracker", "--", "true"}).exit_code, 2);
+  // vm is implemented (issue 16): its plan shows the guest's resources.
+  auto vm = run_bottle(h.home(), {"run", "impl", "--backend", "vm", "--dry-run", "--", "true"});
+  EXPECT_EQ(vm.exit_code, 0) << vm.err;
+  EXPECT_NE(vm.out.find("backend:   vm (1G, 1 cpu)"), std::string::npos) << vm.out;
 }
 
 TEST(Cli, RenderComposeAndK8sPrintNoTokenValue) {

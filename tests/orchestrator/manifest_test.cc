@@ -61,6 +61,30 @@ TEST(Manifest, LoadsAgentAndBottle) {
   EXPECT_EQ(m->bottle.supervise, false);
 }
 
+TEST(Manifest, VmResourcesDefaultAndParse) {
+  TestHome h;
+  h.agent("impl", "---\nbottle: small\n---\n");
+  h.bottle("small", "---\nsupervise: false\n---\n");
+  auto m = load_manifest(h.dirs(), "impl");
+  ASSERT_TRUE(m.ok()) << m.error();
+  EXPECT_FALSE(m->bottle.vm.has_value());
+  h.bottle("small", "---\nvm: {memory: 2G, cpus: 2}\n---\n");
+  m = load_manifest(h.dirs(), "impl");
+  ASSERT_TRUE(m.ok()) << m.error();
+  ASSERT_TRUE(m->bottle.vm.has_value());
+  EXPECT_EQ(m->bottle.vm->memory, "2048M");
+  EXPECT_EQ(m->bottle.vm->cpus, 2);
+  h.bottle("small", "---\nvm:\n  memory: 2GB\n---\n");
+  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("small"), 3,
+                "vm.memory '2GB' is not a size from 128M to 256G");
+  h.bottle("small", "---\nvm:\n  memory: 64M\n---\n");
+  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("small"), 3, "from 128M");
+  h.bottle("small", "---\nvm:\n  cpu: 2\n---\n");
+  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("small"), 3, "cpu");
+  h.bottle("small", "---\nvm: big\n---\n");
+  ExpectErrorAt(load_manifest(h.dirs(), "impl"), h.bottle_path("small"), 2, "'vm' must be a mapping");
+}
+
 TEST(Manifest, EnvValueKinds) {
   TestHome h;
   h.bottle("dev", kDevBottle);

@@ -72,5 +72,24 @@ TEST(TerminalOutputFilter, AnEscInsideAPassedOscEndsItBeforeTheNextSequenceIsRea
             "\x1b]0;t\x1b\\x");
 }
 
+// An ESC reaches the terminal only together with what completes it, so bytes the filter
+// reads as text never turn into a sequence on the terminal (found by fuzz_terminal_filter).
+TEST(TerminalOutputFilter, AnEscIsNeverLeftForTheNextBytesToComplete) {
+  // ESC ESC: the first is cancelled; a dropped OSC then leaves no ESC before "P...".
+  EXPECT_EQ(filtered("\x1b\x1b]999;x\x07P@kitty-cmd{}"), "P@kitty-cmd{}");
+  // A control inside an escape sequence runs at once and the sequence goes on (VT500).
+  EXPECT_EQ(filtered("\x1b\nP@kitty-cmd{}\x1b\\"), "\n");
+  EXPECT_EQ(filtered("\x1b\r]52;c;aGk=\x07x"), "\rx");
+  // ESC followed by a C1 code point: the C1 control is what counts.
+  EXPECT_EQ(filtered("\x1b\xc2\x9d"
+                     "52;c;aGk=\x07x"),
+            "x");
+  // Nor is a UTF-8 lead byte left to pair with a later 0x9d into a C1 OSC.
+  EXPECT_EQ(filtered("\xc2\xc2\x9d" "5\x07\x9d" "52;c;aGk=\x07"), "\x9d" "52;c;aGk=\x07");
+  // Intermediates are held with their ESC.
+  EXPECT_EQ(filtered("\x1b(B\x1b#8"), "\x1b(B\x1b#8");
+  EXPECT_EQ(filtered_in_pieces("\x1b(\x1b]52;c;aGk=\x07x", 1), "x");
+}
+
 }  // namespace
 }  // namespace bottle::orchestrator
