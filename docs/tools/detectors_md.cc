@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
             (out ? "outbound" : "inbound") + " | " + std::string(severity(d.severity)) + " | " +
             (out ? "`dlp.outbound` (block)" : "`dlp.inbound` (warn)") +
             (act == "block" ? std::string() : "; the detector: " + std::string(act)) + " | " +
-            (out ? "structure" : "score") + " |\n";
+            (d.id == "secret.documented_example" ? "exact published value" : out ? "structure" : "score") + " |\n";
   }
   for (const auto& [id, text] : kWhat) {
     if (!seen.count(id)) {
