@@ -2,7 +2,7 @@
 // objects in its quarantine. Only what is new to the gate is read: the objects of
 // `<new>... --not --all` (the mirror's refs), listed by `git rev-list --objects` and read
 // by `git cat-file --batch` (a large push is split over up to four of them, one per core,
-// since git's inflating is the costly part). Scanned: every added text blob (path:line
+// since git's inflating is the costly part; each delta family stays with one reader). Scanned: every added text blob (path:line
 // findings), the names in every added tree, every commit and tag object (messages, author
 // lines), and the pushed ref names. Blobs with a NUL in their first 8000 bytes are binary
 // and skipped (git's own test); each text blob is scanned up to the per-blob cap and the

@@ -70,10 +70,21 @@ struct PushFixture {
   uint64_t bytes = 0;
 };
 
+// The fixtures' repositories, removed when the benchmark exits.
+struct TempRepos {
+  std::vector<std::string> dirs;
+  ~TempRepos() {
+    std::error_code ec;
+    for (const auto& d : dirs) fs::remove_all(d, ec);
+  }
+};
+TempRepos temp_repos;
+
 PushFixture make_push(size_t files, size_t file_bytes) {
   PushFixture f;
   char tmpl[] = "/tmp/gitgate-bench-XXXXXX";
   f.repo = ::mkdtemp(tmpl);
+  temp_repos.dirs.push_back(f.repo);
   git(f.repo, {"init", "-q", "-b", "main"});
   std::ofstream(f.repo + "/README") << "base\n";
   git(f.repo, {"add", "-A"});
