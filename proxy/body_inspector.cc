@@ -25,6 +25,7 @@ void BodyInspector::fail(const Error& why) {
 bool BodyInspector::feed(std::string_view chunk, std::vector<dlp::Finding>& out) {
   if (!error_.empty()) return false;
   if (!decoder_) {
+    scanned_ += chunk.size();
     scan_->feed(chunk, out);
     return true;
   }
@@ -33,6 +34,7 @@ bool BodyInspector::feed(std::string_view chunk, std::vector<dlp::Finding>& out)
     fail(s.failure());
     return false;
   }
+  scanned_ += decoded_.size();
   if (!decoded_.empty()) scan_->feed(decoded_, out);
   return true;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,10 @@ class BodyInspector {
   bool feed(std::string_view chunk, std::vector<dlp::Finding>& out);
   bool finish(std::vector<dlp::Finding>& out);
 
+  // Bytes of text handed to the scanner so far (decoded, for a compressed body), and
+  // whether the body is decoded at all (else each byte fed is one byte of text).
+  uint64_t scanned() const { return scanned_; }
+  bool decodes() const { return decoder_ != nullptr; }
   bool unreadable() const { return !error_.empty(); }
   bool too_large() const { return too_large_; }
   const std::string& error() const { return error_; }
@@ -36,6 +41,7 @@ class BodyInspector {
   std::unique_ptr<dlp::BodyScan> scan_;
   std::unique_ptr<dlp::BodyDecoder> decoder_;
   std::string decoded_;
+  uint64_t scanned_ = 0;
   std::string error_;
   bool too_large_ = false;
 };

@@ -294,24 +294,41 @@ bool Exchange::response_body(std::string_view chunk) {
     if (!chunk.empty()) io_.client_body(chunk);
     return !over_;
   }
-  // The scanner confirms a signal only once the text after it has arrived, so the last
-  // kResponseHold bytes wait for the next chunk (or for release_response_tail at the
-  // end): a cut comes before the agent gets the text that caused it.
-  const size_t total = resp_tail_.size() + chunk.size();
-  if (total <= kResponseHold) {
-    resp_tail_.append(chunk);
-    return !over_;
+  // The scanner confirms a signal only once the text after it has arrived, so bytes wait
+  // until kResponseHold bytes of text after them are scanned (or for
+  // release_response_tail at the end): a cut comes before the agent gets the text that
+  // caused it.
+  if (!chunk.empty()) {
+    resp_held_.push_back({std::string(chunk), in_scan_->scanned()});
+    resp_held_bytes_ += chunk.size();
   }
-  const size_t send = total - kResponseHold;
-  if (send >= resp_tail_.size()) {
-    if (!resp_tail_.empty()) io_.client_body(resp_tail_);
-    const size_t from_chunk = send - resp_tail_.size();
-    if (from_chunk > 0) io_.client_body(chunk.substr(0, from_chunk));
-    resp_tail_.assign(chunk.substr(from_chunk));
-  } else {
-    io_.client_body(std::string_view(resp_tail_).substr(0, send));
-    resp_tail_.erase(0, send);
-    resp_tail_.append(chunk);
+  const uint64_t scanned = in_scan_->scanned();
+  const uint64_t readable_to = scanned > kResponseHold ? scanned - kResponseHold : 0;
+  while (!resp_held_.empty()) {
+    HeldResponse& p = resp_held_.front();
+    if (p.scanned_to > readable_to) {
+      // Bytes that are their own text may leave in part; compressed ones only whole.
+      const uint64_t begin = p.scanned_to - p.bytes.size();
+      if (!in_scan_->decodes() && readable_to > begin) {
+        const size_t n = static_cast<size_t>(readable_to - begin);
+        io_.client_body(std::string_view(p.bytes).substr(0, n));
+        p.bytes.erase(0, n);
+        resp_held_bytes_ -= n;
+      }
+      break;
+    }
+    io_.client_body(p.bytes);
+    resp_held_bytes_ -= p.bytes.size();
+    resp_held_.pop_front();
+  }
+  if (resp_held_bytes_ > kMaxResponseHeld) {
+    // Compressed bytes that never turn into text (a bounded hold, not a buffer).
+    blocked_ = BlockReason::dlp_inbound;
+    metrics().block(BlockReason::dlp_inbound);
+    log_block(log_level(), facts(), BlockReason::dlp_inbound,
+              "response stream cut: 1 MiB of compressed body held without decoding to text", findings_);
+    cut();
+    return false;
   }
   return !over_;
 }
@@ -345,10 +362,9 @@ bool Exchange::release_response_tail() {
     if (!judge_inbound(readable, found, "response stream cut before its last bytes")) return false;
     in_scan_.reset();
   }
-  if (!resp_tail_.empty()) {
-    io_.client_body(resp_tail_);
-    resp_tail_.clear();
-  }
+  for (const HeldResponse& p : resp_held_) io_.client_body(p.bytes);
+  resp_held_.clear();
+  resp_held_bytes_ = 0;
   return true;
 }
 

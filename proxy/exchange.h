@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -166,13 +167,20 @@ class Exchange {
   std::unique_ptr<BodyInspector> in_scan_;
   bool response_head_sent_ = false;
   bool warned_inbound_ = false;
-  // The last bytes of a sized response body, held until the scanner has seen the end (a
-  // phrase completed by the final byte is only confirmed then), so a block can still cut.
-  // Response bytes held back under `inbound: block` until the text after them is scanned:
-  // more than twice the longest injection signal (the scanner's lookahead). A compressed
-  // body is held in its compressed form, so this bounds what escapes, not what is decoded.
+  // Response bytes held back under `inbound: block` until kResponseHold bytes of the text
+  // after them are scanned (more than twice the longest injection signal, the scanner's
+  // lookahead), or the scanner has seen the end (a phrase completed by the final byte is
+  // only confirmed then), so a block can still cut. Counted in decoded text: a compressed
+  // piece leaves whole once enough text decoded after it, so padding that decodes to
+  // nothing (empty deflate blocks, brotli metadata) cannot push an unconfirmed phrase out.
+  struct HeldResponse {
+    std::string bytes;
+    uint64_t scanned_to;  // text the scanner had once these bytes were fed
+  };
   static constexpr size_t kResponseHold = 4096;
-  std::string resp_tail_;
+  static constexpr size_t kMaxResponseHeld = size_t{1} << 20;  // compressed bytes without text
+  std::deque<HeldResponse> resp_held_;
+  size_t resp_held_bytes_ = 0;
   uint64_t bytes_up_ = 0;
   uint64_t bytes_down_ = 0;
 

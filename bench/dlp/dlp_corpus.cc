@@ -125,10 +125,13 @@ int benign_table(const std::string& dir, const std::string& list) {
       body->finish(out);
       seconds[d == Direction::inbound] += static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
       for (const auto& f : out) {
+        // As egress judges it with no dlp.detectors in routes.yaml: the detector's default.
+        const bottle::dlp::DetectorInfo* info = bottle::dlp::find_detector(f.detector);
+        const bool blocks = f.blocking && (info == nullptr || info->default_action == bottle::dlp::Action::block);
         Count& c = found[{kind, f.detector, d}];
-        (f.blocking ? c.block : c.warn)++;
+        (blocks ? c.block : c.warn)++;
         std::string line = std::string(d == Direction::outbound ? "out " : "in  ") + f.detector +
-                           (f.blocking ? " block " : " warn  ") + path.string() + "@" + std::to_string(f.offset) +
+                           (blocks ? " block " : " warn  ") + path.string() + "@" + std::to_string(f.offset) +
                            ": " + f.snippet;
         if (f.score != 0) line += " score=" + std::to_string(f.score);
         for (const auto& sig : f.signals) line += " " + sig;

@@ -5,7 +5,9 @@
 // kMaxDecodeDepth levels deep. Validation and decoding are shared with body_scan.cc.
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <iterator>
+#include <string>
 
 #include "common/dlp/bip39_words.h"
 #include "common/dlp/checksums.h"
@@ -19,6 +21,50 @@ namespace bottle::dlp::internal {
 namespace {
 
 bool base64_char(unsigned char c) { return (kCharClasses[c] & kBase64Char) != 0; }
+
+// A card number [b, e) inside a longer run of four-digit groups ("quanta 2650 1514 1514
+// 1514 1514 1514", a table of numbers), where a Luhn match is chance: one window in ten.
+// A run that is a list of card numbers (a whole number of them, each Luhn-valid) still
+// counts, and so does a card followed by something else (a CVV, a date).
+bool inside_number_table(std::string_view text, size_t b, size_t e) {
+  const auto digit = [&](size_t i) { return i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); };
+  const auto sep = [&](size_t i) { return i < text.size() && (text[i] == ' ' || text[i] == '-'); };
+  // A group of exactly four digits at [i, i + 4).
+  const auto group = [&](size_t i) { return digit(i) && digit(i + 1) && digit(i + 2) && digit(i + 3) && !digit(i + 4); };
+  size_t rb = b, re = e;
+  while (rb >= 5 && sep(rb - 1) && group(rb - 5) && !digit(rb - 6)) rb -= 5;
+  while (sep(re) && group(re + 1)) re += 5;
+  if (rb == b && re == e) return false;
+  std::string run, card;
+  for (size_t i = rb; i < re; ++i) {
+    if (!digit(i)) continue;
+    run.push_back(text[i]);
+    if (i >= b && i < e) card.push_back(text[i]);
+  }
+  if (card.empty() || run.size() % card.size() != 0) return true;
+  for (size_t k = 0; k < run.size(); k += card.size()) {
+    if (!luhn_ok(std::string_view(run).substr(k, card.size()))) return true;
+  }
+  return false;
+}
+
+// A documented example (detectors.h) is reported as one, unless the rest of the value
+// after it ('&' and more query) holds another value this detector reports.
+bool documented(const CompiledDetector& cd, std::string_view value, std::string_view match) {
+  const size_t n = documented_example(cd.def->id, value, match);
+  if (n == 0) return false;
+  if (n >= value.size()) return true;
+  const std::string_view rest = value.substr(n + 1);
+  const re2::StringPiece input(rest.data(), rest.size());
+  re2::StringPiece groups[2];
+  const int ngroups = std::min(2, cd.re->NumberOfCapturingGroups() + 1);
+  for (size_t pos = 0; pos < rest.size() && cd.re->Match(input, pos, rest.size(), RE2::UNANCHORED, groups, ngroups);) {
+    const re2::StringPiece v = ngroups > 1 && groups[1].data() != nullptr ? groups[1] : groups[0];
+    if (cd.def->validate == nullptr || cd.def->validate(std::string_view(v.data(), v.size()))) return false;
+    pos = std::max(pos + 1, static_cast<size_t>(groups[0].data() + groups[0].size() - rest.data()));
+  }
+  return true;
+}
 bool hex_char(unsigned char c) { return (kCharClasses[c] & kHexChar) != 0; }
 
 // Base64 of printable ASCII has a telltale shape: the first character of each 4-char
@@ -228,10 +274,12 @@ uint64_t Engine::confirm(Sink& sink, uint32_t id, std::string_view window, uint6
     const re2::StringPiece secret = ngroups > 1 && groups[1].data() != nullptr ? groups[1] : groups[0];
     const std::string_view sv(secret.data(), secret.size());
     const size_t s_begin = static_cast<size_t>(secret.data() - window.data());
-    if ((d.validate == nullptr || d.validate(sv)) && !exempt(sv)) {
+    if ((d.validate == nullptr || d.validate(sv)) && !exempt(sv) &&
+        !(d.gate == Gate::card_run && inside_number_table(window, s_begin, s_begin + sv.size()))) {
+      const bool example = documented(cd, sv, std::string_view(groups[0].data(), groups[0].size()));
       Finding f;
-      f.detector = std::string(d.id);
-      f.severity = d.severity;
+      f.detector = example ? "secret.documented_example" : std::string(d.id);
+      f.severity = example ? Severity::low : d.severity;
       f.offset = origin != nullptr ? origin->begin : window_abs + s_begin;
       f.snippet = redacted_snippet(window, s_begin, s_begin + sv.size(), how);
       sink.add(std::move(f), origin);

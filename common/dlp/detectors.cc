@@ -87,6 +87,54 @@ bool looks_like_identifier(std::string_view s) {
   return pieces > 1 || (pieces == 1 && (single_lower_word || camel_words(s) >= 2));
 }
 
+// A type name that may hold numbers ("Ed25519PrivateKey", "X509Certificate", "SHA256"):
+// capitals, each run followed by lower-case letters or not, and digit runs, with one
+// capitalised word of three lower-case letters or more unless it is all capitals. Random
+// text puts a lower-case letter right after a digit, or has no such word.
+bool type_name(std::string_view p) {
+  if (p.empty() || !std::isupper(static_cast<unsigned char>(p[0]))) return false;
+  bool word = !has_lower(p);
+  for (size_t i = 0; i < p.size();) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (std::isdigit(c) || c == '_') {
+      ++i;
+      continue;
+    }
+    if (!std::isupper(c)) return false;  // a lower-case letter after a digit
+    size_t j = i;
+    while (j < p.size() && std::isupper(static_cast<unsigned char>(p[j]))) ++j;
+    size_t k = j;
+    while (k < p.size() && std::islower(static_cast<unsigned char>(p[k]))) ++k;
+    word = word || k - j >= 3;
+    i = k;
+  }
+  return word;
+}
+
+// A qualified name as code writes it ("ed25519.Ed25519PrivateKey", "os.environ",
+// "hashes.SHA256"): lower-case module names, then a name or a type, joined by dots.
+bool dotted_name(std::string_view s) {
+  size_t dot = s.rfind('.');
+  if (dot == std::string_view::npos || dot + 1 == s.size()) return false;
+  const std::string_view last = s.substr(dot + 1);
+  const bool identifier_chars = std::all_of(last.begin(), last.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_';
+  });
+  if (!identifier_chars || !(type_name(last) || word_like(last))) return false;
+  for (size_t i = 0; i < dot;) {
+    const size_t end = std::min(s.find('.', i), dot);
+    const std::string_view module = s.substr(i, end - i);
+    if (module.empty() || !std::islower(static_cast<unsigned char>(module[0])) ||
+        !std::all_of(module.begin(), module.end(), [](unsigned char c) {
+          return std::islower(c) || std::isdigit(c) || c == '_';
+        })) {
+      return false;
+    }
+    i = end + 1;
+  }
+  return true;
+}
+
 bool random_enough(std::string_view s, double min_bits) {
   return shannon_entropy(s) >= min_bits && !looks_like_placeholder(s);
 }
@@ -106,8 +154,8 @@ bool v_mixed_case(std::string_view s) { return has_upper(s) && has_lower(s) && r
 bool code_expression(std::string_view s) { return s.find_first_of("()[]") != std::string_view::npos; }
 // Key-value detectors have no prefix to go by: the value must not read as a name.
 bool v_generic(std::string_view s) {
-  return !code_expression(s) && !looks_like_identifier(s) && has_digit(s) && (has_upper(s) || has_lower(s)) &&
-         random_enough(s, 3.5);
+  return !code_expression(s) && !looks_like_identifier(s) && !dotted_name(s) && has_digit(s) &&
+         (has_upper(s) || has_lower(s)) && random_enough(s, 3.5);
 }
 // A value in an environment dump under a credential-like name: random enough for its
 // length (Shannon entropy cannot exceed log2(length)), letters and digits mixed, and
@@ -130,7 +178,7 @@ bool v_env_value(std::string_view s) {
   if (s.empty() || s.front() == '$' || s.front() == '-' || code_expression(s) || s.find("://") != std::string_view::npos || s.find("%(") != std::string_view::npos) {
     return false;
   }
-  if (looks_like_path(s) || looks_like_identifier(s)) return false;
+  if (looks_like_path(s) || looks_like_identifier(s) || dotted_name(s)) return false;
   const double ceiling = std::log2(static_cast<double>(std::min<size_t>(s.size(), 64)));
   const bool hex = std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
   if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) return false;
@@ -279,6 +327,34 @@ constexpr Detector kSecretDetectors[] = {
      Severity::critical, 24 * 9, false, nullptr, DetectorKind::mnemonic, Gate::word_run},
 };
 
+// Values that standards and manuals print as their examples. Each is public and nobody's
+// secret, and each is reached only through a detector that guesses from a name and
+// randomness (or, for a PEM key, its first line of key material: these keys ship in
+// documentation). Vendor-format keys are not listed: AKIAIOSFODNN7EXAMPLE keeps its own
+// detector, since a drill sends exactly those.
+struct DocumentedExample {
+  std::string_view detector;
+  std::string_view value;  // for a PEM key, its first 40 characters of key material
+};
+constexpr DocumentedExample kDocumentedExamples[] = {
+    // RFC 6749 (OAuth 2.0): access token, refresh token, authorization code, client secret.
+    {"secret.generic_assignment", "2YotnFZFEjr1zCsicMWpAA"},
+    {"secret.generic_assignment", "tGzv3JOkF0XG5Qx2TlKWIA"},
+    {"secret.generic_assignment", "SplxlOBeZQQYbYS6WxSbIA"},
+    {"secret.generic_assignment", "7Fjfp0ZBr1KtDRbnfVdmIw"},
+    // RFC 6750 (bearer tokens).
+    {"secret.generic_assignment", "mF_9.B5f-4.1JqM"},
+    // TOTP: the key in Google Authenticator's key-URI documentation; RFC 4226/6238's test
+    // key "12345678901234567890" in base32.
+    {"secret.generic_assignment", "JBSWY3DPEHPK3PXP"},
+    {"secret.generic_assignment", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"},
+    // WireGuard: the private key in systemd.netdev(5)'s example.
+    {"secret.generic_assignment", "EEGlnEPYJV//kbvvIqxKkQwOiS+UENyPncC4bF46ong="},
+    // libmicrohttpd's example HTTPS servers (shipped again in Free Pascal's examples).
+    {"secret.pem_private_key", "MIIEowIBAAKCAQEAvfTdv+3fgvVTKRnP/HVNG81c"},
+    {"secret.pem_private_key", "MIIEowIBAAKCAQEAtN08lLyuR5lAIq0adOu7WiBD"},
+};
+
 }  // namespace
 
 bool looks_like_placeholder(std::string_view s) {
@@ -292,6 +368,20 @@ bool looks_like_placeholder(std::string_view s) {
 
 std::span<const Detector> secret_detectors() { return kSecretDetectors; }
 
+size_t documented_example(std::string_view detector, std::string_view value, std::string_view match) {
+  const bool generic = detector == "secret.generic_assignment" || detector == "secret.env_assignment";
+  for (const DocumentedExample& e : kDocumentedExamples) {
+    if (generic && e.detector == "secret.generic_assignment" && value.starts_with(e.value) &&
+        (value.size() == e.value.size() || value[e.value.size()] == '&')) {
+      return e.value.size();
+    }
+    if (detector == e.detector && e.detector == "secret.pem_private_key" && match.ends_with(e.value)) {
+      return value.size();
+    }
+  }
+  return 0;
+}
+
 std::span<const DetectorInfo> detector_catalog() {
   static const std::vector<DetectorInfo> catalog = [] {
     std::vector<DetectorInfo> out;
@@ -300,8 +390,12 @@ std::span<const DetectorInfo> detector_catalog() {
         out.push_back({d.id, Direction::outbound, d.severity, Action::block});
       }
     }
+    out.push_back({"secret.documented_example", Direction::outbound, Severity::low, Action::warn});
     out.push_back({"known_secret", Direction::outbound, Severity::critical, Action::block});
     out.push_back({"exfil.host_labels", Direction::outbound, Severity::high, Action::block});
+    // Found by egress, not by the engine (proxy/pipeline.cc: an agent-chosen host label
+    // shaped like an encoded value); listed so routes.yaml's dlp.detectors can name it.
+    out.push_back({"egress.encoded_host_label", Direction::outbound, Severity::high, Action::block});
     out.push_back({"injection.prompt", Direction::inbound, Severity::high, Action::block});
     return out;
   }();

@@ -38,7 +38,17 @@ std::span<const Detector> secret_detectors();  // outbound
 // Values people write where a secret would go in docs and templates ("<your-token>",
 // "${API_KEY}", "changeme", "xxxx"). Documented example credentials (AWS's
 // AKIAIOSFODNN7EXAMPLE and the like) are not placeholders: outbound they are findings
-// like any other key, since the proxy cannot tell a drill from a leak.
+// like any other key, since the proxy cannot tell a drill from a leak (see
+// documented_example for the few that are reported, without blocking, as examples).
 bool looks_like_placeholder(std::string_view value);
+
+// Values standards and manuals print as their examples (RFC 6749's tokens, the TOTP key of
+// authenticator docs, a man page's WireGuard key, the keys of libmicrohttpd's examples),
+// for the detectors that guess from a name and randomness or find a PEM key. Returns how
+// many leading bytes of `value` (a detector's capture; `match`, its whole match) are such
+// an example, 0 when none: the value is the example, or the example and then '&' and more
+// query, which the caller checks on its own. Such a finding is
+// `secret.documented_example` (warn by default): nobody's secret, yet still reported.
+size_t documented_example(std::string_view detector, std::string_view value, std::string_view match);
 
 }  // namespace bottle::dlp

@@ -95,9 +95,20 @@ const std::map<std::string_view, std::string_view> kWhat = {
     {"secret.crypto_wif_private_key", "Bitcoin private key in wallet import format"},
     {"secret.crypto_extended_private_key", "BIP-32 extended private key (xprv, yprv, zprv, tprv)"},
     {"secret.bip39_mnemonic", "BIP-39 seed phrase (12 to 24 words from the BIP-39 list)"},
+    {"secret.documented_example",
+     "a value that a standard or manual prints as its example (RFC 6749 and 6750 tokens, "
+     "TOTP test keys, a man page's WireGuard key, the server keys of libmicrohttpd's "
+     "examples) where `secret.generic_assignment`, `secret.env_assignment` or "
+     "`secret.pem_private_key` would fire: reported without blocking. Vendor-format "
+     "example keys (AKIAIOSFODNN7EXAMPLE) stay findings of their own detector"},
     {"exfil.host_labels",
      "data spelled into the labels of a host the agent chooses under a wildcard route "
      "(hex, base32, base64 runs, split over labels)"},
+    {"egress.encoded_host_label",
+     "an agent-chosen host label (under a wildcard route, or any label of an unrouted host) "
+     "holding a run of 16 or more letters and digits that mixes both, the shape of an "
+     "encoded value (DNS folds case, so a token's checksum no longer validates there); found "
+     "by egress itself when no other detector fired"},
     {"injection.prompt",
      "prompt injection in a response: disclosure requests, instruction overrides, role "
      "markers and hidden-text tricks, scored together with their context (hidden, quoted, "
@@ -134,7 +145,7 @@ std::string validator(const Detector& d) {
   }
   if (d.kind != DetectorKind::secret) return "-";
   if (!d.validate) return "the pattern alone";
-  return "yes (entropy, checksum or structure; documented example keys never match)";
+  return "yes (entropy, checksum or structure)";
 }
 
 std::string escape(std::string_view s) {
@@ -208,10 +219,14 @@ int main(int argc, char** argv) {
       continue;
     }
     const bool out = d.direction == bottle::dlp::Direction::outbound;
+    const std::string_view act = d.default_action == bottle::dlp::Action::block ? "block"
+                                 : d.default_action == bottle::dlp::Action::warn ? "warn"
+                                                                                 : "off";
     page += "| `" + std::string(d.id) + "` | " + escape(it->second) + " | " +
             (out ? "outbound" : "inbound") + " | " + std::string(severity(d.severity)) + " | " +
-            (out ? "`dlp.outbound` (block)" : "`dlp.inbound` (warn)") + " | " +
-            (out ? "structure" : "score") + " |\n";
+            (out ? "`dlp.outbound` (block)" : "`dlp.inbound` (warn)") +
+            (act == "block" ? std::string() : "; the detector: " + std::string(act)) + " | " +
+            (d.id == "secret.documented_example" ? "exact published value" : out ? "structure" : "score") + " |\n";
   }
   for (const auto& [id, text] : kWhat) {
     if (!seen.count(id)) {

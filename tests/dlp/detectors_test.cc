@@ -221,5 +221,66 @@ TEST(Detectors, GenericAssignmentNeedsARandomLookingValue) {
                            "secret.generic_assignment"));
 }
 
+// A qualified name is code, not a value: a type annotation or an attribute of a module
+// ("private_key: ed25519.Ed25519PrivateKey"). A random value with a dot in it is not one.
+TEST(Detectors, QualifiedNamesAreNotSecrets) {
+  auto scanner = build_scanner();
+  for (const char* benign : {"def load(f, private_key: ed25519.Ed25519PrivateKey, f_priv):",
+                             "secret_key = hashes.SHA256", "api_key: x509.X509Certificate",
+                             "export SIGNING_KEY=cryptography.Ed448PrivateKey"}) {
+    const auto fs = scanner->scan(benign, Direction::outbound, "body");
+    EXPECT_TRUE(fs.empty()) << benign << ": " << describe(fs);
+  }
+  for (const char* secret : {"token=Xk9.mQ2pLm9vRt4Wb7Yc", "api_key = a.Zx8kQ2pLm9vRt4Wb7Yc",
+                             "private_key: ed25519.Zx8kQ2pLm9vRt4Wb7Yc"}) {
+    EXPECT_TRUE(has_detector(scanner->scan(secret, Direction::outbound, "body"), "secret.generic_assignment"))
+        << secret;
+  }
+}
+
+// Values a standard or a manual prints as its example are reported as examples, which
+// warn by default; a value that only looks like one, or a real value riding in the same
+// query behind one, is still a secret.
+TEST(Detectors, PublishedExampleValuesAreReportedAsExamples) {
+  auto scanner = build_scanner();
+  for (const char* doc : {"Location: http://example.com/cb#access_token=2YotnFZFEjr1zCsicMWpAA&state=xyz",
+                          "{\"access_token\":\"2YotnFZFEjr1zCsicMWpAA\", \"refresh_token\":\"tGzv3JOkF0XG5Qx2TlKWIA\"}",
+                          "otpauth://totp/alice@bigco.com?secret=JBSWY3DPEHPK3PXP&issuer=Big%20Corporation",
+                          "       PrivateKey=EEGlnEPYJV//kbvvIqxKkQwOiS+UENyPncC4bF46ong=\n",
+                          "    '-----BEGIN RSA PRIVATE KEY-----'#10+\n"
+                          "    'MIIEowIBAAKCAQEAvfTdv+3fgvVTKRnP/HVNG81cr8TrUP/iiyuve/THMzvFXhCW'#10+\n"}) {
+    const auto fs = scanner->scan(doc, Direction::outbound, "body");
+    EXPECT_TRUE(has_detector(fs, "secret.documented_example")) << doc << ": " << describe(fs);
+    EXPECT_TRUE(std::all_of(fs.begin(), fs.end(), [](const Finding& f) { return f.detector == "secret.documented_example"; }))
+        << doc << ": " << describe(fs);
+  }
+  ASSERT_NE(find_detector("secret.documented_example"), nullptr);
+  EXPECT_EQ(find_detector("secret.documented_example")->default_action, Action::warn);
+  for (const char* secret : {"access_token=2YotnFZFEjr1zCsicMWpAB",  // one character off
+                             "secret=JBSWY3DPEHPK3PXP&token=Zx8kQ2pLm9vRt4Wb7Yc",
+                             "access_token=2YotnFZFEjr1zCsicMWpAAx9Kq"}) {
+    EXPECT_TRUE(has_detector(scanner->scan(secret, Direction::outbound, "body"), "secret.generic_assignment"))
+        << secret;
+  }
+  EXPECT_TRUE(has_detector(scanner->scan("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAvfTdv+3fgvVTKRnP/HVNG8x9qLmT2wZrKs7bYc\n",
+                                         Direction::outbound, "body"),
+                           "secret.pem_private_key"));
+}
+
+// A Luhn-valid window inside a table of numbers is chance (one in ten); a list of card
+// numbers, each valid, is still cards.
+TEST(Detectors, CardNumberInsideANumberTableIsIgnored) {
+  auto scanner = build_scanner();
+  for (const char* benign : {"qdisc ets 1: root refcnt 2 bands 8 quanta 2650 1514 1514 1514 1514 1514\n",
+                             "sizes 1200 2650 1514 1514 1514"}) {
+    const auto fs = scanner->scan(benign, Direction::outbound, "body");
+    EXPECT_TRUE(fs.empty()) << benign << ": " << describe(fs);
+  }
+  for (const char* cards : {"card 4111 1111 1111 1111 exp 12/29", "cards: 4111 1111 1111 1111 5500 0000 0000 0004",
+                            "4111-1111-1111-1111", "4111 1111 1111 1111 123 12/29"}) {
+    EXPECT_TRUE(has_detector(scanner->scan(cards, Direction::outbound, "body"), "secret.credit_card")) << cards;
+  }
+}
+
 }  // namespace
 }  // namespace bottle::dlp::testing

@@ -78,6 +78,7 @@ TEST_F(EgressCli, CheckListsTheDetectorsAndTheirActions) {
   EXPECT_EQ(r.exit_code, 0) << stderr_;
   EXPECT_NE(r.out.find("secret.github_pat"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("exfil.host_labels"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("egress.encoded_host_label"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("warn (default block)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("route api.test: injection.prompt off"), std::string::npos) << r.out;
   // An id the engine does not have is a positioned error with a suggestion.

@@ -239,6 +239,39 @@ TEST_F(Pipeline, SecretAsWildcardLabelIsBlockedInAnyCase) {
   EXPECT_FALSE(w.findings.empty());
 }
 
+// egress.encoded_host_label is egress's own rule (a mixed letter-digit run in a label the
+// agent chose), yet it is in the catalog like any detector: dlp.detectors can warn or
+// turn it off, top level or per route, and an id the catalog lacks would be a load error.
+TEST(EncodedHostLabel, IsADetectorThatDlpDetectorsCanSet) {
+  auto snap = snapshot_from_yaml(R"(
+dlp: {detectors: {egress.encoded_host_label: warn}}
+routes:
+  - host: "*.warned.test"
+  - host: "*.off.test"
+    dlp: {detectors: {egress.encoded_host_label: off}}
+  - host: "*.blocked.test"
+    dlp: {detectors: {egress.encoded_host_label: block}}
+)",
+                                 [](const std::string&) { return std::optional<std::string>(); });
+  ASSERT_TRUE(snap.ok()) << snap.error();
+  const std::string label = "k3j9x7q2m1z8w4v5";  // only the shape rule fires on it
+  Verdict blocked = evaluate_connect(*snap.value(), label + ".blocked.test:443");
+  EXPECT_EQ(blocked.block, BlockReason::dlp_outbound) << blocked.detail;
+  ASSERT_EQ(blocked.findings.size(), 1u);
+  EXPECT_EQ(blocked.findings[0].detector, "egress.encoded_host_label");
+  EXPECT_EQ(blocked.findings[0].snippet.find(label), std::string::npos);
+
+  Verdict warned = evaluate_connect(*snap.value(), label + ".warned.test:443");
+  EXPECT_FALSE(warned.block) << warned.detail;
+  ASSERT_EQ(warned.findings.size(), 1u);
+  EXPECT_EQ(warned.findings[0].detector, "egress.encoded_host_label");
+  EXPECT_FALSE(warned.findings[0].blocking);
+
+  Verdict off = evaluate_connect(*snap.value(), label + ".off.test:443");
+  EXPECT_FALSE(off.block) << off.detail;
+  EXPECT_TRUE(off.findings.empty());
+}
+
 TEST_F(Pipeline, EmptyFirstLabelIsNotAWildcardMatch) {
   EXPECT_TRUE(request("GET", "http://.wild.test/", {}).block);
   EXPECT_TRUE(evaluate_connect(*snap_, ".wild.test:443").block);
