@@ -81,9 +81,14 @@ struct CaptureResult {
 // A sealed memfd holding `data`, read from offset 0 (e.g. bwrap's --ro-bind-data FD).
 Result<UniqueFd> memfd_with(const std::string& name, std::string_view data);
 
-// Runs argv to completion, capturing stdout and stderr (each capped at 1 MiB).
+// This process's environment with `add` ("K=V") set on top (replacing same names).
+std::vector<std::string> environ_with(const std::vector<std::string>& add);
+
+// Runs argv to completion, capturing stdout and stderr (each capped at 1 MiB). `add_env`
+// ("K=V") is set in the child's environment on top of this process's (never on argv).
 Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
-                                  const std::string& stdin_data = "");
+                                  const std::string& stdin_data = "",
+                                  const std::vector<std::string>& add_env = {});
 
 // "ip: RTNETLINK answers: File exists" -> one line for an error message.
 std::string first_line(const std::string& text);

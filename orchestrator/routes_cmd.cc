@@ -77,7 +77,7 @@ Status routes_apply(const std::string& slug, const std::string& text, const std:
   return OkStatus();
 }
 
-Status routes_edit(const std::string& slug) {
+Status routes_edit(const std::string& slug, const RoutesApplyFn& apply) {
   auto current = routes_show(slug);
   if (!current) return Error{current.error()};
   char tmpl[] = "/tmp/bottle-routes-XXXXXX.yaml";
@@ -103,7 +103,7 @@ Status routes_edit(const std::string& slug) {
       ::unlink(tmpl);
       return OkStatus();
     }
-    auto st = routes_apply(slug, *text, "routes.yaml");
+    auto st = apply(slug, *text, "routes.yaml");
     if (st || !::isatty(STDIN_FILENO)) {
       ::unlink(tmpl);
       return st;

@@ -3,6 +3,7 @@
 // egress. The directory, not the file, is what the sidecar watches.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "common/result.h"
@@ -16,8 +17,11 @@ std::string routes_path(const std::string& slug);
 Result<std::string> routes_show(const std::string& slug);
 // `text` came from `source` (a file name for messages).
 Status routes_apply(const std::string& slug, const std::string& text, const std::string& source);
-// Opens $VISUAL/$EDITOR on a copy; applies it when saved and valid.
-Status routes_edit(const std::string& slug);
+// How a backend applies routes (slug, text, source): routes_apply for local bottles.
+using RoutesApplyFn =
+    std::function<Status(const std::string&, const std::string&, const std::string&)>;
+// Opens $VISUAL/$EDITOR on a copy; applies it with `apply` when saved and valid.
+Status routes_edit(const std::string& slug, const RoutesApplyFn& apply = routes_apply);
 
 // Token values were handed to egress at start: every token_env `next` names must be one
 // `current` already has. Errors name `source` and the route's line.

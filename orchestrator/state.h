@@ -21,7 +21,9 @@ struct BottleMetadata {
   std::string backend;
   std::string created;  // ISO 8601 UTC
   std::string netns;
-  std::string status;  // starting | running | kept | exited
+  std::string status;  // starting | running | kept | exited | applied (k8s)
+  std::string project;        // docker: the Compose project (bottle-<slug>)
+  std::string k8s_namespace;  // k8s: where its objects are ("" = the context's)
   // Recorded with their start times: stop and cleanup never signal a recycled pid.
   struct Processes {
     ProcessId orchestrator;
