@@ -326,6 +326,9 @@ Result<int> run_docker(const Plan& plan, const LaunchOptions& options) {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGHUP, &sa, nullptr);
+  // Without a terminal, Ctrl-C reaches bottle too: it ends the agent, then the teardown
+  // runs. (With one, docker's raw terminal passes it to the agent as a byte.)
+  ::sigaction(SIGINT, &sa, nullptr);
   DockerBottle bottle(plan, options);
   return bottle.run();
 }

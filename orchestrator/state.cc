@@ -228,6 +228,8 @@ bool bottle_alive(const BottleMetadata& m) {
 
 bool bottle_has_leftovers(const BottleMetadata& m) {
   if (bottle_alive(m)) return false;
+  // Its `bottle` died before `compose down`: the project still runs.
+  if (m.backend == "docker") return m.status != "exited";
   return process_alive(m.pids.init) || process_alive(m.pids.agent) ||
          fs::exists(netns_path(netns_name(m.slug)));
 }

@@ -204,15 +204,16 @@ TEST(DockerBackend, StopFromAnotherProcessEndsTheAgentAndDowns) {
   so.stdout_file = so.stderr_file = f.fake() + "/bottle.out";
   auto child = spawn(so);
   ASSERT_TRUE(child.ok()) << child.error();
-  // Running once metadata.json says so (polled, bounded).
+  // Running once metadata.json says so and the fake agent is waiting (its TERM trap set):
+  // polled, bounded.
   bool running = false;
   for (int i = 0; i < 400 && !running; ++i) {
     auto md = read_metadata(f.state("one"));
-    running = md && md->status == "running";
+    running = md && md->status == "running" &&
+              slurp(f.fake() + "/envs").find("agent waiting") != std::string::npos;
     if (!running) ::usleep(25000);
   }
   ASSERT_TRUE(running) << slurp(f.fake() + "/bottle.out");
-  ::usleep(100000);  // the fake agent installs its TERM trap before it loops
   auto stop = run_bottle(f.home(), {"stop", "one"},
                          {"PATH=" + f.bin() + ":/usr/bin:/bin", "FAKE_DIR=" + f.fake()});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
@@ -257,6 +258,30 @@ TEST(DockerBackend, OrphanedProjectsAreListedAndCleanedUpByLabel) {
   EXPECT_TRUE(has("docker network ls --quiet --filter " + label));
   EXPECT_TRUE(has("docker network rm n1"));
   for (const auto& c : calls) EXPECT_EQ(c.find("theirs"), std::string::npos) << c;
+}
+
+TEST(DockerBackend, ABottleWhoseProcessDiedIsOrphanedUntilCleanupDownsIt) {
+  Fixture f;
+  ASSERT_EQ(f.bottle({"run", "impl", "--backend", "docker", "--label", "one"}).exit_code, 0);
+  auto md = read_metadata(f.state("one"));
+  ASSERT_TRUE(md.ok());
+  md->status = "running";  // as a SIGKILLed `bottle` leaves it
+  md->pids.orchestrator = ProcessId{md->pids.orchestrator.pid, 1};
+  ASSERT_TRUE(write_metadata(f.state("one"), *md).ok());
+  auto list = f.bottle({"list"});
+  EXPECT_NE(list.out.find("orphaned (bottle cleanup)"), std::string::npos) << list.out;
+  std::ofstream(f.fake() + "/calls", std::ios::trunc).close();
+  auto clean = f.bottle({"cleanup"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.err;
+  const std::vector<std::string> expected = {
+      "docker compose version --short",
+      kCompose + " logs --no-color --no-log-prefix sidecars",
+      kCompose + " down --remove-orphans",
+      "docker ps --all --filter label=dev.bot-bottle.slug --filter "
+      "label=com.docker.compose.project --format {{.Label \"com.docker.compose.project\"}}\t{{"
+      ".Label \"dev.bot-bottle.slug\"}}\t{{.Label \"dev.bot-bottle.state\"}}\t{{.Status}}"};
+  EXPECT_EQ(f.calls(), expected);
+  EXPECT_FALSE(fs::exists(f.state("one")));
 }
 
 // A live docker bottle (its owner: this test process) takes route edits through the bound
