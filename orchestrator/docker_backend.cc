@@ -58,19 +58,6 @@ std::chrono::milliseconds ready_timeout() {
   return std::chrono::milliseconds(static_cast<long long>((seconds > 0 ? seconds : 60) * 1000));
 }
 
-// docker's own words for an error: the last non-empty line it printed (stderr first).
-std::string docker_says(const CaptureResult& r) {
-  for (const std::string* text : {&r.err, &r.out}) {
-    std::istringstream in(*text);
-    std::string line, last;
-    while (std::getline(in, line)) {
-      if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-    }
-    if (!last.empty()) return last;
-  }
-  return "exit status " + std::to_string(r.exit_code);
-}
-
 // `docker compose` (v2) when the plugin answers, else v1's `docker-compose`. Asked once
 // per `bottle` process.
 Result<std::vector<std::string>> find_compose() {
@@ -112,7 +99,7 @@ Status compose_ok(const std::string& slug, const std::vector<std::string>& args,
                   const std::string& what, const std::vector<std::string>& env = {}) {
   auto r = compose(slug, args, env);
   if (!r) return Error{what + ": " + r.error()};
-  if (r->exit_code != 0) return Error{what + ": " + docker_says(*r)};
+  if (r->exit_code != 0) return Error{what + ": " + failure_line(*r)};
   return OkStatus();
 }
 
@@ -120,7 +107,7 @@ Status compose_ok(const std::string& slug, const std::vector<std::string>& args,
 Status save_logs(const std::string& slug) {
   auto r = compose(slug, {"logs", "--no-color", "--no-log-prefix", "sidecars"});
   if (!r) return Error{"compose logs: " + r.error()};
-  if (r->exit_code != 0) return Error{"compose logs: " + docker_says(*r)};
+  if (r->exit_code != 0) return Error{"compose logs: " + failure_line(*r)};
   return write_file_atomic(state_dir(slug) + "/logs/sidecar.log", r->out, 0600);
 }
 
@@ -245,7 +232,7 @@ Status DockerBottle::wait_ready() {
                std::to_string(kEgressPort) + " on the internal network)");
       return OkStatus();
     }
-    last = docker_says(*r);
+    last = failure_line(*r);
     if (g_stop_requested || std::chrono::steady_clock::now() + delay > deadline) break;
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, 1000ms);
@@ -293,6 +280,11 @@ void DockerBottle::teardown() {
 
 Result<int> DockerBottle::run() {
   if (opt_.keep) return Error{"--keep is not supported on the docker backend"};
+  if (::geteuid() != 0) {
+    return Error{"the docker backend needs root: the files it binds must belong to the images' "
+                 "users (uid " + std::to_string(kBundleUid) + " and " +
+                 std::to_string(kImageAgentUid) + ")"};
+  }
   auto base = compose_base();
   if (!base) return Error{base.error()};
   base_ = *base;
@@ -337,14 +329,8 @@ Status stop_docker(const std::string& slug,
                    const std::function<void(const std::string&)>& progress) {
   auto md = read_metadata(state_dir(slug));
   if (!md) return Error{"no bottle '" + slug + "' (" + md.error() + ")"};
-  if (md->pids.orchestrator.pid != ::getpid() && process_alive(md->pids.orchestrator)) {
-    progress("asking bottle " + slug + " (pid " + std::to_string(md->pids.orchestrator.pid) +
-             ") to stop");
-    signal_process(md->pids.orchestrator, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (process_alive(md->pids.orchestrator) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(20ms);
-  }
+  md->slug = slug;  // the directory's name, never what metadata.json says
+  ask_owner_to_stop(*md, 60s, progress);  // its teardown saves the logs and downs
   md = read_metadata(state_dir(slug));
   if (md && md->status != "exited") {
     if (auto st = take_down(slug, progress); !st) return st;
@@ -414,7 +400,7 @@ std::vector<std::string> cleanup_docker() {
       if (argv.size() == fixed) continue;
       auto rm = run_capture(argv);
       if (!rm || rm->exit_code != 0) {
-        done.push_back("warning: " + o.project + ": " + (rm ? docker_says(*rm) : rm.error()));
+        done.push_back("warning: " + o.project + ": " + (rm ? failure_line(*rm) : rm.error()));
         ok = false;
       }
     }

@@ -28,17 +28,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string last_words(const CaptureResult& r) {
-  for (const std::string* text : {&r.err, &r.out}) {
-    std::istringstream in(*text);
-    std::string line, last;
-    while (std::getline(in, line)) {
-      if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
-    }
-    if (!last.empty()) return last;
-  }
-  return "exit status " + std::to_string(r.exit_code);
-}
 
 // kubectl when it is installed and has a current context; "" otherwise.
 std::string usable_kubectl() {
@@ -61,7 +50,7 @@ Result<std::string> kubectl_run(const std::string& kubectl, const std::string& n
                                 const std::string& stdin_data = "") {
   auto r = run_capture(kubectl_argv(kubectl, ns, args), stdin_data);
   if (!r) return Error{what + ": " + r.error()};
-  if (r->exit_code != 0) return Error{what + ": " + last_words(*r)};
+  if (r->exit_code != 0) return Error{what + ": " + failure_line(*r)};
   return r->out;
 }
 
@@ -295,7 +284,7 @@ Status routes_apply_k8s(const std::string& slug, const std::string& text,
                                           std::string(kBundleConfigDir) + "/routes/routes.yaml"}));
     if (!seen) return Error{"kubectl exec: " + seen.error()};
     if (seen->exit_code == 0 && seen->out == text) break;
-    last = seen->exit_code == 0 ? "the mounted routes.yaml is still the old one" : last_words(*seen);
+    last = seen->exit_code == 0 ? "the mounted routes.yaml is still the old one" : failure_line(*seen);
     if (std::chrono::steady_clock::now() + delay > deadline) {
       char shown[32];
       std::snprintf(shown, sizeof shown, "%.3g", seconds);

@@ -587,15 +587,9 @@ Status stop_local(const std::string& slug,
                   const std::function<void(const std::string&)>& progress) {
   auto md = read_metadata(state_dir(slug));
   if (!md) return Error{"no bottle '" + slug + "' (" + md.error() + ")"};
+  md->slug = slug;  // the directory's name, never what metadata.json says
   // The orchestrator process owns the teardown; ask it first.
-  if (md->pids.orchestrator.pid != ::getpid() && process_alive(md->pids.orchestrator)) {
-    progress("asking bottle " + slug + " (pid " + std::to_string(md->pids.orchestrator.pid) +
-             ") to stop");
-    signal_process(md->pids.orchestrator, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + 15s;
-    while (process_alive(md->pids.orchestrator) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(10ms);
-  }
+  ask_owner_to_stop(*md, 15s, progress);
   // Then make sure, in case it crashed or hung.
   if (auto st = remove_leftovers(slug, progress); !st) return st;
   progress("stopped " + slug);

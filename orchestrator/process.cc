@@ -315,6 +315,13 @@ std::string first_line(const std::string& text) {
   return nl == std::string::npos ? s : s.substr(nl + 1);
 }
 
+std::string failure_line(const CaptureResult& r) {
+  for (const std::string* text : {&r.err, &r.out}) {
+    if (text->find_first_not_of(" \t\r\n") != std::string::npos) return first_line(*text);
+  }
+  return "exit status " + std::to_string(r.exit_code);
+}
+
 std::string find_helper_binary(const std::string& name) {
   namespace fs = std::filesystem;
   std::error_code ec;

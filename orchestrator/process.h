@@ -93,6 +93,10 @@ Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
 // "ip: RTNETLINK answers: File exists" -> one line for an error message.
 std::string first_line(const std::string& text);
 
+// What a tool said when it failed, on one line: the last line of its stderr, else of its
+// stdout, else its exit status ("Error response from daemon: ...").
+std::string failure_line(const CaptureResult& r);
+
 // Executable next to the running `bottle` binary, else on PATH; "" if not found.
 std::string find_helper_binary(const std::string& name);
 

@@ -1,6 +1,7 @@
 #include "orchestrator/state.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "orchestrator/manifest.h"
 #include "orchestrator/netns.h"
@@ -224,6 +226,17 @@ bool bottle_alive(const BottleMetadata& m) {
   // machine's processes, until `bottle stop`.
   if (m.backend == "k8s") return true;
   return process_alive(m.pids.orchestrator);
+}
+
+void ask_owner_to_stop(const BottleMetadata& md, std::chrono::milliseconds grace,
+                       const std::function<void(const std::string&)>& progress) {
+  if (md.pids.orchestrator.pid == ::getpid() || !process_alive(md.pids.orchestrator)) return;
+  progress("asking bottle " + md.slug + " (pid " + std::to_string(md.pids.orchestrator.pid) +
+           ") to stop");
+  signal_process(md.pids.orchestrator, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (process_alive(md.pids.orchestrator) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 bool bottle_has_leftovers(const BottleMetadata& m) {
