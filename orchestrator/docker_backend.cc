@@ -103,12 +103,27 @@ Status compose_ok(const std::string& slug, const std::vector<std::string>& args,
   return OkStatus();
 }
 
-// The bundle's output (init's JSON lines) where `bottle logs` reads it.
+// The bundle's output (init's JSON lines) where `bottle logs` reads it: written straight
+// to the file (a long session's log is larger than run_capture keeps).
 Status save_logs(const std::string& slug) {
-  auto r = compose(slug, {"logs", "--no-color", "--no-log-prefix", "sidecars"});
-  if (!r) return Error{"compose logs: " + r.error()};
-  if (r->exit_code != 0) return Error{"compose logs: " + failure_line(*r)};
-  return write_file_atomic(state_dir(slug) + "/logs/sidecar.log", r->out, 0600);
+  auto base = compose_base();
+  if (!base) return Error{base.error()};
+  const std::string log = state_dir(slug) + "/logs/sidecar.log";
+  const std::string err = state_dir(slug) + "/logs/compose-logs.err";
+  std::error_code ec;
+  fs::remove(log, ec);
+  fs::remove(err, ec);
+  SpawnOptions so;
+  so.argv = project_argv(*base, slug, {"logs", "--no-color", "--no-log-prefix", "sidecars"});
+  so.stdin_null = true;
+  so.stdout_file = log;
+  so.stderr_file = err;
+  auto child = spawn(so);
+  if (!child) return Error{"compose logs: " + child.error()};
+  const int code = child->wait();
+  if (code == 0) return OkStatus();
+  auto said = read_text_file(err);
+  return Error{"compose logs: " + failure_line(CaptureResult{code, "", said ? *said : ""})};
 }
 
 // Logs, `down`, the CA key: what ends a docker bottle, from its state dir alone.
