@@ -328,14 +328,9 @@ Result<int> DockerBottle::run() {
 }  // namespace
 
 Result<int> run_docker(const Plan& plan, const LaunchOptions& options) {
-  struct sigaction sa {};
-  sa.sa_handler = forward_stop;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGHUP, &sa, nullptr);
   // Without a terminal, Ctrl-C reaches bottle too: it ends the agent, then the teardown
   // runs. (With one, docker's raw terminal passes it to the agent as a byte.)
-  ::sigaction(SIGINT, &sa, nullptr);
+  install_stop_handlers(forward_stop);
   DockerBottle bottle(plan, options);
   return bottle.run();
 }

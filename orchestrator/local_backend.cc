@@ -546,14 +546,9 @@ Result<int> LocalBottle::run() {
 }  // namespace
 
 Result<int> run_local(const Plan& plan, const LaunchOptions& options) {
-  struct sigaction sa {};
-  sa.sa_handler = forward_stop;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGHUP, &sa, nullptr);
   // While the agent runs, an interactive Ctrl-C is a byte on the raw terminal, relayed to
   // the agent's own pty; before and after, it stops the bottle.
-  ::sigaction(SIGINT, &sa, nullptr);
+  install_stop_handlers(forward_stop);
   LocalBottle bottle(plan, options);
   return bottle.run();
 }

@@ -315,6 +315,13 @@ std::string first_line(const std::string& text) {
   return nl == std::string::npos ? s : s.substr(nl + 1);
 }
 
+void install_stop_handlers(void (*handler)(int)) {
+  struct sigaction sa {};
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGTERM, SIGHUP, SIGINT}) ::sigaction(sig, &sa, nullptr);
+}
+
 std::string failure_line(const CaptureResult& r) {
   for (const std::string* text : {&r.err, &r.out}) {
     if (text->find_first_not_of(" \t\r\n") != std::string::npos) return first_line(*text);

@@ -93,6 +93,10 @@ Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
 // "ip: RTNETLINK answers: File exists" -> one line for an error message.
 std::string first_line(const std::string& text);
 
+// `handler` for SIGTERM, SIGHUP and SIGINT (`bottle stop`, a closed terminal, Ctrl-C
+// outside the agent's raw terminal): a backend ends its agent and tears down.
+void install_stop_handlers(void (*handler)(int));
+
 // What a tool said when it failed, on one line: the last line of its stderr, else of its
 // stdout, else its exit status ("Error response from daemon: ...").
 std::string failure_line(const CaptureResult& r);
