@@ -78,6 +78,7 @@ void labels(YAML::Emitter& out, const Plan& p, const ContainerTarget& t) {
   out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << kSlugLabel << YAML::Value << YAML::DoubleQuoted << literal(t.slug);
   out << YAML::Key << kAgentLabel << YAML::Value << YAML::DoubleQuoted << literal(p.agent);
+  out << YAML::Key << kStateLabel << YAML::Value << YAML::DoubleQuoted << literal(t.state_dir);
   out << YAML::EndMap;
 }
 

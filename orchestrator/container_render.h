@@ -11,6 +11,8 @@
 // k8s references a Secret that `bottle start --backend k8s` fills from stdin.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "orchestrator/plan.h"
@@ -34,10 +36,16 @@ struct ContainerTarget {
 inline constexpr const char* kBundleConfigDir = "/etc/bottle";
 inline constexpr const char* kBundleStateDir = "/var/lib/bottle";
 inline constexpr int kContainerAdminPort = 9098;
+// The images' users: the bundle's daemons (docker/Dockerfile.sidecar) and `node` in the
+// agent images. Files bind-mounted into a container belong to these uids.
+inline constexpr uid_t kBundleUid = 10001;
+inline constexpr uid_t kImageAgentUid = 1000;
 inline constexpr int kContainerGateAdminPort = 9097;
 // Compose labels every object with these; `bottle list`/`cleanup` find bottles by them.
 inline constexpr const char* kSlugLabel = "dev.bot-bottle.slug";
 inline constexpr const char* kAgentLabel = "dev.bot-bottle.agent";
+// The state dir it was started from: only projects of this BOTTLE_HOME count as its orphans.
+inline constexpr const char* kStateLabel = "dev.bot-bottle.state";
 
 std::string default_sidecar_image();
 std::string default_agent_image(const std::string& provider);

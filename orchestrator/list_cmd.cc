@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "orchestrator/activity.h"
+#include "orchestrator/docker_backend.h"
 #include "orchestrator/proposals_cmd.h"
 #include "orchestrator/state.h"
 #include "orchestrator/terminal.h"
@@ -36,6 +37,14 @@ int list_command(bool all, bool color, std::ostream& out) {
                   shown(md.agent, 16).c_str(), shown(md.backend, 8).c_str(),
                   age_since(md.created).c_str(), shown(status, 26).c_str(),
                   counted ? std::to_string(blocks.total).c_str() : "?", pending.c_str());
+    out << label << line;
+  }
+  // Compose projects of this BOTTLE_HOME whose state dir is gone: only docker knows them.
+  for (const auto& o : docker_orphans()) {
+    std::string label = shown(o.slug, 24);
+    label.resize(std::max<size_t>(label.size(), 24), ' ');
+    std::snprintf(line, sizeof line, " %-16s %-8s %-5s %-26s %6s %7s\n", "?", "docker", "-",
+                  "orphaned (bottle cleanup)", "?", "-");
     out << label << line;
   }
   return 0;

@@ -19,9 +19,9 @@
 #include <sstream>
 #include <thread>
 
-#include "common/tls/ca.h"
 #include "orchestrator/agent_stdio.h"
 #include "orchestrator/agent_user.h"
+#include "orchestrator/bottle_files.h"
 #include "orchestrator/crash_guard.h"
 #include "orchestrator/gitgate_files.h"
 #include "orchestrator/netns.h"
@@ -83,13 +83,6 @@ std::string tail_lines(const std::string& path, size_t n) {
   for (size_t i = 0; i <= n && pos != std::string::npos && pos > 0; ++i)
     pos = text.rfind('\n', pos - 1);
   return pos == std::string::npos ? text : text.substr(pos + 1);
-}
-
-std::string system_ca_bundle() {
-  for (const char* p : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}) {
-    if (fs::exists(p)) return read_text(p);
-  }
-  return "";
 }
 
 // The sandbox shares the host's system directories, so the agent's program can be
@@ -230,39 +223,9 @@ Status LocalBottle::prepare_state() {
 }
 
 Status LocalBottle::write_agent_files() {
-  auto ca = tls::mint_ca("bot-bottle " + slug_, 30);
-  if (!ca) return Error{"minting the bottle CA: " + ca.error()};
-  if (auto st = tls::write_private_file(dir_ + "/ca/ca-key.pem", ca->key_pem, 0600); !st) return st;
-  if (auto st = write_file_atomic(dir_ + "/ca/ca.pem", ca->cert_pem, 0644); !st) return st;
-  const std::string a = dir_ + "/agent";
-  if (auto st = write_file_atomic(a + "/bottle-ca.pem", ca->cert_pem, 0644); !st) return st;
-  if (auto st =
-          write_file_atomic(a + "/ca-bundle.pem", system_ca_bundle() + "\n" + ca->cert_pem, 0644);
-      !st)
-    return st;
-  if (auto st = write_file_atomic(a + "/gitconfig", plan_.gitconfig, 0644); !st) return st;
-  if (auto st = write_file_atomic(a + "/prompt.md", plan_.prompt, 0600); !st) return st;
-  // Skills are copies (read and checked before anything was created), so the agent
-  // never writes into the operator's manifest tree.
-  for (size_t i = 0; i < plan_.skills.size(); ++i) {
-    if (auto st = make_dir(a + "/skills", 0755); !st) return st;
-    const std::string name = fs::path(plan_.skills[i].destination).filename().string();
-    if (auto st = write_skill(skills_[i], a + "/skills/" + name); !st) return st;
-  }
-  if (auto st = write_file_atomic(dir_ + "/routes/routes.yaml", render_routes_yaml(plan_), 0600);
-      !st)
-    return st;
+  if (auto st = write_bottle_files(plan_, dir_, slug_, skills_); !st) return st;
   // The agent reads these as its own uid (the prompt is 0600): they are its files.
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(a, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (::lchown(it->path().c_str(), user_.uid, user_.gid) != 0)
-      return Error{it->path().string() + ": chown: " + std::strerror(errno)};
-  }
-  if (ec) return Error{a + ": " + ec.message()};
-  if (::lchown(a.c_str(), user_.uid, user_.gid) != 0)
-    return Error{a + ": chown: " + std::strerror(errno)};
-  return OkStatus();
+  return chown_tree(dir_ + "/agent", user_.uid, user_.gid);
 }
 
 // Reusing a workspace whose git already runs commands (a previous bottle may have put
@@ -637,14 +600,9 @@ Result<int> LocalBottle::run() {
 }  // namespace
 
 Result<int> run_local(const Plan& plan, const LaunchOptions& options) {
-  struct sigaction sa {};
-  sa.sa_handler = forward_stop;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGHUP, &sa, nullptr);
   // While the agent runs, an interactive Ctrl-C is a byte on the raw terminal, relayed to
   // the agent's own pty; before and after, it stops the bottle.
-  ::sigaction(SIGINT, &sa, nullptr);
+  install_stop_handlers(forward_stop);
   LocalBottle bottle(plan, options);
   return bottle.run();
 }
@@ -678,15 +636,9 @@ Status stop_local(const std::string& slug,
                   const std::function<void(const std::string&)>& progress) {
   auto md = read_metadata(state_dir(slug));
   if (!md) return Error{"no bottle '" + slug + "' (" + md.error() + ")"};
+  md->slug = slug;  // the directory's name, never what metadata.json says
   // The orchestrator process owns the teardown; ask it first.
-  if (md->pids.orchestrator.pid != ::getpid() && process_alive(md->pids.orchestrator)) {
-    progress("asking bottle " + slug + " (pid " + std::to_string(md->pids.orchestrator.pid) +
-             ") to stop");
-    signal_process(md->pids.orchestrator, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + 15s;
-    while (process_alive(md->pids.orchestrator) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(10ms);
-  }
+  ask_owner_to_stop(*md, 15s, progress);
   // Then make sure, in case it crashed or hung.
   if (auto st = remove_leftovers(slug, progress); !st) return st;
   progress("stopped " + slug);

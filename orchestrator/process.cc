@@ -232,8 +232,31 @@ Result<UniqueFd> memfd_with(const std::string& name, std::string_view data) {
   return fd;
 }
 
+std::vector<std::string> environ_with(const std::vector<std::string>& add) {
+  auto name_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
+  std::vector<std::string> out;
+  for (char** e = environ; *e; ++e) {
+    const std::string kv = *e;
+    bool replaced = false;
+    for (const auto& a : add) replaced = replaced || name_of(a) == name_of(kv);
+    if (!replaced) out.push_back(kv);
+  }
+  out.insert(out.end(), add.begin(), add.end());
+  return out;
+}
+
 Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
-                                  const std::string& stdin_data) {
+                                  const std::string& stdin_data,
+                                  const std::vector<std::string>& add_env) {
+  // The child's environment is built before fork: nothing but async-signal-safe calls
+  // between fork and exec.
+  std::vector<std::string> env_storage;
+  std::vector<char*> envp;
+  if (!add_env.empty()) {
+    env_storage = environ_with(add_env);
+    for (auto& kv : env_storage) envp.push_back(kv.data());
+    envp.push_back(nullptr);
+  }
   int out_p[2], err_p[2], in_p[2];
   if (::pipe2(out_p, O_CLOEXEC) || ::pipe2(err_p, O_CLOEXEC) || ::pipe2(in_p, O_CLOEXEC)) {
     return Error{std::string("pipe: ") + std::strerror(errno)};
@@ -249,7 +272,11 @@ Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
     std::vector<char*> a;
     for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
     a.push_back(nullptr);
-    ::execvp(a[0], a.data());
+    if (envp.empty()) {
+      ::execvp(a[0], a.data());
+    } else {
+      ::execvpe(a[0], a.data(), envp.data());
+    }
     std::string msg = argv[0] + ": " + std::strerror(errno) + "\n";
     (void)!::write(2, msg.data(), msg.size());
     ::_exit(127);
@@ -290,6 +317,20 @@ std::string first_line(const std::string& text) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   size_t nl = s.rfind('\n');
   return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+void install_stop_handlers(void (*handler)(int)) {
+  struct sigaction sa {};
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGTERM, SIGHUP, SIGINT}) ::sigaction(sig, &sa, nullptr);
+}
+
+std::string failure_line(const CaptureResult& r) {
+  for (const std::string* text : {&r.err, &r.out}) {
+    if (text->find_first_not_of(" \t\r\n") != std::string::npos) return first_line(*text);
+  }
+  return "exit status " + std::to_string(r.exit_code);
 }
 
 std::string find_helper_binary(const std::string& name) {

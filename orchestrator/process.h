@@ -82,12 +82,25 @@ struct CaptureResult {
 // A sealed memfd holding `data`, read from offset 0 (e.g. bwrap's --ro-bind-data FD).
 Result<UniqueFd> memfd_with(const std::string& name, std::string_view data);
 
-// Runs argv to completion, capturing stdout and stderr (each capped at 1 MiB).
+// This process's environment with `add` ("K=V") set on top (replacing same names).
+std::vector<std::string> environ_with(const std::vector<std::string>& add);
+
+// Runs argv to completion, capturing stdout and stderr (each capped at 1 MiB). `add_env`
+// ("K=V") is set in the child's environment on top of this process's (never on argv).
 Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
-                                  const std::string& stdin_data = "");
+                                  const std::string& stdin_data = "",
+                                  const std::vector<std::string>& add_env = {});
 
 // "ip: RTNETLINK answers: File exists" -> one line for an error message.
 std::string first_line(const std::string& text);
+
+// `handler` for SIGTERM, SIGHUP and SIGINT (`bottle stop`, a closed terminal, Ctrl-C
+// outside the agent's raw terminal): a backend ends its agent and tears down.
+void install_stop_handlers(void (*handler)(int));
+
+// What a tool said when it failed, on one line: the last line of its stderr, else of its
+// stdout, else its exit status ("Error response from daemon: ...").
+std::string failure_line(const CaptureResult& r);
 
 // Executable next to the running `bottle` binary, else on PATH; "" if not found.
 std::string find_helper_binary(const std::string& name);

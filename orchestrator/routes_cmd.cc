@@ -85,13 +85,14 @@ Result<AppliedChange> routes_apply(const std::string& slug, const std::string& t
 std::string describe_applied_routes(const std::string& slug, const AppliedChange& a) {
   if (!a.confirmed) {
     return "routes written to " + slug +
-           " and egress asked to reload; not confirmed (no admin port recorded)";
+           " and egress asked to reload (not confirmed on its admin port)";
   }
   return "routes applied to " + slug + ": egress runs them (reload " + std::to_string(a.reloads) +
          ", sha256 " + a.sha256.substr(0, 12) + ")";
 }
 
-Result<std::optional<AppliedChange>> routes_edit(const std::string& slug) {
+Result<std::optional<AppliedChange>> routes_edit(const std::string& slug,
+                                                 const RoutesApplyFn& apply) {
   auto current = routes_show(slug);
   if (!current) return Error{current.error()};
   char tmpl[] = "/tmp/bottle-routes-XXXXXX.yaml";
@@ -117,7 +118,7 @@ Result<std::optional<AppliedChange>> routes_edit(const std::string& slug) {
       ::unlink(tmpl);
       return std::optional<AppliedChange>();
     }
-    auto st = routes_apply(slug, *text, "routes.yaml");
+    auto st = apply(slug, *text, "routes.yaml");
     if (st || !::isatty(STDIN_FILENO)) {
       ::unlink(tmpl);
       if (!st) return Error{st.error()};

@@ -6,6 +6,7 @@
 // sidecar watches.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -26,8 +27,13 @@ Result<AppliedChange> routes_apply(const std::string& slug, const std::string& t
 // What `bottle routes apply|edit` prints once applied: "routes applied to <slug>: egress
 // runs them (reload 3, sha256 1a2b3c4d5e6f)", or that the reload was not confirmed.
 std::string describe_applied_routes(const std::string& slug, const AppliedChange& applied);
-// Opens $VISUAL/$EDITOR on a copy; applies it when saved and valid (nullopt: unchanged).
-Result<std::optional<AppliedChange>> routes_edit(const std::string& slug);
+// How a backend applies routes (slug, text, source): routes_apply for local bottles.
+using RoutesApplyFn = std::function<Result<AppliedChange>(const std::string&, const std::string&,
+                                                          const std::string&)>;
+// Opens $VISUAL/$EDITOR on a copy; applies it with `apply` when saved and valid (nullopt:
+// unchanged).
+Result<std::optional<AppliedChange>> routes_edit(const std::string& slug,
+                                                 const RoutesApplyFn& apply = routes_apply);
 
 // Token values were handed to egress at start: every token_env `next` names must be one
 // `current` already has. Errors name `source` and the route's line.

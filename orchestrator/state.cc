@@ -1,6 +1,7 @@
 #include "orchestrator/state.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "orchestrator/manifest.h"
 #include "orchestrator/netns.h"
@@ -126,6 +128,8 @@ Status write_metadata(const std::string& dir, const BottleMetadata& m) {
   // Written once the port is chosen: an early save (netns recorded for cleanup) must not
   // advertise port 0 to `bottle info` or a script polling metadata.json.
   if (m.admin_port != 0) j["admin_port"] = m.admin_port;
+  if (!m.project.empty()) j["project"] = m.project;
+  if (!m.k8s_namespace.empty()) j["k8s_namespace"] = m.k8s_namespace;
   if (m.agent_uid != 0) {
     j["agent_user"] = {{"uid", m.agent_uid},
                        {"gid", m.agent_gid},
@@ -159,6 +163,8 @@ Result<BottleMetadata> parse_metadata(std::string_view json, const std::string& 
   m.status = s("status");
   m.init_ctl = s("init_ctl");
   m.workspace = s("workspace");
+  m.project = s("project");
+  m.k8s_namespace = s("k8s_namespace");
   if (j.contains("admin_port") && j["admin_port"].is_number_integer())
     m.admin_port = j["admin_port"];
   // A process without a recorded start time cannot be told from a recycled pid: it
@@ -216,11 +222,27 @@ std::vector<BottleMetadata> list_metadata() {
 bool bottle_alive(const BottleMetadata& m) {
   if (m.status == "exited") return false;
   if (m.status == "kept") return process_alive(m.pids.init);
+  // Rendered for or applied to a cluster: it lives there, whatever happens to this
+  // machine's processes, until `bottle stop`.
+  if (m.backend == "k8s") return true;
   return process_alive(m.pids.orchestrator);
+}
+
+void ask_owner_to_stop(const BottleMetadata& md, std::chrono::milliseconds grace,
+                       const std::function<void(const std::string&)>& progress) {
+  if (md.pids.orchestrator.pid == ::getpid() || !process_alive(md.pids.orchestrator)) return;
+  progress("asking bottle " + md.slug + " (pid " + std::to_string(md.pids.orchestrator.pid) +
+           ") to stop");
+  signal_process(md.pids.orchestrator, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (process_alive(md.pids.orchestrator) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 bool bottle_has_leftovers(const BottleMetadata& m) {
   if (bottle_alive(m)) return false;
+  // Its `bottle` died before `compose down`: the project still runs.
+  if (m.backend == "docker") return m.status != "exited";
   return process_alive(m.pids.init) || process_alive(m.pids.agent) ||
          fs::exists(netns_path(netns_name(m.slug)));
 }

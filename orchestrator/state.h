@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,7 +23,9 @@ struct BottleMetadata {
   std::string backend;
   std::string created;  // ISO 8601 UTC
   std::string netns;
-  std::string status;  // starting | running | kept | exited
+  std::string status;  // starting | running | kept | exited | applied (k8s)
+  std::string project;        // docker: the Compose project (bottle-<slug>)
+  std::string k8s_namespace;  // k8s: where its objects are ("" = the context's)
   // Recorded with their start times: stop and cleanup never signal a recycled pid.
   struct Processes {
     ProcessId orchestrator;
@@ -65,6 +69,11 @@ bool bottle_alive(const BottleMetadata& md);
 // A bottle that is not live but still has processes or its namespace: what a crash left
 // for `bottle cleanup`.
 bool bottle_has_leftovers(const BottleMetadata& md);
+
+// SIGTERM to the `bottle` process that owns `md` (not this one), then up to `grace` for it
+// to finish its teardown and exit.
+void ask_owner_to_stop(const BottleMetadata& md, std::chrono::milliseconds grace,
+                       const std::function<void(const std::string&)>& progress);
 
 // mkdir -p with a mode for the last component.
 Status make_dir(const std::string& path, mode_t mode);

@@ -18,7 +18,9 @@
 #include "common/version.h"
 #include "orchestrator/cli_usage.h"
 #include "orchestrator/container_render.h"
+#include "orchestrator/docker_backend.h"
 #include "orchestrator/doctor.h"
+#include "orchestrator/k8s_backend.h"
 #include "orchestrator/list_cmd.h"
 #include "orchestrator/local_backend.h"
 #include "orchestrator/logs_cmd.h"
@@ -55,13 +57,9 @@ std::string choose_backend(const std::string& flag, int& exit_code) {
     const char* env = std::getenv("BOTTLE_BACKEND");
     b = env && *env ? env : "local";
   }
-  if (b == "local" || b == "vm") return b;
-  if (b == "docker" || b == "k8s") {
-    exit_code = fail("backend " + b + ": not implemented yet (use --backend local)");
-  } else {
-    std::fprintf(stderr, "bottle: backend %s: unknown (local | vm | docker | k8s)\n", b.c_str());
-    exit_code = 2;
-  }
+  if (b == "local" || b == "vm" || b == "docker" || b == "k8s") return b;
+  std::fprintf(stderr, "bottle: backend %s: unknown (local | vm | docker | k8s)\n", b.c_str());
+  exit_code = 2;
   return "";
 }
 
@@ -106,7 +104,8 @@ void add_launch_flags(CLI::App* sub, LaunchFlags& f) {
   sub->add_option("command", f.command, "command to run instead of the provider's (after --)");
 }
 
-int launch(const LaunchFlags& f, bool interactive) {
+// `run_verb`: `bottle run` (never asks, never attaches), else `bottle start`.
+int launch(const LaunchFlags& f, bool interactive, bool run_verb) {
   int code = 0;
   std::string backend = choose_backend(f.backend, code);
   if (backend.empty()) return code;
@@ -129,7 +128,13 @@ int launch(const LaunchFlags& f, bool interactive) {
   o.env_sources = process_env_sources();
   if (!interactive) o.env_sources.ask = nullptr;  // `run` never stops to ask
   o.progress = progress;
-  auto r = run_local(*plan, o);
+  if (backend == "k8s") {
+    if (run_verb)
+      return fail("bottle run: not on k8s (the agent Pod runs detached; use bottle start)");
+    auto st = start_k8s(*plan, o, std::cout);
+    return st ? 0 : fail(st.error());
+  }
+  auto r = backend == "docker" ? run_docker(*plan, o) : run_local(*plan, o);
   if (!r) return fail(r.error());
   return *r;
 }
@@ -283,14 +288,20 @@ int main(int argc, char** argv) {
   if (auto code = bottle::parse_command_line(app, argc, argv, "bottle")) return *code;
 
   auto dispatch = [&]() -> int {
-    if (*start) return launch(start_f, ::isatty(STDIN_FILENO));
-    if (*run) return launch(run_f, false);
+    if (*start) return launch(start_f, ::isatty(STDIN_FILENO), false);
+    if (*run) return launch(run_f, false, true);
     if (*list) return list_command(list_all, ::isatty(STDOUT_FILENO), std::cout);
     if (*stop) {
-      auto st = stop_local(slug, progress);
+      auto md = read_metadata(state_dir(slug));
+      const std::string backend = md ? md->backend : "local";
+      auto st = backend == "docker" ? stop_docker(slug, progress)
+                : backend == "k8s"  ? stop_k8s(slug, progress)
+                                    : stop_local(slug, progress);
       return st ? 0 : fail("stop " + slug + ": " + st.error());
     }
     if (*cleanup) {
+      // Docker bottles first: cleanup_local removes the state dirs `down` needs.
+      for (const auto& line : cleanup_docker()) progress(line);
       for (const auto& line : cleanup_local()) progress(line);
       return 0;
     }
@@ -301,8 +312,18 @@ int main(int argc, char** argv) {
         std::cout << *text;
         return 0;
       }
+      auto md = read_metadata(state_dir(slug));
+      const std::string backend = md ? md->backend : "local";
+      const RoutesApplyFn apply = [&](const std::string& s, const std::string& text,
+                                      const std::string& source) {
+        if (backend != "docker" && backend != "k8s") return routes_apply(s, text, source);
+        auto st = backend == "docker" ? routes_apply_docker(s, text, source)
+                                      : routes_apply_k8s(s, text, source, progress);
+        if (!st) return Result<AppliedChange>(Error{st.error()});
+        return Result<AppliedChange>(AppliedChange{});  // reloaded in the bundle, unconfirmed
+      };
       if (routes_verb == "edit") {
-        auto st = routes_edit(slug);
+        auto st = routes_edit(slug, apply);
         if (!st) return fail("routes edit: " + st.error());
         progress(*st ? describe_applied_routes(slug, **st) : "routes unchanged; nothing applied");
         return 0;
@@ -310,7 +331,7 @@ int main(int argc, char** argv) {
       bool ok = false;
       std::string text = read_input(routes_file, ok);
       if (!ok) return fail(text);
-      auto st = routes_apply(slug, text, routes_file.empty() ? "stdin" : routes_file);
+      auto st = apply(slug, text, routes_file.empty() ? "stdin" : routes_file);
       if (!st) return fail("routes apply: " + st.error());
       progress(describe_applied_routes(slug, *st));
       return 0;

@@ -71,16 +71,19 @@ TEST(Cli, RenderRoutesPrintsTokenSlotsNotValues) {
   EXPECT_EQ(r.out.find("s3cret-value"), std::string::npos);
 }
 
-TEST(Cli, UnimplementedBackendsAreAClearError) {
+TEST(Cli, ContainerBackendsWithoutTheirToolsAreAClearError) {
   TestHome h;
   h.bottle("dev", kBottle);
   h.agent("impl", kAgent);
-  auto r = run_bottle(h.home(), {"run", "impl", "--backend", "docker", "--", "true"});
+  // An empty PATH: no docker, no docker-compose next to bottle or on it.
+  auto r = run_bottle(h.home(), {"run", "impl", "--backend", "docker", "--", "true"},
+                      {"PATH=" + h.root()});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "bottle: backend docker: not implemented yet (use --backend local)\n");
+  EXPECT_EQ(r.err.substr(r.err.rfind("bottle: ")),
+            "bottle: docker not found on PATH (see bottle doctor --backend docker)\n");
   auto env = run_bottle(h.home(), {"run", "impl", "--", "true"}, {"BOTTLE_BACKEND=k8s"});
   EXPECT_EQ(env.exit_code, 1);
-  EXPECT_NE(env.err.find("backend k8s: not implemented yet"), std::string::npos);
+  EXPECT_NE(env.err.find("bottle run: not on k8s"), std::string::npos) << env.err;
   EXPECT_EQ(
       run_bottle(h.home(), {"run", "impl", "--backend", "firecracker", "--", "true"}).exit_code, 2);
   // vm is implemented (issue 16): its plan shows the guest's resources.

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -710,6 +711,44 @@ INSTANTIATE_TEST_SUITE_P(Levels, EgressLogLevels,
                                            LogLevelCase{"blocks", true, false},
                                            LogLevelCase{"full", true, true}),
                          [](const auto& info) { return std::string(info.param.level); });
+
+// Kubernetes mounts the routes ConfigMap as a directory whose routes.yaml is a link
+// through `..data`, and kubelet updates it by renaming a new `..data` link over the old
+// one. `bottle routes apply` on a k8s bottle waits for the new text there, then reloads:
+// egress must read the swapped file through the links.
+TEST_F(EgressE2E, ReloadFollowsAConfigMapStyleSymlinkSwap) {
+  namespace fs = std::filesystem;
+  ScratchDir d;
+  for (const char* f : {"ca.pem", "ca-key.pem", "up-ca.pem"})
+    write_file(d.file(f), read_file(dir_->file(f)));
+  const std::string cm = d.file("routes");
+  const std::string first = "..2026_01_01_00_00_00.1", second = "..2026_01_01_00_01_00.2";
+  fs::create_directories(cm + "/" + first);
+  write_file(cm + "/" + first + "/routes.yaml", routes(""));
+  fs::create_directory_symlink(first, cm + "/..data");
+  fs::create_symlink("..data/routes.yaml", cm + "/routes.yaml");
+  Egress proxy(d.path(), cm + "/routes.yaml", resolve_args(),
+               std::map<std::string, std::string>{{"EGRESS_TOKEN_0", kToken}}, false);
+  ASSERT_TRUE(proxy.wait_healthy()) << proxy.log();
+  auto blocked = [&] {
+    return curl_via(proxy.port(), d.file("ca.pem"), {"-i", https("api.test", "/v9/x")})
+               .out.find("X-Bottle-Block: route_not_matched") != std::string::npos;
+  };
+  EXPECT_TRUE(blocked());
+  // kubelet's update: a new timestamped directory, `..data_tmp` renamed over `..data`,
+  // the old directory removed.
+  fs::create_directories(cm + "/" + second);
+  write_file(cm + "/" + second + "/routes.yaml",
+             routes("      - path: {type: PathPrefix, value: /v9/}\n"));
+  fs::create_directory_symlink(second, cm + "/..data_tmp");
+  fs::rename(cm + "/..data_tmp", cm + "/..data");
+  fs::remove_all(cm + "/" + first);
+  proxy.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return proxy.metric("egress_reloads_total") == 1u; },
+                         std::chrono::seconds(60)))
+      << proxy.log();
+  EXPECT_FALSE(blocked()) << "the route from the swapped-in file applies";
+}
 
 TEST_F(EgressE2E, InFlightExchangeFinishesOnItsSnapshotAfterReload) {
   ScratchDir d;

@@ -1,0 +1,433 @@
+// The docker and k8s lifecycles through the real `bottle` binary, with a fake `docker`
+// (also answering as docker-compose) and a fake `kubectl` first on PATH
+// (tests/orchestrator/fakes/): the exact command sequence, token values never on argv or
+// in a file, readiness polling, exit status, logs, down, orphans, docker's own errors.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "orchestrator/process.h"
+#include "orchestrator/state.h"
+#include "tests/orchestrator/e2e_support.h"
+#include "tests/orchestrator/test_home.h"
+
+namespace bottle::orchestrator {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_bottle;
+using testing::TestHome;
+
+const char* kToken = "tok-5d41402abc4b2a76b9719d911017c592";
+
+const char* kBottleManifest =
+    "---\nsupervise: false\nenv: {FOO: bar, FROM_HOST: \"${AGENT_VALUE}\"}\negress:\n  routes:\n"
+    "    - host: api.example.com\n      auth: {scheme: Bearer, token_ref: CLI_TEST_TOKEN}\n---\n";
+const char* kAgentManifest = "---\nbottle: dev\nprovider: command\ncommand: [\"true\"]\n---\n";
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// A BOTTLE_HOME with the agent, and a bin/ holding the fakes (docker, docker-compose,
+// kubectl) and what they record (fake/).
+class Fixture {
+ public:
+  explicit Fixture(bool with_docker = true, bool with_v1 = false, bool with_kubectl = false) {
+    h_.bottle("dev", kBottleManifest);
+    h_.agent("impl", kAgentManifest);
+    fs::create_directories(bin());
+    fs::create_directories(fake());
+    const std::string src = std::string(BOTTLE_FAKES_DIR);
+    if (with_docker) fs::copy_file(src + "/docker", bin() + "/docker");
+    if (with_v1) fs::copy_file(src + "/docker", bin() + "/docker-compose");
+    if (with_kubectl) fs::copy_file(src + "/kubectl", bin() + "/kubectl");
+  }
+  std::string home() const { return h_.home(); }
+  std::string bin() const { return h_.root() + "/bin"; }
+  std::string fake() const { return h_.root() + "/fake"; }
+  std::string workspace() const { return h_.project(); }
+  std::string state(const std::string& slug) const { return home() + "/state/" + slug; }
+
+  CaptureResult bottle(const std::vector<std::string>& args,
+                       std::vector<std::string> env = {}) const {
+    env.push_back("PATH=" + bin() + ":/usr/bin:/bin");
+    env.push_back("FAKE_DIR=" + fake());
+    env.push_back("CLI_TEST_TOKEN=" + std::string(kToken));
+    env.push_back("AGENT_VALUE=from-host");
+    return run_bottle(home(), args, env, workspace());
+  }
+  // Each recorded call, with this home's path shortened to $HOME.
+  std::vector<std::string> calls() const {
+    std::string text = slurp(fake() + "/calls");
+    for (size_t p; (p = text.find(home())) != std::string::npos;) text.replace(p, home().size(), "$HOME");
+    return lines_of(text);
+  }
+  // No token value on any argv, in any file under the home (state, compose file, logs).
+  void expect_token_nowhere() const {
+    EXPECT_EQ(slurp(fake() + "/calls").find(kToken), std::string::npos);
+    for (const auto& e : fs::recursive_directory_iterator(home())) {
+      if (e.is_regular_file()) {
+        EXPECT_EQ(slurp(e.path()).find(kToken), std::string::npos) << e.path();
+      }
+    }
+  }
+
+ private:
+  TestHome h_;
+};
+
+const std::string kCompose = "docker compose -p bottle-one -f $HOME/state/one/docker-compose.yaml";
+
+TEST(DockerBackend, RunUpWaitsForHealthRunsTheAgentSavesLogsAndDowns) {
+  Fixture f;
+  auto r = f.bottle({"run", "impl", "--backend", "docker", "--label", "one", "--", "true"},
+                    {"FAKE_HEALTH_AFTER=3", "FAKE_AGENT_EXIT=7"});
+  EXPECT_EQ(r.exit_code, 7) << r.err;  // the agent's status is bottle's
+  EXPECT_EQ(r.out, "agent output\n");
+  const std::vector<std::string> expected = {
+      "docker compose version --short",
+      kCompose + " up -d sidecars",
+      kCompose + " exec -T sidecars bottle-init ctl health",
+      kCompose + " exec -T sidecars bottle-init ctl health",
+      kCompose + " exec -T sidecars bottle-init ctl health",
+      kCompose + " run --rm --no-deps -T agent",
+      kCompose + " logs --no-color --no-log-prefix sidecars",
+      kCompose + " down --remove-orphans",
+  };
+  EXPECT_EQ(f.calls(), expected) << slurp(f.fake() + "/calls");
+  // The token reached `up`'s environment (by name; its length, never its text, recorded)
+  // and no other call's.
+  const std::string envs = slurp(f.fake() + "/envs");
+  EXPECT_NE(envs.find("up token chars: " + std::to_string(std::string(kToken).size())),
+            std::string::npos)
+      << envs;
+  for (const auto& l : lines_of(envs)) {
+    if (l.find("env: EGRESS_TOKEN_0") != std::string::npos) {
+      EXPECT_EQ(l, "docker compose env: EGRESS_TOKEN_0 ") << "only `up` gets the token";
+    }
+  }
+  EXPECT_EQ(std::count(envs.begin(), envs.end(), '\n'), 9) << "one line per call, and up's";
+  f.expect_token_nowhere();
+  const std::string dir = f.state("one");
+  EXPECT_EQ(slurp(dir + "/logs/sidecar.log"),
+            "{\"ts\":\"2026-01-01T00:00:00Z\",\"event\":\"daemon_started\",\"daemon\":\"egress\"}\n");
+  auto md = read_metadata(dir);
+  ASSERT_TRUE(md.ok()) << md.error();
+  EXPECT_EQ(md->backend, "docker");
+  EXPECT_EQ(md->project, "bottle-one");
+  EXPECT_EQ(md->status, "exited");
+  EXPECT_FALSE(fs::exists(dir + "/ca/ca-key.pem")) << "the CA key goes at teardown";
+  const std::string compose = slurp(dir + "/docker-compose.yaml");
+  EXPECT_NE(compose.find("- EGRESS_TOKEN_0\n"), std::string::npos) << compose;
+  EXPECT_NE(compose.find(dir + "/routes:/etc/bottle/routes"), std::string::npos);
+  // Owned by the images' users: the bundle (10001) and node (1000).
+  struct stat st {};
+  ASSERT_EQ(::stat((dir + "/routes/routes.yaml").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 10001u);
+  ASSERT_EQ(::stat((dir + "/init.yaml").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 10001u);
+  ASSERT_EQ(::stat((dir + "/agent/prompt.md").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1000u);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(DockerBackend, FallsBackToComposeV1) {
+  Fixture f(true, true);
+  auto r = f.bottle({"run", "impl", "--backend", "docker", "--label", "one"}, {"FAKE_NO_V2=1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto calls = f.calls();
+  ASSERT_GE(calls.size(), 3u);
+  EXPECT_EQ(calls[1], "docker-compose -p bottle-one -f $HOME/state/one/docker-compose.yaml up -d "
+                      "sidecars");
+}
+
+TEST(DockerBackend, UpFailureIsDockersOwnWordsOnOneLineAndTearsDown) {
+  Fixture f;
+  auto r = f.bottle({"run", "impl", "--backend", "docker", "--label", "one"},
+                    {"FAKE_UP_EXIT=1",
+                     "FAKE_UP_STDERR=Error response from daemon: pull access denied for "
+                     "bot-bottle/sidecar"});
+  EXPECT_EQ(r.exit_code, 1);
+  auto lines = lines_of(r.err);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(),
+            "bottle: compose up: Error response from daemon: pull access denied for "
+            "bot-bottle/sidecar");
+  auto calls = f.calls();
+  EXPECT_EQ(calls.back(), kCompose + " down --remove-orphans");
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), kCompose + " run --rm --no-deps -T agent"), 0);
+}
+
+TEST(DockerBackend, NotReadyIsABoundedWaitWithTheLastAnswer) {
+  Fixture f;
+  auto r = f.bottle({"run", "impl", "--backend", "docker", "--label", "one"},
+                    {"FAKE_HEALTH_AFTER=100000", "BOTTLE_DOCKER_READY_TIMEOUT=0.5"});
+  EXPECT_EQ(r.exit_code, 1);
+  auto lines = lines_of(r.err);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back().rfind("bottle: sidecars not ready after 0.5 s: bottle-init: ctl health: "
+                               "egress not ready (logs: ",
+                               0),
+            0u)
+      << lines.back();
+  auto calls = f.calls();
+  const auto polls = std::count(calls.begin(), calls.end(),
+                                kCompose + " exec -T sidecars bottle-init ctl health");
+  EXPECT_GE(polls, 2);
+  EXPECT_LE(polls, 10) << "polled with a growing interval";
+  EXPECT_EQ(calls.back(), kCompose + " down --remove-orphans");
+}
+
+TEST(DockerBackend, StopFromAnotherProcessEndsTheAgentAndDowns) {
+  Fixture f;
+  SpawnOptions so;
+  so.argv = {"env", "-C", f.workspace(), "BOTTLE_HOME=" + f.home(),
+             "PATH=" + f.bin() + ":/usr/bin:/bin", "FAKE_DIR=" + f.fake(),
+             "CLI_TEST_TOKEN=" + std::string(kToken), "AGENT_VALUE=x", "FAKE_AGENT_WAIT=1",
+             testing::bottle_binary(), "run", "impl", "--backend", "docker", "--label", "one"};
+  so.stdin_null = true;
+  so.stdout_file = so.stderr_file = f.fake() + "/bottle.out";
+  auto child = spawn(so);
+  ASSERT_TRUE(child.ok()) << child.error();
+  // Running once metadata.json says so and the fake agent is waiting (its TERM trap set):
+  // polled, bounded.
+  bool running = false;
+  for (int i = 0; i < 400 && !running; ++i) {
+    auto md = read_metadata(f.state("one"));
+    running = md && md->status == "running" &&
+              slurp(f.fake() + "/envs").find("agent waiting") != std::string::npos;
+    if (!running) ::usleep(25000);
+  }
+  ASSERT_TRUE(running) << slurp(f.fake() + "/bottle.out");
+  auto stop = run_bottle(f.home(), {"stop", "one"},
+                         {"PATH=" + f.bin() + ":/usr/bin:/bin", "FAKE_DIR=" + f.fake()});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_EQ(child->wait(), 143) << slurp(f.fake() + "/bottle.out");
+  auto md = read_metadata(f.state("one"));
+  ASSERT_TRUE(md.ok());
+  EXPECT_EQ(md->status, "exited");
+  auto calls = f.calls();
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), kCompose + " down --remove-orphans"), 1)
+      << "the owning bottle downs it; stop does not repeat it";
+  EXPECT_NE(slurp(f.fake() + "/envs").find("agent got TERM"), std::string::npos);
+  EXPECT_TRUE(fs::exists(f.state("one") + "/logs/sidecar.log"));
+}
+
+TEST(DockerBackend, OrphanedProjectsAreListedAndCleanedUpByLabel) {
+  Fixture f;
+  // Two labelled projects: one of this home whose state dir is gone, one of another home.
+  std::ofstream(f.fake() + "/ps") << "bottle-gone\tgone\t" << f.state("gone")
+                                  << "\tUp 5 minutes\n"
+                                  << "bottle-gone\tgone\t" << f.state("gone") << "\tUp 5 minutes\n"
+                                  << "bottle-theirs\ttheirs\t/elsewhere/state/theirs\tUp 1 hour\n";
+  auto list = f.bottle({"list"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  auto rows = lines_of(list.out);
+  ASSERT_EQ(rows.size(), 2u) << list.out;
+  EXPECT_EQ(rows[1].rfind("gone ", 0), 0u) << rows[1];
+  EXPECT_NE(rows[1].find("docker"), std::string::npos);
+  EXPECT_NE(rows[1].find("orphaned (bottle cleanup)"), std::string::npos);
+  EXPECT_EQ(list.out.find("theirs"), std::string::npos);
+
+  auto clean = f.bottle({"cleanup"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.err;
+  EXPECT_NE(clean.err.find("removed orphaned docker project bottle-gone"), std::string::npos)
+      << clean.err;
+  auto calls = f.calls();
+  const std::string label = "label=com.docker.compose.project=bottle-gone";
+  auto has = [&](const std::string& c) {
+    return std::find(calls.begin(), calls.end(), c) != calls.end();
+  };
+  EXPECT_TRUE(has("docker container ls --quiet --filter " + label + " --all"));
+  EXPECT_TRUE(has("docker container rm --force c1 c2"));
+  EXPECT_TRUE(has("docker network ls --quiet --filter " + label));
+  EXPECT_TRUE(has("docker network rm n1"));
+  for (const auto& c : calls) EXPECT_EQ(c.find("theirs"), std::string::npos) << c;
+}
+
+TEST(DockerBackend, ABottleWhoseProcessDiedIsOrphanedUntilCleanupDownsIt) {
+  Fixture f;
+  ASSERT_EQ(f.bottle({"run", "impl", "--backend", "docker", "--label", "one"}).exit_code, 0);
+  auto md = read_metadata(f.state("one"));
+  ASSERT_TRUE(md.ok());
+  md->status = "running";  // as a SIGKILLed `bottle` leaves it
+  md->pids.orchestrator = ProcessId{md->pids.orchestrator.pid, 1};
+  ASSERT_TRUE(write_metadata(f.state("one"), *md).ok());
+  auto list = f.bottle({"list"});
+  EXPECT_NE(list.out.find("orphaned (bottle cleanup)"), std::string::npos) << list.out;
+  std::ofstream(f.fake() + "/calls", std::ios::trunc).close();
+  auto clean = f.bottle({"cleanup"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.err;
+  const std::vector<std::string> expected = {
+      "docker compose version --short",
+      kCompose + " logs --no-color --no-log-prefix sidecars",
+      kCompose + " down --remove-orphans",
+      "docker ps --all --filter label=dev.bot-bottle.slug --filter "
+      "label=com.docker.compose.project --format {{.Label \"com.docker.compose.project\"}}\t{{"
+      ".Label \"dev.bot-bottle.slug\"}}\t{{.Label \"dev.bot-bottle.state\"}}\t{{.Status}}"};
+  EXPECT_EQ(f.calls(), expected);
+  EXPECT_FALSE(fs::exists(f.state("one")));
+}
+
+// A live docker bottle (its owner: this test process) takes route edits through the bound
+// directory and a reload inside the bundle.
+TEST(DockerBackend, RoutesApplyWritesTheBoundFileAndReloadsInTheBundle) {
+  Fixture f;
+  auto r = f.bottle({"run", "impl", "--backend", "docker", "--label", "one"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto md = read_metadata(f.state("one"));
+  ASSERT_TRUE(md.ok());
+  md->status = "running";
+  md->pids.orchestrator = identify_process(::getpid());
+  ASSERT_TRUE(write_metadata(f.state("one"), *md).ok());
+  const std::string routes =
+      "routes:\n  - host: api.example.com\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
+      "  - host: pypi.org\n";
+  TestHome::write(f.fake() + "/routes.yaml", routes);
+  std::ofstream(f.fake() + "/calls", std::ios::trunc).close();
+  auto apply = f.bottle({"routes", "apply", "one", f.fake() + "/routes.yaml"});
+  EXPECT_EQ(apply.exit_code, 0) << apply.err;
+  EXPECT_EQ(slurp(f.state("one") + "/routes/routes.yaml"), routes);
+  struct stat st {};
+  ASSERT_EQ(::stat((f.state("one") + "/routes/routes.yaml").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 10001u) << "the bundle's user must read what apply wrote";
+  EXPECT_EQ(f.calls().back(), kCompose + " exec -T sidecars bottle-init ctl reload");
+  // A token slot the bundle was never given is refused before anything is written.
+  TestHome::write(f.fake() + "/bad.yaml",
+                  "routes:\n  - host: x.example\n    auth: {scheme: Bearer, token_env: "
+                  "EGRESS_TOKEN_9}\n");
+  auto bad = f.bottle({"routes", "apply", "one", f.fake() + "/bad.yaml"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("EGRESS_TOKEN_9 has no value in this bottle"), std::string::npos)
+      << bad.err;
+  EXPECT_EQ(slurp(f.state("one") + "/routes/routes.yaml"), routes);
+}
+
+const std::string kApply = "kubectl apply --server-side --field-manager=bottle -f ";
+
+TEST(K8sBackend, StartAppliesTheBundleFillsSecretsFromStdinThenTheAgentPod) {
+  Fixture f(false, false, true);
+  auto r = f.bottle({"start", "impl", "--backend", "k8s", "--label", "one"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> expected = {
+      "kubectl config current-context",
+      kApply + "$HOME/state/one/k8s-bundle.yaml",
+      "kubectl apply --server-side --field-manager=bottle-secrets -f -",
+      "kubectl get service bottle-one -o jsonpath={.spec.clusterIP}",
+      kApply + "$HOME/state/one/k8s.yaml",
+  };
+  EXPECT_EQ(f.calls(), expected);
+  EXPECT_EQ(r.out, "attach: kubectl attach -it bottle-one-agent\nstop:   bottle stop one\n");
+  // The values went on stdin only.
+  const std::string secrets = slurp(f.fake() + "/stdin-0");
+  EXPECT_NE(secrets.find(std::string("\"EGRESS_TOKEN_0\":\"") + kToken + "\""), std::string::npos)
+      << secrets;
+  EXPECT_NE(secrets.find("\"FROM_HOST\":\"from-host\""), std::string::npos);
+  EXPECT_NE(secrets.find("BEGIN CERTIFICATE"), std::string::npos);
+  EXPECT_NE(secrets.find("\"bot-bottle.dev/slug\":\"one\""), std::string::npos);
+  f.expect_token_nowhere();
+  EXPECT_NE(slurp(f.state("one") + "/k8s.yaml").find("10.96.0.42"), std::string::npos);
+  EXPECT_FALSE(fs::exists(f.state("one") + "/ca/ca-key.pem")) << "the key lives in the Secret";
+  auto md = read_metadata(f.state("one"));
+  ASSERT_TRUE(md.ok());
+  EXPECT_EQ(md->status, "applied");
+  auto list = f.bottle({"list"});
+  EXPECT_NE(list.out.find("k8s"), std::string::npos) << list.out;
+
+  std::ofstream(f.fake() + "/calls", std::ios::trunc).close();
+  auto stop = f.bottle({"stop", "one"}, {"BOTTLE_K8S_NAMESPACE=ignored"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  const std::vector<std::string> deleted = {
+      "kubectl config current-context",
+      "kubectl delete all,configmap,secret,networkpolicy -l bot-bottle.dev/slug=one "
+      "--ignore-not-found"};
+  EXPECT_EQ(f.calls(), deleted);
+  EXPECT_EQ(read_metadata(f.state("one"))->status, "exited");
+}
+
+TEST(K8sBackend, WithoutAContextStartPrintsTheApplyLine) {
+  Fixture f(false, false, true);
+  auto r = f.bottle({"start", "impl", "--backend", "k8s", "--label", "one"},
+                    {"FAKE_NO_CONTEXT=1", "BOTTLE_K8S_NAMESPACE=team-a"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("kubectl --namespace team-a apply --server-side --field-manager=bottle -f " +
+                       f.state("one") + "/k8s-bundle.yaml\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(f.calls(), std::vector<std::string>{"kubectl config current-context"});
+  EXPECT_NE(slurp(f.state("one") + "/k8s-bundle.yaml").find("namespace: \"team-a\""),
+            std::string::npos);
+  f.expect_token_nowhere();
+  auto stop = f.bottle({"stop", "one"}, {"FAKE_NO_CONTEXT=1"});
+  EXPECT_EQ(stop.exit_code, 1);
+  EXPECT_EQ(stop.err,
+            "bottle: stop one: no kubectl with a current context here; run: kubectl --namespace "
+            "team-a delete all,configmap,secret,networkpolicy -l bot-bottle.dev/slug=one "
+            "--ignore-not-found\n");
+}
+
+TEST(K8sBackend, ApplyErrorsAreKubectlsOwnWords) {
+  Fixture f(false, false, true);
+  auto r = f.bottle({"start", "impl", "--backend", "k8s", "--label", "one"},
+                    {"FAKE_APPLY_STDERR=error: unable to recognize: no matches for kind "
+                     "\"NetworkPolicy\""});
+  EXPECT_EQ(r.exit_code, 1);
+  auto lines = lines_of(r.err);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(),
+            "bottle: kubectl apply: error: unable to recognize: no matches for kind "
+            "\"NetworkPolicy\"");
+}
+
+TEST(K8sBackend, RoutesApplyWaitsForTheMountedCopyThenReloads) {
+  Fixture f(false, false, true);
+  ASSERT_EQ(f.bottle({"start", "impl", "--backend", "k8s", "--label", "one"}).exit_code, 0);
+  const std::string routes =
+      "routes:\n  - host: api.example.com\n    auth: {scheme: Bearer, token_env: EGRESS_TOKEN_0}\n"
+      "  - host: pypi.org\n";
+  TestHome::write(f.fake() + "/routes.yaml", routes);
+  std::ofstream(f.fake() + "/calls", std::ios::trunc).close();
+  auto r = f.bottle({"routes", "apply", "one", f.fake() + "/routes.yaml"}, {"FAKE_ROUTES_LAG=2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string cat =
+      "kubectl exec deployment/bottle-one -c sidecars -- cat /etc/bottle/routes/routes.yaml";
+  const std::vector<std::string> expected = {
+      "kubectl config current-context",
+      "kubectl apply --server-side --field-manager=bottle -f -",
+      cat,
+      cat,
+      cat,
+      "kubectl exec deployment/bottle-one -c sidecars -- bottle-init ctl reload"};
+  EXPECT_EQ(f.calls(), expected);
+  const std::string cm = slurp(f.fake() + "/routes-cm");
+  EXPECT_NE(cm.find("\"name\":\"bottle-one-routes\""), std::string::npos) << cm;
+  EXPECT_NE(cm.find("\"app.kubernetes.io/part-of\":\"bot-bottle\""), std::string::npos);
+  EXPECT_EQ(slurp(f.state("one") + "/routes/routes.yaml"), routes);
+
+  // A bundle that never sees it: a bounded wait, and a clear error.
+  auto slow = f.bottle({"routes", "apply", "one", f.fake() + "/routes.yaml"},
+                       {"FAKE_ROUTES_LAG=100000", "BOTTLE_K8S_ROUTES_TIMEOUT=0.5"});
+  EXPECT_EQ(slow.exit_code, 1);
+  EXPECT_NE(slow.err.find("the bundle did not see the new routes within 0.5 s: the mounted "
+                          "routes.yaml is still the old one"),
+            std::string::npos)
+      << slow.err;
+}
+
+}  // namespace
+}  // namespace bottle::orchestrator
