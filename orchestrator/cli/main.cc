@@ -319,8 +319,8 @@ int main(int argc, char** argv) {
         if (backend != "docker" && backend != "k8s") return routes_apply(s, text, source);
         auto st = backend == "docker" ? routes_apply_docker(s, text, source)
                                       : routes_apply_k8s(s, text, source, progress);
-        if (!st) return Result<AppliedChange>(Error{st.error()});
-        return Result<AppliedChange>(AppliedChange{});  // reloaded in the bundle, unconfirmed
+        if (!st) return bottle::Result<bottle::AppliedChange>(bottle::Error{st.error()});
+        return bottle::Result<bottle::AppliedChange>(bottle::AppliedChange{});  // unconfirmed
       };
       if (routes_verb == "edit") {
         auto st = routes_edit(slug, apply);
