@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "config/route_table.h"
+#include "orchestrator/agent_stdio.h"
 #include "orchestrator/bottle_files.h"
 #include "orchestrator/container_render.h"
 #include "orchestrator/gitgate_files.h"
@@ -263,17 +264,27 @@ Result<int> DockerBottle::run_agent(const std::vector<std::string>& env) {
   std::vector<std::string> args = {"run", "--rm", "--no-deps"};
   if (!opt_.interactive) args.push_back("-T");
   args.push_back("agent");
+  // docker's client gets a pty of bottle's, not the operator's terminal: its output is
+  // relayed through the same filter as the local agent's (agent_stdio.h), so the agent
+  // in the container cannot make the operator's terminal act either.
+  auto io = AgentStdio::open(opt_.interactive, ::getuid(), ::getgid());
+  if (!io) return Error{"agent stdio: " + io.error()};
   SpawnOptions so;
   so.argv = project_argv(base_, slug_, args);
   so.env = environ_with(env);
+  so.stdio = io->child_fds();
+  so.new_session = true;
+  so.controlling_terminal = io->terminal();
   progress("running agent: " + one_line(plan_.argv));
   auto child = spawn(so);
   if (!child) return Error{"agent: " + child.error()};
+  io->child_started();
   g_agent_pid = child->pid();
   md_.status = "running";
   md_.agent_started = static_cast<long long>(std::time(nullptr));
   if (auto st = write_metadata(dir_, md_); !st)
     progress("warning: bottle state not recorded: " + st.error());
+  io->relay({});
   const int code = child->wait();
   g_agent_pid = 0;
   return code;
