@@ -435,13 +435,7 @@ Status routes_apply_docker(const std::string& slug, const std::string& text,
   auto md = read_metadata(state_dir(slug));
   if (!md) return Error{"no bottle '" + slug + "'"};
   if (!bottle_alive(*md)) return Error{"bottle '" + slug + "' is not running"};
-  auto next = config::parse_routes(text, source);
-  if (!next) return Error{next.error()};
-  if (auto current_text = read_text_file(routes_path(slug))) {
-    if (auto current = config::parse_routes(*current_text, "routes.yaml")) {
-      if (auto st = check_token_slots(**current, **next, source); !st) return st;
-    }
-  }
+  if (auto st = check_routes_change(slug, text, source); !st) return st;
   if (auto st = write_file_atomic(routes_path(slug), text, 0600); !st) return st;
   if (::lchown(routes_path(slug).c_str(), kBundleUid, kBundleUid) != 0)
     return Error{routes_path(slug) + ": chown: " + std::strerror(errno)};

@@ -251,13 +251,7 @@ Status routes_apply_k8s(const std::string& slug, const std::string& text,
   auto md = read_metadata(state_dir(slug));
   if (!md) return Error{"no bottle '" + slug + "'"};
   if (md->status != "applied") return Error{"bottle '" + slug + "' is not applied to a cluster"};
-  auto next = config::parse_routes(text, source);
-  if (!next) return Error{next.error()};
-  if (auto current_text = read_text_file(routes_path(slug))) {
-    if (auto current = config::parse_routes(*current_text, "routes.yaml")) {
-      if (auto st = check_token_slots(**current, **next, source); !st) return st;
-    }
-  }
+  if (auto st = check_routes_change(slug, text, source); !st) return st;
   const std::string kubectl = usable_kubectl();
   if (kubectl.empty()) return Error{"no kubectl with a current context here"};
   const std::string& ns = md->k8s_namespace;

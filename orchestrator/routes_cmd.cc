@@ -55,19 +55,26 @@ Result<std::string> routes_show(const std::string& slug) {
   return read_text_file(routes_path(slug));
 }
 
+Status check_routes_change(const std::string& slug, const std::string& text,
+                           const std::string& source) {
+  auto next = config::parse_routes(text, source);
+  if (!next) return Error{next.error()};
+  // Token values were handed to egress at start; a new slot would have no value.
+  if (auto current_text = read_text_file(routes_path(slug))) {
+    if (auto current = config::parse_routes(*current_text, "routes.yaml"))
+      return check_token_slots(**current, **next, source);
+  }
+  return OkStatus();
+}
+
 Result<AppliedChange> routes_apply(const std::string& slug, const std::string& text,
                                    const std::string& source) {
   auto md = read_metadata(state_dir(slug));
   if (!md) return Error{"no bottle '" + slug + "'"};
   if (!bottle_alive(*md)) return Error{"bottle '" + slug + "' is not running"};
-  auto next = config::parse_routes(text, source);
-  if (!next) return Error{next.error()};
+  if (auto st = check_routes_change(slug, text, source); !st) return Error{st.error()};
   auto current_text = read_text_file(routes_path(slug));
   if (!current_text) return Error{current_text.error()};
-  // Token values were handed to egress at start; a new slot would have no value.
-  if (auto current = config::parse_routes(*current_text, "routes.yaml")) {
-    if (auto st = check_token_slots(**current, **next, source); !st) return Error{st.error()};
-  }
   ConfigChange change;
   change.file = routes_path(slug);
   change.before = std::move(*current_text);

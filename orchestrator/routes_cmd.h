@@ -37,6 +37,10 @@ Result<std::optional<AppliedChange>> routes_edit(const std::string& slug,
 
 // Token values were handed to egress at start: every token_env `next` names must be one
 // `current` already has. Errors name `source` and the route's line.
+// What every backend checks before it applies `text` (from `source`) to a bottle: it
+// parses, and it names no token slot the routes in force lack (check_token_slots).
+Status check_routes_change(const std::string& slug, const std::string& text,
+                           const std::string& source);
 Status check_token_slots(const config::RouteTable& current, const config::RouteTable& next,
                          const std::string& source);
 
