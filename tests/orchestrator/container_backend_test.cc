@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/strings.h"
 #include "orchestrator/process.h"
 #include "orchestrator/state.h"
 #include "tests/orchestrator/e2e_support.h"
@@ -74,7 +75,8 @@ class Fixture {
   // Each recorded call, with this home's path shortened to $HOME.
   std::vector<std::string> calls() const {
     std::string text = slurp(fake() + "/calls");
-    for (size_t p; (p = text.find(home())) != std::string::npos;) text.replace(p, home().size(), "$HOME");
+    for (size_t p; (p = text.find(home())) != std::string::npos;)
+      text.replace(p, home().size(), "$HOME");
     return lines_of(text);
   }
   // No token value on any argv, in any file under the home (state, compose file, logs).
@@ -92,6 +94,29 @@ class Fixture {
 };
 
 const std::string kCompose = "docker compose -p bottle-one -f $HOME/state/one/docker-compose.yaml";
+
+// docker's client runs on a pty of bottle's, so what the containerised agent prints reaches
+// the operator's terminal through the same filter as a local agent's: colours and titles
+// pass, clipboard and passthrough sequences do not. Run under script(1), so bottle's
+// stdout is a terminal.
+TEST(DockerBackend, TheAgentsOutputReachesATerminalFiltered) {
+  Fixture f;
+  std::string command =
+      "env -C " + shell_quote(f.workspace()) + " BOTTLE_HOME=" + shell_quote(f.home()) +
+      " PATH=" + shell_quote(f.bin() + ":/usr/bin:/bin") + " FAKE_DIR=" + shell_quote(f.fake()) +
+      " CLI_TEST_TOKEN=" + kToken + " AGENT_VALUE=x FAKE_AGENT_PRINTF=" +
+      shell_quote(
+          "\\033[31mred\\033[0m\\033]52;c;aGk=\\007"
+          "\\033Ptmux;\\033\\033]52;c;aGk=\\007\\033\\\\drawn\\n") +
+      " " + testing::bottle_binary() + " run impl --backend docker --label one -- true";
+  auto r = run_capture({"script", "-qec", command, "/dev/null"});
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->exit_code, 0) << r->out << r->err;
+  EXPECT_NE(r->out.find("\x1b[31mred\x1b[0m"), std::string::npos) << r->out;
+  EXPECT_NE(r->out.find("drawn"), std::string::npos) << r->out;
+  EXPECT_EQ(r->out.find("]52;"), std::string::npos) << ::testing::PrintToString(r->out);
+  EXPECT_EQ(r->out.find("tmux;"), std::string::npos) << ::testing::PrintToString(r->out);
+}
 
 TEST(DockerBackend, RunUpWaitsForHealthRunsTheAgentSavesLogsAndDowns) {
   Fixture f;
@@ -124,8 +149,9 @@ TEST(DockerBackend, RunUpWaitsForHealthRunsTheAgentSavesLogsAndDowns) {
   EXPECT_EQ(std::count(envs.begin(), envs.end(), '\n'), 9) << "one line per call, and up's";
   f.expect_token_nowhere();
   const std::string dir = f.state("one");
-  EXPECT_EQ(slurp(dir + "/logs/sidecar.log"),
-            "{\"ts\":\"2026-01-01T00:00:00Z\",\"event\":\"daemon_started\",\"daemon\":\"egress\"}\n");
+  EXPECT_EQ(
+      slurp(dir + "/logs/sidecar.log"),
+      "{\"ts\":\"2026-01-01T00:00:00Z\",\"event\":\"daemon_started\",\"daemon\":\"egress\"}\n");
   auto md = read_metadata(dir);
   ASSERT_TRUE(md.ok()) << md.error();
   EXPECT_EQ(md->backend, "docker");
@@ -152,8 +178,9 @@ TEST(DockerBackend, FallsBackToComposeV1) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto calls = f.calls();
   ASSERT_GE(calls.size(), 3u);
-  EXPECT_EQ(calls[1], "docker-compose -p bottle-one -f $HOME/state/one/docker-compose.yaml up -d "
-                      "sidecars");
+  EXPECT_EQ(calls[1],
+            "docker-compose -p bottle-one -f $HOME/state/one/docker-compose.yaml up -d "
+            "sidecars");
 }
 
 TEST(DockerBackend, UpFailureIsDockersOwnWordsOnOneLineAndTearsDown) {
@@ -186,8 +213,8 @@ TEST(DockerBackend, NotReadyIsABoundedWaitWithTheLastAnswer) {
             0u)
       << lines.back();
   auto calls = f.calls();
-  const auto polls = std::count(calls.begin(), calls.end(),
-                                kCompose + " exec -T sidecars bottle-init ctl health");
+  const auto polls =
+      std::count(calls.begin(), calls.end(), kCompose + " exec -T sidecars bottle-init ctl health");
   EXPECT_GE(polls, 2);
   EXPECT_LE(polls, 10) << "polled with a growing interval";
   EXPECT_EQ(calls.back(), kCompose + " down --remove-orphans");
@@ -196,10 +223,22 @@ TEST(DockerBackend, NotReadyIsABoundedWaitWithTheLastAnswer) {
 TEST(DockerBackend, StopFromAnotherProcessEndsTheAgentAndDowns) {
   Fixture f;
   SpawnOptions so;
-  so.argv = {"env", "-C", f.workspace(), "BOTTLE_HOME=" + f.home(),
-             "PATH=" + f.bin() + ":/usr/bin:/bin", "FAKE_DIR=" + f.fake(),
-             "CLI_TEST_TOKEN=" + std::string(kToken), "AGENT_VALUE=x", "FAKE_AGENT_WAIT=1",
-             testing::bottle_binary(), "run", "impl", "--backend", "docker", "--label", "one"};
+  so.argv = {"env",
+             "-C",
+             f.workspace(),
+             "BOTTLE_HOME=" + f.home(),
+             "PATH=" + f.bin() + ":/usr/bin:/bin",
+             "FAKE_DIR=" + f.fake(),
+             "CLI_TEST_TOKEN=" + std::string(kToken),
+             "AGENT_VALUE=x",
+             "FAKE_AGENT_WAIT=1",
+             testing::bottle_binary(),
+             "run",
+             "impl",
+             "--backend",
+             "docker",
+             "--label",
+             "one"};
   so.stdin_null = true;
   so.stdout_file = so.stderr_file = f.fake() + "/bottle.out";
   auto child = spawn(so);
@@ -231,8 +270,7 @@ TEST(DockerBackend, StopFromAnotherProcessEndsTheAgentAndDowns) {
 TEST(DockerBackend, OrphanedProjectsAreListedAndCleanedUpByLabel) {
   Fixture f;
   // Two labelled projects: one of this home whose state dir is gone, one of another home.
-  std::ofstream(f.fake() + "/ps") << "bottle-gone\tgone\t" << f.state("gone")
-                                  << "\tUp 5 minutes\n"
+  std::ofstream(f.fake() + "/ps") << "bottle-gone\tgone\t" << f.state("gone") << "\tUp 5 minutes\n"
                                   << "bottle-gone\tgone\t" << f.state("gone") << "\tUp 5 minutes\n"
                                   << "bottle-theirs\ttheirs\t/elsewhere/state/theirs\tUp 1 hour\n";
   auto list = f.bottle({"list"});
@@ -274,8 +312,7 @@ TEST(DockerBackend, ABottleWhoseProcessDiedIsOrphanedUntilCleanupDownsIt) {
   auto clean = f.bottle({"cleanup"});
   EXPECT_EQ(clean.exit_code, 0) << clean.err;
   const std::vector<std::string> expected = {
-      "docker compose version --short",
-      kCompose + " logs --no-color --no-log-prefix sidecars",
+      "docker compose version --short", kCompose + " logs --no-color --no-log-prefix sidecars",
       kCompose + " down --remove-orphans",
       "docker ps --all --filter label=dev.bot-bottle.slug --filter "
       "label=com.docker.compose.project --format {{.Label \"com.docker.compose.project\"}}\t{{"
