@@ -121,7 +121,8 @@ Result<DaemonRequest> parse_daemon_request(std::string_view payload) {
     if (e == std::string_view::npos) break;
     rest.remove_prefix(e + 1);
   }
-  req.protocol = protocol;
+  // The same rule as for GIT_PROTOCOL from HTTP (items of at most 64 characters).
+  req.protocol = sanitize_git_protocol(protocol);
   return req;
 }
 

@@ -77,6 +77,12 @@ TEST(DaemonRequest, DropsExtraParametersThatCannotBeGitProtocol) {
       "git-upload-pack /app.git\0host=h\0\0version=2\0evil value;rm\0object-format=sha1\0"s);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->protocol, "version=2:object-format=sha1");
+  // An item longer than 64 characters is dropped, as GIT_PROTOCOL from HTTP is (found by
+  // fuzz_gitgate_pktline: the two paths disagreed).
+  auto longer = parse_daemon_request("git-upload-pack /app\0host=h\0\0version=2\0"s +
+                                     std::string(65, 'o') + "\0"s);
+  ASSERT_TRUE(longer.ok());
+  EXPECT_EQ(longer->protocol, "version=2");
 }
 
 TEST(DaemonRequest, RefusesOtherServicesAndShapes) {
