@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include "tests/proxy/gzip_writer.h"
+
 namespace bottle::proxy {
 namespace {
 
@@ -19,26 +21,13 @@ std::shared_ptr<const dlp::Scanner> scanner() {
 
 // gzip of `zeros` zero bytes followed by `tail`, made in pieces (never all in memory).
 std::string gzip_zeros_then(size_t zeros, const std::string& tail) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out, block(1 << 20, '\0');
-  char buf[1 << 16];
-  auto pump = [&](const std::string& in, int flush) {
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    z.avail_in = static_cast<uInt>(in.size());
-    do {
-      z.next_out = reinterpret_cast<Bytef*>(buf);
-      z.avail_out = sizeof buf;
-      deflate(&z, flush);
-      out.append(buf, sizeof buf - z.avail_out);
-    } while (z.avail_out == 0);
-  };
+  testing::GzipWriter gz(9, 9);
+  const std::string block(1 << 20, '\0');
   for (size_t done = 0; done < zeros; done += block.size()) {
-    pump(block.substr(0, std::min(block.size(), zeros - done)), Z_NO_FLUSH);
+    gz.write(std::string_view(block).substr(0, std::min(block.size(), zeros - done)), Z_NO_FLUSH);
   }
-  pump(tail, Z_FINISH);
-  deflateEnd(&z);
-  return out;
+  gz.write(tail, Z_FINISH);
+  return std::move(gz.output());
 }
 
 // Fed in 64 KiB pieces like socket reads; true when a `block` policy would block.
