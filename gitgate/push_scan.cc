@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <functional>
 #include <optional>
 #include <set>
@@ -20,6 +21,15 @@ bool is_hex_id(std::string_view s) {
   return (s.size() == 40 || s.size() == 64) && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
          });
+}
+
+// An object size as cat-file prints it: decimal digits, at most 15 of them.
+std::optional<uint64_t> object_size(std::string_view text) {
+  if (text.empty() || text.size() > 15 || text.find_first_not_of("0123456789") != text.npos)
+    return std::nullopt;
+  uint64_t v = 0;
+  std::from_chars(text.data(), text.data() + text.size(), v);
+  return v;
 }
 
 // Buffered reads of cat-file's output: header lines and exact-size contents.
@@ -164,12 +174,9 @@ void read_share(const QuarantineGit& git, const dlp::Scanner& scanner, uint64_t 
     size_t s3 = s2 == std::string::npos ? s2 : header.find(' ', s2 + 1);
     if (s3 == std::string::npos || !is_hex_id(header.substr(0, s1))) continue;
     const std::string_view type = std::string_view(header).substr(s1 + 1, s2 - s1 - 1);
-    const std::string_view size_text = std::string_view(header).substr(s2 + 1, s3 - s2 - 1);
-    if (size_text.empty() || size_text.size() > 15 ||
-        size_text.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    const uint64_t size = std::stoull(std::string(size_text));
+    const auto parsed_size = object_size(std::string_view(header).substr(s2 + 1, s3 - s2 - 1));
+    if (!parsed_size) continue;
+    const uint64_t size = *parsed_size;
     const std::string path = header.substr(s3 + 1);
     content.clear();
     const size_t keep =
@@ -225,8 +232,12 @@ std::vector<size_t> assign_shares(const QuarantineGit& git,
   if (shares < 2) return owner;
   SpawnSpec check;
   check.env = git.env;
-  check.argv = {git.git, "-C", git.repo_dir, "cat-file",
-                "--batch-check=%(objectname) %(objectsize) %(deltabase)", "--buffer"};
+  check.argv = {git.git,
+                "-C",
+                git.repo_dir,
+                "cat-file",
+                "--batch-check=%(objectname) %(objectsize) %(deltabase)",
+                "--buffer"};
   for (auto line : lines) {
     check.input.append(line.substr(0, line.find_first_of(" \n")));
     check.input.push_back('\n');
@@ -257,9 +268,7 @@ std::vector<size_t> assign_shares(const QuarantineGit& git,
     // "<id> <size> <base>"; a line that named no object reads "<input> missing".
     size_t s1 = row.find(' '), s2 = s1 == row.npos ? s1 : row.find(' ', s1 + 1);
     if (s2 == row.npos) continue;
-    uint64_t bytes = 0;
-    for (char c : row.substr(s1 + 1, s2 - s1 - 1)) bytes = bytes * 10 + static_cast<uint64_t>(c - '0');
-    size[n] = bytes;
+    size[n] = object_size(row.substr(s1 + 1, s2 - s1 - 1)).value_or(0);
     const std::string_view base = row.substr(s2 + 1);
     if (base.find_first_not_of('0') == std::string_view::npos) continue;
     auto [it, added] = index.emplace(base, parent.size());
