@@ -503,6 +503,8 @@ Result<int> LocalBottle::run_vm_agent(const std::vector<std::string>& env) {
                                  : "vm: no KVM, using TCG, which is slower (" + l.accel.why + ")");
   auto io = AgentStdio::open(opt_.interactive, user_.uid, user_.gid);
   if (!io) return Error{"agent stdio: " + io.error()};
+  // With its own pty the agent's console is a terminal (stderr on it too), else raw pipes.
+  l.interactive = io->terminal();
   md_.agent_started = static_cast<long long>(std::time(nullptr));
   progress("booting the guest (" + l.resources.memory + ", " + std::to_string(l.resources.cpus) +
            " cpu) for the agent as " + describe(user_) + ": " + one_line(plan_.argv));

@@ -134,7 +134,8 @@ std::map<std::string, std::string> proc_status(pid_t pid) {
   for (std::string line; std::getline(in, line);) {
     const auto colon = line.find(':');
     if (colon == std::string::npos) continue;
-    out[line.substr(0, colon)] = line.substr(line.find_first_not_of(" \t", colon + 1));
+    const auto value = line.find_first_not_of(" \t", colon + 1);
+    out[line.substr(0, colon)] = value == std::string::npos ? "" : line.substr(value);
   }
   return out;
 }
@@ -151,8 +152,8 @@ TEST_F(VmE2e, QemuHasNoCapabilityAndTheGuestKeepsLocalsWorkspaceRules) {
     for (int i = 0; i < 1200 && status.empty(); ++i) {
       std::ifstream in(md);
       auto j = nlohmann::json::parse(in, nullptr, false);
-      if (!j.is_discarded() && j.contains("pids") && j["pids"].value("agent", 0) > 0 &&
-          fs::exists(workspace_ + "/ready"))
+      if (!j.is_discarded() && j.contains("pids") && j["pids"].is_object() &&
+          j["pids"].value("agent", 0) > 0 && fs::exists(workspace_ + "/ready"))
         status = proc_status(j["pids"]["agent"].get<pid_t>());
       else
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
