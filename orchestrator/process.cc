@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -189,6 +190,19 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
       if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 ||
           ::setresuid(uid, uid, uid) != 0)
         child_fail(ew, "drop privileges");
+    }
+    if (o.drop_capabilities) {
+      // Past the last capability the kernel knows, PR_CAPBSET_DROP fails with EINVAL.
+      for (int cap = 0; ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; ++cap) {
+      }
+      __user_cap_header_struct head{_LINUX_CAPABILITY_VERSION_3, 0};
+      __user_cap_data_struct data[2] = {};
+      if (::syscall(SYS_capget, &head, data) != 0) child_fail(ew, "capget");
+      data[0].inheritable = data[1].inheritable = 0;
+      if (::syscall(SYS_capset, &head, data) != 0 ||
+          ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 ||
+          ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        child_fail(ew, "drop capabilities");
     }
     if (o.env) {
       ::execve(argv[0], argv.data(), envp.data());

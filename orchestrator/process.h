@@ -48,6 +48,10 @@ struct SpawnOptions {
   std::vector<Staged> staged;
   // uid and gid to switch to (supplementary groups dropped) right before exec.
   std::optional<std::pair<uid_t, gid_t>> run_as;
+  // Right before exec: empty the capability bounding, inheritable and ambient sets and set
+  // no_new_privs, so the program runs without any capability even as uid 0 (it keeps
+  // root's ownership of its own files, nothing more).
+  bool drop_capabilities = false;
 };
 
 class ChildProcess {
