@@ -5,13 +5,18 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <filesystem>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
+#include "gitgate/pack_reader.h"
 #include "gitgate/subprocess.h"
 
 namespace bottle::gitgate {
@@ -142,6 +147,46 @@ struct Share {
   std::optional<Error> error;
 };
 
+// One object read, by either reader: what it is and where it came from.
+struct ObjectInfo {
+  size_t order;           // its line in rev-list's output
+  std::string_view type;  // "blob", "tree", "commit", "tag"
+  std::string_view id;    // hex
+  const std::string& path;
+  uint64_t size;  // whole size; `content` may hold only the first blob_cap bytes
+};
+
+// Scans one object's content: a text blob (path:line findings, the cap), a tree's names,
+// a commit's or tag's text.
+void scan_object(ScanCollector& collect, Share& share, const ObjectInfo& object,
+                 std::string_view content, uint64_t blob_cap, size_t hash_bytes) {
+  PushScan& out = share.scan;
+  ++out.objects;
+  const std::string& path = object.path;
+  if (object.type == "blob") {
+    content = content.substr(0, static_cast<size_t>(std::min<uint64_t>(object.size, blob_cap)));
+    if (looks_binary(content)) {
+      ++out.binary_blobs;
+      return;
+    }
+    ++out.blobs;
+    if (object.size > blob_cap) {
+      share.unscanned.emplace_back(object.order,
+                                   collect.display_path(path) + ": " + std::to_string(object.size) +
+                                       " bytes, first " + std::to_string(blob_cap) + " scanned");
+    }
+    collect.scan(object.order, content, [&](uint64_t off) {
+      return collect.display_path(path) + ":" + std::to_string(line_of(content, off));
+    });
+  } else if (object.type == "tree") {
+    collect.scan(object.order, tree_names(content, path, hash_bytes),
+                 [](uint64_t) { return std::string("a path name"); });
+  } else if (object.type == "commit" || object.type == "tag") {
+    std::string where = std::string(object.type) + " " + std::string(object.id.substr(0, 12));
+    collect.scan(object.order, content, [&](uint64_t) { return where; });
+  }
+}
+
 void read_share(const QuarantineGit& git, const dlp::Scanner& scanner, uint64_t blob_cap,
                 size_t hash_bytes, Share& share) {
   if (share.order.empty()) return;  // every family went to other readers
@@ -160,8 +205,7 @@ void read_share(const QuarantineGit& git, const dlp::Scanner& scanner, uint64_t 
     share.error = Error{cat.error()};
     return;
   }
-  PushScan& out = share.scan;
-  ScanCollector collect(scanner, out, share.findings);
+  ScanCollector collect(scanner, share.scan, share.findings);
   BatchReader reader(cat->stream_fd());
   std::string header, content;
   // cat-file answers every input line with exactly one header, in input order.
@@ -185,28 +229,8 @@ void read_share(const QuarantineGit& git, const dlp::Scanner& scanner, uint64_t 
       share.error = Error{"git cat-file: output ended early"};
       return;
     }
-    ++out.objects;
-    if (type == "blob") {
-      if (looks_binary(content)) {
-        ++out.binary_blobs;
-        continue;
-      }
-      ++out.blobs;
-      if (size > blob_cap) {
-        share.unscanned.emplace_back(order, collect.display_path(path) + ": " +
-                                                std::to_string(size) + " bytes, first " +
-                                                std::to_string(blob_cap) + " scanned");
-      }
-      collect.scan(order, content, [&](uint64_t off) {
-        return collect.display_path(path) + ":" + std::to_string(line_of(content, off));
-      });
-    } else if (type == "tree") {
-      collect.scan(order, tree_names(content, path, hash_bytes),
-                   [](uint64_t) { return std::string("a path name"); });
-    } else if (type == "commit" || type == "tag") {
-      std::string where = std::string(type) + " " + header.substr(0, 12);
-      collect.scan(order, content, [&](uint64_t) { return where; });
-    }
+    scan_object(collect, share, {order, type, std::string_view(header).substr(0, s1), path, size},
+                content, blob_cap, hash_bytes);
   }
   int status = cat->wait(60'000);
   if (status != 0) share.error = Error{"git cat-file: " + tail_lines(cat->captured_stderr(), 3)};
@@ -297,6 +321,181 @@ std::vector<size_t> assign_shares(const QuarantineGit& git,
   return owner;
 }
 
+// Reads rev-list's lines at positions `subset` with `git cat-file --batch`, split over
+// readers by delta family; appends one Share per reader to `shares`.
+void read_with_cat_file(const QuarantineGit& git, const dlp::Scanner& scanner, uint64_t blob_cap,
+                        size_t hash_bytes, const std::vector<std::string_view>& lines,
+                        const std::vector<size_t>& subset, std::vector<Share>& shares) {
+  if (subset.empty()) return;
+  std::vector<std::string_view> picked;
+  for (size_t n : subset) picked.push_back(lines[n]);
+  std::vector<Share> mine(share_count(picked.size()));
+  const std::vector<size_t> owner = assign_shares(git, picked, mine.size());
+  for (size_t k = 0; k < picked.size(); ++k) {
+    Share& share = mine[owner[k]];
+    share.input.append(picked[k]);
+    share.order.push_back(subset[k]);
+  }
+  {
+    std::vector<std::jthread> helpers;
+    for (size_t i = 1; i < mine.size(); ++i) {
+      helpers.emplace_back([&, i] { read_share(git, scanner, blob_cap, hash_bytes, mine[i]); });
+    }
+    read_share(git, scanner, blob_cap, hash_bytes, mine[0]);
+  }
+  for (auto& share : mine) shares.push_back(std::move(share));
+}
+
+// Objects (and delta bases) above this are left to cat-file, which git reads in a stream.
+constexpr uint64_t kMaxInProcess = 64 << 20;
+
+// A pack of the object directory the push landed in, mapped.
+struct OpenPack {
+  MappedFile idx, pack;
+  Pack parsed;
+};
+
+// The packs of the quarantine (GIT_OBJECT_DIRECTORY), or of the repository itself when
+// there is none. One that does not open or parse is left out: its objects go to cat-file.
+std::vector<std::unique_ptr<OpenPack>> open_packs(const QuarantineGit& git, size_t hash_bytes) {
+  std::string dir = git.repo_dir + "/objects";
+  for (const auto& var : git.env) {
+    if (var.starts_with("GIT_OBJECT_DIRECTORY=")) dir = var.substr(var.find('=') + 1);
+  }
+  std::vector<std::unique_ptr<OpenPack>> packs;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir + "/pack", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->path().extension() != ".idx") continue;
+    auto idx = MappedFile::open(it->path());
+    auto pack = MappedFile::open(std::filesystem::path(it->path()).replace_extension(".pack"));
+    if (!idx || !pack) continue;
+    auto parsed = Pack::parse(idx->bytes(), pack->bytes(), hash_bytes);
+    if (!parsed) continue;
+    packs.push_back(
+        std::make_unique<OpenPack>(OpenPack{std::move(*idx), std::move(*pack), *parsed}));
+  }
+  return packs;
+}
+
+std::optional<std::string> raw_id(std::string_view hex, size_t hash_bytes) {
+  if (hex.size() != 2 * hash_bytes || !is_hex_id(hex)) return std::nullopt;
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string raw(hash_bytes, '\0');
+  for (size_t i = 0; i < hash_bytes; ++i)
+    raw[i] = static_cast<char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+  return raw;
+}
+
+// What cat-file's %(rest) is for a rev-list line: after the id and its whitespace.
+std::string rest_of(std::string_view line) {
+  if (line.ends_with('\n')) line.remove_suffix(1);
+  const size_t gap = line.find_first_of(" \t");
+  if (gap == std::string_view::npos) return "";
+  const size_t rest = line.find_first_not_of(" \t\n\v\f\r", gap);
+  return rest == std::string_view::npos ? "" : std::string(line.substr(rest));
+}
+
+struct PackItem {
+  size_t line;  // position in rev-list's output
+  size_t pack;
+  uint64_t offset;
+};
+
+// Reads `items` from the packs in process and scans them; the positions of those it
+// cannot read go to `fallback`, for cat-file.
+void read_packed(const std::vector<std::unique_ptr<OpenPack>>& packs, std::vector<PackItem> items,
+                 const std::vector<std::string_view>& lines, const dlp::Scanner& scanner,
+                 uint64_t blob_cap, size_t hash_bytes, Share& share,
+                 std::vector<size_t>& fallback) {
+  // In pack order: a base is written before its deltas, so the cache holds it for them.
+  std::sort(items.begin(), items.end(), [](const PackItem& a, const PackItem& b) {
+    return std::tie(a.pack, a.offset) < std::tie(b.pack, b.offset);
+  });
+  std::vector<std::unique_ptr<PackReader>> readers(packs.size());
+  ScanCollector collect(scanner, share.scan, share.findings);
+  for (const auto& item : items) {
+    auto& reader = readers[item.pack];
+    if (!reader) reader = std::make_unique<PackReader>(packs[item.pack]->parsed, kMaxInProcess);
+    auto object = reader->read(item.offset);
+    if (!object) {
+      fallback.push_back(item.line);
+      continue;
+    }
+    const std::string_view line = lines[item.line];
+    const std::string path = rest_of(line);
+    scan_object(
+        collect, share,
+        {item.line, type_name(object->type), line.substr(0, 2 * hash_bytes), path, object->size},
+        object->view(), blob_cap, hash_bytes);
+    ++share.scan.from_pack;
+  }
+}
+
+// The objects of rev-list's `lines` that the push's packs hold are read in process, one
+// thread per core, whole delta families to one thread (each thread has its own base
+// cache); the positions of the rest are returned, for cat-file.
+std::vector<size_t> scan_packed(const QuarantineGit& git, const dlp::Scanner& scanner,
+                                uint64_t blob_cap, size_t hash_bytes,
+                                const std::vector<std::string_view>& lines,
+                                std::vector<Share>& shares) {
+  std::vector<size_t> fallback;
+  const auto packs = open_packs(git, hash_bytes);
+  // Families: (pack, offset of the chain's whole object) -> bytes and members.
+  std::map<std::pair<size_t, uint64_t>, std::pair<uint64_t, std::vector<PackItem>>> families;
+  for (size_t n = 0; n < lines.size(); ++n) {
+    const auto id = raw_id(lines[n].substr(0, lines[n].find_first_of(" \n")), hash_bytes);
+    std::optional<PackItem> item;
+    for (size_t p = 0; id && !item && p < packs.size(); ++p) {
+      if (auto offset = packs[p]->parsed.find(*id)) item = PackItem{n, p, *offset};
+    }
+    const Pack* pack = item ? &packs[item->pack]->parsed : nullptr;
+    auto root = pack ? pack->chain_root(item->offset) : Result<uint64_t>(Error{});
+    auto entry = pack ? pack->entry(item->offset) : Result<PackEntry>(Error{});
+    if (!root || !entry) {
+      fallback.push_back(n);
+      continue;
+    }
+    auto& family = families[{item->pack, *root}];
+    family.first += entry->size + 1;
+    family.second.push_back(*item);
+  }
+  if (families.empty()) return fallback;
+
+  std::vector<std::pair<uint64_t, const std::vector<PackItem>*>> by_size;
+  for (const auto& [root, family] : families) by_size.emplace_back(family.first, &family.second);
+  std::stable_sort(by_size.begin(), by_size.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  const size_t threads = share_count(lines.size() - fallback.size());
+  std::vector<std::vector<PackItem>> work(threads);
+  std::vector<uint64_t> load(threads, 0);
+  for (const auto& [bytes, members] : by_size) {
+    const size_t lightest =
+        static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[lightest] += bytes;
+    work[lightest].insert(work[lightest].end(), members->begin(), members->end());
+  }
+  std::vector<Share> done(threads);
+  std::vector<std::vector<size_t>> missed(threads);
+  {
+    std::vector<std::jthread> helpers;
+    for (size_t i = 1; i < threads; ++i) {
+      helpers.emplace_back([&, i] {
+        read_packed(packs, std::move(work[i]), lines, scanner, blob_cap, hash_bytes, done[i],
+                    missed[i]);
+      });
+    }
+    read_packed(packs, std::move(work[0]), lines, scanner, blob_cap, hash_bytes, done[0],
+                missed[0]);
+  }
+  for (size_t i = 0; i < threads; ++i) {
+    shares.push_back(std::move(done[i]));
+    fallback.insert(fallback.end(), missed[i].begin(), missed[i].end());
+  }
+  std::sort(fallback.begin(), fallback.end());
+  return fallback;
+}
+
 }  // namespace
 
 Result<RefUpdate> parse_ref_update(std::string_view line) {
@@ -351,21 +550,10 @@ Result<PushScan> scan_push(const QuarantineGit& git, const std::vector<RefUpdate
     lines.push_back(listing.substr(p, e - p));
     p = e;
   }
-  std::vector<Share> shares(share_count(lines.size()));
-  const std::vector<size_t> owner = assign_shares(git, lines, shares.size());
-  for (size_t n = 0; n < lines.size(); ++n) {
-    Share& share = shares[owner[n]];
-    share.input.append(lines[n]);
-    share.order.push_back(n);
-  }
   const size_t hash_bytes = tips.front().size() / 2;
-  {
-    std::vector<std::jthread> helpers;
-    for (size_t i = 1; i < shares.size(); ++i) {
-      helpers.emplace_back([&, i] { read_share(git, scanner, blob_cap, hash_bytes, shares[i]); });
-    }
-    read_share(git, scanner, blob_cap, hash_bytes, shares[0]);
-  }
+  std::vector<Share> shares;
+  const std::vector<size_t> rest = scan_packed(git, scanner, blob_cap, hash_bytes, lines, shares);
+  read_with_cat_file(git, scanner, blob_cap, hash_bytes, lines, rest, shares);
 
   // Merged in rev-list order; one finding per (detector, where).
   std::vector<std::pair<size_t, PushFinding>> found;
@@ -376,6 +564,7 @@ Result<PushScan> scan_push(const QuarantineGit& git, const std::vector<RefUpdate
     out.blobs += share.scan.blobs;
     out.binary_blobs += share.scan.binary_blobs;
     out.bytes += share.scan.bytes;
+    out.from_pack += share.scan.from_pack;
     for (auto& f : share.findings) found.push_back(std::move(f));
     for (auto& u : share.unscanned) unscanned.push_back(std::move(u));
   }

@@ -1,12 +1,15 @@
 // The secret scan of a push (SPEC §6), run while git receive-pack holds the pushed
 // objects in its quarantine. Only what is new to the gate is read: the objects of
-// `<new>... --not --all` (the mirror's refs), listed by `git rev-list --objects` and read
-// by `git cat-file --batch` (a large push is split over up to four of them, one per core,
-// since git's inflating is the costly part; each delta family stays with one reader). Scanned: every added text blob (path:line
-// findings), the names in every added tree, every commit and tag object (messages, author
-// lines), and the pushed ref names. Blobs with a NUL in their first 8000 bytes are binary
-// and skipped (git's own test); each text blob is scanned up to the per-blob cap and the
-// rest of a larger one is reported as unscanned. Findings come in rev-list's order.
+// `<new>... --not --all` (the mirror's refs), listed by `git rev-list --objects`. Those the
+// quarantine's pack holds (a push over receive.unpackLimit) are read in process
+// (pack_reader.h: libdeflate, delta chains with a base cache), one thread per core, each
+// delta family on one thread; the rest (loose objects, anything the reader refuses) by
+// `git cat-file --batch`, also split by family over up to four readers. Scanned: every
+// added text blob (path:line findings), the names in every added tree, every commit and
+// tag object (messages, author lines), and the pushed ref names. Blobs with a NUL in their
+// first 8000 bytes are binary and skipped (git's own test); each text blob is scanned up
+// to the per-blob cap and the rest of a larger one is reported as unscanned. Findings come
+// in rev-list's order, whichever way an object was read.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +54,7 @@ struct PushScan {
   uint64_t blobs = 0;                  // text blobs scanned
   uint64_t binary_blobs = 0;           // skipped as binary
   uint64_t bytes = 0;                  // bytes handed to the scanner
+  uint64_t from_pack = 0;              // objects read in process from the push's pack
 };
 
 // Blocking (spawns git); call it off the event loop.

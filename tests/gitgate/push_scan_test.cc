@@ -142,9 +142,9 @@ TEST_F(PushScanTest, ALargePushReportsEveryFindingOnceInRevListOrder) {
   ASSERT_GE(in_order.size(), 5u);
   EXPECT_EQ(in_order[0].rfind("secret.anthropic_api_key at commit ", 0), 0u) << in_order[0];
   std::vector<std::string> rest(in_order.begin() + 1, in_order.end());
-  const std::vector<std::string> want = {
-      "secret.aws_access_key_id at f007.txt:2", "secret.aws_access_key_id at f150.txt:1",
-      "secret.aws_access_key_id at f299.txt:3"};
+  const std::vector<std::string> want = {"secret.aws_access_key_id at f007.txt:2",
+                                         "secret.aws_access_key_id at f150.txt:1",
+                                         "secret.aws_access_key_id at f299.txt:3"};
   std::vector<std::string> files_only;
   for (const auto& r : rest) {
     if (r.find(" at f") != std::string::npos) files_only.push_back(r);
@@ -190,6 +190,67 @@ TEST_F(PushScanTest, FindingsNeverCarryTheSecret) {
   ASSERT_FALSE(s.findings.empty());
   const std::string key = text.substr(text.find("AKIA"), 20);
   for (const auto& f : s.findings) EXPECT_EQ((f.detector + f.where).find(key), std::string::npos);
+}
+
+// A push over receive.unpackLimit stays a pack in the quarantine: its objects are read in
+// process, not by cat-file, and the scan must say exactly what cat-file's would. The pack
+// is thin (deltas against files the gate has), completed by index-pack as receive-pack does.
+TEST_F(PushScanTest, AQuarantinedPackScansAsTheLooseObjectsDo) {
+  const std::string secret = test::secret_text("secret.aws_access_key_id");
+  std::map<std::string, std::string> base, next;
+  for (int i = 0; i < 150; ++i) {
+    std::string text;
+    for (int line = 0; line < 60; ++line)
+      text += "file " + std::to_string(i) + " line " + std::to_string(line) + "\n";
+    base["src/d" + std::to_string(i % 5) + "/f" + std::to_string(i) + ".txt"] = text;
+    next["src/d" + std::to_string(i % 5) + "/f" + std::to_string(i) + ".txt"] =
+        text + (i % 50 == 7 ? "added\n" + secret : "one more line\n");
+  }
+  next["big.txt"] = std::string(5000, 'b') + "\n" + secret;   // past the cap: unscanned note
+  next["logo.png"] = std::string("\x89PNG\0\0", 6) + secret;  // binary: skipped
+  commit(base, "base");
+  const std::string id = pushed_commit(next, "work");
+  const auto loose = scan(id, "refs/heads/topic", 4000);
+  EXPECT_EQ(loose.from_pack, 0u);
+
+  const std::string quarantine = dir_.file("quarantine");
+  std::filesystem::create_directories(quarantine + "/pack");
+  const std::vector<std::string> env = {"PATH=/usr/bin:/bin", "GIT_CONFIG_NOSYSTEM=1",
+                                        "HOME=/nonexistent"};
+  SpawnSpec thin;
+  thin.argv = {test::which("git"), "-C",       repo_,    "pack-objects",
+               "--thin",           "--stdout", "--revs", "-q"};
+  thin.env = env;
+  thin.input = id + "\n^main\n";
+  auto packed = run_command(thin);
+  ASSERT_TRUE(packed && packed->ok());
+  std::vector<std::string> qenv = env;
+  qenv.push_back("GIT_OBJECT_DIRECTORY=" + quarantine);
+  qenv.push_back("GIT_ALTERNATE_OBJECT_DIRECTORIES=" + repo_ + "/.git/objects");
+  qenv.push_back("GIT_QUARANTINE_PATH=" + quarantine);
+  SpawnSpec index;
+  index.argv = {test::which("git"), "-C", repo_, "index-pack", "--stdin", "--fix-thin"};
+  index.env = qenv;
+  index.input = packed->out;
+  auto indexed = run_command(index);
+  ASSERT_TRUE(indexed && indexed->ok()) << (indexed ? indexed->err : indexed.error());
+
+  QuarantineGit q{test::which("git"), repo_ + "/.git", qenv};
+  auto r = scan_push(q, {RefUpdate{std::string(kZeroId), id, "refs/heads/topic"}}, scanner(), 4000);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->from_pack, r->objects);  // all read in process
+  EXPECT_EQ(r->objects, loose.objects);
+  EXPECT_EQ(r->blobs, loose.blobs);
+  EXPECT_EQ(r->binary_blobs, 1u);
+  EXPECT_EQ(r->bytes, loose.bytes);
+  EXPECT_EQ(r->unscanned, loose.unscanned);
+  ASSERT_EQ(r->findings.size(), loose.findings.size());
+  for (size_t i = 0; i < r->findings.size(); ++i) {
+    EXPECT_EQ(r->findings[i].detector + " at " + r->findings[i].where,
+              loose.findings[i].detector + " at " + loose.findings[i].where);
+  }
+  EXPECT_EQ(found(*r), found(loose));
+  EXPECT_EQ(found(*r).size(), 3u);  // f7, f57, f107: big.txt's secret is past the cap
 }
 
 TEST_F(PushScanTest, DeletesScanNothing) {
