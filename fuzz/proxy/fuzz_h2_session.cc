@@ -52,6 +52,8 @@ class MemoryLeg final : public proxy::UpstreamLeg {
   void done() override {}
   void close() override { closed_ = true; }
   bool is_h2() const override { return true; }
+  bool response_until_close() const override { return false; }
+  proxy::Transport* own_transport() override { return nullptr; }
 
  private:
   void answer() {
