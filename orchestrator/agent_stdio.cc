@@ -203,7 +203,7 @@ void AgentStdio::relay_terminal(const StdioWatch& watch) {
   copy_size();  // in case it changed between open() and now
   bool stdin_open = true, stdout_ok = true;
   std::string to_agent;
-  TerminalOutputFilter to_terminal;
+  TerminalOutputFilter to_terminal(operator_terminal_utf8());
   char buf[kChunk];
   for (;;) {
     pollfd fds[4] = {
@@ -249,8 +249,8 @@ void AgentStdio::relay_pipes(const StdioWatch& watch) {
   // Output that goes to a terminal is filtered as in terminal mode; files and pipes get
   // the agent's bytes unchanged.
   std::optional<TerminalOutputFilter> out_filter, err_filter;
-  if (::isatty(STDOUT_FILENO)) out_filter.emplace();
-  if (::isatty(STDERR_FILENO)) err_filter.emplace();
+  if (::isatty(STDOUT_FILENO)) out_filter.emplace(operator_terminal_utf8());
+  if (::isatty(STDERR_FILENO)) err_filter.emplace(operator_terminal_utf8());
   char buf[kChunk];
   while (out_r_ || err_r_) {
     pollfd fds[5] = {{stdin_open && to_agent.empty() ? STDIN_FILENO : -1, POLLIN, 0},

@@ -9,9 +9,11 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 
+#include "common/ascii.h"
 #include "common/files.h"
 #include "orchestrator/preflight.h"
 
@@ -198,22 +200,78 @@ bool display_osc(std::string_view number) {
 
 }  // namespace
 
+bool operator_terminal_utf8() {
+  for (const char* name : {"LC_ALL", "LC_CTYPE", "LANG"}) {
+    const char* value = std::getenv(name);
+    if (!value || !*value) continue;
+    const std::string v = ascii_lower(value);
+    return v.find("utf-8") != std::string::npos || v.find("utf8") != std::string::npos;
+  }
+  return true;
+}
+
+namespace {
+// C1 controls as UTF-8 code points (U+0080..U+009F are "\xc2\x80".."\xc2\x9f") or raw
+// bytes, which some terminals obey like their ESC forms.
+constexpr char C1 = '\xc2', C1_DCS = '\x90', C1_SOS = '\x98', C1_ST = '\x9c', C1_OSC = '\x9d',
+               C1_PM = '\x9e', C1_APC = '\x9f';
+}  // namespace
+
+void TerminalOutputFilter::raw_c1(unsigned char u, std::string& out) {
+  const char c = static_cast<char>(u);
+  switch (state_) {
+    case State::osc_pass:  // the terminal ends the OSC here; the byte is then read afresh
+      out += "\x1b\\";
+      state_ = State::text;
+      if (c != C1_ST) raw_c1(u, out);
+      return;
+    case State::drop:
+    case State::drop_escape:
+    case State::drop_c1:
+      state_ = c == C1_ST ? State::text : State::drop;  // else part of what is dropped
+      return;
+    default:  // text: never passed; OSC, DCS, SOS, PM and APC are read as sequences
+      if (c == C1_OSC) {
+        state_ = State::osc_number;
+        held_ = "\x1b]";
+      } else if (c == C1_DCS || c == C1_SOS || c == C1_PM || c == C1_APC) {
+        state_ = State::drop;
+        drop_osc_ = false;
+      }
+      return;
+  }
+}
+
 std::string TerminalOutputFilter::filter(std::string_view chunk) {
   constexpr char ESC = '\x1b', BEL = '\x07', CAN = '\x18', SUB = '\x1a';
-  // C1 controls as UTF-8 code points (U+0080..U+009F are "\xc2\x80".."\xc2\x9f"), which
-  // some terminals obey like their ESC forms.
-  constexpr char C1 = '\xc2', C1_DCS = '\x90', C1_SOS = '\x98', C1_ST = '\x9c', C1_OSC = '\x9d',
-                 C1_PM = '\x9e', C1_APC = '\x9f';
   auto ends = [&](char c) { return c == BEL || c == CAN || c == SUB; };
   std::string out;
   out.reserve(chunk.size());
   for (size_t i = 0; i < chunk.size(); ++i) {
     const char c = chunk[i];
+    const auto u = static_cast<unsigned char>(c);
+    // UTF-8 is followed where text passes: a continuation byte the character expects is
+    // part of it; any other byte 0x80-0x9f is a raw C1 control (in 8-bit mode, all are).
+    if (state_ == State::text || state_ == State::osc_pass || state_ == State::drop ||
+        state_ == State::drop_escape || state_ == State::drop_c1) {
+      if (utf8_ && utf8_left_ > 0 && (u & 0xc0) == 0x80) {
+        --utf8_left_;
+        if (state_ == State::text || state_ == State::osc_pass) out.push_back(c);
+        continue;
+      }
+      utf8_left_ = 0;
+      if (u >= 0x80 && u <= 0x9f) {
+        raw_c1(u, out);
+        continue;
+      }
+      if (utf8_ && u >= 0xc3 && u <= 0xf4 && state_ != State::drop_escape)
+        utf8_left_ = u < 0xe0 ? 1 : u < 0xf0 ? 2 : 3;
+    }
     switch (state_) {
       case State::text:
         if (c == ESC) {
           state_ = State::escape;
-        } else if (c == C1) {
+        } else if (c == C1 && utf8_) {
           state_ = State::c1;
         } else {
           out.push_back(c);
@@ -224,7 +282,6 @@ std::string TerminalOutputFilter::filter(std::string_view chunk) {
         // The ESC (and any intermediates) is held until its sequence is known, and
         // reaches the terminal only with it: what follows an ESC is read as the terminal
         // reads it (VT500 parser), so no byte the filter took for text starts a sequence.
-        const auto u = static_cast<unsigned char>(c);
         if (c == ESC) {
           held_.clear();  // a new ESC restarts the sequence
           state_ = State::escape;
@@ -289,11 +346,11 @@ std::string TerminalOutputFilter::filter(std::string_view chunk) {
           held_.clear();
           state_ = ends(c) ? State::text : State::drop;
           drop_osc_ = true;
-          if (c == ESC || c == C1) --i;
+          if (c == ESC || c == C1 || (u >= 0x80 && u <= 0x9f)) --i;
         }
         break;
       case State::osc_pass:
-        if (c == ESC || c == C1) {
+        if (c == ESC || (c == C1 && utf8_)) {
           state_ = c == ESC ? State::osc_pass_escape : State::osc_pass_c1;
         } else {
           out.push_back(c);
@@ -320,7 +377,7 @@ std::string TerminalOutputFilter::filter(std::string_view chunk) {
       case State::drop:
         if (c == ESC) {
           state_ = State::drop_escape;
-        } else if (c == C1) {
+        } else if (c == C1 && utf8_) {
           state_ = State::drop_c1;
         } else if (c == CAN || c == SUB || (c == BEL && drop_osc_)) {
           state_ = State::text;

@@ -87,9 +87,13 @@ void end_live_view();
 //   (kitty graphics reads host files by path), PM and SOS.
 // A sequence ends at ST (ESC \), an OSC also at BEL; CAN or SUB cancels it, as in
 // xterm. C1 controls written as UTF-8 code points (U+009D for OSC, ...) count as their
-// ESC forms.
+// ESC forms, and so do raw 8-bit C1 bytes (0x80-0x9f) wherever they are not part of a
+// UTF-8 character: a terminal not in UTF-8 mode obeys them. No raw C1 byte reaches the
+// terminal outside a UTF-8 character; for a terminal that is not UTF-8 (`utf8` false) none
+// at all, since there every one of them is a control.
 class TerminalOutputFilter {
  public:
+  explicit TerminalOutputFilter(bool utf8 = true) : utf8_(utf8) {}
   // What of `chunk` reaches the terminal (an OSC is held until its number is known).
   std::string filter(std::string_view chunk);
 
@@ -107,10 +111,20 @@ class TerminalOutputFilter {
     drop_escape,
     drop_c1
   };
+  // A raw C1 byte in state_ (the byte is already known to be one) acts as its ESC form.
+  void raw_c1(unsigned char u, std::string& out);
+
+  bool utf8_ = true;
   State state_ = State::text;
   std::string held_;       // "ESC ] 5" while the number is incomplete
   bool drop_osc_ = false;  // what is dropped is an OSC (BEL ends it too), not a DCS
+  int utf8_left_ = 0;      // continuation bytes the UTF-8 character being passed still has
 };
+
+// Whether the operator's terminal reads UTF-8, as far as the locale says (LC_ALL,
+// LC_CTYPE, LANG, the first one set): true when it names UTF-8 or none is set (what
+// terminals do today), false for C, POSIX or another character set.
+bool operator_terminal_utf8();
 
 // Rows and columns of the terminal on `fd` (24x80 when it does not say).
 struct TerminalSize {

@@ -41,5 +41,57 @@ TEST(StartUnderTmux, TerminalTitleNamesTheBottleWhileAttached) {
   (void)orchestrator::run_capture({"env", "BOTTLE_HOME=" + home, bottle_binary(), "cleanup"});
 }
 
+// `bottle top`'s stop key on a real bottle: `s` asks, `n` keeps it, `s` `y` stops it
+// (the bottle's own `bottle start` ends, `bottle list` no longer shows it).
+TEST(StartUnderTmux, TopStopsTheSelectedBottleOnlyWhenConfirmed) {
+  if (::geteuid() != 0) BOTTLE_SKIP() << "needs root (network namespaces)";
+  for (const char* tool : {"tmux", "bwrap"}) {
+    if (orchestrator::find_helper_binary(tool).empty()) {
+      BOTTLE_SKIP() << std::string(tool) + " is needed";
+    }
+  }
+  ScratchDir work;
+  const std::string home = work.path() + "/home";
+  std::filesystem::create_directories(home + "/bottles");
+  std::filesystem::create_directories(home + "/agents");
+  std::filesystem::create_directories(work.path() + "/ws");
+  std::filesystem::create_directories(work.path() + "/t1");
+  std::filesystem::create_directories(work.path() + "/t2");
+  write_file(home + "/bottles/stoppable.md", "---\nsupervise: false\n---\n");
+  write_file(home + "/agents/stoppable.md",
+             "---\nbottle: stoppable\nprovider: command\ncommand: [sh]\n---\n");
+  const std::string ready = work.path() + "/ws/running";
+  Tmux bottle(work.path() + "/t1", "env BOTTLE_HOME=" + home + " " + bottle_binary() +
+                               " start stoppable --label ops-stop --cwd " + work.path() +
+                               "/ws -- sh -c 'touch running; sleep 60'");
+  ASSERT_TRUE(bottle.ok()) << bottle.error();
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(ready); })) << bottle.screen();
+  auto list = [&] {
+    auto r = orchestrator::run_capture({"env", "BOTTLE_HOME=" + home, bottle_binary(), "list"});
+    return r ? r->out : r.error();
+  };
+  ASSERT_NE(list().find("ops-stop"), std::string::npos) << list();
+
+  Tmux top(work.path() + "/t2", "env BOTTLE_HOME=" + home + " TERM=xterm-256color " + bottle_binary() +
+                            " top --interval 0.2");
+  ASSERT_TRUE(top.ok()) << top.error();
+  ASSERT_TRUE(top.wait_for("1 running")) << top.screen();
+  top.keys("s");
+  ASSERT_TRUE(top.wait_for("stop ops-stop? (y/n)")) << top.screen();
+  top.keys("n");
+  ASSERT_TRUE(top.wait_for("not stopped")) << top.screen();
+  EXPECT_NE(list().find("ops-stop"), std::string::npos) << list();
+
+  top.keys("s");
+  ASSERT_TRUE(top.wait_for("stop ops-stop? (y/n)")) << top.screen();
+  top.keys("y");
+  ASSERT_TRUE(top.wait_for("0 running")) << top.screen();
+  EXPECT_EQ(list().find("ops-stop"), std::string::npos) << list();
+  // The attached `bottle start` ended with its bottle, long before the agent's sleep would.
+  EXPECT_TRUE(eventually([&] { return !bottle.alive(); })) << bottle.screen();
+  top.keys("q");
+  (void)orchestrator::run_capture({"env", "BOTTLE_HOME=" + home, bottle_binary(), "cleanup"});
+}
+
 }  // namespace
 }  // namespace bottle::supervise::testing

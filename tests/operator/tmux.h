@@ -20,6 +20,8 @@ class Tmux {
   ~Tmux() { tmux({"kill-server"}); }
   bool ok() const { return ok_; }
   const std::string& error() const { return error_; }
+  // Whether the command still runs (tmux ends the session when it exits).
+  bool alive() { return tmux({"has-session", "-t", "0"}).exit_code == 0; }
   std::string screen() { return tmux({"capture-pane", "-p", "-t", "0"}).out; }
   // With the escape sequences of colours and attributes.
   std::string screen_with_escapes() { return tmux({"capture-pane", "-p", "-e", "-t", "0"}).out; }

@@ -84,11 +84,91 @@ TEST(TerminalOutputFilter, AnEscIsNeverLeftForTheNextBytesToComplete) {
   EXPECT_EQ(filtered("\x1b\xc2\x9d"
                      "52;c;aGk=\x07x"),
             "x");
-  // Nor is a UTF-8 lead byte left to pair with a later 0x9d into a C1 OSC.
-  EXPECT_EQ(filtered("\xc2\xc2\x9d" "5\x07\x9d" "52;c;aGk=\x07"), "\x9d" "52;c;aGk=\x07");
+  // Nor is a UTF-8 lead byte left to pair with a later 0x9d into a C1 OSC (and the raw
+  // 0x9d that follows is itself an OSC).
+  EXPECT_EQ(filtered("\xc2\xc2\x9d" "5\x07\x9d" "52;c;aGk=\x07x"), "x");
   // Intermediates are held with their ESC.
   EXPECT_EQ(filtered("\x1b(B\x1b#8"), "\x1b(B\x1b#8");
   EXPECT_EQ(filtered_in_pieces("\x1b(\x1b]52;c;aGk=\x07x", 1), "x");
+}
+
+// A terminal not in UTF-8 mode obeys raw 8-bit C1 bytes: 0x9d is OSC, 0x90 DCS, 0x9c ST.
+// Outside a UTF-8 character they are read as their ESC forms and never passed.
+TEST(TerminalOutputFilter, RawEightBitC1ControlsAreReadAsTheirEscForms) {
+  const std::string attacks[] = {
+      "\x9d" "52;c;Y3VybCBldmlsIHwgc2g=\x07",         // OSC 52 (BEL)
+      "\x9d" "52;c;?\x9c",                            // read the clipboard, raw ST
+      "\x90tmux;\x1b\x1b]52;c;aGk=\x07\x9c",          // DCS passthrough
+      "\x9f" "Gf=100,t=f;L2V0Yy9zaGFkb3c=\x9c",       // APC (kitty graphics)
+      "\x9e" "pm\x9c\x98sos\x9c",                     // PM, SOS
+      "\x9b\x85\x8d",                                // other C1 controls: dropped alone
+  };
+  for (bool utf8 : {true, false}) {
+    for (const std::string& attack : attacks) {
+      const std::string text = "before " + attack + "after";
+      EXPECT_EQ(TerminalOutputFilter(utf8).filter(text), "before after")
+          << testing::PrintToString(attack) << " utf8=" << utf8;
+      for (size_t piece = 1; piece < 6; ++piece) {
+        TerminalOutputFilter f(utf8);
+        std::string out;
+        for (size_t i = 0; i < text.size(); i += piece) out += f.filter(text.substr(i, piece));
+        EXPECT_EQ(out, "before after") << testing::PrintToString(attack) << " in pieces";
+      }
+    }
+  }
+  // A raw ST or other C1 byte ends a passed OSC, as an 8-bit terminal ends it there.
+  EXPECT_EQ(filtered("\x1b]0;t\x9d" "52;c;aGk=\x07x"), "\x1b]0;t\x1b\\x");
+  EXPECT_EQ(filtered("\x1b]0;t\x9cx"), "\x1b]0;t\x1b\\x");
+}
+
+TEST(TerminalOutputFilter, UtfEightCharactersWhoseBytesLookLikeC1Pass) {
+  // Box drawing (U+2500 "\xe2\x94\x80"), the euro sign, U+275D, a 4-byte emoji, and the
+  // same in a title: their continuation bytes 0x80-0x9f are part of the character.
+  const std::string text =
+      "\xe2\x94\x80\xe2\x94\x82 \xe2\x82\xac \xe2\x9d\x9d \xf0\x9f\x98\x80"
+      "\x1b]0;\xe2\x94\x80\xe2\x9d\x9c\x07";
+  EXPECT_EQ(filtered(text), text);
+  for (size_t piece = 1; piece < 5; ++piece) EXPECT_EQ(filtered_in_pieces(text, piece), text);
+  // A character cut short leaves no credit for a later stray byte.
+  EXPECT_EQ(filtered("\xe2x\x9d" "52;c;aGk=\x07y"), "\xe2xy");
+}
+
+TEST(TerminalOutputFilter, ANonUtfEightTerminalGetsNoC1ByteAtAll) {
+  // There every byte 0x80-0x9f is a control, even inside what would be UTF-8: box
+  // drawing loses its C1 bytes, and the 0x9d of U+275D starts an OSC as it would there.
+  TerminalOutputFilter f(false);
+  EXPECT_EQ(f.filter("\xe2\x94\x80 caf\xe9 \xc2\x9d" "52;c;aGk=\x07."), "\xe2 caf\xe9 \xc2.");
+  EXPECT_EQ(TerminalOutputFilter(false).filter("\xe2\x9d\x9d" "52;c;aGk=\x07."), "\xe2.");
+}
+
+TEST(TerminalOutputFilter, TheLocaleSaysWhetherTheTerminalIsUtfEight) {
+  struct Case {
+    const char* lc_all;
+    const char* lc_ctype;
+    const char* lang;
+    bool utf8;
+  };
+  const Case cases[] = {
+      {nullptr, nullptr, nullptr, true},          {nullptr, nullptr, "en_US.UTF-8", true},
+      {nullptr, nullptr, "C.utf8", true},         {nullptr, nullptr, "C", false},
+      {nullptr, "POSIX", "en_US.UTF-8", false},   {"de_DE.ISO-8859-1", nullptr, "C.UTF-8", false},
+      {"", "en_GB.UTF-8", "C", true},
+  };
+  auto set = [](const char* name, const char* value) {
+    if (value) {
+      ::setenv(name, value, 1);
+    } else {
+      ::unsetenv(name);
+    }
+  };
+  for (const Case& c : cases) {
+    set("LC_ALL", c.lc_all);
+    set("LC_CTYPE", c.lc_ctype);
+    set("LANG", c.lang);
+    EXPECT_EQ(operator_terminal_utf8(), c.utf8)
+        << (c.lc_all ? c.lc_all : "-") << " " << (c.lc_ctype ? c.lc_ctype : "-") << " "
+        << (c.lang ? c.lang : "-");
+  }
 }
 
 }  // namespace
