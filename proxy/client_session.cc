@@ -66,8 +66,8 @@ Exchange& ClientSession::new_exchange() {
 }
 
 std::unique_ptr<UpstreamLeg> ClientSession::open_leg(const Verdict& v, const MessageHead& request,
-                                                     UpstreamLeg::Owner& owner) {
-  return open_upstream_leg(worker_, v, request, /*offer_h2=*/true, owner);
+                                                     UpstreamLeg::Owner& owner, Dial dial) {
+  return open_upstream_leg(worker_, v, request, /*offer_h2=*/true, owner, dial);
 }
 
 uint64_t ClientSession::now_ms() {

@@ -87,7 +87,7 @@ class ClientSession final : private Transport::Handler,
   size_t client_queued() const override { return client_.queued(); }
   ExchangeContext exchange_context() override;
   std::unique_ptr<UpstreamLeg> open_leg(const Verdict& v, const MessageHead& request,
-                                        UpstreamLeg::Owner& owner) override;
+                                        UpstreamLeg::Owner& owner, Dial dial) override;
   uint64_t now_ms() override;
   void schedule_later() override { later_.arm(0); }
   void close_client() override;

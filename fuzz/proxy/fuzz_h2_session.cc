@@ -89,7 +89,8 @@ class MemoryHost final : public proxy::H2Session::Host {
     return ctx;
   }
   std::unique_ptr<proxy::UpstreamLeg> open_leg(const proxy::Verdict&, const MessageHead&,
-                                               proxy::UpstreamLeg::Owner& owner) override {
+                                               proxy::UpstreamLeg::Owner& owner,
+                                               proxy::Dial) override {
     return std::make_unique<MemoryLeg>(owner, reply_);
   }
   uint64_t now_ms() override { return now_ += 7; }
