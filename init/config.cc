@@ -97,7 +97,8 @@ class Parser {
     }
     const std::string in = "daemon '" + name + "'";
     auto fields =
-        checked_map(body, in, {"argv", "env", "inherit_fds", "restart", "ready", "reload_signal"});
+        checked_map(body, in, {"argv", "env", "inherit_fds", "restart", "ready", "reload_signal",
+                                   "reload_on_change"});
     if (!fields) return fields.failure();
     if (!fields->count("argv")) return fail(body, in + " needs 'argv'");
     for (const auto& [field, e] : *fields) {
@@ -110,6 +111,7 @@ class Parser {
       if (field == "reload_signal") {
         st = set(d.reload_signal, boolean(e.node, in + " reload_signal"));
       }
+      if (field == "reload_on_change") st = set(d.reload_on_change, directory(e.node, in));
       if (!st) return st.failure();
     }
     return d;
@@ -121,6 +123,14 @@ class Parser {
     if (!read) return read.failure();
     field = std::move(*read);
     return OkStatus();
+  }
+
+  Result<std::string> directory(const YAML::Node& n, const std::string& in) const {
+    auto dir = scalar(n, in + " reload_on_change");
+    if (!dir) return dir.failure();
+    if (dir->empty() || (*dir)[0] != '/')
+      return fail(n, in + " reload_on_change must be an absolute directory path");
+    return dir;
   }
 
   Result<std::vector<std::string>> argv(const YAML::Node& n, const std::string& in) const {

@@ -31,6 +31,9 @@ struct DaemonSpec {
   RestartPolicy restart = RestartPolicy::always;
   ReadyProbe ready;
   bool reload_signal = false;  // SIGHUP sent to init is forwarded to this daemon
+  // Absolute directory: init watches it (inotify) and sends this daemon SIGHUP once a burst
+  // of changes has settled (a kubelet ConfigMap `..data` swap, a temp + rename). "" = none.
+  std::string reload_on_change;
 };
 
 struct InitConfig {

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -38,6 +39,9 @@ constexpr size_t kMaxCtlConnections = 32;
 // A connection that has not sent its request line by then is closed, so idle clients
 // cannot use up the kMaxCtlConnections slots.
 constexpr milliseconds kCtlRequestTimeout{5000};
+// reload_on_change: the SIGHUP goes out once the watched directory has been quiet this
+// long, so a kubelet swap (new dir, symlink, rename, delete) or temp + rename is one reload.
+constexpr milliseconds kChangeSettle{150};
 
 // A no-op handler, never run (the signals are blocked and read from a signalfd): a
 // namespace's PID 1 only receives signals it has a handler for.
@@ -96,6 +100,8 @@ struct Daemon {
   std::optional<ReadinessCheck> check;
   Clock::time_point next_check_at, check_deadline;
   std::string last_exit;
+  int watch = -1;                              // inotify watch of reload_on_change
+  std::optional<Clock::time_point> reload_at;  // a change seen: SIGHUP once settled
 };
 
 class Supervisor {
@@ -110,7 +116,7 @@ class Supervisor {
   }
 
   int run() {
-    if (!setup_signals()) return 1;
+    if (!setup_signals() || !setup_watches()) return 1;
     auto ctl = listen_ctl_socket(options_.ctl_path);
     if (!ctl) {
       std::fprintf(stderr, "bottle-init: control socket: %s\n", ctl.error().c_str());
@@ -158,6 +164,51 @@ class Supervisor {
       return false;
     }
     return true;
+  }
+
+  // One inotify instance for every reload_on_change directory. The directory itself is
+  // watched (not the file): a ConfigMap volume's files are symlinks through `..data`,
+  // which the kubelet replaces by rename, and a file replaced by rename is a new inode.
+  bool setup_watches() {
+    for (auto& d : daemons_) {
+      const std::string& dir = d.spec->reload_on_change;
+      if (dir.empty()) continue;
+      if (!inotify_.valid()) {
+        inotify_.reset(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+        if (!inotify_.valid()) {
+          std::fprintf(stderr, "bottle-init: inotify: %s\n", std::strerror(errno));
+          return false;
+        }
+      }
+      d.watch = inotify_add_watch(inotify_.get(), dir.c_str(),
+                                  IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM |
+                                      IN_CLOSE_WRITE | IN_ATTRIB | IN_ONLYDIR);
+      if (d.watch < 0) {
+        std::fprintf(stderr, "bottle-init: daemon '%s' reload_on_change %s: %s\n",
+                     d.spec->name.c_str(), dir.c_str(), std::strerror(errno));
+        return false;
+      }
+      log::info("watching", {{"daemon", d.spec->name}, {"dir", dir}});
+    }
+    return true;
+  }
+
+  void on_watch_events() {
+    alignas(inotify_event) char buf[8192];
+    ssize_t n;
+    while ((n = read(inotify_.get(), buf, sizeof buf)) > 0) {
+      for (char* p = buf; p < buf + n;) {
+        const auto* ev = reinterpret_cast<const inotify_event*>(p);
+        for (auto& d : daemons_) {
+          if (d.watch == ev->wd) d.reload_at = Clock::now() + kChangeSettle;
+          if (d.watch == ev->wd && (ev->mask & IN_IGNORED)) {
+            d.watch = -1;  // the directory itself is gone
+            log::warn("watch_lost", {{"daemon", d.spec->name}, {"dir", d.spec->reload_on_change}});
+          }
+        }
+        p += sizeof(inotify_event) + ev->len;
+      }
+    }
   }
 
   // Done after a shutdown once every daemon is gone, or when no daemon is left that will
@@ -358,6 +409,15 @@ class Supervisor {
 
   void run_timers() {
     const auto now = Clock::now();
+    for (auto& d : daemons_) {
+      if (!d.reload_at || now < *d.reload_at) continue;
+      d.reload_at.reset();
+      // Not running: it reads the new file when it starts again.
+      if (d.pid <= 0 || d.state != State::running) continue;
+      kill(d.pid, SIGHUP);
+      log::info("reload_on_change",
+                {{"daemon", d.spec->name}, {"pid", d.pid}, {"dir", d.spec->reload_on_change}});
+    }
     for (auto& c : clients_) {
       if (!c.done && c.waiting_for.empty() && now >= c.request_deadline) c.done = true;
     }
@@ -394,6 +454,7 @@ class Supervisor {
       if (!c.done && c.waiting_for.empty()) consider(c.request_deadline);
     }
     for (const auto& d : daemons_) {
+      if (d.reload_at) consider(*d.reload_at);
       if (d.state == State::waiting) consider(d.restart_at);
       if (d.state == State::stopping && !d.kill_sent) consider(d.kill_at);
       if (d.state == State::running && !d.ready)
@@ -416,6 +477,7 @@ class Supervisor {
     };
     watch(signal_fd_.get(), POLLIN, [this](short) { on_signals(); });
     watch(ctl_.get(), POLLIN, [this](short) { accept_clients(); });
+    if (inotify_.valid()) watch(inotify_.get(), POLLIN, [this](short) { on_watch_events(); });
     for (auto& c : clients_) {
       if (!c.done && c.waiting_for.empty())
         watch(c.fd.get(), POLLIN, [this, &c](short) { read_client(c); });
@@ -553,7 +615,7 @@ class Supervisor {
   std::vector<Daemon> daemons_;  // never resized after construction: handlers hold pointers
   std::list<OutputPipe> pipes_;
   std::list<CtlConnection> clients_;
-  UniqueFd signal_fd_, ctl_;
+  UniqueFd signal_fd_, ctl_, inotify_;
   bool shutting_down_ = false;
   bool all_ready_ = false;
   int first_failure_ = 0;

@@ -1,5 +1,6 @@
 #include "orchestrator/bottle_files.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,6 +67,25 @@ Status chown_tree(const std::string& path, uid_t uid, gid_t gid) {
   if (ec) return Error{path + ": " + ec.message()};
   if (::lchown(path.c_str(), uid, gid) != 0) return Error{path + ": chown: " + std::strerror(errno)};
   return OkStatus();
+}
+
+Status share_tree_read_only(const std::string& path) {
+  std::error_code ec;
+  auto share = [](const fs::path& p) -> Status {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) return Error{p.string() + ": " + std::strerror(errno)};
+    if (S_ISLNK(st.st_mode)) return OkStatus();
+    const mode_t add = S_ISDIR(st.st_mode) ? 0555 : 0444;
+    if (::chmod(p.c_str(), (st.st_mode & 07777) | add) != 0)
+      return Error{p.string() + ": chmod: " + std::strerror(errno)};
+    return OkStatus();
+  };
+  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (auto st = share(it->path()); !st) return st;
+  }
+  if (ec) return Error{path + ": " + ec.message()};
+  return share(path);
 }
 
 }  // namespace bottle::orchestrator

@@ -22,4 +22,10 @@ Status write_bottle_files(const Plan& plan, const std::string& dir, const std::s
 // lchown of `path` and everything below it (symlinks are not followed).
 Status chown_tree(const std::string& path, uid_t uid, gid_t gid);
 
+// Adds read (and, on directories, search) for everyone to `path` and everything below it:
+// for a container user that is not the files' owner and cannot be made it (an operator
+// who is not root). The enclosing state directory (0700, the operator's) keeps other
+// users of the host out.
+Status share_tree_read_only(const std::string& path);
+
 }  // namespace bottle::orchestrator

@@ -28,6 +28,9 @@ InitLayout container_init_layout(const std::string& slug, bool supervise) {
   l.init_ctl = "/run/bottle/init.sock";
   l.slug = slug;
   l.listen_host = "0.0.0.0";
+  // A ConfigMap volume (k8s) changes under init; a bind mount (docker) does too when the
+  // engine is local. `bottle routes apply` still asks for the reload explicitly.
+  l.watch_routes = etc + "/routes";
   return l;
 }
 
@@ -117,7 +120,13 @@ std::string render_compose(const Plan& p, const ContainerTarget& t) {
   }
   if (!p.supervise_daemon.binary.empty())
     volumes.push_back(state + "/proposals:" + std::string(kBundleStateDir) + "/proposals");
+  if (!t.sidecar_user.empty()) {
+    volumes.push_back(state + "/passwd:/etc/passwd:ro");
+    volumes.push_back(state + "/group:/etc/group:ro");
+  }
   string_list(out, volumes);
+  if (!t.sidecar_user.empty())
+    out << YAML::Key << "user" << YAML::Value << YAML::DoubleQuoted << t.sidecar_user;
   out << YAML::Key << "networks" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "internal" << YAML::Value << YAML::BeginMap << YAML::Key << "aliases"
       << YAML::Value << YAML::Flow << YAML::BeginSeq << p.layout.egress_host;

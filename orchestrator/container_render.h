@@ -30,6 +30,11 @@ struct ContainerTarget {
   // k8s: the bundle Service's ClusterIP, which the agent Pod maps egress, git-gate and
   // supervise to (hostAliases: the agent has no DNS). "" = render the bundle only.
   std::string bundle_ip;
+  // Compose, an operator who is not root: the bundle runs as the operator ("UID:GID"), so
+  // the files bound into it need no chown and what supervise writes into the queue is the
+  // operator's to read; passwd/group files in the state dir name that uid (ssh needs a
+  // passwd entry). "" = the image's user (uid kBundleUid, files chowned to it).
+  std::string sidecar_user;
 };
 
 // Paths inside the sidecar image where the bundle finds its files.

@@ -1,6 +1,9 @@
 #include "orchestrator/docker_backend.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -18,6 +22,7 @@
 #include "config/route_table.h"
 #include "orchestrator/agent_stdio.h"
 #include "orchestrator/bottle_files.h"
+#include "orchestrator/container_cli.h"
 #include "orchestrator/container_render.h"
 #include "orchestrator/gitgate_files.h"
 #include "orchestrator/manifest.h"
@@ -64,7 +69,7 @@ std::chrono::milliseconds ready_timeout() {
 Result<std::vector<std::string>> find_compose() {
   const std::string docker = find_helper_binary("docker");
   if (!docker.empty()) {
-    auto v2 = run_capture({docker, "compose", "version", "--short"});
+    auto v2 = run_cli({docker, "compose", "version", "--short"}, CliWait::quick);
     if (v2 && v2->exit_code == 0) return std::vector<std::string>{docker, "compose"};
   }
   const std::string v1 = find_helper_binary("docker-compose");
@@ -93,7 +98,8 @@ Result<CaptureResult> compose(const std::string& slug, const std::vector<std::st
                               const std::vector<std::string>& env = {}) {
   auto base = compose_base();
   if (!base) return Error{base.error()};
-  return run_capture(project_argv(*base, slug, args), "", env);
+  const bool slow = !args.empty() && (args[0] == "up" || args[0] == "down");
+  return run_cli(project_argv(*base, slug, args), slow ? CliWait::slow : CliWait::quick, "", env);
 }
 
 Status compose_ok(const std::string& slug, const std::vector<std::string>& args,
@@ -119,12 +125,29 @@ Status save_logs(const std::string& slug) {
   so.stdin_null = true;
   so.stdout_file = log;
   so.stderr_file = err;
+  so.new_session = true;  // its own process group: killed whole on timeout
   auto child = spawn(so);
   if (!child) return Error{"compose logs: " + child.error()};
-  const int code = child->wait();
-  if (code == 0) return OkStatus();
+  const auto bound = cli_timeout(CliWait::quick);
+  // Its exit, or the bound: a pidfd turns readable when the process ends.
+  UniqueFd exited(static_cast<int>(::syscall(SYS_pidfd_open, child->pid(), 0)));
+  pollfd pfd{exited.get(), POLLIN, 0};
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  std::optional<int> code;
+  while (!(code = child->poll())) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!exited.valid() || left.count() <= 0) {
+      ::kill(-child->pid(), SIGKILL);
+      child->wait();
+      return Error{"`" + cli_command_name(so.argv) + "` timed out after " + seconds_text(bound) +
+                   " (BOTTLE_CLI_TIMEOUT)"};
+    }
+    (void)::poll(&pfd, 1, static_cast<int>(left.count()) + 1);
+  }
+  if (*code == 0) return OkStatus();
   auto said = read_text_file(err);
-  return Error{"compose logs: " + failure_line(CaptureResult{code, "", said ? *said : ""})};
+  return Error{"compose logs: " + failure_line(CaptureResult{*code, "", said ? *said : ""})};
 }
 
 // Logs, `down`, the CA key: what ends a docker bottle, from its state dir alone.
@@ -158,6 +181,7 @@ class DockerBottle {
   Status write_files();
   Status wait_ready();
   Result<int> run_agent(const std::vector<std::string>& env);
+  void follow_logs();
   void teardown();
 
   const Plan& plan_;
@@ -168,6 +192,7 @@ class DockerBottle {
   BottleMetadata md_;
   bool up_ = false;
   bool torn_down_ = false;
+  ChildProcess log_follower_;  // `compose logs --follow` into logs/sidecar.log while it runs
 };
 
 Status DockerBottle::prepare_state() {
@@ -225,8 +250,21 @@ Status DockerBottle::write_files() {
   target.slug = slug_;
   target.state_dir = dir_;
   target.workspace = opt_.workspace;
+  const bool root = ::geteuid() == 0;
+  if (!root) {
+    // An operator in the docker group: the bundle runs as them (container_render.h).
+    const std::string uid = std::to_string(::geteuid()), gid = std::to_string(::getegid());
+    target.sidecar_user = uid + ":" + gid;
+    for (const auto& [file, text] : std::vector<std::pair<std::string, std::string>>{
+             {"/passwd", "root:x:0:0:root:/root:/usr/sbin/nologin\nbottle:x:" + uid + ":" + gid +
+                             ":bot-bottle:" + kBundleStateDir + ":/usr/sbin/nologin\n"},
+             {"/group", "root:x:0:\nbottle:x:" + gid + ":\n"}}) {
+      if (auto st = write_file_atomic(dir_ + file, text, 0644); !st) return st;
+    }
+  }
   if (auto st = write_file_atomic(compose_file(slug_), render_compose(plan_, target), 0600); !st)
     return st;
+  if (!root) return share_tree_read_only(dir_ + "/agent");
   for (const auto& path : bundle) {
     if (auto st = chown_tree(dir_ + path, kBundleUid, kBundleUid); !st) return st;
   }
@@ -290,7 +328,31 @@ Result<int> DockerBottle::run_agent(const std::vector<std::string>& env) {
   return code;
 }
 
+// While the bottle runs, logs/sidecar.log grows with the bundle's output, so `bottle logs
+// [--follow]` shows it live; at the end save_logs rewrites it whole. Best effort: without
+// it the log still arrives at the end.
+void DockerBottle::follow_logs() {
+  SpawnOptions so;
+  so.argv = project_argv(base_, slug_,
+                         {"logs", "--follow", "--no-color", "--no-log-prefix", "sidecars"});
+  so.stdin_null = true;
+  so.stdout_file = dir_ + "/logs/sidecar.log";
+  so.stderr_file = dir_ + "/logs/compose-logs.err";
+  so.new_session = true;  // not in the agent's way, and stopped as one group
+  so.parent_death_signal = SIGTERM;
+  auto child = spawn(so);
+  if (!child) {
+    progress("warning: live sidecar logs: " + child.error());
+    return;
+  }
+  log_follower_ = std::move(*child);
+}
+
 void DockerBottle::teardown() {
+  if (log_follower_.pid() > 0) {
+    ::kill(-log_follower_.pid(), SIGTERM);
+    log_follower_.terminate(2s);
+  }
   if (torn_down_ || slug_.empty()) return;
   torn_down_ = true;
   auto report = [this](const std::string& l) { progress(l); };
@@ -305,12 +367,6 @@ void DockerBottle::teardown() {
 }
 
 Result<int> DockerBottle::run() {
-  if (opt_.keep) return Error{"--keep is not supported on the docker backend"};
-  if (::geteuid() != 0) {
-    return Error{"the docker backend needs root: the files it binds must belong to the images' "
-                 "users (uid " + std::to_string(kBundleUid) + " and " +
-                 std::to_string(kImageAgentUid) + ")"};
-  }
   auto base = compose_base();
   if (!base) return Error{base.error()};
   base_ = *base;
@@ -333,7 +389,24 @@ Result<int> DockerBottle::run() {
     return Error{st.error()};
   if (auto st = wait_ready(); !st) return Error{st.error()};
   if (g_stop_requested) return 143;
-  return run_agent(*agent_env);
+  follow_logs();
+  auto code = run_agent(*agent_env);
+  if (code && opt_.keep && !g_stop_requested) {
+    // As on the local backend: the sidecars stay up after the agent for inspection
+    // (`docker compose -p bottle-<slug> exec sidecars ...`); `bottle stop` takes them down.
+    if (log_follower_.pid() > 0) {
+      ::kill(-log_follower_.pid(), SIGTERM);
+      log_follower_.terminate(2s);
+    }
+    if (auto st = save_logs(slug_); !st) progress("warning: " + st.error());
+    torn_down_ = true;
+    md_.status = "kept";
+    if (auto st = write_metadata(dir_, md_); !st)
+      progress("warning: bottle state not recorded: " + st.error());
+    progress("kept " + slug_ + " (compose project " + project_name(slug_) +
+             " still up): bottle stop " + slug_);
+  }
+  return code;
 }
 
 }  // namespace
@@ -364,11 +437,12 @@ std::vector<DockerProject> docker_orphans() {
   std::vector<DockerProject> out;
   const std::string docker = find_helper_binary("docker");
   if (docker.empty()) return out;
-  auto r = run_capture({docker, "ps", "--all", "--filter", std::string("label=") + kSlugLabel,
+  auto r = run_cli({docker, "ps", "--all", "--filter", std::string("label=") + kSlugLabel,
                         "--filter", "label=com.docker.compose.project", "--format",
                         "{{.Label \"com.docker.compose.project\"}}\t{{.Label \"" +
                             std::string(kSlugLabel) + "\"}}\t{{.Label \"" + kStateLabel +
-                            "\"}}\t{{.Status}}"});
+                            "\"}}\t{{.Status}}"},
+                   CliWait::quick);
   if (!r || r->exit_code != 0) return out;
   std::set<std::string> seen;
   std::istringstream in(r->out);
@@ -408,7 +482,7 @@ std::vector<std::string> cleanup_docker() {
     for (const std::string kind : {"container", "network"}) {
       std::vector<std::string> ls = {docker, kind, "ls", "--quiet", "--filter", label};
       if (kind == "container") ls.push_back("--all");
-      auto ids = run_capture(ls);
+      auto ids = run_cli(ls, CliWait::quick);
       if (!ids || ids->exit_code != 0) {
         ok = false;
         continue;
@@ -419,7 +493,7 @@ std::vector<std::string> cleanup_docker() {
       const size_t fixed = argv.size();
       for (std::string id; in >> id;) argv.push_back(id);
       if (argv.size() == fixed) continue;
-      auto rm = run_capture(argv);
+      auto rm = run_cli(argv, CliWait::quick);
       if (!rm || rm->exit_code != 0) {
         done.push_back("warning: " + o.project + ": " + (rm ? failure_line(*rm) : rm.error()));
         ok = false;
@@ -437,7 +511,11 @@ Status routes_apply_docker(const std::string& slug, const std::string& text,
   if (!bottle_alive(*md)) return Error{"bottle '" + slug + "' is not running"};
   if (auto st = check_routes_change(slug, text, source); !st) return st;
   if (auto st = write_file_atomic(routes_path(slug), text, 0600); !st) return st;
-  if (::lchown(routes_path(slug).c_str(), kBundleUid, kBundleUid) != 0)
+  // Root started it: the bundle's user owns the routes directory and must own the file.
+  // An operator who is not root started it as themselves: the file is theirs already.
+  struct stat dir {};
+  if (::geteuid() == 0 && ::stat(fs::path(routes_path(slug)).parent_path().c_str(), &dir) == 0 &&
+      ::lchown(routes_path(slug).c_str(), dir.st_uid, dir.st_gid) != 0)
     return Error{routes_path(slug) + ": chown: " + std::strerror(errno)};
   return compose_ok(slug, {"exec", "-T", "sidecars", "bottle-init", "ctl", "reload"},
                     "bottle-init ctl reload");

@@ -4,6 +4,7 @@
 
 #include "common/result.h"
 #include "orchestrator/agent_user.h"
+#include "orchestrator/container_cli.h"
 #include "orchestrator/netns.h"
 #include "orchestrator/process.h"
 #include "orchestrator/state.h"
@@ -99,13 +100,13 @@ std::vector<DoctorCheck> run_docker_doctor() {
                  "docker-ce-cli)"});
   if (docker.empty()) return out;
   // Compose v2 (the docker plugin) first, then v1 (docker-compose).
-  auto v2 = run_capture({docker, "compose", "version", "--short"});
+  auto v2 = run_cli({docker, "compose", "version", "--short"}, CliWait::quick);
   if (v2 && v2->exit_code == 0) {
     out.push_back({"compose", true, "v2 (docker compose " + first_line(v2->out) + ")", ""});
   } else {
     const std::string v1_bin = find_helper_binary("docker-compose");
     auto v1 = v1_bin.empty() ? Result<CaptureResult>(Error{"not found"})
-                             : run_capture({v1_bin, "version", "--short"});
+                             : run_cli({v1_bin, "version", "--short"}, CliWait::quick);
     const bool ok = v1 && v1->exit_code == 0;
     out.push_back(
         {"compose", ok,
@@ -114,7 +115,7 @@ std::vector<DoctorCheck> run_docker_doctor() {
          "install the compose plugin (docker-compose-plugin) or Debian's docker-compose"});
   }
   // The daemon: docker's own error says why (socket, permissions, DOCKER_HOST).
-  auto info = run_capture({docker, "info", "--format", "{{.ServerVersion}}"});
+  auto info = run_cli({docker, "info", "--format", "{{.ServerVersion}}"}, CliWait::quick);
   const bool up = info && info->exit_code == 0;
   out.push_back({"docker daemon", up,
                  up ? "server " + first_line(info->out)

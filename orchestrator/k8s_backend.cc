@@ -14,6 +14,7 @@
 
 #include "config/route_table.h"
 #include "orchestrator/bottle_files.h"
+#include "orchestrator/container_cli.h"
 #include "orchestrator/container_render.h"
 #include "orchestrator/gitgate_files.h"
 #include "orchestrator/process.h"
@@ -33,7 +34,7 @@ namespace {
 std::string usable_kubectl() {
   const std::string kubectl = find_helper_binary("kubectl");
   if (kubectl.empty()) return "";
-  auto ctx = run_capture({kubectl, "config", "current-context"});
+  auto ctx = run_cli({kubectl, "config", "current-context"}, CliWait::quick);
   return ctx && ctx->exit_code == 0 && !first_line(ctx->out).empty() ? kubectl : "";
 }
 
@@ -48,7 +49,7 @@ std::vector<std::string> kubectl_argv(const std::string& kubectl, const std::str
 Result<std::string> kubectl_run(const std::string& kubectl, const std::string& ns,
                                 const std::vector<std::string>& args, const std::string& what,
                                 const std::string& stdin_data = "") {
-  auto r = run_capture(kubectl_argv(kubectl, ns, args), stdin_data);
+  auto r = run_cli(kubectl_argv(kubectl, ns, args), CliWait::quick, stdin_data);
   if (!r) return Error{what + ": " + r.error()};
   if (r->exit_code != 0) return Error{what + ": " + failure_line(*r)};
   return r->out;
@@ -273,9 +274,10 @@ Status routes_apply_k8s(const std::string& slug, const std::string& text,
   auto delay = 200ms;
   std::string last = "no answer";
   for (;;) {
-    auto seen = run_capture(kubectl_argv(kubectl, ns,
-                                         {"exec", deploy, "-c", "sidecars", "--", "cat",
-                                          std::string(kBundleConfigDir) + "/routes/routes.yaml"}));
+    auto seen = run_cli(kubectl_argv(kubectl, ns,
+                                     {"exec", deploy, "-c", "sidecars", "--", "cat",
+                                      std::string(kBundleConfigDir) + "/routes/routes.yaml"}),
+                        CliWait::quick);
     if (!seen) return Error{"kubectl exec: " + seen.error()};
     if (seen->exit_code == 0 && seen->out == text) break;
     last = seen->exit_code == 0 ? "the mounted routes.yaml is still the old one" : failure_line(*seen);

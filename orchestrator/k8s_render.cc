@@ -433,7 +433,8 @@ std::string render_k8s(const Plan& p, const ContainerTarget& t) {
   const std::string sidecar = t.sidecar_image.empty() ? default_sidecar_image() : t.sidecar_image;
   const std::string agent = t.agent_image.empty() ? default_agent_image(p.provider) : t.agent_image;
   std::vector<YAML::Node> docs;
-  const InitLayout init = container_init_layout(t.slug, !p.supervise_daemon.binary.empty());
+  InitLayout init = container_init_layout(t.slug, !p.supervise_daemon.binary.empty());
+  init.supervise_applies_routes = false;  // the routes are a read-only ConfigMap here
   std::vector<std::pair<std::string, std::string>> bundle_files = {
       {"init.yaml", render_init_yaml(p, init)}};
   if (!p.gitgate.binary.empty()) {

@@ -494,6 +494,7 @@ Result<int> LocalBottle::run_vm_agent(const std::vector<std::string>& env) {
     l.ports.insert(l.ports.end(), {kGitgateGitPort, kGitgateHttpPort});
   if (!plan_.supervise_daemon.binary.empty()) l.ports.push_back(kSupervisePort);
   l.resources = plan_.vm;
+  l.workspace_binds = git_protection(opt_.workspace);
   auto image = find_guest_image();
   if (!image) return Error{image.error()};
   l.image = *image;
@@ -502,10 +503,16 @@ Result<int> LocalBottle::run_vm_agent(const std::vector<std::string>& env) {
                                  : "vm: no KVM, using TCG, which is slower (" + l.accel.why + ")");
   auto io = AgentStdio::open(opt_.interactive, user_.uid, user_.gid);
   if (!io) return Error{"agent stdio: " + io.error()};
+  // With its own pty the agent's console is a terminal (stderr on it too), else raw pipes.
+  l.interactive = io->terminal();
   md_.agent_started = static_cast<long long>(std::time(nullptr));
   progress("booting the guest (" + l.resources.memory + ", " + std::to_string(l.resources.cpus) +
            " cpu) for the agent as " + describe(user_) + ": " + one_line(plan_.argv));
   TerminalTitle title(opt_.interactive ? STDOUT_FILENO : -1, "bottle " + md_.label);
+  // The guest writes the workspace through virtiofsd, on the host: the host's inotify
+  // sees a redirect the agent creates, as for local.
+  GitDirWatch git_watch = GitDirWatch::start(opt_.workspace, l.workspace_binds);
+  std::vector<std::string> redirects_removed;
   auto code = orchestrator::run_vm_agent(
       l, io->child_fds(), io->terminal(),
       [&](pid_t qemu) {
@@ -515,7 +522,15 @@ Result<int> LocalBottle::run_vm_agent(const std::vector<std::string>& env) {
         md_.status = "running";
         save_metadata_or_warn();
       },
-      [&] { io->relay({}); });
+      [&] {
+        io->relay({git_watch.fd(), [&] {
+                     for (auto& r : git_watch.on_readable())
+                       redirects_removed.push_back(std::move(r));
+                   }});
+      });
+  for (const auto& r : redirects_removed)
+    progress("warning: the agent created " + r +
+             " (it would point your host's git at another config); removed");
   g_agent_pid = 0;
   if (!code && g_stop_requested) return 143;
   return code;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -189,6 +191,19 @@ Result<ChildProcess> spawn(const SpawnOptions& o) {
           ::setresuid(uid, uid, uid) != 0)
         child_fail(ew, "drop privileges");
     }
+    if (o.drop_capabilities) {
+      // Past the last capability the kernel knows, PR_CAPBSET_DROP fails with EINVAL.
+      for (int cap = 0; ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0; ++cap) {
+      }
+      __user_cap_header_struct head{_LINUX_CAPABILITY_VERSION_3, 0};
+      __user_cap_data_struct data[2] = {};
+      if (::syscall(SYS_capget, &head, data) != 0) child_fail(ew, "capget");
+      data[0].inheritable = data[1].inheritable = 0;
+      if (::syscall(SYS_capset, &head, data) != 0 ||
+          ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 ||
+          ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        child_fail(ew, "drop capabilities");
+    }
     if (o.env) {
       ::execve(argv[0], argv.data(), envp.data());
       if (errno == ENOENT && std::strchr(argv[0], '/') == nullptr) {
@@ -247,7 +262,8 @@ std::vector<std::string> environ_with(const std::vector<std::string>& add) {
 
 Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
                                   const std::string& stdin_data,
-                                  const std::vector<std::string>& add_env) {
+                                  const std::vector<std::string>& add_env,
+                                  std::chrono::milliseconds timeout) {
   // The child's environment is built before fork: nothing but async-signal-safe calls
   // between fork and exec.
   std::vector<std::string> env_storage;
@@ -257,6 +273,7 @@ Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
     for (auto& kv : env_storage) envp.push_back(kv.data());
     envp.push_back(nullptr);
   }
+  const bool bounded = timeout.count() > 0;
   int out_p[2], err_p[2], in_p[2];
   if (::pipe2(out_p, O_CLOEXEC) || ::pipe2(err_p, O_CLOEXEC) || ::pipe2(in_p, O_CLOEXEC)) {
     return Error{std::string("pipe: ") + std::strerror(errno)};
@@ -266,6 +283,7 @@ Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
   pid_t pid = ::fork();
   if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
   if (pid == 0) {
+    if (bounded) ::setpgid(0, 0);  // its helpers die with it on timeout
     ::dup2(in_r.get(), 0);
     ::dup2(out_w.get(), 1);
     ::dup2(err_w.get(), 2);
@@ -285,16 +303,44 @@ Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
   in_r.reset();
   out_w.reset();
   err_w.reset();
-  if (!stdin_data.empty()) (void)!::write(in_w.get(), stdin_data.data(), stdin_data.size());
-  in_w.reset();
+  // stdin is written as the child reads it, in the same loop: a child that never reads
+  // (a hung CLI) cannot block us past the timeout.
+  size_t written = 0;
+  if (stdin_data.empty()) {
+    in_w.reset();
+  } else {
+    ::fcntl(in_w.get(), F_SETFL, ::fcntl(in_w.get(), F_GETFL) | O_NONBLOCK);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   CaptureResult r;
-  struct pollfd fds[2] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0}};
+  struct pollfd fds[3] = {{out_r.get(), POLLIN, 0}, {err_r.get(), POLLIN, 0},
+                          {in_w.valid() ? in_w.get() : -1, POLLOUT, 0}};
   std::string* sinks[2] = {&r.out, &r.err};
   int open_count = 2;
   while (open_count > 0) {
-    if (::poll(fds, 2, -1) < 0) {
+    int wait_ms = -1;
+    if (bounded) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        ::kill(-pid, SIGKILL);
+        ::kill(pid, SIGKILL);
+        child.wait();
+        return Error{"timed out after " + seconds_text(timeout)};
+      }
+      wait_ms = static_cast<int>(left.count()) + 1;
+    }
+    if (::poll(fds, 3, wait_ms) < 0) {
       if (errno == EINTR) continue;
       break;
+    }
+    if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      const ssize_t n = ::write(in_w.get(), stdin_data.data() + written, stdin_data.size() - written);
+      if (n > 0) written += static_cast<size_t>(n);
+      if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == stdin_data.size()) {
+        fds[2].fd = -1;
+        in_w.reset();
+      }
     }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -308,8 +354,15 @@ Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
       }
     }
   }
+  in_w.reset();
   r.exit_code = child.wait();
   return r;
+}
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g s", static_cast<double>(d.count()) / 1000);
+  return text;
 }
 
 std::string first_line(const std::string& text) {

@@ -48,6 +48,10 @@ struct SpawnOptions {
   std::vector<Staged> staged;
   // uid and gid to switch to (supplementary groups dropped) right before exec.
   std::optional<std::pair<uid_t, gid_t>> run_as;
+  // Right before exec: empty the capability bounding, inheritable and ambient sets and set
+  // no_new_privs, so the program runs without any capability even as uid 0 (it keeps
+  // root's ownership of its own files, nothing more).
+  bool drop_capabilities = false;
 };
 
 class ChildProcess {
@@ -87,9 +91,15 @@ std::vector<std::string> environ_with(const std::vector<std::string>& add);
 
 // Runs argv to completion, capturing stdout and stderr (each capped at 1 MiB). `add_env`
 // ("K=V") is set in the child's environment on top of this process's (never on argv).
+// `timeout` > 0: the child runs in its own process group, which is SIGKILLed when the
+// time is up (the error is "timed out after N s"); 0 = no bound.
 Result<CaptureResult> run_capture(const std::vector<std::string>& argv,
                                   const std::string& stdin_data = "",
-                                  const std::vector<std::string>& add_env = {});
+                                  const std::vector<std::string>& add_env = {},
+                                  std::chrono::milliseconds timeout = {});
+
+// "12 s", "1.5 s": a duration for a message.
+std::string seconds_text(std::chrono::milliseconds d);
 
 // "ip: RTNETLINK answers: File exists" -> one line for an error message.
 std::string first_line(const std::string& text);

@@ -117,7 +117,8 @@ void flow_list(YAML::Emitter& out, const std::vector<std::string>& items) {
 
 void daemon_entry(YAML::Emitter& out, const std::string& name, const std::vector<std::string>& argv,
                   const std::vector<std::string>& env, const std::vector<int>& fds,
-                  const std::string& ready_http, bool reload) {
+                  const std::string& ready_http, bool reload,
+                  const std::string& reload_on_change = "") {
   out << YAML::Key << name << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "argv" << YAML::Value;
   flow_list(out, argv);
@@ -130,6 +131,8 @@ void daemon_entry(YAML::Emitter& out, const std::string& name, const std::vector
         << "http" << YAML::Value << YAML::DoubleQuoted << ready_http << YAML::EndMap;
   }
   if (reload) out << YAML::Key << "reload_signal" << YAML::Value << true;
+  if (!reload_on_change.empty())
+    out << YAML::Key << "reload_on_change" << YAML::Value << YAML::DoubleQuoted << reload_on_change;
   out << YAML::EndMap;
 }
 
@@ -165,7 +168,7 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
     argv.push_back(r);
   }
   daemon_entry(out, "egress", argv, {"PATH", "HOME", "EGRESS_TOKEN_*", "EGRESS_SECRET_*"},
-               fds({l.egress_fd}), admin + "/healthz", true);
+               fds({l.egress_fd}), admin + "/healthz", true, l.watch_routes);
   if (p.gitgate.wanted && !p.gitgate.binary.empty() &&
       (own || (l.gitgate_git_fd >= 0 && l.gitgate_http_fd >= 0))) {
     const std::string gate_admin = "127.0.0.1:" + std::to_string(l.gitgate_admin_port);
@@ -182,8 +185,10 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
     // /routes) before it tells the agent the route is live.
     std::vector<std::string> sv = {p.supervise_daemon.binary, "--listen",
                                    listen(kSupervisePort, "fd:3")};
-    sv.insert(sv.end(), {"--queue", l.supervise_queue, "--routes", l.routes_file});
-    sv.insert(sv.end(), {"--init-ctl", l.init_ctl, "--egress-admin", admin});
+    sv.insert(sv.end(), {"--queue", l.supervise_queue});
+    if (l.supervise_applies_routes)
+      sv.insert(sv.end(), {"--routes", l.routes_file, "--init-ctl", l.init_ctl});
+    sv.insert(sv.end(), {"--egress-admin", admin});
     if (!l.slug.empty()) {
       sv.push_back("--bottle");
       sv.push_back(l.slug);

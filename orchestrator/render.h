@@ -31,6 +31,14 @@ struct InitLayout {
   // Container backends: the daemons bind <listen_host>:<port> themselves (the bundle's
   // own network namespace) instead of inheriting fds; "" = the *_fd fields above.
   std::string listen_host;
+  // Container backends: init reloads egress when this directory changes (a Kubernetes
+  // ConfigMap volume is swapped by the kubelet, nobody sends a reload); "" = reloads come
+  // only through init's control socket / SIGHUP.
+  std::string watch_routes;
+  // supervise gets --routes and --init-ctl (route approvals write routes.yaml). false: the
+  // routes are not the bundle's to write (k8s: a read-only ConfigMap, and the queue is in
+  // the pod, out of `bottle proposals`' reach): the agent is told at once, not left waiting.
+  bool supervise_applies_routes = true;
 };
 
 // Where one launch puts the gate's files.

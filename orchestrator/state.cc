@@ -221,7 +221,9 @@ std::vector<BottleMetadata> list_metadata() {
 
 bool bottle_alive(const BottleMetadata& m) {
   if (m.status == "exited") return false;
-  if (m.status == "kept") return process_alive(m.pids.init);
+  // Kept: its sidecars stay until `bottle stop` (docker: the compose project, whose
+  // processes are the engine's, not this machine's to check).
+  if (m.status == "kept") return m.backend == "docker" || process_alive(m.pids.init);
   // Rendered for or applied to a cluster: it lives there, whatever happens to this
   // machine's processes, until `bottle stop`.
   if (m.backend == "k8s") return true;

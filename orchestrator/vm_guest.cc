@@ -15,6 +15,7 @@
 #include "orchestrator/netns.h"
 #include "orchestrator/process.h"
 #include "orchestrator/sandbox.h"
+#include "orchestrator/seccomp.h"
 #include "orchestrator/state.h"
 #include "orchestrator/terminal.h"
 
@@ -274,8 +275,10 @@ std::vector<std::string> qemu_argv(const VmLaunch& l, const std::string& qemu,
       "-device", "virtconsole,chardev=con"};
   if (!l.interactive) {
     // Without a terminal, stderr stays apart: a second console on the pipe passed as fd 3.
-    a.insert(a.end(), {"-chardev",
-                       "file,id=err,path=/proc/self/fd/3,logfile=" + logs +
+    // Handed over as an fd set (QEMU has no capability to reopen the agent's pipe by path),
+    // append=on: without it QEMU truncates the file, which a pipe refuses.
+    a.insert(a.end(), {"-add-fd", "fd=3,set=3", "-chardev",
+                       "file,id=err,path=/dev/fdset/3,append=on,logfile=" + logs +
                            "/agent-console.log,logappend=on",
                        "-device", "virtconsole,chardev=err"});
   }
@@ -290,10 +293,24 @@ std::string guest_run_script(const VmLaunch& l) {
     s += "export " + kv.substr(0, eq) + "=" + shell_quote(kv.substr(eq + 1)) + "\n";
   }
   s += "cd " + shell_quote(l.workspace) + " || exit 125\n";
-  s += "exec /usr/bin/setpriv --reuid=" + std::to_string(l.uid) +
+  // bwrap only loads the filter (the guest's root, mounts included, stays as init made
+  // it): local's rule that the agent writes no setuid or setgid file holds in the guest.
+  s += "exec /usr/bin/bwrap --dev-bind / / --chdir " + shell_quote(l.workspace) +
+       " --seccomp 3 -- /usr/bin/setpriv --reuid=" + std::to_string(l.uid) +
        " --regid=" + std::to_string(l.gid) + " --clear-groups --no-new-privs --";
   for (const auto& arg : l.argv) s += " " + shell_quote(arg);
-  return s + "\n";
+  return s + " 3</run/boot/seccomp.bpf\n";
+}
+
+Result<std::string> guest_binds_file(const std::vector<GitBind>& binds) {
+  std::string out;
+  for (const auto& b : binds) {
+    if (b.path.find('\n') != std::string::npos)
+      return Error{"workspace path with a newline cannot be protected in the guest: " +
+                   shell_quote(b.path)};
+    out += std::string(b.read_only ? "ro " : "rw ") + b.path + "\n";
+  }
+  return out;
 }
 
 Result<int> run_vm_agent(const VmLaunch& l, std::array<int, 3> stdio, bool controlling_tty,
@@ -306,6 +323,8 @@ Result<int> run_vm_agent(const VmLaunch& l, std::array<int, 3> stdio, bool contr
   if (busybox.empty()) return Error{"busybox not found (apt-get install busybox-static)"};
   if (::access("/usr/bin/setpriv", X_OK) != 0)
     return Error{"/usr/bin/setpriv not found (apt-get install util-linux)"};
+  if (::access("/usr/bin/bwrap", X_OK) != 0)
+    return Error{"/usr/bin/bwrap not found (apt-get install bubblewrap)"};
   auto root = guest_root();
   if (!root) return Error{root.error()};
 
@@ -324,6 +343,16 @@ Result<int> run_vm_agent(const VmLaunch& l, std::array<int, 3> stdio, bool contr
       !st)
     return Error{st.error()};
   if (auto st = write_file_atomic(vm + "/boot/run", guest_run_script(l), 0600); !st)
+    return Error{st.error()};
+  auto binds = guest_binds_file(l.workspace_binds);
+  if (!binds) return Error{binds.error()};
+  if (auto st = write_file_atomic(vm + "/boot/binds", *binds, 0600); !st) return Error{st.error()};
+  const auto filter = setid_filter();
+  if (auto st = write_file_atomic(
+          vm + "/boot/seccomp.bpf",
+          std::string(reinterpret_cast<const char*>(filter.data()), filter.size() * sizeof(filter[0])),
+          0600);
+      !st)
     return Error{st.error()};
 
   // One virtiofsd serves the guest's whole view, staged in its own mount namespace: the
@@ -364,6 +393,9 @@ Result<int> run_vm_agent(const VmLaunch& l, std::array<int, 3> stdio, bool contr
   so.new_session = true;
   so.controlling_terminal = controlling_tty;
   so.parent_death_signal = SIGKILL;
+  // QEMU needs no privilege: everything it opens is root's own (or handed to it), so it
+  // runs with no capability at all and cannot gain one.
+  so.drop_capabilities = true;
   auto child = spawn(so);
   if (!child) return Error{"qemu: " + child.error()};
   started(child->pid());

@@ -14,6 +14,7 @@
 
 #include "common/result.h"
 #include "orchestrator/manifest.h"
+#include "orchestrator/workspace_git.h"
 
 namespace bottle::orchestrator {
 
@@ -53,6 +54,9 @@ struct VmLaunch {
   std::vector<std::string> env;   // the agent's whole environment, K=V
   std::vector<std::string> argv;  // what it runs
   std::vector<int> ports;         // sidecar ports forwarded from kVmForwardAddress
+  // The workspace's `.git` protection (workspace_git.h), made in the guest as local makes
+  // it in bwrap: bound onto themselves, read-only where marked.
+  std::vector<GitBind> workspace_binds;
   bool interactive = false;
   VmSpec resources;
   GuestImage image;
@@ -62,9 +66,13 @@ struct VmLaunch {
 // The command lines, pure (tests read them).
 std::vector<std::string> qemu_argv(const VmLaunch& launch, const std::string& qemu,
                                    const std::string& relay, const std::string& vfs_socket);
-// The shell script the guest's init runs as root: environment, cwd, then setpriv to the
-// agent's uid. Every value is single-quoted.
+// The shell script the guest's init runs as root: environment, cwd, then bwrap loading the
+// set-id seccomp filter (seccomp.h; the program is boot/seccomp.bpf, on descriptor 3) and
+// setpriv to the agent's uid. Every value is single-quoted.
 std::string guest_run_script(const VmLaunch& launch);
+// boot/binds for guest/init: one "ro|rw <workspace-relative path>" per line, in mount
+// order. A path with a newline cannot be written: an error.
+Result<std::string> guest_binds_file(const std::vector<GitBind>& binds);
 
 // Called with the QEMU process once it runs (the bottle records it as the agent).
 using VmStarted = std::function<void(pid_t qemu)>;

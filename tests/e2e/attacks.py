@@ -25,7 +25,15 @@ import urllib.parse
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PROXY = ("127.0.0.1", 9099)
+
+def proxy_address():
+    """Egress as the bottle's environment names it: 127.0.0.1:9099 on `local`, the
+    forwarded address in a `vm` guest."""
+    hostport = urllib.parse.urlsplit(os.environ.get("HTTP_PROXY") or "http://127.0.0.1:9099")
+    return (hostport.hostname, hostport.port or 9099)
+
+
+PROXY = proxy_address()
 CA = "/run/bottle/bottle-ca.pem"
 TIMEOUT = 8
 EGRESS_MARK = '"error":"egress: '
@@ -37,6 +45,7 @@ def unhide(h):
 
 
 P = json.load(open(os.path.join(HERE, "params.json")))
+BACKEND = P.get("backend", "local")
 PORT = P["upstream_port"]
 TLS_PORT = P["upstream_tls_port"]
 ALLOWED = "allowed.test"  # routes: PORT (plain HTTP, no token), TLS_PORT (HTTPS, token injected)
@@ -263,11 +272,11 @@ def raw_exchange(data):
         return err_name(e)
 
 
-def raw_connect(addr, family=socket.AF_INET):
+def raw_connect(addr, family=socket.AF_INET, timeout=5):
     """Direct TCP, no proxy; returns (outcome, milliseconds)."""
     start = time.monotonic()
     s = socket.socket(family, socket.SOCK_STREAM)
-    s.settimeout(5)
+    s.settimeout(timeout)
     try:
         s.connect(addr)
         out = "CONNECTED"
@@ -814,7 +823,7 @@ def attack6():
     out, _ = via_connect("%s:%d" % (ALLOWED, admin), ALLOWED, "GET", "/metrics", ALLOWED)
     emit("6", "allowed-name-admin-port-connect", out, BLOCK_HOST + ["403:route_not_matched"])
     # --noproxy "": the bottle's NO_PROXY names 127.0.0.1, which would win over -x.
-    out, _ = curl("--noproxy", "", "-x", "http://127.0.0.1:9099",
+    out, _ = curl("--noproxy", "", "-x", "http://%s:%d" % PROXY,
                   "http://127.0.0.1:%d/metrics" % admin)
     emit("6", "curl-proxy-admin", out, BLOCK_HOST)
 
@@ -823,7 +832,11 @@ def attack6():
 # The host then checks that nothing the agent left in the workspace is root's or setuid.
 
 def attack8():
-    emit("8", "uid-inside", "uid:%d" % os.getuid(), ["uid:1000"])
+    if BACKEND == "vm":
+        # No user namespace in the guest: the agent runs as the bottle's host uid itself.
+        emit("8", "uid-inside", "root" if os.getuid() == 0 else "unprivileged", ["unprivileged"])
+    else:
+        emit("8", "uid-inside", "uid:%d" % os.getuid(), ["uid:1000"])
     src = open("/bin/true", "rb").read()
     for case, mode in (("chmod-4755-copy", 0o4755), ("chmod-2755-copy", 0o2755),
                        ("chmod-6755-copy", 0o6755)):
@@ -928,6 +941,32 @@ def attack_terminal(marker):
     emit("tty", "tioclinux-paste", out, ["refused:ENOTTY", "refused:EINVAL", "refused:EPERM"])
 
 
+# --- the vm backend's own ways out (issue 16) ----------------------------------------------
+# QEMU user networking has a gateway (10.0.2.2), a DNS forwarder (10.0.2.3) and the one
+# forward address; with restrict=on only the forwarded sidecar ports may answer.
+
+VM_CLOSED = ["TIMEOUT", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET"]
+
+
+def attack_vm():
+    if BACKEND != "vm":
+        emit("vm", "guest-network", "n/a", ["n/a"], skip="not a vm bottle: no guest network")
+        return
+    for addr in (("10.0.2.2", 22), ("10.0.2.2", 80), ("10.0.2.3", 53),
+                 (PROXY[0], 22), (PROXY[0], 8080)):
+        out, ms = raw_connect(addr, timeout=2)
+        emit("vm", "slirp-tcp-%s:%d" % addr, out, VM_CLOSED, ms=ms)
+    for server in ("10.0.2.3", "10.0.2.2"):
+        out, ms = dns_query((server, 53))
+        emit("vm", "slirp-dns-" + server, out, VM_CLOSED, ms=ms)
+    # The agent's kernel is the guest's: it cannot see the host's network namespaces.
+    emit("vm", "host-netns-listing", "visible" if os.path.exists("/run/netns") else "hidden",
+         ["hidden"])
+    # Only the forwarded sidecar ports, on the forward address, answer.
+    out, ms = raw_connect(PROXY, timeout=2)
+    emit("vm", "egress-forward-answers", out, ["CONNECTED"], ms=ms)
+
+
 def wait_admin_port():
     path = os.path.join(HERE, "admin_port")
     for _ in range(400):
@@ -959,6 +998,7 @@ def main():
     attack6()
     attack8()
     attack9()
+    attack_vm()
     print(json.dumps({"attack": "done"}), flush=True)
 
 

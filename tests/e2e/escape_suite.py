@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """SPEC §10 sandbox-escape acceptance suite, host side. Standard library only.
 
-  escape_suite.py run --bottle PATH --out results.json
-      One live bottle (local backend) with planted secrets: a loopback upstream that
+  escape_suite.py run --bottle PATH --out results.json [--backend local|vm]
+      One live bottle (the local backend, or --backend vm) with planted secrets: a loopback upstream that
       records every request it gets, a loopback listener on the host, and one
       `bottle run` executing attacks.py inside the bottle. Writes what the attacker
       printed and what the host saw to results.json. Exits 0 even when attacks succeed:
@@ -40,6 +40,8 @@ SKIP = 77
 # Under CI every test must run: a skip for want of root or a tool is a failure there.
 IN_CI = os.environ.get("CI") == "true"
 RUN_TIMEOUT = 150  # seconds for the whole `bottle run`
+# A TCG guest runs the same python several times slower (about 3-4 min on a busy 2-core box).
+RUN_TIMEOUT_VM = 480
 
 # --- secrets --------------------------------------------------------------------------
 
@@ -319,9 +321,15 @@ def sidecar_binaries_present(bottle):
     return None
 
 
-def skip_reason(bottle):
+def skip_reason(bottle, backend):
     if os.geteuid() != 0:
         return "needs root (network namespaces, bubblewrap)"
+    if backend == "vm":
+        if shutil.which("qemu-system-x86_64") is None:
+            return "qemu-system-x86_64 is needed for --backend vm (qemu-system-x86)"
+        guest = os.path.join(os.path.dirname(bottle), "..", "guest")
+        if not os.path.exists(os.path.join(guest, "initramfs.cpio.gz")):
+            return "the guest image is not built (target `guest`) in " + os.path.normpath(guest)
     if not os.access(bottle, os.X_OK):
         return "bottle binary not built: " + bottle
     missing = sidecar_binaries_present(bottle)
@@ -513,7 +521,7 @@ def orphan_attack(bottle, env, home, ws):
                           "-c", "touch orphan-ready; exec sleep 60"], env=env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
-    if not poll(lambda: os.path.exists(ready), 30):
+    if not poll(lambda: os.path.exists(ready), 60):  # a TCG guest boots in 5-10 s
         p.kill()
         p.wait()
         return {"error": "the bottle never started"}
@@ -543,7 +551,7 @@ def orphan_attack(bottle, env, home, ws):
 
 
 def run(args):
-    out = {"skip": skip_reason(args.bottle)}
+    out = {"skip": skip_reason(args.bottle, args.backend), "backend": args.backend}
     if out["skip"]:
         return write_results(args.out, out)
     rng = random.Random()
@@ -583,11 +591,11 @@ def run(args):
                    "git_vault_url": "ssh://root@127.0.0.1:%d/srv/vault.git" % vault.port,
                    "host_paths": [state, home + "/bottles", home + "/agents", "/run/netns"],
                    "host_addresses": host_addresses(),
-                   "git_marker": home + "/git-marker",
+                   "git_marker": home + "/git-marker", "backend": args.backend,
                    "walk_seconds": 20}, open(ws + "/params.json", "w"))
         files_before = set(workspace_files(ws))
         env = dict(os.environ, BOTTLE_HOME=home, E2E_ROUTE_TOKEN=route_token,
-                   E2E_PLANTED_SECRET=known)
+                   E2E_PLANTED_SECRET=known, BOTTLE_BACKEND=args.backend)
         start = time.monotonic()
         stdout_path, stderr_path = home + "/run.out", home + "/run.err"
         with open(stdout_path, "wb") as so, open(stderr_path, "wb") as se:
@@ -596,7 +604,8 @@ def run(args):
                                     env=env, stdin=subprocess.DEVNULL, stdout=so, stderr=se)
             # Hand the admin port (known only once the bottle is up) to attack 6.
             admin = None
-            while proc.poll() is None and time.monotonic() - start < RUN_TIMEOUT:
+            limit = RUN_TIMEOUT_VM if args.backend == "vm" else RUN_TIMEOUT
+            while proc.poll() is None and time.monotonic() - start < limit:
                 if admin is None:
                     try:
                         admin = json.load(open(state + "/metadata.json"))["admin_port"] or None
@@ -929,6 +938,7 @@ def main():
     r = sub.add_parser("run")
     r.add_argument("--bottle", required=True)
     r.add_argument("--out", required=True)
+    r.add_argument("--backend", choices=("local", "vm"), default="local")
     c = sub.add_parser("check")
     c.add_argument("attack")
     c.add_argument("--results", required=True)

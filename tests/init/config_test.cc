@@ -14,6 +14,7 @@ TEST(InitConfig, ParsesTheDocumentedExample) {
     restart: always
     ready: {http: "127.0.0.1:9098/healthz"}
     reload_signal: true
+    reload_on_change: /etc/bottle/routes
   gitgate:
     argv: [/usr/local/bin/bottle-gitgate]
     restart: on-failure
@@ -30,11 +31,13 @@ TEST(InitConfig, ParsesTheDocumentedExample) {
   EXPECT_EQ(e.ready.port, 9098);
   EXPECT_EQ(e.ready.path, "/healthz");
   EXPECT_TRUE(e.reload_signal);
+  EXPECT_EQ(e.reload_on_change, "/etc/bottle/routes");
   const DaemonSpec& g = c->daemons.at("gitgate");
   EXPECT_EQ(g.restart, RestartPolicy::on_failure);
   EXPECT_EQ(g.ready.kind, ReadyProbe::Kind::tcp);
   EXPECT_EQ(g.ready.host, "::1");
   EXPECT_FALSE(g.reload_signal);
+  EXPECT_EQ(g.reload_on_change, "");
   EXPECT_TRUE(g.env_allow.empty());
 }
 
@@ -46,9 +49,11 @@ std::string error_of(const std::string& yaml) {
 TEST(InitConfig, ErrorsCarryLineAndColumn) {
   EXPECT_EQ(error_of("daemons:\n  egress:\n    argv: [/bin/true]\n    argz: 1\n"),
             "init.yaml:4:5: unknown key 'argz' in daemon 'egress' (did you mean 'argv'?) "
-            "(allowed: argv, env, inherit_fds, ready, reload_signal, restart)");
+            "(allowed: argv, env, inherit_fds, ready, reload_on_change, reload_signal, restart)");
   EXPECT_EQ(error_of("daemons:\n  egress:\n    argv: [/bin/true]\n    reload_signal: yes\n"),
             "init.yaml:4:20: daemon 'egress' reload_signal must be true or false");
+  EXPECT_EQ(error_of("daemons:\n  egress:\n    argv: [/bin/true]\n    reload_on_change: etc\n"),
+            "init.yaml:4:23: daemon 'egress' reload_on_change must be an absolute directory path");
   EXPECT_EQ(error_of("demons: {}\n"),
             "init.yaml:1:1: unknown key 'demons' in the top level (did you mean 'daemons'?) "
             "(allowed: daemons)");

@@ -503,6 +503,20 @@ void expect_start_failure(const std::string& yaml, const std::string& daemons,
   EXPECT_NE(log.find(message), std::string::npos) << log;
 }
 
+TEST_F(InitProcess, AnUnwatchableReloadDirectoryFailsTheStart) {
+  InitRun init({.yaml = "daemons:\n  a:\n    argv: [/bin/sleep, '30']\n"
+                        "    reload_on_change: /nonexistent-bottle-dir\n",
+                .daemons = "a",
+                .pid_namespace = false});
+  EXPECT_EQ(init.wait_exit(5s), 1);
+  const std::string log = init.log();
+  EXPECT_NE(log.find("bottle-init: daemon 'a' reload_on_change /nonexistent-bottle-dir: No such "
+                     "file or directory\n"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("daemon_started"), std::string::npos) << "nothing starts";
+}
+
 TEST_F(InitProcess, BadConfigFailsWithLineAndColumn) {
   expect_start_failure("daemons:\n  egress:\n    argv: [/bin/true]\n    argz: 1\n", "egress",
                        "/init.yaml:4:5: unknown key 'argz' in daemon 'egress'");

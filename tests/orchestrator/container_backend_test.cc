@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -15,6 +18,7 @@
 #include "orchestrator/state.h"
 #include "tests/orchestrator/e2e_support.h"
 #include "tests/orchestrator/test_home.h"
+#include "tests/support/support.h"
 
 namespace bottle::orchestrator {
 namespace {
@@ -59,6 +63,7 @@ class Fixture {
     if (with_kubectl) fs::copy_file(src + "/kubectl", bin() + "/kubectl");
   }
   std::string home() const { return h_.home(); }
+  void bottle_manifest(const std::string& text) const { h_.bottle("dev", text); }
   std::string bin() const { return h_.root() + "/bin"; }
   std::string fake() const { return h_.root() + "/fake"; }
   std::string workspace() const { return h_.project(); }
@@ -72,6 +77,53 @@ class Fixture {
     env.push_back("AGENT_VALUE=from-host");
     return run_bottle(home(), args, env, workspace());
   }
+  // `bottle args...` as uid:gid (no supplementary groups): an operator who is not root.
+  CaptureResult bottle_as(uid_t uid, const std::vector<std::string>& args,
+                          std::vector<std::string> env = {}) const {
+    std::vector<std::string> argv = {"setpriv", "--reuid=" + std::to_string(uid),
+                                     "--regid=" + std::to_string(uid), "--clear-groups", "env",
+                                     "-C", workspace(), "BOTTLE_HOME=" + home(),
+                                     "PATH=" + bin() + ":/usr/bin:/bin", "FAKE_DIR=" + fake(),
+                                     "CLI_TEST_TOKEN=" + std::string(kToken),
+                                     "AGENT_VALUE=from-host"};
+    argv.insert(argv.end(), env.begin(), env.end());
+    argv.push_back(testing::bottle_binary());
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run_capture(argv);
+    return r ? *r : CaptureResult{-1, "", r.error()};
+  }
+  // Hands the whole fixture (home, workspace, fakes) to uid.
+  void give_to(uid_t uid) const {
+    ::chmod(h_.root().c_str(), 0755);
+    for (const auto& e : fs::recursive_directory_iterator(h_.root()))
+      (void)::lchown(e.path().c_str(), uid, uid);
+    (void)::lchown(h_.root().c_str(), uid, uid);
+  }
+  // `bottle run` in the background until the fake agent waits (metadata says running):
+  // polled, bounded.
+  Result<ChildProcess> run_waiting(const std::vector<std::string>& extra = {}) const {
+    SpawnOptions so;
+    so.argv = {"env", "-C", workspace(), "BOTTLE_HOME=" + home(), "PATH=" + bin() + ":/usr/bin:/bin",
+               "FAKE_DIR=" + fake(), "CLI_TEST_TOKEN=" + std::string(kToken), "AGENT_VALUE=x",
+               "FAKE_AGENT_WAIT=1"};
+    so.argv.insert(so.argv.end(), extra.begin(), extra.end());
+    so.argv.insert(so.argv.end(),
+                   {testing::bottle_binary(), "run", "impl", "--backend", "docker", "--label", "one"});
+    so.stdin_null = true;
+    so.stdout_file = so.stderr_file = fake() + "/bottle.out";
+    auto child = spawn(so);
+    if (!child) return Error{child.error()};
+    for (int i = 0; i < 400; ++i) {
+      auto md = read_metadata(state("one"));
+      if (md && md->status == "running" &&
+          slurp(fake() + "/envs").find("agent waiting") != std::string::npos)
+        return std::move(*child);
+      if (child->poll()) break;
+      ::usleep(25000);
+    }
+    return Error{"never running: " + slurp(fake() + "/bottle.out")};
+  }
+
   // Each recorded call, with this home's path shortened to $HOME.
   std::vector<std::string> calls() const {
     std::string text = slurp(fake() + "/calls");
@@ -353,6 +405,144 @@ TEST(DockerBackend, RoutesApplyWritesTheBoundFileAndReloadsInTheBundle) {
   EXPECT_NE(bad.err.find("EGRESS_TOKEN_9 has no value in this bottle"), std::string::npos)
       << bad.err;
   EXPECT_EQ(slurp(f.state("one") + "/routes/routes.yaml"), routes);
+}
+
+// Every docker call is bounded: a hung daemon is a one-line error naming the command and
+// the variable that raises the bound, the hung process group is killed, and the bottle
+// still tears down.
+TEST(DockerBackend, AHungDockerCallIsABoundedOneLineError) {
+  Fixture f;
+  const auto started = std::chrono::steady_clock::now();
+  auto r = f.bottle({"run", "impl", "--backend", "docker", "--label", "one"},
+                    {"FAKE_HANG=up", "BOTTLE_CLI_SLOW_TIMEOUT=1"});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
+  EXPECT_EQ(r.exit_code, 1);
+  auto lines = lines_of(r.err);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(),
+            "bottle: compose up: `docker compose up` timed out after 1 s "
+            "(BOTTLE_CLI_SLOW_TIMEOUT)");
+  EXPECT_EQ(f.calls().back(), kCompose + " down --remove-orphans");
+  // The hung fake is gone with its process group.
+  const std::string envs = slurp(f.fake() + "/envs");
+  const size_t at = envs.find("hanging up ");
+  ASSERT_NE(at, std::string::npos) << envs;
+  const pid_t hung = std::stoi(envs.substr(at + 11));
+  EXPECT_TRUE(::kill(hung, 0) != 0 && errno == ESRCH) << "pid " << hung << " still there";
+
+  // A quick call (the readiness probe) has the other bound.
+  Fixture g;
+  auto h = g.bottle({"run", "impl", "--backend", "docker", "--label", "one"},
+                    {"FAKE_HANG=exec", "BOTTLE_CLI_TIMEOUT=3"});
+  EXPECT_EQ(h.exit_code, 1);
+  lines = lines_of(h.err);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(),
+            "bottle: readiness: `docker compose exec` timed out after 3 s (BOTTLE_CLI_TIMEOUT)");
+}
+
+TEST(K8sBackend, AHungKubectlCallIsABoundedOneLineError) {
+  Fixture f(false, false, true);
+  const auto started = std::chrono::steady_clock::now();
+  auto r = f.bottle({"start", "impl", "--backend", "k8s", "--label", "one"},
+                    {"FAKE_HANG=apply", "BOTTLE_CLI_TIMEOUT=3"});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
+  EXPECT_EQ(r.exit_code, 1);
+  auto lines = lines_of(r.err);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(),
+            "bottle: kubectl apply: `kubectl apply` timed out after 3 s (BOTTLE_CLI_TIMEOUT)");
+  auto stop = f.bottle({"stop", "one"}, {"FAKE_HANG=delete", "BOTTLE_CLI_TIMEOUT=3"});
+  EXPECT_EQ(stop.exit_code, 1);
+  EXPECT_NE(stop.err.find("`kubectl delete all,configmap,secret,networkpolicy` timed out after "
+                         "3 s (BOTTLE_CLI_TIMEOUT)"),
+            std::string::npos)
+      << stop.err;
+}
+
+// While the agent runs, `bottle logs` shows the bundle's output as compose streams it; the
+// final save at teardown replaces it with the whole log.
+TEST(DockerBackend, LogsOfARunningBottleAreLive) {
+  Fixture f;
+  auto child = f.run_waiting();
+  ASSERT_TRUE(child.ok()) << child.error();
+  bool live = false;
+  std::string shown;
+  for (int i = 0; i < 200 && !live; ++i) {
+    shown = f.bottle({"logs", "one"}).out;
+    live = shown.find("live_line") != std::string::npos;
+    if (!live) ::usleep(25000);
+  }
+  EXPECT_TRUE(live) << shown;
+  EXPECT_NE(slurp(f.fake() + "/follow").find(" logs --follow --no-color --no-log-prefix sidecars"),
+            std::string::npos);
+  auto stop = run_bottle(f.home(), {"stop", "one"},
+                         {"PATH=" + f.bin() + ":/usr/bin:/bin", "FAKE_DIR=" + f.fake()});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_EQ(child->wait(), 143);
+  const std::string saved = slurp(f.state("one") + "/logs/sidecar.log");
+  EXPECT_NE(saved.find("daemon_started"), std::string::npos) << saved;
+  EXPECT_EQ(saved.find("live_line"), std::string::npos) << "the final save is the whole log";
+}
+
+// --keep as on the local backend: the sidecars stay up after the agent until `bottle stop`.
+TEST(DockerBackend, KeepLeavesTheSidecarsUpUntilStop) {
+  Fixture g;
+  auto r = g.bottle({"run", "impl", "--backend", "docker", "--label", "one", "--keep"},
+                    {"FAKE_AGENT_EXIT=3"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("kept one (compose project bottle-one still up): bottle stop one"),
+            std::string::npos)
+      << r.err;
+  auto calls = g.calls();
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), kCompose + " down --remove-orphans"), 0);
+  EXPECT_EQ(calls.back(), kCompose + " logs --no-color --no-log-prefix sidecars");
+  EXPECT_EQ(read_metadata(g.state("one"))->status, "kept");
+  EXPECT_NE(g.bottle({"list"}).out.find("kept"), std::string::npos);
+  auto clean = g.bottle({"cleanup"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.err;
+  calls = g.calls();
+  EXPECT_EQ(std::count(calls.begin(), calls.end(), kCompose + " down --remove-orphans"), 0)
+      << "cleanup leaves a kept bottle alone";
+  auto stop = g.bottle({"stop", "one"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_EQ(g.calls().back(), kCompose + " down --remove-orphans");
+  EXPECT_EQ(read_metadata(g.state("one"))->status, "exited");
+}
+
+// An operator in the docker group, not root: nothing to chown, so the bundle runs as the
+// operator (compose `user:` and a passwd entry for that uid), and every file bound into it,
+// the proposals queue included, is the operator's: what supervise writes, the operator
+// reads, and the reverse. The agent's files are readable by the agent image's user.
+TEST(DockerBackend, AnOperatorWhoIsNotRootRunsIt) {
+  if (::geteuid() != 0 || run_capture({"setpriv", "--version"})->exit_code != 0) {
+    BOTTLE_SKIP() << "needs root and setpriv to become another user";
+  }
+  Fixture f;
+  f.bottle_manifest(
+      "---\nsupervise: true\negress:\n  routes:\n    - host: api.example.com\n"
+      "      auth: {scheme: Bearer, token_ref: CLI_TEST_TOKEN}\n---\n");
+  const uid_t uid = 4242;
+  f.give_to(uid);
+  auto r = f.bottle_as(uid, {"run", "impl", "--backend", "docker", "--label", "one"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string dir = f.state("one");
+  const std::string compose = slurp(dir + "/docker-compose.yaml");
+  EXPECT_NE(compose.find("user: \"4242:4242\""), std::string::npos) << compose;
+  EXPECT_NE(compose.find(dir + "/passwd:/etc/passwd:ro"), std::string::npos) << compose;
+  EXPECT_NE(slurp(dir + "/passwd").find("bottle:x:4242:4242:"), std::string::npos);
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    struct stat st {};
+    ASSERT_EQ(::lstat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, uid) << e.path() << " is not the operator's";
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u) << "the state dir fences the shared files";
+  ASSERT_EQ(::stat((dir + "/proposals").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, uid) << "the queue: the bundle (running as the operator) writes there";
+  ASSERT_EQ(::stat((dir + "/agent/prompt.md").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0044, 0044u) << "node (uid 1000) in the agent image reads it";
 }
 
 const std::string kApply = "kubectl apply --server-side --field-manager=bottle -f ";

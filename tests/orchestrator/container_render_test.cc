@@ -176,7 +176,13 @@ TEST(ContainerRender, BundleConfigsLoadInTheirDaemons) {
   ASSERT_TRUE(parsed.ok()) << parsed.error();
   EXPECT_EQ(parsed->daemons.at("egress").argv.front(), "/usr/local/bin/bottle-egress");
   EXPECT_TRUE(parsed->daemons.at("gitgate").inherit_fds.empty());
+  // Routes changed under init (a ConfigMap swap, a bind-mounted directory) reload egress.
+  EXPECT_EQ(parsed->daemons.at("egress").reload_on_change, "/etc/bottle/routes");
+  EXPECT_EQ(parsed->daemons.at("supervise").reload_on_change, "");
 #endif
+  EXPECT_NE(init_yaml.find("\"--routes\", \"/etc/bottle/routes/routes.yaml\", \"--init-ctl\""),
+            std::string::npos)
+      << "docker: supervise's approvals write the bound routes directory";
   auto gate = config::parse_gate_config(
       render_gitgate_yaml(r->plan, container_gitgate_layout(r->target.slug, true)), "gitgate.yaml",
       config::GateLoadOptions{
@@ -293,6 +299,23 @@ TEST(ContainerRender, K8sSecretsReachOnlyTheBundle) {
     EXPECT_EQ(c["securityContext"]["seccompProfile"]["type"].Scalar(), "RuntimeDefault");
     EXPECT_TRUE(c["resources"]["limits"]["memory"].IsDefined());
   }
+}
+
+// The bundle's init.yaml in the ConfigMap: init watches the routes mount; supervise is not
+// handed the read-only routes file to write approvals into.
+TEST(ContainerRender, K8sBundleReloadsOnRouteChangesAndSuperviseDoesNotWriteThem) {
+  auto r = render_setup("k8s");
+  const auto docs = documents(render_k8s(r->plan, with_ip(r->target)));
+  const std::string init_yaml =
+      find(docs, "ConfigMap", "bottle-impl-1a2b3c-config")["data"]["init.yaml"].Scalar();
+  EXPECT_NE(init_yaml.find("reload_on_change: \"/etc/bottle/routes\""), std::string::npos)
+      << init_yaml;
+  const size_t sv = init_yaml.find("bottle-supervise");
+  ASSERT_NE(sv, std::string::npos);
+  const std::string supervise = init_yaml.substr(sv, init_yaml.find('\n', sv) - sv);
+  EXPECT_EQ(supervise.find("--routes"), std::string::npos) << supervise;
+  EXPECT_EQ(supervise.find("--init-ctl"), std::string::npos) << supervise;
+  EXPECT_NE(supervise.find("--egress-admin"), std::string::npos) << supervise;
 }
 
 TEST(ContainerRender, K8sNetworkPoliciesConfineTheAgent) {

@@ -7,8 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "orchestrator/netns.h"
 #include "orchestrator/process.h"
@@ -120,6 +125,64 @@ TEST_F(VmE2e, OnlyTheSidecarPortsAreReachableFromTheGuest) {
         << closed << " reachable: " << r.out;
   }
   EXPECT_EQ(r.out.find("dns=0"), std::string::npos) << r.out;
+}
+
+// The status lines of a running process: {"CapEff", "0000..."}, ...
+std::map<std::string, std::string> proc_status(pid_t pid) {
+  std::map<std::string, std::string> out;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const auto value = line.find_first_not_of(" \t", colon + 1);
+    out[line.substr(0, colon)] = value == std::string::npos ? "" : line.substr(value);
+  }
+  return out;
+}
+
+TEST_F(VmE2e, QemuHasNoCapabilityAndTheGuestKeepsLocalsWorkspaceRules) {
+  // The operator's repository: its config and hooks must stay out of the agent's reach.
+  ASSERT_EQ(run_capture({"git", "-C", workspace_, "init", "-q"})->exit_code, 0);
+  const std::string l = label("rules");
+  const std::string go = workspace_ + "/go";
+  // While the agent waits for `go`, the host reads QEMU's status.
+  auto observed = std::async(std::launch::async, [&] {
+    std::map<std::string, std::string> status;
+    const std::string md = home_.home() + "/state/" + l + "/metadata.json";
+    for (int i = 0; i < 1200 && status.empty(); ++i) {
+      std::ifstream in(md);
+      auto j = nlohmann::json::parse(in, nullptr, false);
+      if (!j.is_discarded() && j.contains("pids") && j["pids"].is_object() &&
+          j["pids"].value("agent", 0) > 0 && fs::exists(workspace_ + "/ready"))
+        status = proc_status(j["pids"]["agent"].get<pid_t>());
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::ofstream(go) << "go\n";
+    return status;
+  });
+  auto r = run(l,
+               "cp /bin/true t; chmod u+s t 2>/dev/null; echo chmod=$?; "
+               "python3 -c 'import os; os.close(os.open(\"s\", os.O_CREAT|os.O_WRONLY, 0o4755))' "
+               "2>/dev/null; echo creat=$?; "
+               "echo '[core] fsmonitor = x' >> .git/config 2>/dev/null; echo gitconfig=$?; "
+               "echo x > .git/hooks/pre-commit 2>/dev/null; echo hook=$?; "
+               "mv .git .git-away 2>/dev/null; echo rename=$?; "
+               "touch ready; i=0; while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); "
+               "done; echo waited");
+  const auto status = observed.get();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  for (const char* refused : {"chmod=1", "creat=1", "gitconfig=1", "hook=1", "rename=1"})
+    EXPECT_NE(r.out.find(refused), std::string::npos) << refused << "\n" << r.out;
+  struct stat st {};
+  ASSERT_EQ(::stat((workspace_ + "/t").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & (S_ISUID | S_ISGID), 0u);
+  ASSERT_FALSE(status.empty()) << "never saw QEMU running: " << r.err;
+  EXPECT_EQ(status.at("Name"), "qemu-system-x86");
+  EXPECT_EQ(status.at("CapEff"), "0000000000000000");
+  EXPECT_EQ(status.at("CapPrm"), "0000000000000000");
+  EXPECT_EQ(status.at("CapBnd"), "0000000000000000");
+  EXPECT_EQ(status.at("NoNewPrivs"), "1");
 }
 
 TEST_F(VmE2e, AGuestThatCrashesOrHangsLeavesNothingBehind) {

@@ -47,7 +47,9 @@ TEST(VmGuest, QemuNetworkIsRestrictedToTheForwardedSidecarPorts) {
   EXPECT_NE(all.find("-no-reboot\n"), std::string::npos);
   EXPECT_NE(all.find("size=1G,share=on"), std::string::npos) << all;
   // Without a terminal, stderr gets its own console on fd 3.
-  EXPECT_NE(all.find("file,id=err,path=/proc/self/fd/3"), std::string::npos) << all;
+  EXPECT_NE(all.find("-add-fd\nfd=3,set=3\n-chardev\nfile,id=err,path=/dev/fdset/3"),
+            std::string::npos)
+      << all;
   auto interactive = launch();
   interactive.interactive = true;
   EXPECT_EQ(joined(qemu_argv(interactive, "qemu", "bb", "s")).find("id=err"), std::string::npos);
@@ -57,10 +59,22 @@ TEST(VmGuest, RunScriptQuotesEveryValueAndDropsToTheAgentUid) {
   const std::string s = guest_run_script(launch());
   EXPECT_NE(s.find("export QUOTED='a'\\''b $(x) `y`'\n"), std::string::npos) << s;
   EXPECT_NE(s.find("cd '/work/it'\\''s here' || exit 125\n"), std::string::npos) << s;
-  EXPECT_NE(s.find("exec /usr/bin/setpriv --reuid=2000000001 --regid=2000000001 --clear-groups "
-                   "--no-new-privs -- 'sh' '-c' 'echo '\\''$HOME'\\''; exit 3'\n"),
+  // bwrap loads local's set-id seccomp filter from descriptor 3, then setpriv drops.
+  EXPECT_NE(s.find("exec /usr/bin/bwrap --dev-bind / / --chdir '/work/it'\\''s here' --seccomp 3 "
+                   "-- /usr/bin/setpriv --reuid=2000000001 --regid=2000000001 --clear-groups "
+                   "--no-new-privs -- 'sh' '-c' 'echo '\\''$HOME'\\''; exit 3' "
+                   "3</run/boot/seccomp.bpf\n"),
             std::string::npos)
       << s;
+}
+
+TEST(VmGuest, GitProtectionBindsAreListedForTheGuestInMountOrder) {
+  auto text = guest_binds_file({{".git", false}, {".git/config", true}, {"sub dir/.git/hooks", true}});
+  ASSERT_TRUE(text.ok()) << text.error();
+  EXPECT_EQ(*text, "rw .git\nro .git/config\nro sub dir/.git/hooks\n");
+  auto bad = guest_binds_file({{"a\nb/.git", false}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("newline"), std::string::npos) << bad.error();
 }
 
 }  // namespace

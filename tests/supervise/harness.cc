@@ -348,7 +348,8 @@ std::vector<Proposal> wait_for_proposals(const std::string& queue, size_t count)
   return out;
 }
 
-Sidecar::Sidecar(const std::string& routes_file, const std::vector<std::string>& resolve) {
+Sidecar::Sidecar(const std::string& routes_file, const std::vector<std::string>& resolve,
+                 const std::string& watch_dir) {
   const std::string d = dir_.path();
   auto ca = tls::mint_ca("supervise test", 1);
   if (!ca) {
@@ -380,7 +381,10 @@ Sidecar::Sidecar(const std::string& routes_file, const std::vector<std::string>&
                                    "\n    env: [PATH, HOME]\n    inherit_fds: [3, 4]\n"
                                    "    restart: always\n    ready: {http: \"127.0.0.1:" +
                                    std::to_string(admin_port_) +
-                                   "/healthz\"}\n    reload_signal: true\n");
+                                   "/healthz\"}\n    reload_signal: true\n" +
+                                   (watch_dir.empty() ? ""
+                                                      : "    reload_on_change: \"" + watch_dir +
+                                                            "\"\n"));
   init_ctl_ = d + "/init.sock";
   SpawnOptions so;
   so.argv = {init_binary(), "--config",     d + "/init.yaml", "--ctl",

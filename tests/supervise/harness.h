@@ -131,10 +131,13 @@ std::string result_text(const nlohmann::json& rpc);
 std::vector<Proposal> wait_for_proposals(const std::string& queue, size_t count);
 
 // bottle-init running bottle-egress, its proxy and admin listeners made here on loopback
-// ports (passed as fds 3 and 4), the routes file in a routes directory.
+// ports (passed as fds 3 and 4), the routes file in a routes directory. `watch_dir`: init
+// reloads egress when that directory changes (reload_on_change, as the container backends
+// render it).
 class Sidecar {
  public:
-  explicit Sidecar(const std::string& routes_file, const std::vector<std::string>& resolve = {});
+  explicit Sidecar(const std::string& routes_file, const std::vector<std::string>& resolve = {},
+                   const std::string& watch_dir = "");
   ~Sidecar();
   bool ok() const { return ready_; }
   const std::string& error() const { return error_; }
