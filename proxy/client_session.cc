@@ -34,6 +34,7 @@ ClientSession::ClientSession(Worker& worker)
       deadline_(worker.loop(), [this] { on_deadline(); }),
       req_parser_(std::make_unique<Http1Parser>(Http1Parser::Kind::request)),
       later_(worker.loop(), [this] {
+        spent_legs_.clear();
         if (h2_ && state_ != State::closing) h2_->later();
       }) {
   req_parser_->set_body_sink([this](std::string_view c) { on_request_body(c); });
@@ -65,8 +66,8 @@ Exchange& ClientSession::new_exchange() {
 }
 
 std::unique_ptr<UpstreamLeg> ClientSession::open_leg(const Verdict& v, const MessageHead& request,
-                                                     UpstreamLeg::Owner& owner) {
-  return open_upstream_leg(worker_, v, request, /*offer_h2=*/true, owner);
+                                                     UpstreamLeg::Owner& owner, Dial dial) {
+  return open_upstream_leg(worker_, v, request, /*offer_h2=*/true, owner, dial);
 }
 
 uint64_t ClientSession::now_ms() {
@@ -89,8 +90,8 @@ void ClientSession::on_ready(Transport&) {
   SSL_get0_alpn_selected(client_.ssl(), &proto, &len);
   if (len != 2 || proto[0] != 'h' || proto[1] != '2') return;
   state_ = State::h2;
-  h2_ = std::make_unique<H2Session>(static_cast<H2Session::Host&>(*this),
-                                    worker_.mutable_metrics(), worker_.shared().timeouts);
+  h2_ = std::make_unique<H2Session>(static_cast<H2Session::Host&>(*this), worker_.mutable_metrics(),
+                                    worker_.shared().timeouts);
   h2_->start();
   arm_deadline();
   if (draining_) h2_->drain();
@@ -146,7 +147,7 @@ uint64_t ClientSession::phase_limit_ms() const {
     case State::body:  // reads from the client stop while the upstream is slow to take them
       return client_.reading() ? t.body_ms : t.upstream_ms;
     case State::awaiting_response:  // the upstream is paused while the client is slow to read
-      return up_ && up_->paused() ? t.client_ms : t.upstream_ms;
+      return leg_ && leg_->paused() ? t.client_ms : t.upstream_ms;
     case State::raw:
       return t.websocket_ms;
     case State::h2:  // the session keeps a deadline per stream
@@ -175,11 +176,11 @@ void ClientSession::on_deadline() {
     deadline_.arm(std::min(limit - since, phase_check_ms()));
     return;
   }
-  static constexpr const char* kPhase[] = {"idle",    "tunnel",    "connect", "request_body",
-                                           "response", "discard", "websocket", "h2",
-                                           "closing"};
+  static constexpr const char* kPhase[] = {"idle",         "tunnel",   "connect",
+                                           "request_body", "response", "discard",
+                                           "websocket",    "h2",       "closing"};
   const char* phase = kPhase[static_cast<int>(state_)];
-  if (state_ == State::awaiting_response && up_ && up_->paused()) phase = "client_not_reading";
+  if (state_ == State::awaiting_response && leg_ && leg_->paused()) phase = "client_not_reading";
   Metrics& m = worker_.mutable_metrics();
   m.add(m.timeouts);
   if (log_level() != config::LogLevel::off && state_ != State::head) {
@@ -190,7 +191,7 @@ void ClientSession::on_deadline() {
   }
   if (!ex_ || ex_->over() || ex_->response_started() || state_ == State::head ||
       state_ == State::tunnel_choice || state_ == State::discard || state_ == State::raw ||
-      (up_ && up_->paused() && state_ == State::awaiting_response)) {
+      (leg_ && leg_->paused() && state_ == State::awaiting_response)) {
     abort_all();  // idle, a slow head, a stalled reader: nothing useful left to say
   } else if (state_ == State::body) {
     // The upstream must not take a truncated body for a whole one.
@@ -198,7 +199,7 @@ void ClientSession::on_deadline() {
     ex_->request_timeout();
   } else {
     ex_->upstream_error(504, state_ == State::dialing ? "upstream connect timed out"
-                                                     : "upstream sent no response in time");
+                                                      : "upstream sent no response in time");
   }
 }
 
@@ -222,8 +223,7 @@ void ClientSession::on_data(Transport&, std::string_view data) {
 
 void ClientSession::process_input() {
   // A request head and its body (or a burst of pipelined input) leave as one write.
-  std::optional<CorkScope> cork_up;
-  if (up_) cork_up.emplace(up_->transport());
+  LegCork cork_up(leg_.get());
   while (state_ != State::closing) {
     if (state_ == State::tunnel_choice) {
       if (inbuf_.empty()) break;
@@ -240,7 +240,7 @@ void ClientSession::process_input() {
     }
     bool parsing = state_ == State::head || state_ == State::body || state_ == State::discard;
     if (!parsing || (state_ == State::head && inbuf_.empty())) break;
-    if (state_ == State::body && up_ && up_->queued() > Transport::kHighWater) break;
+    if (state_ == State::body && leg_ && leg_->queued() > Transport::kHighWater) break;
     // An empty feed still matters: it completes a message that has no body.
     Http1Parser::Outcome out = req_parser_->feed(inbuf_);
     inbuf_.erase(0, out.consumed);
@@ -264,8 +264,8 @@ void ClientSession::process_input() {
         break;
       case Http1Parser::Status::error: {
         Exchange& ex = ex_ && !ex_->over() && state_ != State::head ? *ex_ : new_exchange();
-        ex.block(BlockReason::bad_request, req_parser_->error_status(),
-                 req_parser_->error_reason(), true);
+        ex.block(BlockReason::bad_request, req_parser_->error_status(), req_parser_->error_reason(),
+                 true);
         return;
       }
     }
@@ -279,7 +279,7 @@ void ClientSession::update_client_reading() {
   // Reads stay on while a request is in flight (a pipelined one just waits in inbuf_):
   // toggling them per request costs two epoll_ctl calls.
   bool want = inbuf_.size() < kMaxBufferedInput &&
-              !(forwarding && up_ && up_->queued() > Transport::kHighWater);
+              !(forwarding && leg_ && leg_->queued() > Transport::kHighWater);
   if (want) {
     client_.start_reading();
   } else {
@@ -304,41 +304,28 @@ void ClientSession::on_request_head() {
   }
   state_ = State::dialing;
   arm_deadline();
-  const Verdict& v = ex.verdict();
-  std::string key =
-      UpstreamConn::pool_key(v.target, v.upstream_tls, v.route && v.route->allow_private);
-  if (UpstreamConn* idle = worker_.take_idle(key)) {
-    up_ = idle;
-    up_->attach(this);
-    reused_upstream_ = true;
-    on_upstream_ready(*up_);
-    return;
-  }
-  dial();
-  update_client_reading();
+  dial(Dial::pooled_or_new);
+  if (state_ == State::dialing) update_client_reading();
 }
 
-void ClientSession::dial() {
-  const Verdict& v = ex_->verdict();
-  reused_upstream_ = false;
-  up_ = UpstreamConn::create(worker_, v.target, v.upstream_tls, v.route && v.route->allow_private,
-                             this);
-  up_->start();
+void ClientSession::dial(Dial how) {
+  // An HTTP/1.1 client is never sent upstream as h2.
+  leg_ = open_upstream_leg(worker_, ex_->verdict(), ex_->request(), /*offer_h2=*/false, *this, how);
+  leg_->start();  // a pooled connection is ready at once
 }
 
-bool ClientSession::retry_on_fresh_connection() {
+bool ClientSession::retry_on_fresh_connection(bool stale) {
   // A pooled connection the server closed while idle fails before any response byte.
   // A request without a body can be sent again as it was, on a new connection.
-  if (!reused_upstream_ || !ex_ || ex_->over() || ex_->response_started() ||
-      ex_->request().has_body() || ex_->verdict().websocket ||
-      (state_ != State::awaiting_response && state_ != State::body)) {
+  if (!stale || !ex_ || ex_->over() || ex_->response_started() || ex_->request().has_body() ||
+      ex_->verdict().websocket || (state_ != State::awaiting_response && state_ != State::body)) {
     return false;
   }
   close_upstream();
   retrying_ = true;
   state_ = State::dialing;
   arm_deadline();
-  dial();
+  dial(Dial::new_only);
   return true;
 }
 
@@ -397,19 +384,15 @@ void ClientSession::on_request_end() {
 // ---- the exchange's output, framed for HTTP/1.1 ---------------------------------------
 
 void ClientSession::upstream_head(const MessageHead& head, const UpstreamRequestHead& wire) {
-  up_->write(serialize_request_head(head, wire));
+  if (leg_) leg_->send_head(head, wire);
 }
 
 void ClientSession::upstream_body(std::string_view bytes) {
-  if (ex_->request().chunked) {
-    up_->write(chunk_frame(bytes));
-  } else {
-    up_->write(bytes);
-  }
+  if (leg_) leg_->send_body(bytes);
 }
 
-void ClientSession::upstream_end(const std::vector<Header>&) {
-  if (ex_->request().chunked) up_->write(kLastChunk);
+void ClientSession::upstream_end(const std::vector<Header>& trailers) {
+  if (leg_) leg_->send_end(trailers);
 }
 
 void ClientSession::client_head(const MessageHead& head) {
@@ -417,7 +400,8 @@ void ClientSession::client_head(const MessageHead& head) {
     client_.write(serialize_response_head(head, false));
     return;
   }
-  bool eof_delimited = !head.chunked && !head.content_length && resp_parser_->needs_eof();
+  bool eof_delimited =
+      !head.chunked && !head.content_length && leg_ && leg_->response_until_close();
   close_after_ = close_after_ || !ex_->request().keep_alive || eof_delimited;
   client_.write(serialize_response_head(head, close_after_));
 }
@@ -453,14 +437,11 @@ void ClientSession::client_cut() {
 
 // ---- upstream -----------------------------------------------------------------------
 
-void ClientSession::on_upstream_ready(UpstreamConn& up) {
-  if (&up != up_ || state_ != State::dialing) return;
+void ClientSession::on_leg_ready() {
+  if (state_ != State::dialing) return;
   state_ = State::body;
   arm_deadline();
-  resp_parser_ = std::make_unique<Http1Parser>(Http1Parser::Kind::response);
-  resp_parser_->set_body_sink([this](std::string_view c) { on_response_body(c); });
-  if (ex_->request().method == "HEAD") resp_parser_->expect_no_body();
-  CorkScope cork(up.transport());
+  LegCork cork(leg_.get());
   if (retrying_) {  // the bodyless request was already read completely: sent again whole
     retrying_ = false;
     ex_->upstream_ready();
@@ -472,95 +453,47 @@ void ClientSession::on_upstream_ready(UpstreamConn& up) {
   process_input();
 }
 
-void ClientSession::on_upstream_data(UpstreamConn& up, std::string_view data) {
-  if (&up != up_) return;
+void ClientSession::on_leg_head(MessageHead head) {
+  touch();
+  if (state_ != State::body && state_ != State::awaiting_response) {
+    abort_all();  // a response to nothing we asked
+    return;
+  }
+  const bool websocket = head.status == 101 && ex_->verdict().websocket;
+  if (!ex_->response_head(std::move(head)) || !websocket) return;
+  state_ = State::raw;
+  arm_deadline();
+  process_input();  // WebSocket bytes the client sent early
+}
+
+void ClientSession::on_leg_body(std::string_view bytes) {
   touch();
   if (state_ == State::raw) {
-    relay_ws_to_client(data);
+    relay_ws_to_client(bytes);
     return;
   }
-  if (!resp_parser_ || (state_ != State::body && state_ != State::awaiting_response)) {
-    abort_all();  // bytes from upstream before we asked anything
-    return;
-  }
-  CorkScope cork(client_);  // head, body and last chunk of a small response: one write
-  bool first = true;
-  while (first || !data.empty()) {
-    first = false;
-    Http1Parser::Outcome out = resp_parser_->feed(data);
-    data.remove_prefix(out.consumed);
-    if (state_ == State::closing) return;
-    switch (out.status) {
-      case Http1Parser::Status::need_more:
-        return;
-      case Http1Parser::Status::head: {
-        MessageHead resp = resp_parser_->take_head();
-        const bool websocket = resp.status == 101 && ex_->verdict().websocket;
-        if (!ex_->response_head(std::move(resp))) return;
-        if (websocket) {
-          state_ = State::raw;
-          arm_deadline();
-          if (!data.empty()) relay_ws_to_client(data);
-          if (state_ == State::raw) process_input();  // WebSocket bytes the client sent early
-          return;
-        }
-        break;
-      }
-      case Http1Parser::Status::message_end:
-        if (ex_->response().status < 200) {
-          resp_parser_->resume_next();
-          if (ex_->request().method == "HEAD") resp_parser_->expect_no_body();
-          break;
-        }
-        if (!ex_->response_end()) return;
-        if (!data.empty()) close_after_ = true;  // junk after the response: no reuse
-        finish_exchange();
-        return;
-      case Http1Parser::Status::upgrade:
-      case Http1Parser::Status::error:
-        worker_.mutable_metrics().add(worker_.mutable_metrics().upstream_errors);
-        close_upstream();
-        ex_->upstream_error(502, "upstream sent a malformed response: " + resp_parser_->error_reason());
-        return;
-    }
-  }
+  if (state_ != State::body && state_ != State::awaiting_response) return;
+  if (!ex_->response_body(bytes)) return;
+  if (client_.queued() > Transport::kHighWater && leg_) leg_->pause();
 }
 
-void ClientSession::on_response_body(std::string_view chunk) {
-  if (state_ == State::closing) return;
-  if (!ex_->response_body(chunk)) return;
-  if (client_.queued() > Transport::kHighWater && up_) up_->pause();
-}
-
-void ClientSession::on_upstream_eof(UpstreamConn& up) {
-  if (&up != up_) return;
-  if (state_ == State::raw) {
+void ClientSession::on_leg_end(const std::vector<Header>&) {
+  if (state_ == State::raw) {  // the upstream closed the WebSocket
     close_upstream();
     state_ = State::closing;
     client_.close_after_flush();
     return;
   }
-  if (resp_parser_ && ex_->response_started() && resp_parser_->finish()) {
-    close_after_ = true;  // the body ended with the connection
-    if (!ex_->response_end()) return;
-    finish_exchange();
-    return;
-  }
-  if (retry_on_fresh_connection()) return;
-  worker_.mutable_metrics().add(worker_.mutable_metrics().upstream_errors);
-  if (state_ == State::closing) return;
-  close_upstream();
-  // Mid-response the exchange cuts: the client must not mistake a truncated body for a
-  // whole one.
-  ex_->upstream_error(502, "upstream closed the connection before responding");
+  if (state_ != State::body && state_ != State::awaiting_response) return;
+  // An HTTP/1.1 upstream sends no trailers our client framing could carry.
+  if (!ex_->response_end()) return;
+  finish_exchange();
 }
 
-void ClientSession::on_upstream_failed(UpstreamConn& up, UpstreamConn::Failure kind,
-                                       std::string_view why) {
-  if (&up != up_) return;
-  up_ = nullptr;  // it closes itself
+void ClientSession::on_leg_failed(UpstreamConn::Failure kind, std::string_view why, bool stale) {
+  retire_leg();  // it has closed its connection
   if (state_ == State::closing) return;
-  if (kind != UpstreamConn::Failure::ssrf && retry_on_fresh_connection()) return;
+  if (retry_on_fresh_connection(stale)) return;
   if (kind == UpstreamConn::Failure::ssrf) {
     ex_->block(BlockReason::ssrf_blocked, 403, why,
                !ex_->request().keep_alive || state_ != State::dialing);
@@ -568,11 +501,12 @@ void ClientSession::on_upstream_failed(UpstreamConn& up, UpstreamConn::Failure k
     return;
   }
   worker_.mutable_metrics().add(worker_.mutable_metrics().upstream_errors);
+  // Mid-response the exchange cuts: the client must not mistake a truncated body for a
+  // whole one.
   ex_->upstream_error(502, why);
 }
 
-void ClientSession::on_upstream_drained(UpstreamConn& up) {
-  if (&up != up_) return;
+void ClientSession::on_leg_drained() {
   touch();
   if (!client_.reading() && (state_ == State::body || state_ == State::raw)) {
     process_input();
@@ -585,26 +519,26 @@ void ClientSession::on_drained(Transport&) {
     return;
   }
   touch();
-  if (up_ && up_->paused() && !up_->closing() &&
+  if (leg_ && leg_->paused() &&
       (state_ == State::awaiting_response || state_ == State::body || state_ == State::raw)) {
-    up_->resume();
+    leg_->resume();
   }
 }
 
 // ---- WebSocket ----------------------------------------------------------------------
 
 void ClientSession::relay_ws_to_upstream(std::string_view data) {
-  if (!up_) return;
+  if (!leg_) return;
   std::string out;
   if (!ex_->ws_to_upstream(data, out)) return;
-  if (!out.empty()) up_->write(out);
+  if (!out.empty()) leg_->send_raw(out);
 }
 
 void ClientSession::relay_ws_to_client(std::string_view data) {
   std::string out;
   if (!ex_->ws_to_client(data, out)) return;
   if (!out.empty()) client_.write(out);
-  if (client_.queued() > Transport::kHighWater && up_) up_->pause();
+  if (client_.queued() > Transport::kHighWater && leg_) leg_->pause();
 }
 
 // ---- endings ------------------------------------------------------------------------
@@ -614,24 +548,20 @@ void ClientSession::finish_exchange() {
   if (!ex_->request_sent()) close_after_ = true;  // the upstream answered before the body ended
   // An upgrade the upstream declined leaves the request parser in upgrade mode.
   if (ex_->request().upgrade) close_after_ = true;
-  UpstreamConn* up = up_;
-  up_ = nullptr;
-  if (up) {
-    up->detach();
-    bool reusable = ex_->request_sent() && ex_->response().keep_alive &&
-                    !resp_parser_->needs_eof() && !close_after_;
-    if (reusable) {
-      up->release_to_pool();
+  if (leg_) {
+    // The leg pools its connection if the upstream can take another request.
+    if (close_after_) {
+      leg_->close();
     } else {
-      up->close();
+      leg_->done();
     }
+    retire_leg();
   }
   if (close_after_ || !ex_->request().keep_alive) {
     close_client();
     return;
   }
   ex_.reset();  // a new request gets a new exchange; an idle connection holds no config
-  resp_parser_.reset();
   req_parser_->resume_next();
   state_ = State::head;
   arm_deadline();
@@ -639,10 +569,15 @@ void ClientSession::finish_exchange() {
 }
 
 void ClientSession::close_upstream() {
-  if (up_) {
-    up_->close();
-    up_ = nullptr;
-  }
+  if (!leg_) return;
+  leg_->close();
+  retire_leg();
+}
+
+void ClientSession::retire_leg() {
+  if (!leg_) return;
+  spent_legs_.push_back(std::move(leg_));
+  later_.arm(0);
 }
 
 void ClientSession::abort_all() {
@@ -670,7 +605,8 @@ void ClientSession::on_eof(Transport&) {
 
 void ClientSession::on_error(Transport& t, std::string_view why) {
   // A failed bump is worth a line: usually an agent that does not trust the bottle CA.
-  if (t.failure() == Transport::Failure::tls_handshake && log_level() != config::LogLevel::off && arrival_.tunnel) {
+  if (t.failure() == Transport::Failure::tls_handshake && log_level() != config::LogLevel::off &&
+      arrival_.tunnel) {
     log::warn("egress_client_tls_failed", {{"host", arrival_.tunnel->host},
                                            {"port", arrival_.tunnel->port},
                                            {"error", std::string(why)}});

@@ -1,8 +1,8 @@
 // One agent connection: plain HTTP proxy requests, or a CONNECT tunnel that we bump
 // (TLS with a minted leaf) and then read as HTTP/1.1. The HTTP/1.1 adapter of an
-// Exchange (exchange.h): parses requests (llhttp), dials, frames what the exchange lets
-// through for both wires, and keeps backpressure both ways. Deletes itself when its
-// socket is closed.
+// Exchange (exchange.h): parses requests (llhttp), opens an UpstreamLeg (upstream_leg.h)
+// per exchange, frames what the exchange lets through for the client, and keeps
+// backpressure both ways. Deletes itself when its socket is closed.
 //
 // Lifetimes: the config snapshot is held from a request head to the end of its exchange
 // only (an idle keep-alive connection holds none; a WebSocket copies the little policy it
@@ -24,14 +24,14 @@
 #include "proxy/h2_session.h"
 #include "proxy/pipeline.h"
 #include "proxy/transport.h"
-#include "proxy/upstream.h"
+#include "proxy/upstream_leg.h"
 
 namespace bottle::proxy {
 
 class Worker;
 
 class ClientSession final : private Transport::Handler,
-                            private UpstreamConn::Owner,
+                            private UpstreamLeg::Owner,
                             private ExchangeIo,
                             private H2Session::Host {
  public:
@@ -62,13 +62,15 @@ class ClientSession final : private Transport::Handler,
   void on_drained(Transport& t) override;
   void on_closed(Transport& t) override;
 
-  // UpstreamConn::Owner.
-  void on_upstream_ready(UpstreamConn& up) override;
-  void on_upstream_data(UpstreamConn& up, std::string_view data) override;
-  void on_upstream_eof(UpstreamConn& up) override;
-  void on_upstream_failed(UpstreamConn& up, UpstreamConn::Failure kind,
-                          std::string_view why) override;
-  void on_upstream_drained(UpstreamConn& up) override;
+  // UpstreamLeg::Owner: the exchange's upstream side.
+  void on_leg_ready() override;
+  void on_leg_head(MessageHead head) override;
+  void on_leg_body(std::string_view bytes) override;
+  void on_leg_end(const std::vector<Header>& trailers) override;
+  void on_leg_failed(UpstreamConn::Failure kind, std::string_view why, bool stale) override;
+  void on_leg_drained() override;
+  void on_leg_read_begin() override { client_.cork(); }
+  void on_leg_read_end() override { client_.uncork(); }
 
   // ExchangeIo: the exchange's output in HTTP/1.1 framing.
   void upstream_head(const MessageHead& head, const UpstreamRequestHead& wire) override;
@@ -85,7 +87,7 @@ class ClientSession final : private Transport::Handler,
   size_t client_queued() const override { return client_.queued(); }
   ExchangeContext exchange_context() override;
   std::unique_ptr<UpstreamLeg> open_leg(const Verdict& v, const MessageHead& request,
-                                        UpstreamLeg::Owner& owner) override;
+                                        UpstreamLeg::Owner& owner, Dial dial) override;
   uint64_t now_ms() override;
   void schedule_later() override { later_.arm(0); }
   void close_client() override;
@@ -96,7 +98,6 @@ class ClientSession final : private Transport::Handler,
   void drain();
 
  private:
-
   void process_input();
   Exchange& new_exchange();
   void on_request_head();
@@ -104,13 +105,15 @@ class ClientSession final : private Transport::Handler,
   void choose_tunnel_protocol(std::string_view first_bytes);
   void on_request_body(std::string_view chunk);
   void on_request_end();
-  void dial();
-  bool retry_on_fresh_connection();
-  void on_response_body(std::string_view chunk);
+  void dial(Dial how);
+  bool retry_on_fresh_connection(bool stale);
   void finish_exchange();
   void relay_ws_to_upstream(std::string_view data);
   void relay_ws_to_client(std::string_view data);
+  // Closes the exchange's leg. A leg is never destroyed inside one of its own callbacks:
+  // it waits in spent_legs_ for the next loop turn.
   void close_upstream();
+  void retire_leg();
   void abort_all();
   void update_client_reading();
   config::LogLevel log_level() const;
@@ -134,16 +137,15 @@ class ClientSession final : private Transport::Handler,
   Arrival arrival_;
   // The bumped TLS chose h2: the connection belongs to the HTTP/2 session from then on.
   std::unique_ptr<H2Session> h2_;
-  LoopTimer later_;  // H2Session::later() on the next loop turn
+  LoopTimer later_;  // H2Session::later() and freeing spent legs, on the next loop turn
   bool draining_ = false;
 
-  // The exchange in flight (its request, verdict, scans and evidence), and the
-  // connection-level facts of relaying it.
+  // The exchange in flight (its request, verdict, scans and evidence), its upstream leg,
+  // and the connection-level facts of relaying it.
   std::optional<Exchange> ex_;
-  UpstreamConn* up_ = nullptr;
-  std::unique_ptr<Http1Parser> resp_parser_;
-  bool reused_upstream_ = false;  // taken from the pool (may be stale)
-  bool retrying_ = false;         // redialing for a bodyless request already read
+  std::unique_ptr<UpstreamLeg> leg_;
+  std::vector<std::unique_ptr<UpstreamLeg>> spent_legs_;
+  bool retrying_ = false;  // redialing for a bodyless request already read
   bool close_after_ = false;
 };
 

@@ -108,7 +108,7 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
       request_ended_ = true;
       if (!websocket_ && !ex_->request_end()) return;
     }
-    leg_ = s_.host().open_leg(ex_->verdict(), ex_->request(), *this);
+    leg_ = s_.host().open_leg(ex_->verdict(), ex_->request(), *this, Dial::pooled_or_new);
     leg_->start();
   }
 
@@ -246,10 +246,11 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
     if (!ex_ || ex_->over()) return;
     const bool bodyless = !ex_->request().has_body() && request_ended_;
     if (stale && bodyless && !ex_->response_started() && !websocket_ && !retried_) {
-      // A pooled connection the server had closed: the bodyless request goes again.
+      // A pooled connection the server had closed: the bodyless request goes again, on a
+      // new connection (the other pooled ones may be just as dead).
       retried_ = true;
       s_.bury(std::move(leg_));
-      leg_ = s_.host().open_leg(ex_->verdict(), ex_->request(), *this);
+      leg_ = s_.host().open_leg(ex_->verdict(), ex_->request(), *this, Dial::new_only);
       leg_->start();
       s_.flush_soon();
       return;

@@ -43,7 +43,7 @@ class H2Session {
     virtual size_t client_queued() const = 0;
     virtual ExchangeContext exchange_context() = 0;
     virtual std::unique_ptr<UpstreamLeg> open_leg(const Verdict& v, const MessageHead& request,
-                                                  UpstreamLeg::Owner& owner) = 0;
+                                                  UpstreamLeg::Owner& owner, Dial dial) = 0;
     virtual uint64_t now_ms() = 0;
     // later() must run on a later loop turn: it frees closed streams and sends what the
     // streams queued meanwhile (all output of one loop turn leaves in one write).

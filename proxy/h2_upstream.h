@@ -42,6 +42,8 @@ class H2Leg final : public UpstreamLeg {
   void done() override;
   void close() override;
   bool is_h2() const override { return !h1_; }
+  bool response_until_close() const override { return h1_ && h1_->response_until_close(); }
+  Transport* own_transport() override { return h1_ ? h1_->own_transport() : nullptr; }
 
  private:
   friend class H2Upstream;

@@ -4,10 +4,25 @@
 #include "proxy/worker.h"
 
 namespace bottle::proxy {
+namespace {
+
+// The owner's on_leg_read_begin/end around the callbacks of one upstream read.
+class ReadScope {
+ public:
+  explicit ReadScope(UpstreamLeg::Owner& owner) : owner_(owner) { owner_.on_leg_read_begin(); }
+  ~ReadScope() { owner_.on_leg_read_end(); }
+  ReadScope(const ReadScope&) = delete;
+  ReadScope& operator=(const ReadScope&) = delete;
+
+ private:
+  UpstreamLeg::Owner& owner_;
+};
+
+}  // namespace
 
 std::unique_ptr<UpstreamLeg> open_upstream_leg(Worker& worker, const Verdict& v,
                                                const MessageHead& request, bool offer_h2,
-                                               UpstreamLeg::Owner& owner) {
+                                               UpstreamLeg::Owner& owner, Dial dial) {
   const bool allow_private = v.route && v.route->allow_private;
   std::string key = UpstreamConn::pool_key(v.target, v.upstream_tls, allow_private);
   // ALPN mirrors the client: an h2 client's exchanges offer h2 upstream, unless this
@@ -15,11 +30,11 @@ std::unique_ptr<UpstreamLeg> open_upstream_leg(Worker& worker, const Verdict& v,
   if (offer_h2 && v.upstream_tls && !worker.upstream_is_h1(key)) {
     return std::make_unique<H2Leg>(worker, v, request, owner);
   }
-  return std::make_unique<H1Leg>(worker, v, request, owner);
+  return std::make_unique<H1Leg>(worker, v, request, owner, nullptr, dial);
 }
 
 H1Leg::H1Leg(Worker& worker, const Verdict& v, const MessageHead& request,
-             UpstreamLeg::Owner& owner, UpstreamConn* up)
+             UpstreamLeg::Owner& owner, UpstreamConn* up, Dial dial)
     : owner_(owner),
       up_(up),
       head_request_(request.method == "HEAD"),
@@ -27,7 +42,8 @@ H1Leg::H1Leg(Worker& worker, const Verdict& v, const MessageHead& request,
       worker_(worker),
       target_(v.target),
       tls_(v.upstream_tls),
-      allow_private_(v.route && v.route->allow_private) {
+      allow_private_(v.route && v.route->allow_private),
+      dial_(dial) {
   parser_.set_body_sink([this](std::string_view c) {
     if (up_) owner_.on_leg_body(c);
   });
@@ -44,7 +60,11 @@ void H1Leg::start() {
     owner_.on_leg_ready();
     return;
   }
-  if (UpstreamConn* idle = worker_.take_idle(UpstreamConn::pool_key(target_, tls_, allow_private_))) {
+  UpstreamConn* idle =
+      dial_ == Dial::pooled_or_new
+          ? worker_.take_idle(UpstreamConn::pool_key(target_, tls_, allow_private_))
+          : nullptr;
+  if (idle) {
     up_ = idle;
     up_->attach(this);
     reused_ = true;
@@ -118,6 +138,7 @@ void H1Leg::on_upstream_ready(UpstreamConn& up) {
 
 void H1Leg::on_upstream_data(UpstreamConn& up, std::string_view data) {
   if (&up != up_) return;
+  ReadScope scope(owner_);
   if (raw_) {
     owner_.on_leg_body(data);
     return;
@@ -155,6 +176,7 @@ void H1Leg::on_upstream_data(UpstreamConn& up, std::string_view data) {
           break;
         }
         ended_ = true;
+        if (!data.empty()) keep_alive_ = false;  // junk after the response: no reuse
         owner_.on_leg_end({});
         return;
       case Http1Parser::Status::upgrade:

@@ -1,8 +1,10 @@
-// The upstream half of one exchange that arrived on an HTTP/2 stream: an HTTP/1.1
+// The upstream half of one exchange, the one way egress reaches an upstream: an HTTP/1.1
 // connection of its own (H1Leg, pooled between exchanges), or a stream on a shared
-// HTTP/2 connection (H2Leg, h2_upstream.h). The stream hands it what its Exchange lets
-// through and hears the response back as parsed heads and body bytes, so h2↔h1
-// translation is just this choice of leg.
+// HTTP/2 connection (H2Leg, h2_upstream.h). Both client adapters (ClientSession for
+// HTTP/1.1, H2Session's streams) hand their leg what the Exchange lets through and hear
+// the response back as parsed heads and body bytes, so h2↔h1 translation is just this
+// choice of leg, and pooling, stale-connection detection and response parsing live here
+// once.
 //
 // Callbacks into the Owner come from start() or from loop callbacks, never from inside
 // another call the owner made; after on_leg_failed (or close()) the leg says nothing
@@ -37,6 +39,10 @@ class UpstreamLeg {
     // be sent again on a new leg).
     virtual void on_leg_failed(UpstreamConn::Failure kind, std::string_view why, bool stale) = 0;
     virtual void on_leg_drained() = 0;  // queued() fell below Transport::kLowWater
+    // Bracket the callbacks that one upstream read produces (a small response's head,
+    // body and end), so the owner can send what it writes for them as one write.
+    virtual void on_leg_read_begin() {}
+    virtual void on_leg_read_end() {}
   };
 
   virtual ~UpstreamLeg() = default;
@@ -57,22 +63,51 @@ class UpstreamLeg {
   // Abort: the upstream must not take what it got for a whole request.
   virtual void close() = 0;
   virtual bool is_h2() const = 0;
+  // The response body runs until the upstream closes (HTTP/1.1 without a length): a
+  // client framed the same way learns its end from the close of its own connection.
+  virtual bool response_until_close() const = 0;
+  // The connection this leg alone writes to (HTTP/1.1), so that a burst of writes can be
+  // corked into one; null for a stream on a shared connection.
+  virtual Transport* own_transport() = 0;
 };
+
+// Corks the leg's own connection, if it has one, for a scope: a request head and its body
+// leave as one write. The connection outlives the scope even if the leg closes it inside.
+class LegCork {
+ public:
+  explicit LegCork(UpstreamLeg* leg) : t_(leg ? leg->own_transport() : nullptr) {
+    if (t_) t_->cork();
+  }
+  ~LegCork() {
+    if (t_) t_->uncork();
+  }
+  LegCork(const LegCork&) = delete;
+  LegCork& operator=(const LegCork&) = delete;
+
+ private:
+  Transport* t_;
+};
+
+// How a leg may reach its upstream: any connection (an idle pooled one first), or only a
+// new one (a retry after a pooled connection turned out closed: the others may be too).
+enum class Dial { pooled_or_new, new_only };
 
 // Opens the leg for `v` (the worker's HTTP/2 upstream when the upstream speaks h2 and
 // `offer_h2`, else an HTTP/1.1 connection from the pool or a new one).
 std::unique_ptr<UpstreamLeg> open_upstream_leg(Worker& worker, const Verdict& v,
                                                const MessageHead& request, bool offer_h2,
-                                               UpstreamLeg::Owner& owner);
+                                               UpstreamLeg::Owner& owner,
+                                               Dial dial = Dial::pooled_or_new);
 
 // HTTP/1.1 to the upstream: request framing (chunked when the length is unknown), the
 // response parsed with llhttp, 1xx and 101 passed on, raw bytes after a 101.
 class H1Leg final : public UpstreamLeg, private UpstreamConn::Owner {
  public:
-  // Takes a pooled connection or dials one (ALPN http/1.1 only). `up` if given is a
-  // connection already dialed and ready (one that an h2 offer found speaking h1).
+  // Takes a pooled connection (unless `dial` is new_only) or dials one (ALPN http/1.1
+  // only). `up` if given is a connection already dialed and ready (one that an h2 offer
+  // found speaking h1).
   H1Leg(Worker& worker, const Verdict& v, const MessageHead& request, UpstreamLeg::Owner& owner,
-        UpstreamConn* up = nullptr);
+        UpstreamConn* up = nullptr, Dial dial = Dial::pooled_or_new);
   ~H1Leg() override;
 
   void start() override;
@@ -87,6 +122,8 @@ class H1Leg final : public UpstreamLeg, private UpstreamConn::Owner {
   void done() override;
   void close() override;
   bool is_h2() const override { return false; }
+  bool response_until_close() const override { return parser_.needs_eof(); }
+  Transport* own_transport() override { return up_ ? &up_->transport() : nullptr; }
 
  private:
   void on_upstream_ready(UpstreamConn& up) override;
@@ -113,6 +150,7 @@ class H1Leg final : public UpstreamLeg, private UpstreamConn::Owner {
   Authority target_;
   bool tls_;
   bool allow_private_;
+  Dial dial_;
 };
 
 }  // namespace bottle::proxy

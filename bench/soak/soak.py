@@ -27,6 +27,7 @@ import http.server
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import socketserver
@@ -186,8 +187,12 @@ class Sidecar:
             f.write(self.small_routes)
         self.port, self.admin = loopback.free_port(), loopback.free_port()
         self.ctl = tmp + "/init.sock"
-        self.init = build + "/init/bottle-init"
-        egress = [build + "/proxy/bottle-egress", "--config", self.routes,
+        # Copies: a rebuild in the build tree during an hour's run must neither change the
+        # binary under test (the restart execs it again) nor fail a `ctl` call mid-link.
+        for rel in ("init/bottle-init", "proxy/bottle-egress"):
+            shutil.copy2(os.path.join(build, rel), tmp)
+        self.init = tmp + "/bottle-init"
+        egress = [tmp + "/bottle-egress", "--config", self.routes,
                   "--listen", "127.0.0.1:%d" % self.port, "--admin", "127.0.0.1:%d" % self.admin,
                   "--ca-cert", tmp + "/ca.pem", "--ca-key", tmp + "/ca-key.pem",
                   "--upstream-ca", tmp + "/up-ca.pem", "--threads", "2",
@@ -219,15 +224,21 @@ class Sidecar:
         raise SystemExit("soak: egress not ready in %ds (see %s/init.log)" % (seconds, self.tmp))
 
     def ctl_cmd(self, *args):
-        r = subprocess.run([self.init, "ctl", "--socket", self.ctl] + list(args),
-                           capture_output=True, text=True, timeout=60)
+        try:
+            r = subprocess.run([self.init, "ctl", "--socket", self.ctl] + list(args),
+                               capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return -1, str(e)
         return r.returncode, r.stdout
 
     def egress_pid(self):
         code, out = self.ctl_cmd("status")
         if code != 0:
             return None
-        return json.loads(out)["daemons"]["egress"]["pid"]
+        try:
+            return json.loads(out)["daemons"]["egress"]["pid"]
+        except (ValueError, KeyError, TypeError):
+            return None
 
     def metrics(self):
         text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.admin,
@@ -513,6 +524,9 @@ def soak(args, tmp):
     prev_metrics = side.metrics()
     restart_done = args.no_restart
     reload_errors = 0
+    # Rows are written as they are taken, so a run cut short keeps what it measured.
+    csv_file = open(args.out + "/samples.csv", "w", newline="")
+    writer = None
     try:
         while time.monotonic() - started < args.seconds:
             tick = time.monotonic()
@@ -558,8 +572,14 @@ def soak(args, tmp):
                 "reloads": cur.get("egress_reloads_total", 0),
                 "reload_failures": cur.get("egress_reload_failures_total", 0),
             })
+            if writer is None:
+                writer = csv.DictWriter(csv_file, fieldnames=list(rows[0].keys()))
+                writer.writeheader()
+            writer.writerow(rows[-1])
+            csv_file.flush()
             prev_metrics = cur or prev_metrics
     finally:
+        csv_file.close()
         stop.set()
         Upstream.stop.set()
         final = {}
@@ -571,10 +591,6 @@ def soak(args, tmp):
         plain_srv.shutdown()
         tls_srv.shutdown()
 
-    with open(args.out + "/samples.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
-        w.writeheader()
-        w.writerows(rows)
     warm = [r for r in rows if r["t"] > min(60, args.seconds / 5)]
     summary = {
         "seconds": args.seconds, "legit_ok": sum(r["ok"] for r in rows),

@@ -52,6 +52,8 @@ class MemoryLeg final : public proxy::UpstreamLeg {
   void done() override {}
   void close() override { closed_ = true; }
   bool is_h2() const override { return true; }
+  bool response_until_close() const override { return false; }
+  proxy::Transport* own_transport() override { return nullptr; }
 
  private:
   void answer() {
@@ -87,7 +89,8 @@ class MemoryHost final : public proxy::H2Session::Host {
     return ctx;
   }
   std::unique_ptr<proxy::UpstreamLeg> open_leg(const proxy::Verdict&, const MessageHead&,
-                                               proxy::UpstreamLeg::Owner& owner) override {
+                                               proxy::UpstreamLeg::Owner& owner,
+                                               proxy::Dial) override {
     return std::make_unique<MemoryLeg>(owner, reply_);
   }
   uint64_t now_ms() override { return now_ += 7; }

@@ -12,14 +12,12 @@
 #include "orchestrator/state.h"
 #include "orchestrator/terminal.h"
 #include "tests/operator/tmux.h"
-#include "tests/orchestrator/e2e_support.h"
 #include "tests/supervise/harness.h"
 
 namespace bottle::supervise::testing {
 namespace {
 
 using nlohmann::json;
-using orchestrator::testing::EchoUpstream;
 
 class TopUnderTmux : public ::testing::Test {
  protected:
@@ -29,14 +27,11 @@ class TopUnderTmux : public ::testing::Test {
         BOTTLE_SKIP() << std::string(tool) + " is needed";
       }
     }
-    upstream_ = std::make_unique<EchoUpstream>();
-    ASSERT_TRUE(upstream_->ok());
-    port_ = std::to_string(upstream_->port());
-    sidecar_ = std::make_unique<Sidecar>(
-        home_.routes(), std::vector<std::string>{"new.test:" + port_ + ":127.0.0.1"});
-    ASSERT_TRUE(sidecar_->ok()) << sidecar_->error();
-    supervise_ = std::make_unique<Supervise>(supervise_options(home_, *sidecar_));
-    ASSERT_TRUE(supervise_->ok()) << supervise_->log();
+    rig_ = std::make_unique<ApprovalRig>(home_, std::vector<std::string>{"new.test"});
+    ASSERT_EQ(rig_->error(), "");
+    port_ = rig_->port();
+    sidecar_ = &rig_->sidecar();
+    supervise_ = &rig_->supervise();
     // What `bottle start` records: where top reads egress's counters.
     auto md = orchestrator::read_metadata(home_.state());
     ASSERT_TRUE(md.ok()) << md.error();
@@ -44,20 +39,14 @@ class TopUnderTmux : public ::testing::Test {
     ASSERT_TRUE(orchestrator::write_metadata(home_.state(), *md).ok());
   }
 
-  std::string through_proxy(const std::string& host) const {
-    auto r = orchestrator::run_capture(
-        {"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %header{x-bottle-block}", "-x",
-         "http://127.0.0.1:" + std::to_string(sidecar_->proxy_port()),
-         "http://" + host + ":" + port_ + "/"});
-    return r ? r->out : r.error();
-  }
+  std::string through_proxy(const std::string& host) const { return rig_->through_proxy(host); }
 
   BottleHome home_{"dev-top", "log: blocks\nroutes:\n  - host: api.github.com\n"};
   ScratchDir work_;
-  std::unique_ptr<EchoUpstream> upstream_;
+  std::unique_ptr<ApprovalRig> rig_;
   std::string port_;
-  std::unique_ptr<Sidecar> sidecar_;
-  std::unique_ptr<Supervise> supervise_;
+  Sidecar* sidecar_ = nullptr;
+  Supervise* supervise_ = nullptr;
 };
 
 TEST_F(TopUnderTmux, ProposalAppearsIsApprovedWithAKeyAndTheRouteIsLive) {

@@ -36,6 +36,7 @@ class EgressE2E : public ::testing::Test {
     dying_ = new ScriptedUpstream(serve_dying);
     ws_ = new ScriptedUpstream(serve_websocket);
     flaky_ = new ScriptedUpstream(serve_first_only);
+    junk_ = new ScriptedUpstream(serve_with_junk);
     write_file(dir_->file("routes.yaml"), routes(""));
     egress_ = new Egress(dir_->path(), dir_->file("routes.yaml"), resolve_args(),
                          {{"EGRESS_TOKEN_0", kToken}});
@@ -49,6 +50,7 @@ class EgressE2E : public ::testing::Test {
   static void TearDownTestSuite() {
     delete egress_;
     delete flaky_;
+    delete junk_;
     delete ws_;
     delete dying_;
     delete nginx_;
@@ -84,6 +86,17 @@ class EgressE2E : public ::testing::Test {
     std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfirst\n";
     (void)send(c, ok.data(), ok.size(), MSG_NOSIGNAL);
     (void)recv(c, buf, sizeof buf, 0);
+  }
+  // Answers with bytes after the response's end, and "reused" to any request that comes
+  // on the same connection afterwards.
+  static void serve_with_junk(int c) {
+    char buf[8192];
+    if (recv(c, buf, sizeof buf, 0) <= 0) return;
+    std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfresh\nJUNK";
+    (void)send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+    if (recv(c, buf, sizeof buf, 0) <= 0) return;
+    answer = "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nreused\n";
+    (void)send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
   }
   // Answers a WebSocket upgrade with 101, then echoes bytes until the peer closes.
   static void serve_websocket(int c) {
@@ -156,6 +169,11 @@ class EgressE2E : public ::testing::Test {
            std::to_string(flaky_->port) +
            "\n"
            "    allow_private: true\n"
+           "  - host: junk.test\n"
+           "    port: " +
+           std::to_string(junk_->port) +
+           "\n"
+           "    allow_private: true\n"
            "  - host: ws.test\n"
            "    port: " +
            std::to_string(ws_->port) +
@@ -171,7 +189,8 @@ class EgressE2E : public ::testing::Test {
             "--resolve", "wrong.test:" + tls + ":127.0.0.1",
             "--resolve", "dying.test:" + std::to_string(dying_->port) + ":127.0.0.1",
             "--resolve", "ws.test:" + std::to_string(ws_->port) + ":127.0.0.1",
-            "--resolve", "flaky.test:" + std::to_string(flaky_->port) + ":127.0.0.1"};
+            "--resolve", "flaky.test:" + std::to_string(flaky_->port) + ":127.0.0.1",
+            "--resolve", "junk.test:" + std::to_string(junk_->port) + ":127.0.0.1"};
   }
 
   // A proxy of its own (reload tests must not disturb the shared one), in `d`.
@@ -208,6 +227,7 @@ class EgressE2E : public ::testing::Test {
   static ScriptedUpstream* dying_;
   static ScriptedUpstream* ws_;
   static ScriptedUpstream* flaky_;
+  static ScriptedUpstream* junk_;
   static Egress* egress_;
 };
 
@@ -216,6 +236,7 @@ Nginx* EgressE2E::nginx_ = nullptr;
 ScriptedUpstream* EgressE2E::dying_ = nullptr;
 ScriptedUpstream* EgressE2E::ws_ = nullptr;
 ScriptedUpstream* EgressE2E::flaky_ = nullptr;
+ScriptedUpstream* EgressE2E::junk_ = nullptr;
 Egress* EgressE2E::egress_ = nullptr;
 
 TEST_F(EgressE2E, AllowedRequestReachesUpstreamThroughBump) {
@@ -422,6 +443,15 @@ TEST_F(EgressE2E, StalePooledUpstreamIsRetriedForBodylessRequests) {
   CommandResult r = curl({"--fail", base + "/one", base + "/two", base + "/three"});
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out, "first\nfirst\nfirst\n");
+}
+
+// Bytes after a complete response mean the upstream's framing cannot be trusted: that
+// connection is not pooled, so the next request goes on a new one.
+TEST_F(EgressE2E, UpstreamConnectionWithBytesAfterTheResponseIsNotReused) {
+  std::string base = "http://junk.test:" + std::to_string(junk_->port);
+  CommandResult r = curl({"--fail", base + "/one", base + "/two"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "fresh\nfresh\n");
 }
 
 TEST_F(EgressE2E, UpstreamDyingMidResponseTruncatesClient) {

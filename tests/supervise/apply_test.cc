@@ -5,14 +5,12 @@
 #include <sys/stat.h>
 
 #include "common/files.h"
-#include "tests/orchestrator/e2e_support.h"
 #include "tests/supervise/harness.h"
 
 namespace bottle::supervise::testing {
 namespace {
 
 using nlohmann::json;
-using orchestrator::testing::EchoUpstream;
 
 constexpr const char* kRoutes = "log: blocks\nroutes:\n  - host: api.github.com\n";
 
@@ -23,25 +21,14 @@ class ApplyRoute : public ::testing::Test {
         orchestrator::find_helper_binary("python3").empty()) {
       BOTTLE_SKIP() << "curl and python3 are needed";
     }
-    upstream_ = std::make_unique<EchoUpstream>();
-    ASSERT_TRUE(upstream_->ok()) << "python3 echo upstream did not start";
-    port_ = std::to_string(upstream_->port());
-    sidecar_ = std::make_unique<Sidecar>(
-        home_.routes(), std::vector<std::string>{"new.test:" + port_ + ":127.0.0.1",
-                                                 "bad.test:" + port_ + ":127.0.0.1"});
-    ASSERT_TRUE(sidecar_->ok()) << sidecar_->error();
-    supervise_ = std::make_unique<Supervise>(supervise_options(home_, *sidecar_));
-    ASSERT_TRUE(supervise_->ok()) << supervise_->log();
+    rig_ = std::make_unique<ApprovalRig>(home_, std::vector<std::string>{"new.test", "bad.test"});
+    ASSERT_EQ(rig_->error(), "");
+    port_ = rig_->port();
+    sidecar_ = &rig_->sidecar();
+    supervise_ = &rig_->supervise();
   }
 
-  // A plain-HTTP request through the egress proxy; "<status> <X-Bottle-Block>".
-  std::string through_proxy(const std::string& host) const {
-    auto r = orchestrator::run_capture(
-        {"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %header{x-bottle-block}", "-x",
-         "http://127.0.0.1:" + std::to_string(sidecar_->proxy_port()),
-         "http://" + host + ":" + port_ + "/"});
-    return r ? r->out : r.error();
-  }
+  std::string through_proxy(const std::string& host) const { return rig_->through_proxy(host); }
   std::string out(const std::string& name) const { return work_.path() + "/" + name; }
   json reply_in(const std::string& file) const {
     return rpc_message(parse_curl_output(read_file(file)).body);
@@ -49,10 +36,10 @@ class ApplyRoute : public ::testing::Test {
 
   BottleHome home_{"dev-apply", kRoutes};
   ScratchDir work_;
-  std::unique_ptr<EchoUpstream> upstream_;
+  std::unique_ptr<ApprovalRig> rig_;
   std::string port_;
-  std::unique_ptr<Sidecar> sidecar_;
-  std::unique_ptr<Supervise> supervise_;
+  Sidecar* sidecar_ = nullptr;
+  Supervise* supervise_ = nullptr;
 };
 
 TEST_F(ApplyRoute, ApprovedRouteIsLiveInEgressWhenTheCallReturns) {

@@ -80,6 +80,32 @@ ChildProcess BottleHome::bottle_background(const std::vector<std::string>& args,
   return c ? std::move(*c) : ChildProcess();
 }
 
+ApprovalRig::ApprovalRig(const BottleHome& home, const std::vector<std::string>& hosts) {
+  upstream_ = std::make_unique<orchestrator::testing::EchoUpstream>();
+  if (!upstream_->ok()) {
+    error_ = "python3 echo upstream did not start";
+    return;
+  }
+  port_ = std::to_string(upstream_->port());
+  std::vector<std::string> resolve;
+  for (const auto& host : hosts) resolve.push_back(host + ":" + port_ + ":127.0.0.1");
+  sidecar_ = std::make_unique<Sidecar>(home.routes(), resolve);
+  if (!sidecar_->ok()) {
+    error_ = "sidecar: " + sidecar_->error();
+    return;
+  }
+  supervise_ = std::make_unique<Supervise>(supervise_options(home, *sidecar_));
+  if (!supervise_->ok()) error_ = "bottle-supervise did not start: " + supervise_->log();
+}
+
+std::string ApprovalRig::through_proxy(const std::string& host) const {
+  auto r = orchestrator::run_capture(
+      {"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %header{x-bottle-block}", "-x",
+       "http://127.0.0.1:" + std::to_string(sidecar_->proxy_port()),
+       "http://" + host + ":" + port_ + "/"});
+  return r ? r->out : r.error();
+}
+
 SuperviseOptions supervise_options(const BottleHome& home, const Sidecar& sidecar) {
   SuperviseOptions o;
   o.queue = home.queue();

@@ -13,6 +13,7 @@
 
 #include "common/proposal_queue.h"
 #include "orchestrator/process.h"
+#include "tests/orchestrator/e2e_support.h"
 #include "tests/support/support.h"
 
 namespace bottle::supervise::testing {
@@ -161,6 +162,30 @@ class Sidecar {
 // bottle-supervise's options for the bottle `home` fakes, reloading and confirming
 // routes through `sidecar` (as the local backend wires them).
 SuperviseOptions supervise_options(const BottleHome& home, const Sidecar& sidecar);
+
+// The approve path on real parts, as the supervise tests and the operator's `bottle top`
+// test both need it: a loopback echo upstream, a Sidecar whose egress resolves `hosts`
+// to it, and bottle-supervise applying routes for `home` through that sidecar.
+class ApprovalRig {
+ public:
+  ApprovalRig(const BottleHome& home, const std::vector<std::string>& hosts);
+  // Empty when every part is up; else what did not start, with its log.
+  const std::string& error() const { return error_; }
+  // The upstream's port, as routes name it.
+  const std::string& port() const { return port_; }
+  Sidecar& sidecar() { return *sidecar_; }
+  Supervise& supervise() { return *supervise_; }
+  // A plain-HTTP request through the egress proxy to `host` at the upstream's port:
+  // "<status> <X-Bottle-Block>".
+  std::string through_proxy(const std::string& host) const;
+
+ private:
+  std::unique_ptr<orchestrator::testing::EchoUpstream> upstream_;
+  std::string port_;
+  std::unique_ptr<Sidecar> sidecar_;
+  std::unique_ptr<Supervise> supervise_;
+  std::string error_;
+};
 
 // Paths of the binaries under test (the build tree).
 std::string supervise_binary();
