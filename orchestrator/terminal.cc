@@ -231,15 +231,23 @@ void TerminalOutputFilter::raw_c1(unsigned char u, std::string& out) {
       state_ = c == C1_ST ? State::text : State::drop;  // else part of what is dropped
       return;
     default:  // text: never passed; OSC, DCS, SOS, PM and APC are read as sequences
-      if (c == C1_OSC) {
-        state_ = State::osc_number;
-        held_ = "\x1b]";
-      } else if (c == C1_DCS || c == C1_SOS || c == C1_PM || c == C1_APC) {
-        state_ = State::drop;
-        drop_osc_ = false;
-      }
+      (void)open_string(c);
       return;
   }
+}
+
+bool TerminalOutputFilter::open_string(char c1) {
+  if (c1 == C1_OSC) {
+    state_ = State::osc_number;
+    held_ = "\x1b]";
+    return true;
+  }
+  if (c1 == C1_DCS || c1 == C1_SOS || c1 == C1_PM || c1 == C1_APC) {
+    state_ = State::drop;
+    drop_osc_ = false;
+    return true;
+  }
+  return false;
 }
 
 std::string TerminalOutputFilter::filter(std::string_view chunk) {
@@ -305,13 +313,8 @@ std::string TerminalOutputFilter::filter(std::string_view chunk) {
           out.push_back(c);
           held_.clear();
           state_ = State::text;
-        } else if (c == ']') {
-          state_ = State::osc_number;
-          held_ = "\x1b]";
-        } else if (c == 'P' || c == 'X' || c == '^' || c == '_') {
-          state_ = State::drop;  // DCS, SOS, PM, APC
-          drop_osc_ = false;
-        } else {
+        } else if (!open_string(static_cast<char>(u + 0x40))) {
+          // (ESC ] / P / X / ^ / _, the 7-bit forms of OSC, DCS, SOS, PM and APC, opened one)
           out.push_back(ESC);
           out.push_back(c);
           state_ = State::text;
@@ -319,13 +322,8 @@ std::string TerminalOutputFilter::filter(std::string_view chunk) {
         break;
       }
       case State::c1:
-        if (c == C1_OSC) {
-          state_ = State::osc_number;
-          held_ = "\x1b]";
-        } else if (c == C1_DCS || c == C1_SOS || c == C1_PM || c == C1_APC) {
-          state_ = State::drop;
-          drop_osc_ = false;
-        } else if ((static_cast<unsigned char>(c) & 0xc0) == 0x80) {
+        if (open_string(c)) break;
+        if ((u & 0xc0) == 0x80) {
           out.push_back(C1);  // another C1 control or a Latin-1 character, whole
           out.push_back(c);
           state_ = State::text;

@@ -113,6 +113,9 @@ class TerminalOutputFilter {
   };
   // A raw C1 byte in state_ (the byte is already known to be one) acts as its ESC form.
   void raw_c1(unsigned char u, std::string& out);
+  // Enters the state a C1 control `c1` (its byte, raw or after the 0xc2 lead) begins when
+  // it opens a string (OSC: its number is read; DCS, SOS, PM, APC: dropped); false for others.
+  bool open_string(char c1);
 
   bool utf8_ = true;
   State state_ = State::text;
