@@ -187,17 +187,18 @@ void scan_object(ScanCollector& collect, Share& share, const ObjectInfo& object,
   }
 }
 
+// `git cat-file <mode> --buffer` in the quarantine, ids on stdin.
+SpawnSpec cat_file(const QuarantineGit& git, const char* mode) {
+  SpawnSpec spec;
+  spec.env = git.env;
+  spec.argv = {git.git, "-C", git.repo_dir, "cat-file", mode, "--buffer"};
+  return spec;
+}
+
 void read_share(const QuarantineGit& git, const dlp::Scanner& scanner, uint64_t blob_cap,
                 size_t hash_bytes, Share& share) {
   if (share.order.empty()) return;  // every family went to other readers
-  SpawnSpec batch;
-  batch.env = git.env;
-  batch.argv = {git.git,
-                "-C",
-                git.repo_dir,
-                "cat-file",
-                "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)",
-                "--buffer"};
+  SpawnSpec batch = cat_file(git, "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)");
   batch.input = std::move(share.input);
   batch.live = SpawnSpec::Live::stdout_pipe;
   auto cat = Subprocess::start(batch);
@@ -254,14 +255,7 @@ std::vector<size_t> assign_shares(const QuarantineGit& git,
   std::vector<size_t> owner(lines.size());
   for (size_t n = 0; n < lines.size(); ++n) owner[n] = n % shares;
   if (shares < 2) return owner;
-  SpawnSpec check;
-  check.env = git.env;
-  check.argv = {git.git,
-                "-C",
-                git.repo_dir,
-                "cat-file",
-                "--batch-check=%(objectname) %(objectsize) %(deltabase)",
-                "--buffer"};
+  SpawnSpec check = cat_file(git, "--batch-check=%(objectname) %(objectsize) %(deltabase)");
   for (auto line : lines) {
     check.input.append(line.substr(0, line.find_first_of(" \n")));
     check.input.push_back('\n');
