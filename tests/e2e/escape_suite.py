@@ -40,8 +40,12 @@ SKIP = 77
 # Under CI every test must run: a skip for want of root or a tool is a failure there.
 IN_CI = os.environ.get("CI") == "true"
 RUN_TIMEOUT = 150  # seconds for the whole `bottle run`
-# A TCG guest runs the same python several times slower (about 3-4 min on a busy 2-core box).
+# A TCG guest runs the same python several times slower; attacks.py runs its attacks
+# concurrently, on two vCPUs (the manifest's vm: below), so waits overlap.
 RUN_TIMEOUT_VM = 480
+# State files bigger than this (binaries reached through links, a copied hook) are not kept
+# whole in results.json: only the stretches around a secret, which is all `check` reads.
+STATE_FILE_KEEP = 1 << 20
 
 # --- secrets --------------------------------------------------------------------------
 
@@ -343,7 +347,7 @@ def skip_reason(bottle, backend):
     return None
 
 
-def manifests(port, tls_port, upstream_ca, label_pins, git_up, vault_port):
+def manifests(port, tls_port, upstream_ca, label_pins, git_up, vault_port, backend):
     resolve = ["allowed.test:%d:127.0.0.1" % p for p in (port, tls_port)]
     resolve.append("cleartext.test:%d:127.0.0.1" % port)
     # Pins for the wildcard attack names: should DLP miss them, egress dials the local
@@ -352,7 +356,7 @@ def manifests(port, tls_port, upstream_ca, label_pins, git_up, vault_port):
     # allowed.test: plain HTTP without a token (the DLP cases), HTTPS with the token
     # injected; cleartext.test: a token route on plain HTTP, which egress must refuse.
     bottle = """---
-supervise: false
+supervise: false%s
 egress:
   log: blocks
   resolve: %s
@@ -387,7 +391,7 @@ git-gate:
       host_key: "%s"
       key: {provider: static, path: %s}
 ---
-""" % (json.dumps(resolve), upstream_ca, port, tls_port, port, port, git_up.url("app"),
+""" % ("\nvm: {memory: 1G, cpus: 2}" if backend == "vm" else "", json.dumps(resolve), upstream_ca, port, tls_port, port, port, git_up.url("app"),
        git_up.host_key(), git_up.dir + "/client", vault_port, git_up.host_key(), git_up.dir + "/client")
     agent = """---
 bottle: escape
@@ -409,6 +413,24 @@ def host_addresses():
                 if not a["local"].startswith("127.")]
     except (OSError, ValueError, KeyError, subprocess.SubprocessError):
         return []
+
+
+def state_text(path, secrets):
+    """A state file's text for results.json; a big one only as the stretches around each
+    secret it holds (in any case), so `check` still finds every leak."""
+    if os.path.getsize(path) <= STATE_FILE_KEEP:
+        return read_text(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    kept, low = [], data.lower()
+    for s in secrets:
+        for needle, hay in ((s.encode(), data), (s.lower().encode(), low)):
+            at = hay.find(needle)
+            while at >= 0:
+                kept.append(data[max(0, at - 200):at + len(needle) + 200])
+                at = hay.find(needle, at + 1)
+    head = b"[%d bytes; kept only the stretches around a secret]\n" % len(data)
+    return (head + b"\n".join(kept)).decode("utf-8", "replace")
 
 
 def read_text(path):
@@ -480,7 +502,7 @@ def terminal_attack(bottle, env, home, ws):
                          preexec_fn=controlling_terminal)
     os.close(slave)
     try:
-        screen = read_until(master, b"bottle-exited", 60)
+        screen = read_until(master, b"bottle-exited", 150)  # a guest boots first
         os.write(master, b"echo clean\n")  # what the operator types next
         screen += read_until(master, b"outer-done", 15)
         code = p.wait(timeout=30)
@@ -576,7 +598,7 @@ def run(args):
                                           "commit", "-q", "--allow-empty", "-m", "operator"]):
             subprocess.run(["git", "-C", ws] + git_args, check=True, timeout=30)
         bottle_md, agent_md = manifests(upstream.port, upstream.tls_port, upstream_ca,
-                                        [ghp, known, b32], git_up, vault.port)
+                                        [ghp, known, b32], git_up, vault.port, args.backend)
         open(home + "/bottles/escape.md", "w").write(bottle_md)
         open(home + "/agents/attacker.md", "w").write(agent_md)
         shutil.copy(os.path.join(HERE, "attacks.py"), ws + "/attacks.py")
@@ -592,7 +614,9 @@ def run(args):
                    "host_paths": [state, home + "/bottles", home + "/agents", "/run/netns"],
                    "host_addresses": host_addresses(),
                    "git_marker": home + "/git-marker", "backend": args.backend,
-                   "walk_seconds": 20}, open(ws + "/params.json", "w"))
+                   # The hunt runs beside the other attacks; a TCG guest reads
+                   # slowly (the host's /opt alone is hundreds of MB here).
+                   "walk_seconds": 150 if args.backend == "vm" else 20}, open(ws + "/params.json", "w"))
         files_before = set(workspace_files(ws))
         env = dict(os.environ, BOTTLE_HOME=home, E2E_ROUTE_TOKEN=route_token,
                    E2E_PLANTED_SECRET=known, BOTTLE_BACKEND=args.backend)
@@ -625,13 +649,25 @@ def run(args):
         out["workspace_files"] = {k: v for k, v in files.items()
                                   if k not in files_before and not k.startswith("admin_port")}
         out["host_git"] = run_host_git(ws, home + "/git-marker")
-        out["terminal"] = terminal_attack(args.bottle, env, home, ws)
-        out["orphan"] = orphan_attack(args.bottle, env, home, ws)
+        # Bottles of their own (an interactive start; a killed CLI), side by side: each
+        # mostly waits for its guest (or namespace) to come up and go away.
+        side = {}
+        runs = [threading.Thread(target=lambda k=k, fn=fn: side.update({k: fn(args.bottle, env,
+                                                                                home, ws)}))
+                for k, fn in (("terminal", terminal_attack), ("orphan", orphan_attack))]
+        for t in runs:
+            t.start()
+        for t in runs:
+            t.join()
+        out["terminal"] = side.get("terminal", {"screen": "", "error": "the terminal run crashed"})
+        out["orphan"] = side.get("orphan", {"error": "the killed-CLI run crashed"})
+        secret_values = [route_token, known, ghp] + list(git_secrets.values())
         state_files = {}
         for dirpath, _, files in os.walk(state):
             for f in files:
                 p = os.path.join(dirpath, f)
-                state_files[os.path.relpath(p, state)] = read_text(p)
+                if not os.path.islink(p):  # a link is the host's file, not the bottle's
+                    state_files[os.path.relpath(p, state)] = state_text(p, secret_values)
         commits = [l.get(k) for l in attack_lines({"stdout": read_text(stdout_path)})
                    if l.get("attack") == "gitgate" for k in ("commit", "secret_commit")]
         out.update({
