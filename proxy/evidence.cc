@@ -5,10 +5,6 @@
 namespace bottle::proxy {
 namespace {
 
-bool is_alnum(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
 bool scanner_finds(const dlp::Scanner* scanner, std::string_view text) {
   return scanner && !text.empty() &&
          !scanner->scan(text, dlp::Direction::outbound, "url").empty();
@@ -75,38 +71,9 @@ std::string loggable_host(std::string_view host) {
   return "********" + std::string(host.substr(cut));
 }
 
-bool has_encoded_run(std::string_view text) {
-  size_t run = 0;
-  bool letter = false, digit = false;
-  for (size_t i = 0; i <= text.size(); ++i) {
-    if (i < text.size() && is_alnum(text[i])) {
-      ++run;
-      (text[i] <= '9' ? digit : letter) = true;
-      continue;
-    }
-    if (run >= 16 && letter && digit) return true;
-    run = 0;
-    letter = digit = false;
-  }
-  return false;
-}
-
 std::string redact_agent_text(const dlp::Scanner* scanner, std::string_view text) {
   if (scanner_finds(scanner, text)) return "(withheld: it carried a secret)";
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    if (!is_alnum(text[i])) {
-      out += text[i++];
-      continue;
-    }
-    size_t end = i;
-    while (end < text.size() && is_alnum(text[end])) ++end;
-    std::string_view run = text.substr(i, end - i);
-    out.append(has_encoded_run(run) ? std::string_view("********") : run);
-    i = end;
-  }
-  return out;
+  return log::mask_encoded_runs(text);
 }
 
 std::string masked_host(const dlp::Scanner* scanner, std::string_view host) {

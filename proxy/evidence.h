@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/dlp/scanner.h"
+#include "common/encoded_run.h"
 #include "config/route_table.h"
 #include "proxy/block.h"
 
@@ -32,9 +33,8 @@ std::string loggable_target(std::string_view path, std::string_view query, bool 
 // "a.b.example.com" → "********.example.com" (for URLs that carried a secret).
 std::string loggable_host(std::string_view host);
 
-// True when `text` holds a run of 16 or more ASCII letters and digits that mixes both: the
-// shape of an encoded value (hex, base32, base64, a token), not of a word or a name.
-bool has_encoded_run(std::string_view text);
+// The shape of an encoded value (common/encoded_run.h), shared with the vm console log.
+using log::has_encoded_run;
 
 // Agent-sent text bound for a log line. Unchanged when it looks harmless; a run with the
 // encoded shape becomes "********"; text in which the DLP scanner finds anything is

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "common/encoded_run.h"
+
 namespace bottle::log {
 namespace {
 
@@ -55,6 +57,18 @@ TEST(Log, RedactKeepsOnlyPrefix) {
   EXPECT_EQ(redact("sk-ant-abcdef", 3), "sk-********");
   EXPECT_EQ(redact("ab", 5), "ab********");
   EXPECT_EQ(redact("secret"), "********");
+}
+
+TEST(Log, MaskEncodedRunsHidesTokenShapesOnly) {
+  // A run of 16+ letters and digits mixing both is masked; words, numbers and short ids stay.
+  EXPECT_EQ(mask_encoded_runs("token=ghp_Zq7Xw2Lp9Kd4Mv8Rt3Ns6Bh1 ok\n"), "token=ghp_******** ok\n");
+  EXPECT_EQ(mask_encoded_runs("abcdefghijklmnopqrstuvwxyz 12345678901234567890 ab12"),
+            "abcdefghijklmnopqrstuvwxyz 12345678901234567890 ab12");
+  EXPECT_EQ(mask_encoded_runs("a1b2c3d4e5f6a7b8"), "********");
+  EXPECT_EQ(mask_encoded_runs("a1b2c3d4e5f6a7b"), "a1b2c3d4e5f6a7b");
+  EXPECT_EQ(mask_encoded_runs(""), "");
+  EXPECT_TRUE(has_encoded_run("x-0123456789abcdef-y"));
+  EXPECT_FALSE(has_encoded_run("x-0123456789abcde-y"));
 }
 
 }  // namespace
