@@ -6,13 +6,16 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <optional>
 
+#include "common/encoded_run.h"
 #include "orchestrator/terminal.h"
 
 namespace bottle::orchestrator {
@@ -190,15 +193,46 @@ void AgentStdio::relay(const StdioWatch& watch) {
   } else {
     relay_pipes(watch);
   }
+  flush_log(true);
+}
+
+void AgentStdio::log_output(std::string_view bytes) {
+  if (!log_) return;
+  log_line_.append(bytes);
+  flush_log(false);
+}
+
+// Whole lines only (a token is never cut in two, each half too short to mask), or a long
+// line cut after its last character that cannot be part of a run; `all` at the end.
+void AgentStdio::flush_log(bool all) {
+  constexpr size_t kMaxLine = 4096;
+  size_t cut = all ? log_line_.size() : log_line_.rfind('\n');
+  cut = cut == std::string::npos ? 0 : (all ? cut : cut + 1);
+  if (cut == 0 && log_line_.size() > kMaxLine) {
+    size_t i = log_line_.size();
+    while (i > 0 && std::isalnum(static_cast<unsigned char>(log_line_[i - 1]))) --i;
+    cut = i > 0 ? i : log_line_.size();
+  }
+  if (cut == 0 || !log_) return;
+  const std::string masked = log::mask_encoded_runs(std::string_view(log_line_).substr(0, cut));
+  if (!write_all(log_.get(), masked.data(), masked.size())) log_.reset();  // disk full: stop
+  log_line_.erase(0, cut);
 }
 
 void AgentStdio::relay_terminal(const StdioWatch& watch) {
   WindowChanges winch;
   RawTerminal raw(STDIN_FILENO);
   set_nonblocking(master_.get());
+  if (resize_) set_nonblocking(resize_.get());
   auto copy_size = [&] {
     winsize ws;
-    if (operator_winsize(ws)) ::ioctl(master_.get(), TIOCSWINSZ, &ws);
+    if (!operator_winsize(ws)) return;
+    ::ioctl(master_.get(), TIOCSWINSZ, &ws);
+    if (!resize_) return;
+    // A few bytes on an empty socket; should the guest not read them, sizes are dropped.
+    const std::string line = std::to_string(ws.ws_row) + " " + std::to_string(ws.ws_col) + "\n";
+    if (::send(resize_.get(), line.data(), line.size(), MSG_NOSIGNAL) < 0 && errno != EAGAIN)
+      resize_.reset();
   };
   copy_size();  // in case it changed between open() and now
   bool stdin_open = true, stdout_ok = true;
@@ -230,6 +264,7 @@ void AgentStdio::relay_terminal(const StdioWatch& watch) {
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t n = ::read(master_.get(), buf, sizeof buf);
       if (n > 0) {
+        log_output({buf, static_cast<size_t>(n)});
         // A gone terminal does not stop the agent; its output is dropped.
         if (stdout_ok) {
           const std::string shown = to_terminal.filter({buf, static_cast<size_t>(n)});
@@ -283,6 +318,7 @@ void AgentStdio::relay_pipes(const StdioWatch& watch) {
       ssize_t n = ::read(o.from.get(), buf, sizeof buf);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       std::string_view chunk(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      log_output(chunk);
       std::string shown;
       if (o.filter) chunk = shown = o.filter->filter(chunk);
       // EOF, or a reader of ours that went away: close the agent's side as well, so it

@@ -57,16 +57,29 @@ class AgentStdio {
   // Copies between bottle's stdio and the agent's until the agent has closed all its
   // output (it exited, and everything in its pid namespace with it).
   void relay(const StdioWatch& watch);
+  // relay() also appends all the agent's output to `log` (the vm backend's console log),
+  // a line at a time through log::mask_encoded_runs (common/encoded_run.h): a token the agent prints is
+  // "********" there, as in every other log the bottle writes.
+  void log_output_to(UniqueFd log) { log_ = std::move(log); }
+  // In terminal mode, relay() also writes "rows cols\n" to `fd` at start and at each
+  // resize (SIGWINCH): a vm guest's console is not this pty, it learns sizes this way.
+  void forward_resizes_to(UniqueFd fd) { resize_ = std::move(fd); }
 
  private:
   void relay_terminal(const StdioWatch& watch);
   void relay_pipes(const StdioWatch& watch);
+  void log_output(std::string_view bytes);
+  void flush_log(bool all);
 
   // Terminal mode.
   UniqueFd master_, slave_;
   // Pipe mode: our ends, and the child's.
   UniqueFd in_w_, out_r_, err_r_;
   UniqueFd in_r_, out_w_, err_w_;
+  // The console log, and its partial last line.
+  UniqueFd log_;
+  std::string log_line_;
+  UniqueFd resize_;
 };
 
 }  // namespace bottle::orchestrator

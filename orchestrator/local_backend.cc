@@ -505,6 +505,19 @@ Result<int> LocalBottle::run_vm_agent(const std::vector<std::string>& env) {
   if (!io) return Error{"agent stdio: " + io.error()};
   // With its own pty the agent's console is a terminal (stderr on it too), else raw pipes.
   l.interactive = io->terminal();
+  const std::string console_log = dir_ + "/logs/agent-console.log";
+  UniqueFd log_fd(::open(console_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!log_fd) return Error{"open " + console_log + ": " + std::strerror(errno)};
+  io->log_output_to(std::move(log_fd));
+  UniqueFd control;  // the guest's end of the resize channel, QEMU's fd 3
+  if (l.interactive) {
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+      return Error{std::string("socketpair for the console's resizes: ") + std::strerror(errno)};
+    io->forward_resizes_to(UniqueFd(sp[0]));
+    control = UniqueFd(sp[1]);
+    l.control_fd = control.get();
+  }
   md_.agent_started = static_cast<long long>(std::time(nullptr));
   progress("booting the guest (" + l.resources.memory + ", " + std::to_string(l.resources.cpus) +
            " cpu) for the agent as " + describe(user_) + ": " + one_line(plan_.argv));

@@ -58,6 +58,9 @@ struct VmLaunch {
   // it in bwrap: bound onto themselves, read-only where marked.
   std::vector<GitBind> workspace_binds;
   bool interactive = false;
+  // With `interactive`: bottle's end of the console's control channel, a socket on which
+  // it writes "rows cols\n" at each resize (the guest's third console; guest/init).
+  int control_fd = -1;
   VmSpec resources;
   GuestImage image;
   Accel accel;

@@ -349,7 +349,10 @@ TEST_F(LocalE2e, RoutesApplyTakesEffectWithoutRestart) {
   const std::string script = "curl -s -o /dev/null -w 'before=%{http_code}\\n' " +
                              url("second.demo") +
                              "; touch ready; "
-                             "for i in $(seq 1 600); do [ -e go ] && break; sleep 0.05; done; "
+                             // Bounded by time, not by turns: a loaded TCG guest takes
+                             // far longer per turn than the host's steps below.
+                             "end=$(( $(date +%s) + 180 )); "
+                             "while [ ! -e go ] && [ $(date +%s) -lt $end ]; do sleep 0.1; done; "
                              "curl -sS -w '\\nafter=%{http_code}\\n' " +
                              url("second.demo", "/after");
   ChildProcess bg = start_background(L, script, log);
@@ -431,7 +434,9 @@ TEST_F(LocalE2e, StopLeavesNoProcessMountOrNamespace) {
   const std::string L = label("e2e-stop");
   const std::string log = home_.home() + "/../stop-run.log";
   ChildProcess bg = start_background(L, "touch ready; exec sleep 120", log);
-  ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
+  // Generous: against the vm backend a guest boots first (TCG on CI).
+  ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); }, 90s))
+      << read_file(log);
   auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
   ASSERT_TRUE(process_alive(md->pids.init));
@@ -802,9 +807,10 @@ TEST_F(LocalE2e, TerminalResizesReachTheAgent) {
        "echo size=$(stty size); i=0; "
        "while [ \"$(stty size)\" != '40 120' ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); "
        "done; echo now=$(stty size); exit 3"});
-  ASSERT_TRUE(tty.wait_for("size=30 100")) << tty.screen();
+  // Also run as vm.LocalE2e...: a TCG guest boots first, then forwards the resize.
+  ASSERT_TRUE(tty.wait_for("size=30 100", 120s)) << tty.screen();
   tty.resize(40, 120);
-  EXPECT_TRUE(tty.wait_for("now=40 120")) << tty.screen();
+  EXPECT_TRUE(tty.wait_for("now=40 120", 60s)) << tty.screen();
   EXPECT_EQ(bottle.wait(), 3) << tty.screen();
 }
 
@@ -814,7 +820,9 @@ TEST_F(LocalE2e, SigkillOfTheCliTearsTheBottleDown) {
   const std::string L = label("e2e-sigkill");
   const std::string log = home_.home() + "/../sigkill-run.log";
   ChildProcess bg = start_background(L, "touch ready; exec sleep 120", log);
-  ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
+  // Generous: against the vm backend a guest boots first (TCG on CI).
+  ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); }, 90s))
+      << read_file(log);
   auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
   ASSERT_EQ(md->pids.orchestrator.pid, bg.pid()) << "env execs bottle, so the pid is bottle's";
@@ -869,7 +877,9 @@ TEST_F(LocalE2e, ListShowsLeftoversAndCleanupRemovesThem) {
   const std::string L = label("e2e-crash");
   const std::string log = home_.home() + "/../crash-run.log";
   ChildProcess bg = start_background(L, "touch ready; exec sleep 120", log);
-  ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); })) << read_file(log);
+  // Generous: against the vm backend a guest boots first (TCG on CI).
+  ASSERT_TRUE(eventually([&] { return fs::exists(workspace_ + "/ready"); }, 90s))
+      << read_file(log);
   auto md = read_metadata(state(L));
   ASSERT_TRUE(md.ok()) << md.error();
   // Leftovers need more than a dead CLI: its crash guard must be gone too.

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -79,15 +80,30 @@ class VmE2e : public ::testing::Test {
   GuestImage image_;
 };
 
+// Also the console log (logs/agent-console.log): what the agent prints, on stdout and on
+// stderr, with a token-shaped value masked, as in the sidecar's logs.
 TEST_F(VmE2e, TheAgentRunsOnTheGuestKernelAsTheBottleUid) {
   std::ofstream(workspace_ + "/existing.txt") << "before\n";
   const std::string l = label("kernel");
+  // Made up here: a GitHub-token shape, never a real one.
+  const std::string token = "ghp_" + std::string("Zq7Xw2Lp9Kd4") + "Mv8Rt3Ns6Bh1Jc5Yf0Ge";
   auto r = run(l,
+               "echo out-token=" + token + " done; echo err-token=" + token + " done >&2; "
                "echo uid=$(id -u); echo kernel=$(uname -r); echo after > existing.txt; "
                "echo made > new.txt; mkdir dir; "
                "awk -v ws=\"$PWD\" '$5 == ws {print \"mount=\" $6}' /proc/self/mountinfo; "
                "touch /usr/bottle-probe 2>/dev/null; echo usr=$?; exit 9");
   EXPECT_EQ(r.exit_code, 9) << r.err;
+  // The operator gets the agent's output as it is; the log file never holds the token.
+  EXPECT_NE(r.out.find("out-token=" + token), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("err-token=" + token), std::string::npos) << r.err;
+  std::ifstream console_in(home_.home() + "/state/" + l + "/logs/agent-console.log");
+  const std::string console((std::istreambuf_iterator<char>(console_in)),
+                            std::istreambuf_iterator<char>());
+  EXPECT_EQ(console.find(token.substr(4)), std::string::npos) << console;
+  EXPECT_NE(console.find("out-token=ghp_********"), std::string::npos) << console;
+  EXPECT_NE(console.find("err-token=ghp_********"), std::string::npos) << console;
+  EXPECT_NE(console.find("kernel="), std::string::npos) << console;
   std::ifstream version(image_.dir + "/kernel-version");
   std::string guest_kernel;
   std::getline(version, guest_kernel);

@@ -52,7 +52,15 @@ TEST(VmGuest, QemuNetworkIsRestrictedToTheForwardedSidecarPorts) {
       << all;
   auto interactive = launch();
   interactive.interactive = true;
-  EXPECT_EQ(joined(qemu_argv(interactive, "qemu", "bb", "s")).find("id=err"), std::string::npos);
+  const std::string tty = joined(qemu_argv(interactive, "qemu", "bb", "s"));
+  EXPECT_EQ(tty.find("id=err"), std::string::npos);
+  // With a terminal, fd 3 is the resize channel: the guest's second console.
+  EXPECT_NE(tty.find("-chardev\nsocket,id=ctl,fd=3\n-device\nvirtconsole,chardev=ctl"),
+            std::string::npos)
+      << tty;
+  // bottle's relay writes the console log (redacted), never QEMU.
+  EXPECT_EQ(all.find("logfile="), std::string::npos) << all;
+  EXPECT_EQ(tty.find("logfile="), std::string::npos) << tty;
 }
 
 TEST(VmGuest, RunScriptQuotesEveryValueAndDropsToTheAgentUid) {
