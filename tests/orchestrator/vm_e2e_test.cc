@@ -88,11 +88,11 @@ TEST_F(VmE2e, TheAgentRunsOnTheGuestKernelAsTheBottleUid) {
   // Made up here: a GitHub-token shape, never a real one.
   const std::string token = "ghp_" + std::string("Zq7Xw2Lp9Kd4") + "Mv8Rt3Ns6Bh1Jc5Yf0Ge";
   auto r = run(l,
-               "echo out-token=" + token + " done; echo err-token=" + token + " done >&2; "
                "echo uid=$(id -u); echo kernel=$(uname -r); echo after > existing.txt; "
                "echo made > new.txt; mkdir dir; "
                "awk -v ws=\"$PWD\" '$5 == ws {print \"mount=\" $6}' /proc/self/mountinfo; "
-               "touch /usr/bottle-probe 2>/dev/null; echo usr=$?; exit 9");
+               "touch /usr/bottle-probe 2>/dev/null; echo usr=$?; "
+               "echo out-token=" + token + " done; echo err-token=" + token + " done >&2; exit 9");
   EXPECT_EQ(r.exit_code, 9) << r.err;
   // The operator gets the agent's output as it is; the log file never holds the token.
   EXPECT_NE(r.out.find("out-token=" + token), std::string::npos) << r.out;
