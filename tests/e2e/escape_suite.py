@@ -41,7 +41,8 @@ SKIP = 77
 IN_CI = os.environ.get("CI") == "true"
 RUN_TIMEOUT = 150  # seconds for the whole `bottle run`
 # A TCG guest runs the same python several times slower; attacks.py runs its attacks
-# concurrently, on two vCPUs (the manifest's vm: below), so waits overlap.
+# concurrently, so waits overlap. One vCPU: with two, a loaded host's TCG guest panicked
+# at boot ("IO-APIC + timer doesn't work").
 RUN_TIMEOUT_VM = 480
 # State files bigger than this (binaries reached through links, a copied hook) are not kept
 # whole in results.json: only the stretches around a secret, which is all `check` reads.
@@ -347,7 +348,7 @@ def skip_reason(bottle, backend):
     return None
 
 
-def manifests(port, tls_port, upstream_ca, label_pins, git_up, vault_port, backend):
+def manifests(port, tls_port, upstream_ca, label_pins, git_up, vault_port):
     resolve = ["allowed.test:%d:127.0.0.1" % p for p in (port, tls_port)]
     resolve.append("cleartext.test:%d:127.0.0.1" % port)
     # Pins for the wildcard attack names: should DLP miss them, egress dials the local
@@ -356,7 +357,7 @@ def manifests(port, tls_port, upstream_ca, label_pins, git_up, vault_port, backe
     # allowed.test: plain HTTP without a token (the DLP cases), HTTPS with the token
     # injected; cleartext.test: a token route on plain HTTP, which egress must refuse.
     bottle = """---
-supervise: false%s
+supervise: false
 egress:
   log: blocks
   resolve: %s
@@ -391,7 +392,7 @@ git-gate:
       host_key: "%s"
       key: {provider: static, path: %s}
 ---
-""" % ("\nvm: {memory: 1G, cpus: 2}" if backend == "vm" else "", json.dumps(resolve), upstream_ca, port, tls_port, port, port, git_up.url("app"),
+""" % (json.dumps(resolve), upstream_ca, port, tls_port, port, port, git_up.url("app"),
        git_up.host_key(), git_up.dir + "/client", vault_port, git_up.host_key(), git_up.dir + "/client")
     agent = """---
 bottle: escape
@@ -543,7 +544,8 @@ def orphan_attack(bottle, env, home, ws):
                           "-c", "touch orphan-ready; exec sleep 60"], env=env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
-    if not poll(lambda: os.path.exists(ready), 60):  # a TCG guest boots in 5-10 s
+    # A TCG guest boots in 5-10 s at idle, and next to another one on a loaded box in minutes.
+    if not poll(lambda: os.path.exists(ready), 150):
         p.kill()
         p.wait()
         return {"error": "the bottle never started"}
@@ -559,7 +561,7 @@ def orphan_attack(bottle, env, home, ws):
     subprocess.run(["sh", "-c", "%s run --label %s attacker --cwd %s -- sh -c 'yes | head -c "
                     "100000' 2>&1 | head -c1 >/dev/null" % (shlex.quote(bottle), label,
                                                          shlex.quote(ws))],
-                   env=env, stdin=subprocess.DEVNULL, timeout=60)
+                   env=env, stdin=subprocess.DEVNULL, timeout=200)  # a guest boots first
 
     def exited():
         try:
@@ -598,7 +600,7 @@ def run(args):
                                           "commit", "-q", "--allow-empty", "-m", "operator"]):
             subprocess.run(["git", "-C", ws] + git_args, check=True, timeout=30)
         bottle_md, agent_md = manifests(upstream.port, upstream.tls_port, upstream_ca,
-                                        [ghp, known, b32], git_up, vault.port, args.backend)
+                                        [ghp, known, b32], git_up, vault.port)
         open(home + "/bottles/escape.md", "w").write(bottle_md)
         open(home + "/agents/attacker.md", "w").write(agent_md)
         shutil.copy(os.path.join(HERE, "attacks.py"), ws + "/attacks.py")
@@ -773,11 +775,14 @@ def judge_lines(results, attack):
 
 
 def network_layer_fast(results, attack):
-    """ENETUNREACH must be immediate: no route means nothing is ever sent."""
+    """ENETUNREACH must be immediate: no route means nothing is ever sent. In a vm guest
+    the attacks share one slow vCPU (TCG), so the clock also counts waiting for it: an
+    ENETUNREACH there took 1.7 s once, still far from any timeout (which reads TIMEOUT)."""
+    limit = 5000 if results.get("backend") == "vm" else 1000
     slow = []
     for line in attack_lines(results):
         if line.get("attack") == attack and line["outcome"] == "ENETUNREACH" and \
-                line.get("ms", 0) >= 1000:
+                line.get("ms", 0) >= limit:
             slow.append("%s/%s took %d ms" % (attack, line["case"], line["ms"]))
     return slow
 
