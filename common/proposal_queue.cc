@@ -525,4 +525,53 @@ ProposalQueue::Scan ProposalQueue::scan(bool include_archived) const {
   return out;
 }
 
+json ProposalQueue::scan_to_json(const Scan& scan) {
+  json entries = json::array();
+  for (const auto& e : scan.entries) {
+    json j = {{"proposal", bottle::to_json(e.proposal)}, {"archived", e.archived}};
+    if (e.response) j["response"] = bottle::to_json(*e.response);
+    if (e.outcome) j["outcome"] = bottle::to_json(*e.outcome);
+    entries.push_back(std::move(j));
+  }
+  return {{"entries", std::move(entries)}, {"problems", scan.problems}};
+}
+
+Result<ProposalQueue::Scan> ProposalQueue::scan_from_json(const json& j, std::string_view where) {
+  const std::string at(where);
+  if (!j.is_object() || !j.contains("entries") || !j["entries"].is_array() ||
+      !j.contains("problems") || !j["problems"].is_array()) {
+    return Error{at + ": expected {\"entries\": [...], \"problems\": [...]}"};
+  }
+  Scan scan;
+  for (const auto& p : j["problems"]) {
+    if (!p.is_string()) return Error{at + ": problems: expected strings"};
+    scan.problems.push_back(p.get<std::string>());
+  }
+  for (size_t i = 0; i < j["entries"].size(); ++i) {
+    const json& e = j["entries"][i];
+    const std::string in = at + ": entries[" + std::to_string(i) + "]";
+    if (!e.is_object() || !e.contains("proposal") || !e.contains("archived") ||
+        !e["archived"].is_boolean()) {
+      return Error{in + ": expected {\"proposal\", \"archived\", ...}"};
+    }
+    Entry entry;
+    auto p = proposal_from_json(e["proposal"], in + ".proposal");
+    if (!p) return Error{p.error()};
+    entry.proposal = std::move(*p);
+    entry.archived = e["archived"].get<bool>();
+    if (e.contains("response")) {
+      auto r = response_from_json(e["response"], in + ".response");
+      if (!r) return Error{r.error()};
+      entry.response = std::move(*r);
+    }
+    if (e.contains("outcome")) {
+      auto o = outcome_from_json(e["outcome"], in + ".outcome");
+      if (!o) return Error{o.error()};
+      entry.outcome = std::move(*o);
+    }
+    scan.entries.push_back(std::move(entry));
+  }
+  return scan;
+}
+
 }  // namespace bottle

@@ -113,6 +113,12 @@ class ProposalQueue {
   // A missing directory is an empty queue.
   Scan scan(bool include_archived = false) const;
 
+  // A scan as one JSON document and back, for a queue read from another machine
+  // (`bottle-supervise queue scan` in a Kubernetes pod, read by `bottle proposals`
+  // through kubectl exec). `where` names the input in errors.
+  static nlohmann::json scan_to_json(const Scan& scan);
+  static Result<Scan> scan_from_json(const nlohmann::json& j, std::string_view where);
+
  private:
   std::string dir_;
 };

@@ -64,19 +64,17 @@ std::chrono::milliseconds ready_timeout() {
   return std::chrono::milliseconds(static_cast<long long>((seconds > 0 ? seconds : 60) * 1000));
 }
 
-// `docker compose` (v2) when the plugin answers, else v1's `docker-compose`. Asked once
+// `docker compose` (v2) when the plugin answers, else v1 (compose_v1_for). Asked once
 // per `bottle` process.
 Result<std::vector<std::string>> find_compose() {
-  const std::string docker = find_helper_binary("docker");
-  if (!docker.empty()) {
-    auto v2 = run_cli({docker, "compose", "version", "--short"}, CliWait::quick);
-    if (v2 && v2->exit_code == 0) return std::vector<std::string>{docker, "compose"};
-  }
-  const std::string v1 = find_helper_binary("docker-compose");
+  const std::string docker = docker_cli();
+  if (docker.empty()) return Error{"docker not found on PATH (see bottle doctor --backend docker)"};
+  auto v2 = run_cli({docker, "compose", "version", "--short"}, CliWait::quick);
+  if (v2 && v2->exit_code == 0) return std::vector<std::string>{docker, "compose"};
+  const std::string v1 = compose_v1_for(docker);
   if (!v1.empty()) return std::vector<std::string>{v1};
-  return Error{docker.empty() ? "docker not found on PATH (see bottle doctor --backend docker)"
-                              : "neither `docker compose` nor docker-compose works (see bottle "
-                                "doctor --backend docker)"};
+  return Error{"neither `docker compose` nor a docker-compose beside " + docker +
+               " works (see bottle doctor --backend docker)"};
 }
 
 Result<std::vector<std::string>> compose_base() {
@@ -411,6 +409,19 @@ Result<int> DockerBottle::run() {
 
 }  // namespace
 
+std::string docker_cli() {
+  const char* set = std::getenv("BOTTLE_DOCKER");
+  return set && *set ? set : find_helper_binary("docker");
+}
+
+std::string compose_v1_for(const std::string& docker) {
+  const char* set = std::getenv("BOTTLE_DOCKER_COMPOSE");
+  if (set && *set) return set;
+  if (docker.empty()) return "";
+  const std::string beside = fs::path(docker).parent_path() / "docker-compose";
+  return ::access(beside.c_str(), X_OK) == 0 ? beside : "";
+}
+
 Result<int> run_docker(const Plan& plan, const LaunchOptions& options) {
   // Without a terminal, Ctrl-C reaches bottle too: it ends the agent, then the teardown
   // runs. (With one, docker's raw terminal passes it to the agent as a byte.)
@@ -435,7 +446,7 @@ Status stop_docker(const std::string& slug,
 
 std::vector<DockerProject> docker_orphans() {
   std::vector<DockerProject> out;
-  const std::string docker = find_helper_binary("docker");
+  const std::string docker = docker_cli();
   if (docker.empty()) return out;
   auto r = run_cli({docker, "ps", "--all", "--filter", std::string("label=") + kSlugLabel,
                         "--filter", "label=com.docker.compose.project", "--format",
@@ -475,7 +486,7 @@ std::vector<std::string> cleanup_docker() {
       done.push_back("warning: " + md.slug + ": " + st.error());
     }
   }
-  const std::string docker = find_helper_binary("docker");
+  const std::string docker = docker_cli();
   for (const auto& o : docker_orphans()) {
     const std::string label = "label=com.docker.compose.project=" + o.project;
     bool ok = true;

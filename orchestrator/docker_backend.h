@@ -17,6 +17,15 @@
 
 namespace bottle::orchestrator {
 
+// The docker CLI the docker backend and `bottle doctor` run: $BOTTLE_DOCKER when set, else
+// `docker` on PATH; "" when there is none.
+std::string docker_cli();
+// Compose v1 for `docker` (used when `docker compose` does not answer):
+// $BOTTLE_DOCKER_COMPOSE when set, else `docker-compose` in the directory `docker` is in.
+// Never one found elsewhere on PATH: the lookup cannot wander off to another installation
+// than the docker CLI it pairs with (nor, in tests, out of the fakes). "" when none.
+std::string compose_v1_for(const std::string& docker);
+
 // Returns the agent's exit status.
 Result<int> run_docker(const Plan& plan, const LaunchOptions& options);
 

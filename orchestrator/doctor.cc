@@ -5,6 +5,7 @@
 #include "common/result.h"
 #include "orchestrator/agent_user.h"
 #include "orchestrator/container_cli.h"
+#include "orchestrator/docker_backend.h"
 #include "orchestrator/netns.h"
 #include "orchestrator/process.h"
 #include "orchestrator/state.h"
@@ -94,7 +95,7 @@ std::vector<DoctorCheck> run_vm_doctor() {
 
 std::vector<DoctorCheck> run_docker_doctor() {
   std::vector<DoctorCheck> out;
-  const std::string docker = find_helper_binary("docker");
+  const std::string docker = docker_cli();
   out.push_back({"docker", !docker.empty(), docker.empty() ? "not found on PATH" : docker,
                  "install the Docker CLI (Debian: apt-get install docker.io; or Docker's "
                  "docker-ce-cli)"});
@@ -104,15 +105,16 @@ std::vector<DoctorCheck> run_docker_doctor() {
   if (v2 && v2->exit_code == 0) {
     out.push_back({"compose", true, "v2 (docker compose " + first_line(v2->out) + ")", ""});
   } else {
-    const std::string v1_bin = find_helper_binary("docker-compose");
+    const std::string v1_bin = compose_v1_for(docker);
     auto v1 = v1_bin.empty() ? Result<CaptureResult>(Error{"not found"})
                              : run_cli({v1_bin, "version", "--short"}, CliWait::quick);
     const bool ok = v1 && v1->exit_code == 0;
     out.push_back(
         {"compose", ok,
          ok ? "v1 (" + v1_bin + " " + first_line(v1->out) + ")"
-            : "neither `docker compose` nor docker-compose works",
-         "install the compose plugin (docker-compose-plugin) or Debian's docker-compose"});
+            : "neither `docker compose` nor a docker-compose beside " + docker + " works",
+         "install the compose plugin (docker-compose-plugin) or Debian's docker-compose, or "
+         "name one with BOTTLE_DOCKER_COMPOSE"});
   }
   // The daemon: docker's own error says why (socket, permissions, DOCKER_HOST).
   auto info = run_cli({docker, "info", "--format", "{{.ServerVersion}}"}, CliWait::quick);

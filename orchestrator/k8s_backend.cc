@@ -130,7 +130,52 @@ Result<std::string> filled_objects(const Plan& plan, const std::string& slug,
   return nlohmann::json{{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}}.dump();
 }
 
+// kubectl exec into the bundle's sidecars container: `kubectl exec [-i] deployment/<name>
+// -c sidecars -- command...`.
+std::vector<std::string> bundle_exec(const std::string& slug, bool with_stdin,
+                                     const std::vector<std::string>& command) {
+  std::vector<std::string> args = {"exec"};
+  if (with_stdin) args.push_back("-i");
+  args.insert(args.end(), {"deployment/" + k8s_name(slug), "-c", "sidecars", "--"});
+  args.insert(args.end(), command.begin(), command.end());
+  return args;
+}
+
+// `bottle-supervise queue VERB --dir <the pod's queue>` in the bundle; its stdout as JSON.
+Result<nlohmann::json> pod_queue(const BottleMetadata& md, const std::vector<std::string>& verb,
+                                 const std::string& stdin_data = "") {
+  if (md.status != "applied") return Error{"bottle '" + md.slug + "' is not applied to a cluster"};
+  const std::string kubectl = usable_kubectl();
+  if (kubectl.empty()) return Error{"no kubectl with a current context here"};
+  std::vector<std::string> command = {"bottle-supervise", "queue"};
+  command.insert(command.end(), verb.begin(), verb.end());
+  command.insert(command.end(), {"--dir", container_init_layout(md.slug, true).supervise_queue});
+  auto out = kubectl_run(kubectl, md.k8s_namespace, bundle_exec(md.slug, !stdin_data.empty(), command),
+                         "kubectl exec (" + verb.front() + " the pod's proposal queue)", stdin_data);
+  if (!out) return Error{out.error()};
+  auto j = nlohmann::json::parse(*out, nullptr, false);
+  if (j.is_discarded()) return Error{"the pod's proposal queue: not JSON: " + first_line(*out)};
+  return j;
+}
+
 }  // namespace
+
+Result<ProposalQueue::Scan> k8s_queue_scan(const BottleMetadata& md, bool include_archived) {
+  std::vector<std::string> verb = {"scan"};
+  if (include_archived) verb.push_back("--all");
+  auto j = pod_queue(md, verb);
+  if (!j) return Error{j.error()};
+  return ProposalQueue::scan_from_json(*j, "the pod's proposal queue");
+}
+
+Result<ProposalQueue::AnswerResult> k8s_queue_answer(const BottleMetadata& md, const Response& r) {
+  auto j = pod_queue(md, {"answer"}, to_json(r).dump());
+  if (!j) return Error{j.error()};
+  const std::string result = j->is_object() ? j->value("result", "") : "";
+  if (result == "recorded") return ProposalQueue::AnswerResult::recorded;
+  if (result == "already_answered") return ProposalQueue::AnswerResult::already_answered;
+  return Error{"the pod's proposal queue: unexpected answer " + j->dump()};
+}
 
 std::string k8s_selector(const std::string& slug) {
   return "bot-bottle.dev/slug=" + slug;
@@ -266,7 +311,6 @@ Status routes_apply_k8s(const std::string& slug, const std::string& text,
     return Error{r.error()};
   if (auto st = write_file_atomic(routes_path(slug), text, 0600); !st) return st;
   progress("routes ConfigMap applied; waiting for the bundle to see it");
-  const std::string deploy = "deployment/" + k8s_name(slug);
   const char* env = std::getenv("BOTTLE_K8S_ROUTES_TIMEOUT");
   const double seconds = env && *env && std::atof(env) > 0 ? std::atof(env) : 180;
   const auto deadline =
@@ -274,10 +318,11 @@ Status routes_apply_k8s(const std::string& slug, const std::string& text,
   auto delay = 200ms;
   std::string last = "no answer";
   for (;;) {
-    auto seen = run_cli(kubectl_argv(kubectl, ns,
-                                     {"exec", deploy, "-c", "sidecars", "--", "cat",
-                                      std::string(kBundleConfigDir) + "/routes/routes.yaml"}),
-                        CliWait::quick);
+    auto seen = run_cli(
+        kubectl_argv(kubectl, ns,
+                     bundle_exec(slug, false,
+                                 {"cat", std::string(kBundleConfigDir) + "/routes/routes.yaml"})),
+        CliWait::quick);
     if (!seen) return Error{"kubectl exec: " + seen.error()};
     if (seen->exit_code == 0 && seen->out == text) break;
     last = seen->exit_code == 0 ? "the mounted routes.yaml is still the old one" : failure_line(*seen);
@@ -290,8 +335,7 @@ Status routes_apply_k8s(const std::string& slug, const std::string& text,
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, 5000ms);
   }
-  if (auto r = kubectl_run(kubectl, ns,
-                           {"exec", deploy, "-c", "sidecars", "--", "bottle-init", "ctl", "reload"},
+  if (auto r = kubectl_run(kubectl, ns, bundle_exec(slug, false, {"bottle-init", "ctl", "reload"}),
                            "bottle-init ctl reload");
       !r)
     return Error{r.error()};

@@ -13,9 +13,11 @@
 #include <iosfwd>
 #include <string>
 
+#include "common/proposal_queue.h"
 #include "common/result.h"
 #include "orchestrator/local_backend.h"  // LaunchOptions
 #include "orchestrator/plan.h"
+#include "orchestrator/state.h"
 
 namespace bottle::orchestrator {
 
@@ -35,5 +37,11 @@ std::string k8s_selector(const std::string& slug);
 Status routes_apply_k8s(const std::string& slug, const std::string& text,
                         const std::string& source,
                         const std::function<void(const std::string&)>& progress);
+
+// `bottle proposals` for a k8s bottle: its queue lives in the bundle pod (an emptyDir),
+// read and answered there by `bottle-supervise queue scan|answer` through kubectl exec
+// (bounded by BOTTLE_CLI_TIMEOUT), so the pod's own queue code decides who answered first.
+Result<ProposalQueue::Scan> k8s_queue_scan(const BottleMetadata& md, bool include_archived);
+Result<ProposalQueue::AnswerResult> k8s_queue_answer(const BottleMetadata& md, const Response& r);
 
 }  // namespace bottle::orchestrator

@@ -18,6 +18,7 @@
 
 #include "common/files.h"
 #include "config/route_merge.h"
+#include "orchestrator/k8s_backend.h"
 #include "orchestrator/preflight.h"
 #include "orchestrator/process.h"
 #include "orchestrator/routes_cmd.h"
@@ -42,6 +43,17 @@ std::string queue_dir_of(const std::string& slug) {
   return state_dir(slug) + "/proposals";
 }
 
+// A k8s bottle's queue is in its bundle pod, read through kubectl exec; every other
+// bottle's is a directory here.
+bool queue_in_cluster(const BottleMetadata& md) {
+  return md.backend == "k8s";
+}
+
+Result<ProposalQueue::Scan> scan_queue(const BottleMetadata& md, bool all) {
+  if (queue_in_cluster(md)) return k8s_queue_scan(md, all);
+  return ProposalQueue(queue_dir_of(md.slug)).scan(all);
+}
+
 // Pending proposals of running bottles; with `all` also answered and archived ones and
 // bottles that stopped.
 std::vector<Found> collect(bool all, std::vector<std::string>& problems) {
@@ -49,10 +61,15 @@ std::vector<Found> collect(bool all, std::vector<std::string>& problems) {
   for (const auto& md : list_metadata()) {
     const bool alive = bottle_alive(md);
     if (!alive && !all) continue;
-    ProposalQueue q(queue_dir_of(md.slug));
-    auto scan = q.scan(all);
-    problems.insert(problems.end(), scan.problems.begin(), scan.problems.end());
-    for (auto& e : scan.entries) {
+    // Rendered only, or stopped: no pod holds a queue any more.
+    if (queue_in_cluster(md) && md.status != "applied") continue;
+    auto scan = scan_queue(md, all);
+    if (!scan) {
+      problems.push_back(md.slug + ": " + scan.error());
+      continue;
+    }
+    problems.insert(problems.end(), scan->problems.begin(), scan->problems.end());
+    for (auto& e : scan->entries) {
       if (!all && e.response) continue;  // answered: the consumer is acting on it
       out.push_back({md, alive, std::move(e)});
     }
@@ -139,10 +156,48 @@ bool stdin_is_terminal() {
   return ::isatty(STDIN_FILENO) != 0;
 }
 
+int report_outcome(const Outcome& outcome, const std::string& consumer, std::ostream& out,
+                   std::ostream& err) {
+  if (!outcome.ok) {
+    err << "bottle: " << consumer << ": " << shown(outcome.detail) << "\n";
+    return 1;
+  }
+  out << "done: " << shown(outcome.detail) << "\n";
+  return 0;
+}
+
+// await_outcome for a queue in a pod: the consumer archived `id` once a scan says so.
+// Each look is a kubectl exec, so the polls are further apart.
+int await_outcome_in_cluster(const BottleMetadata& md, const std::string& id,
+                             std::chrono::milliseconds wait, const std::string& consumer,
+                             std::ostream& out, std::ostream& err) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    auto scan = k8s_queue_scan(md, true);
+    if (!scan) {
+      err << "bottle: " << scan.error() << "\n";
+      return 1;
+    }
+    for (const auto& e : scan->entries) {
+      if (e.proposal.id != id || !e.archived) continue;
+      if (e.outcome) return report_outcome(*e.outcome, consumer, out, err);
+      out << "done (archived by " << consumer << ")\n";
+      return 0;
+    }
+    if (std::chrono::steady_clock::now() + 250ms >= deadline) {
+      out << "answered; " << consumer << " has not acted on it yet (is the bottle running?)\n";
+      return 0;
+    }
+    std::this_thread::sleep_for(250ms);
+  }
+}
+
 // Blocks until the consumer archived `id` (or `wait` passed); prints what came of it.
-int await_outcome(const ProposalQueue& q, const std::string& id, std::chrono::milliseconds wait,
+int await_outcome(const BottleMetadata& md, const std::string& id, std::chrono::milliseconds wait,
                   const std::string& consumer, std::ostream& out, std::ostream& err) {
   if (wait.count() == 0) return 0;
+  if (queue_in_cluster(md)) return await_outcome_in_cluster(md, id, wait, consumer, out, err);
+  const ProposalQueue q(queue_dir_of(md.slug));
   const auto deadline = std::chrono::steady_clock::now() + wait;
   // The consumer has no way to signal this process: poll the file it moves away.
   while (fs::exists(q.proposal_path(id))) {
@@ -163,12 +218,31 @@ int await_outcome(const ProposalQueue& q, const std::string& id, std::chrono::mi
     err << "bottle: " << outcome.error() << "\n";
     return 1;
   }
-  if (!outcome->ok) {
-    err << "bottle: " << consumer << ": " << shown(outcome->detail) << "\n";
-    return 1;
+  return report_outcome(*outcome, consumer, out, err);
+}
+
+// Approving a route request of a k8s bottle: supervise there cannot write the routes (a
+// ConfigMap), so the operator's side merges the route into the bottle's routes.yaml and
+// applies it as `bottle routes apply` does (ConfigMap, the bundle sees the kubelet's
+// swap, init reloads egress) before the answer is written: when supervise tells the
+// agent, the route is live.
+Status apply_route_in_cluster(const Found& f, const json& route, config::RouteSource source,
+                              std::ostream& out) {
+  auto node = config::route_from_json(route, source);
+  if (!node) return Error{"the route is invalid: " + node.error()};
+  auto current = routes_show(f.md.slug);
+  if (!current) return Error{current.error()};
+  auto merged = config::merge_route(*current, "routes.yaml", *node);
+  if (!merged) return Error{merged.error()};
+  if (!merged->changed) {
+    out << "already allowed: " << shown(merged->summary) << "\n";
+    return OkStatus();
   }
-  out << "done: " << shown(outcome->detail) << "\n";
-  return 0;
+  auto st = routes_apply_k8s(f.md.slug, merged->text, "the approved route",
+                             [&](const std::string& line) { out << line << "\n" << std::flush; });
+  if (!st) return Error{"the route could not be applied (nothing answered): " + st.error()};
+  out << "applied: " << shown(merged->summary) << "\n";
+  return OkStatus();
 }
 
 std::string consumer_of(ProposalKind k) {
@@ -369,7 +443,6 @@ int proposals_answer(const AnswerOptions& o, std::ostream& out, std::ostream& er
   auto f = locate(o.id, o.bottle);
   if (!f) return fail(f.error());
   const Proposal& p = f->entry.proposal;
-  ProposalQueue q(queue_dir_of(f->md.slug));
   // Answered before (by someone else, or by us a moment ago): report, do not overwrite.
   auto report_existing = [&](const Response& r) {
     out << "proposal " << p.id << " was already answered: " << to_string(r.decision) << " by "
@@ -397,12 +470,18 @@ int proposals_answer(const AnswerOptions& o, std::ostream& out, std::ostream& er
     r.route = *edited;
     print_route_diff(*f, *edited, config::RouteSource::operator_edit, out);
   }
-  auto answered = q.answer(r);
+  if (queue_in_cluster(f->md) && p.kind == ProposalKind::egress_route &&
+      o.decision == Decision::approve) {
+    const json route = r.route ? *r.route : p.request.value("route", json());
+    auto st = apply_route_in_cluster(
+        *f, route, r.route ? config::RouteSource::operator_edit : config::RouteSource::agent, out);
+    if (!st) return fail(st.error());
+  }
+  auto answered = queue_in_cluster(f->md) ? k8s_queue_answer(f->md, r)
+                                          : ProposalQueue(queue_dir_of(f->md.slug)).answer(r);
   if (!answered) return fail(answered.error());
   if (*answered == ProposalQueue::AnswerResult::already_answered) {
-    auto existing = q.response(p.id);
-    if (existing && *existing) return report_existing(**existing);
-    // Gone already: the consumer archived it meanwhile; look there.
+    // Pending or archived by the consumer meanwhile: the scan finds it either way.
     auto again = locate(o.id, f->md.slug);
     if (again && again->entry.response) return report_existing(*again->entry.response);
     return fail("proposal " + p.id + " was answered by someone else and archived");
@@ -411,7 +490,7 @@ int proposals_answer(const AnswerOptions& o, std::ostream& out, std::ostream& er
           : o.decision == Decision::reject ? "rejected "
                                            : "answered ")
       << p.id << " (" << to_string(p.kind) << ", bottle " << f->md.slug << ")\n";
-  return await_outcome(q, p.id, o.wait, consumer_of(p.kind), out, err);
+  return await_outcome(f->md, p.id, o.wait, consumer_of(p.kind), out, err);
 }
 
 int proposals_watch(std::ostream& out, std::ostream& err) {

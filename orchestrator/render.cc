@@ -188,6 +188,8 @@ std::string render_init_yaml(const Plan& p, const InitLayout& l) {
     sv.insert(sv.end(), {"--queue", l.supervise_queue});
     if (l.supervise_applies_routes)
       sv.insert(sv.end(), {"--routes", l.routes_file, "--init-ctl", l.init_ctl});
+    else
+      sv.push_back("--routes-by-operator");  // `bottle proposals approve` applies them
     sv.insert(sv.end(), {"--egress-admin", admin});
     if (!l.slug.empty()) {
       sv.push_back("--bottle");

@@ -36,8 +36,9 @@ struct InitLayout {
   // only through init's control socket / SIGHUP.
   std::string watch_routes;
   // supervise gets --routes and --init-ctl (route approvals write routes.yaml). false: the
-  // routes are not the bundle's to write (k8s: a read-only ConfigMap, and the queue is in
-  // the pod, out of `bottle proposals`' reach): the agent is told at once, not left waiting.
+  // routes are not the bundle's to write (k8s: a read-only ConfigMap): supervise gets
+  // --routes-by-operator, and `bottle proposals approve` applies the ConfigMap through
+  // kubectl before it answers in the pod's queue (kubectl exec).
   bool supervise_applies_routes = true;
 };
 

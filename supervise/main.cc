@@ -6,11 +6,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
+#include <iterator>
 #include <optional>
 
 #include "common/cli.h"
 #include "common/listen.h"
 #include "common/log.h"
+#include "common/proposal_queue.h"
 #include "common/version.h"
 #include "supervise/http_server.h"
 #include "supervise/mcp.h"
@@ -39,12 +42,49 @@ struct Flags {
   std::string queue;
   std::string routes;
   std::string init_ctl;
+  bool routes_by_operator = false;
   std::string egress_admin;
   std::string bottle;
   double answer_timeout = 300;
   double progress_interval = 10;
   std::vector<std::string> allow_hosts;
 };
+
+// `bottle-supervise queue scan|answer --dir DIR`: the operator's side of a queue that
+// lives where `bottle proposals` cannot open files (a Kubernetes pod, reached through
+// kubectl exec), done by the same code as on the operator's machine.
+//   scan [--all]  prints the queue as one JSON document (ProposalQueue::scan_to_json)
+//   answer        reads one Response (JSON) on stdin, records it unless someone answered
+//                 first, prints {"result": "recorded" | "already_answered"}
+int queue_main(int argc, char** argv) {
+  CLI::App app{"bottle-supervise queue: read or answer a proposal queue (for kubectl exec)"};
+  app.set_version_flag("--version", version_line("bottle-supervise"));
+  app.require_subcommand(1);
+  std::string dir;
+  bool all = false;
+  auto* scan = app.add_subcommand("scan", "print the queue as JSON");
+  scan->add_option("--dir", dir, "proposal queue directory")->required();
+  scan->add_flag("--all", all, "include archived proposals");
+  auto* answer = app.add_subcommand("answer", "record the answer read on stdin (JSON)");
+  answer->add_option("--dir", dir, "proposal queue directory")->required();
+  if (auto code = parse_command_line(app, argc, argv, "bottle-supervise queue")) return *code;
+  ProposalQueue q(dir);
+  if (scan->parsed()) {
+    std::cout << ProposalQueue::scan_to_json(q.scan(all)).dump(-1, ' ', false,
+                                                          nlohmann::json::error_handler_t::replace)
+              << "\n";
+    return 0;
+  }
+  const std::string in{std::istreambuf_iterator<char>(std::cin), {}};
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  auto r = response_from_json(j, "stdin");
+  if (!r) return fail("answer", r.error());
+  auto recorded = q.answer(*r);
+  if (!recorded) return fail("answer", recorded.error());
+  const bool won = *recorded == ProposalQueue::AnswerResult::recorded;
+  std::cout << nlohmann::json{{"result", won ? "recorded" : "already_answered"}}.dump() << "\n";
+  return 0;
+}
 
 struct Signals {
   uv_signal_t term{}, intr{};
@@ -53,8 +93,12 @@ struct Signals {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "queue") return queue_main(argc - 1, argv + 1);
   Flags f;
-  CLI::App app{"bottle-supervise: MCP server through which the agent asks the operator for access"};
+  CLI::App app{
+      "bottle-supervise: MCP server through which the agent asks the operator for access\n"
+      "(bottle-supervise queue scan|answer --dir DIR: the operator's side of a queue, see "
+      "supervise/README.md)"};
   app.set_version_flag("--version", version_line("bottle-supervise"));
   app.add_option("--listen", f.listen,
                  "MCP listener: host:port, [v6]:port or fd:N (default: LISTEN_FDS, else "
@@ -63,6 +107,9 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--routes", f.routes, "egress routes.yaml, inside its routes directory");
   app.add_option("--init-ctl", f.init_ctl, "bottle-init control socket (reloads egress)");
+  app.add_flag("--routes-by-operator", f.routes_by_operator,
+               "the operator applies approved routes (Kubernetes: a ConfigMap); an approval "
+               "only tells the agent");
   app.add_option("--egress-admin", f.egress_admin,
                  "egress admin listener host:port, to confirm reloads and list routes");
   app.add_option("--bottle", f.bottle, "this bottle's slug, written into proposals");
@@ -87,7 +134,11 @@ int main(int argc, char** argv) {
   if (f.routes.empty() != f.init_ctl.empty()) {
     return fail("usage", "--routes and --init-ctl go together (one writes, the other reloads)", 2);
   }
+  if (f.routes_by_operator && !f.routes.empty()) {
+    return fail("usage", "--routes-by-operator and --routes exclude each other", 2);
+  }
   ToolSettings ts;
+  ts.routes_by_operator = f.routes_by_operator;
   ts.queue_dir = f.queue;
   ts.bottle = f.bottle;
   ts.routes.routes_file = f.routes;
@@ -135,6 +186,7 @@ int main(int argc, char** argv) {
                                   {"port", local_port(*fd)},
                                   {"queue", f.queue},
                                   {"routes", f.routes},
+                                  {"routes_by_operator", f.routes_by_operator},
                                   {"egress_admin", f.egress_admin}});
 
   // SIGTERM/SIGINT: withdraw what waits, close the listener, let blocking jobs finish.

@@ -301,7 +301,8 @@ void SuperviseTools::request_route(const json& args, const std::shared_ptr<ToolC
   }
   auto node = config::route_from_json(route, config::RouteSource::agent);
   if (!node) return bad(node.error());
-  if (settings_.routes.routes_file.empty() || settings_.routes.init_ctl.empty()) {
+  if (!settings_.routes_by_operator &&
+      (settings_.routes.routes_file.empty() || settings_.routes.init_ctl.empty())) {
     return call->finish(
         {"This sandbox's supervise cannot change egress routes (it runs without --routes and "
          "--init-ctl); ask the operator another way.",
@@ -422,6 +423,15 @@ void SuperviseTools::act_on(const std::string& id, const Response& r) {
             true, "rejected");
       }
       const bool edited = r.route.has_value();
+      if (settings_.routes_by_operator) {
+        return settle(id,
+                      {"Approved by " + who + (edited ? " (edited)" : "") +
+                           ": the operator applied the route to the egress proxy before "
+                           "answering; retry your request." +
+                           note(r.text),
+                       false},
+                      true, "applied by the operator");
+      }
       const json route = edited ? *r.route : o.proposal.request.value("route", json::object());
       auto result = std::make_shared<Result<RouteApplyReport>>(Error{"not run"});
       const RouteApplySettings routes = settings_.routes;

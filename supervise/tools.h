@@ -37,6 +37,10 @@ struct ToolSettings {
   std::string queue_dir;
   std::string bottle;  // slug written into proposals ("" if unknown)
   RouteApplySettings routes;
+  // Kubernetes: routes.yaml is a ConfigMap this process cannot write. `bottle proposals
+  // approve` applies the route operator-side (ConfigMap, kubelet swap, init reload) before
+  // it writes the answer, so an approval here only tells the agent.
+  bool routes_by_operator = false;
   std::chrono::milliseconds answer_timeout{300'000};
   std::chrono::milliseconds progress_interval{10'000};
   size_t max_open_proposals = 32;

@@ -337,6 +337,42 @@ TEST_F(QueueDir, ScanIsOldestFirst) {
   EXPECT_EQ(scan.entries[0].proposal.id, "8-early");
 }
 
+// A scan carried as JSON (`bottle-supervise queue scan` in a pod, read by `bottle
+// proposals`): everything comes back, and a malformed document is one clear error.
+TEST_F(QueueDir, ScanSurvivesTheTripThroughJsonAndBadDocumentsAreOneLineErrors) {
+  ProposalQueue q(dir_);
+  Proposal done = route_proposal("1-aa");
+  Proposal waiting = route_proposal("2-bb");
+  ASSERT_TRUE(q.create(done).ok());
+  ASSERT_TRUE(q.create(waiting).ok());
+  ASSERT_TRUE(q.answer(decision(done.id, Decision::approve, "alice")).ok());
+  ASSERT_TRUE(q.archive(done.id, Outcome{done.id, true, "live", now_iso8601()}).ok());
+  write("junk.json", "{");
+  const auto before = q.scan(true);
+  auto back = ProposalQueue::scan_from_json(ProposalQueue::scan_to_json(before), "pod");
+  ASSERT_TRUE(back.ok()) << back.error();
+  ASSERT_EQ(back->entries.size(), 2u);
+  EXPECT_EQ(back->problems, before.problems);
+  EXPECT_EQ(back->problems.size(), 1u);
+  EXPECT_EQ(back->entries[0].proposal.id, "1-aa");
+  EXPECT_TRUE(back->entries[0].archived);
+  EXPECT_EQ(back->entries[0].response->by, "alice");
+  EXPECT_EQ(back->entries[0].outcome->detail, "live");
+  EXPECT_EQ(back->entries[1].proposal.request, waiting.request);
+  EXPECT_FALSE(back->entries[1].response.has_value());
+
+  EXPECT_EQ(ProposalQueue::scan_from_json(json::array(), "pod").error(),
+            "pod: expected {\"entries\": [...], \"problems\": [...]}");
+  json bad = ProposalQueue::scan_to_json(before);
+  bad["entries"][1]["proposal"]["id"] = "../x";
+  auto err = ProposalQueue::scan_from_json(bad, "pod");
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.error().rfind("pod: entries[1].proposal", 0), 0u) << err.error();
+  bad = ProposalQueue::scan_to_json(before);
+  bad["entries"][0].erase("archived");
+  EXPECT_FALSE(ProposalQueue::scan_from_json(bad, "pod").ok());
+}
+
 TEST(ProposalJson, FieldErrorsNameTheFileAndTheField) {
   auto r = proposal_from_json(json::parse(R"({"version":1,"id":"a","kind":"stuck",
       "created":"yesterday","bottle":"","reason":"","request":{}})"),

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/proposal_queue.h"
 #include "common/strings.h"
 #include "orchestrator/process.h"
 #include "orchestrator/state.h"
@@ -233,6 +234,45 @@ TEST(DockerBackend, FallsBackToComposeV1) {
   EXPECT_EQ(calls[1],
             "docker-compose -p bottle-one -f $HOME/state/one/docker-compose.yaml up -d "
             "sidecars");
+}
+
+// Compose v1 is the docker-compose beside the docker CLI, or the one named: never another
+// found on PATH (which, here, could be a real one outside the fakes).
+TEST(DockerBackend, ComposeV1IsTheOneBesideDockerOrTheNamedOneNeverAnotherOnPath) {
+  Fixture f;
+  const std::string elsewhere = f.fake() + "/elsewhere";
+  fs::create_directories(elsewhere);
+  fs::copy_file(std::string(BOTTLE_FAKES_DIR) + "/docker", elsewhere + "/docker-compose");
+  auto run = [&](const std::string& label, std::vector<std::string> env) {
+    env.insert(env.end(), {"PATH=" + f.bin() + ":" + elsewhere + ":/usr/bin:/bin",
+                           "FAKE_DIR=" + f.fake(), "CLI_TEST_TOKEN=" + std::string(kToken),
+                           "AGENT_VALUE=x", "FAKE_NO_V2=1"});
+    return testing::run_bottle(f.home(), {"run", "impl", "--backend", "docker", "--label", label},
+                               env, f.workspace());
+  };
+  auto r = run("one", {});
+  EXPECT_EQ(r.exit_code, 1);
+  ASSERT_NE(r.err.rfind("bottle: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.substr(r.err.rfind("bottle: ")),
+            "bottle: neither `docker compose` nor a docker-compose beside " + f.bin() +
+                "/docker works (see bottle doctor --backend docker)\n");
+  for (const auto& c : f.calls()) EXPECT_EQ(c.rfind("docker-compose", 0), std::string::npos) << c;
+
+  std::ofstream(f.fake() + "/calls", std::ios::trunc).close();
+  auto named = run("two", {"BOTTLE_DOCKER_COMPOSE=" + elsewhere + "/docker-compose"});
+  EXPECT_EQ(named.exit_code, 0) << named.err;
+  auto calls = f.calls();
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls[1].rfind("docker-compose -p bottle-two ", 0), 0u) << calls[1];
+
+  // BOTTLE_DOCKER picks the docker CLI itself; its neighbour is the v1 looked for.
+  fs::copy_file(f.bin() + "/docker", elsewhere + "/docker");
+  std::ofstream(f.fake() + "/calls", std::ios::trunc).close();
+  auto beside = run("three", {"BOTTLE_DOCKER=" + elsewhere + "/docker"});
+  EXPECT_EQ(beside.exit_code, 0) << beside.err;
+  calls = f.calls();
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls[1].rfind("docker-compose -p bottle-three ", 0), 0u) << calls[1];
 }
 
 TEST(DockerBackend, UpFailureIsDockersOwnWordsOnOneLineAndTearsDown) {
@@ -654,6 +694,149 @@ TEST(K8sBackend, RoutesApplyWaitsForTheMountedCopyThenReloads) {
                           "routes.yaml is still the old one"),
             std::string::npos)
       << slow.err;
+}
+
+// The bundle pod's proposal queue as the fake kubectl keeps it (FAKE_DIR/pod/...), and the
+// env that lets its `kubectl exec` run the real bottle-supervise there.
+class PodQueue {
+ public:
+  explicit PodQueue(const Fixture& f)
+      : queue_(f.fake() + "/pod/var/lib/bottle/proposals"),
+        supervise_((fs::path(testing::bottle_binary()).parent_path().parent_path() /
+                    "supervise/bottle-supervise")
+                       .string()) {
+    fs::create_directories(queue_.dir());
+  }
+  // As bottle-supervise in the pod would: a pending proposal, its id returned.
+  std::string propose(ProposalKind kind, const nlohmann::json& request, const std::string& reason) {
+    Proposal p;
+    p.id = new_proposal_id();
+    p.kind = kind;
+    p.created = "2026-01-01T00:00:00Z";
+    p.bottle = "one";
+    p.reason = reason;
+    p.request = request;
+    EXPECT_TRUE(queue_.create(p).ok());
+    return p.id;
+  }
+  std::optional<Response> response(const std::string& id) const {
+    auto r = queue_.response(id);
+    return r ? *r : std::nullopt;
+  }
+  const ProposalQueue& queue() const { return queue_; }
+  std::vector<std::string> env() const {
+    return {"FAKE_SUPERVISE=" + supervise_, "BOTTLE_OPERATOR=alice"};
+  }
+
+ private:
+  ProposalQueue queue_;
+  std::string supervise_;
+};
+
+const char* kSupervisedManifest =
+    "---\nsupervise: true\negress:\n  routes:\n"
+    "    - host: api.example.com\n      auth: {scheme: Bearer, token_ref: CLI_TEST_TOKEN}\n---\n";
+
+TEST(K8sBackend, ProposalsAreReadAndAnsweredInThePodAndApprovedRoutesAppliedAsAConfigMap) {
+  Fixture f(false, false, true);
+  f.bottle_manifest(kSupervisedManifest);
+  ASSERT_EQ(f.bottle({"start", "impl", "--backend", "k8s", "--label", "one"}).exit_code, 0);
+  // supervise in the pod asks, and leaves the routes to the operator's side.
+  EXPECT_NE(slurp(f.state("one") + "/k8s-bundle.yaml").find("--routes-by-operator"),
+            std::string::npos);
+  PodQueue pod(f);
+  const std::string route = pod.propose(
+      ProposalKind::egress_route, {{"route", {{"host", "pypi.org"}, {"port", 443}}}}, "pip install");
+  const std::string denied = pod.propose(
+      ProposalKind::egress_route, {{"route", {{"host", "evil.test"}}}}, "exfiltrate");
+  const std::string gpu = pod.propose(ProposalKind::capability, {{"what", "a GPU"}}, "training");
+
+  auto list = f.bottle({"proposals", "list"}, pod.env());
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  for (const auto& id : {route, denied, gpu})
+    EXPECT_NE(list.out.find(id), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("pypi.org:443"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("a GPU"), std::string::npos) << list.out;
+
+  // Approve: the route goes into the routes ConfigMap, the bundle sees it and reloads,
+  // and only then is the answer written into the pod's queue.
+  std::ofstream(f.fake() + "/calls", std::ios::trunc).close();
+  auto approve =
+      f.bottle({"proposals", "approve", route, "--reason", "ok", "--wait", "0"}, pod.env());
+  EXPECT_EQ(approve.exit_code, 0) << approve.err;
+  EXPECT_NE(approve.out.find("applied: added route pypi.org:443"), std::string::npos)
+      << approve.out;
+  const std::string exec = "kubectl exec deployment/bottle-one -c sidecars -- ";
+  const std::string queue_dir = " --dir /var/lib/bottle/proposals";
+  const std::vector<std::string> calls = {
+      "kubectl config current-context",
+      exec + "bottle-supervise queue scan --all" + queue_dir,
+      "kubectl config current-context",
+      "kubectl apply --server-side --field-manager=bottle -f -",
+      exec + "cat /etc/bottle/routes/routes.yaml",
+      exec + "bottle-init ctl reload",
+      "kubectl config current-context",
+      "kubectl exec -i deployment/bottle-one -c sidecars -- bottle-supervise queue answer" +
+          queue_dir};
+  EXPECT_EQ(f.calls(), calls);
+  EXPECT_NE(slurp(f.fake() + "/routes-cm").find("host: pypi.org"), std::string::npos)
+      << slurp(f.fake() + "/routes-cm");
+  EXPECT_NE(slurp(f.state("one") + "/routes/routes.yaml").find("host: pypi.org"),
+            std::string::npos);
+  auto approved = pod.response(route);
+  ASSERT_TRUE(approved.has_value());
+  EXPECT_EQ(approved->decision, Decision::approve);
+  EXPECT_EQ(approved->by, "alice");
+  EXPECT_EQ(approved->text, "ok");
+
+  // Reject: nothing applied, the answer in the pod.
+  const std::string cm_before = slurp(f.fake() + "/routes-cm");
+  auto reject = f.bottle({"proposals", "reject", denied, "--reason", "no", "--wait", "0"}, pod.env());
+  EXPECT_EQ(reject.exit_code, 0) << reject.err;
+  EXPECT_EQ(slurp(f.fake() + "/routes-cm"), cm_before);
+  ASSERT_TRUE(pod.response(denied).has_value());
+  EXPECT_EQ(pod.response(denied)->decision, Decision::reject);
+  EXPECT_EQ(slurp(f.state("one") + "/routes/routes.yaml").find("evil.test"), std::string::npos);
+
+  // capability-block: answered in the pod; once supervise archived it, the operator's
+  // wait reports what came of it.
+  auto answer = f.bottle({"proposals", "answer", gpu, "use the CPU", "--wait", "0"}, pod.env());
+  EXPECT_EQ(answer.exit_code, 0) << answer.err;
+  ASSERT_TRUE(pod.response(gpu).has_value());
+  EXPECT_EQ(pod.response(gpu)->decision, Decision::answer);
+  EXPECT_EQ(pod.response(gpu)->text, "use the CPU");
+  ASSERT_TRUE(pod.queue().archive(gpu, Outcome{gpu, true, "answered", "2026-01-01T00:00:01Z"}).ok());
+  auto again = f.bottle({"proposals", "answer", gpu, "twice"}, pod.env());
+  EXPECT_EQ(again.exit_code, 0) << "the same decision: reported, not overwritten";
+  EXPECT_NE(again.out.find("was already answered: answer by alice: use the CPU"), std::string::npos)
+      << again.out << again.err;
+  auto pending = f.bottle({"proposals", "list"}, pod.env());
+  EXPECT_EQ(pending.out, "no pending proposals\n") << pending.err;
+  f.expect_token_nowhere();
+}
+
+TEST(K8sBackend, AnAnswerAlreadyInThePodIsReportedNotOverwritten) {
+  Fixture f(false, false, true);
+  f.bottle_manifest(kSupervisedManifest);
+  ASSERT_EQ(f.bottle({"start", "impl", "--backend", "k8s", "--label", "one"}).exit_code, 0);
+  PodQueue pod(f);
+  const std::string id = pod.propose(ProposalKind::capability, {{"what", "x"}}, "r");
+  auto r = f.bottle({"proposals", "show", id}, pod.env());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("status:   pending"), std::string::npos) << r.out;
+  Response first{id, Decision::reject, "mine", "bob", "2026-01-01T00:00:00Z", std::nullopt};
+  ASSERT_TRUE(pod.queue().answer(first).ok());
+  auto late = f.bottle({"proposals", "answer", id, "yours", "--wait", "0"}, pod.env());
+  EXPECT_EQ(late.exit_code, 1);
+  EXPECT_NE(late.out.find("was already answered: reject by bob: mine"), std::string::npos)
+      << late.out << late.err;
+  EXPECT_EQ(pod.response(id)->by, "bob");
+  // kubectl failing: a one-line error naming the pod's queue.
+  auto broken = f.bottle({"proposals", "list"}, {"FAKE_SUPERVISE=/nonexistent"});
+  EXPECT_EQ(broken.exit_code, 0);
+  EXPECT_NE(broken.err.find("bottle: warning: one: kubectl exec (scan the pod's proposal queue): "),
+            std::string::npos)
+      << broken.err;
 }
 
 }  // namespace

@@ -313,8 +313,10 @@ TEST(ContainerRender, K8sBundleReloadsOnRouteChangesAndSuperviseDoesNotWriteThem
   const size_t sv = init_yaml.find("bottle-supervise");
   ASSERT_NE(sv, std::string::npos);
   const std::string supervise = init_yaml.substr(sv, init_yaml.find('\n', sv) - sv);
-  EXPECT_EQ(supervise.find("--routes"), std::string::npos) << supervise;
+  EXPECT_EQ(supervise.find("\"--routes\""), std::string::npos) << supervise;
   EXPECT_EQ(supervise.find("--init-ctl"), std::string::npos) << supervise;
+  // ...and takes route requests all the same: `bottle proposals approve` applies them.
+  EXPECT_NE(supervise.find("\"--routes-by-operator\""), std::string::npos) << supervise;
   EXPECT_NE(supervise.find("--egress-admin"), std::string::npos) << supervise;
 }
 

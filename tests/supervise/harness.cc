@@ -131,6 +131,7 @@ Supervise::Supervise(const SuperviseOptions& o) : log_(dir_.path() + "/supervise
   if (!o.init_ctl.empty()) so.argv.insert(so.argv.end(), {"--init-ctl", o.init_ctl});
   if (!o.egress_admin.empty()) so.argv.insert(so.argv.end(), {"--egress-admin", o.egress_admin});
   if (!o.bottle.empty()) so.argv.insert(so.argv.end(), {"--bottle", o.bottle});
+  if (o.routes_by_operator) so.argv.push_back("--routes-by-operator");
   so.stdout_file = so.stderr_file = log_;
   so.stdin_null = true;
   auto c = spawn(so);

@@ -57,6 +57,7 @@ struct SuperviseOptions {
   std::string init_ctl;
   std::string egress_admin;
   std::string bottle;
+  bool routes_by_operator = false;
   double answer_timeout = 30;
   double progress_interval = 0.2;
 };

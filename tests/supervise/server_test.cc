@@ -376,6 +376,52 @@ TEST_F(SuperviseServer, StopsCleanlyOnSigtermWithdrawingWaitingCalls) {
   EXPECT_NE(s->log().find("supervise_exiting"), std::string::npos);
 }
 
+// Kubernetes: the routes are a ConfigMap the operator's side applies before it answers
+// (through `bottle-supervise queue answer` in the pod); supervise only tells the agent.
+TEST_F(SuperviseServer, RoutesByOperatorAsksAndTellsTheAgentWithoutWritingRoutes) {
+  SuperviseOptions o;
+  o.queue = home_.queue();
+  o.bottle = home_.slug();
+  o.routes_by_operator = true;
+  Supervise s(o);
+  ASSERT_TRUE(s.ok()) << s.log();
+  McpSession m(s.url());
+  auto call = m.call_background("request-egress-route",
+                                {{"host", "pypi.org"}, {"reason", "pip install"}}, out("route"));
+  auto pending = wait_for_proposals(home_.queue(), 1);
+  ASSERT_EQ(pending.size(), 1u);
+  auto scan = orchestrator::run_capture(
+      {supervise_binary(), "queue", "scan", "--dir", home_.queue()});
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->exit_code, 0) << scan->err;
+  auto parsed = ProposalQueue::scan_from_json(json::parse(scan->out), "scan");
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  ASSERT_EQ(parsed->entries.size(), 1u);
+  EXPECT_EQ(parsed->entries[0].proposal.id, pending[0].id);
+  Response r{pending[0].id, Decision::approve, "ok", "alice", "2026-01-01T00:00:00Z", std::nullopt};
+  auto answer = orchestrator::run_capture(
+      {supervise_binary(), "queue", "answer", "--dir", home_.queue()}, to_json(r).dump());
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->out, "{\"result\":\"recorded\"}\n") << answer->err;
+  EXPECT_EQ(call.wait(), 0);
+  json reply = reply_in(out("route"));
+  EXPECT_EQ(reply["result"]["isError"], false) << reply;
+  EXPECT_EQ(result_text(reply),
+            "Approved by alice: the operator applied the route to the egress proxy before "
+            "answering; retry your request.\nOperator's note: ok");
+  EXPECT_EQ(read_file(home_.routes()), "log: blocks\nroutes:\n  - host: api.github.com\n");
+  auto all = ProposalQueue(home_.queue()).scan(true);
+  ASSERT_EQ(all.entries.size(), 1u);
+  ASSERT_TRUE(all.entries[0].outcome);
+  EXPECT_EQ(all.entries[0].outcome->detail, "applied by the operator");
+  // A second answer loses, and says so.
+  auto late = orchestrator::run_capture(
+      {supervise_binary(), "queue", "answer", "--dir", home_.queue()}, to_json(r).dump());
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->exit_code, 1);
+  EXPECT_NE(late->err.find("bottle-supervise: answer: "), std::string::npos) << late->err;
+}
+
 TEST(SuperviseCli, UsageErrorsExit2AndRuntimeErrors1) {
   auto run = [](std::vector<std::string> args) {
     args.insert(args.begin(), supervise_binary());
@@ -397,6 +443,21 @@ TEST(SuperviseCli, UsageErrorsExit2AndRuntimeErrors1) {
   EXPECT_EQ(no_queue.err, "bottle-supervise: queue: /nonexistent/q: No such file or directory\n");
   auto bad_listen = run({"--queue", "/tmp", "--listen", "nowhere"});
   EXPECT_EQ(bad_listen.exit_code, 2);
+  auto both = run({"--queue", "/tmp", "--routes-by-operator", "--routes", "/tmp/r.yaml",
+                   "--init-ctl", "/tmp/s"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_EQ(both.err,
+            "bottle-supervise: usage: --routes-by-operator and --routes exclude each other\n");
+  EXPECT_EQ(run({"queue"}).exit_code, 2);
+  EXPECT_EQ(run({"queue", "scan"}).exit_code, 2);
+  auto empty = run({"queue", "scan", "--dir", "/nonexistent/q"});
+  EXPECT_EQ(empty.exit_code, 0);
+  EXPECT_EQ(empty.out, "{\"entries\":[],\"problems\":[]}\n");
+  auto garbage = orchestrator::run_capture(
+      {supervise_binary(), "queue", "answer", "--dir", "/tmp"}, "not json");
+  ASSERT_TRUE(garbage.ok());
+  EXPECT_EQ(garbage->exit_code, 1);
+  EXPECT_EQ(garbage->err.rfind("bottle-supervise: answer: stdin: ", 0), 0u) << garbage->err;
 }
 
 }  // namespace
