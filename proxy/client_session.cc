@@ -316,9 +316,9 @@ void ClientSession::dial(Dial how) {
 
 bool ClientSession::retry_on_fresh_connection(bool stale) {
   // A pooled connection the server closed while idle fails before any response byte.
-  // A request without a body can be sent again as it was, on a new connection.
-  if (!stale || !ex_ || ex_->over() || ex_->response_started() || ex_->request().has_body() ||
-      ex_->verdict().websocket || (state_ != State::awaiting_response && state_ != State::body)) {
+  // A bodyless idempotent request can be sent again as it was, on a new connection.
+  if (!stale || !ex_ || !ex_->may_resend() ||
+      (state_ != State::awaiting_response && state_ != State::body)) {
     return false;
   }
   close_upstream();

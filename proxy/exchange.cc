@@ -148,6 +148,15 @@ void Exchange::upstream_ready() {
   }
 }
 
+bool Exchange::may_resend() const {
+  static constexpr std::string_view kIdempotent[] = {"GET",   "HEAD",   "OPTIONS",
+                                                     "TRACE", "PUT",    "DELETE"};
+  const bool idempotent = std::find(std::begin(kIdempotent), std::end(kIdempotent),
+                                    req_.method) != std::end(kIdempotent);
+  return idempotent && !over_ && !response_head_sent_ && !req_.has_body() && !req_.upgrade &&
+         !verdict_.websocket;
+}
+
 bool Exchange::request_body(std::string_view chunk) {
   if (over_) return false;
   body_bytes_ += chunk.size();
