@@ -40,6 +40,7 @@ class EgressE2E : public ::testing::Test {
     ws_ = new ScriptedUpstream(serve_websocket);
     flaky_ = new ScriptedUpstream(serve_first_only, ScriptedUpstream::Mode::concurrent);
     junk_ = new ScriptedUpstream(serve_with_junk);
+    trailers_ = new ScriptedUpstream(serve_with_trailers);
     write_file(dir_->file("routes.yaml"), routes(""));
     egress_ = new Egress(dir_->path(), dir_->file("routes.yaml"), resolve_args(),
                          {{"EGRESS_TOKEN_0", kToken}});
@@ -54,6 +55,7 @@ class EgressE2E : public ::testing::Test {
     delete egress_;
     delete flaky_;
     delete junk_;
+    delete trailers_;
     delete ws_;
     delete dying_;
     delete nginx_;
@@ -111,6 +113,18 @@ class EgressE2E : public ::testing::Test {
   static std::vector<std::string> flaky_seen() {
     std::lock_guard<std::mutex> lock(flaky_mu_);
     return flaky_seen_;
+  }
+  // Records each request (head, body, trailers) and answers chunked with a trailer.
+  static void serve_with_trailers(int c) {
+    std::string pending;
+    while (std::optional<HttpMessage> req = read_http_message(c, pending)) {
+      {
+        std::lock_guard<std::mutex> lock(flaky_mu_);
+        trailers_seen_.push_back(*req);
+      }
+      send_all(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "5\r\nhello\r\n0\r\nX-Upstream-Trailer: done\r\n\r\n");
+    }
   }
   // Answers with bytes after the response's end, and "reused" to any request that comes
   // on the same connection afterwards.
@@ -199,6 +213,11 @@ class EgressE2E : public ::testing::Test {
            std::to_string(junk_->port) +
            "\n"
            "    allow_private: true\n"
+           "  - host: trailers.test\n"
+           "    port: " +
+           std::to_string(trailers_->port) +
+           "\n"
+           "    allow_private: true\n"
            "  - host: ws.test\n"
            "    port: " +
            std::to_string(ws_->port) +
@@ -215,7 +234,8 @@ class EgressE2E : public ::testing::Test {
             "--resolve", "dying.test:" + std::to_string(dying_->port) + ":127.0.0.1",
             "--resolve", "ws.test:" + std::to_string(ws_->port) + ":127.0.0.1",
             "--resolve", "flaky.test:" + std::to_string(flaky_->port) + ":127.0.0.1",
-            "--resolve", "junk.test:" + std::to_string(junk_->port) + ":127.0.0.1"};
+            "--resolve", "junk.test:" + std::to_string(junk_->port) + ":127.0.0.1",
+            "--resolve", "trailers.test:" + std::to_string(trailers_->port) + ":127.0.0.1"};
   }
 
   // A proxy of its own (reload tests must not disturb the shared one), in `d`.
@@ -255,6 +275,8 @@ class EgressE2E : public ::testing::Test {
   static ScriptedUpstream* junk_;
   static inline std::mutex flaky_mu_;
   static inline std::vector<std::string> flaky_seen_;
+  static ScriptedUpstream* trailers_;
+  static inline std::vector<HttpMessage> trailers_seen_;  // under flaky_mu_
   static Egress* egress_;
 };
 
@@ -264,6 +286,7 @@ ScriptedUpstream* EgressE2E::dying_ = nullptr;
 ScriptedUpstream* EgressE2E::ws_ = nullptr;
 ScriptedUpstream* EgressE2E::flaky_ = nullptr;
 ScriptedUpstream* EgressE2E::junk_ = nullptr;
+ScriptedUpstream* EgressE2E::trailers_ = nullptr;
 Egress* EgressE2E::egress_ = nullptr;
 
 TEST_F(EgressE2E, AllowedRequestReachesUpstreamThroughBump) {
@@ -518,6 +541,32 @@ TEST_F(EgressE2E, StalePooledUpstreamAnswersANonIdempotentRequestWith502NotASeco
                                                       c1 + " POST /two HTTP/1.1 " + body}));
     EXPECT_EQ(flaky_->accepted(), base + 1) << "the POST went out again on a new connection";
   }
+}
+
+// HTTP/1.1 on both sides: a chunked request's trailers reach the upstream (with the
+// client's TE: trailers, so the upstream may answer with some), and the chunked response's
+// trailers reach the client.
+TEST_F(EgressE2E, TrailersCrossAnH1ClientAndAnH1UpstreamBothWays) {
+  const std::string host = "trailers.test:" + std::to_string(trailers_->port);
+  int fd = connect_loopback(egress_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "POST http://" + host + "/up HTTP/1.1\r\nHost: " + host +
+                               "\r\nTE: trailers\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "7\r\npayload\r\n0\r\nX-Digest: sha-256=abc\r\n\r\n"));
+  std::string pending;
+  std::optional<HttpMessage> resp = read_http_message(fd, pending);
+  close(fd);
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->first_line(), "HTTP/1.1 200 OK");
+  EXPECT_EQ(resp->body, "hello");
+  EXPECT_EQ(resp->trailers, "X-Upstream-Trailer: done\r\n");
+  std::lock_guard<std::mutex> lock(flaky_mu_);
+  ASSERT_EQ(trailers_seen_.size(), 1u);
+  const HttpMessage& req = trailers_seen_[0];
+  EXPECT_TRUE(req.chunked) << req.head;
+  EXPECT_EQ(req.body, "payload");
+  EXPECT_EQ(req.trailers, "X-Digest: sha-256=abc\r\n");
+  EXPECT_NE(req.head.find("\r\nTE: trailers\r\n"), std::string::npos) << req.head;
 }
 
 // Bytes after a complete response mean the upstream's framing cannot be trusted: that
