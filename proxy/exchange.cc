@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
-#include "proxy/dlp_policy.h"
+#include "config/dlp_actions.h"
 
 namespace bottle::proxy {
 namespace {
