@@ -88,7 +88,7 @@ struct GateLoadOptions {
   std::optional<EnvLookup> env;
   // When set, `dlp.detectors` keys must be among these (the daemon passes the DLP
   // engine's catalog, as egress does for routes.yaml).
-  std::optional<std::vector<std::string>> detector_ids;
+  std::optional<std::vector<std::string>> detector_ids = std::nullopt;
 };
 
 Result<std::shared_ptr<const GateConfig>> parse_gate_config(std::string_view yaml,
