@@ -238,7 +238,7 @@ class GateConfigReader {
       DlpKeys keys;
       keys.inbound = false;              // a push is only ever scanned outbound
       keys.stream_large_bodies = false;  // max_body_bytes is the per-blob scan cap
-      keys.detectors = false;            // every finding in a push rejects it
+      if (opts_.detector_ids) keys.detector_ids = &*opts_.detector_ids;
       if (auto st = read_dlp_section(file_, dlp, "dlp", keys, opts_.env, cfg->dlp,
                                      &cfg->known_secrets_env);
           !st) {

@@ -86,6 +86,9 @@ struct GateLoadOptions {
   // When set, key and secret slots must be set in it (the daemon); unset when only the
   // text is validated (orchestrator, --check without secrets).
   std::optional<EnvLookup> env;
+  // When set, `dlp.detectors` keys must be among these (the daemon passes the DLP
+  // engine's catalog, as egress does for routes.yaml).
+  std::optional<std::vector<std::string>> detector_ids = std::nullopt;
 };
 
 Result<std::shared_ptr<const GateConfig>> parse_gate_config(std::string_view yaml,

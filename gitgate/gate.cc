@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "common/dlp/scanner.h"
 #include "common/http/admin_server.h"
 #include "common/listen.h"
 #include "common/log.h"
@@ -111,6 +112,8 @@ int run_gitgate(const GateOptions& o) {
 
   config::GateLoadOptions lo;
   lo.env = config::process_env();
+  lo.detector_ids.emplace();
+  for (const dlp::DetectorInfo& d : dlp::detector_catalog()) lo.detector_ids->emplace_back(d.id);
   auto cfg = config::load_gate_config(o.config, lo);
   if (!cfg) return fail("config", cfg.error());
   if (o.check) {

@@ -16,6 +16,7 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "common/proposal_queue.h"
+#include "config/dlp_actions.h"
 #include "gitgate/subprocess.h"
 
 namespace bottle::gitgate {
@@ -341,11 +342,13 @@ PushOutcome gate_push(const PushGateContext& ctx, const HookRequest& request) {
       ctx.say("gitgate: " + note + " (per-blob scan cap)");
       log::warn("gitgate_blob_capped", {{"repo", repo.name}, {"blob", note}});
     }
+    // The detectors' actions, exactly as egress applies them: `off` findings go, `warn`
+    // ones are reported but do not reject.
+    bool block = config::judge_findings(ctx.policy, dlp::Direction::outbound, out.scan.findings);
     if (out.scan.findings.empty()) {
       ctx.say("gitgate: scanned " + std::to_string(out.scan.objects) + " new object(s), " +
               std::to_string(out.scan.blobs) + " text file(s): no secrets");
     } else {
-      bool block = ctx.policy.outbound == config::DlpAction::block;
       ctx.say(std::string("gitgate: ") + (block ? "push rejected: " : "warning: ") +
               std::to_string(out.scan.findings.size()) + " secret(s) in what this push adds");
       size_t shown = 0;
@@ -354,7 +357,8 @@ PushOutcome gate_push(const PushGateContext& ctx, const HookRequest& request) {
           ctx.say("gitgate:   ... and " + std::to_string(out.scan.findings.size() - 50) + " more");
           break;
         }
-        ctx.say("gitgate:   " + f.detector + " at " + f.where);
+        ctx.say("gitgate:   " + f.detector + " at " + f.where +
+                (block && !f.blocking ? " (warn only)" : ""));
       }
       nlohmann::json fields = {{"repo", repo.name},
                                {"refs", loggable_refs(request.updates, out.scan)},

@@ -126,7 +126,7 @@ class ScanCollector {
             const std::function<std::string(uint64_t offset)>& where) {
     out_.bytes += text.size();
     for (const auto& f : scanner_.scan(text, dlp::Direction::outbound, "push"))
-      found_.emplace_back(order, PushFinding{f.detector, where(f.offset)});
+      found_.emplace_back(order, PushFinding{f.detector, where(f.offset), f.blocking});
   }
 
  private:
@@ -520,7 +520,7 @@ Result<PushScan> scan_push(const QuarantineGit& git, const std::vector<RefUpdate
   std::vector<std::string> tips;
   for (const auto& u : updates) {
     for (const auto& f : scanner.scan(u.ref, dlp::Direction::outbound, "ref"))
-      add({f.detector, "a ref name"});
+      add({f.detector, "a ref name", f.blocking});
     if (!u.deletes() && std::find(tips.begin(), tips.end(), u.new_id) == tips.end())
       tips.push_back(u.new_id);
   }

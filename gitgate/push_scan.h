@@ -45,6 +45,7 @@ struct QuarantineGit {
 struct PushFinding {
   std::string detector;  // "secret.aws_access_key_id"
   std::string where;     // "config/aws.env:3", "commit 1a2b3c4", "a path name", "a ref name"
+  bool blocking = true;  // false: reported only (a `warn` detector: config::judge_findings)
 };
 
 struct PushScan {

@@ -316,9 +316,9 @@ void ClientSession::dial(Dial how) {
 
 bool ClientSession::retry_on_fresh_connection(bool stale) {
   // A pooled connection the server closed while idle fails before any response byte.
-  // A request without a body can be sent again as it was, on a new connection.
-  if (!stale || !ex_ || ex_->over() || ex_->response_started() || ex_->request().has_body() ||
-      ex_->verdict().websocket || (state_ != State::awaiting_response && state_ != State::body)) {
+  // A bodyless idempotent request can be sent again as it was, on a new connection.
+  if (!stale || !ex_ || !ex_->may_resend() ||
+      (state_ != State::awaiting_response && state_ != State::body)) {
     return false;
   }
   close_upstream();
@@ -376,7 +376,7 @@ void ClientSession::on_request_end() {
     return;
   }
   if (state_ != State::body) return;
-  if (!ex_->request_end()) return;
+  if (!ex_->request_end(req_parser_->take_trailers())) return;
   state_ = State::awaiting_response;
   arm_deadline();
 }
@@ -414,8 +414,9 @@ void ClientSession::client_body(std::string_view bytes) {
   }
 }
 
-void ClientSession::client_end(const std::vector<Header>&) {
-  if (ex_->response().chunked) client_.write(kLastChunk);
+void ClientSession::client_end(const std::vector<Header>& trailers) {
+  // Trailers ride on a chunked body (RFC 9112 §7.1.2); a Content-Length one cannot carry them.
+  if (ex_->response().chunked) client_.write(last_chunk(trailers));
 }
 
 void ClientSession::client_refusal(const LocalResponse& answer) {
@@ -477,7 +478,7 @@ void ClientSession::on_leg_body(std::string_view bytes) {
   if (client_.queued() > Transport::kHighWater && leg_) leg_->pause();
 }
 
-void ClientSession::on_leg_end(const std::vector<Header>&) {
+void ClientSession::on_leg_end(const std::vector<Header>& trailers) {
   if (state_ == State::raw) {  // the upstream closed the WebSocket
     close_upstream();
     state_ = State::closing;
@@ -485,8 +486,7 @@ void ClientSession::on_leg_end(const std::vector<Header>&) {
     return;
   }
   if (state_ != State::body && state_ != State::awaiting_response) return;
-  // An HTTP/1.1 upstream sends no trailers our client framing could carry.
-  if (!ex_->response_end()) return;
+  if (!ex_->response_end(trailers)) return;
   finish_exchange();
 }
 

@@ -20,7 +20,7 @@
 #include "common/http/admin_server.h"
 #include "common/http/config_reload.h"
 #include "common/sha256.h"
-#include "proxy/dlp_policy.h"
+#include "config/dlp_actions.h"
 #include "proxy/snapshot.h"
 #include "proxy/worker.h"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
-#include "proxy/dlp_policy.h"
+#include "config/dlp_actions.h"
 
 namespace bottle::proxy {
 namespace {
@@ -146,6 +146,15 @@ void Exchange::upstream_ready() {
     io_.upstream_end(trailers_);
     request_sent_ = true;
   }
+}
+
+bool Exchange::may_resend() const {
+  static constexpr std::string_view kIdempotent[] = {"GET",   "HEAD",   "OPTIONS",
+                                                     "TRACE", "PUT",    "DELETE"};
+  const bool idempotent = std::find(std::begin(kIdempotent), std::end(kIdempotent),
+                                    req_.method) != std::end(kIdempotent);
+  return idempotent && !over_ && !response_head_sent_ && !req_.has_body() && !req_.upgrade &&
+         !verdict_.websocket;
 }
 
 bool Exchange::request_body(std::string_view chunk) {

@@ -118,6 +118,11 @@ class Exchange {
   bool request_sent() const { return request_sent_; }
   bool over() const { return over_; }
   bool websocket_open() const { return ws_open_; }
+  // Whether the request may be sent again, whole, on a new upstream connection after its
+  // pooled one died before any response byte: only a bodyless request of an idempotent
+  // method (RFC 9110 §9.2.2), not a WebSocket, and nothing answered yet. Whether the dead
+  // connection's server acted on a POST cannot be known, so that gets a 502 instead.
+  bool may_resend() const;
   const std::string& request_id() const { return ctx_.request_id; }
   // Evidence: why the exchange was refused or cut, and every finding it produced.
   std::optional<BlockReason> blocked() const { return blocked_; }

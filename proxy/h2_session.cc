@@ -244,10 +244,9 @@ class H2Stream final : public ExchangeIo, public UpstreamLeg::Owner {
   }
   void on_leg_failed(UpstreamConn::Failure kind, std::string_view why, bool stale) override {
     if (!ex_ || ex_->over()) return;
-    const bool bodyless = !ex_->request().has_body() && request_ended_;
-    if (stale && bodyless && !ex_->response_started() && !websocket_ && !retried_) {
-      // A pooled connection the server had closed: the bodyless request goes again, on a
-      // new connection (the other pooled ones may be just as dead).
+    if (stale && request_ended_ && ex_->may_resend() && !websocket_ && !retried_) {
+      // A pooled connection the server had closed: the bodyless idempotent request goes
+      // again, on a new connection (the other pooled ones may be just as dead).
       retried_ = true;
       s_.bury(std::move(leg_));
       leg_ = s_.host().open_leg(ex_->verdict(), ex_->request(), *this, Dial::new_only);

@@ -25,6 +25,8 @@ H2Leg::H2Leg(Worker& worker, const Verdict& v, const MessageHead& request,
   request_shape_.method = request.method;
   request_shape_.chunked = request.chunked;
   request_shape_.content_length = request.content_length;
+  // Announced trailers make an HTTP/1.1 body chunked (H1Leg).
+  if (auto trailer = request.header("trailer")) request_shape_.headers.push_back({"trailer", *trailer});
 }
 
 H2Leg::~H2Leg() {

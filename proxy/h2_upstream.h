@@ -56,7 +56,7 @@ class H2Leg final : public UpstreamLeg {
 
   Worker& worker_;
   Verdict verdict_;
-  MessageHead request_shape_;  // method and framing only, for an H1Leg fallback
+  MessageHead request_shape_;  // method, framing and `trailer` only, for an H1Leg fallback
   UpstreamLeg::Owner& owner_;
   std::unique_ptr<H1Leg> h1_;
   H2Upstream* conn_ = nullptr;

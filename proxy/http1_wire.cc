@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/ascii.h"
+#include "common/strings.h"
 
 namespace bottle::proxy {
 namespace {
@@ -24,6 +25,18 @@ void append_framing(std::string& out, const MessageHead& head) {
   } else if (head.content_length) {
     append_header(out, "Content-Length", std::to_string(*head.content_length));
   }
+}
+
+// TE (hop-by-hop, so never forwarded as is) lists "trailers" ("trailers, gzip;q=0.5").
+bool accepts_trailers(const MessageHead& head) {
+  auto te = head.header("te");
+  if (!te) return false;
+  for (const std::string& coding : split_trim(*te, ',')) {
+    std::string_view name = std::string_view(coding).substr(0, coding.find(';'));
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    if (ascii_iequals(name, "trailers")) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -76,6 +89,9 @@ std::string serialize_request_head(const MessageHead& head, const UpstreamReques
   if (up.websocket) {
     append_header(out, "Connection", "Upgrade");
     append_header(out, "Upgrade", head.header("upgrade").value_or("websocket"));
+  } else if (accepts_trailers(head)) {
+    // The client takes trailers and egress passes them on: the upstream may send them.
+    out.append("TE: trailers\r\nConnection: TE\r\n");
   }
   append_framing(out, head);
   out.append("\r\n");
@@ -104,6 +120,16 @@ std::string serialize_response_head(const MessageHead& head, bool close) {
       append_header(out, "Content-Length", std::to_string(*head.content_length));
     }
     if (close && head.status >= 200) out.append("Connection: close\r\n");
+  }
+  out.append("\r\n");
+  return out;
+}
+
+std::string last_chunk(const std::vector<Header>& trailers) {
+  std::string out = "0\r\n";
+  for (const auto& t : trailers) {
+    if (dropped(t.name, {}) || header_name_equals(t.name, "host")) continue;
+    append_header(out, t.name, t.value);
   }
   out.append("\r\n");
   return out;

@@ -40,6 +40,10 @@ std::string serialize_request_head(const MessageHead& head, const UpstreamReques
 // EOF upstream is re-framed by the caller (close) because we cannot know its length.
 std::string serialize_response_head(const MessageHead& head, bool close);
 
+// The end of a chunked body: the last chunk, then the trailer fields that may cross a
+// proxy (no hop-by-hop, framing or Host field), then the blank line.
+std::string last_chunk(const std::vector<Header>& trailers);
+
 // An answer of the proxy's own as a complete HTTP/1.1 response (Content-Length framed).
 std::string serialize_local(const LocalResponse& r);
 

@@ -5,7 +5,7 @@
 
 #include "common/ascii.h"
 #include "common/dlp/decode.h"
-#include "proxy/dlp_policy.h"
+#include "config/dlp_actions.h"
 #include "proxy/evidence.h"
 
 namespace bottle::proxy {

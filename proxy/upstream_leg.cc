@@ -18,6 +18,13 @@ class ReadScope {
   UpstreamLeg::Owner& owner_;
 };
 
+// The request body goes chunked when its length is unknown, and also when the client
+// announced trailers (an h2 request with both a content-length and a `trailer` field):
+// only a chunked HTTP/1.1 body can carry them.
+bool frames_chunked(const MessageHead& request) {
+  return request.chunked || (request.has_body() && request.header("trailer"));
+}
+
 }  // namespace
 
 std::unique_ptr<UpstreamLeg> open_upstream_leg(Worker& worker, const Verdict& v,
@@ -38,7 +45,7 @@ H1Leg::H1Leg(Worker& worker, const Verdict& v, const MessageHead& request,
     : owner_(owner),
       up_(up),
       head_request_(request.method == "HEAD"),
-      chunked_(request.chunked),
+      chunked_(frames_chunked(request)),
       worker_(worker),
       target_(v.target),
       tls_(v.upstream_tls),
@@ -76,7 +83,15 @@ void H1Leg::start() {
 }
 
 void H1Leg::send_head(const MessageHead& head, const UpstreamRequestHead& wire) {
-  if (up_) up_->write(serialize_request_head(head, wire));
+  if (!up_) return;
+  if (chunked_ && !head.chunked) {  // a length, but trailers to carry too
+    MessageHead framed = head;
+    framed.chunked = true;
+    framed.content_length.reset();
+    up_->write(serialize_request_head(framed, wire));
+    return;
+  }
+  up_->write(serialize_request_head(head, wire));
 }
 
 void H1Leg::send_body(std::string_view bytes) {
@@ -88,9 +103,10 @@ void H1Leg::send_body(std::string_view bytes) {
   }
 }
 
-void H1Leg::send_end(const std::vector<Header>&) {
-  // HTTP/1.1 trailers would need the upstream to ask for them (TE: trailers): dropped.
-  if (up_ && chunked_) up_->write(kLastChunk);
+void H1Leg::send_end(const std::vector<Header>& trailers) {
+  // Only a chunked body carries trailers: a request with a Content-Length (an h2 client's)
+  // has nowhere to put them.
+  if (up_ && chunked_) up_->write(last_chunk(trailers));
   request_sent_ = true;
 }
 
@@ -177,7 +193,7 @@ void H1Leg::on_upstream_data(UpstreamConn& up, std::string_view data) {
         }
         ended_ = true;
         if (!data.empty()) keep_alive_ = false;  // junk after the response: no reuse
-        owner_.on_leg_end({});
+        owner_.on_leg_end(parser_.take_trailers());
         return;
       case Http1Parser::Status::upgrade:
       case Http1Parser::Status::error:

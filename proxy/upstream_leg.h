@@ -99,8 +99,9 @@ std::unique_ptr<UpstreamLeg> open_upstream_leg(Worker& worker, const Verdict& v,
                                                UpstreamLeg::Owner& owner,
                                                Dial dial = Dial::pooled_or_new);
 
-// HTTP/1.1 to the upstream: request framing (chunked when the length is unknown), the
-// response parsed with llhttp, 1xx and 101 passed on, raw bytes after a 101.
+// HTTP/1.1 to the upstream: request framing (chunked when the length is unknown or the
+// client announced trailers, which ride after the last chunk), the response parsed with
+// llhttp (its trailers passed on), 1xx and 101 passed on, raw bytes after a 101.
 class H1Leg final : public UpstreamLeg, private UpstreamConn::Owner {
  public:
   // Takes a pooled connection (unless `dial` is new_only) or dials one (ALPN http/1.1
@@ -138,7 +139,7 @@ class H1Leg final : public UpstreamLeg, private UpstreamConn::Owner {
   UpstreamConn* up_ = nullptr;
   Http1Parser parser_{Http1Parser::Kind::response};
   bool head_request_ = false;
-  bool chunked_ = false;  // request body framing
+  bool chunked_ = false;  // request body framing (trailers go after the last chunk)
   bool reused_ = false;
   bool got_response_ = false;
   bool raw_ = false;  // after a 101

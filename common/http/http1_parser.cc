@@ -132,6 +132,8 @@ int Http1Parser::on_message_begin(llhttp_t* p) {
   Http1Parser* s = self(p);
   s->head_ = MessageHead{};
   s->head_.headers.reserve(kExpectedHeaders);
+  s->trailers_.clear();
+  s->in_trailers_ = false;
   s->in_field_ = false;
   s->in_message_ = true;
   s->head_ready_ = false;
@@ -167,10 +169,10 @@ int Http1Parser::on_header_field(llhttp_t* p, const char* at, size_t n) {
     return HPE_USER;
   }
   if (!s->in_field_) {
-    s->head_.headers.push_back({});
+    s->fields().push_back({});
     s->in_field_ = true;
   }
-  s->head_.headers.back().name.append(at, n);
+  s->fields().back().name.append(at, n);
   return 0;
 }
 
@@ -185,19 +187,19 @@ int Http1Parser::on_header_value(llhttp_t* p, const char* at, size_t n) {
   // llhttp hands a folded continuation line over as more value that starts right after
   // a line break (possibly the last byte of the previous feed).
   char before = at > s->feed_begin_ ? at[-1] : s->prev_last_byte_;
-  if (before == '\n' || s->head_.headers.empty()) {
+  if (before == '\n' || s->fields().empty()) {
     s->fail(400, "obsolete line folding in a header");
     return HPE_USER;
   }
-  s->head_.headers.back().value.append(at, n);
+  s->fields().back().value.append(at, n);
   return 0;
 }
 
 int Http1Parser::on_header_value_complete(llhttp_t* p) {
   Http1Parser* s = self(p);
   s->in_field_ = false;
-  if (s->head_.headers.empty()) return 0;
-  Header& h = s->head_.headers.back();
+  if (s->fields().empty()) return 0;
+  Header& h = s->fields().back();
   // obs-fold (a value continued on the next line) hides headers from intermediaries.
   if (std::any_of(h.value.begin(), h.value.end(), [](char c) { return c == '\r' || c == '\n'; })) {
     s->fail(400, "obsolete line folding in a header");
@@ -210,7 +212,8 @@ int Http1Parser::on_header_value_complete(llhttp_t* p) {
     return HPE_USER;
   }
   trim_in_place(h.value);
-  if (header_name_equals(h.name, "content-length")) s->content_lengths_.push_back(h.value);
+  if (!s->in_trailers_ && header_name_equals(h.name, "content-length"))
+    s->content_lengths_.push_back(h.value);
   return 0;
 }
 
@@ -227,6 +230,7 @@ int Http1Parser::on_headers_complete(llhttp_t* p) {
   h.upgrade = p->upgrade != 0;
   if (s->skip_body_) p->flags |= F_SKIPBODY;
   s->head_ready_ = true;
+  s->in_trailers_ = true;
   return HPE_PAUSED;
 }
 

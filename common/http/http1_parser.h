@@ -89,6 +89,9 @@ class Http1Parser {
   void resume_next();
 
   MessageHead take_head() { return std::move(head_); }
+  // After Status::message_end: the trailer fields of a chunked body (RFC 9112 §7.1.2),
+  // checked like the head's fields (tokens, no folding, within the same 64 KiB).
+  std::vector<Header> take_trailers() { return std::move(trailers_); }
   bool needs_eof() const { return llhttp_message_needs_eof(&parser_) != 0; }
   int error_status() const { return error_status_; }
   const std::string& error_reason() const { return error_reason_; }
@@ -107,11 +110,15 @@ class Http1Parser {
 
   void fail(int status, std::string reason);
   Status check_head();
+  // Where header fields go: the head's, or after the head the trailers.
+  std::vector<Header>& fields() { return in_trailers_ ? trailers_ : head_.headers; }
 
   Kind kind_;
   llhttp_settings_t settings_{};
   llhttp_t parser_{};
   MessageHead head_;
+  std::vector<Header> trailers_;
+  bool in_trailers_ = false;  // the head is complete: fields now are trailers
   bool in_field_ = false;
   const char* feed_begin_ = nullptr;  // obs-fold detection looks one byte back
   char prev_last_byte_ = 0;

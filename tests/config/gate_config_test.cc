@@ -186,9 +186,6 @@ TEST(GateConfig, ErrorsNameFileLineAndColumn) {
       {"", "gitgate.yaml:1:1: empty gitgate file (expected 'repos:')"},
       {"repos: {}\n", "gitgate.yaml:1:8: 'repos' must be a list"},
       {"repos: []\ndlp: {inbound: block}\n", "gitgate.yaml:2:7: unknown key 'inbound' in dlp"},
-      // Every finding rejects a push: per-detector actions are routes.yaml's alone.
-      {"repos: []\ndlp: {detectors: {secret.jwt: warn}}\n",
-       "gitgate.yaml:2:7: unknown key 'detectors' in dlp"},
       {"repos: []\ndlp: {outbound: deny}\n",
        "gitgate.yaml:2:17: 'outbound' must be one of block | warn | off (got 'deny')"},
       {"repos: []\ndlp: {known_secrets_env: [lower]}\n",

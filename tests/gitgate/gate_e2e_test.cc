@@ -299,6 +299,54 @@ TEST_F(GateE2E, WarnModeForwardsAndSaysSo) {
   EXPECT_NE(gate_->log().find("\"event\":\"gitgate_push_warned\""), std::string::npos);
 }
 
+// dlp.detectors overrides a detector's action exactly as in egress: a `warn` detector's
+// finding is reported and logged but lets the push through; an `off` one is not reported.
+TEST_F(GateE2E, PerDetectorActionsWarnOnOneFindingAndSilenceAnother) {
+  start_gate(
+      "dlp:\n  outbound: block\n"
+      "  detectors: {secret.aws_access_key_id: warn, secret.anthropic_api_key: off,\n"
+      "              secret.generic_assignment: off}\n");  // the fake key's line is one too
+  const std::string work = clone(Proto::git, "work");
+  write_file(work + "/aws.env", secret_text("secret.aws_access_key_id"));
+  write_file(work + "/notes.md", secret_text("secret.anthropic_api_key"));
+  ASSERT_TRUE(git({"add", "-A"}, work).ok());
+  ASSERT_TRUE(git({"commit", "-q", "-m", "keys"}, work).ok());
+  const std::string tip = head(work);
+  auto pushed = git({"push", "origin", "main"}, work);
+  ASSERT_TRUE(pushed.ok()) << pushed.all() << gate_->log();
+  EXPECT_NE(pushed.err.find("gitgate: warning: 1 secret(s)"), std::string::npos) << pushed.err;
+  EXPECT_NE(pushed.err.find("secret.aws_access_key_id at aws.env:1"), std::string::npos)
+      << pushed.err;
+  EXPECT_EQ(pushed.err.find("anthropic"), std::string::npos) << pushed.err;
+  EXPECT_EQ(up_->rev("app", "refs/heads/main"), tip);
+  const std::string log = gate_->log();
+  EXPECT_NE(log.find("\"event\":\"gitgate_push_warned\""), std::string::npos) << log;
+  EXPECT_NE(log.find("secret.aws_access_key_id"), std::string::npos) << log;
+  EXPECT_EQ(log.find("anthropic"), std::string::npos) << log;
+}
+
+// A `warn` detector does not save a push that also carries a blocking finding; the client
+// is told which finding only warns.
+TEST_F(GateE2E, AWarnDetectorsFindingDoesNotSaveAPushWithABlockingOne) {
+  start_gate("dlp: {detectors: {secret.aws_access_key_id: warn}}\n");
+  const std::string work = clone(Proto::git, "work");
+  const std::string refs_before = up_->refs("app");
+  write_file(work + "/aws.env", secret_text("secret.aws_access_key_id"));
+  write_file(work + "/deploy.pem", secret_text("secret.pem_private_key"));
+  ASSERT_TRUE(git({"add", "-A"}, work).ok());
+  ASSERT_TRUE(git({"commit", "-q", "-m", "keys"}, work).ok());
+  auto pushed = git({"push", "origin", "main"}, work);
+  EXPECT_FALSE(pushed.ok());
+  EXPECT_NE(pushed.err.find("push rejected: 2 secret(s)"), std::string::npos) << pushed.err;
+  EXPECT_NE(pushed.err.find("secret.aws_access_key_id at aws.env:1 (warn only)"),
+            std::string::npos)
+      << pushed.err;
+  EXPECT_NE(pushed.err.find("secret.pem_private_key at deploy.pem:1"), std::string::npos)
+      << pushed.err;
+  EXPECT_EQ(pushed.err.find("deploy.pem:1 (warn only)"), std::string::npos) << pushed.err;
+  EXPECT_EQ(up_->refs("app"), refs_before);
+}
+
 TEST_F(GateE2E, AnOperatorListedSecretIsFoundInAnyFile) {
   const std::string planted = "db-password-7f3a9c2e1b";
   start_gate("dlp: {known_secrets_env: [GITGATE_SECRET_0]}\n", "", {"GITGATE_SECRET_0=" + planted});

@@ -226,6 +226,21 @@ TEST(GitgateCli, CheckValidatesTheConfigWithFileLineAndColumn) {
       << unset.err;
 }
 
+// dlp.detectors ids are checked against the engine's catalog, as egress checks routes.yaml.
+TEST(GitgateCli, CheckRefusesAnUnknownDetectorId) {
+  ScratchDir dir("gitgate-cli");
+  write_file(dir.file("ok.yaml"),
+             offline_yaml(dir, "dlp: {detectors: {secret.aws_access_key_id: warn}}\n"));
+  auto ok = run_gate({"--config", dir.file("ok.yaml"), "--check"});
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  write_file(dir.file("typo.yaml"), offline_yaml(dir, "dlp: {detectors: {secret.awz: warn}}\n"));
+  auto typo = run_gate({"--config", dir.file("typo.yaml"), "--check"});
+  EXPECT_EQ(typo.status, 1);
+  EXPECT_EQ(typo.err.rfind("bottle-gitgate: config: " + dir.file("typo.yaml") + ":", 0), 0u)
+      << typo.err;
+  EXPECT_NE(typo.err.find("secret.awz"), std::string::npos) << typo.err;
+}
+
 TEST(GitgateCli, ListenersAreRequiredAndAStateProblemIsARuntimeError) {
   ScratchDir dir("gitgate-cli");
   write_file(dir.file("g.yaml"), offline_yaml(dir));

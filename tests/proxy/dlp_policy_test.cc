@@ -1,6 +1,6 @@
 // Per-detector actions (routes.yaml dlp.detectors) applied to findings, as every place
 // egress judges findings does it.
-#include "proxy/dlp_policy.h"
+#include "config/dlp_actions.h"
 
 #include <gtest/gtest.h>
 

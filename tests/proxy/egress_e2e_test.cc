@@ -11,7 +11,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "common/http/config_reload.h"
 #include "common/sha256.h"
@@ -35,8 +38,9 @@ class EgressE2E : public ::testing::Test {
     }
     dying_ = new ScriptedUpstream(serve_dying);
     ws_ = new ScriptedUpstream(serve_websocket);
-    flaky_ = new ScriptedUpstream(serve_first_only);
+    flaky_ = new ScriptedUpstream(serve_first_only, ScriptedUpstream::Mode::concurrent);
     junk_ = new ScriptedUpstream(serve_with_junk);
+    trailers_ = new ScriptedUpstream(serve_with_trailers);
     write_file(dir_->file("routes.yaml"), routes(""));
     egress_ = new Egress(dir_->path(), dir_->file("routes.yaml"), resolve_args(),
                          {{"EGRESS_TOKEN_0", kToken}});
@@ -51,6 +55,7 @@ class EgressE2E : public ::testing::Test {
     delete egress_;
     delete flaky_;
     delete junk_;
+    delete trailers_;
     delete ws_;
     delete dying_;
     delete nginx_;
@@ -78,14 +83,48 @@ class EgressE2E : public ::testing::Test {
     std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\nonly-part-of-it";
     (void)send(c, partial.data(), partial.size(), MSG_NOSIGNAL);
   }
-  // Answers the first request of each connection with keep-alive, then drops the
-  // connection when the next request arrives: the idle-close race every pool meets.
-  static void serve_first_only(int c) {
-    char buf[8192];
-    if (recv(c, buf, sizeof buf, 0) <= 0) return;
-    std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nfirst\n";
-    (void)send(c, ok.data(), ok.size(), MSG_NOSIGNAL);
-    (void)recv(c, buf, sizeof buf, 0);
+  // Answers the first request of each connection with keep-alive, then reads the next one
+  // and drops the connection unanswered: the idle-close race every pool meets (the server
+  // gave up on the connection just as egress reused it). Connections run concurrently, so
+  // egress may open a new one while another is held; each request read is recorded as
+  // "c<connection> <request line>", each answer's body says "c<connection> <target>".
+  static void serve_first_only(int c, int conn) {
+    std::string pending;
+    for (int n = 0;; ++n) {
+      std::optional<HttpMessage> req = read_http_message(c, pending);
+      if (!req) return;
+      std::string line = req->first_line();
+      {
+        std::lock_guard<std::mutex> lock(flaky_mu_);
+        flaky_seen_.push_back("c" + std::to_string(conn) + " " + line + " " + req->body);
+      }
+      if (n == 1) return;
+      std::string target = line.substr(line.find(' ') + 1);
+      std::string body =
+          "c" + std::to_string(conn) + " " + target.substr(0, target.find(' ')) + "\n";
+      send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                      "\r\n\r\n" + body);
+    }
+  }
+  static void forget_flaky_seen() {
+    std::lock_guard<std::mutex> lock(flaky_mu_);
+    flaky_seen_.clear();
+  }
+  static std::vector<std::string> flaky_seen() {
+    std::lock_guard<std::mutex> lock(flaky_mu_);
+    return flaky_seen_;
+  }
+  // Records each request (head, body, trailers) and answers chunked with a trailer.
+  static void serve_with_trailers(int c) {
+    std::string pending;
+    while (std::optional<HttpMessage> req = read_http_message(c, pending)) {
+      {
+        std::lock_guard<std::mutex> lock(flaky_mu_);
+        trailers_seen_.push_back(*req);
+      }
+      send_all(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "5\r\nhello\r\n0\r\nX-Upstream-Trailer: done\r\n\r\n");
+    }
   }
   // Answers with bytes after the response's end, and "reused" to any request that comes
   // on the same connection afterwards.
@@ -174,6 +213,11 @@ class EgressE2E : public ::testing::Test {
            std::to_string(junk_->port) +
            "\n"
            "    allow_private: true\n"
+           "  - host: trailers.test\n"
+           "    port: " +
+           std::to_string(trailers_->port) +
+           "\n"
+           "    allow_private: true\n"
            "  - host: ws.test\n"
            "    port: " +
            std::to_string(ws_->port) +
@@ -190,7 +234,8 @@ class EgressE2E : public ::testing::Test {
             "--resolve", "dying.test:" + std::to_string(dying_->port) + ":127.0.0.1",
             "--resolve", "ws.test:" + std::to_string(ws_->port) + ":127.0.0.1",
             "--resolve", "flaky.test:" + std::to_string(flaky_->port) + ":127.0.0.1",
-            "--resolve", "junk.test:" + std::to_string(junk_->port) + ":127.0.0.1"};
+            "--resolve", "junk.test:" + std::to_string(junk_->port) + ":127.0.0.1",
+            "--resolve", "trailers.test:" + std::to_string(trailers_->port) + ":127.0.0.1"};
   }
 
   // A proxy of its own (reload tests must not disturb the shared one), in `d`.
@@ -228,6 +273,10 @@ class EgressE2E : public ::testing::Test {
   static ScriptedUpstream* ws_;
   static ScriptedUpstream* flaky_;
   static ScriptedUpstream* junk_;
+  static inline std::mutex flaky_mu_;
+  static inline std::vector<std::string> flaky_seen_;
+  static ScriptedUpstream* trailers_;
+  static inline std::vector<HttpMessage> trailers_seen_;  // under flaky_mu_
   static Egress* egress_;
 };
 
@@ -237,6 +286,7 @@ ScriptedUpstream* EgressE2E::dying_ = nullptr;
 ScriptedUpstream* EgressE2E::ws_ = nullptr;
 ScriptedUpstream* EgressE2E::flaky_ = nullptr;
 ScriptedUpstream* EgressE2E::junk_ = nullptr;
+ScriptedUpstream* EgressE2E::trailers_ = nullptr;
 Egress* EgressE2E::egress_ = nullptr;
 
 TEST_F(EgressE2E, AllowedRequestReachesUpstreamThroughBump) {
@@ -438,11 +488,85 @@ TEST_F(EgressE2E, InjectionVerdictBelowTheBlockThresholdOnlyWarns) {
   })) << egress_->log();
 }
 
-TEST_F(EgressE2E, StalePooledUpstreamIsRetriedForBodylessRequests) {
-  std::string base = "http://flaky.test:" + std::to_string(flaky_->port);
-  CommandResult r = curl({"--fail", base + "/one", base + "/two", base + "/three"});
+// One request through `proxy` on the client connection `fd`: the response's status line and
+// body ("" if none came).
+std::string ask(int fd, const std::string& request) {
+  if (!send_all(fd, request)) return "";
+  std::string pending;
+  std::optional<HttpMessage> resp = read_http_message(fd, pending);
+  return resp ? resp->first_line() + "\n" + resp->body : "";
+}
+
+// A pooled connection found dead before any response byte: a bodyless GET is sent again,
+// once, on a new connection, and the client sees one answer.
+TEST_F(EgressE2E, StalePooledUpstreamRetriesAnIdempotentRequestOnceOnANewConnection) {
+  ScratchDir d;
+  std::unique_ptr<Egress> own = own_proxy(d);
+  ASSERT_TRUE(own->wait_healthy()) << own->log();
+  forget_flaky_seen();
+  const int base = flaky_->accepted();
+  const std::string c1 = "c" + std::to_string(base + 1), c2 = "c" + std::to_string(base + 2);
+  std::string url = "http://flaky.test:" + std::to_string(flaky_->port);
+  CommandResult r = curl_via(own->port(), d.file("ca.pem"), {"--fail", url + "/one", url + "/two"});
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(r.out, "first\nfirst\nfirst\n");
+  EXPECT_EQ(r.out, c1 + " /one\n" + c2 + " /two\n");
+  EXPECT_EQ(flaky_seen(), (std::vector<std::string>{c1 + " GET /one HTTP/1.1 ",
+                                                    c1 + " GET /two HTTP/1.1 ",
+                                                    c2 + " GET /two HTTP/1.1 "}));
+  EXPECT_EQ(flaky_->accepted(), base + 2);
+}
+
+// A POST (with a body or without) may have been acted on by the server that then dropped
+// the connection: it is never sent twice; the client gets a 502 and decides.
+TEST_F(EgressE2E, StalePooledUpstreamAnswersANonIdempotentRequestWith502NotASecondSend) {
+  for (std::string body : {"payload", ""}) {
+    SCOPED_TRACE(body.empty() ? "bodyless POST" : "POST with a body");
+    ScratchDir d;
+    std::unique_ptr<Egress> own = own_proxy(d);
+    ASSERT_TRUE(own->wait_healthy()) << own->log();
+    forget_flaky_seen();
+    const int base = flaky_->accepted();
+    const std::string c1 = "c" + std::to_string(base + 1);
+    const std::string host = "flaky.test:" + std::to_string(flaky_->port);
+    int fd = connect_loopback(own->port());
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(ask(fd, "GET http://" + host + "/one HTTP/1.1\r\nHost: " + host + "\r\n\r\n"),
+              "HTTP/1.1 200 OK\n" + c1 + " /one\n");
+    std::string answer = ask(fd, "POST http://" + host + "/two HTTP/1.1\r\nHost: " + host +
+                                     "\r\nContent-Length: " + std::to_string(body.size()) +
+                                     "\r\n\r\n" + body);
+    close(fd);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 502", 0), 0u) << answer;
+    EXPECT_EQ(flaky_seen(), (std::vector<std::string>{c1 + " GET /one HTTP/1.1 ",
+                                                      c1 + " POST /two HTTP/1.1 " + body}));
+    EXPECT_EQ(flaky_->accepted(), base + 1) << "the POST went out again on a new connection";
+  }
+}
+
+// HTTP/1.1 on both sides: a chunked request's trailers reach the upstream (with the
+// client's TE: trailers, so the upstream may answer with some), and the chunked response's
+// trailers reach the client.
+TEST_F(EgressE2E, TrailersCrossAnH1ClientAndAnH1UpstreamBothWays) {
+  const std::string host = "trailers.test:" + std::to_string(trailers_->port);
+  int fd = connect_loopback(egress_->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "POST http://" + host + "/up HTTP/1.1\r\nHost: " + host +
+                               "\r\nTE: trailers\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "7\r\npayload\r\n0\r\nX-Digest: sha-256=abc\r\n\r\n"));
+  std::string pending;
+  std::optional<HttpMessage> resp = read_http_message(fd, pending);
+  close(fd);
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->first_line(), "HTTP/1.1 200 OK");
+  EXPECT_EQ(resp->body, "hello");
+  EXPECT_EQ(resp->trailers, "X-Upstream-Trailer: done\r\n");
+  std::lock_guard<std::mutex> lock(flaky_mu_);
+  ASSERT_EQ(trailers_seen_.size(), 1u);
+  const HttpMessage& req = trailers_seen_[0];
+  EXPECT_TRUE(req.chunked) << req.head;
+  EXPECT_EQ(req.body, "payload");
+  EXPECT_EQ(req.trailers, "X-Digest: sha-256=abc\r\n");
+  EXPECT_NE(req.head.find("\r\nTE: trailers\r\n"), std::string::npos) << req.head;
 }
 
 // Bytes after a complete response mean the upstream's framing cannot be trusted: that

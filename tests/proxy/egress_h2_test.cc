@@ -59,6 +59,13 @@ class EgressH2 : public ::testing::Test {
       ADD_FAILURE() << "ws_peer.py did not start";
       return;
     }
+    trailers_ = new Child({"/usr/bin/python3", BOTTLE_TRAILER_PEER, dir_->file("trailers.rec"),
+                           dir_->file("up.pem"), dir_->file("up-key.pem")},
+                          dir_->file("trailers.log"));
+    if (trailers_->port == 0) {
+      ADD_FAILURE() << "trailer_peer.py did not start";
+      return;
+    }
     write_file(dir_->file("routes.yaml"), routes());
     egress_ = new Egress(dir_->path(), dir_->file("routes.yaml"), resolve_args(),
                          {{"EGRESS_TOKEN_0", kToken}});
@@ -66,12 +73,14 @@ class EgressH2 : public ::testing::Test {
   }
   // A failed suite setup must fail every test (gtest would report them as skipped).
   void SetUp() override {
-    ASSERT_TRUE(egress_ && egress_->pid() > 0 && ws_ && ws_->port > 0 && grpc_port_ > 0)
+    ASSERT_TRUE(egress_ && egress_->pid() > 0 && ws_ && ws_->port > 0 && grpc_port_ > 0 &&
+                trailers_ && trailers_->port > 0)
         << "suite setup failed (see above)";
   }
   static void TearDownTestSuite() {
     delete egress_;
     delete ws_;
+    delete trailers_;
     if (grpc_pid_ > 0) {
       kill(grpc_pid_, SIGKILL);
       waitpid(grpc_pid_, nullptr, 0);
@@ -97,6 +106,8 @@ class EgressH2 : public ::testing::Test {
            "  - host: grpc.test\n    port: " + std::to_string(grpc_port_) +
            "\n    allow_private: true\n"
            "  - host: ws.test\n    port: " + std::to_string(ws_->port) +
+           "\n    allow_private: true\n"
+           "  - host: other.test\n    port: " + std::to_string(trailers_->port) +
            "\n    allow_private: true\n";
   }
   static std::vector<std::string> resolve_args() {
@@ -104,7 +115,8 @@ class EgressH2 : public ::testing::Test {
     for (const std::string& pin : {"api.test:" + std::to_string(nginx_->h2_port()),
                                    "h1.test:" + std::to_string(nginx_->tls_port()),
                                    "grpc.test:" + std::to_string(grpc_port_),
-                                   "ws.test:" + std::to_string(ws_->port)}) {
+                                   "ws.test:" + std::to_string(ws_->port),
+                                   "other.test:" + std::to_string(trailers_->port)}) {
       out.insert(out.end(), {"--resolve", pin + ":127.0.0.1"});
     }
     return out;
@@ -136,6 +148,7 @@ class EgressH2 : public ::testing::Test {
   static inline pid_t grpc_pid_ = -1;
   static inline int grpc_port_ = 0;
   static inline Child* ws_ = nullptr;
+  static inline Child* trailers_ = nullptr;  // an HTTP/1.1-only upstream that uses trailers
   static inline Egress* egress_ = nullptr;
 };
 
@@ -240,6 +253,43 @@ TEST_F(EgressH2, NghttpMultiplexesAllowedAndRefusedStreamsOnOneConnection) {
   }
   EXPECT_EQ(ok, 2u) << r.out;
   EXPECT_EQ(refused, 1u) << r.out;
+}
+
+// An h2 client's request trailers reach an HTTP/1.1 upstream on its chunked body (after the
+// DLP scan), and the upstream's chunked-response trailers reach the client as HEADERS.
+TEST_F(EgressH2, TrailersCrossBetweenAnH2ClientAndAnH1Upstream) {
+  const std::string authority = "other.test:" + std::to_string(trailers_->port);
+  auto relay = relay_to(authority);
+  ASSERT_GT(relay->port, 0);
+  write_file(dir_->file("up.txt"), "payload");
+  CommandResult r = run({"/usr/bin/nghttp", "-nv", "-H", ":authority: " + authority, "-d",
+                         dir_->file("up.txt"), "--trailer", "x-digest: sha-256=abc",
+                         "https://127.0.0.1:" + std::to_string(relay->port) + "/up"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find(":status: 200"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x-upstream-trailer: done"), std::string::npos) << r.out;
+  std::string rec = read_file(dir_->file("trailers.rec"));
+  EXPECT_NE(rec.find("\"request\": \"POST /up HTTP/1.1\""), std::string::npos) << rec;
+  EXPECT_NE(rec.find("\"chunked\": true, \"body\": \"payload\", "
+                     "\"trailers\": {\"x-digest\": \"sha-256=abc\"}"),
+            std::string::npos)
+      << rec << r.out;
+}
+
+// A request trailer is scanned like a header: a secret in one refuses the request, and
+// nothing of it reaches the upstream.
+TEST_F(EgressH2, SecretInAnH2RequestTrailerIsRefusedBeforeTheH1Upstream) {
+  const std::string authority = "other.test:" + std::to_string(trailers_->port);
+  auto relay = relay_to(authority);
+  ASSERT_GT(relay->port, 0);
+  write_file(dir_->file("up.txt"), "payload");
+  const std::string secret = kToken;  // a provisioned credential: known_secret
+  CommandResult r = run({"/usr/bin/nghttp", "-nv", "-H", ":authority: " + authority, "-d",
+                         dir_->file("up.txt"), "--trailer", "x-digest: " + secret,
+                         "https://127.0.0.1:" + std::to_string(relay->port) + "/leak"});
+  EXPECT_EQ(r.out.find(":status: 200"), std::string::npos) << r.out;
+  EXPECT_EQ(read_file(dir_->file("trailers.rec")).find(secret), std::string::npos);
+  EXPECT_EQ(egress_->log().find(secret), std::string::npos);
 }
 
 TEST_F(EgressH2, GrpcUnaryAndStreamingCallsKeepTheirTrailers) {

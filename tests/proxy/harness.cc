@@ -83,24 +83,6 @@ CommandResult run(const std::vector<std::string>& argv, const std::string& stder
   return r;
 }
 
-ScriptedUpstream::ScriptedUpstream(std::function<void(int)> serve) {
-  fd_ = listen_loopback(&port);
-  thread_ = std::thread([this, serve] {
-    while (true) {
-      int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      serve(c);
-      close(c);
-    }
-  });
-}
-
-ScriptedUpstream::~ScriptedUpstream() {
-  shutdown(fd_, SHUT_RDWR);
-  close(fd_);
-  thread_.join();
-}
-
 int open_websocket_via(uint16_t proxy_port, const std::string& authority, const std::string& path,
                        const std::string& extra_headers, std::string* response) {
   int fd = connect_loopback(proxy_port);

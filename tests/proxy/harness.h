@@ -34,21 +34,6 @@ CommandResult run(const std::vector<std::string>& argv, const std::string& stder
 int open_websocket_via(uint16_t proxy_port, const std::string& authority, const std::string& path,
                        const std::string& extra_headers = "", std::string* response = nullptr);
 
-// A loopback server that runs `serve` on each accepted connection (one at a time, on its
-// own thread) until destroyed.
-class ScriptedUpstream {
- public:
-  explicit ScriptedUpstream(std::function<void(int)> serve);
-  ~ScriptedUpstream();
-  ScriptedUpstream(const ScriptedUpstream&) = delete;
-  ScriptedUpstream& operator=(const ScriptedUpstream&) = delete;
-  uint16_t port = 0;
-
- private:
-  int fd_ = -1;
-  std::thread thread_;
-};
-
 // A helper process whose first stdout line carries the port it listens on
 // (bottle-connect-relay, ws_peer.py). Killed on destruction.
 class Child {

@@ -53,6 +53,36 @@ TEST(Http1Parser, DechunksBodies) {
   EXPECT_EQ(f.body, "abcde");
 }
 
+TEST(Http1Parser, KeepsTrailersApartFromTheHead) {
+  Http1Parser p(Http1Parser::Kind::request);
+  MessageHead head;
+  Fed f = feed_all(p,
+                   "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nX-Head: 1\r\n\r\n"
+                   "3\r\nabc\r\n0\r\nX-Digest:  sha-256=abc \r\nX-Two: 2\r\n\r\n",
+                   &head);
+  ASSERT_EQ(f.status, Http1Parser::Status::message_end);
+  EXPECT_EQ(f.body, "abc");
+  EXPECT_EQ(head.headers.size(), 2u);
+  std::vector<Header> t = p.take_trailers();
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].name, "X-Digest");
+  EXPECT_EQ(t[0].value, "sha-256=abc");
+  EXPECT_EQ(t[1].name, "X-Two");
+  // The next message starts with none.
+  p.resume_next();
+  ASSERT_EQ(feed_all(p, "GET / HTTP/1.1\r\n\r\n").status, Http1Parser::Status::message_end);
+  EXPECT_TRUE(p.take_trailers().empty());
+}
+
+TEST(Http1Parser, TrailersAreCheckedLikeHeadFields) {
+  for (const char* bad : {"X Bad: 1\r\n\r\n", "X-Fold: 1\r\n continued\r\n\r\n"}) {
+    Http1Parser p(Http1Parser::Kind::request);
+    std::string req = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n";
+    EXPECT_EQ(feed_all(p, req + bad).status, Http1Parser::Status::error) << bad;
+    EXPECT_EQ(p.error_status(), 400) << bad;
+  }
+}
+
 TEST(Http1Parser, RejectsSmugglingShapesWith400) {
   const char* shapes[] = {
       "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",  // CL + TE

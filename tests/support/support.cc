@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/ascii.h"
+
 namespace bottle::test {
 
 ScratchDir::ScratchDir(const std::string& prefix) {
@@ -131,6 +133,136 @@ std::string http_get(uint16_t port, const std::string& path) {
   size_t body = resp.find("\r\n\r\n");
   if (resp.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) return {};
   return resp.substr(body + 4);
+}
+
+bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+namespace {
+
+// Reads until `pending` holds "\r\n" (a line) from `from` on; the line's end, or npos.
+size_t read_line(int fd, std::string& pending, size_t from,
+                 std::chrono::steady_clock::time_point deadline) {
+  char buf[16384];
+  while (true) {
+    size_t end = pending.find("\r\n", from);
+    if (end != std::string::npos) return end;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      return std::string::npos;
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return std::string::npos;
+    pending.append(buf, static_cast<size_t>(n));
+  }
+}
+
+bool read_bytes(int fd, std::string& pending, size_t want,
+                std::chrono::steady_clock::time_point deadline) {
+  while (pending.size() < want) {
+    size_t end = read_line(fd, pending, pending.size(), deadline);  // reads more
+    if (end == std::string::npos && pending.size() < want) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<HttpMessage> read_http_message(int fd, std::string& pending,
+                                             std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  HttpMessage m;
+  size_t from = 0;
+  while (true) {  // the head, line by line, to its blank line
+    size_t end = read_line(fd, pending, from, deadline);
+    if (end == std::string::npos) return std::nullopt;
+    const bool blank = end == from;
+    from = end + 2;
+    if (blank && from > 2) break;
+  }
+  m.head = pending.substr(0, from);
+  pending.erase(0, from);
+  const std::string head = ascii_lower(m.head);
+  m.chunked = head.find("\r\ntransfer-encoding: chunked\r\n") != std::string::npos;
+  if (!m.chunked) {
+    size_t cl = head.find("\r\ncontent-length:");
+    size_t length = cl == std::string::npos ? 0 : std::stoul(head.substr(cl + 17));
+    if (!read_bytes(fd, pending, length, deadline)) return std::nullopt;
+    m.body = pending.substr(0, length);
+    pending.erase(0, length);
+    return m;
+  }
+  while (true) {  // chunks: "<hex>[;ext]\r\n<data>\r\n", then "0\r\n", trailers, "\r\n"
+    size_t end = read_line(fd, pending, 0, deadline);
+    if (end == std::string::npos) return std::nullopt;
+    size_t size = std::stoul(pending.substr(0, end), nullptr, 16);
+    pending.erase(0, end + 2);
+    if (size == 0) break;
+    if (!read_bytes(fd, pending, size + 2, deadline)) return std::nullopt;
+    m.body += pending.substr(0, size);
+    pending.erase(0, size + 2);
+  }
+  while (true) {
+    size_t end = read_line(fd, pending, 0, deadline);
+    if (end == std::string::npos) return std::nullopt;
+    std::string line = pending.substr(0, end + 2);
+    pending.erase(0, end + 2);
+    if (line == "\r\n") return m;
+    m.trailers += line;
+  }
+}
+
+ScriptedUpstream::ScriptedUpstream(std::function<void(int)> serve, Mode mode)
+    : ScriptedUpstream([serve = std::move(serve)](int fd, int) { serve(fd); }, mode) {}
+
+ScriptedUpstream::ScriptedUpstream(std::function<void(int, int)> serve, Mode mode)
+    : serve_(std::move(serve)), mode_(mode) {
+  fd_ = listen_loopback(&port);
+  acceptor_ = std::thread([this] {
+    while (true) {
+      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      std::unique_lock<std::mutex> lock(mu_);
+      const int conn = ++accepted_;
+      open_.push_back(c);
+      if (mode_ == Mode::one_at_a_time) {
+        lock.unlock();
+        serve_one(c, conn);
+      } else {
+        workers_.emplace_back([this, c, conn] { serve_one(c, conn); });
+      }
+    }
+  });
+}
+
+void ScriptedUpstream::serve_one(int fd, int conn) {
+  serve_(fd, conn);
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase(open_, fd);
+  close(fd);
+}
+
+int ScriptedUpstream::accepted() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return accepted_;
+}
+
+ScriptedUpstream::~ScriptedUpstream() {
+  shutdown(fd_, SHUT_RDWR);
+  {
+    std::lock_guard<std::mutex> lock(mu_);  // wake scripts blocked reading
+    for (int c : open_) shutdown(c, SHUT_RDWR);
+  }
+  acceptor_.join();
+  close(fd_);
+  for (std::thread& t : workers_) t.join();
 }
 
 }  // namespace bottle::test

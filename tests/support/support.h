@@ -9,7 +9,12 @@
 #include <cstring>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 namespace bottle::test {
 
@@ -69,5 +74,55 @@ std::string exchange(uint16_t port, const std::string& data,
                      std::chrono::milliseconds limit = std::chrono::seconds(5));
 // Body of a 200 answer to GET `path`, or "".
 std::string http_get(uint16_t port, const std::string& path);
+
+// Writes all of `data` (false if the peer went away).
+bool send_all(int fd, std::string_view data);
+
+// One HTTP/1.1 message as a server read it: the head (through its blank line), the body
+// with any chunked framing removed, and a chunked body's trailer lines ("Name: value\r\n"
+// each, "" when it had none).
+struct HttpMessage {
+  std::string head;
+  std::string body;
+  std::string trailers;
+  bool chunked = false;
+  // The head's first line ("GET /x HTTP/1.1").
+  std::string first_line() const { return head.substr(0, head.find("\r\n")); }
+};
+// Reads one request (Content-Length, chunked, or no body) from `fd`; `pending` carries
+// bytes read past it into the next call. nullopt when the peer closes first, the framing
+// is malformed, or `limit` passes.
+std::optional<HttpMessage> read_http_message(int fd, std::string& pending,
+                                             std::chrono::milliseconds limit =
+                                                 std::chrono::seconds(10));
+
+// A loopback server that runs a script on each connection it accepts, until destroyed.
+// one_at_a_time: one connection after another on one thread (a server holding one
+// connection at a time). concurrent: each connection on a thread of its own, so a client
+// may hold several at once (a connection pool). The script gets the socket and the
+// connection's number (1, 2, ...); the socket is closed when it returns.
+class ScriptedUpstream {
+ public:
+  enum class Mode { one_at_a_time, concurrent };
+  explicit ScriptedUpstream(std::function<void(int fd)> serve, Mode mode = Mode::one_at_a_time);
+  ScriptedUpstream(std::function<void(int fd, int conn)> serve, Mode mode);
+  ~ScriptedUpstream();
+  ScriptedUpstream(const ScriptedUpstream&) = delete;
+  ScriptedUpstream& operator=(const ScriptedUpstream&) = delete;
+  // Connections accepted so far.
+  int accepted() const;
+  uint16_t port = 0;
+
+ private:
+  void serve_one(int fd, int conn);
+  std::function<void(int, int)> serve_;
+  Mode mode_;
+  int fd_ = -1;
+  std::thread acceptor_;
+  mutable std::mutex mu_;
+  int accepted_ = 0;
+  std::vector<std::thread> workers_;
+  std::vector<int> open_;  // sockets whose script still runs
+};
 
 }  // namespace bottle::test
